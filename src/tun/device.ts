@@ -1,0 +1,258 @@
+// TunDevice: the TUN interface the layers above use (the daemon, src/tunnel), and its real
+// implementation over the msnl_tun addon. Reads never touch the libuv threadpool: the fd is
+// non-blocking, uv_poll reports readiness once per event, and the reader drains it in batches into
+// caller-owned buffers (one read is one packet). Nothing here allocates per packet.
+import { IFF, loadNative, type NativeFdPoll, type NativeTun } from './native.js';
+import { tunError, TunError } from './errors.js';
+
+export interface TunAddress {
+  /** Unsigned 32-bit IPv4 address, host order (src/abi/inet.ts formats it). */
+  readonly address: number;
+  readonly prefixLength: number;
+  /** Point-to-point peer, when one is set. */
+  readonly peer?: number;
+}
+
+export interface TunFlags {
+  readonly up: boolean;
+  readonly running: boolean;
+  readonly pointToPoint: boolean;
+  readonly noArp: boolean;
+  readonly multicast: boolean;
+  /** The raw IFF_* bits. */
+  readonly raw: number;
+}
+
+/** Kernel counters of the interface (rx = packets written into the device by us) plus our own. */
+export interface TunStats {
+  readonly rxPackets: number;
+  readonly txPackets: number;
+  readonly rxBytes: number;
+  readonly txBytes: number;
+  readonly rxErrors: number;
+  readonly txErrors: number;
+  readonly rxDropped: number;
+  readonly txDropped: number;
+  /** Packets write()/writeBatch() dropped because the kernel refused them. */
+  readonly writeDrops: number;
+}
+
+export interface TunDevice {
+  readonly name: string;
+  readonly closed: boolean;
+  /**
+   * Reads up to min(bufs.length, sizes.length) packets: packet i lands in bufs[i] at `offset`
+   * (headroom for headers the caller writes in front), sizes[i] is its length. Returns the count;
+   * fewer than asked means the device is drained. Throws TunError only when the device is unusable.
+   */
+  readBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number): number;
+  /** Writes one IP packet buf[offset, offset+length). False when the kernel refused it (counted). */
+  write(buf: Buffer, offset: number, length: number): boolean;
+  /** Writes packets 0..count-1 (bufs[i] at offset, sizes[i] bytes); refused ones are counted and
+   *  skipped. Returns how many the kernel took. */
+  writeBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number, count?: number): number;
+  /** cb runs once per readable event (level-triggered) and should readBatch until drained or a
+   *  per-event budget is spent. null stops watching. */
+  onReadable(cb: (() => void) | null): void;
+  setMtu(mtu: number): void;
+  getMtu(): number;
+  setAddress(address: number, prefixLength: number, peer?: number): void;
+  getAddress(): TunAddress | undefined;
+  removeAddress(): void;
+  setUp(up: boolean): void;
+  isUp(): boolean;
+  flags(): TunFlags;
+  ifindex(): number;
+  stats(): TunStats;
+  /** Stops watching, closes the fd; a non-persistent device disappears. Idempotent. */
+  close(): void;
+}
+
+export interface TunOpenOptions {
+  mtu?: number;
+  address?: { address: number; prefixLength: number; peer?: number };
+  /** Bring the interface up after configuring it (default true when an address is given). */
+  up?: boolean;
+  /** For comparison benches only: a blocking fd (reads would then park a thread). Default false. */
+  blocking?: boolean;
+}
+
+export function decodeFlags(raw: number): TunFlags {
+  return {
+    up: (raw & IFF.UP) !== 0,
+    running: (raw & IFF.RUNNING) !== 0,
+    pointToPoint: (raw & IFF.POINTOPOINT) !== 0,
+    noArp: (raw & IFF.NOARP) !== 0,
+    multicast: (raw & IFF.MULTICAST) !== 0,
+    raw,
+  };
+}
+
+function checkPrefix(name: string, prefixLength: number): void {
+  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) {
+    throw new TunError(`${name}: failed to set address: prefix length ${prefixLength} is not 0..32`, name, undefined);
+  }
+}
+
+/** The real TUN device: an fd from /dev/net/tun bound to one interface name. */
+export class KernelTun implements TunDevice {
+  private fd: number;
+  private poll: NativeFdPoll | undefined;
+  private writeDrops = 0;
+
+  private constructor(
+    private readonly native: NativeTun,
+    readonly name: string,
+    fd: number,
+  ) {
+    this.fd = fd;
+  }
+
+  /** Creates the TUN device `name` (or attaches to a persistent one) and applies opts. */
+  static open(name: string, opts: TunOpenOptions = {}): KernelTun {
+    const native = loadNative();
+    let opened: { fd: number; name: string };
+    try {
+      opened = native.openTun(name, opts.blocking !== true);
+    } catch (err) {
+      throw tunError(name, 'create', err);
+    }
+    const dev = new KernelTun(native, opened.name, opened.fd);
+    try {
+      if (opts.mtu !== undefined) dev.setMtu(opts.mtu);
+      if (opts.address !== undefined) dev.setAddress(opts.address.address, opts.address.prefixLength, opts.address.peer);
+      if (opts.up ?? opts.address !== undefined) dev.setUp(true);
+    } catch (err) {
+      dev.close();
+      throw err;
+    }
+    return dev;
+  }
+
+  get closed(): boolean {
+    return this.fd < 0;
+  }
+
+  /** The file descriptor (for benches and tests; -1 once closed). */
+  get fileDescriptor(): number {
+    return this.fd;
+  }
+
+  private live(action: string): number {
+    if (this.fd < 0) throw new TunError(`${this.name}: failed to ${action}: device closed`, this.name, 'EBADF');
+    return this.fd;
+  }
+
+  readBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number): number {
+    const n = this.native.readBatch(this.live('read'), bufs, sizes, offset);
+    if (n < 0) throw tunError(this.name, 'read', n);
+    return n;
+  }
+
+  write(buf: Buffer, offset: number, length: number): boolean {
+    const r = this.native.write(this.live('write'), buf, offset, length);
+    if (r >= 0) return true;
+    this.writeDrops++;
+    return false;
+  }
+
+  writeBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number, count: number = bufs.length): number {
+    const fd = this.live('write');
+    const end = Math.min(count, bufs.length, sizes.length);
+    let i = 0;
+    let written = 0;
+    while (i < end) {
+      const r = this.native.writeBatch(fd, bufs, sizes, offset, i, end);
+      if (r < 0) {
+        this.writeDrops++; // packet i refused: count it, go on with the next
+        i++;
+        continue;
+      }
+      if (r === 0) break; // EAGAIN: the kernel queue is full; the rest is not written
+      written += r;
+      i += r;
+    }
+    return written;
+  }
+
+  onReadable(cb: (() => void) | null): void {
+    this.poll?.close();
+    this.poll = undefined;
+    if (cb === null) return;
+    const fd = this.live('watch');
+    try {
+      this.poll = new this.native.FdPoll(fd, () => cb());
+    } catch (err) {
+      throw tunError(this.name, 'watch for packets', err);
+    }
+  }
+
+  private call<T>(action: string, f: () => T): T {
+    this.live(action);
+    try {
+      return f();
+    } catch (err) {
+      throw tunError(this.name, action, err);
+    }
+  }
+
+  setMtu(mtu: number): void {
+    this.call(`set MTU ${mtu}`, () => this.native.setMtu(this.name, mtu));
+  }
+
+  getMtu(): number {
+    return this.call('get MTU', () => this.native.getMtu(this.name));
+  }
+
+  setAddress(address: number, prefixLength: number, peer?: number): void {
+    checkPrefix(this.name, prefixLength);
+    this.call('set address', () => this.native.setAddress(this.name, address >>> 0, prefixLength, peer === undefined ? -1 : peer >>> 0));
+  }
+
+  getAddress(): TunAddress | undefined {
+    return this.call('get address', () => this.native.getAddress(this.name)) ?? undefined;
+  }
+
+  removeAddress(): void {
+    this.call('remove address', () => this.native.setAddress(this.name, 0, 0, -1));
+  }
+
+  setUp(up: boolean): void {
+    this.call(up ? 'bring up' : 'bring down', () => this.native.setUp(this.name, up));
+  }
+
+  isUp(): boolean {
+    return this.flags().up;
+  }
+
+  flags(): TunFlags {
+    return decodeFlags(this.call('get flags', () => this.native.getFlags(this.name)));
+  }
+
+  ifindex(): number {
+    return this.call('get ifindex', () => this.native.ifindex(this.name));
+  }
+
+  stats(): TunStats {
+    const s = this.call('get counters', () => this.native.linkStats(this.name));
+    return { ...s, writeDrops: this.writeDrops };
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    this.poll?.close(); // takes the fd out of epoll before it is closed
+    this.poll = undefined;
+    this.native.closeFd(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** Opens a real TUN device (see KernelTun.open). */
+export function openTun(name: string, opts: TunOpenOptions = {}): TunDevice {
+  return KernelTun.open(name, opts);
+}
+
+/** Whether an interface of this name exists in the current network namespace (no root needed). */
+export function interfaceExists(name: string): boolean {
+  return loadNative().ifindex(name) > 0;
+}

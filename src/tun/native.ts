@@ -1,0 +1,88 @@
+// The typed surface of the msnl_tun addon (src/tun/native, built by node-gyp) and its loader.
+// This is the only file that knows the addon's shape; src/tun/device.ts and addr-events.ts wrap it.
+// The addon throws Errors carrying `errno` and `syscall`; src/tun/errors.ts names the device.
+import path from 'node:path';
+
+/** IPv4 address as the addon reports it: unsigned 32-bit numbers in host order (src/abi/inet.ts). */
+export interface NativeAddress {
+  address: number;
+  prefixLength: number;
+  peer?: number;
+}
+
+/** Kernel interface counters (rtnl_link_stats64). rx = written into the TUN fd, tx = read from it. */
+export interface NativeLinkStats {
+  rxPackets: number;
+  txPackets: number;
+  rxBytes: number;
+  txBytes: number;
+  rxErrors: number;
+  txErrors: number;
+  rxDropped: number;
+  txDropped: number;
+}
+
+export type NativeAddrEvent =
+  | { kind: 'added' | 'removed'; ifindex: number; ifname: string; address: number; prefixLength: number; peer?: number }
+  | { kind: 'overrun' };
+
+/** uv_poll on a file descriptor: callback(status) once per readable event until close(). */
+export interface NativeFdPoll {
+  close(): void;
+  /** Whether this handle keeps the event loop alive (it does by default). */
+  ref(keepAlive: boolean): void;
+}
+
+export interface NativeTun {
+  /** Opens /dev/net/tun and binds it to `name` (IFF_TUN | IFF_NO_PI), creating the device if needed. */
+  openTun(name: string, nonBlocking: boolean): { fd: number; name: string };
+  closeFd(fd: number): void;
+  /** Reads up to min(bufs.length, sizes.length) packets, one read each, into bufs[i] at offset;
+   *  sizes[i] = length. Returns the count (stops at EAGAIN), or -errno when the first read failed. */
+  readBatch(fd: number, bufs: readonly Buffer[], sizes: Int32Array, offset: number): number;
+  /** Writes one packet; returns bytes written or -errno. */
+  write(fd: number, buf: Buffer, offset: number, length: number): number;
+  /** Writes packets start..end-1 (bufs[i] at offset, sizes[i] bytes); returns how many were written
+   *  (stops at EAGAIN), or -errno when packet `start` failed. */
+  writeBatch(fd: number, bufs: readonly Buffer[], sizes: Int32Array, offset: number, start: number, end: number): number;
+  FdPoll: new (fd: number, callback: (status: number) => void) => NativeFdPoll;
+  setMtu(name: string, mtu: number): void;
+  getMtu(name: string): number;
+  /** ifconfig semantics: replaces the primary address; address 0 removes it; peer -1 = none. */
+  setAddress(name: string, address: number, prefixLength: number, peer: number): void;
+  getAddress(name: string): NativeAddress | null;
+  getFlags(name: string): number;
+  setUp(name: string, up: boolean): void;
+  /** Interface index, 0 when the interface does not exist. */
+  ifindex(name: string): number;
+  linkStats(name: string): NativeLinkStats;
+  /** Non-blocking rtnetlink socket subscribed to RTMGRP_IPV4_IFADDR. */
+  addrMonitorOpen(): number;
+  addrMonitorRead(fd: number): NativeAddrEvent[];
+}
+
+/** Interface flag bits (linux/if.h) that getFlags reports. */
+export const IFF = Object.freeze({ UP: 0x1, BROADCAST: 0x2, POINTOPOINT: 0x10, RUNNING: 0x40, NOARP: 0x80, MULTICAST: 0x1000 });
+
+/** Where the addon may be, relative to this file once compiled (dist/src/tun -> package root). */
+export function addonCandidates(dir: string = __dirname): string[] {
+  const root = path.resolve(dir, '..', '..', '..');
+  return [path.join(root, 'build', 'Release', 'msnl_tun.node'), path.join(root, 'build', 'Debug', 'msnl_tun.node')];
+}
+
+let cached: NativeTun | undefined;
+
+/** Loads the addon once; the error lists every path tried and why each failed. */
+export function loadNative(): NativeTun {
+  if (cached !== undefined) return cached;
+  const tried: string[] = [];
+  for (const file of addonCandidates()) {
+    try {
+      cached = require(file) as NativeTun;
+      return cached;
+    } catch (err) {
+      tried.push(`${file}: ${(err as Error).message.split('\n')[0] ?? ''}`);
+    }
+  }
+  throw new Error(`failed to load the msnl_tun addon (run \`npm install\` or \`npx node-gyp rebuild\`); tried:\n  ${tried.join('\n  ')}`);
+}

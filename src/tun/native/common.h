@@ -1,0 +1,25 @@
+// Shared helpers of the msnl_tun addon: syscall errors as JS exceptions, argument access.
+// The addon only does syscalls; naming the device and the cause in error text is the TypeScript
+// wrapper's job (src/tun/errors.ts), so every thrown Error carries `errno` and `syscall`.
+#pragma once
+
+#include <napi.h>
+#include <string>
+
+namespace msnl {
+
+// Throws Error(strerror(err)) with numeric `errno` and the failing `syscall` attached.
+void ThrowSys(Napi::Env env, int err, const char* syscall);
+
+// Throws TypeError(message).
+void ThrowType(Napi::Env env, const char* message);
+
+// Reads an interface name argument (1..15 bytes); throws TypeError and returns false otherwise.
+bool IfName(const Napi::CallbackInfo& info, size_t index, std::string* out);
+
+// netlink.cc
+Napi::Value LinkStats(const Napi::CallbackInfo& info);
+Napi::Value AddrMonitorOpen(const Napi::CallbackInfo& info);
+Napi::Value AddrMonitorRead(const Napi::CallbackInfo& info);
+
+}  // namespace msnl
