@@ -2,7 +2,9 @@
 // addon's { errno, syscall } into text an operator can act on.
 import { constants } from 'node:os';
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, no]) => [no, name]));
+// Linux errnos that os.constants lacks; the first name of an aliased number wins (EAGAIN, not EWOULDBLOCK).
+const ERRNO_NAMES = new Map<number, string>([[77, 'EBADFD']]);
+for (const [name, no] of Object.entries(constants.errno)) if (!ERRNO_NAMES.has(no)) ERRNO_NAMES.set(no, name);
 
 /** Name of an errno number (EPERM, ...), or `errno N` when unknown. */
 export function errnoName(errno: number): string {

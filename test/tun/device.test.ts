@@ -1,0 +1,61 @@
+// Root suite: real TUN devices, each test in a network namespace it creates and removes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { requireRoot } from '../helpers/root.js';
+import { runInNetns } from './netns.js';
+
+const A_10_77_0_1 = 0x0a4d0001;
+
+test('ms0 with MTU 1500 and 10.77.0.1/24: ping makes a packet readable, our echo reply answers it, close removes it', (t) => {
+  if (!requireRoot(t)) return;
+  const r = runInNetns('ping');
+  assert.equal(r.error, undefined);
+  assert.equal(r.requests, 1, 'one echo request read from ms0');
+  assert.equal(r.replies, 1, 'one echo reply written to ms0');
+  assert.equal(r.pingExit, 0, `ping failed: ${String(r.pingOutput)}`);
+  assert.match(String(r.pingOutput), /1 received/);
+  assert.equal(r.mtu, 1500);
+  assert.deepEqual(r.address, { address: A_10_77_0_1, prefixLength: 24 });
+  assert.equal(r.up, true);
+  assert.ok(typeof r.ifindex === 'number' && r.ifindex > 0);
+  const stats = r.stats as Record<string, number>;
+  assert.ok((stats.rxPackets ?? 0) >= 1, 'the kernel counted our written reply');
+  assert.ok((stats.txPackets ?? 0) >= 1, 'the kernel counted the request it sent us');
+  assert.equal(r.existsBeforeClose, true);
+  assert.equal(r.existsAfterClose, false);
+});
+
+test('with UV_THREADPOOL_SIZE=4 and ms0..ms3 open and idle, fs.promises.readFile completes within a second', (t) => {
+  if (!requireRoot(t)) return;
+  const r = runInNetns('threadpool', { UV_THREADPOOL_SIZE: '4' });
+  assert.equal(r.error, undefined);
+  assert.equal(r.threadpool, '4');
+  assert.equal(r.completed, true);
+});
+
+test('control: the blocking design (an fs.read loop per device) starves readFile, so the test above can fail', (t) => {
+  if (!requireRoot(t)) return;
+  const r = runInNetns('threadpool-blocking', { UV_THREADPOOL_SIZE: '4' });
+  assert.equal(r.error, undefined);
+  assert.equal(r.completed, false);
+});
+
+test('the address monitor reports `ip addr add` and `ip addr del` on ms0', (t) => {
+  if (!requireRoot(t)) return;
+  const r = runInNetns('addr');
+  assert.equal(r.error, undefined);
+  const expected = { ifindex: r.ifindex, ifname: 'ms0', address: 0x0a4d0009, prefixLength: 24 };
+  assert.deepEqual(r.added, { kind: 'added', ...expected });
+  assert.deepEqual(r.removed, { kind: 'removed', ...expected });
+});
+
+test('creating a TUN device without CAP_NET_ADMIN names the device and the cause', (t) => {
+  if (!requireRoot(t)) return;
+  // An unprivileged child: TUNSETIFF fails before anything is created, so the host is untouched.
+  const child = path.join(__dirname, 'fixtures', 'ns-child.js');
+  const run = spawnSync(process.execPath, [child, 'create'], { encoding: 'utf8', timeout: 20_000, uid: 65534, gid: 65534 });
+  const r = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+  assert.equal(r.error, 'creating ms0 needs CAP_NET_ADMIN (run as root)');
+});
