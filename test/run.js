@@ -12,8 +12,17 @@ if (!fs.existsSync(compiled)) {
   console.error('Error: no compiled tests in dist/test: run `npm run build` first');
   process.exit(1);
 }
-const filter = process.argv.slice(2);
-const args = ['--test', '--test-reporter=spec', ...filter];
+// Explicit files: a bare `node --test` on Node 20 also loads helpers and fixtures as suites.
+function findTests(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return findTests(full);
+    return entry.name.endsWith('.test.js') ? [path.relative(compiled, full)] : [];
+  });
+}
+const wanted = process.argv.slice(2);
+const files = findTests(compiled).filter((file) => wanted.length === 0 || wanted.some((w) => file.includes(w))).sort();
+const args = ['--test', '--test-reporter=spec', ...files];
 const run = spawnSync(process.execPath, args, { cwd: compiled, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28 });
 process.stdout.write(run.stdout ?? '');
 const out = run.stdout ?? '';
