@@ -1,0 +1,186 @@
+// An in-memory data link hub for tests: N named nodes, datagrams delivered after a delay on an
+// injected clock, with SEEDED loss, duplication and reordering, so a run is exactly repeatable.
+// Drive it with deliverDue() and nextDeliveryAt(), or give it a scheduler for real timers.
+
+import { randomUnit, seededRandom, type RandomSource } from '../msnl/random.js';
+import type { Clock } from '../msnl/sar.js';
+import { newDataLinkCounters, type DataLink, type DataLinkCounters, type ReceiveHandler } from './datalink.js';
+
+/** The link value of the memory hub: one canonical object per node, so links compare with ===. */
+export interface MemoryPeer {
+  readonly name: string;
+}
+
+export interface MemoryHubOptions {
+  readonly clock: Clock;
+  readonly seed: number;
+  /** Probability 0..1 that a datagram is lost. */
+  readonly loss?: number;
+  /** Probability 0..1 that a datagram is delivered twice. */
+  readonly duplicate?: number;
+  /** Probability 0..1 that a datagram is held back by up to reorderMs extra. */
+  readonly reorder?: number;
+  readonly reorderMs?: number;
+  /** Base one-way delay (ms). */
+  readonly delayMs?: number;
+  readonly maxDatagram?: number;
+  /** Called with the delay after which deliverDue() should run (for real timers); optional. */
+  readonly schedule?: (delayMs: number) => void;
+}
+
+interface InFlight {
+  readonly at: number;
+  readonly order: number;
+  readonly from: MemoryPeer;
+  readonly to: string;
+  readonly bytes: Uint8Array;
+}
+
+export class MemoryHub {
+  loss: number;
+  duplicate: number;
+  reorder: number;
+  readonly maxDatagram: number;
+  readonly stats = { sent: 0, lost: 0, duplicated: 0, reordered: 0, delivered: 0, noSuchNode: 0 };
+  private readonly random: RandomSource;
+  private readonly nodes = new Map<string, MemoryDataLink>();
+  private readonly peers = new Map<string, MemoryPeer>();
+  private queue: InFlight[] = [];
+  private order = 0;
+
+  constructor(private readonly options: MemoryHubOptions) {
+    this.random = seededRandom(options.seed);
+    this.loss = options.loss ?? 0;
+    this.duplicate = options.duplicate ?? 0;
+    this.reorder = options.reorder ?? 0;
+    this.maxDatagram = options.maxDatagram ?? 1472;
+  }
+
+  /** The canonical link value naming node `name`. */
+  peer(name: string): MemoryPeer {
+    let peer = this.peers.get(name);
+    if (peer === undefined) {
+      peer = Object.freeze({ name });
+      this.peers.set(name, peer);
+    }
+    return peer;
+  }
+
+  /** Adds a node and returns its data link. */
+  attach(name: string): MemoryDataLink {
+    if (this.nodes.has(name)) throw new Error(`failed to attach memory node: "${name}" exists`);
+    const link = new MemoryDataLink(this, this.peer(name));
+    this.nodes.set(name, link);
+    return link;
+  }
+
+  detach(name: string): void {
+    this.nodes.delete(name);
+  }
+
+  /** Datagrams in flight. */
+  get inFlight(): number {
+    return this.queue.length;
+  }
+
+  /** @internal Queues a copy of `bytes` from `from` to `to`, applying the seeded faults. */
+  enqueue(from: MemoryPeer, to: string, bytes: Uint8Array): void {
+    this.stats.sent++;
+    if (randomUnit(this.random) < this.loss) {
+      this.stats.lost++;
+      return;
+    }
+    const now = this.options.clock.now();
+    const base = this.options.delayMs ?? 1;
+    let at = now + base;
+    if (randomUnit(this.random) < this.reorder) {
+      this.stats.reordered++;
+      at += 1 + Math.floor(randomUnit(this.random) * (this.options.reorderMs ?? 20));
+    }
+    this.push(at, from, to, bytes.slice());
+    if (randomUnit(this.random) < this.duplicate) {
+      this.stats.duplicated++;
+      this.push(at + 1 + Math.floor(randomUnit(this.random) * 5), from, to, bytes.slice());
+    }
+  }
+
+  /** When the next datagram is due, or Infinity. */
+  nextDeliveryAt(): number {
+    let next = Infinity;
+    for (const d of this.queue) if (d.at < next) next = d.at;
+    return next;
+  }
+
+  /** Delivers every datagram due by now, in due-time order; returns how many. */
+  deliverDue(): number {
+    const now = this.options.clock.now();
+    const due = this.queue.filter((d) => d.at <= now);
+    if (due.length === 0) return 0;
+    this.queue = this.queue.filter((d) => d.at > now);
+    due.sort((a, b) => a.at - b.at || a.order - b.order);
+    for (const d of due) {
+      const node = this.nodes.get(d.to);
+      if (node === undefined) {
+        this.stats.noSuchNode++;
+        continue;
+      }
+      this.stats.delivered++;
+      node.deliver(d.bytes, d.from);
+    }
+    return due.length;
+  }
+
+  private push(at: number, from: MemoryPeer, to: string, bytes: Uint8Array): void {
+    this.queue.push({ at, order: this.order++, from, to, bytes });
+    this.options.schedule?.(at - this.options.clock.now());
+  }
+}
+
+export class MemoryDataLink implements DataLink<MemoryPeer> {
+  readonly batchSize = 64;
+  readonly counters: DataLinkCounters = newDataLinkCounters();
+  private handler: ReceiveHandler<MemoryPeer> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly hub: MemoryHub,
+    readonly self: MemoryPeer,
+  ) {}
+
+  get maxDatagram(): number {
+    return this.hub.maxDatagram;
+  }
+
+  send(link: MemoryPeer, bytes: Uint8Array): void {
+    if (this.closed) {
+      this.counters.sendErrors++;
+      return;
+    }
+    if (bytes.length > this.hub.maxDatagram) {
+      this.counters.oversize++;
+      return;
+    }
+    this.counters.datagramsSent++;
+    this.hub.enqueue(this.self, link.name, bytes);
+  }
+
+  sendBatch(link: MemoryPeer, bufs: readonly Uint8Array[], count: number): void {
+    for (let i = 0; i < count && i < bufs.length; i++) this.send(link, bufs[i]!);
+  }
+
+  onReceive(handler: ReceiveHandler<MemoryPeer>): void {
+    this.handler = handler;
+  }
+
+  /** @internal */
+  deliver(bytes: Uint8Array, from: MemoryPeer): void {
+    if (this.closed) return;
+    this.counters.datagramsReceived++;
+    this.handler?.(bytes, from);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.hub.detach(this.self.name);
+  }
+}

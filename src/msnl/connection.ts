@@ -1,0 +1,133 @@
+// One open MSNL connection: its ids, SAPs, traffic counts, and the in-band health state (probes
+// both ways, round trip, loss over the last PROBE_WINDOW probes, idle and dead detection). Pure.
+
+import type { Sap } from './address.js';
+import type { ConnectionInfo, ConnectionRole, Health } from './types.js';
+
+/** How many recent probes the loss ratio looks at. */
+export const PROBE_WINDOW = 32;
+
+const PROBE_SENT = 1;
+const PROBE_ANSWERED = 2;
+
+export class Connection<L> {
+  rxPackets = 0;
+  txPackets = 0;
+  rxBytes = 0;
+  txBytes = 0;
+  /** Sequence number of the next data packet sent. */
+  packetSeq = 0;
+  /** Sequence number of the next probe sent. */
+  probeSeq = 0;
+  nextProbeAt: number;
+  lastHeardAt: number;
+  lastDataAt: number;
+  /** When the peer's probe or data last arrived (rx direction proven), or -Infinity. */
+  rxProvenAt = -Infinity;
+  /** When one of our probes was last answered (tx direction proven), or -Infinity. */
+  txProvenAt = -Infinity;
+  rttMs = -1;
+  idleSignalled = false;
+  private readonly probeStates = new Uint8Array(PROBE_WINDOW);
+
+  constructor(
+    readonly connId: number,
+    readonly remoteConnId: number,
+    readonly role: ConnectionRole,
+    readonly local: Sap,
+    readonly remote: Sap,
+    readonly localIpa: number,
+    readonly remoteIpa: number,
+    public link: L,
+    /** The transaction id and originator SAP of the call that made this connection. */
+    readonly transaction: number,
+    readonly createdAt: number,
+  ) {
+    this.nextProbeAt = createdAt;
+    this.lastHeardAt = createdAt;
+    this.lastDataAt = createdAt;
+  }
+
+  /** Records a probe being sent; returns its sequence number. */
+  probeSent(now: number, intervalMs: number): number {
+    const seq = this.probeSeq;
+    this.probeSeq = (this.probeSeq + 1) >>> 0;
+    this.probeStates[seq % PROBE_WINDOW] = PROBE_SENT;
+    this.nextProbeAt = now + intervalMs;
+    return seq;
+  }
+
+  /** Records a probe reply; false when it answers no probe in the window (stale or forged). */
+  probeAnswered(seq: number, stamp: number, now: number): boolean {
+    const age = (this.probeSeq - 1 - seq) >>> 0;
+    if (age >= PROBE_WINDOW || this.probeStates[seq % PROBE_WINDOW] !== PROBE_SENT) return false;
+    this.probeStates[seq % PROBE_WINDOW] = PROBE_ANSWERED;
+    this.rttMs = ((now >>> 0) - stamp) >>> 0;
+    this.txProvenAt = now;
+    this.lastHeardAt = now;
+    return true;
+  }
+
+  /** The peer's probe arrived. */
+  peerProbed(now: number): void {
+    this.rxProvenAt = now;
+    this.lastHeardAt = now;
+  }
+
+  /** Data arrived (length octets, one whole packet when `packet`). */
+  dataReceived(now: number, length: number, packet: boolean): void {
+    this.rxProvenAt = now;
+    this.lastHeardAt = now;
+    this.lastDataAt = now;
+    this.idleSignalled = false;
+    if (packet) {
+      this.rxPackets++;
+      this.rxBytes += length;
+    }
+  }
+
+  dataSent(now: number, length: number): void {
+    this.lastDataAt = now;
+    this.idleSignalled = false;
+    this.txPackets++;
+    this.txBytes += length;
+  }
+
+  health(now: number, windowMs: number): Health {
+    const txProven = now - this.txProvenAt <= windowMs;
+    const rxProven = now - this.rxProvenAt <= windowMs;
+    return { up: txProven && rxProven, txProven, rxProven, rttMs: this.rttMs, lossRatio: this.lossRatio(), lastHeardMs: now - this.lastHeardAt };
+  }
+
+  /** Share of unanswered probes among the recent ones, not counting the newest (still in flight). */
+  lossRatio(): number {
+    const newest = (this.probeSeq - 1) >>> 0;
+    let sent = 0;
+    let lost = 0;
+    for (let i = 1; i < PROBE_WINDOW && i < this.probeSeq; i++) {
+      const state = this.probeStates[((newest - i) >>> 0) % PROBE_WINDOW];
+      if (state === PROBE_SENT) lost++;
+      if (state !== 0) sent++;
+    }
+    return sent === 0 ? 0 : lost / sent;
+  }
+
+  info(): ConnectionInfo<L> {
+    return {
+      connId: this.connId,
+      remoteConnId: this.remoteConnId,
+      role: this.role,
+      local: this.local,
+      remote: this.remote,
+      localIpa: this.localIpa,
+      remoteIpa: this.remoteIpa,
+      link: this.link,
+      state: 'open',
+      createdAt: this.createdAt,
+      rxPackets: this.rxPackets,
+      txPackets: this.txPackets,
+      rxBytes: this.rxBytes,
+      txBytes: this.txBytes,
+    };
+  }
+}

@@ -1,0 +1,381 @@
+// The MSNL endpoint: a pure state machine with an injected clock and random source. It knows
+// nothing of UDP: peers on the underlay are an opaque `Link` value from the shell (the source of a
+// received datagram, or the shell's route lookup for an outgoing call). Datagrams come in through
+// receive(), go out through transmit(); timers run in tick(), due at nextDeadline(). Bad input is
+// counted and dropped, never thrown. See man/msnl.7 for the wire protocol.
+
+import type { Sap } from './address.js';
+import { Connection } from './connection.js';
+import { DATA_HEADER_SIZE, MAX_PACKET_SIZE, MsgType, Reason, RESET_SIZE } from './constants.js';
+import { cryptoRandom, type RandomSource } from './random.js';
+import { Reassembler, segmentPacket, type Clock, type ReassemblyCounters } from './sar.js';
+import { Signalling, type ConnectRequest, type SignallingHost } from './signalling.js';
+import { DEFAULT_ENDPOINT_CONFIG, newCounters, type CallRow, type ConnectionInfo, type EndpointConfig, type EndpointCounters, type EndpointEvents, type Health } from './types.js';
+import { decodeDataHeader, decodeMessage, encodeEcho, encodeProbe, encodeReset, newDataHeader, writeDataHeader, type Message } from './wire.js';
+
+export interface EndpointOptions<L> {
+  /** This host's MSNL address (the default address that 0.0.0.0 binds to). */
+  readonly localAddress: number;
+  readonly clock: Clock;
+  readonly random?: RandomSource;
+  /** Sends one datagram. The endpoint never rewrites `bytes` after handing them over. */
+  readonly transmit: (link: L, bytes: Uint8Array) => void;
+  readonly events: EndpointEvents<L>;
+  readonly config?: Partial<EndpointConfig>;
+  /** Tells whether two links are the same peer (resets are only taken from the connection's peer). */
+  readonly sameLink?: (a: L, b: L) => boolean;
+}
+
+interface EchoPending {
+  readonly sentAt: number;
+  readonly to: number;
+}
+
+export class MsnlEndpoint<L> implements SignallingHost<L> {
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly config: EndpointConfig;
+  readonly counters: EndpointCounters = newCounters();
+  readonly events: EndpointEvents<L>;
+  private address: number;
+  private readonly transmit: (link: L, bytes: Uint8Array) => void;
+  private readonly sameLink: (a: L, b: L) => boolean;
+  private readonly conns = new Map<number, Connection<L>>();
+  /** Ids allocated to outgoing calls not yet confirmed: traffic to them is dropped without a reset. */
+  private readonly reserved = new Set<number>();
+  private readonly listening = new Set<number>();
+  private readonly echoes = new Map<number, EchoPending>();
+  private readonly signalling: Signalling<L>;
+  private readonly reassembler: Reassembler;
+  private readonly header = newDataHeader();
+  private resetTokens: number;
+  private resetRefilledAt: number;
+  private nextEchoIdent = 1;
+
+  constructor(options: EndpointOptions<L>) {
+    this.address = options.localAddress >>> 0;
+    this.clock = options.clock;
+    this.random = options.random ?? cryptoRandom();
+    this.transmit = options.transmit;
+    this.events = options.events;
+    this.config = { ...DEFAULT_ENDPOINT_CONFIG, ...options.config };
+    this.sameLink = options.sameLink ?? ((a, b) => a === b);
+    this.signalling = new Signalling(this);
+    this.reassembler = new Reassembler(this.clock, this.config.reassembly);
+    this.resetTokens = this.config.resetBurst;
+    this.resetRefilledAt = this.clock.now();
+  }
+
+  get localAddress(): number {
+    return this.address;
+  }
+
+  /** Changes this host's default MSNL address (MMDOWN_HOSTSET); open connections keep theirs. */
+  setLocalAddress(address: number): void {
+    this.address = address >>> 0;
+  }
+
+  get reassemblyCounters(): Readonly<ReassemblyCounters> {
+    return this.reassembler.counters;
+  }
+
+  /** Octets held by incomplete reassemblies. */
+  get reassemblyBytes(): number {
+    return this.reassembler.bytesHeld;
+  }
+
+  listen(port: number): void {
+    this.listening.add(port >>> 0);
+  }
+
+  unlisten(port: number): void {
+    this.listening.delete(port >>> 0);
+  }
+
+  isListening(port: number): boolean {
+    return this.listening.has(port >>> 0);
+  }
+
+  /** Starts a call; the answer comes as connected(handle, …) or callFailed(handle, …). */
+  connect(req: ConnectRequest<L>): number {
+    return this.signalling.connect(req);
+  }
+
+  /** Accepts an incoming call; undefined when it is no longer pending. */
+  accept(callId: number, ipa = 0): ConnectionInfo<L> | undefined {
+    return this.signalling.accept(callId, ipa);
+  }
+
+  refuse(callId: number, reason: number = Reason.REFUSED): boolean {
+    return this.signalling.refuse(callId, reason);
+  }
+
+  redirect(callId: number, to: Sap): boolean {
+    return this.signalling.redirect(callId, to);
+  }
+
+  /** Releases a connection; the peer learns at once. False when there is no such connection. */
+  disconnect(connId: number, reason: number = Reason.NORMAL): boolean {
+    const conn = this.conns.get(connId);
+    if (conn === undefined) return false;
+    this.signalling.sendRelease(conn, reason);
+    this.closeConnection(conn, reason, false);
+    return true;
+  }
+
+  /**
+   * Sends `length` octets of `buf` from `offset` on a connection. When the packet fits one
+   * datagram and there are DATA_HEADER_SIZE octets of headroom before `offset`, the header is
+   * written there and the datagram goes out without a copy; otherwise it is copied once.
+   */
+  send(connId: number, buf: Uint8Array, offset: number, length: number): boolean {
+    const conn = this.conns.get(connId);
+    if (conn === undefined) {
+      this.counters.dropSendNoConnection++;
+      return false;
+    }
+    if (length < 1 || length > MAX_PACKET_SIZE || offset < 0 || offset + length > buf.length) {
+      this.counters.dropSendBadLength++;
+      return false;
+    }
+    const seq = conn.packetSeq;
+    conn.packetSeq = (seq + 1) >>> 0;
+    conn.dataSent(this.clock.now(), length);
+    this.counters.packetsOut++;
+    if (length + DATA_HEADER_SIZE <= this.config.maxDatagram) {
+      if (offset >= DATA_HEADER_SIZE) {
+        writeDataHeader(buf, offset - DATA_HEADER_SIZE, conn.remoteConnId, seq, length, 0);
+        this.out(conn.link, buf.subarray(offset - DATA_HEADER_SIZE, offset + length));
+      } else {
+        const frame = new Uint8Array(DATA_HEADER_SIZE + length);
+        writeDataHeader(frame, 0, conn.remoteConnId, seq, length, 0);
+        frame.set(buf.subarray(offset, offset + length), DATA_HEADER_SIZE);
+        this.out(conn.link, frame);
+      }
+      return true;
+    }
+    const frames = segmentPacket(buf.subarray(offset, offset + length), conn.remoteConnId, seq, this.config.maxDatagram);
+    for (let i = 0; i < frames.length; i++) this.out(conn.link, frames[i]!);
+    return true;
+  }
+
+  /** Sends an echo request to a host's MSNL address; returns its identifier. */
+  echo(remoteAddress: number, link: L, payload: Uint8Array = new Uint8Array(0)): number {
+    const ident = this.nextEchoIdent;
+    this.nextEchoIdent = (this.nextEchoIdent + 1) >>> 0 || 1;
+    this.echoes.set(ident, { sentAt: this.clock.now(), to: remoteAddress >>> 0 });
+    this.out(link, encodeEcho(MsgType.ECHO_REQUEST, remoteAddress >>> 0, this.address, ident, payload));
+    return ident;
+  }
+
+  /** Handles one received datagram. Never throws on any input. */
+  receive(bytes: Uint8Array, link: L): void {
+    this.counters.datagramsIn++;
+    this.counters.bytesIn += bytes.length;
+    if (bytes.length > 1 && bytes[1] === MsgType.DATA) {
+      this.receiveData(bytes, link);
+      return;
+    }
+    const decoded = decodeMessage(bytes);
+    if (!decoded.ok) {
+      this.counters.dropMalformed++;
+      return;
+    }
+    this.dispatch(decoded.msg, link, bytes.length);
+  }
+
+  /** Runs every timer that is due. */
+  tick(): void {
+    const now = this.clock.now();
+    this.signalling.tick(now);
+    this.reassembler.expire();
+    const { probeIntervalMs, idleMs, deadMs } = this.config;
+    for (const conn of [...this.conns.values()]) {
+      if (deadMs > 0 && now - conn.lastHeardAt >= deadMs) {
+        this.signalling.sendRelease(conn, Reason.DEAD);
+        this.closeConnection(conn, Reason.DEAD, false);
+        continue;
+      }
+      if (now >= conn.nextProbeAt) {
+        const seq = conn.probeSent(now, probeIntervalMs);
+        this.counters.probesSent++;
+        this.out(conn.link, encodeProbe(MsgType.PROBE, conn.remoteConnId, seq, now >>> 0));
+      }
+      if (!conn.idleSignalled && now - conn.lastDataAt >= idleMs) {
+        conn.idleSignalled = true;
+        this.events.idle(conn.connId);
+      }
+    }
+    for (const [ident, e] of this.echoes) if (now - e.sentAt >= this.config.echoTimeoutMs) this.echoes.delete(ident);
+  }
+
+  /** When tick() next has work (ms on the injected clock), or Infinity. */
+  nextDeadline(): number {
+    let next = Math.min(this.signalling.nextDeadline(), this.reassembler.nextDeadline());
+    const { idleMs, deadMs } = this.config;
+    for (const conn of this.conns.values()) {
+      next = Math.min(next, conn.nextProbeAt);
+      if (!conn.idleSignalled) next = Math.min(next, conn.lastDataAt + idleMs);
+      if (deadMs > 0) next = Math.min(next, conn.lastHeardAt + deadMs);
+    }
+    for (const e of this.echoes.values()) next = Math.min(next, e.sentAt + this.config.echoTimeoutMs);
+    return next;
+  }
+
+  health(connId: number): Health | undefined {
+    return this.conns.get(connId)?.health(this.clock.now(), this.config.healthWindowMs);
+  }
+
+  connection(connId: number): ConnectionInfo<L> | undefined {
+    return this.conns.get(connId)?.info();
+  }
+
+  connections(): ConnectionInfo<L>[] {
+    return [...this.conns.values()].map((c) => c.info());
+  }
+
+  calls(): CallRow[] {
+    return this.signalling.calls();
+  }
+
+  // --- SignallingHost ---
+
+  allocateId(): number {
+    let id = this.random.u32();
+    while (id === 0 || this.conns.has(id) || this.reserved.has(id)) id = this.random.u32();
+    this.reserved.add(id);
+    return id;
+  }
+
+  releaseId(id: number): void {
+    this.reserved.delete(id);
+  }
+
+  openConnection(id: number, remoteId: number, role: 'originator' | 'responder', local: Sap, remote: Sap, localIpa: number, remoteIpa: number, link: L, transaction: number): Connection<L> {
+    this.reserved.delete(id);
+    const conn = new Connection(id, remoteId, role, local, remote, localIpa, remoteIpa, link, transaction, this.clock.now());
+    this.conns.set(id, conn);
+    return conn;
+  }
+
+  closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void {
+    if (this.conns.get(conn.connId) !== conn) return;
+    this.conns.delete(conn.connId);
+    this.reassembler.dropConnection(conn.connId);
+    this.signalling.connectionClosed(conn);
+    this.events.disconnected(conn.connId, reason, byPeer);
+  }
+
+  findConnection(id: number): Connection<L> | undefined {
+    return this.conns.get(id);
+  }
+
+  sendControl(link: L, bytes: Uint8Array): void {
+    this.out(link, bytes);
+  }
+
+  /** Answers traffic on an unknown connection with the 8-octet reset, rate-limited. */
+  sendReset(link: L, connId: number, reason: number): void {
+    const now = this.clock.now();
+    const { resetRatePerSecond, resetBurst } = this.config;
+    this.resetTokens = Math.min(resetBurst, this.resetTokens + ((now - this.resetRefilledAt) * resetRatePerSecond) / 1000);
+    this.resetRefilledAt = now;
+    if (this.resetTokens < 1) {
+      this.counters.resetsRateLimited++;
+      return;
+    }
+    this.resetTokens -= 1;
+    this.counters.resetsSent++;
+    this.out(link, encodeReset(connId, reason));
+  }
+
+  // --- receive paths ---
+
+  private receiveData(bytes: Uint8Array, link: L): void {
+    const header = this.header;
+    if (decodeDataHeader(bytes, header) !== null) {
+      this.counters.dropMalformed++;
+      return;
+    }
+    const conn = this.conns.get(header.connId);
+    if (conn === undefined) {
+      this.unknownConnection(header.connId, link, bytes.length);
+      return;
+    }
+    const now = this.clock.now();
+    const packet = this.reassembler.accept(conn.connId, header, bytes.subarray(DATA_HEADER_SIZE));
+    conn.dataReceived(now, packet === null ? 0 : packet.length, packet !== null);
+    if (packet === null) return; // more segments to come, or a drop counted by the reassembler
+    this.counters.packetsIn++;
+    this.events.data(conn.connId, packet);
+  }
+
+  private unknownConnection(connId: number, link: L, inLength: number): void {
+    this.counters.dropUnknownConnection++;
+    if (this.reserved.has(connId)) return; // early traffic for a call whose confirm is still on its way
+    if (inLength >= RESET_SIZE) this.sendReset(link, connId, Reason.UNKNOWN_CONNECTION);
+  }
+
+  private dispatch(msg: Message, link: L, inLength: number): void {
+    switch (msg.type) {
+      case MsgType.RESET: {
+        this.counters.resetsReceived++;
+        for (const conn of this.conns.values()) {
+          if (conn.remoteConnId === msg.connId && this.sameLink(conn.link, link)) {
+            this.closeConnection(conn, msg.reason, true);
+            return;
+          }
+        }
+        this.counters.dropUnknownConnection++;
+        return;
+      }
+      case MsgType.ECHO_REQUEST:
+        if (msg.dstAddr !== this.address) {
+          this.counters.dropWrongAddress++;
+          return;
+        }
+        this.counters.echoesAnswered++;
+        this.out(link, encodeEcho(MsgType.ECHO_REPLY, msg.srcAddr, this.address, msg.ident, msg.payload));
+        return;
+      case MsgType.ECHO_REPLY: {
+        const pending = this.echoes.get(msg.ident);
+        if (pending === undefined || pending.to !== msg.srcAddr) {
+          this.counters.dropUnexpectedSignal++;
+          return;
+        }
+        this.echoes.delete(msg.ident);
+        this.events.echoReply(msg.ident, msg.srcAddr, msg.payload, this.clock.now() - pending.sentAt);
+        return;
+      }
+      case MsgType.PROBE: {
+        const conn = this.conns.get(msg.connId);
+        if (conn === undefined) {
+          this.unknownConnection(msg.connId, link, inLength);
+          return;
+        }
+        conn.peerProbed(this.clock.now());
+        this.out(conn.link, encodeProbe(MsgType.PROBE_REPLY, conn.remoteConnId, msg.seq, msg.stamp));
+        return;
+      }
+      case MsgType.PROBE_REPLY: {
+        const conn = this.conns.get(msg.connId);
+        if (conn === undefined || !conn.probeAnswered(msg.seq, msg.stamp, this.clock.now())) {
+          this.counters.dropUnexpectedSignal++;
+          return;
+        }
+        this.counters.probesAnswered++;
+        return;
+      }
+      case MsgType.DATA:
+        return; // handled by receiveData
+      default:
+        this.signalling.onSignal(msg, link);
+    }
+  }
+
+  private out(link: L, bytes: Uint8Array): void {
+    this.counters.datagramsOut++;
+    this.counters.bytesOut += bytes.length;
+    this.transmit(link, bytes);
+  }
+}

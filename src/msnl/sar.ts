@@ -1,0 +1,244 @@
+// Segmentation and reassembly (SAR) of IP packets of 1..65535 octets over datagrams of at most
+// `maxDatagram` octets. Segmenting copies the packet once into one backing buffer that holds every
+// frame end to end. Reassembly copies each segment once into a buffer of the packet's total
+// length, bounded per connection and in total, and frees incomplete packets after a timeout.
+// Duplicates, overlaps, inconsistent totals and memory overruns are counted drops. Pure: the clock
+// is injected.
+
+import { DATA_HEADER_SIZE, DEFAULT_MAX_DATAGRAM, MAX_PACKET_SIZE, MIN_MAX_DATAGRAM } from './constants.js';
+import { writeDataHeader, type DataHeader } from './wire.js';
+
+export interface Clock {
+  /** Milliseconds, monotonic. */
+  now(): number;
+}
+
+/** How many datagrams a packet of `length` octets takes. */
+export function segmentCount(length: number, maxDatagram = DEFAULT_MAX_DATAGRAM): number {
+  return Math.ceil(length / (maxDatagram - DATA_HEADER_SIZE));
+}
+
+/**
+ * Cuts `packet` (1..65535 octets) into data frames of at most `maxDatagram` octets each. Returns
+ * views into one new buffer (the only copy); an empty array when the sizes are out of range.
+ */
+export function segmentPacket(packet: Uint8Array, connId: number, packetSeq: number, maxDatagram = DEFAULT_MAX_DATAGRAM): Uint8Array[] {
+  const total = packet.length;
+  if (total < 1 || total > MAX_PACKET_SIZE || maxDatagram < MIN_MAX_DATAGRAM) return [];
+  const chunk = maxDatagram - DATA_HEADER_SIZE;
+  const count = Math.ceil(total / chunk);
+  const backing = new Uint8Array(total + count * DATA_HEADER_SIZE);
+  const frames: Uint8Array[] = new Array(count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const offset = i * chunk;
+    const length = Math.min(chunk, total - offset);
+    writeDataHeader(backing, at, connId, packetSeq, total, offset);
+    backing.set(packet.subarray(offset, offset + length), at + DATA_HEADER_SIZE);
+    frames[i] = backing.subarray(at, at + DATA_HEADER_SIZE + length);
+    at += DATA_HEADER_SIZE + length;
+  }
+  return frames;
+}
+
+export interface ReassemblyConfig {
+  /** Incomplete packets are freed this long after their first segment (ms). */
+  readonly timeoutMs: number;
+  /** Octets of incomplete packets one connection may hold. */
+  readonly maxBytesPerConnection: number;
+  /** Octets of incomplete packets all connections together may hold. */
+  readonly maxBytesTotal: number;
+}
+
+export const DEFAULT_REASSEMBLY: ReassemblyConfig = Object.freeze({
+  timeoutMs: 3000,
+  maxBytesPerConnection: 4 * MAX_PACKET_SIZE,
+  maxBytesTotal: 64 * MAX_PACKET_SIZE,
+});
+
+/** Drop and progress counters of the reassembler. */
+export interface ReassemblyCounters {
+  reassembled: number;
+  timedOut: number;
+  duplicates: number;
+  overlaps: number;
+  badFields: number;
+  evicted: number;
+  overLimit: number;
+}
+
+interface Partial {
+  readonly key: number;
+  readonly seq: number;
+  readonly buf: Uint8Array;
+  readonly createdAt: number;
+  /** Received ranges [start, end), kept sorted and disjoint. */
+  readonly starts: number[];
+  readonly ends: number[];
+  received: number;
+}
+
+interface PerConnection {
+  readonly partials: Map<number, Partial>;
+  bytes: number;
+  /** Sequence numbers of recently completed packets, to spot late duplicates. */
+  readonly recent: Uint32Array;
+  recentCount: number;
+  recentNext: number;
+}
+
+const RECENT = 32;
+
+export class Reassembler {
+  readonly counters: ReassemblyCounters = { reassembled: 0, timedOut: 0, duplicates: 0, overlaps: 0, badFields: 0, evicted: 0, overLimit: 0 };
+  private readonly connections = new Map<number, PerConnection>();
+  /** Every incomplete packet, oldest first (insertion order), for timeouts and eviction. */
+  private readonly byAge = new Set<Partial>();
+  private held = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly config: ReassemblyConfig = DEFAULT_REASSEMBLY,
+  ) {}
+
+  /** Octets held by incomplete packets. */
+  get bytesHeld(): number {
+    return this.held;
+  }
+
+  /** Incomplete packets held. */
+  get pending(): number {
+    return this.byAge.size;
+  }
+
+  /**
+   * Takes one segment of connection `key` (the payload after the header) and returns the whole
+   * packet when this segment completes it, else null. A single-segment packet is returned as is.
+   */
+  accept(key: number, header: DataHeader, payload: Uint8Array): Uint8Array | null {
+    const total = header.totalLength;
+    const length = payload.length;
+    if (length === 0 || length !== header.length || header.offset + length > total) {
+      this.counters.badFields++;
+      return null;
+    }
+    if (header.offset === 0 && length === total) return payload;
+    let conn = this.connections.get(key);
+    if (conn === undefined) {
+      conn = { partials: new Map(), bytes: 0, recent: new Uint32Array(RECENT), recentCount: 0, recentNext: 0 };
+      this.connections.set(key, conn);
+    }
+    let partial = conn.partials.get(header.packetSeq);
+    if (partial === undefined) {
+      if (this.recentlyCompleted(conn, header.packetSeq)) {
+        this.counters.duplicates++;
+        return null;
+      }
+      if (!this.makeRoom(conn, total)) {
+        this.counters.overLimit++;
+        return null;
+      }
+      partial = { key, seq: header.packetSeq, buf: new Uint8Array(total), createdAt: this.clock.now(), starts: [], ends: [], received: 0 };
+      conn.partials.set(partial.seq, partial);
+      conn.bytes += total;
+      this.held += total;
+      this.byAge.add(partial);
+    } else if (partial.buf.length !== total) {
+      this.counters.badFields++;
+      this.free(partial);
+      return null;
+    }
+    const verdict = insertRange(partial, header.offset, header.offset + length);
+    if (verdict === 'duplicate') {
+      this.counters.duplicates++;
+      return null;
+    }
+    if (verdict === 'overlap') {
+      // Overlapping segments that differ in extent could smuggle different bytes: drop the packet.
+      this.counters.overlaps++;
+      this.free(partial);
+      return null;
+    }
+    partial.buf.set(payload, header.offset);
+    partial.received += length;
+    if (partial.received < total) return null;
+    conn.recent[conn.recentNext] = partial.seq;
+    conn.recentNext = (conn.recentNext + 1) % RECENT;
+    if (conn.recentCount < RECENT) conn.recentCount++;
+    this.free(partial);
+    this.counters.reassembled++;
+    return partial.buf;
+  }
+
+  /** Frees incomplete packets older than the timeout; returns how many were freed. */
+  expire(): number {
+    const limit = this.clock.now() - this.config.timeoutMs;
+    let freed = 0;
+    for (const partial of this.byAge) {
+      if (partial.createdAt > limit) break;
+      this.free(partial);
+      this.counters.timedOut++;
+      freed++;
+    }
+    return freed;
+  }
+
+  /** When the oldest incomplete packet times out (ms), or Infinity. */
+  nextDeadline(): number {
+    for (const partial of this.byAge) return partial.createdAt + this.config.timeoutMs;
+    return Infinity;
+  }
+
+  /** Forgets everything held for connection `key` (the connection is gone). */
+  dropConnection(key: number): void {
+    const conn = this.connections.get(key);
+    if (conn === undefined) return;
+    for (const partial of [...conn.partials.values()]) this.free(partial);
+    this.connections.delete(key);
+  }
+
+  private recentlyCompleted(conn: PerConnection, seq: number): boolean {
+    for (let i = 0; i < conn.recentCount; i++) if (conn.recent[i] === seq) return true;
+    return false;
+  }
+
+  private makeRoom(conn: PerConnection, total: number): boolean {
+    if (total > this.config.maxBytesPerConnection || total > this.config.maxBytesTotal) return false;
+    while (conn.bytes + total > this.config.maxBytesPerConnection) {
+      const oldest = conn.partials.values().next();
+      if (oldest.done === true) break;
+      this.free(oldest.value);
+      this.counters.evicted++;
+    }
+    while (this.held + total > this.config.maxBytesTotal) {
+      const oldest = this.byAge.values().next();
+      if (oldest.done === true) break;
+      this.free(oldest.value);
+      this.counters.evicted++;
+    }
+    return this.held + total <= this.config.maxBytesTotal;
+  }
+
+  private free(partial: Partial): void {
+    if (!this.byAge.delete(partial)) return;
+    const conn = this.connections.get(partial.key);
+    if (conn !== undefined) {
+      conn.partials.delete(partial.seq);
+      conn.bytes -= partial.buf.length;
+      if (conn.partials.size === 0 && conn.recentCount === 0) this.connections.delete(partial.key);
+    }
+    this.held -= partial.buf.length;
+  }
+}
+
+function insertRange(partial: Partial, start: number, end: number): 'ok' | 'duplicate' | 'overlap' {
+  const { starts, ends } = partial;
+  let i = 0;
+  while (i < starts.length && starts[i]! < start) i++;
+  if (i < starts.length && starts[i] === start && ends[i] === end) return 'duplicate';
+  if (i > 0 && ends[i - 1]! > start) return 'overlap';
+  if (i < starts.length && starts[i]! < end) return 'overlap';
+  starts.splice(i, 0, start);
+  ends.splice(i, 0, end);
+  return 'ok';
+}

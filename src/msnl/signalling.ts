@@ -1,0 +1,381 @@
+// Call set-up and release: connect requests with exponential-backoff retransmission, incoming
+// calls held while the manager decides (retransmissions answered with wait, never a second
+// connection), idempotent re-confirmation, refusal, redirect, cancellation, and simultaneous open
+// (the call originated by the higher SAP wins; the other end accepts it and completes its own
+// connect() with that connection). Pure; the endpoint is its host.
+
+import { compareSap, type Sap } from './address.js';
+import { MsgType, Reason } from './constants.js';
+import type { Connection } from './connection.js';
+import type { Clock } from './sar.js';
+import type { RandomSource } from './random.js';
+import type { CallRow, ConnectionInfo, EndpointConfig, EndpointCounters, EndpointEvents, IncomingCall } from './types.js';
+import { encodeSignal, type SignalMessage } from './wire.js';
+
+export interface SignallingHost<L> {
+  readonly localAddress: number;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly config: EndpointConfig;
+  readonly counters: EndpointCounters;
+  readonly events: EndpointEvents<L>;
+  allocateId(): number;
+  releaseId(id: number): void;
+  openConnection(id: number, remoteId: number, role: 'originator' | 'responder', local: Sap, remote: Sap, localIpa: number, remoteIpa: number, link: L, transaction: number): Connection<L>;
+  closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void;
+  findConnection(id: number): Connection<L> | undefined;
+  isListening(port: number): boolean;
+  sendControl(link: L, bytes: Uint8Array): void;
+  sendReset(link: L, connId: number, reason: number): void;
+}
+
+interface OutCall<L> {
+  readonly handle: number;
+  readonly txn: number;
+  readonly localConnId: number;
+  readonly local: Sap;
+  readonly remote: Sap;
+  readonly ipa: number;
+  readonly link: L;
+  readonly deadline: number;
+  readonly pair: string;
+  nextRetryAt: number;
+  retryDelay: number;
+  sent: number;
+}
+
+interface InCall<L> {
+  readonly callId: number;
+  readonly key: string;
+  readonly msg: SignalMessage;
+  readonly link: L;
+  readonly local: Sap;
+  readonly remote: Sap;
+  readonly expiresAt: number;
+}
+
+export interface ConnectRequest<L> {
+  readonly remoteAddress: number;
+  readonly remotePort: number;
+  readonly localPort: number;
+  /** Our ms_ipa: the IP address of the interface that calls. */
+  readonly ipa: number;
+  readonly link: L;
+}
+
+const callKey = (addr: number, port: number, txn: number): string => `${addr}:${port}:${txn}`;
+const pairKey = (local: Sap, remote: Sap): string => `${local.address}:${local.port}>${remote.address}:${remote.port}`;
+
+export class Signalling<L> {
+  private readonly outByHandle = new Map<number, OutCall<L>>();
+  private readonly outByTxn = new Map<number, OutCall<L>>();
+  private readonly outByPair = new Map<string, OutCall<L>>();
+  private readonly inById = new Map<number, InCall<L>>();
+  private readonly inByKey = new Map<string, InCall<L>>();
+  /** Responder side: the connection each confirmed call made, for re-confirmation. */
+  private readonly confirmed = new Map<string, Connection<L>>();
+  /** Keys of requests to ignore until the time stored (simultaneous-open losers, closed calls). */
+  private readonly absorbed = new Map<string, number>();
+  private readonly refusals = new Map<string, { readonly reason: number; readonly until: number }>();
+  /** Connections we originated, by SAP pair, while the peer's crossing requests may still arrive. */
+  private readonly originated = new Map<string, { readonly conn: Connection<L>; readonly until: number }>();
+  private nextHandle = 1;
+  private nextCallId = 1;
+
+  constructor(private readonly host: SignallingHost<L>) {}
+
+  connect(req: ConnectRequest<L>): number {
+    const { host } = this;
+    const now = host.clock.now();
+    let txn = host.random.u32();
+    while (txn === 0 || this.outByTxn.has(txn)) txn = host.random.u32();
+    const local = { address: host.localAddress, port: req.localPort >>> 0 };
+    const remote = { address: req.remoteAddress >>> 0, port: req.remotePort >>> 0 };
+    const call: OutCall<L> = {
+      handle: this.nextHandle++, txn, localConnId: host.allocateId(), local, remote, ipa: req.ipa >>> 0, link: req.link,
+      deadline: now + host.config.connectTimeoutMs, pair: pairKey(local, remote),
+      nextRetryAt: now + host.config.connectFirstRetryMs, retryDelay: host.config.connectFirstRetryMs, sent: 0,
+    };
+    this.outByHandle.set(call.handle, call);
+    this.outByTxn.set(txn, call);
+    this.outByPair.set(call.pair, call);
+    this.sendRequest(call);
+    return call.handle;
+  }
+
+  accept(callId: number, ipa: number): ConnectionInfo<L> | undefined {
+    const call = this.takeIncoming(callId);
+    if (call === undefined) return undefined;
+    const conn = this.openResponder(call.msg, call.link, call.local, call.remote, ipa >>> 0);
+    const info = conn.info();
+    this.host.events.connected(undefined, info);
+    return info;
+  }
+
+  refuse(callId: number, reason: number): boolean {
+    const call = this.takeIncoming(callId);
+    if (call === undefined) return false;
+    this.refusals.set(call.key, { reason, until: this.host.clock.now() + this.host.config.connectTimeoutMs });
+    this.answer(call.msg, call.link, MsgType.DISCONNECT, reason);
+    return true;
+  }
+
+  redirect(callId: number, to: Sap): boolean {
+    const call = this.takeIncoming(callId);
+    if (call === undefined) return false;
+    this.host.sendControl(call.link, encodeSignal({ ...call.msg, type: MsgType.REDIRECT, reason: 0, respAddr: to.address, respPort: to.port }));
+    return true;
+  }
+
+  /** Sends the release of an open connection to its peer. */
+  sendRelease(conn: Connection<L>, reason: number): void {
+    const orig = conn.role === 'originator';
+    this.host.sendControl(conn.link, encodeSignal({
+      type: MsgType.DISCONNECT, reason, transaction: conn.transaction,
+      origAddr: orig ? conn.local.address : conn.remote.address, origPort: orig ? conn.local.port : conn.remote.port,
+      respAddr: orig ? conn.remote.address : conn.local.address, respPort: orig ? conn.remote.port : conn.local.port,
+      ipa: conn.localIpa, origConnId: orig ? conn.connId : conn.remoteConnId, respConnId: orig ? conn.remoteConnId : conn.connId,
+    }));
+  }
+
+  /** The endpoint closed `conn`: forget it, and ignore late copies of its request for a while. */
+  connectionClosed(conn: Connection<L>): void {
+    if (conn.role !== 'responder') return;
+    const key = callKey(conn.remote.address, conn.remote.port, conn.transaction);
+    if (this.confirmed.get(key) === conn) this.confirmed.delete(key);
+    this.absorbed.set(key, this.host.clock.now() + this.host.config.connectTimeoutMs);
+  }
+
+  onSignal(msg: SignalMessage, link: L): void {
+    switch (msg.type) {
+      case MsgType.CONNECT_REQUEST:
+        return this.onRequest(msg, link);
+      case MsgType.CONNECT_CONFIRM:
+        return this.onConfirm(msg, link);
+      case MsgType.DISCONNECT:
+        return this.onDisconnect(msg);
+      case MsgType.WAIT:
+        if (this.matchOut(msg) === undefined) this.host.counters.dropUnexpectedSignal++;
+        return;
+      case MsgType.REDIRECT: {
+        const out = this.matchOut(msg);
+        if (out === undefined) {
+          this.host.counters.dropUnexpectedSignal++;
+          return;
+        }
+        this.finishOut(out, true);
+        this.host.events.callFailed(out.handle, 'redirected', msg.reason, { address: msg.respAddr, port: msg.respPort });
+        return;
+      }
+    }
+  }
+
+  /** Retransmits, times calls out, forgets undecided incoming calls. */
+  tick(now: number): void {
+    const { config } = this.host;
+    for (const call of [...this.outByHandle.values()]) {
+      if (now >= call.deadline) {
+        this.finishOut(call, true);
+        // Tell the responder we gave up, so a half-made call does not linger there.
+        this.host.sendControl(call.link, encodeSignal(this.requestOf(call, MsgType.DISCONNECT, Reason.TIMEOUT)));
+        this.host.events.callFailed(call.handle, 'timeout', Reason.TIMEOUT);
+      } else if (now >= call.nextRetryAt) {
+        call.retryDelay = Math.min(call.retryDelay * 2, config.connectMaxRetryMs);
+        call.nextRetryAt = Math.min(now + call.retryDelay, call.deadline);
+        this.host.counters.retransmits++;
+        this.sendRequest(call);
+      }
+    }
+    for (const call of [...this.inById.values()]) {
+      if (now < call.expiresAt) continue;
+      this.takeIncoming(call.callId);
+      this.host.events.callCancelled?.(call.callId);
+    }
+    for (const [key, until] of this.absorbed) if (until <= now) this.absorbed.delete(key);
+    for (const [key, r] of this.refusals) if (r.until <= now) this.refusals.delete(key);
+    for (const [key, o] of this.originated) if (o.until <= now) this.originated.delete(key);
+  }
+
+  nextDeadline(): number {
+    let next = Infinity;
+    for (const call of this.outByHandle.values()) next = Math.min(next, call.nextRetryAt, call.deadline);
+    for (const call of this.inById.values()) next = Math.min(next, call.expiresAt);
+    return next;
+  }
+
+  calls(): CallRow[] {
+    const rows: CallRow[] = [];
+    for (const c of this.outByHandle.values()) rows.push({ id: c.handle, state: 'connecting', local: c.local, remote: c.remote, sentRequests: c.sent });
+    for (const c of this.inById.values()) rows.push({ id: c.callId, state: 'deciding', local: c.local, remote: c.remote, sentRequests: 0 });
+    return rows;
+  }
+
+  private onRequest(msg: SignalMessage, link: L): void {
+    const { host } = this;
+    const now = host.clock.now();
+    if (msg.respAddr !== 0 && msg.respAddr !== host.localAddress) {
+      host.counters.dropWrongAddress++;
+      this.answer(msg, link, MsgType.DISCONNECT, Reason.WRONG_ADDRESS);
+      return;
+    }
+    const key = callKey(msg.origAddr, msg.origPort, msg.transaction);
+    const done = this.confirmed.get(key);
+    if (done !== undefined) {
+      host.counters.confirmsResent++;
+      this.sendConfirm(msg, link, done);
+      return;
+    }
+    if (this.inByKey.has(key)) {
+      host.counters.waitsSent++;
+      this.answer(msg, link, MsgType.WAIT, 0);
+      return;
+    }
+    const refusal = this.refusals.get(key);
+    if (refusal !== undefined) {
+      this.answer(msg, link, MsgType.DISCONNECT, refusal.reason);
+      return;
+    }
+    if (this.absorbed.has(key)) {
+      host.counters.requestsAbsorbed++;
+      return;
+    }
+    const local = { address: host.localAddress, port: msg.respPort };
+    const remote = { address: msg.origAddr, port: msg.origPort };
+    const pair = pairKey(local, remote);
+    const weWin = compareSap(local, remote) > 0;
+    const out = this.outByPair.get(pair);
+    if (out !== undefined) {
+      if (weWin) {
+        this.absorbed.set(key, now + host.config.connectTimeoutMs);
+        host.counters.requestsAbsorbed++;
+        return;
+      }
+      // Simultaneous open and we lose: take the peer's call as ours.
+      this.finishOut(out, true);
+      const conn = this.openResponder(msg, link, local, remote, out.ipa);
+      host.events.connected(out.handle, conn.info());
+      return;
+    }
+    const mine = this.originated.get(pair);
+    if (weWin && mine !== undefined && mine.until > now && host.findConnection(mine.conn.connId) === mine.conn) {
+      this.absorbed.set(key, now + host.config.connectTimeoutMs);
+      host.counters.requestsAbsorbed++;
+      return;
+    }
+    if (!host.isListening(msg.respPort)) {
+      this.refusals.set(key, { reason: Reason.NO_LISTENER, until: now + host.config.connectTimeoutMs });
+      this.answer(msg, link, MsgType.DISCONNECT, Reason.NO_LISTENER);
+      return;
+    }
+    const call: InCall<L> = { callId: this.nextCallId++, key, msg, link, local, remote, expiresAt: now + host.config.decideTimeoutMs };
+    this.inById.set(call.callId, call);
+    this.inByKey.set(key, call);
+    const incoming: IncomingCall<L> = { callId: call.callId, caller: remote, called: local, ipa: msg.ipa, link };
+    host.events.incomingCall(incoming);
+  }
+
+  private onConfirm(msg: SignalMessage, link: L): void {
+    const { host } = this;
+    const out = this.matchOut(msg);
+    if (out === undefined) {
+      const conn = host.findConnection(msg.origConnId);
+      if (conn !== undefined && conn.remoteConnId === msg.respConnId) {
+        host.counters.dropUnexpectedSignal++; // a duplicate confirm
+        return;
+      }
+      // A confirm for a call we gave up: tell the responder its connection is dead.
+      host.counters.dropUnknownConnection++;
+      host.sendReset(link, msg.origConnId, Reason.UNKNOWN_CONNECTION);
+      return;
+    }
+    this.finishOut(out, false);
+    const remote = { address: msg.respAddr === 0 ? out.remote.address : msg.respAddr, port: out.remote.port };
+    const conn = host.openConnection(out.localConnId, msg.respConnId, 'originator', out.local, remote, out.ipa, msg.ipa, link, out.txn);
+    this.originated.set(out.pair, { conn, until: host.clock.now() + host.config.connectTimeoutMs });
+    host.events.connected(out.handle, conn.info());
+  }
+
+  private onDisconnect(msg: SignalMessage): void {
+    const { host } = this;
+    const out = this.matchOut(msg);
+    if (out !== undefined && msg.respConnId === 0) {
+      this.finishOut(out, true);
+      host.events.callFailed(out.handle, 'refused', msg.reason);
+      return;
+    }
+    const asOrig = host.findConnection(msg.origConnId);
+    if (asOrig !== undefined && asOrig.role === 'originator' && asOrig.remoteConnId === msg.respConnId) {
+      host.closeConnection(asOrig, msg.reason, true);
+      return;
+    }
+    const asResp = host.findConnection(msg.respConnId);
+    if (asResp !== undefined && asResp.role === 'responder' && asResp.remoteConnId === msg.origConnId) {
+      host.closeConnection(asResp, msg.reason, true);
+      return;
+    }
+    // The originator gave up on a call: forget it, whether undecided or already confirmed.
+    const key = callKey(msg.origAddr, msg.origPort, msg.transaction);
+    const pending = this.inByKey.get(key);
+    if (pending !== undefined && pending.msg.origConnId === msg.origConnId) {
+      this.takeIncoming(pending.callId);
+      host.events.callCancelled?.(pending.callId);
+      return;
+    }
+    const made = this.confirmed.get(key);
+    if (made !== undefined && made.remoteConnId === msg.origConnId) {
+      host.closeConnection(made, msg.reason, true);
+      return;
+    }
+    host.counters.dropUnexpectedSignal++;
+  }
+
+  private matchOut(msg: SignalMessage): OutCall<L> | undefined {
+    const out = this.outByTxn.get(msg.transaction);
+    if (out === undefined || out.localConnId !== msg.origConnId || out.local.port !== msg.origPort) return undefined;
+    return out;
+  }
+
+  private finishOut(call: OutCall<L>, releaseId: boolean): void {
+    this.outByHandle.delete(call.handle);
+    this.outByTxn.delete(call.txn);
+    if (this.outByPair.get(call.pair) === call) this.outByPair.delete(call.pair);
+    if (releaseId) this.host.releaseId(call.localConnId);
+  }
+
+  private takeIncoming(callId: number): InCall<L> | undefined {
+    const call = this.inById.get(callId);
+    if (call === undefined) return undefined;
+    this.inById.delete(callId);
+    this.inByKey.delete(call.key);
+    return call;
+  }
+
+  private openResponder(msg: SignalMessage, link: L, local: Sap, remote: Sap, ipa: number): Connection<L> {
+    const conn = this.host.openConnection(this.host.allocateId(), msg.origConnId, 'responder', local, remote, ipa, msg.ipa, link, msg.transaction);
+    this.confirmed.set(callKey(msg.origAddr, msg.origPort, msg.transaction), conn);
+    this.sendConfirm(msg, link, conn);
+    return conn;
+  }
+
+  private sendConfirm(msg: SignalMessage, link: L, conn: Connection<L>): void {
+    this.host.sendControl(link, encodeSignal({ ...msg, type: MsgType.CONNECT_CONFIRM, reason: 0, respAddr: conn.local.address, ipa: conn.localIpa, respConnId: conn.connId }));
+  }
+
+  /** Answers a request with wait or disconnect, echoing its fields (responder id 0). */
+  private answer(msg: SignalMessage, link: L, type: 2 | 3, reason: number): void {
+    this.host.sendControl(link, encodeSignal({ ...msg, type, reason, respConnId: 0 }));
+  }
+
+  private requestOf(call: OutCall<L>, type: 0 | 2, reason: number): SignalMessage {
+    return {
+      type, reason, transaction: call.txn, origAddr: call.local.address, origPort: call.local.port,
+      respAddr: call.remote.address, respPort: call.remote.port, ipa: call.ipa, origConnId: call.localConnId, respConnId: 0,
+    };
+  }
+
+  private sendRequest(call: OutCall<L>): void {
+    call.sent++;
+    this.host.counters.requestsSent++;
+    this.host.sendControl(call.link, encodeSignal(this.requestOf(call, MsgType.CONNECT_REQUEST, 0)));
+  }
+}

@@ -1,0 +1,159 @@
+// Public shapes of the MSNL endpoint: configuration, events, rows and counters. `L` is the opaque
+// underlay link (for UDP: { address, port }); the endpoint only stores and returns it.
+
+import type { Sap } from './address.js';
+import { DEFAULT_MAX_DATAGRAM } from './constants.js';
+import { DEFAULT_REASSEMBLY, type ReassemblyConfig } from './sar.js';
+
+export interface EndpointConfig {
+  /** Delay before the first retransmission of a connect request (ms); doubles each time. */
+  readonly connectFirstRetryMs: number;
+  /** Largest delay between retransmissions (ms). */
+  readonly connectMaxRetryMs: number;
+  /** A call not confirmed or refused within this time fails with 'timeout' (ms). */
+  readonly connectTimeoutMs: number;
+  /** An incoming call the manager has not decided within this time is forgotten (ms). */
+  readonly decideTimeoutMs: number;
+  /** In-band health probes are sent on every connection at this interval (ms). */
+  readonly probeIntervalMs: number;
+  /** A direction counts as proven when it was shown working within this time (ms). */
+  readonly healthWindowMs: number;
+  /** The idle event fires after this long without data in either direction (ms). */
+  readonly idleMs: number;
+  /** A connection that heard nothing at all for this long is released with reason dead (ms); 0 = never. */
+  readonly deadMs: number;
+  /** Unanswered echo requests are forgotten after this long (ms). */
+  readonly echoTimeoutMs: number;
+  /** Largest datagram the underlay carries (UDP payload octets). */
+  readonly maxDatagram: number;
+  /** Resets answering unknown-connection traffic: sustained rate per second and burst. */
+  readonly resetRatePerSecond: number;
+  readonly resetBurst: number;
+  readonly reassembly: ReassemblyConfig;
+}
+
+export const DEFAULT_ENDPOINT_CONFIG: EndpointConfig = Object.freeze({
+  connectFirstRetryMs: 200,
+  connectMaxRetryMs: 1600,
+  connectTimeoutMs: 5000,
+  decideTimeoutMs: 5000,
+  probeIntervalMs: 5000,
+  healthWindowMs: 15000,
+  idleMs: 20 * 60 * 1000,
+  deadMs: 60000,
+  echoTimeoutMs: 3000,
+  maxDatagram: DEFAULT_MAX_DATAGRAM,
+  resetRatePerSecond: 20,
+  resetBurst: 10,
+  reassembly: DEFAULT_REASSEMBLY,
+});
+
+/** An incoming call waiting for the manager's accept() or refuse(). */
+export interface IncomingCall<L> {
+  readonly callId: number;
+  readonly caller: Sap;
+  readonly called: Sap;
+  /** The caller's ms_ipa: the IP address it claims. */
+  readonly ipa: number;
+  readonly link: L;
+}
+
+export type ConnectionRole = 'originator' | 'responder';
+
+/** A snapshot of one open connection. */
+export interface ConnectionInfo<L> {
+  /** The id this end receives on (allocated here). */
+  readonly connId: number;
+  /** The id the peer receives on. */
+  readonly remoteConnId: number;
+  readonly role: ConnectionRole;
+  readonly local: Sap;
+  readonly remote: Sap;
+  readonly localIpa: number;
+  readonly remoteIpa: number;
+  readonly link: L;
+  readonly state: 'open';
+  readonly createdAt: number;
+  readonly rxPackets: number;
+  readonly txPackets: number;
+  readonly rxBytes: number;
+  readonly txBytes: number;
+}
+
+/** A call still being set up, outgoing or incoming. */
+export interface CallRow {
+  readonly id: number;
+  readonly state: 'connecting' | 'deciding';
+  readonly local: Sap;
+  readonly remote: Sap;
+  readonly sentRequests: number;
+}
+
+export interface Health {
+  /** Up only when both directions are proven. */
+  readonly up: boolean;
+  /** Our probes were answered within the health window. */
+  readonly txProven: boolean;
+  /** We received the peer's probes or data within the health window. */
+  readonly rxProven: boolean;
+  /** Round-trip time of the last answered probe (ms), or -1 before any answer. */
+  readonly rttMs: number;
+  /** Share of the recent probes left unanswered, 0..1. */
+  readonly lossRatio: number;
+  /** Milliseconds since anything arrived on the connection. */
+  readonly lastHeardMs: number;
+}
+
+export type CallFailure = 'timeout' | 'refused' | 'redirected';
+
+export interface EndpointEvents<L> {
+  incomingCall(call: IncomingCall<L>): void;
+  /** A connection opened: `handle` is the connect() handle, undefined for an accepted call. */
+  connected(handle: number | undefined, conn: ConnectionInfo<L>): void;
+  /** A connect() failed; `code` is the peer's reason code (Reason), `redirect` the SAP to call instead. */
+  callFailed(handle: number, reason: CallFailure, code: number, redirect?: Sap): void;
+  /** A whole packet arrived. The bytes are valid during the call only when they were not segmented. */
+  data(connId: number, bytes: Uint8Array): void;
+  /** The connection is gone; `byPeer` when the peer released or reset it. */
+  disconnected(connId: number, reason: number, byPeer: boolean): void;
+  idle(connId: number): void;
+  echoReply(ident: number, from: number, payload: Uint8Array, rttMs: number): void;
+  /** The caller gave up on an incoming call before the manager decided. Optional. */
+  callCancelled?(callId: number): void;
+}
+
+export interface EndpointCounters {
+  datagramsIn: number;
+  datagramsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+  dropMalformed: number;
+  dropUnknownConnection: number;
+  dropWrongAddress: number;
+  dropUnexpectedSignal: number;
+  dropSendNoConnection: number;
+  dropSendBadLength: number;
+  requestsSent: number;
+  retransmits: number;
+  requestsAbsorbed: number;
+  waitsSent: number;
+  confirmsResent: number;
+  resetsSent: number;
+  resetsRateLimited: number;
+  resetsReceived: number;
+  echoesAnswered: number;
+  probesSent: number;
+  probesAnswered: number;
+}
+
+export function newCounters(): EndpointCounters {
+  return {
+    datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0,
+    dropMalformed: 0, dropUnknownConnection: 0, dropWrongAddress: 0, dropUnexpectedSignal: 0,
+    dropSendNoConnection: 0, dropSendBadLength: 0,
+    requestsSent: 0, retransmits: 0, requestsAbsorbed: 0, waitsSent: 0, confirmsResent: 0,
+    resetsSent: 0, resetsRateLimited: 0, resetsReceived: 0, echoesAnswered: 0, probesSent: 0, probesAnswered: 0,
+  };
+}

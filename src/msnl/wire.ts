@@ -1,0 +1,256 @@
+// The MSNL-over-UDP wire codec (man/msnl.7). Decoders check exact or minimum lengths and field
+// values and return a typed error, never throw. The data header has a no-allocation decoder that
+// fills a caller-owned object; encoders for data write into caller buffers (headroom).
+
+import {
+  COMMON_HEADER_SIZE,
+  DATA_HEADER_SIZE,
+  ECHO_HEADER_SIZE,
+  LAST_SIGNAL_TYPE,
+  MAX_PACKET_SIZE,
+  MsgType,
+  PROBE_SIZE,
+  RESET_SIZE,
+  SIGNAL_SIZE,
+  WIRE_VERSION,
+} from './constants.js';
+
+export type DecodeError = 'short' | 'length' | 'version' | 'type' | 'reserved' | 'field';
+
+export interface SignalMessage {
+  readonly type: 0 | 1 | 2 | 3 | 4;
+  readonly reason: number;
+  readonly transaction: number;
+  readonly origAddr: number;
+  readonly origPort: number;
+  readonly respAddr: number;
+  readonly respPort: number;
+  readonly ipa: number;
+  /** The connection id the originator receives on (0 when not yet known). */
+  readonly origConnId: number;
+  /** The connection id the responder receives on (0 in a request). */
+  readonly respConnId: number;
+}
+export interface ResetMessage { readonly type: 5; readonly reason: number; readonly connId: number }
+export interface EchoMessage {
+  readonly type: 6 | 7;
+  readonly dstAddr: number;
+  readonly srcAddr: number;
+  readonly ident: number;
+  readonly payload: Uint8Array;
+}
+export interface ProbeMessage { readonly type: 8 | 9; readonly connId: number; readonly seq: number; readonly stamp: number }
+export interface DataMessage {
+  readonly type: 10;
+  readonly connId: number;
+  readonly packetSeq: number;
+  readonly totalLength: number;
+  readonly offset: number;
+  readonly payload: Uint8Array;
+}
+export type Message = SignalMessage | ResetMessage | EchoMessage | ProbeMessage | DataMessage;
+export type DecodeResult = { readonly ok: true; readonly msg: Message } | { readonly ok: false; readonly error: DecodeError };
+
+/** Mutable data-header fields filled by decodeDataHeader (one object reused per receive loop). */
+export interface DataHeader {
+  connId: number;
+  packetSeq: number;
+  totalLength: number;
+  offset: number;
+  /** Payload length (datagram length minus DATA_HEADER_SIZE). */
+  length: number;
+}
+
+export function newDataHeader(): DataHeader {
+  return { connId: 0, packetSeq: 0, totalLength: 0, offset: 0, length: 0 };
+}
+
+
+function writeCommon(buf: Uint8Array, type: number, code: number): void {
+  buf[0] = WIRE_VERSION;
+  buf[1] = type;
+  buf[2] = (code >>> 8) & 0xff;
+  buf[3] = code & 0xff;
+}
+
+function fail(error: DecodeError): DecodeResult {
+  return { ok: false, error };
+}
+
+function u32(buf: Uint8Array, at: number): number {
+  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
+}
+
+function u16(buf: Uint8Array, at: number): number {
+  return (buf[at]! << 8) | buf[at + 1]!;
+}
+
+function put32(buf: Uint8Array, at: number, value: number): void {
+  buf[at] = (value >>> 24) & 0xff;
+  buf[at + 1] = (value >>> 16) & 0xff;
+  buf[at + 2] = (value >>> 8) & 0xff;
+  buf[at + 3] = value & 0xff;
+}
+
+function put16(buf: Uint8Array, at: number, value: number): void {
+  buf[at] = (value >>> 8) & 0xff;
+  buf[at + 1] = value & 0xff;
+}
+
+/** Peeks the message type of a datagram with a valid common header, or -1. */
+export function peekType(buf: Uint8Array): number {
+  if (buf.length < COMMON_HEADER_SIZE || buf[0] !== WIRE_VERSION) return -1;
+  return buf[1]!;
+}
+
+/** Encodes a signalling message (types 0..4), 36 octets. */
+export function encodeSignal(msg: SignalMessage, out = new Uint8Array(SIGNAL_SIZE)): Uint8Array {
+  writeCommon(out, msg.type, msg.reason);
+  put32(out, 4, msg.transaction);
+  put32(out, 8, msg.origAddr);
+  put32(out, 12, msg.origPort);
+  put32(out, 16, msg.respAddr);
+  put32(out, 20, msg.respPort);
+  put32(out, 24, msg.ipa);
+  put32(out, 28, msg.origConnId);
+  put32(out, 32, msg.respConnId);
+  return out.subarray(0, SIGNAL_SIZE);
+}
+
+/** Encodes the short disconnect (reset), 8 octets. */
+export function encodeReset(connId: number, reason: number, out = new Uint8Array(RESET_SIZE)): Uint8Array {
+  writeCommon(out, MsgType.RESET, reason);
+  put32(out, 4, connId);
+  return out.subarray(0, RESET_SIZE);
+}
+
+/** Encodes an echo request or reply: 16-octet header then the payload (copied). */
+export function encodeEcho(type: 6 | 7, dstAddr: number, srcAddr: number, ident: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(ECHO_HEADER_SIZE + payload.length);
+  writeCommon(out, type, 0);
+  put32(out, 4, dstAddr);
+  put32(out, 8, srcAddr);
+  put32(out, 12, ident);
+  out.set(payload, ECHO_HEADER_SIZE);
+  return out;
+}
+
+/** Encodes a probe or probe reply, 16 octets. */
+export function encodeProbe(type: 8 | 9, connId: number, seq: number, stamp: number, out = new Uint8Array(PROBE_SIZE)): Uint8Array {
+  writeCommon(out, type, 0);
+  put32(out, 4, connId);
+  put32(out, 8, seq);
+  put32(out, 12, stamp);
+  return out.subarray(0, PROBE_SIZE);
+}
+
+/**
+ * Writes a data header into `buf` at `at` (the headroom in front of the payload). The caller
+ * guarantees at + DATA_HEADER_SIZE <= buf.length and valid field ranges.
+ */
+export function writeDataHeader(buf: Uint8Array, at: number, connId: number, packetSeq: number, totalLength: number, offset: number): void {
+  buf[at] = WIRE_VERSION;
+  buf[at + 1] = MsgType.DATA;
+  buf[at + 2] = 0;
+  buf[at + 3] = 0;
+  put32(buf, at + 4, connId);
+  put32(buf, at + 8, packetSeq);
+  put16(buf, at + 12, totalLength);
+  put16(buf, at + 14, offset);
+}
+
+/**
+ * Decodes a data header into `out` without allocating. Returns null when valid, else the error.
+ * Checks: version, type, zero code, at least one payload octet, 1 <= total, offset + length <= total.
+ */
+export function decodeDataHeader(buf: Uint8Array, out: DataHeader): DecodeError | null {
+  if (buf.length < DATA_HEADER_SIZE + 1) return 'short';
+  if (buf[0] !== WIRE_VERSION) return 'version';
+  if (buf[1] !== MsgType.DATA) return 'type';
+  if (buf[2] !== 0 || buf[3] !== 0) return 'reserved';
+  out.connId = u32(buf, 4);
+  out.packetSeq = u32(buf, 8);
+  out.totalLength = u16(buf, 12);
+  out.offset = u16(buf, 14);
+  out.length = buf.length - DATA_HEADER_SIZE;
+  if (out.connId === 0 || out.totalLength === 0 || out.offset + out.length > out.totalLength) return 'field';
+  return null;
+}
+
+function decodeSignal(buf: Uint8Array, type: 0 | 1 | 2 | 3 | 4): DecodeResult {
+  if (buf.length !== SIGNAL_SIZE) return fail(buf.length < SIGNAL_SIZE ? 'short' : 'length');
+  const msg: SignalMessage = {
+    type,
+    reason: u16(buf, 2),
+    transaction: u32(buf, 4),
+    origAddr: u32(buf, 8),
+    origPort: u32(buf, 12),
+    respAddr: u32(buf, 16),
+    respPort: u32(buf, 20),
+    ipa: u32(buf, 24),
+    origConnId: u32(buf, 28),
+    respConnId: u32(buf, 32),
+  };
+  // A request names the originator's receive id; a confirm names both.
+  if (type === MsgType.CONNECT_REQUEST && (msg.origConnId === 0 || msg.respConnId !== 0)) return fail('field');
+  if (type === MsgType.CONNECT_CONFIRM && (msg.origConnId === 0 || msg.respConnId === 0)) return fail('field');
+  if (type === MsgType.CONNECT_REQUEST && msg.reason !== 0) return fail('reserved');
+  return { ok: true, msg };
+}
+
+/** Decodes any MSNL datagram. The payload of echo and data messages is a view into `buf`. */
+export function decodeMessage(buf: Uint8Array): DecodeResult {
+  if (buf.length < COMMON_HEADER_SIZE) return fail('short');
+  if (buf[0] !== WIRE_VERSION) return fail('version');
+  const type = buf[1]!;
+  const code = u16(buf, 2);
+  if (type <= LAST_SIGNAL_TYPE) return decodeSignal(buf, type as 0 | 1 | 2 | 3 | 4);
+  switch (type) {
+    case MsgType.RESET: {
+      if (buf.length !== RESET_SIZE) return fail(buf.length < RESET_SIZE ? 'short' : 'length');
+      const connId = u32(buf, 4);
+      if (connId === 0) return fail('field');
+      return { ok: true, msg: { type: MsgType.RESET, reason: code, connId } };
+    }
+    case MsgType.ECHO_REQUEST:
+    case MsgType.ECHO_REPLY: {
+      if (buf.length < ECHO_HEADER_SIZE) return fail('short');
+      if (code !== 0) return fail('reserved');
+      return {
+        ok: true,
+        msg: { type, dstAddr: u32(buf, 4), srcAddr: u32(buf, 8), ident: u32(buf, 12), payload: buf.subarray(ECHO_HEADER_SIZE) },
+      };
+    }
+    case MsgType.PROBE:
+    case MsgType.PROBE_REPLY: {
+      if (buf.length !== PROBE_SIZE) return fail(buf.length < PROBE_SIZE ? 'short' : 'length');
+      if (code !== 0) return fail('reserved');
+      const connId = u32(buf, 4);
+      if (connId === 0) return fail('field');
+      return { ok: true, msg: { type, connId, seq: u32(buf, 8), stamp: u32(buf, 12) } };
+    }
+    case MsgType.DATA: {
+      const header = newDataHeader();
+      const error = decodeDataHeader(buf, header);
+      if (error !== null) return fail(error);
+      return {
+        ok: true,
+        msg: {
+          type: MsgType.DATA,
+          connId: header.connId,
+          packetSeq: header.packetSeq,
+          totalLength: header.totalLength,
+          offset: header.offset,
+          payload: buf.subarray(DATA_HEADER_SIZE),
+        },
+      };
+    }
+    default:
+      return fail('type');
+  }
+}
+
+/** Largest payload a single datagram of `maxDatagram` octets carries. */
+export function segmentPayload(maxDatagram: number): number {
+  return Math.min(maxDatagram - DATA_HEADER_SIZE, MAX_PACKET_SIZE);
+}

@@ -1,0 +1,96 @@
+// Two or more MSNL endpoints over the in-memory hub, on one fake clock, with recorded events.
+
+import { MemoryHub, type MemoryPeer } from '../../src/msdl/memory.js';
+import { MsnlEndpoint } from '../../src/msnl/endpoint.js';
+import { seededRandom } from '../../src/msnl/random.js';
+import type { CallFailure, ConnectionInfo, EndpointConfig, IncomingCall } from '../../src/msnl/types.js';
+
+export class FakeClock {
+  constructor(public t = 10000) {}
+  now(): number {
+    return this.t;
+  }
+}
+
+export interface Recorded {
+  incoming: IncomingCall<MemoryPeer>[];
+  connected: { handle: number | undefined; conn: ConnectionInfo<MemoryPeer> }[];
+  failed: { handle: number; reason: CallFailure; code: number }[];
+  data: { connId: number; bytes: Uint8Array }[];
+  disconnected: { connId: number; reason: number; byPeer: boolean }[];
+  idle: number[];
+  echoes: { ident: number; from: number; payload: Uint8Array; rttMs: number }[];
+  cancelled: number[];
+}
+
+export interface Node {
+  readonly name: string;
+  readonly ep: MsnlEndpoint<MemoryPeer>;
+  readonly rec: Recorded;
+  /** What the manager does with incoming calls: 'accept', 'refuse', 'hold' (decide later). */
+  policy: 'accept' | 'refuse' | 'hold';
+  /** Decisions due later (async manager). */
+  readonly decisions: { at: number; callId: number }[];
+  decideDelayMs: number;
+}
+
+export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address: number, seed: number, config?: Partial<EndpointConfig>): Node {
+  const link = hub.attach(name);
+  const rec: Recorded = { incoming: [], connected: [], failed: [], data: [], disconnected: [], idle: [], echoes: [], cancelled: [] };
+  const node: Node = {
+    name, rec, policy: 'accept', decisions: [], decideDelayMs: 0,
+    ep: new MsnlEndpoint<MemoryPeer>({
+      localAddress: address,
+      clock,
+      random: seededRandom(seed),
+      transmit: (to, bytes) => link.send(to, bytes),
+      config,
+      events: {
+        incomingCall: (call) => {
+          rec.incoming.push(call);
+          if (node.policy === 'hold') return;
+          node.decisions.push({ at: clock.t + node.decideDelayMs, callId: call.callId });
+        },
+        connected: (handle, conn) => rec.connected.push({ handle, conn }),
+        callFailed: (handle, reason, code) => rec.failed.push({ handle, reason, code }),
+        data: (connId, bytes) => rec.data.push({ connId, bytes: bytes.slice() }),
+        disconnected: (connId, reason, byPeer) => rec.disconnected.push({ connId, reason, byPeer }),
+        idle: (connId) => rec.idle.push(connId),
+        echoReply: (ident, from, payload, rttMs) => rec.echoes.push({ ident, from, payload: payload.slice(), rttMs }),
+        callCancelled: (callId) => rec.cancelled.push(callId),
+      },
+    }),
+  };
+  link.onReceive((bytes, from) => node.ep.receive(bytes, from));
+  return node;
+}
+
+/** Runs hub deliveries, manager decisions and endpoint timers until `done` or `maxMs` of fake time. */
+export function run(hub: MemoryHub, clock: FakeClock, nodes: Node[], done: () => boolean, maxMs: number): boolean {
+  const end = clock.t + maxMs;
+  for (let steps = 0; steps < 1_000_000; steps++) {
+    hub.deliverDue();
+    for (const node of nodes) {
+      for (let i = node.decisions.length - 1; i >= 0; i--) {
+        const d = node.decisions[i]!;
+        if (d.at > clock.t) continue;
+        node.decisions.splice(i, 1);
+        if (node.policy === 'refuse') node.ep.refuse(d.callId);
+        else node.ep.accept(d.callId, 0xc0000200);
+      }
+      node.ep.tick();
+    }
+    if (done()) return true;
+    let next = hub.nextDeliveryAt();
+    for (const node of nodes) {
+      next = Math.min(next, node.ep.nextDeadline());
+      for (const d of node.decisions) next = Math.min(next, d.at);
+    }
+    if (next > end) {
+      clock.t = end;
+      return done();
+    }
+    clock.t = Math.max(clock.t, next);
+  }
+  return done();
+}

@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DATA_HEADER_SIZE } from '../../src/msnl/constants.js';
+import { Reassembler, segmentCount, segmentPacket } from '../../src/msnl/sar.js';
+import { decodeDataHeader, newDataHeader } from '../../src/msnl/wire.js';
+
+class FakeClock {
+  t = 1000;
+  now(): number {
+    return this.t;
+  }
+}
+
+function packetOf(size: number, salt: number): Uint8Array {
+  const p = new Uint8Array(size);
+  for (let i = 0; i < size; i++) p[i] = (i * 31 + salt) & 0xff;
+  return p;
+}
+
+function feed(r: Reassembler, key: number, frame: Uint8Array): Uint8Array | null {
+  const header = newDataHeader();
+  assert.equal(decodeDataHeader(frame, header), null);
+  return r.accept(key, header, frame.subarray(DATA_HEADER_SIZE));
+}
+
+test('every sampled size 1..65535 round-trips over 1472-octet datagrams, frames in reverse order', () => {
+  const clock = new FakeClock();
+  const r = new Reassembler(clock);
+  const sizes: number[] = [1, 2, 1455, 1456, 1457, 2912, 2913, 65534, 65535];
+  for (let s = 1; s <= 65535; s += 97) sizes.push(s);
+  let seq = 0;
+  for (const size of sizes) {
+    const packet = packetOf(size, size);
+    const frames = segmentPacket(packet, 7, ++seq);
+    assert.equal(frames.length, segmentCount(size));
+    assert.equal(frames.length, Math.ceil(size / 1456));
+    for (const f of frames) assert.ok(f.length <= 1472, `frame of ${f.length} for size ${size}`);
+    let out: Uint8Array | null = null;
+    for (let i = frames.length - 1; i >= 0; i--) {
+      const got = feed(r, 7, frames[i]!);
+      if (i > 0) assert.equal(got, null);
+      else out = got;
+    }
+    assert.ok(out !== null, `size ${size} completed`);
+    assert.equal(Buffer.compare(Buffer.from(out), Buffer.from(packet)), 0, `size ${size} content`);
+  }
+  assert.equal(r.bytesHeld, 0);
+  assert.equal(r.pending, 0);
+});
+
+test('a lost segment frees its buffers after the timeout, counted as a timeout', () => {
+  const clock = new FakeClock();
+  const r = new Reassembler(clock, { timeoutMs: 3000, maxBytesPerConnection: 1 << 20, maxBytesTotal: 1 << 22 });
+  const frames = segmentPacket(packetOf(65535, 1), 9, 1);
+  for (let i = 0; i < frames.length; i++) if (i !== 20) assert.equal(feed(r, 9, frames[i]!), null);
+  assert.equal(r.bytesHeld, 65535);
+  assert.equal(r.nextDeadline(), 4000);
+  clock.t = 3999;
+  assert.equal(r.expire(), 0);
+  assert.equal(r.bytesHeld, 65535);
+  clock.t = 4000;
+  assert.equal(r.expire(), 1);
+  assert.equal(r.bytesHeld, 0);
+  assert.equal(r.counters.timedOut, 1);
+  assert.equal(r.nextDeadline(), Infinity);
+  // The late segment starts a new partial that times out too: nothing leaks.
+  assert.equal(feed(r, 9, frames[20]!), null);
+  clock.t += 3000;
+  r.expire();
+  assert.equal(r.bytesHeld, 0);
+});
+
+test('duplicates and late duplicates are counted, overlaps and inconsistent totals drop the packet', () => {
+  const clock = new FakeClock();
+  const r = new Reassembler(clock);
+  const frames = segmentPacket(packetOf(4000, 2), 3, 5);
+  assert.equal(frames.length, 3);
+  assert.equal(feed(r, 3, frames[1]!), null);
+  assert.equal(feed(r, 3, frames[1]!), null);
+  assert.equal(r.counters.duplicates, 1);
+  assert.equal(feed(r, 3, frames[0]!), null);
+  assert.ok(feed(r, 3, frames[2]!) !== null);
+  assert.equal(feed(r, 3, frames[0]!), null, 'a late duplicate of a completed packet');
+  assert.equal(r.counters.duplicates, 2);
+  assert.equal(r.bytesHeld, 0);
+
+  // Same packet cut with a different segment size overlaps: the packet is dropped.
+  const a = segmentPacket(packetOf(4000, 3), 3, 6);
+  const b = segmentPacket(packetOf(4000, 3), 3, 6, 1000);
+  assert.equal(feed(r, 3, a[0]!), null);
+  assert.equal(feed(r, 3, b[1]!), null);
+  assert.equal(r.counters.overlaps, 1);
+  assert.equal(r.bytesHeld, 0);
+
+  // A segment claiming another total for the same packet.
+  const c = segmentPacket(packetOf(4000, 4), 3, 7);
+  const d = segmentPacket(packetOf(5000, 4), 3, 7);
+  assert.equal(feed(r, 3, c[0]!), null);
+  assert.equal(feed(r, 3, d[1]!), null);
+  assert.equal(r.counters.badFields, 1);
+  assert.equal(r.bytesHeld, 0);
+});
+
+test('memory bounds: per connection the oldest is evicted, the total is never exceeded', () => {
+  const clock = new FakeClock();
+  const r = new Reassembler(clock, { timeoutMs: 3000, maxBytesPerConnection: 20000, maxBytesTotal: 30000 });
+  for (let seq = 1; seq <= 5; seq++) feed(r, 1, segmentPacket(packetOf(9000, seq), 1, seq)[0]!);
+  assert.equal(r.bytesHeld, 18000);
+  assert.equal(r.counters.evicted, 3);
+  for (let seq = 1; seq <= 3; seq++) feed(r, 2, segmentPacket(packetOf(9000, seq), 2, seq)[0]!);
+  assert.ok(r.bytesHeld <= 30000);
+  assert.equal(feed(r, 4, segmentPacket(packetOf(40000, 1), 4, 1)[0]!), null);
+  assert.equal(r.counters.overLimit, 1);
+  r.dropConnection(1);
+  r.dropConnection(2);
+  assert.equal(r.bytesHeld, 0);
+});
+
+test('segmenting rejects sizes out of range and copies the packet exactly once into frames', () => {
+  assert.deepEqual(segmentPacket(new Uint8Array(0), 1, 1), []);
+  assert.deepEqual(segmentPacket(new Uint8Array(65536), 1, 1), []);
+  const frames = segmentPacket(packetOf(3000, 5), 1, 1);
+  assert.equal(frames[0]!.buffer, frames[2]!.buffer, 'one backing buffer');
+  assert.deepEqual(frames.map((f) => f.length), [1472, 1472, 3000 - 2 * 1456 + DATA_HEADER_SIZE]);
+});
