@@ -115,15 +115,12 @@ export class Store {
     });
   }
 
-  setHostAddress(msnlAddress: number): void {
-    this.write('set the host MSNL address', () => {
-      this.db.prepare('UPDATE host SET msnl_address = ? WHERE id = 1').run(msnlAddress);
-    });
-  }
-
-  setHostListen(host: string, port: number): void {
-    this.write('set the underlay listen address', () => {
-      this.db.prepare('UPDATE host SET listen_host = ?, listen_port = ? WHERE id = 1').run(host, port);
+  /** Changes any of the host settings in one transaction. */
+  updateHost(changes: Partial<HostSettings>): void {
+    this.write('set host settings', () => {
+      this.db
+        .prepare('UPDATE host SET msnl_address = coalesce(?, msnl_address), listen_host = coalesce(?, listen_host), listen_port = coalesce(?, listen_port) WHERE id = 1')
+        .run(changes.msnlAddress ?? null, changes.listenHost ?? null, changes.listenPort ?? null);
     });
   }
 

@@ -125,8 +125,8 @@ test('interfaces, routes and host settings', (t) => {
   store.addRoute({ prefix: prefix('128.232.0.0/16'), host: '127.0.0.1', port: 4000 });
   assert.equal(kindOf(() => store.addRoute({ prefix: prefix('128.232.0.0/16'), host: 'x', port: 1 })), 'exists');
   assert.equal(kindOf(() => store.addRoute({ prefix: prefix('1.2.3.4/32'), host: 'x', port: 70000 })), 'invalid');
-  store.setHostAddress(0x80e8412a);
-  store.setHostListen('127.0.0.1', 5000);
+  store.updateHost({ msnlAddress: 0x80e8412a });
+  store.updateHost({ listenHost: '127.0.0.1', listenPort: 5000 });
   store.close();
   const again = openStore(file, { readonly: true });
   const state = again.snapshot();
@@ -135,7 +135,7 @@ test('interfaces, routes and host settings', (t) => {
   assert.equal(state.interfaces[2]?.address, null);
   assert.deepEqual(state.routes, [{ prefix: { address: 0x80e80000, length: 16 }, host: '127.0.0.1', port: 4000 }]);
   assert.deepEqual(state.host, { msnlAddress: 0x80e8412a, listenHost: '127.0.0.1', listenPort: 5000 });
-  assert.equal(kindOf(() => again.setHostAddress(1)), 'io');
+  assert.equal(kindOf(() => again.updateHost({ msnlAddress: 1 })), 'io');
   again.close();
 });
 
