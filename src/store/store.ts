@@ -182,7 +182,7 @@ export class Store {
       this.db.prepare(`DELETE FROM mappings WHERE NOT ${NOT_EXPIRED}`).run({ now });
       mappings.forEach((mapping, index) => {
         try {
-          this.insertMapping(mapping, now, 'import');
+          this.insertMapping(mapping, now, 'import', false);
         } catch (error) {
           const where = mapping.line === undefined ? `row ${index + 1}` : `line ${mapping.line}`;
           const inner = translateError(error, this.path, `import mapping ${formatIpv4Prefix(mapping.prefix)}`);
@@ -195,10 +195,10 @@ export class Store {
     });
   }
 
-  private insertMapping(mapping: NewMapping, now: number, defaultOrigin: MappingOrigin): Mapping {
+  private insertMapping(mapping: NewMapping, now: number, defaultOrigin: MappingOrigin, dropExpired = true): Mapping {
     const { address, length } = mapping.prefix;
-    // An expired entry does not block a new one for the same prefix.
-    this.db.prepare(`DELETE FROM mappings WHERE network = @network AND length = @length AND NOT ${NOT_EXPIRED}`).run({ network: address, length, now });
+    // An expired entry does not block a new one for the same prefix (import drops them all first).
+    if (dropExpired) this.statement(`DELETE FROM mappings WHERE network = @network AND length = @length AND NOT ${NOT_EXPIRED}`).run({ network: address, length, now });
     const row: MappingRow = {
       network: address,
       length,
