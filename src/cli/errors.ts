@@ -1,0 +1,62 @@
+// CLI exit statuses and the one place errors become `Error: ...` lines (never a stack trace).
+import { CommanderError } from 'commander';
+import { ArgumentError } from '../abi/inet.js';
+import { StoreError } from '../store/errors.js';
+
+/** 0 success; 1 usage or invalid argument (nothing written); 2 the database (or daemon) failed. */
+export const EXIT_OK = 0;
+export const EXIT_USAGE = 1;
+export const EXIT_FAILURE = 2;
+
+/** A usage error whose message is not about one argument (`duplicate "comment"`). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** An input-file error: `line N: <cause>`, exit 1 (nothing is written). */
+export class LineError extends Error {
+  constructor(
+    readonly line: number | string,
+    readonly inner: Error,
+  ) {
+    super(`${typeof line === 'number' ? `line ${line}` : line}: ${inner.message}`);
+    this.name = 'LineError';
+  }
+}
+
+/** A failure reported by something outside the CLI (daemon, file system), exit 2. */
+export class FailureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FailureError';
+  }
+}
+
+/** Writes the error line and returns the exit status. */
+export function reportError(error: unknown, writeErr: (text: string) => void): number {
+  if (error instanceof CommanderError) {
+    // Commander already wrote its message through configureOutput (or printed help).
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT_OK;
+    return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  }
+  if (error instanceof ArgumentError || error instanceof UsageError || error instanceof LineError) {
+    writeErr(`Error: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof StoreError || error instanceof FailureError) {
+    writeErr(`Error: ${error.message}\n`);
+    return EXIT_FAILURE;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  writeErr(`Error: ${message}\n`);
+  return EXIT_FAILURE;
+}
+
+/** Throws the ArgumentError a parser returned, passes any other value through. */
+export function must<T>(value: T | ArgumentError): T {
+  if (value instanceof ArgumentError) throw value;
+  return value;
+}

@@ -1,0 +1,47 @@
+// msnl host: this host's default MSNL address and the underlay listen address.
+import type { Command } from 'commander';
+import { formatDottedQuad, parseDottedQuad } from '../abi/inet.js';
+import type { HostSettings } from '../store/types.js';
+import { parseKeywords } from './args.js';
+import type { CliContext } from './context.js';
+import { UsageError, must } from './errors.js';
+import { formatEndpoint, parseEndpoint } from './endpoint.js';
+import { printObject } from './output.js';
+
+export interface HostRow {
+  readonly [key: string]: string | number;
+  readonly msnl_address: string;
+  readonly listen_host: string;
+  readonly listen_port: number;
+}
+
+export function hostRow(host: HostSettings): HostRow {
+  return { msnl_address: formatDottedQuad(host.msnlAddress), listen_host: host.listenHost, listen_port: host.listenPort };
+}
+
+export function register(program: Command, context: CliContext): void {
+  const host = program.command('host').description("this host's MSNL address and underlay listen address (default: show)");
+
+  host
+    .command('show', { isDefault: true })
+    .description('show the host settings')
+    .action(() => {
+      const settings = context.withStore('read', (store) => store.getHost());
+      printObject(context, hostRow(settings), (r) => `address ${r.msnl_address}\nlisten ${formatEndpoint({ host: r.listen_host, port: r.listen_port })}`);
+    });
+
+  host
+    .command('set')
+    .description('set the default MSNL address and/or the underlay UDP listen address')
+    .argument('<settings...>', 'address MSNLADDR | listen HOST:PORT')
+    .addHelpText('after', '\nExamples:\n  msnl host set address 128.232.65.42\n  msnl host set listen 0.0.0.0:1994')
+    .action((settings: string[]) => {
+      const keywords = parseKeywords(settings, ['address', 'listen']);
+      if (keywords.size === 0) throw new UsageError('nothing to set: give address MSNLADDR and/or listen HOST:PORT');
+      const addressText = keywords.get('address');
+      const listenText = keywords.get('listen');
+      const msnlAddress = addressText === undefined ? undefined : must(parseDottedQuad(addressText, 'MSNL address'));
+      const listen = listenText === undefined ? undefined : must(parseEndpoint(listenText));
+      context.withStore('write', (store) => store.updateHost({ msnlAddress, listenHost: listen?.host, listenPort: listen?.port }));
+    });
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// msnl: the admin command. `msnl [-j|--json] [--db PATH] [--socket PATH] OBJECT COMMAND ...`
+// Each object lives in its own file and exports register(program, context); add new objects
+// (the live commands: conn, health, ping, status) to OBJECTS below.
+import { Command } from 'commander';
+import { createContext, DEFAULT_DB, DEFAULT_SOCKET, type CliContext, type ContextIo } from './context.js';
+import { reportError } from './errors.js';
+import * as host from './host.js';
+import * as ifconfig from './ifconfig.js';
+import * as map from './map.js';
+import * as route from './route.js';
+
+export type Register = (program: Command, context: CliContext) => void;
+
+/** The object files, in the order `msnl --help` lists them. */
+export const OBJECTS: ReadonlyArray<{ register: Register }> = [ifconfig, map, route, host];
+
+export interface Program {
+  readonly program: Command;
+  readonly context: CliContext;
+}
+
+/** Builds the whole command tree; nothing runs until parseAsync. */
+export function buildProgram(io: ContextIo = {}, objects: ReadonlyArray<{ register: Register }> = OBJECTS): Program {
+  const program = new Command('msnl');
+  const writeErr = io.stderr ?? ((text: string) => void process.stderr.write(text));
+  program
+    .description('administer IP over MSNL: the ms0..ms3 interfaces, the mapping and route tables, and msnld')
+    .option('-j, --json', 'print JSON instead of text')
+    .option('--db <path>', `the database file (default: $MSNL_DB or ${DEFAULT_DB})`)
+    .option('--socket <path>', `msnld's control socket (default: $MSNL_SOCKET or ${DEFAULT_SOCKET})`)
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeErr,
+      outputError: (text, write) => write(text.replace(/^error: /, 'Error: ')),
+    })
+    .addHelpText('after', '\nExit status: 0 success, 1 usage or invalid argument (nothing written), 2 the database or daemon reported a failure.\nSee msnl(8).');
+  const context = createContext(program, io);
+  for (const object of objects) object.register(program, context);
+  return { program, context };
+}
+
+/** Runs one command line (argv without node and script) and returns the exit status. */
+export async function run(args: readonly string[], io: ContextIo = {}): Promise<number> {
+  const { program } = buildProgram(io);
+  const writeErr = io.stderr ?? ((text: string) => void process.stderr.write(text));
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+    return 0;
+  } catch (error) {
+    return reportError(error, writeErr);
+  }
+}
+
+if (require.main === module) {
+  void run(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

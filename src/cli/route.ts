@@ -1,0 +1,55 @@
+// msnl route: where an MSNL address (or prefix) is reached on the UDP underlay.
+import type { Command } from 'commander';
+import { formatIpv4Prefix, parseIpv4Prefix } from '../abi/inet.js';
+import type { Route } from '../store/types.js';
+import type { CliContext } from './context.js';
+import { UsageError, must } from './errors.js';
+import { formatEndpoint, parseEndpoint } from './endpoint.js';
+import { printRows } from './output.js';
+
+export interface RouteRow {
+  readonly [key: string]: string | number;
+  readonly dst: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export function routeRow(route: Route): RouteRow {
+  return { dst: formatIpv4Prefix(route.prefix), host: route.host, port: route.port };
+}
+
+export function register(program: Command, context: CliContext): void {
+  const route = program.command('route').description('MSNL routes: MSNL address or prefix -> underlay UDP HOST:PORT (default: show)');
+
+  route
+    .command('show', { isDefault: true })
+    .alias('list')
+    .description('list the MSNL routes')
+    .action(() => {
+      const routes = context.withStore('read', (store) => store.listRoutes());
+      printRows(context, routes.map(routeRow), (r) => `${r.dst} via ${formatEndpoint(r)}`);
+    });
+
+  route
+    .command('add')
+    .description('reach MSNL address MSNLADDR (or the prefix MSNLADDR/LEN) at underlay HOST:PORT')
+    .argument('<msnladdr>', 'MSNL address or prefix, a.b.c.d[/len]')
+    .argument('<via>', 'the keyword "via"')
+    .argument('<endpoint>', 'underlay UDP endpoint HOST:PORT (IPv4, [IPv6] or host name)')
+    .action((dstText: string, via: string, endpointText: string) => {
+      if (via !== 'via') throw new UsageError(`expected "via" after ${dstText}, found "${via}"`);
+      const prefix = must(parseIpv4Prefix(dstText));
+      const endpoint = must(parseEndpoint(endpointText));
+      context.withStore('write', (store) => store.addRoute({ prefix, ...endpoint }));
+    });
+
+  route
+    .command('del')
+    .alias('delete')
+    .description('delete the route for exactly MSNLADDR[/LEN]')
+    .argument('<msnladdr>', 'MSNL address or prefix, a.b.c.d[/len]')
+    .action((dstText: string) => {
+      const prefix = must(parseIpv4Prefix(dstText));
+      context.withStore('write', (store) => store.delRoute(prefix));
+    });
+}
