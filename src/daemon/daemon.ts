@@ -1,0 +1,295 @@
+// msnld's engine: the four tunnels, the manager, the MSNL endpoint and the underlay, brought to the
+// stored desired state by reconcile(). Every I/O edge is injected (store, TUN factory, address
+// events, underlay, clock), so two whole daemons run in one process over fakes in tests, and over
+// real TUN devices and UDP in msnld.
+
+import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.js';
+import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
+import { MmReason } from '../abi/constants.js';
+import { MsnlEndpoint } from '../msnl/endpoint.js';
+import { DATA_HEADER_SIZE } from '../msnl/constants.js';
+import type { EndpointConfig } from '../msnl/types.js';
+import { Manager } from '../manager/manager.js';
+import { PrefixTable } from '../manager/prefix-table.js';
+import { Tunnel } from '../tunnel/tunnel.js';
+import type { TunDevice } from '../tun/device.js';
+import type { AddrEventSource } from '../tun/addr-events.js';
+import type { Store } from '../store/store.js';
+import type { DesiredState, InterfaceConfig } from '../store/types.js';
+import { causeOf, type Logger } from './logger.js';
+import type { Underlay, UnderlaySocket } from './underlay.js';
+
+export interface DaemonOptions<L> {
+  readonly store: Store;
+  readonly underlay: Underlay<L>;
+  readonly openTun: (spec: TunnelInterfaceSpec) => TunDevice;
+  readonly addrEvents?: AddrEventSource;
+  readonly log: Logger;
+  /** Wall clock, Unix milliseconds. */
+  readonly now?: () => number;
+  /** --address: overrides the stored default MSNL address. */
+  readonly address?: number;
+  /** --listen: overrides the stored underlay listen address. */
+  readonly listen?: { readonly host: string; readonly port: number };
+  readonly endpointConfig?: Partial<EndpointConfig>;
+  /** How often the store is polled for changes made by other processes (ms). */
+  readonly pollMs?: number;
+  /** How often the endpoint's timers run (ms). */
+  readonly tickMs?: number;
+}
+
+interface AppliedInterface {
+  readonly address: number | null;
+  readonly prefixLength: number | null;
+  readonly adminUp: boolean;
+}
+
+export class Daemon<L> {
+  readonly endpoint: MsnlEndpoint<L>;
+  readonly manager: Manager<L>;
+  readonly tunnels: Tunnel[] = [];
+  readonly devices: TunDevice[] = [];
+  readonly startedAt: number;
+  private mappings = PrefixTable.build<number>([]);
+  private routes = PrefixTable.build<L>([]);
+  private socket: UnderlaySocket<L> | undefined;
+  private listenText: string | undefined;
+  private readonly applied = new Map<string, AppliedInterface>();
+  private lastToken = '';
+  private timers: NodeJS.Timeout[] = [];
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private stopped = false;
+  reconciles = 0;
+
+  constructor(private readonly options: DaemonOptions<L>) {
+    this.now = options.now ?? Date.now;
+    this.startedAt = this.now();
+    const log = options.log;
+    this.endpoint = new MsnlEndpoint<L>({
+      localAddress: options.address ?? 0,
+      clock: { now: this.now },
+      transmit: (link, bytes) => this.socket?.send(link, bytes),
+      sameLink: (a, b) => options.underlay.same(a, b),
+      config: options.endpointConfig,
+      events: {
+        incomingCall: (call) => this.manager.onIncomingCall(call),
+        connected: (handle, info) => this.manager.onConnected(handle, info),
+        callFailed: (handle, reason, code) => this.manager.onCallFailed(handle, reason, code),
+        data: (connId, bytes) => this.deliver(connId, bytes),
+        disconnected: (connId, reason, byPeer) => this.manager.onDisconnected(connId, reason, byPeer),
+        idle: (connId) => this.manager.onIdle(connId),
+        echoReply: (ident, from, payload, rttMs) => this.echoWaiters.get(ident)?.(rttMs),
+      },
+    });
+    this.manager = new Manager<L>({
+      endpoint: this.endpoint,
+      down: (sock, message) => this.toTunnel(sock, message),
+      msnlAddressOf: (ip) => this.mappings.lookup(ip),
+      linkOf: (msnl) => this.routes.lookup(msnl),
+      log,
+      now: this.now,
+    });
+    for (const spec of TUNNEL_INTERFACES) {
+      const device = options.openTun(spec);
+      this.devices.push(device);
+      const tunnel = new Tunnel({
+        spec,
+        device,
+        data: this.endpoint,
+        mappings: { msnlAddressOf: (ip) => this.mappings.lookup(ip) },
+        up: (message) => this.toManager(message),
+        headroom: DATA_HEADER_SIZE,
+        now: this.now,
+      });
+      this.tunnels.push(tunnel);
+      device.onReadable(() => tunnel.onReadable());
+    }
+  }
+
+  /** Waiters for MSNL Echo replies, by ident (the control socket's ping). */
+  readonly echoWaiters = new Map<number, (rttMs: number) => void>();
+
+  // The manager-message channel. Messages go across synchronously, in order, as encoded bytes:
+  // each side decodes a message before acting on it, so a reply sent from inside a handler is safe,
+  // and data that follows a MMDOWN_CONNECTED/NEWCONN can never overtake it.
+  private toManager(message: Uint8Array): void {
+    this.manager.onUp(message);
+  }
+
+  private toTunnel(sock: number, message: Uint8Array): void {
+    this.tunnels[sock - 1]?.onDown(message);
+  }
+
+  private deliver(connId: number, bytes: Uint8Array): void {
+    const c = this.manager.connections().get(connId);
+    const tunnel = c === undefined ? undefined : this.tunnels[c.sock - 1];
+    if (tunnel === undefined) {
+      this.undeliverable++;
+      return;
+    }
+    tunnel.deliver(connId, bytes, 0, bytes.length);
+  }
+
+  undeliverable = 0;
+
+  /** Starts everything and applies the stored state. */
+  async start(): Promise<void> {
+    this.options.addrEvents?.onEvent((ev) => {
+      if (ev.kind === 'overrun') this.refreshDevices();
+      else this.refreshDevice(TUNNEL_INTERFACES.findIndex((s) => s.name === ev.ifname));
+    });
+    await this.reconcile(true);
+    const tickMs = this.options.tickMs ?? 20;
+    this.timers.push(setInterval(() => this.endpoint.tick(), tickMs));
+    this.timers.push(setInterval(() => void this.pollStore(), this.options.pollMs ?? 250));
+    this.timers.push(setInterval(() => this.refreshDevices(), 1000));
+  }
+
+  private async pollStore(): Promise<void> {
+    try {
+      if (this.options.store.changeToken() !== this.lastToken) await this.reconcile(false);
+    } catch (error) {
+      this.options.log.error(`failed to read database: ${causeOf(error)}`);
+    }
+  }
+
+  /**
+   * Brings running state to the stored state. Idempotent: with `force` (start, SIGHUP) every
+   * interface is re-applied; otherwise only what changed since the last reconcile.
+   */
+  async reconcile(force: boolean): Promise<void> {
+    if (this.stopped) return;
+    const { store, log } = this.options;
+    this.lastToken = store.changeToken();
+    const desired = store.snapshot();
+    this.reconciles++;
+    await this.applyUnderlay(desired);
+    this.applyHost(desired);
+    this.applyTables(desired);
+    desired.interfaces.forEach((cfg) => this.applyInterface(cfg, force));
+    this.refreshDevices();
+    this.scheduleExpiry();
+    log.verbose(`reconciled: ${desired.mappings.length} mappings, ${desired.routes.length} routes`);
+  }
+
+  private async applyUnderlay(desired: DesiredState): Promise<void> {
+    const listen = this.options.listen ?? { host: desired.host.listenHost, port: desired.host.listenPort };
+    const text = `${listen.host}:${listen.port}`;
+    if (text === this.listenText && this.socket !== undefined) return;
+    const previous = this.socket;
+    this.socket = undefined;
+    if (previous !== undefined) await previous.close();
+    try {
+      this.socket = await this.options.underlay.open(listen.host, listen.port, (bytes, link) => this.endpoint.receive(bytes, link));
+      this.listenText = text;
+      this.options.log.info(`listening on underlay ${this.socket.describe()}`);
+    } catch (error) {
+      this.listenText = undefined;
+      this.options.log.error(`failed to listen on underlay ${text}: ${causeOf(error)}`);
+    }
+  }
+
+  private applyHost(desired: DesiredState): void {
+    const address = this.options.address ?? desired.host.msnlAddress;
+    if (address === this.endpoint.localAddress) return;
+    this.endpoint.setLocalAddress(address);
+    this.manager.hostSet(address);
+    this.options.log.info(`default MSNL address ${formatDottedQuad(address)}`);
+  }
+
+  private applyTables(desired: DesiredState): void {
+    this.mappings = PrefixTable.build(desired.mappings.map((m) => ({ prefix: m.prefix, value: m.msnlAddress })));
+    const links: Array<{ prefix: Ipv4Prefix; value: L }> = [];
+    for (const route of desired.routes) links.push({ prefix: route.prefix, value: this.options.underlay.link(route.host, route.port) });
+    this.routes = PrefixTable.build(links);
+    this.manager.mappingsChanged();
+    for (const tunnel of this.tunnels) tunnel.revalidate();
+  }
+
+  private applyInterface(cfg: InterfaceConfig, force: boolean): void {
+    const index = TUNNEL_INTERFACES.findIndex((s) => s.name === cfg.name);
+    const device = this.devices[index];
+    if (device === undefined) return;
+    const last = this.applied.get(cfg.name);
+    const want: AppliedInterface = { address: cfg.address, prefixLength: cfg.prefixLength, adminUp: cfg.adminUp };
+    if (!force && last !== undefined && last.address === want.address && last.prefixLength === want.prefixLength && last.adminUp === want.adminUp) return;
+    try {
+      const actual = device.getAddress();
+      if (want.address !== null && want.prefixLength !== null) {
+        if (actual?.address !== want.address || actual.prefixLength !== want.prefixLength) device.setAddress(want.address, want.prefixLength);
+      } else if (last !== undefined && last.address !== null && actual !== undefined) {
+        device.removeAddress();
+      }
+      // Admin state: applied when stored as up, or when it changed; an unconfigured interface that
+      // an operator brought up by hand is left alone.
+      if (want.adminUp !== device.isUp() && (want.adminUp || last !== undefined || want.address !== null)) device.setUp(want.adminUp);
+      this.applied.set(cfg.name, want);
+    } catch (error) {
+      this.options.log.error(`failed to configure ${cfg.name}: ${causeOf(error)}`);
+    }
+  }
+
+  /** Reads the devices' actual address and state into the tunnels (bind/unbind as needed). */
+  refreshDevices(): void {
+    for (let i = 0; i < this.tunnels.length; i++) this.refreshDevice(i);
+  }
+
+  private refreshDevice(index: number): void {
+    const device = this.devices[index];
+    const tunnel = this.tunnels[index];
+    if (device === undefined || tunnel === undefined || device.closed) return;
+    try {
+      const address = device.getAddress();
+      tunnel.setState(address?.address, address?.prefixLength ?? 0, device.isUp());
+    } catch (error) {
+      this.options.log.error(`failed to read the state of ${tunnel.spec.name}: ${causeOf(error)}`);
+    }
+  }
+
+  private scheduleExpiry(): void {
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    const next = this.options.store.nextExpiry();
+    if (next === undefined) return;
+    const delay = Math.min(Math.max(next - this.now(), 0) + 5, 0x7fffffff);
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      void this.reconcile(false).catch((error) => this.options.log.error(`failed to expire mappings: ${causeOf(error)}`));
+    }, delay);
+  }
+
+  /** The MSNL route to an address, for ping. */
+  linkOf(msnlAddress: number): L | undefined {
+    return this.routes.lookup(msnlAddress);
+  }
+
+  /** MSNL address an IP maps to, for display. */
+  msnlAddressOf(ip: number): number | undefined {
+    return this.mappings.lookup(ip);
+  }
+
+  get listening(): string | undefined {
+    return this.socket?.describe();
+  }
+
+  /**
+   * Disconnects every connection so peers learn at once, then closes the underlay and devices.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.manager.releaseAll(MmReason.SHUTDOWN);
+    this.options.addrEvents?.onEvent(null);
+    this.options.addrEvents?.close();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.socket?.close();
+    this.socket = undefined;
+    for (const device of this.devices) {
+      device.onReadable(null);
+      device.close();
+    }
+  }
+}

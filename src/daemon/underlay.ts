@@ -1,0 +1,19 @@
+// The underlay as the daemon sees it: something that opens a datagram socket at HOST:PORT and makes
+// canonical link values for MSNL routes. src/daemon/udp-underlay.ts is the real one (node:dgram);
+// tests use the in-memory data links of src/msdl.
+
+export interface UnderlaySocket<L> {
+  /** Sends one datagram; never throws (failures are counted by the implementation). */
+  send(link: L, bytes: Uint8Array): void;
+  close(): Promise<void>;
+  /** `HOST:PORT` actually bound. */
+  describe(): string;
+}
+
+export interface Underlay<L> {
+  open(host: string, port: number, onReceive: (bytes: Uint8Array, link: L) => void): Promise<UnderlaySocket<L>>;
+  /** The link value for a route's `HOST:PORT`. */
+  link(host: string, port: number): L;
+  /** True when two links name the same peer. */
+  same(a: L, b: L): boolean;
+}

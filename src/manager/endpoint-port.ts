@@ -1,0 +1,20 @@
+// What the manager needs of the MSNL endpoint (src/msnl/endpoint.ts implements it): signalling
+// only. The data path goes from the tunnel to the endpoint directly, as in the kernel of seed 000.
+
+export interface ConnectRequest<L> {
+  readonly remoteAddress: number;
+  readonly remotePort: number;
+  readonly localPort: number;
+  readonly ipa: number;
+  readonly link: L;
+}
+
+export interface ManagedEndpoint<L> {
+  readonly localAddress: number;
+  listen(port: number): void;
+  unlisten(port: number): void;
+  connect(request: ConnectRequest<L>): number;
+  accept(callId: number): unknown;
+  refuse(callId: number, reason: number): unknown;
+  disconnect(connId: number, reason: number): unknown;
+}

@@ -1,0 +1,308 @@
+// The user-space manager of seed 000. It hears the tunnel code only through manager messages and
+// drives the MSNL endpoint's signalling:
+// - MMUP_BIND/LISTEN: remembers which interface (sock) serves which tunnelling port with which IP;
+// - MMUP_CONNECT: translates the AF_INET peer to an MSNL address through the mapping table and to an
+//   underlay link through the MSNL routes, then calls the peer's tunnelling port of the same MTU;
+// - an incoming call is accepted only on a bound port and only when the caller's MSNL address is the
+//   one its ms_ipa maps to; then MMDOWN_NEWCONN gives the tunnel the AF_INET peer address;
+// - one full-duplex connection per (interface, remote MSNL host); idle, ASSOCBAD and removed
+//   mappings tear connections down.
+
+import { decodeMm, encodeMm, type MmMessage } from '../abi/mm.js';
+import { MmErrno, MmReason } from '../abi/constants.js';
+import { sockaddrIn } from '../abi/sockaddr.js';
+import { interfaceByPort } from '../abi/interfaces.js';
+import { formatDottedQuad } from '../abi/inet.js';
+import type { CallFailure, ConnectionInfo, IncomingCall } from '../msnl/types.js';
+import type { Logger } from '../daemon/logger.js';
+import type { ManagedEndpoint } from './endpoint-port.js';
+import { mmReason, wireReason } from './reasons.js';
+
+export interface ManagerOptions<L> {
+  readonly endpoint: ManagedEndpoint<L>;
+  /** Delivers an encoded MMDOWN message to the tunnel whose sock id is `sock`. */
+  readonly down: (sock: number, message: Uint8Array) => void;
+  /** IPv4 -> MSNL address (longest prefix), from the current mapping table. */
+  readonly msnlAddressOf: (ip: number) => number | undefined;
+  /** MSNL address -> underlay link, from the current MSNL route table. */
+  readonly linkOf: (msnlAddress: number) => L | undefined;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+interface Binding {
+  readonly sock: number;
+  readonly port: number;
+  readonly ipa: number;
+}
+
+/** A connection the manager set up or accepted. */
+export interface ManagedConnection {
+  readonly conn: number;
+  readonly sock: number;
+  readonly remoteMsnl: number;
+  /** The IP peer that justified the connection (the callee's target, or the caller's ms_ipa). */
+  readonly peerIp: number;
+  readonly initiator: boolean;
+}
+
+interface OutgoingCall {
+  readonly sock: number;
+  readonly remoteMsnl: number;
+  readonly refs: Array<{ ref: number; peerIp: number }>;
+  handle: number | undefined;
+}
+
+export class Manager<L> {
+  private readonly bindings = new Map<number, Binding>();
+  private readonly sockByPort = new Map<number, number>();
+  private readonly conns = new Map<number, ManagedConnection>();
+  private readonly connByKey = new Map<string, number>();
+  private readonly calls = new Map<string, OutgoingCall>();
+  private readonly callByHandle = new Map<number, OutgoingCall>();
+  private readonly scratch = Buffer.alloc(64);
+  badMessages = 0;
+  refusedCalls = 0;
+
+  constructor(private readonly options: ManagerOptions<L>) {}
+
+  private static key(sock: number, remoteMsnl: number): string {
+    return `${sock}:${remoteMsnl}`;
+  }
+
+  connections(): ReadonlyMap<number, ManagedConnection> {
+    return this.conns;
+  }
+
+  /** Handles one encoded MMUP message from a tunnel. Malformed messages are counted, never thrown. */
+  onUp(message: Uint8Array): void {
+    const msg = decodeMm(message);
+    if (!('type' in msg) || typeof msg.type !== 'string') {
+      this.badMessages++;
+      this.options.log.error(`failed to decode manager message: ${msg.message}`);
+      return;
+    }
+    this.handleUp(msg);
+  }
+
+  private handleUp(msg: MmMessage): void {
+    switch (msg.type) {
+      case 'MMUP_BIND':
+        return this.bind(msg.sock, msg.addr.addr, msg.addr.port, msg.addr.ipa);
+      case 'MMUP_LISTEN': {
+        const binding = this.bindings.get(msg.sock);
+        if (binding === undefined) return this.error(msg.sock, 0, 'MMUP_LISTEN', MmErrno.EBADF);
+        this.options.endpoint.listen(binding.port);
+        return;
+      }
+      case 'MMUP_CONNECT':
+        return this.connect(msg.sock, msg.ref, msg.peer.addr, msg.peer.msnlPort);
+      case 'MMUP_ACCEPT':
+        return;
+      case 'MMUP_DISCONNECT':
+        this.release(msg.conn, msg.reason, false);
+        return;
+      case 'MMUP_DETACH':
+        return this.detach(msg.sock);
+      case 'MMUP_ASSOCBAD':
+        // Data on an association the tunnel does not know: quench the source, unless the manager
+        // itself set the connection up (the tunnel is about to hear of it).
+        if (!this.conns.has(msg.conn)) this.options.endpoint.disconnect(msg.conn, wireReason(MmReason.NO_SERVICE));
+        return;
+      default:
+        this.badMessages++;
+    }
+  }
+
+  private bind(sock: number, address: number, port: number, ipa: number): void {
+    const spec = interfaceByPort(port);
+    if (spec === undefined) return this.error(sock, 0, 'MMUP_BIND', MmErrno.EINVAL);
+    if (address !== 0 && address !== this.options.endpoint.localAddress) return this.error(sock, 0, 'MMUP_BIND', MmErrno.EADDRNOTAVAIL);
+    const holder = this.sockByPort.get(port);
+    if (holder !== undefined && holder !== sock) return this.error(sock, 0, 'MMUP_BIND', MmErrno.EADDRINUSE);
+    if (this.bindings.has(sock)) this.detach(sock, false);
+    this.bindings.set(sock, { sock, port, ipa });
+    this.sockByPort.set(port, sock);
+    this.options.log.info(`${spec.name}: bound ${formatDottedQuad(ipa)} on MSNL port 0x${port.toString(16).padStart(4, '0')}`);
+  }
+
+  private detach(sock: number, final = true): void {
+    const binding = this.bindings.get(sock);
+    if (binding !== undefined) {
+      this.options.endpoint.unlisten(binding.port);
+      this.bindings.delete(sock);
+      this.sockByPort.delete(binding.port);
+      for (const c of [...this.conns.values()]) if (c.sock === sock) this.release(c.conn, MmReason.NORMAL, false);
+      for (const [key, call] of [...this.calls]) {
+        if (call.sock !== sock) continue;
+        this.calls.delete(key);
+        if (call.handle !== undefined) this.callByHandle.delete(call.handle);
+      }
+      this.options.log.info(`${interfaceByPort(binding.port)?.name ?? sock}: unbound`);
+    }
+    if (final) this.send(sock, { type: 'MMDOWN_FINAL', sock });
+  }
+
+  private connect(sock: number, ref: number, peerIp: number, port: number): void {
+    const binding = this.bindings.get(sock);
+    const refuse = (reason: number, why: string): void => {
+      this.refusedCalls++;
+      this.options.log.verbose(`refused connect to ${formatDottedQuad(peerIp)}: ${why}`);
+      this.send(sock, { type: 'MMDOWN_REFUSED', sock, ref, reason, peer: sockaddrIn(peerIp, port) });
+    };
+    if (binding === undefined || binding.port !== port) return refuse(MmReason.NO_SERVICE, 'the interface is not bound to that port');
+    const remote = this.options.msnlAddressOf(peerIp);
+    if (remote === undefined) return refuse(MmReason.NO_MAPPING, 'no mapping entry covers it');
+    const key = Manager.key(sock, remote);
+    const existing = this.connByKey.get(key);
+    if (existing !== undefined) {
+      this.send(sock, { type: 'MMDOWN_CONNECTED', sock, ref, conn: existing, peer: sockaddrIn(peerIp, port) });
+      return;
+    }
+    const waiting = this.calls.get(key);
+    if (waiting !== undefined) {
+      waiting.refs.push({ ref, peerIp });
+      return;
+    }
+    const link = this.options.linkOf(remote);
+    if (link === undefined) return refuse(MmReason.NO_ROUTE, `no MSNL route to ${formatDottedQuad(remote)}`);
+    const call: OutgoingCall = { sock, remoteMsnl: remote, refs: [{ ref, peerIp }], handle: undefined };
+    this.calls.set(key, call);
+    this.options.log.verbose(`calling ${formatDottedQuad(remote)} port 0x${port.toString(16)} for ${formatDottedQuad(peerIp)}`);
+    const handle = this.options.endpoint.connect({ remoteAddress: remote, remotePort: port, localPort: port, ipa: binding.ipa, link });
+    if (this.calls.get(key) === call) {
+      call.handle = handle;
+      this.callByHandle.set(handle, call);
+    }
+  }
+
+  /** Endpoint event: an incoming call to decide. */
+  onIncomingCall(call: IncomingCall<L>): void {
+    const { endpoint, log } = this.options;
+    const sock = this.sockByPort.get(call.called.port);
+    const who = `${formatDottedQuad(call.caller.address)} (ms_ipa ${formatDottedQuad(call.ipa)})`;
+    if (sock === undefined) {
+      this.refusedCalls++;
+      log.info(`refused call from ${who}: port 0x${call.called.port.toString(16)} is not bound`);
+      endpoint.refuse(call.callId, wireReason(MmReason.NO_SERVICE));
+      return;
+    }
+    const mapped = this.options.msnlAddressOf(call.ipa);
+    if (mapped !== call.caller.address) {
+      this.refusedCalls++;
+      const maps = mapped === undefined ? 'no MSNL address' : formatDottedQuad(mapped);
+      log.info(`refused call from ${who}: ms_ipa maps to ${maps}`);
+      endpoint.refuse(call.callId, wireReason(MmReason.IPA_MISMATCH));
+      return;
+    }
+    endpoint.accept(call.callId);
+  }
+
+  /** Endpoint event: a connection opened (handle set for our calls, undefined for accepted ones). */
+  onConnected(handle: number | undefined, info: ConnectionInfo<L>): void {
+    const call = handle === undefined ? undefined : this.callByHandle.get(handle);
+    if (call !== undefined && handle !== undefined) {
+      this.callByHandle.delete(handle);
+      this.calls.delete(Manager.key(call.sock, call.remoteMsnl));
+      const first = call.refs[0];
+      this.register({ conn: info.connId, sock: call.sock, remoteMsnl: call.remoteMsnl, peerIp: first?.peerIp ?? info.remoteIpa, initiator: true });
+      for (const { ref, peerIp } of call.refs) {
+        this.send(call.sock, { type: 'MMDOWN_CONNECTED', sock: call.sock, ref, conn: info.connId, peer: sockaddrIn(peerIp, info.local.port) });
+      }
+      return;
+    }
+    const sock = this.sockByPort.get(info.local.port);
+    if (sock === undefined) {
+      this.options.endpoint.disconnect(info.connId, wireReason(MmReason.NO_SERVICE));
+      return;
+    }
+    this.register({ conn: info.connId, sock, remoteMsnl: info.remote.address, peerIp: info.remoteIpa, initiator: false });
+    this.send(sock, { type: 'MMDOWN_NEWCONN', sock, conn: info.connId, peer: sockaddrIn(info.remoteIpa, info.local.port) });
+  }
+
+  private register(c: ManagedConnection): void {
+    const key = Manager.key(c.sock, c.remoteMsnl);
+    const old = this.connByKey.get(key);
+    if (old !== undefined && old !== c.conn) {
+      // The peer called again (it restarted, or lost the old connection): the new one replaces it.
+      this.release(old, MmReason.DUPLICATE, true);
+    }
+    this.conns.set(c.conn, c);
+    this.connByKey.set(key, c.conn);
+    this.options.log.info(`connection ${c.conn} up: ${formatDottedQuad(c.peerIp)} via MSNL ${formatDottedQuad(c.remoteMsnl)}`);
+  }
+
+  /** Endpoint event: a call of ours failed. */
+  onCallFailed(handle: number, reason: CallFailure, code: number): void {
+    const call = this.callByHandle.get(handle);
+    if (call === undefined) return;
+    this.callByHandle.delete(handle);
+    this.calls.delete(Manager.key(call.sock, call.remoteMsnl));
+    const mm = reason === 'timeout' ? MmReason.TIMEOUT : mmReason(code);
+    this.options.log.info(`failed to call ${formatDottedQuad(call.remoteMsnl)}: ${reason} (reason ${code})`);
+    for (const { ref, peerIp } of call.refs) {
+      const port = this.bindings.get(call.sock)?.port ?? 0;
+      this.send(call.sock, { type: 'MMDOWN_REFUSED', sock: call.sock, ref, reason: mm, peer: sockaddrIn(peerIp, port) });
+    }
+  }
+
+  /** Endpoint event: a connection ended. */
+  onDisconnected(connId: number, reason: number, byPeer: boolean): void {
+    const c = this.forget(connId);
+    if (c === undefined) return;
+    this.options.log.info(`connection ${connId} down: ${byPeer ? 'released by peer' : 'released'} (reason ${reason})`);
+    this.send(c.sock, { type: 'MMDOWN_DISCONNECT', conn: connId, reason: mmReason(reason) });
+  }
+
+  /** Endpoint event: no data for the idle period; the tunnel decides (it answers MMUP_DISCONNECT). */
+  onIdle(connId: number): void {
+    const c = this.conns.get(connId);
+    if (c !== undefined) this.send(c.sock, { type: 'MMDOWN_ASSOCIDLE', conn: connId });
+  }
+
+  /** Tears down connections whose IP peer no longer maps to their MSNL host (mapping removed). */
+  mappingsChanged(): void {
+    for (const c of [...this.conns.values()]) {
+      if (this.options.msnlAddressOf(c.peerIp) !== c.remoteMsnl) {
+        this.options.log.info(`connection ${c.conn}: mapping for ${formatDottedQuad(c.peerIp)} removed`);
+        this.release(c.conn, MmReason.MAPPING_REMOVED, true);
+      }
+    }
+  }
+
+  /** Releases every connection (shutdown), so peers learn at once. */
+  releaseAll(reason: number): void {
+    for (const connId of [...this.conns.keys()]) this.release(connId, reason, true);
+  }
+
+  /** Disconnects at the endpoint; tells the tunnel when `tellTunnel`. */
+  release(connId: number, reason: number, tellTunnel: boolean): void {
+    const c = this.forget(connId);
+    this.options.endpoint.disconnect(connId, wireReason(reason));
+    if (c !== undefined && tellTunnel) this.send(c.sock, { type: 'MMDOWN_DISCONNECT', conn: connId, reason });
+  }
+
+  private forget(connId: number): ManagedConnection | undefined {
+    const c = this.conns.get(connId);
+    if (c === undefined) return undefined;
+    this.conns.delete(connId);
+    const key = Manager.key(c.sock, c.remoteMsnl);
+    if (this.connByKey.get(key) === connId) this.connByKey.delete(key);
+    return c;
+  }
+
+  /** Sends MMDOWN_HOSTSET to every bound interface after the default MSNL address changed. */
+  hostSet(address: number): void {
+    for (const sock of this.bindings.keys()) this.send(sock, { type: 'MMDOWN_HOSTSET', address });
+  }
+
+  private error(sock: number, ref: number, request: 'MMUP_BIND' | 'MMUP_LISTEN', errno: number): void {
+    this.options.log.error(`failed to ${request === 'MMUP_BIND' ? 'bind' : 'listen on'} socket ${sock}: errno ${errno}`);
+    this.send(sock, { type: 'MMDOWN_ERROR', sock, ref, request: request === 'MMUP_BIND' ? 0x0101 : 0x0102, errno });
+  }
+
+  private send(sock: number, msg: MmMessage): void {
+    const n = encodeMm(msg, this.scratch, 0);
+    this.options.down(sock, this.scratch.subarray(0, n));
+  }
+}

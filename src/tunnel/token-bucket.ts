@@ -1,0 +1,31 @@
+// A token bucket with an injected clock: used to rate-limit ICMP errors written back into a TUN
+// and unknown-connection answers, so a flood of bad traffic cannot become a flood of replies.
+
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  /**
+   * @param ratePerSecond tokens added per second
+   * @param burst the most tokens the bucket holds
+   * @param now the clock, in milliseconds
+   */
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly burst: number,
+    private readonly now: () => number,
+  ) {
+    this.tokens = burst;
+    this.last = now();
+  }
+
+  /** Takes one token if there is one; false means the event must be dropped (and counted). */
+  take(): boolean {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.ratePerSecond) / 1000);
+    this.last = t;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}

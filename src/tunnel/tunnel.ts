@@ -1,0 +1,332 @@
+// One IP tunnelling interface (ms0..ms3) as seed 000 describes it. It talks to the manager only in
+// manager messages (MMUP_* up, MMDOWN_* down), and to the MSNL data path only through DataSender:
+// - given an address (and up), it binds an AF_MSNL address with MSNL address 0, its tunnelling port
+//   and ms_ipa = its IP, then listens; losing the address or going down detaches;
+// - an outbound packet for an IP peer with no connection issues MMUP_CONNECT with an AF_INET address
+//   whose sa_data[6..9] holds its port, and waits in a small bounded queue until MMDOWN_CONNECTED;
+// - MMDOWN_NEWCONN tells it the IP peer of an incoming connection (full duplex: one per peer);
+// - a refused call or an unmapped destination gets ICMP destination unreachable, rate-limited.
+// The packet path never allocates in steady state and never throws on bad input: it counts drops.
+
+import { decodeMm, encodeMm, type MmMessage } from '../abi/mm.js';
+import { MmReason } from '../abi/constants.js';
+import { sockaddrIn, sockaddrMsnl } from '../abi/sockaddr.js';
+import type { TunnelInterfaceSpec } from '../abi/interfaces.js';
+import { formatDottedQuad } from '../abi/inet.js';
+import { buildIcmpUnreachable, checkIpv4, IcmpUnreachCode, Ipv4Check, ipv4Destination, ipv4Source } from './ipv4-packet.js';
+import { TokenBucket } from './token-bucket.js';
+import { PendingQueues } from './pending-queues.js';
+import { TunnelCounters } from './counters.js';
+import type { DataSender, MappingLookup, MmUpSink, TunnelDevice } from './ports.js';
+
+export interface TunnelOptions {
+  readonly spec: TunnelInterfaceSpec;
+  readonly device: TunnelDevice;
+  readonly data: DataSender;
+  readonly mappings: MappingLookup;
+  readonly up: MmUpSink;
+  /** Octets reserved in front of each read packet for the MSNL data header. */
+  readonly headroom: number;
+  readonly now: () => number;
+  /** Packets read per readable event. */
+  readonly batch?: number;
+  /** Packets queued per peer while its call is set up. */
+  readonly pendingPerPeer?: number;
+  /** How long a refused destination is answered with ICMP at once instead of a new call (ms). */
+  readonly negativeCacheMs?: number;
+}
+
+/** A live connection as the tunnel knows it: the IP peers it serves and the MSNL host behind them. */
+interface TunnelConnection {
+  readonly conn: number;
+  /** The MSNL address the connection's IP peer maps to, for the inbound source check. */
+  readonly peerMsnl: number | undefined;
+  readonly peers: Set<number>;
+  readonly since: number;
+  initiator: boolean;
+}
+
+export class Tunnel {
+  readonly spec: TunnelInterfaceSpec;
+  readonly counters = new TunnelCounters();
+  /** The sock id this interface uses in manager messages: index + 1, never 0. */
+  readonly sock: number;
+  private address: number | undefined;
+  private prefixLength = 0;
+  private running = false;
+  private bound = false;
+  private readonly byPeer = new Map<number, TunnelConnection>();
+  private readonly byConn = new Map<number, TunnelConnection>();
+  private readonly refused = new Map<number, number>();
+  private readonly pending: PendingQueues;
+  private readonly refs = new Map<number, number>();
+  private nextRef = 1;
+  private readonly icmpBucket: TokenBucket;
+  private readonly bufs: Buffer[];
+  private readonly sizes: Int32Array;
+  private readonly icmpScratch = Buffer.alloc(20 + 8 + 60 + 8);
+  private readonly mmScratch = Buffer.alloc(64);
+
+  constructor(private readonly options: TunnelOptions) {
+    this.spec = options.spec;
+    this.sock = options.spec.index + 1;
+    const batch = options.batch ?? (options.spec.mtu > 9180 ? 8 : 32);
+    this.bufs = Array.from({ length: batch }, () => Buffer.allocUnsafe(options.headroom + options.spec.mtu));
+    this.sizes = new Int32Array(batch);
+    this.pending = new PendingQueues(options.pendingPerPeer ?? 16, options.headroom);
+    this.icmpBucket = new TokenBucket(50, 20, options.now);
+  }
+
+  /** The interface's IPv4 address and prefix length, when it has one. */
+  get inet(): { address: number; prefixLength: number } | undefined {
+    return this.address === undefined ? undefined : { address: this.address, prefixLength: this.prefixLength };
+  }
+
+  get isBound(): boolean {
+    return this.bound;
+  }
+
+  get connectionCount(): number {
+    return this.byConn.size;
+  }
+
+  /**
+   * Tells the tunnel the device's actual state (after the daemon configured it, or after an
+   * operator's `ip addr add` seen through netlink). Binds, rebinds or detaches as needed; idempotent.
+   */
+  setState(address: number | undefined, prefixLength: number, up: boolean): void {
+    const changed = address !== this.address || up !== this.running;
+    if (!changed) {
+      this.prefixLength = prefixLength;
+      return;
+    }
+    if (this.bound) this.detach();
+    this.address = address;
+    this.prefixLength = prefixLength;
+    this.running = up;
+    if (address !== undefined && up) {
+      this.sendUp({ type: 'MMUP_BIND', sock: this.sock, addr: sockaddrMsnl(0, this.spec.port, address) });
+      this.sendUp({ type: 'MMUP_LISTEN', sock: this.sock, backlog: 16 });
+      this.bound = true;
+    }
+  }
+
+  /** Unbinds: the manager disconnects this socket's connections and answers MMDOWN_FINAL. */
+  private detach(): void {
+    this.sendUp({ type: 'MMUP_DETACH', sock: this.sock });
+    this.bound = false;
+    for (const entry of [...this.byConn.values()]) this.forget(entry);
+    for (const peer of this.pending.peers()) this.failPending(peer);
+    this.refs.clear();
+  }
+
+  /** Reads every packet the device has (bounded by one batch per call) and sends or queues it. */
+  onReadable(): number {
+    const { device, headroom } = this.options;
+    let total = 0;
+    for (let round = 0; round < 64; round++) {
+      const n = device.readBatch(this.bufs, this.sizes, headroom);
+      if (n <= 0) break;
+      for (let i = 0; i < n; i++) this.outbound(this.bufs[i] as Buffer, this.sizes[i] as number);
+      total += n;
+      if (n < this.bufs.length) break;
+    }
+    return total;
+  }
+
+  private outbound(buf: Buffer, length: number): void {
+    const offset = this.options.headroom;
+    if (checkIpv4(buf, offset, length) !== Ipv4Check.OK) {
+      this.counters.drop('bad_packet');
+      return;
+    }
+    const dst = ipv4Destination(buf, offset);
+    const entry = this.byPeer.get(dst);
+    if (entry !== undefined) {
+      if (this.options.data.send(entry.conn, buf, offset, length)) this.counters.tx(length);
+      else this.counters.drop('send_failed');
+      return;
+    }
+    if (!this.bound) {
+      this.counters.drop('not_bound');
+      this.unreachable(buf, offset, length, IcmpUnreachCode.NET);
+      return;
+    }
+    const refusedUntil = this.refused.get(dst);
+    if (refusedUntil !== undefined) {
+      if (this.options.now() < refusedUntil) {
+        this.counters.drop('refused');
+        this.unreachable(buf, offset, length, IcmpUnreachCode.HOST);
+        return;
+      }
+      this.refused.delete(dst);
+    }
+    const fresh = !this.pending.has(dst);
+    if (!this.pending.push(dst, buf, offset, length)) this.counters.drop('queue_full');
+    if (fresh) {
+      const ref = this.nextRef;
+      this.nextRef = (this.nextRef % 0xfffffffe) + 1;
+      this.refs.set(ref, dst);
+      this.sendUp({ type: 'MMUP_CONNECT', sock: this.sock, ref, peer: sockaddrIn(dst, this.spec.port) });
+    }
+  }
+
+  /** Delivers one inbound IP packet from connection `conn`; checks its source against the mapping. */
+  deliver(conn: number, buf: Uint8Array, offset: number, length: number): void {
+    const entry = this.byConn.get(conn);
+    if (entry === undefined) {
+      this.counters.drop('unknown_connection');
+      this.sendUp({ type: 'MMUP_ASSOCBAD', conn, source: sockaddrMsnl(0, this.spec.port, 0) });
+      return;
+    }
+    if (checkIpv4(buf, offset, length) !== Ipv4Check.OK) {
+      this.counters.drop('bad_packet');
+      return;
+    }
+    const src = ipv4Source(buf, offset);
+    const srcMsnl = this.options.mappings.msnlAddressOf(src);
+    if (srcMsnl === undefined || srcMsnl !== entry.peerMsnl) {
+      this.counters.drop('spoofed_source');
+      return;
+    }
+    if (this.options.device.write(buf as Buffer, offset, length)) this.counters.rx(length);
+    else this.counters.drop('device_write');
+  }
+
+  /** Handles one encoded manager message from the manager half. Bad messages are counted. */
+  onDown(message: Uint8Array): void {
+    const msg = decodeMm(message);
+    if (!('type' in msg) || typeof msg.type !== 'string') {
+      this.counters.drop('bad_mm');
+      return;
+    }
+    this.handleDown(msg);
+  }
+
+  private handleDown(msg: MmMessage): void {
+    switch (msg.type) {
+      case 'MMDOWN_CONNECTED': {
+        const peer = this.refs.get(msg.ref);
+        this.refs.delete(msg.ref);
+        if (peer === undefined || !this.bound) return;
+        this.adopt(msg.conn, peer, true);
+        return;
+      }
+      case 'MMDOWN_REFUSED': {
+        const peer = this.refs.get(msg.ref);
+        this.refs.delete(msg.ref);
+        if (peer === undefined) return;
+        if (this.byPeer.has(peer)) return; // a simultaneous open already gave us a connection
+        this.refused.set(peer, this.options.now() + (this.options.negativeCacheMs ?? 1000));
+        this.failPending(peer);
+        return;
+      }
+      case 'MMDOWN_NEWCONN': {
+        if (!this.bound || msg.sock !== this.sock) {
+          this.sendUp({ type: 'MMUP_DISCONNECT', conn: msg.conn, reason: MmReason.NO_SERVICE });
+          return;
+        }
+        this.adopt(msg.conn, msg.peer.addr, false);
+        this.sendUp({ type: 'MMUP_ACCEPT', sock: this.sock, conn: msg.conn });
+        return;
+      }
+      case 'MMDOWN_DISCONNECT': {
+        const entry = this.byConn.get(msg.conn);
+        if (entry !== undefined) this.forget(entry);
+        return;
+      }
+      case 'MMDOWN_ASSOCIDLE': {
+        const entry = this.byConn.get(msg.conn);
+        if (entry !== undefined) this.forget(entry);
+        this.sendUp({ type: 'MMUP_DISCONNECT', conn: msg.conn, reason: MmReason.IDLE });
+        return;
+      }
+      case 'MMDOWN_FINAL':
+      case 'MMDOWN_HOSTSET':
+      case 'MMDOWN_ERROR':
+        return;
+      default:
+        this.counters.drop('bad_mm');
+    }
+  }
+
+  /** Records connection `conn` as serving IP peer `peer` and sends what waited for it. */
+  private adopt(conn: number, peer: number, initiator: boolean): void {
+    let entry = this.byConn.get(conn);
+    if (entry === undefined) {
+      entry = { conn, peerMsnl: this.options.mappings.msnlAddressOf(peer), peers: new Set(), since: this.options.now(), initiator };
+      this.byConn.set(conn, entry);
+    }
+    const previous = this.byPeer.get(peer);
+    if (previous !== undefined && previous !== entry) {
+      previous.peers.delete(peer);
+      if (previous.peers.size === 0) this.byConn.delete(previous.conn);
+    }
+    entry.peers.add(peer);
+    this.byPeer.set(peer, entry);
+    this.refused.delete(peer);
+    this.pending.drain(peer, (buf, offset, length) => {
+      if (this.options.data.send(conn, buf, offset, length)) this.counters.tx(length);
+      else this.counters.drop('send_failed');
+    });
+  }
+
+  private forget(entry: TunnelConnection): void {
+    this.byConn.delete(entry.conn);
+    for (const peer of entry.peers) if (this.byPeer.get(peer) === entry) this.byPeer.delete(peer);
+  }
+
+  /**
+   * Drops cached peers whose mapping no longer leads to the connection's MSNL host (the mapping
+   * table was swapped): their next packet asks the manager again.
+   */
+  revalidate(): void {
+    for (const entry of [...this.byConn.values()]) {
+      for (const peer of [...entry.peers]) {
+        if (this.options.mappings.msnlAddressOf(peer) !== entry.peerMsnl) {
+          entry.peers.delete(peer);
+          this.byPeer.delete(peer);
+        }
+      }
+    }
+    this.refused.clear();
+  }
+
+  private failPending(peer: number): void {
+    this.pending.drain(peer, (buf, offset, length) => {
+      this.counters.drop('call_failed');
+      this.unreachable(buf, offset, length, IcmpUnreachCode.HOST);
+    });
+  }
+
+  /** Writes an ICMP destination unreachable for the packet back into the device (rate-limited). */
+  private unreachable(buf: Uint8Array, offset: number, length: number, code: number): void {
+    if (this.address === undefined) return;
+    if (!this.icmpBucket.take()) {
+      this.counters.drop('icmp_rate_limited');
+      return;
+    }
+    const n = buildIcmpUnreachable(this.icmpScratch, 0, buf, offset, length, code, this.address);
+    if (n > 0 && this.options.device.write(this.icmpScratch, 0, n)) this.counters.icmpSent++;
+  }
+
+  private sendUp(msg: MmMessage): void {
+    const n = encodeMm(msg, this.mmScratch, 0);
+    this.options.up(this.mmScratch.subarray(0, n));
+  }
+
+  /** Rows for the control socket: this interface's connections. */
+  connections(): ReadonlyArray<{ conn: number; peers: number[]; since: number; initiator: boolean }> {
+    return [...this.byConn.values()].map((e) => ({ conn: e.conn, peers: [...e.peers], since: e.since, initiator: e.initiator }));
+  }
+
+  /** The first IP peer of a connection, for display. */
+  peerOf(conn: number): number | undefined {
+    const entry = this.byConn.get(conn);
+    return entry === undefined ? undefined : entry.peers.values().next().value;
+  }
+
+  describe(): string {
+    return this.address === undefined ? `${this.spec.name}: no address` : `${this.spec.name}: ${formatDottedQuad(this.address)}/${this.prefixLength}`;
+  }
+}

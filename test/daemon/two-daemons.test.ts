@@ -1,0 +1,152 @@
+// Two (and three) whole msnl daemons in one process over the in-memory data link and fake TUNs,
+// configured only through their stores, as wireguard-go's device test does with two devices.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
+import { Lab, addressAll, collect, ip, prefix, udpPacket, until } from './harness.js';
+
+function configurePair(lab: Lab) {
+  const a = lab.store('hostA', '128.232.0.1');
+  const b = lab.store('hostB', '128.232.0.2');
+  for (const store of [a, b]) {
+    store.addRoute({ prefix: prefix('128.232.0.1/32'), host: 'hostA', port: 7010 });
+    store.addRoute({ prefix: prefix('128.232.0.2/32'), host: 'hostB', port: 7010 });
+    for (const spec of TUNNEL_INTERFACES) {
+      store.addMapping({ prefix: prefix(`10.${spec.index}.0.1/32`), msnlAddress: ip('128.232.0.1') });
+      store.addMapping({ prefix: prefix(`10.${spec.index}.0.2/32`), msnlAddress: ip('128.232.0.2') });
+    }
+  }
+  addressAll(a, 1);
+  addressAll(b, 2);
+  return { a, b };
+}
+
+test('two daemons pass full-MTU packets both ways on all four interfaces', async () => {
+  const lab = new Lab();
+  try {
+    const stores = configurePair(lab);
+    const A = await lab.start('hostA', '128.232.0.1', stores.a);
+    const B = await lab.start('hostB', '128.232.0.2', stores.b);
+    for (const spec of TUNNEL_INTERFACES) {
+      await until(`${spec.name} bound on both`, () => A.daemon.tunnels[spec.index]!.isBound && B.daemon.tunnels[spec.index]!.isBound);
+      const atB = collect(B.peers.get(spec.name));
+      const atA = collect(A.peers.get(spec.name));
+      const forward = udpPacket(`10.${spec.index}.0.1`, `10.${spec.index}.0.2`, spec.mtu, 0x11);
+      A.peers.get(spec.name)!.inject(forward);
+      await until(`${spec.name} A->B`, () => atB.length === 1);
+      assert.deepEqual(atB[0], forward, `${spec.name}: the ${spec.mtu}-octet packet arrives intact at B`);
+      const back = udpPacket(`10.${spec.index}.0.2`, `10.${spec.index}.0.1`, spec.mtu, 0x22);
+      B.peers.get(spec.name)!.inject(back);
+      await until(`${spec.name} B->A`, () => atA.length === 1);
+      assert.deepEqual(atA[0], back, `${spec.name}: the reply arrives intact at A`);
+    }
+    // One full-duplex connection per interface and peer, on both sides.
+    assert.equal(A.daemon.manager.connections().size, 4);
+    assert.equal(B.daemon.manager.connections().size, 4);
+    const initiators = [...A.daemon.manager.connections().values()].map((c) => c.initiator);
+    assert.deepEqual(initiators, [true, true, true, true]);
+    // Health: both directions proven once probes went both ways.
+    await until('all connections up', () => [...A.daemon.manager.connections().keys()].every((id) => A.daemon.endpoint.health(id)?.up === true), 5000);
+  } finally {
+    await lab.close();
+  }
+});
+
+test('simultaneous first packets from both sides leave exactly one connection per pair', async () => {
+  const lab = new Lab({ seed: 7 });
+  try {
+    const stores = configurePair(lab);
+    const A = await lab.start('hostA', '128.232.0.1', stores.a);
+    const B = await lab.start('hostB', '128.232.0.2', stores.b);
+    await until('ms0 bound on both', () => A.daemon.tunnels[0]!.isBound && B.daemon.tunnels[0]!.isBound);
+    const atA = collect(A.peers.get('ms0'));
+    const atB = collect(B.peers.get('ms0'));
+    A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100));
+    B.peers.get('ms0')!.inject(udpPacket('10.0.0.2', '10.0.0.1', 100));
+    await until('both packets delivered', () => atA.length === 1 && atB.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(A.daemon.manager.connections().size, 1, 'A keeps one connection');
+    assert.equal(B.daemon.manager.connections().size, 1, 'B keeps one connection');
+    assert.equal(A.daemon.endpoint.connections().length, 1);
+    assert.equal(B.daemon.endpoint.connections().length, 1);
+    const [aConn] = A.daemon.endpoint.connections();
+    const [bConn] = B.daemon.endpoint.connections();
+    assert.equal(aConn!.remoteConnId, bConn!.connId, 'both ends name the same connection');
+  } finally {
+    await lab.close();
+  }
+});
+
+test('a caller whose MSNL address does not map to its ms_ipa is refused and nothing reaches the TUN', async () => {
+  const lab = new Lab();
+  try {
+    const stores = configurePair(lab);
+    // C (128.232.0.3) claims A's IP 10.0.0.1 on its ms0.
+    const c = lab.store('hostC', '128.232.0.3');
+    c.addRoute({ prefix: prefix('128.232.0.0/24'), host: 'hostB', port: 7010 });
+    c.addMapping({ prefix: prefix('10.0.0.0/24'), msnlAddress: ip('128.232.0.2') });
+    c.setInterfaceAddress('ms0', { address: ip('10.0.0.1'), length: 24 }, true);
+    stores.b.addRoute({ prefix: prefix('128.232.0.3/32'), host: 'hostC', port: 7010 });
+    const B = await lab.start('hostB', '128.232.0.2', stores.b);
+    const C = await lab.start('hostC', '128.232.0.3', c);
+    await until('ms0 bound on B and C', () => B.daemon.tunnels[0]!.isBound && C.daemon.tunnels[0]!.isBound);
+    const atB = collect(B.peers.get('ms0'));
+    const atC = collect(C.peers.get('ms0'));
+    C.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 84));
+    await until('C hears the refusal as ICMP unreachable', () => atC.length === 1, 8000);
+    const icmp = atC[0]!;
+    assert.equal(icmp[9], 1, 'an ICMP packet');
+    assert.equal(icmp[20], 3, 'destination unreachable');
+    assert.equal(B.daemon.manager.refusedCalls, 1);
+    assert.equal(B.daemon.manager.connections().size, 0);
+    assert.equal(atB.length, 0, 'nothing reached B\'s TUN');
+    assert.ok(B.logs.some((line) => /refused call from 128\.232\.0\.3 \(ms_ipa 10\.0\.0\.1\): ms_ipa maps to 128\.232\.0\.1/.test(line)), B.logs.join('\n'));
+  } finally {
+    await lab.close();
+  }
+});
+
+test('removing a mapping tears the connection down; the next packet gets ICMP host unreachable', async () => {
+  const lab = new Lab();
+  try {
+    const stores = configurePair(lab);
+    const A = await lab.start('hostA', '128.232.0.1', stores.a);
+    const B = await lab.start('hostB', '128.232.0.2', stores.b);
+    await until('ms0 bound on both', () => A.daemon.tunnels[0]!.isBound && B.daemon.tunnels[0]!.isBound);
+    const atA = collect(A.peers.get('ms0'));
+    const atB = collect(B.peers.get('ms0'));
+    A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100));
+    await until('first packet', () => atB.length === 1);
+    stores.a.delMapping(prefix('10.0.0.2/32'));
+    await until('A drops its connection', () => A.daemon.manager.connections().size === 0);
+    await until('B learns at once', () => B.daemon.manager.connections().size === 0);
+    A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100));
+    await until('ICMP back at A', () => atA.length === 1);
+    assert.equal(atA[0]![20], 3, 'ICMP destination unreachable');
+    assert.equal(atA[0]![21], 1, 'code 1: host unreachable');
+    assert.equal(atB.length, 1, 'nothing more reached B');
+  } finally {
+    await lab.close();
+  }
+});
+
+test('an operator address change through the store rebinds; stopping a daemon releases its peers at once', async () => {
+  const lab = new Lab();
+  try {
+    const stores = configurePair(lab);
+    const A = await lab.start('hostA', '128.232.0.1', stores.a);
+    const B = await lab.start('hostB', '128.232.0.2', stores.b);
+    await until('ms1 bound', () => A.daemon.tunnels[1]!.isBound && B.daemon.tunnels[1]!.isBound);
+    const atB = collect(B.peers.get('ms1'));
+    A.peers.get('ms1')!.inject(udpPacket('10.1.0.1', '10.1.0.2', 1000));
+    await until('delivered', () => atB.length === 1);
+    stores.b.setInterfaceAdmin('ms1', false);
+    await until('B unbinds ms1 when it goes down', () => !B.daemon.tunnels[1]!.isBound);
+    await until('A loses the connection', () => A.daemon.manager.connections().size === 0);
+    await B.daemon.stop();
+    assert.equal(B.daemon.manager.connections().size, 0);
+  } finally {
+    await lab.close();
+  }
+});
