@@ -69,6 +69,21 @@ test('no listener and a refusing manager both fail the call with a reason code',
   assert.equal(a.ep.connections().length + b.ep.connections().length, 0);
 });
 
+test('a manager may redirect a call to another SAP', () => {
+  const { clock, hub, a, b } = pair();
+  b.ep.listen(PORT);
+  b.policy = 'hold';
+  const handle = a.ep.connect({ remoteAddress: B_ADDR, remotePort: PORT, localPort: PORT, ipa: 1, link: hub.peer('b') });
+  run(hub, clock, [a, b], () => b.rec.incoming.length === 1, 1000);
+  assert.equal(b.ep.calls()[0]!.state, 'deciding');
+  assert.equal(a.ep.calls()[0]!.state, 'connecting');
+  assert.equal(b.ep.redirect(b.rec.incoming[0]!.callId, { address: 0x0a000003, port: 0x0801 }), true);
+  run(hub, clock, [a, b], () => a.rec.failed.length === 1, 1000);
+  assert.deepEqual(a.rec.failed[0], { handle, reason: 'redirected', code: 0, redirect: { address: 0x0a000003, port: 0x0801 } });
+  assert.equal(b.ep.refuse(b.rec.incoming[0]!.callId), false, 'the call is no longer pending');
+  assert.equal(a.ep.calls().length + b.ep.calls().length, 0);
+});
+
 test('a slow manager: retransmitted requests get wait and never make a second call or connection', () => {
   const { clock, hub, a, b } = pair();
   b.ep.listen(PORT);
