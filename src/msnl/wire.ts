@@ -191,7 +191,8 @@ function decodeSignal(buf: Uint8Array, type: 0 | 1 | 2 | 3 | 4): DecodeResult {
     origConnId: u32(buf, 28),
     respConnId: u32(buf, 32),
   };
-  // A request names the originator's receive id; a confirm names both.
+  // Every signal names the originator's receive id; a request not yet the responder's, a confirm both.
+  if (msg.origConnId === 0) return fail('field');
   if (type === MsgType.CONNECT_REQUEST && (msg.origConnId === 0 || msg.respConnId !== 0)) return fail('field');
   if (type === MsgType.CONNECT_CONFIRM && (msg.origConnId === 0 || msg.respConnId === 0)) return fail('field');
   if (type === MsgType.CONNECT_REQUEST && msg.reason !== 0) return fail('reserved');

@@ -69,6 +69,21 @@ test('no listener and a refusing manager both fail the call with a reason code',
   assert.equal(a.ep.connections().length + b.ep.connections().length, 0);
 });
 
+test('a manager may redirect a call to another SAP', () => {
+  const { clock, hub, a, b } = pair();
+  b.ep.listen(PORT);
+  b.policy = 'hold';
+  const handle = a.ep.connect({ remoteAddress: B_ADDR, remotePort: PORT, localPort: PORT, ipa: 1, link: hub.peer('b') });
+  run(hub, clock, [a, b], () => b.rec.incoming.length === 1, 1000);
+  assert.equal(b.ep.calls()[0]!.state, 'deciding');
+  assert.equal(a.ep.calls()[0]!.state, 'connecting');
+  assert.equal(b.ep.redirect(b.rec.incoming[0]!.callId, { address: 0x0a000003, port: 0x0801 }), true);
+  run(hub, clock, [a, b], () => a.rec.failed.length === 1, 1000);
+  assert.deepEqual(a.rec.failed[0], { handle, reason: 'redirected', code: 0, redirect: { address: 0x0a000003, port: 0x0801 } });
+  assert.equal(b.ep.refuse(b.rec.incoming[0]!.callId), false, 'the call is no longer pending');
+  assert.equal(a.ep.calls().length + b.ep.calls().length, 0);
+});
+
 test('a slow manager: retransmitted requests get wait and never make a second call or connection', () => {
   const { clock, hub, a, b } = pair();
   b.ep.listen(PORT);
@@ -288,6 +303,8 @@ test('a connection that hears nothing for deadMs is released as dead', () => {
 for (const loss of [0, 0.3]) {
   test(`1000 calls with ${loss * 100}% loss each way all complete or time out, never hang`, () => {
     const { clock, hub, a, b } = pair(42, loss);
+    hub.duplicate = loss / 3;
+    hub.reorder = loss;
     b.ep.listen(PORT);
     b.decideDelayMs = 30;
     const handles = new Set<number>();
@@ -298,7 +315,8 @@ for (const loss of [0, 0.3]) {
     const resolved = () => a.rec.connected.length + a.rec.failed.length;
     assert.ok(run(hub, clock, [a, b], () => resolved() === 1000, 60000), `resolved ${resolved()}`);
     const seen = new Set([...a.rec.connected.map((c) => c.handle!), ...a.rec.failed.map((f) => f.handle)]);
-    assert.deepEqual(seen, handles, 'each handle resolved exactly once');
+    assert.equal(resolved(), 1000);
+    assert.deepEqual(seen, handles, "each handle resolved exactly once");
     for (const f of a.rec.failed) assert.equal(f.reason, 'timeout');
     if (loss === 0) assert.equal(a.rec.connected.length, 1000);
     else assert.ok(a.rec.connected.length > 900, `connected ${a.rec.connected.length}`);

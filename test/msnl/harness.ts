@@ -15,7 +15,7 @@ export class FakeClock {
 export interface Recorded {
   incoming: IncomingCall<MemoryPeer>[];
   connected: { handle: number | undefined; conn: ConnectionInfo<MemoryPeer> }[];
-  failed: { handle: number; reason: CallFailure; code: number }[];
+  failed: { handle: number; reason: CallFailure; code: number; redirect?: { address: number; port: number } }[];
   data: { connId: number; bytes: Uint8Array }[];
   disconnected: { connId: number; reason: number; byPeer: boolean }[];
   idle: number[];
@@ -52,7 +52,7 @@ export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address
           node.decisions.push({ at: clock.t + node.decideDelayMs, callId: call.callId });
         },
         connected: (handle, conn) => rec.connected.push({ handle, conn }),
-        callFailed: (handle, reason, code) => rec.failed.push({ handle, reason, code }),
+        callFailed: (handle, reason, code, redirect) => rec.failed.push(redirect === undefined ? { handle, reason, code } : { handle, reason, code, redirect }),
         data: (connId, bytes) => rec.data.push({ connId, bytes: bytes.slice() }),
         disconnected: (connId, reason, byPeer) => rec.disconnected.push({ connId, reason, byPeer }),
         idle: (connId) => rec.idle.push(connId),
