@@ -66,7 +66,8 @@ export function register(program: Command, context: CliContext): void {
     .description('add a mapping: IP addresses in PREFIX are reached at MSNL address MSNLADDR')
     .argument('<prefix>', 'IPv4 prefix a.b.c.d/len (host bits zero)')
     .argument('<msnladdr>', 'MSNL address, dotted decimal')
-    .argument('[options...]', 'comment TEXT | lifetime SECONDS')
+    .argument('[keywords...]', 'comment TEXT | lifetime SECONDS (seconds until it expires)')
+    .addHelpText('after', '\nExamples:\n  msnl map add 10.9.0.0/16 128.232.65.42 comment "lab hosts"\n  msnl map add 198.51.100.7 128.232.65.43 lifetime 3600')
     .action((prefixText: string, addressText: string, rest: string[]) => {
       const keywords = parseKeywords(rest, ['comment', 'lifetime']);
       const mapping = mappingFromFields(prefixText, addressText, keywords.get('comment'), keywords.get('lifetime'));
