@@ -110,17 +110,17 @@ export function register(program: Command, context: CliContext): void {
       try {
         text = file === '-' ? context.stdinRead() : fs.readFileSync(file, 'utf8');
       } catch (error) {
-        throw new FailureError(`failed to read ${file}: ${(error as Error).message}`);
+        throw new UsageError(`failed to read ${file}: ${(error as Error).message}`);
       }
       const rows = parseMappingFile(text);
       const bar = progressBar('importing', context.stderr, context.stderrIsTty);
+      let count: number;
       try {
-        const count = context.withStore('write', (store) => store.importMappings(rows, { onProgress: (done, total) => bar.update(done, total) }));
-        bar.finish();
-        if (!context.options().json) context.stderr(`imported ${count} mappings\n`);
+        count = context.withStore('write', (store) => store.importMappings(rows, { onProgress: (done, total) => bar.update(done, total) }));
       } finally {
         bar.finish();
       }
+      if (context.stderrIsTty) context.stderr(`imported ${count} mappings\n`);
     });
 
   map
