@@ -5,7 +5,7 @@ import { formatDottedQuad, formatIpv4Prefix, parseDottedQuad, parseIpv4Prefix } 
 import type { Mapping } from '../store/types.js';
 import { parseKeywords } from './args.js';
 import type { CliContext } from './context.js';
-import { FailureError, must } from './errors.js';
+import { FailureError, UsageError, must } from './errors.js';
 import { formatMappingCsv, mappingFromFields, parseMappingFile } from './mapfile.js';
 import { isoTime, printRows, quoted } from './output.js';
 import { progressBar } from './progress.js';
