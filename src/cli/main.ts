@@ -24,6 +24,7 @@ export interface Program {
 export function buildProgram(io: ContextIo = {}, objects: ReadonlyArray<{ register: Register }> = OBJECTS): Program {
   const program = new Command('msnl');
   const writeErr = io.stderr ?? ((text: string) => void process.stderr.write(text));
+  const writeOut = io.stdout ?? ((text: string) => void process.stdout.write(text));
   program
     .description('administer IP over MSNL: the ms0..ms3 interfaces, the mapping and route tables, and msnld')
     .option('-j, --json', 'print JSON instead of text')
@@ -32,6 +33,7 @@ export function buildProgram(io: ContextIo = {}, objects: ReadonlyArray<{ regist
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({
+      writeOut,
       writeErr,
       outputError: (text, write) => write(text.replace(/^error: /, 'Error: ')),
     })
@@ -54,6 +56,13 @@ export async function run(args: readonly string[], io: ContextIo = {}): Promise<
 }
 
 if (require.main === module) {
+  // `msnl map show | head`: a closed pipe ends the output quietly, as with any Unix filter.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      process.exit(2);
+    });
+  }
   void run(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

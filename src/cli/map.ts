@@ -5,7 +5,7 @@ import { formatDottedQuad, formatIpv4Prefix, parseDottedQuad, parseIpv4Prefix } 
 import type { Mapping } from '../store/types.js';
 import { parseKeywords } from './args.js';
 import type { CliContext } from './context.js';
-import { FailureError, must } from './errors.js';
+import { FailureError, UsageError, must } from './errors.js';
 import { formatMappingCsv, mappingFromFields, parseMappingFile } from './mapfile.js';
 import { isoTime, printRows, quoted } from './output.js';
 import { progressBar } from './progress.js';
@@ -66,7 +66,8 @@ export function register(program: Command, context: CliContext): void {
     .description('add a mapping: IP addresses in PREFIX are reached at MSNL address MSNLADDR')
     .argument('<prefix>', 'IPv4 prefix a.b.c.d/len (host bits zero)')
     .argument('<msnladdr>', 'MSNL address, dotted decimal')
-    .argument('[options...]', 'comment TEXT | lifetime SECONDS')
+    .argument('[keywords...]', 'comment TEXT | lifetime SECONDS (seconds until it expires)')
+    .addHelpText('after', '\nExamples:\n  msnl map add 10.9.0.0/16 128.232.65.42 comment "lab hosts"\n  msnl map add 198.51.100.7 128.232.65.43 lifetime 3600')
     .action((prefixText: string, addressText: string, rest: string[]) => {
       const keywords = parseKeywords(rest, ['comment', 'lifetime']);
       const mapping = mappingFromFields(prefixText, addressText, keywords.get('comment'), keywords.get('lifetime'));
@@ -109,17 +110,17 @@ export function register(program: Command, context: CliContext): void {
       try {
         text = file === '-' ? context.stdinRead() : fs.readFileSync(file, 'utf8');
       } catch (error) {
-        throw new FailureError(`failed to read ${file}: ${(error as Error).message}`);
+        throw new UsageError(`failed to read ${file}: ${(error as Error).message}`);
       }
       const rows = parseMappingFile(text);
       const bar = progressBar('importing', context.stderr, context.stderrIsTty);
+      let count: number;
       try {
-        const count = context.withStore('write', (store) => store.importMappings(rows, { onProgress: (done, total) => bar.update(done, total) }));
-        bar.finish();
-        if (!context.options().json) context.stderr(`imported ${count} mappings\n`);
+        count = context.withStore('write', (store) => store.importMappings(rows, { onProgress: (done, total) => bar.update(done, total) }));
       } finally {
         bar.finish();
       }
+      if (context.stderrIsTty) context.stderr(`imported ${count} mappings\n`);
     });
 
   map

@@ -13,7 +13,6 @@ export const MAX_COMMENT_LENGTH = 1024;
 /** Validates a comment: printable, one line, at most 1024 characters. */
 export function checkComment(text: string): string | ArgumentError {
   if (text.length > MAX_COMMENT_LENGTH) return new ArgumentError(text.slice(0, 20) + '...', `comment is longer than ${MAX_COMMENT_LENGTH} characters`);
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(text)) return new ArgumentError(text, 'comment contains a control character');
   return text;
 }

@@ -20,6 +20,8 @@ export interface PrefixEntry<T> {
 
 const MIN_INDEX_BITS = 8;
 const MAX_INDEX_BITS = 20;
+/** POW2[k] = 2^k for k = 0..32. */
+const POW2 = Float64Array.from({ length: 33 }, (_, k) => 2 ** k);
 
 function validPrefix(prefix: Ipv4Prefix): boolean {
   const { address, length } = prefix;
@@ -28,6 +30,31 @@ function validPrefix(prefix: Ipv4Prefix): boolean {
     Number.isInteger(address) && address >= 0 && address <= 0xffffffff &&
     ((address & ~prefixMask(length)) >>> 0) === 0
   );
+}
+
+/** Stable LSD radix sort of positions by (address, length): length, then low 16, then high 16 bits. */
+function sortPrefixes(addr: Float64Array, len: Uint8Array): Uint32Array {
+  const n = addr.length;
+  let from = new Uint32Array(n);
+  let to = new Uint32Array(n);
+  for (let i = 0; i < n; i++) from[i] = i;
+  const counts = new Uint32Array(0x10000 + 1);
+  const pass = (key: (i: number) => number, buckets: number): void => {
+    counts.fill(0, 0, buckets + 1);
+    for (let k = 0; k < n; k++) counts[key(from[k]!) + 1]!++;
+    for (let b = 0; b < buckets; b++) counts[b + 1]! += counts[b]!;
+    for (let k = 0; k < n; k++) {
+      const i = from[k]!;
+      to[counts[key(i)]!++] = i;
+    }
+    const swap = from;
+    from = to;
+    to = swap;
+  };
+  pass((i) => len[i]!, 33);
+  pass((i) => addr[i]! % 0x10000, 0x10000);
+  pass((i) => Math.floor(addr[i]! / 0x10000), 0x10000);
+  return from;
 }
 
 export class PrefixTable<T> {
@@ -70,17 +97,21 @@ export class PrefixTable<T> {
       addr[i] = prefix.address;
       len[i] = prefix.length;
     }
-    // Sort by (address, length, input position): a parent sorts before the prefixes it contains.
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((x, y) => addr[x]! - addr[y]! || len[x]! - len[y]! || x - y);
+    // Sort by (address, length), stable: a parent sorts before the prefixes it contains, and equal
+    // prefixes stay in input order.
+    const order = sortPrefixes(addr, len);
 
     // Keep the last entry of each run of equal prefixes.
+    // Copy them out in sorted order so the sweep below reads sequentially.
     const kept: PrefixEntry<T>[] = [];
+    const keptAddr = new Float64Array(n);
+    const keptLen = new Uint8Array(n);
     for (let k = 0; k < n; k++) {
       const i = order[k]!;
       const j = k + 1 < n ? order[k + 1]! : -1;
       if (j >= 0 && addr[j] === addr[i] && len[j] === len[i]) continue;
+      keptAddr[kept.length] = addr[i]!;
+      keptLen[kept.length] = len[i]!;
       kept.push(input[i]!);
     }
 
@@ -105,8 +136,9 @@ export class PrefixTable<T> {
     let depth = 0;
     let cursor = 0; // next address not yet assigned to a range, may reach 2^32
     for (let k = 0; k < m; k++) {
-      const { address, length } = kept[k]!.prefix;
-      const end = address + 2 ** (32 - length) - 1;
+      const address = keptAddr[k]!;
+      const length = keptLen[k]!;
+      const end = address + POW2[32 - length]! - 1;
       while (depth > 0 && stackEnd[depth - 1]! < address) {
         const topEnd = stackEnd[depth - 1]!;
         if (cursor <= topEnd) {
@@ -141,14 +173,15 @@ export class PrefixTable<T> {
       ranges[2 * r + 1] = slots[r]! + 1;
     }
     const index = new Uint32Array(buckets + 1);
+    const bucketSize = 2 ** shift;
     let r = 0;
     for (let b = 0; b < buckets; b++) {
-      const first = b * 2 ** shift;
+      const first = b * bucketSize;
       while (r + 1 < count && starts[r + 1]! <= first) r++;
       index[b] = r;
     }
     index[buckets] = count - 1;
-    return new PrefixTable(ranges, index, shift, Object.freeze(kept));
+    return new PrefixTable(ranges, index, shift, kept);
   }
 
   /** A table with no entries. */

@@ -5,6 +5,7 @@
 // return the length written, or 0 when they must not (or cannot) build the packet.
 
 import { readU16, readU32, writeU16, writeU32 } from '../abi/bytes.js';
+import { MmReason } from '../abi/constants.js';
 
 export const IPV4_MIN_HEADER = 20;
 export const ICMP_HEADER = 8;
@@ -20,6 +21,24 @@ export const IcmpUnreachCode = Object.freeze({
   HOST: 1,
   ADMIN_PROHIBITED: 13,
 } as const);
+
+/**
+ * The unreachable code the tunnel returns for a refused call (MMDOWN_REFUSED reason, ms(4)):
+ * no mapping -> net unreachable; refused, ipa mismatch or no service -> administratively
+ * prohibited; anything else (no route, timeout, shutdown, ...) -> host unreachable.
+ */
+export function unreachCodeForReason(reason: number): number {
+  switch (reason) {
+    case MmReason.NO_MAPPING:
+      return IcmpUnreachCode.NET;
+    case MmReason.REFUSED_BY_PEER:
+    case MmReason.IPA_MISMATCH:
+    case MmReason.NO_SERVICE:
+      return IcmpUnreachCode.ADMIN_PROHIBITED;
+    default:
+      return IcmpUnreachCode.HOST;
+  }
+}
 
 /** Results of checkIpv4: 0 is OK, anything else names the first problem found. */
 export const Ipv4Check = Object.freeze({

@@ -126,3 +126,18 @@ test('a file of garbage is reported and not overwritten', (t) => {
   failsWith(box.run(['map', 'show']), 2, /is not a usable msnl database/);
   assert.deepEqual(fs.readFileSync(box.db), garbage);
 });
+
+test('expired mappings are not shown, not resolved, and do not block a new entry', (t) => {
+  const box = sandbox(t);
+  ok(box.run(['map', 'add', '10.0.0.0/8', '1.1.1.1']));
+  ok(box.run(['map', 'add', '10.1.0.0/16', '2.2.2.2', 'lifetime', '3600']));
+  // Age the /16 by an hour and a second, as a clock would.
+  const raw = new Database(box.db);
+  raw.prepare('UPDATE mappings SET created_at = created_at - 3601000, expires_at = expires_at - 3601000 WHERE length = 16').run();
+  raw.close();
+  assert.deepEqual(ok(box.run(['map', 'show'])).split('\n').filter(Boolean), ['10.0.0.0/8 msnl 1.1.1.1 origin cli']);
+  assert.match(ok(box.run(['map', 'get', '10.1.2.3'])), /^10\.1\.2\.3 10\.0\.0\.0\/8 msnl 1\.1\.1\.1/);
+  assert.doesNotMatch(ok(box.run(['map', 'export'])), /10\.1\.0\.0/);
+  ok(box.run(['map', 'add', '10.1.0.0/16', '3.3.3.3']));
+  assert.match(ok(box.run(['map', 'get', '10.1.2.3'])), /msnl 3\.3\.3\.3/);
+});

@@ -15,7 +15,10 @@ import {
   ipv4Source,
   ipv4TotalLength,
   ipv4Ttl,
+  unreachCodeForReason,
 } from '../../src/tunnel/ipv4-packet.js';
+
+import { MmReason } from '../../src/abi/constants.js';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
@@ -168,4 +171,14 @@ test('echo reply refuses anything but a whole, valid echo request', () => {
   ];
   for (const [name, packet] of refused) assert.equal(buildIcmpEchoReply(out, 0, packet, 0, packet.length), 0, name);
   assert.equal(buildIcmpEchoReply(Buffer.alloc(46), 0, ECHO, 0, ECHO.length), 0, 'no room');
+});
+
+test('refusal reasons map to unreachable codes as ms(4) documents', () => {
+  assert.equal(unreachCodeForReason(MmReason.NO_MAPPING), IcmpUnreachCode.NET);
+  assert.equal(unreachCodeForReason(MmReason.NO_ROUTE), IcmpUnreachCode.HOST);
+  assert.equal(unreachCodeForReason(MmReason.TIMEOUT), IcmpUnreachCode.HOST);
+  assert.equal(unreachCodeForReason(MmReason.SHUTDOWN), IcmpUnreachCode.HOST);
+  assert.equal(unreachCodeForReason(MmReason.REFUSED_BY_PEER), IcmpUnreachCode.ADMIN_PROHIBITED);
+  assert.equal(unreachCodeForReason(MmReason.IPA_MISMATCH), IcmpUnreachCode.ADMIN_PROHIBITED);
+  assert.equal(unreachCodeForReason(MmReason.NO_SERVICE), IcmpUnreachCode.ADMIN_PROHIBITED);
 });

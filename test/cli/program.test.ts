@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildProgram, run } from '../../src/cli/main.js';
+import { reportError } from '../../src/cli/errors.js';
+
+function capture(t: { after: (fn: () => void) => void }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msnl-program-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = { stdout: (s: string) => void out.push(s), stderr: (s: string) => void err.push(s), env: { MSNL_DB: path.join(dir, 'msnl.db') } };
+  return { io, out, err, dir };
+}
+
+test('ifconfig shows live fields only when the provider returns them', async (t) => {
+  const c = capture(t);
+  assert.equal(await run(['ifconfig', 'ms1', '10.0.0.1/24', 'up'], c.io), 0);
+
+  const withLive = buildProgram(c.io);
+  withLive.context.live.interfaces = async () => new Map([['ms1', { running: true, connections: 2, rxPackets: 5, rxBytes: 500, txPackets: 6, txBytes: 600 }]]);
+  await withLive.program.parseAsync(['ifconfig'], { from: 'user' });
+  const text = c.out.splice(0).join('');
+  assert.match(text, /^ms1: flags=209<UP,POINTOPOINT,RUNNING,NOARP>  mtu 4470$/m);
+  assert.match(text, /^\s+connections 2$/m);
+  assert.match(text, /^\s+RX packets 5  bytes 500$/m);
+  assert.match(text, /^\s+TX packets 6  bytes 600$/m);
+
+  const json = buildProgram(c.io);
+  json.context.live.interfaces = async () => new Map([['ms1', { connections: 3 }]]);
+  await json.program.parseAsync(['-j', 'ifconfig', 'ms1'], { from: 'user' });
+  const rows = JSON.parse(c.out.splice(0).join('')) as Array<Record<string, unknown>>;
+  assert.equal(rows[0]?.connections, 3);
+  assert.equal('rx_packets' in (rows[0] ?? {}), false);
+
+  const down = buildProgram(c.io);
+  down.context.live.interfaces = async () => {
+    throw new Error('connect ENOENT');
+  };
+  await down.program.parseAsync(['ifconfig', 'ms1'], { from: 'user' });
+  const plain = c.out.splice(0).join('');
+  assert.match(plain, /^ms1: flags=145<UP,POINTOPOINT,NOARP>/m);
+  assert.doesNotMatch(plain, /connections|RX/);
+  assert.deepEqual(c.err, []);
+});
+
+test('global options work after the command, the environment gives defaults, usage errors exit 1', async (t) => {
+  const c = capture(t);
+  assert.equal(await run(['map', 'add', '10.0.0.0/8', '1.2.3.4'], c.io), 0);
+  assert.equal(await run(['map', 'show', '-j'], c.io), 0);
+  assert.equal((JSON.parse(c.out.splice(0).join('')) as unknown[]).length, 1);
+  const built = buildProgram({ ...c.io, env: { MSNL_DB: '/x.db', MSNL_SOCKET: '/y.sock' } });
+  await built.program.parseAsync(['--socket', '/z.sock', 'route'], { from: 'user' }).catch(() => undefined);
+  assert.deepEqual(built.context.options(), { json: false, db: '/x.db', socket: '/z.sock' });
+  assert.equal(await run(['map', 'add', '10.0.0.0/8'], c.io), 1);
+  assert.match(c.err.join(''), /^Error: missing required argument 'msnladdr'/m);
+  assert.equal(await run(['ifconfig', 'ms1', '10.0.0.1', 'up', 'down'], c.io), 1);
+  assert.match(c.err.join(''), /^Error: give "up" or "down", not both$/m);
+  assert.equal(await run(['--help'], c.io), 0);
+});
+
+test('unexpected errors are one Error line with exit 2', () => {
+  const lines: string[] = [];
+  assert.equal(reportError(new TypeError('boom'), (s) => void lines.push(s)), 2);
+  assert.deepEqual(lines, ['Error: boom\n']);
+});
