@@ -120,6 +120,24 @@ export class DaemonControl<L> implements ControlHandler {
         last_heard_s: Number.isFinite(h.lastHeardMs) ? round(h.lastHeardMs / 1000, 1) : null,
       });
     }
+    // Tunnels lost to a dead or restarted peer and being called again show as down.
+    for (const tunnel of d.tunnels) {
+      for (const lost of tunnel.lostPeers()) {
+        const remote = d.msnlAddressOf(lost.peer);
+        rows.push({
+          connection: 0,
+          interface: tunnel.spec.name,
+          peer_ip: formatDottedQuad(lost.peer),
+          remote_address: remote === undefined ? '0.0.0.0' : formatDottedQuad(remote),
+          state: 'down',
+          tx_proven: false,
+          rx_proven: false,
+          rtt_ms: null,
+          loss: 1,
+          last_heard_s: round((this.now() - lost.since) / 1000, 1),
+        });
+      }
+    }
     return rows.sort((a, b) => a.interface.localeCompare(b.interface) || a.connection - b.connection);
   }
 

@@ -142,6 +142,7 @@ export class Daemon<L> {
     await this.reconcile(true);
     const tickMs = this.options.tickMs ?? 20;
     this.timers.push(setInterval(() => this.endpoint.tick(), tickMs));
+    this.timers.push(setInterval(() => this.tunnels.forEach((t) => t.tick()), 250));
     this.timers.push(setInterval(() => void this.pollStore(), this.options.pollMs ?? 250));
     this.timers.push(setInterval(() => this.refreshDevices(), 1000));
   }

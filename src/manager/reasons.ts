@@ -24,7 +24,8 @@ const WIRE_TO_MM: ReadonlyMap<number, number> = new Map<number, number>([
   [Reason.REFUSED, MmReason.REFUSED_BY_PEER],
   [Reason.WRONG_ADDRESS, MmReason.IPA_MISMATCH],
   [Reason.IDLE, MmReason.IDLE],
-  [Reason.UNKNOWN_CONNECTION, MmReason.NORMAL],
+  // The peer no longer knows the connection (it restarted): as good as timed out.
+  [Reason.UNKNOWN_CONNECTION, MmReason.TIMEOUT],
   [Reason.NO_RESOURCES, MmReason.REFUSED_BY_PEER],
   [Reason.TIMEOUT, MmReason.TIMEOUT],
   [Reason.SHUTDOWN, MmReason.SHUTDOWN],

@@ -17,6 +17,7 @@ import { buildIcmpUnreachable, checkIpv4, IcmpUnreachCode, Ipv4Check, ipv4Destin
 import { TokenBucket } from './token-bucket.js';
 import { PendingQueues } from './pending-queues.js';
 import { TunnelCounters } from './counters.js';
+import { RedialSchedule } from './redial.js';
 import type { DataSender, MappingLookup, MmUpSink, TunnelDevice } from './ports.js';
 
 export interface TunnelOptions {
@@ -61,6 +62,7 @@ export class Tunnel {
   private readonly pending: PendingQueues;
   private readonly refs = new Map<number, number>();
   private nextRef = 1;
+  private readonly redial = new RedialSchedule();
   private readonly icmpBucket: TokenBucket;
   private readonly bufs: Buffer[];
   private readonly sizes: Int32Array;
@@ -118,6 +120,7 @@ export class Tunnel {
     for (const entry of [...this.byConn.values()]) this.forget(entry);
     for (const peer of this.pending.peers()) this.failPending(peer);
     this.refs.clear();
+    this.redial.clear();
   }
 
   /** Reads every packet the device has (bounded by one batch per call) and sends or queues it. */
@@ -163,12 +166,32 @@ export class Tunnel {
     }
     const fresh = !this.pending.has(dst);
     if (!this.pending.push(dst, buf, offset, length)) this.counters.drop('queue_full');
-    if (fresh) {
-      const ref = this.nextRef;
-      this.nextRef = (this.nextRef % 0xfffffffe) + 1;
-      this.refs.set(ref, dst);
-      this.sendUp({ type: 'MMUP_CONNECT', sock: this.sock, ref, peer: sockaddrIn(dst, this.spec.port) });
-    }
+    if (fresh && !this.redialing(dst)) this.call(dst);
+  }
+
+  /** Issues MMUP_CONNECT for an IP peer; returns the ref that the answer will carry. */
+  private call(peer: number): number {
+    const ref = this.nextRef;
+    this.nextRef = (this.nextRef % 0xfffffffe) + 1;
+    this.refs.set(ref, peer);
+    this.sendUp({ type: 'MMUP_CONNECT', sock: this.sock, ref, peer: sockaddrIn(peer, this.spec.port) });
+    return ref;
+  }
+
+  /** True while a redial call for the peer is under way (its answer will flush the queue). */
+  private redialing(peer: number): boolean {
+    return this.redial.list().some((e) => e.peer === peer && e.ref !== undefined);
+  }
+
+  /** Runs the redial schedule: calls again the peers whose connection was lost abnormally. */
+  tick(): void {
+    if (!this.bound) return;
+    this.redial.due(this.options.now(), (peer) => this.call(peer));
+  }
+
+  /** IP peers being called again after losing their connection, for health rows. */
+  lostPeers(): ReadonlyArray<{ peer: number; since: number; attempts: number }> {
+    return this.redial.list();
   }
 
   /** Delivers one inbound IP packet from connection `conn`; checks its source against the mapping. */
@@ -217,6 +240,10 @@ export class Tunnel {
         this.refs.delete(msg.ref);
         if (peer === undefined) return;
         if (this.byPeer.has(peer)) return; // a simultaneous open already gave us a connection
+        if (this.redial.has(peer)) {
+          if (msg.reason === MmReason.NO_MAPPING || msg.reason === MmReason.NO_ROUTE || msg.reason === MmReason.IPA_MISMATCH) this.redial.delete(peer);
+          else this.redial.failed(peer, this.options.now());
+        }
         this.refused.set(peer, this.options.now() + (this.options.negativeCacheMs ?? 1000));
         this.failPending(peer);
         return;
@@ -232,7 +259,13 @@ export class Tunnel {
       }
       case 'MMDOWN_DISCONNECT': {
         const entry = this.byConn.get(msg.conn);
-        if (entry !== undefined) this.forget(entry);
+        if (entry === undefined) return;
+        this.forget(entry);
+        // A tunnel lost to a dead, restarted or stopped peer is called again; one released on
+        // purpose (idle, mapping removed, operator) is not.
+        if (msg.reason === MmReason.TIMEOUT || msg.reason === MmReason.SHUTDOWN) {
+          for (const peer of entry.peers) this.redial.add(peer, this.options.now());
+        }
         return;
       }
       case 'MMDOWN_ASSOCIDLE': {
@@ -265,6 +298,7 @@ export class Tunnel {
     entry.peers.add(peer);
     this.byPeer.set(peer, entry);
     this.refused.delete(peer);
+    this.redial.delete(peer);
     this.pending.drain(peer, (buf, offset, length) => {
       if (this.options.data.send(conn, buf, offset, length)) this.counters.tx(length);
       else this.counters.drop('send_failed');
@@ -290,6 +324,7 @@ export class Tunnel {
       }
     }
     this.refused.clear();
+    for (const { peer } of this.redial.list()) if (this.options.mappings.msnlAddressOf(peer) === undefined) this.redial.delete(peer);
   }
 
   private failPending(peer: number): void {

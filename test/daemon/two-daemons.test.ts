@@ -150,3 +150,28 @@ test('an operator address change through the store rebinds; stopping a daemon re
     await lab.close();
   }
 });
+
+test('a tunnel whose peer stops is shown down and comes back by itself when the peer restarts', async () => {
+  const lab = new Lab();
+  try {
+    const stores = configurePair(lab);
+    const A = await lab.start('hostA', '128.232.0.1', stores.a);
+    const B1 = await lab.start('hostB', '128.232.0.2', stores.b);
+    await until('ms0 bound', () => A.daemon.tunnels[0]!.isBound && B1.daemon.tunnels[0]!.isBound);
+    const atB = collect(B1.peers.get('ms0'));
+    A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100));
+    await until('first packet', () => atB.length === 1);
+    await B1.daemon.stop();
+    lab.hosts.splice(lab.hosts.indexOf(B1), 1);
+    await until('A shows the tunnel down', () => A.daemon.tunnels[0]!.lostPeers().length === 1 && A.daemon.manager.connections().size === 0);
+    assert.equal(A.daemon.tunnels[0]!.lostPeers()[0]!.peer, ip('10.0.0.2'));
+    const B2 = await lab.start('hostB', '128.232.0.2', stores.b);
+    await until('A calls B again by itself', () => A.daemon.manager.connections().size === 1 && A.daemon.tunnels[0]!.lostPeers().length === 0, 8000);
+    await until('health up both ways', () => [...A.daemon.manager.connections().keys()].every((id) => A.daemon.endpoint.health(id)?.up === true), 8000);
+    const atB2 = collect(B2.peers.get('ms0'));
+    A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100));
+    await until('traffic flows again', () => atB2.length === 1);
+  } finally {
+    await lab.close();
+  }
+});
