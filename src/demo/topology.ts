@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { probeSocket } from '../control/server.js';
 
 /** The package root, found from this compiled file (dist/src/demo/topology.js). */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -110,6 +111,8 @@ export class Topology {
     for (const host of this.hosts) {
       must(['ip', 'netns', 'add', host.netns]);
       must(['ip', '-n', host.netns, 'link', 'set', 'lo', 'up']);
+      // IPv4 only: no IPv6 chatter on the underlay or into the tunnels.
+      must(['ip', 'netns', 'exec', host.netns, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6']);
     }
     const [first, second] = this.hosts;
     if (this.switchNs === undefined && first !== undefined && second !== undefined) {
@@ -185,7 +188,7 @@ export class Topology {
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`msnld on h${host.index} exited with ${child.exitCode}: ${this.tail(host)}`);
-      if (this.msnl(host, ['status'], 5_000).code === 0) return child;
+      if ((await probeSocket(host.socket, 500)) === 'in-use') return child;
       await sleep(100);
     }
     throw new Error(`msnld on h${host.index} did not answer on ${host.socket} within 15 s: ${this.tail(host)}`);

@@ -1,0 +1,186 @@
+// Root-only: whole msnld daemons in network namespaces, real TUN devices, real UDP on a veth
+// underlay (MTU 1500), configured through the msnl CLI. Each test builds and removes its own hosts.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
+import { Topology, run, sleep } from '../../src/demo/topology.js';
+import { requireRoot } from '../helpers/root.js';
+import { configure, connections, eventually, health, pingAtMtu, startAll } from './network.js';
+
+async function withTopology(hosts: number, body: (t: Topology) => Promise<void>): Promise<void> {
+  const t = Topology.create({ tag: 'test', hosts });
+  try {
+    await body(t);
+  } finally {
+    await t.destroy();
+    assert.deepEqual(t.leftovers(), [], 'no namespace is left behind');
+    for (const h of t.hosts) assert.ok(h.daemon === undefined || h.daemon.exitCode !== null || h.daemon.signalCode !== null, 'no msnld is left running');
+  }
+}
+
+test('configured with the daemons down, ms0..ms3 pass DF pings at full MTU and report full-duplex health', async (t) => {
+  if (!requireRoot(t)) return;
+  await withTopology(2, async (net) => {
+    configure(net);
+    const [h1, h2] = [net.host(1), net.host(2)];
+    await startAll(net);
+    for (const spec of TUNNEL_INTERFACES) {
+      const result = await pingAtMtu(net, h1, h2, spec.index);
+      assert.ok(result.ok, `${spec.name}: ping -M do -s ${spec.mtu - 28} failed:\n${result.output}\n${net.tail(h1)}`);
+      assert.match(result.output, /2 received/);
+    }
+    await eventually('both daemons report all four tunnels up', () =>
+      [h1, h2].every((h) => {
+        const rows = health(net, h);
+        return rows.length === 4 && rows.every((r) => r.state === 'up' && r.tx_proven && r.rx_proven);
+      }),
+    );
+    assert.equal(net.msnl(h1, ['health', '--check']).code, 0);
+    const conns = connections(net, h1);
+    assert.deepEqual(conns.map((c) => c.interface).sort(), ['ms0', 'ms1', 'ms2', 'ms3']);
+  });
+});
+
+test('a simultaneous first packet from both sides leaves exactly one connection per pair', async (t) => {
+  if (!requireRoot(t)) return;
+  await withTopology(2, async (net) => {
+    configure(net);
+    const [h1, h2] = [net.host(1), net.host(2)];
+    await startAll(net);
+    const [a, b] = await Promise.all([
+      net.execAsync(h1, ['ping', '-n', '-c', '3', '-i', '0.2', '-W', '3', '10.0.0.2']),
+      net.execAsync(h2, ['ping', '-n', '-c', '3', '-i', '0.2', '-W', '3', '10.0.0.1']),
+    ]);
+    assert.equal(a.code, 0, a.stdout);
+    assert.equal(b.code, 0, b.stdout);
+    await sleep(500);
+    assert.equal(connections(net, h1).filter((c) => c.interface === 'ms0').length, 1);
+    assert.equal(connections(net, h2).filter((c) => c.interface === 'ms0').length, 1);
+  });
+});
+
+test('removing the mapping tears the connection down and the next ping gets Destination Host Unreachable', async (t) => {
+  if (!requireRoot(t)) return;
+  await withTopology(2, async (net) => {
+    configure(net);
+    const [h1, h2] = [net.host(1), net.host(2)];
+    await startAll(net);
+    assert.equal((await net.execAsync(h1, ['ping', '-n', '-c', '1', '-W', '3', '10.0.0.2'])).code, 0);
+    assert.equal(connections(net, h2).length, 1);
+    net.mustMsnl(h1, ['map', 'del', '10.0.0.2/32']);
+    await eventually('both ends drop the connection', () => connections(net, h1).length === 0 && connections(net, h2).length === 0, 5000);
+    const after = await net.execAsync(h1, ['ping', '-n', '-c', '1', '-W', '3', '10.0.0.2']);
+    assert.notEqual(after.code, 0);
+    assert.match(after.stdout, /Destination Host Unreachable/);
+  });
+});
+
+test('restarting one daemon brings the tunnel back without touching the other', async (t) => {
+  if (!requireRoot(t)) return;
+  await withTopology(2, async (net) => {
+    configure(net);
+    const [h1, h2] = [net.host(1), net.host(2)];
+    await startAll(net);
+    assert.equal((await net.execAsync(h1, ['ping', '-n', '-c', '1', '-W', '3', '10.1.0.2'])).code, 0);
+    const otherPid = h1.daemon?.pid;
+    assert.equal(await net.stopDaemon(h2), 0, 'SIGTERM makes msnld exit 0');
+    await eventually('h1 hears the release at once', () => connections(net, h1).length === 0, 3000);
+    await net.startDaemon(h2);
+    await eventually('the tunnel is back, up both ways', () => health(net, h1).some((r) => r.interface === 'ms1' && r.state === 'up'), 20_000);
+    assert.equal((await net.execAsync(h1, ['ping', '-n', '-c', '1', '-W', '3', '10.1.0.2'])).code, 0);
+    assert.equal(h1.daemon?.pid, otherPid, 'the other daemon kept running');
+  });
+});
+
+test('a daemon killed with SIGKILL and restarted: the peer shows the tunnel down, then up, with no manual step', async (t) => {
+  if (!requireRoot(t)) return;
+  await withTopology(2, async (net) => {
+    configure(net);
+    const [h1, h2] = [net.host(1), net.host(2)];
+    await startAll(net);
+    assert.equal((await net.execAsync(h1, ['ping', '-n', '-c', '1', '-W', '3', '10.0.0.2'])).code, 0);
+    await eventually('tunnel up', () => health(net, h1).some((r) => r.state === 'up'));
+    await net.stopDaemon(h2, 'SIGKILL');
+    await eventually('h1 shows the tunnel not up', () => health(net, h1).every((r) => r.state !== 'up'), 15_000);
+    assert.equal(net.msnl(h1, ['health', '--check']).code, 3, 'health --check exits 3 while a tunnel is down');
+    await net.startDaemon(h2);
+    await eventually('h1 shows the tunnel up again', () => {
+      const rows = health(net, h1);
+      return rows.length === 1 && rows[0]?.state === 'up';
+    }, 30_000);
+  });
+});
+
+test("an operator's own `ip addr add` on ms2 makes it bind and accept calls", async (t) => {
+  if (!requireRoot(t)) return;
+  await withTopology(2, async (net) => {
+    const [h1, h2] = [net.host(1), net.host(2)];
+    configure(net, [h1]);
+    net.mustMsnl(h2, ['host', 'set', 'address', h2.msnlAddress]);
+    net.mustMsnl(h2, ['route', 'add', h1.msnlAddress, 'via', `${h1.underlay}:7010`]);
+    net.mustMsnl(h2, ['map', 'add', '10.2.0.1/32', h1.msnlAddress]);
+    await startAll(net);
+    const bound = (): boolean => JSON.parse(net.mustMsnl(h2, ['-j', 'ifconfig', 'ms2']))[0]?.bound === true;
+    assert.equal(bound(), false);
+    assert.equal(net.exec(h2, ['ip', 'addr', 'add', '10.2.0.2/24', 'dev', 'ms2']).code, 0);
+    assert.equal(net.exec(h2, ['ip', 'link', 'set', 'ms2', 'up']).code, 0);
+    await eventually('ms2 binds on the operator\'s address', bound, 5000);
+    const result = await pingAtMtu(net, h1, h2, 2);
+    assert.ok(result.ok, result.output);
+  });
+});
+
+test('a prefix behind a host is reached through the tunnel (ip route add 10.9.0.0/16 dev ms1)', async (t) => {
+  if (!requireRoot(t)) return;
+  await withTopology(2, async (net) => {
+    configure(net);
+    const [h1, h2] = [net.host(1), net.host(2)];
+    // A dummy interface holds the prefix; kernels built without the dummy driver get a veth pair
+    // whose far end stays down-stream in the same namespace, which looks the same to routing.
+    if (net.exec(h2, ['ip', 'link', 'add', 'dum0', 'type', 'dummy']).code !== 0) {
+      assert.equal(net.exec(h2, ['ip', 'link', 'add', 'dum0', 'type', 'veth', 'peer', 'name', 'dum0p']).code, 0);
+      assert.equal(net.exec(h2, ['ip', 'link', 'set', 'dum0p', 'up']).code, 0);
+    }
+    for (const argv of [['ip', 'addr', 'add', '10.9.1.1/16', 'dev', 'dum0'], ['ip', 'link', 'set', 'dum0', 'up']]) {
+      assert.equal(net.exec(h2, argv).code, 0, argv.join(' '));
+    }
+    net.mustMsnl(h1, ['map', 'add', '10.9.0.0/16', h2.msnlAddress, 'comment', 'behind h2']);
+    await startAll(net);
+    assert.equal(net.exec(h1, ['ip', 'route', 'add', '10.9.0.0/16', 'dev', 'ms1']).code, 0);
+    const result = await net.execAsync(h1, ['ping', '-n', '-c', '2', '-i', '0.2', '-W', '3', '10.9.1.1']);
+    assert.equal(result.code, 0, result.stdout + net.tail(h2));
+    assert.equal(connections(net, h1).filter((c) => c.interface === 'ms1').length, 1);
+  });
+});
+
+test('the underlay carries only MSNL-over-UDP datagrams no larger than its MTU while ms3 carries 65507-byte pings', async (t) => {
+  if (!requireRoot(t)) return;
+  if (run(['sh', '-c', 'command -v tcpdump']).code !== 0) throw new Error('tcpdump is missing: apt-get install tcpdump (.ci/run does)');
+  await withTopology(2, async (net) => {
+    configure(net);
+    const [h1, h2] = [net.host(1), net.host(2)];
+    await startAll(net);
+    const capture = path.join(net.dir, 'underlay.pcap');
+    const dump = net.execAsync(h1, ['timeout', '8', 'tcpdump', '-i', 'u0', '-nn', '-U', '-s', '128', '-w', capture, 'ip'], 15_000);
+    await sleep(1000);
+    const result = await pingAtMtu(net, h1, h2, 3, 3);
+    assert.ok(result.ok, result.output);
+    await dump;
+    const read = run(['tcpdump', '-r', capture, '-nn', '-v']);
+    const headers = read.stdout.split('\n').filter((line) => /proto \w+ \(\d+\), length \d+/.test(line));
+    assert.ok(headers.length >= 3 * 2 * 45, `expected at least 270 datagrams for three 65535-octet round trips, saw ${headers.length}`);
+    for (const line of headers) {
+      const [, proto, length] = /proto (\w+) \(\d+\), length (\d+)/.exec(line) ?? [];
+      assert.equal(proto, 'UDP', line);
+      assert.ok(Number(length) <= 1500, `datagram of ${length} octets exceeds the underlay MTU: ${line}`);
+      assert.doesNotMatch(line, /flags \[\+\]|offset [1-9]/, `IP fragment on the underlay: ${line}`);
+    }
+    const ports = read.stdout.split('\n').filter((line) => /192\.0\.2\.\d+\.\d+ > 192\.0\.2\.\d+\.\d+: UDP/.test(line));
+    for (const line of ports) assert.match(line, /192\.0\.2\.\d\.7010 > 192\.0\.2\.\d\.7010: UDP/, line);
+    assert.ok(ports.length >= headers.length / 2, 'the datagrams are UDP between the msnld ports');
+    assert.ok(readFileSync(h1.log, 'utf8').includes('connection'), 'the daemon logged the connection');
+  });
+});
