@@ -18,8 +18,8 @@ export interface DataLink<L> {
   readonly batchSize: number;
   readonly counters: DataLinkCounters;
   /**
-   * Sends one datagram. The link may keep a reference to `bytes` until the send completes, so
-   * the caller must not rewrite them before that (the MSNL endpoint never does).
+   * Sends one datagram. It consumes `bytes` before it returns (sends or copies them): callers,
+   * the MSNL endpoint among them, rewrite their buffers as soon as send() returns.
    */
   send(link: L, bytes: Uint8Array): void;
   /** Sends `count` datagrams of `bufs` to one link. */

@@ -97,10 +97,10 @@ export class MemoryHub {
       this.stats.reordered++;
       at += 1 + Math.floor(randomUnit(this.random) * (this.options.reorderMs ?? 20));
     }
-    this.push(at, from, to, bytes.slice());
+    this.push(at, from, to, new Uint8Array(bytes)); // a copy: Buffer#slice would be a view
     if (randomUnit(this.random) < this.duplicate) {
       this.stats.duplicated++;
-      this.push(at + 1 + Math.floor(randomUnit(this.random) * 5), from, to, bytes.slice());
+      this.push(at + 1 + Math.floor(randomUnit(this.random) * 5), from, to, new Uint8Array(bytes));
     }
   }
 

@@ -89,7 +89,9 @@ export class UdpDataLink implements DataLink<UdpPeer> {
       return;
     }
     this.counters.datagramsSent++;
-    this.socket.send(bytes, link.port, link.address, this.onSent);
+    // node:dgram may keep a reference until the kernel takes the datagram, while senders reuse
+    // their buffers as soon as send() returns (DataLink contract): hand it a copy.
+    this.socket.send(Buffer.from(bytes), link.port, link.address, this.onSent);
   }
 
   sendBatch(link: UdpPeer, bufs: readonly Uint8Array[], count: number): void {

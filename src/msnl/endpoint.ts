@@ -18,7 +18,10 @@ export interface EndpointOptions<L> {
   readonly localAddress: number;
   readonly clock: Clock;
   readonly random?: RandomSource;
-  /** Sends one datagram. The endpoint never rewrites `bytes` after handing them over. */
+  /**
+   * Sends one datagram. It must consume (send or copy) `bytes` before it returns: the endpoint
+   * writes segment headers in place and reuses the octets afterwards.
+   */
   readonly transmit: (link: L, bytes: Uint8Array) => void;
   readonly events: EndpointEvents<L>;
   readonly config?: Partial<EndpointConfig>;
@@ -48,6 +51,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   private readonly signalling: Signalling<L>;
   private readonly reassembler: Reassembler;
   private readonly header = newDataHeader();
+  private readonly savedOctets = new Uint8Array(DATA_HEADER_SIZE);
   private resetTokens: number;
   private resetRefilledAt: number;
   private nextEchoIdent = 1;
@@ -151,6 +155,22 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
         writeDataHeader(frame, 0, conn.remoteConnId, seq, length, 0);
         frame.set(buf.subarray(offset, offset + length), DATA_HEADER_SIZE);
         this.out(conn.link, frame);
+      }
+      return true;
+    }
+    if (offset >= DATA_HEADER_SIZE) {
+      // In place: each segment's header goes into the 16 octets in front of its chunk. Those
+      // octets are the tail of the previous chunk, already handed to transmit (which consumes a
+      // datagram before it returns), so they are saved and put back: no allocation, no copy here.
+      const chunk = this.config.maxDatagram - DATA_HEADER_SIZE;
+      const saved = this.savedOctets;
+      for (let at = 0; at < length; at += chunk) {
+        const n = Math.min(chunk, length - at);
+        const h = offset + at - DATA_HEADER_SIZE;
+        if (at > 0) saved.set(buf.subarray(h, h + DATA_HEADER_SIZE));
+        writeDataHeader(buf, h, conn.remoteConnId, seq, length, at);
+        this.out(conn.link, buf.subarray(h, h + DATA_HEADER_SIZE + n));
+        if (at > 0) buf.set(saved, h);
       }
       return true;
     }
@@ -308,6 +328,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     if (packet === null) return; // more segments to come, or a drop counted by the reassembler
     this.counters.packetsIn++;
     this.events.data(conn.connId, packet);
+    this.reassembler.recycle();
   }
 
   private unknownConnection(connId: number, link: L, inLength: number): void {

@@ -70,7 +70,9 @@ export interface ReassemblyCounters {
 interface Partial {
   readonly key: number;
   readonly seq: number;
+  /** The packet's octets: a view of `backing`, a pooled buffer of the packet's size class. */
   readonly buf: Uint8Array;
+  readonly backing: Uint8Array;
   readonly createdAt: number;
   /** Received ranges [start, end), kept sorted and disjoint. */
   readonly starts: number[];
@@ -89,12 +91,23 @@ interface PerConnection {
 
 const RECENT = 32;
 
+/** Size classes of the pooled reassembly buffers, and how many of each the pool keeps. */
+const BUFFER_CLASSES = [4096, 16384, 65536] as const;
+const POOLED_PER_CLASS = 8;
+
+function sizeClass(total: number): number {
+  return total <= 4096 ? 0 : total <= 16384 ? 1 : 2;
+}
+
 export class Reassembler {
   readonly counters: ReassemblyCounters = { reassembled: 0, timedOut: 0, duplicates: 0, overlaps: 0, badFields: 0, evicted: 0, overLimit: 0 };
   private readonly connections = new Map<number, PerConnection>();
   /** Every incomplete packet, oldest first (insertion order), for timeouts and eviction. */
   private readonly byAge = new Set<Partial>();
   private held = 0;
+  private readonly pools: Uint8Array[][] = BUFFER_CLASSES.map(() => []);
+  /** The backing of the packet accept() completed last, handed back by recycle(). */
+  private completed: Uint8Array | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -138,7 +151,8 @@ export class Reassembler {
         this.counters.overLimit++;
         return null;
       }
-      partial = { key, seq: header.packetSeq, buf: new Uint8Array(total), createdAt: this.clock.now(), starts: [], ends: [], received: 0 };
+      const backing = this.pools[sizeClass(total)]!.pop() ?? new Uint8Array(BUFFER_CLASSES[sizeClass(total)]!);
+      partial = { key, seq: header.packetSeq, buf: backing.subarray(0, total), backing, createdAt: this.clock.now(), starts: [], ends: [], received: 0 };
       conn.partials.set(partial.seq, partial);
       conn.bytes += total;
       this.held += total;
@@ -165,9 +179,26 @@ export class Reassembler {
     conn.recent[conn.recentNext] = partial.seq;
     conn.recentNext = (conn.recentNext + 1) % RECENT;
     if (conn.recentCount < RECENT) conn.recentCount++;
-    this.free(partial);
+    this.free(partial, false);
     this.counters.reassembled++;
+    this.completed = partial.backing;
     return partial.buf;
+  }
+
+  /**
+   * Hands the buffer of the packet accept() just completed back to the pool. The caller calls it
+   * once it is done with that packet (the endpoint: after its data event returns), so completed
+   * packets cost no allocation in steady state.
+   */
+  recycle(): void {
+    const backing = this.completed;
+    this.completed = undefined;
+    if (backing !== undefined) this.pool(backing);
+  }
+
+  private pool(backing: Uint8Array): void {
+    const list = this.pools[sizeClass(backing.length)];
+    if (list !== undefined && list.length < POOLED_PER_CLASS && BUFFER_CLASSES.includes(backing.length as 4096)) list.push(backing);
   }
 
   /** Frees incomplete packets older than the timeout; returns how many were freed. */
@@ -219,8 +250,10 @@ export class Reassembler {
     return this.held + total <= this.config.maxBytesTotal;
   }
 
-  private free(partial: Partial): void {
+  /** Forgets an incomplete packet; its buffer goes back to the pool unless it is being returned. */
+  private free(partial: Partial, toPool = true): void {
     if (!this.byAge.delete(partial)) return;
+    if (toPool) this.pool(partial.backing);
     const conn = this.connections.get(partial.key);
     if (conn !== undefined) {
       conn.partials.delete(partial.seq);

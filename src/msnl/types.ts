@@ -112,7 +112,7 @@ export interface EndpointEvents<L> {
   connected(handle: number | undefined, conn: ConnectionInfo<L>): void;
   /** A connect() failed; `code` is the peer's reason code (Reason), `redirect` the SAP to call instead. */
   callFailed(handle: number, reason: CallFailure, code: number, redirect?: Sap): void;
-  /** A whole packet arrived. The bytes are valid during the call only when they were not segmented. */
+  /** A whole packet arrived. The bytes are valid during the call only: copy what you keep. */
   data(connId: number, bytes: Uint8Array): void;
   /** The connection is gone; `byPeer` when the peer released or reset it. */
   disconnected(connId: number, reason: number, byPeer: boolean): void;
