@@ -1,0 +1,238 @@
+// The typed rows the control protocol carries, and their encoding as `key=value` pairs. Pure.
+//
+// Field names are snake_case and are the same in TypeScript, on the wire and in `msnl -j` JSON:
+// one name per fact, no mapping tables. A list is a run of items, each opened by its context key
+// (`interface=ms0`, `connection=7`, `seq=1`, `counter=NAME`). A null field is left out on the
+// wire. Decoders check every key, type and range and return a ProtocolError instead of throwing.
+
+import { Errno, Pair, ProtocolError, parseUint, printable } from './protocol.js';
+
+export interface StatusRow {
+  pid: number;
+  version: string;
+  uptime_s: number;
+  /** Default MSNL address of this host, dotted; null when none is set. */
+  address: string | null;
+  /** Underlay listen address, `HOST:PORT`; null when not listening. */
+  listen: string | null;
+  counters: Record<string, number>;
+}
+
+export interface InterfaceRow {
+  interface: string;
+  mtu: number;
+  port: number;
+  /** `a.b.c.d/len`, or null when the interface has no address. */
+  address: string | null;
+  admin_up: boolean;
+  oper_up: boolean;
+  /** True while the interface's MSNL socket is bound and listening. */
+  bound: boolean;
+  connections: number;
+  rx_packets: number;
+  rx_bytes: number;
+  tx_packets: number;
+  tx_bytes: number;
+  drops: number;
+}
+
+export type Initiator = 'local' | 'remote';
+
+export interface ConnectionRow {
+  /** Connection id (context key). */
+  connection: number;
+  interface: string;
+  peer_ip: string;
+  /** SAPs are written `MSNLADDR:PORT`, the port in hex (`128.232.65.42:0x0800`). */
+  local_sap: string;
+  remote_sap: string;
+  state: string;
+  age_s: number;
+  rx_packets: number;
+  rx_bytes: number;
+  tx_packets: number;
+  tx_bytes: number;
+  initiator: Initiator;
+}
+
+export type HealthState = 'up' | 'half' | 'down';
+
+export interface HealthRow {
+  connection: number;
+  interface: string;
+  peer_ip: string;
+  remote_address: string;
+  /** up: both directions proven; half: one; down: neither. */
+  state: HealthState;
+  tx_proven: boolean;
+  rx_proven: boolean;
+  /** Smoothed round-trip time; null before the first measurement. */
+  rtt_ms: number | null;
+  /** Fraction 0..1 of recent probes lost. */
+  loss: number;
+  /** Seconds since anything was heard from the peer; null when never. */
+  last_heard_s: number | null;
+}
+
+export interface PingReplyRow {
+  seq: number;
+  /** null when the request timed out. */
+  rtt_ms: number | null;
+  /** Echo payload size; the last key of each reply on the wire. */
+  bytes: number;
+}
+
+type FieldType = 'uint' | 'real' | 'string' | 'bool' | readonly string[];
+
+interface FieldSpec {
+  readonly key: string;
+  readonly type: FieldType;
+  readonly nullable?: boolean;
+}
+
+export interface RowSchema {
+  /** The first field is the context key that opens each item. */
+  readonly fields: readonly FieldSpec[];
+}
+
+const REAL = /^(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$/;
+
+function field(key: string, type: FieldType, nullable = false): FieldSpec {
+  return { key, type, nullable };
+}
+
+const COUNTERS = [field('rx_packets', 'uint'), field('rx_bytes', 'uint'), field('tx_packets', 'uint'), field('tx_bytes', 'uint')];
+
+export const STATUS_SCHEMA: RowSchema = {
+  fields: [field('pid', 'uint'), field('version', 'string'), field('uptime_s', 'uint'), field('address', 'string', true), field('listen', 'string', true)],
+};
+const COUNTER_SCHEMA: RowSchema = { fields: [field('counter', 'string'), field('value', 'uint')] };
+
+export const INTERFACE_SCHEMA: RowSchema = {
+  fields: [
+    field('interface', 'string'), field('mtu', 'uint'), field('port', 'uint'), field('address', 'string', true),
+    field('admin_up', 'bool'), field('oper_up', 'bool'), field('bound', 'bool'), field('connections', 'uint'),
+    ...COUNTERS, field('drops', 'uint'),
+  ],
+};
+
+export const CONNECTION_SCHEMA: RowSchema = {
+  fields: [
+    field('connection', 'uint'), field('interface', 'string'), field('peer_ip', 'string'), field('local_sap', 'string'),
+    field('remote_sap', 'string'), field('state', 'string'), field('age_s', 'uint'), ...COUNTERS, field('initiator', ['local', 'remote']),
+  ],
+};
+
+export const HEALTH_SCHEMA: RowSchema = {
+  fields: [
+    field('connection', 'uint'), field('interface', 'string'), field('peer_ip', 'string'), field('remote_address', 'string'),
+    field('state', ['up', 'half', 'down']), field('tx_proven', 'bool'), field('rx_proven', 'bool'), field('rtt_ms', 'real', true),
+    field('loss', 'real'), field('last_heard_s', 'real', true),
+  ],
+};
+
+// `bytes` comes last so that a streaming reader knows each ping reply is complete at its bytes line.
+export const PING_REPLY_SCHEMA: RowSchema = { fields: [field('seq', 'uint'), field('rtt_ms', 'real', true), field('bytes', 'uint')] };
+
+function encodeValue(spec: FieldSpec, value: unknown): string {
+  if (spec.type === 'bool') return value ? 'true' : 'false';
+  if (spec.type === 'uint') return String(Math.max(0, Math.trunc(Number(value))));
+  if (spec.type === 'real') {
+    const n = Number(value);
+    return String(Number.isFinite(n) && n > 0 ? n : 0);
+  }
+  return String(value);
+}
+
+/** Renders one row as pairs, context key first; null fields are left out. */
+export function encodeRow(schema: RowSchema, row: object): Pair[] {
+  const record = row as Record<string, unknown>;
+  const pairs: Pair[] = [];
+  for (const spec of schema.fields) {
+    const value = record[spec.key];
+    if (value === null || value === undefined) continue;
+    pairs.push([spec.key, encodeValue(spec, value)]);
+  }
+  return pairs;
+}
+
+export function encodeRows(schema: RowSchema, rows: readonly object[]): Pair[] {
+  return rows.flatMap((row) => encodeRow(schema, row));
+}
+
+function decodeValue(spec: FieldSpec, text: string): unknown {
+  const type = spec.type;
+  if (type === 'uint') return parseUint(text);
+  if (type === 'real') return REAL.test(text) && Number.isFinite(Number(text)) ? Number(text) : undefined;
+  if (type === 'bool') return text === 'true' ? true : text === 'false' ? false : undefined;
+  if (type === 'string') return text === '' ? undefined : text;
+  return type.includes(text) ? text : undefined;
+}
+
+/** Decodes one item's pairs into a row; every key must belong to the schema, once. */
+export function decodeRow<T>(schema: RowSchema, pairs: readonly Pair[]): T | ProtocolError {
+  const row: Record<string, unknown> = {};
+  for (const [key, text] of pairs) {
+    const spec = schema.fields.find((f) => f.key === key);
+    if (spec === undefined) return new ProtocolError(Errno.EINVAL, `unknown key "${key}"`);
+    if (key in row) return new ProtocolError(Errno.EINVAL, `key "${key}" is repeated`);
+    const value = decodeValue(spec, text);
+    if (value === undefined) return new ProtocolError(Errno.EINVAL, `value "${printable(text)}" of "${key}" is wrong`);
+    row[key] = value;
+  }
+  for (const spec of schema.fields) {
+    if (spec.key in row) continue;
+    if (!spec.nullable) return new ProtocolError(Errno.EINVAL, `key "${spec.key}" is missing`);
+    row[spec.key] = null;
+  }
+  return row as T;
+}
+
+/** Splits pairs into items, each starting at the context key; anything before the first is an error. */
+function splitItems(contextKey: string, pairs: readonly Pair[]): Pair[][] | ProtocolError {
+  const items: Pair[][] = [];
+  for (const pair of pairs) {
+    if (pair[0] === contextKey) items.push([pair]);
+    else if (items.length === 0) return new ProtocolError(Errno.EINVAL, `key "${pair[0]}" comes before any "${contextKey}"`);
+    else items[items.length - 1]!.push(pair);
+  }
+  return items;
+}
+
+/** Decodes a list of rows whose context key is the schema's first field. */
+export function decodeRows<T>(schema: RowSchema, pairs: readonly Pair[]): T[] | ProtocolError {
+  const items = splitItems(schema.fields[0]!.key, pairs);
+  if (items instanceof ProtocolError) return items;
+  const rows: T[] = [];
+  for (const item of items) {
+    const row = decodeRow<T>(schema, item);
+    if (row instanceof ProtocolError) return row;
+    rows.push(row);
+  }
+  return rows;
+}
+
+export function encodeStatus(status: StatusRow): Pair[] {
+  const counters = Object.entries(status.counters).map(([name, value]) => ({ counter: name, value }));
+  return [...encodeRow(STATUS_SCHEMA, status), ...encodeRows(COUNTER_SCHEMA, counters)];
+}
+
+export function decodeStatus(pairs: readonly Pair[]): StatusRow | ProtocolError {
+  const firstCounter = pairs.findIndex(([key]) => key === 'counter');
+  const head = firstCounter < 0 ? pairs : pairs.slice(0, firstCounter);
+  const status = decodeRow<Omit<StatusRow, 'counters'>>(STATUS_SCHEMA, head);
+  if (status instanceof ProtocolError) return status;
+  const counters = decodeRows<{ counter: string; value: number }>(COUNTER_SCHEMA, firstCounter < 0 ? [] : pairs.slice(firstCounter));
+  if (counters instanceof ProtocolError) return counters;
+  const map: Record<string, number> = {};
+  for (const { counter, value } of counters) {
+    if (counter in map) return new ProtocolError(Errno.EINVAL, `counter "${printable(counter)}" is repeated`);
+    map[counter] = value;
+  }
+  return { ...status, counters: map };
+}
+
+/** Formats a SAP as `MSNLADDR:0xPORT` (at least four hex digits). */
+export function formatSap(addressText: string, port: number): string {
+  return `${addressText}:0x${(port >>> 0).toString(16).padStart(4, '0')}`;
+}
