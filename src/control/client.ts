@@ -150,20 +150,21 @@ export class ControlClient {
         if (reader.overflow) finish(new ControlClientError('protocol', `msnld sent an overlong line on ${this.socketPath}`));
       });
       socket.on('end', () => finish(new ControlClientError('io', `msnld closed the control connection on ${this.socketPath} before answering`)));
-      socket.on('error', (err: NodeJS.ErrnoException) => finish(this.connectError(err)));
+      socket.on('error', (err: NodeJS.ErrnoException) => finish(describeSocketError(err, this.socketPath)));
     });
   }
+}
 
-  private connectError(err: NodeJS.ErrnoException): ControlClientError {
-    switch (err.code) {
-      case 'ENOENT':
-      case 'ECONNREFUSED':
-        return new ControlClientError('not-running', `msnld is not running (no control socket at ${this.socketPath})`);
-      case 'EACCES':
-      case 'EPERM':
-        return new ControlClientError('permission', `permission denied on ${this.socketPath} (run as root)`);
-      default:
-        return new ControlClientError('io', `failed to talk to msnld on ${this.socketPath}: ${err.message}`);
-    }
+/** Maps a socket error to the message the CLI prints (ENOENT/ECONNREFUSED: not running; EACCES: permission). */
+export function describeSocketError(err: NodeJS.ErrnoException, socketPath: string): ControlClientError {
+  switch (err.code) {
+    case 'ENOENT':
+    case 'ECONNREFUSED':
+      return new ControlClientError('not-running', `msnld is not running (no control socket at ${socketPath})`);
+    case 'EACCES':
+    case 'EPERM':
+      return new ControlClientError('permission', `permission denied on ${socketPath} (run as root)`);
+    default:
+      return new ControlClientError('io', `failed to talk to msnld on ${socketPath}: ${err.message}`);
   }
 }
