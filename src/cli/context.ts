@@ -6,7 +6,7 @@
 // the database failed (`Error: ...: CAUSE`), 3 a check found something down (health --check, ping
 // with no reply).
 
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { ArgumentError } from '../abi/inet.js';
 import { ControlClient, ControlClientError } from '../control/client.js';
 import { DEFAULT_SOCKET_PATH } from '../control/server.js';
@@ -31,8 +31,8 @@ export function addGlobalOptions(program: Command, env: NodeJS.ProcessEnv = proc
   return program
     .option('-j, --json', 'output JSON (lists are arrays of objects)', false)
     .option('-p, --pretty', 'indent JSON output', false)
-    .addOption(new Option('--db <path>', 'database file').default(nonEmpty(env.MSNL_DB) ?? DEFAULT_DB_PATH).env('MSNL_DB'))
-    .addOption(new Option('--socket <path>', 'msnld control socket').default(nonEmpty(env.MSNL_SOCKET) ?? DEFAULT_SOCKET_PATH).env('MSNL_SOCKET'));
+    .option('--db <path>', 'database file (env MSNL_DB)', nonEmpty(env.MSNL_DB) ?? DEFAULT_DB_PATH)
+    .option('--socket <path>', 'msnld control socket (env MSNL_SOCKET)', nonEmpty(env.MSNL_SOCKET) ?? DEFAULT_SOCKET_PATH);
 }
 
 function nonEmpty(text: string | undefined): string | undefined {
