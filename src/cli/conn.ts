@@ -20,7 +20,7 @@ export function connectionText(row: ConnectionRow): string {
 }
 
 export function register(program: Command, context: CliContext): void {
-  const conn = program.command('conn').description('MSNL connections: interface, peer IP, SAPs, state, age, rx/tx');
+  const conn = program.command('conn').description('MSNL connections of msnld: interface, peer IP, SAPs, state, age, rx/tx (default: show)');
   conn
     .command('show', { isDefault: true })
     .description('list the MSNL connections of the running daemon')

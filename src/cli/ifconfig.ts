@@ -1,4 +1,5 @@
-// msnl ifconfig: the desired state of ms0..ms3, in the spirit of ifconfig(8).
+// msnl ifconfig: the desired state of ms0..ms3, in the spirit of ifconfig(8), with msnld's live
+// fields (RUNNING, bound, connections, counters) added when the daemon answers.
 import type { Command } from 'commander';
 import { ArgumentError, formatDottedQuad, parseInterfaceAddress, parseNetmask, prefixMask } from '../abi/inet.js';
 import { TUNNEL_INTERFACES, interfaceByName } from '../abi/interfaces.js';
