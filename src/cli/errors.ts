@@ -32,8 +32,10 @@ export class LineError extends Error {
   }
 }
 
-/** A failure reported by something outside the CLI (daemon, file system), exit 2. The control
- * client's own ControlClientError (msnld not running, permission, bad reply) is one too. */
+/**
+ * A failure reported by something outside the CLI (daemon, file system), exit 2. The control
+ * client's own ControlClientError (msnld not running, permission, bad reply) exits 2 as well.
+ */
 export class FailureError extends Error {
   constructor(message: string) {
     super(message);
