@@ -35,3 +35,11 @@ export function parseInteger(text: string, min: number, max: number, what: strin
   if (value < min || value > max) return new ArgumentError(text, `${what} must be between ${min} and ${max}`);
   return value;
 }
+
+/** Parses a non-negative decimal number (`0.5`, `2`) in [min, max]. */
+export function parseDecimal(text: string, min: number, max: number, what: string): number | ArgumentError {
+  if (!/^([0-9]{1,9}(\.[0-9]{0,9})?|\.[0-9]{1,9})$/.test(text)) return new ArgumentError(text, `${what} must be a decimal number`);
+  const value = Number(text);
+  if (value < min || value > max) return new ArgumentError(text, `${what} must be between ${min} and ${max}`);
+  return value;
+}

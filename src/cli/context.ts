@@ -1,29 +1,29 @@
-// What every object file gets in register(program, context): the global options, the store,
-// output that prints text or JSON from the same rows, and hooks for live data from msnld.
+// What every object file gets in register(program, context): the global options, the store, a
+// client for msnld's control socket, output that prints text or JSON from the same rows, and
+// hooks for live data from msnld.
 import fs from 'node:fs';
 import type { Command } from 'commander';
+import { ControlClient, ControlClientError } from '../control/client.js';
+import type { InterfaceRow as LiveInterfaceRow } from '../control/rows.js';
+import { DEFAULT_SOCKET_PATH, defaultSocketPath } from '../control/server.js';
 import { openStore, type Store } from '../store/store.js';
+import { FailureError } from './errors.js';
 
 export const DEFAULT_DB = '/var/lib/msnl/msnl.db';
-export const DEFAULT_SOCKET = '/run/msnl/msnld.sock';
+export const DEFAULT_SOCKET = DEFAULT_SOCKET_PATH;
 
 export interface GlobalOptions {
   readonly json: boolean;
+  /** Indent JSON output. */
+  readonly pretty: boolean;
   readonly db: string;
   readonly socket: string;
 }
 
-/** Live state of one interface as the daemon reports it; every field optional. */
-export interface LiveInterfaceInfo {
-  readonly running?: boolean;
-  readonly connections?: number;
-  readonly rxPackets?: number;
-  readonly rxBytes?: number;
-  readonly txPackets?: number;
-  readonly txBytes?: number;
-}
+/** Live state of one interface as the daemon reports it (control rows' names); every field optional. */
+export type LiveInterfaceInfo = Partial<Omit<LiveInterfaceRow, 'interface' | 'mtu' | 'port' | 'address' | 'admin_up'>>;
 
-/** Live data sources, filled in by the live command files; absent means "daemon not asked". */
+/** Live data sources; absent means "daemon not asked". */
 export interface LiveProviders {
   /** Interface name -> live info; undefined (or a rejection) when the daemon is not reachable. */
   interfaces?: (options: GlobalOptions) => Promise<ReadonlyMap<string, LiveInterfaceInfo> | undefined>;
@@ -36,9 +36,19 @@ export interface CliContext {
   openStore(mode: 'read' | 'write'): Store;
   /** Runs `body` with a store and closes it afterwards. */
   withStore<T>(mode: 'read' | 'write', body: (store: Store) => T): T;
+  /**
+   * Runs one request on msnld's control socket (--socket). An error the daemon answered becomes
+   * `failed to DOING: CAUSE`; no daemon, no permission or a bad reply keep the client's message.
+   */
+  daemon<T>(doing: string, request: (client: ControlClient) => Promise<T>): Promise<T>;
+  /** Runs `body` with a signal that aborts on SIGINT (Ctrl-C), so long commands end cleanly. */
+  untilInterrupted<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** The exit status when the command returns normally (health --check, ping set 3). */
+  exitStatus: number;
   readonly live: LiveProviders;
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
+  readonly stdoutIsTty: boolean;
   readonly stderrIsTty: boolean;
   readonly stdinRead: () => string;
   readonly clock: () => number;
@@ -51,15 +61,22 @@ export interface ContextIo {
   readonly clock?: () => number;
 }
 
+/** The daemon's interface rows by name, for `msnl ifconfig`. */
+async function daemonInterfaces(options: GlobalOptions): Promise<ReadonlyMap<string, LiveInterfaceInfo>> {
+  const rows = await new ControlClient(options.socket).interfaces();
+  return new Map(rows.map((row) => [row.interface, row]));
+}
+
 export function createContext(program: Command, io: ContextIo = {}): CliContext {
   const env = io.env ?? process.env;
   const clock = io.clock ?? Date.now;
   const options = (): GlobalOptions => {
-    const opts = program.opts<{ json?: boolean; db?: string; socket?: string }>();
+    const opts = program.opts<{ json?: boolean; pretty?: boolean; db?: string; socket?: string }>();
     return {
       json: opts.json === true,
+      pretty: opts.pretty === true,
       db: opts.db ?? (env.MSNL_DB || DEFAULT_DB),
-      socket: opts.socket ?? (env.MSNL_SOCKET || DEFAULT_SOCKET),
+      socket: opts.socket ?? defaultSocketPath(env),
     };
   };
   const open = (mode: 'read' | 'write'): Store => {
@@ -82,9 +99,29 @@ export function createContext(program: Command, io: ContextIo = {}): CliContext 
         store.close();
       }
     },
-    live: {},
+    async daemon<T>(doing: string, request: (client: ControlClient) => Promise<T>): Promise<T> {
+      try {
+        return await request(new ControlClient(options().socket));
+      } catch (error) {
+        if (error instanceof ControlClientError && error.kind === 'daemon') throw new FailureError(`failed to ${doing}: ${error.message}`);
+        throw error;
+      }
+    },
+    async untilInterrupted<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+      const stop = new AbortController();
+      const onSigint = (): void => stop.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        return await body(stop.signal);
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    },
+    exitStatus: 0,
+    live: { interfaces: daemonInterfaces },
     stdout: io.stdout ?? ((text) => void process.stdout.write(text)),
     stderr: io.stderr ?? ((text) => void process.stderr.write(text)),
+    stdoutIsTty: io.stdout === undefined && process.stdout.isTTY === true,
     stderrIsTty: process.stderr.isTTY === true,
     stdinRead: () => fs.readFileSync(0, 'utf8'),
     clock,

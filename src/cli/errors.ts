@@ -1,12 +1,17 @@
 // CLI exit statuses and the one place errors become `Error: ...` lines (never a stack trace).
 import { CommanderError } from 'commander';
 import { ArgumentError } from '../abi/inet.js';
+import { ControlClientError } from '../control/client.js';
 import { StoreError } from '../store/errors.js';
 
-/** 0 success; 1 usage or invalid argument (nothing written); 2 the database (or daemon) failed. */
+/**
+ * 0 success; 1 usage or invalid argument (nothing written); 2 the database or the daemon failed
+ * (msnld not running included); 3 a check found something down (health --check, ping with no reply).
+ */
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 1;
 export const EXIT_FAILURE = 2;
+export const EXIT_CHECK = 3;
 
 /** A usage error whose message is not about one argument (`duplicate "comment"`). */
 export class UsageError extends Error {
@@ -27,7 +32,10 @@ export class LineError extends Error {
   }
 }
 
-/** A failure reported by something outside the CLI (daemon, file system), exit 2. */
+/**
+ * A failure reported by something outside the CLI (daemon, file system), exit 2. The control
+ * client's own ControlClientError (msnld not running, permission, bad reply) exits 2 as well.
+ */
 export class FailureError extends Error {
   constructor(message: string) {
     super(message);
@@ -46,7 +54,7 @@ export function reportError(error: unknown, writeErr: (text: string) => void): n
     writeErr(`Error: ${error.message}\n`);
     return EXIT_USAGE;
   }
-  if (error instanceof StoreError || error instanceof FailureError) {
+  if (error instanceof StoreError || error instanceof FailureError || error instanceof ControlClientError) {
     writeErr(`Error: ${error.message}\n`);
     return EXIT_FAILURE;
   }

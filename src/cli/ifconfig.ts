@@ -1,4 +1,5 @@
-// msnl ifconfig: the desired state of ms0..ms3, in the spirit of ifconfig(8).
+// msnl ifconfig: the desired state of ms0..ms3, in the spirit of ifconfig(8), with msnld's live
+// fields (RUNNING, bound, connections, counters) added when the daemon answers.
 import type { Command } from 'commander';
 import { ArgumentError, formatDottedQuad, parseInterfaceAddress, parseNetmask, prefixMask } from '../abi/inet.js';
 import { TUNNEL_INTERFACES, interfaceByName } from '../abi/interfaces.js';
@@ -28,13 +29,16 @@ export interface InterfaceRow {
   readonly msnl_port: number;
 }
 
+/** The live fields msnld reports per interface, in the order rows and text show them. */
+const LIVE_KEYS = ['oper_up', 'bound', 'connections', 'rx_packets', 'rx_bytes', 'tx_packets', 'tx_bytes', 'drops'] as const;
+
 /** Builds the row of one interface; live fields are present only when the daemon gave them. */
 export function interfaceRow(config: InterfaceConfig, live: LiveInterfaceInfo | undefined): InterfaceRow {
   const spec = interfaceByName(config.name);
   if (spec === undefined) throw new UsageError(`unknown interface ${config.name} in the database`);
   const flags = ['POINTOPOINT', 'NOARP'];
   if (config.adminUp) flags.push('UP');
-  if (live?.running) flags.push('RUNNING');
+  if (live?.oper_up) flags.push('RUNNING');
   const row: Record<string, string | number | boolean | null | readonly string[]> = {
     ifname: config.name,
     flags: FLAG_BITS.map(([name]) => name).filter((name) => flags.includes(name)),
@@ -45,11 +49,10 @@ export function interfaceRow(config: InterfaceConfig, live: LiveInterfaceInfo | 
     netmask: config.prefixLength === null ? null : formatDottedQuad(prefixMask(config.prefixLength)),
     msnl_port: spec.port,
   };
-  if (live?.connections !== undefined) row.connections = live.connections;
-  if (live?.rxPackets !== undefined) row.rx_packets = live.rxPackets;
-  if (live?.rxBytes !== undefined) row.rx_bytes = live.rxBytes;
-  if (live?.txPackets !== undefined) row.tx_packets = live.txPackets;
-  if (live?.txBytes !== undefined) row.tx_bytes = live.txBytes;
+  for (const key of LIVE_KEYS) {
+    const value = live?.[key];
+    if (value !== undefined) row[key] = value;
+  }
   return row as InterfaceRow;
 }
 
@@ -57,10 +60,12 @@ export function interfaceText(row: InterfaceRow): string {
   const value = FLAG_BITS.reduce((sum, [name, bit]) => (row.flags.includes(name) ? sum + bit : sum), 0);
   const lines = [`${row.ifname}: flags=${value}<${row.flags.join(',')}>  mtu ${row.mtu}`];
   if (row.address !== null) lines.push(`        inet ${row.address}  netmask ${row.netmask}  prefixlen ${row.prefix_length}`);
-  lines.push(`        msnl port 0x${row.msnl_port.toString(16).padStart(4, '0')}`);
+  const bound = row.bound === undefined ? '' : row.bound ? '  bound' : '  not bound';
+  lines.push(`        msnl port 0x${row.msnl_port.toString(16).padStart(4, '0')}${bound}`);
   if (row.connections !== undefined) lines.push(`        connections ${row.connections}`);
   if (row.rx_packets !== undefined || row.rx_bytes !== undefined) lines.push(`        RX packets ${row.rx_packets ?? 0}  bytes ${row.rx_bytes ?? 0}`);
   if (row.tx_packets !== undefined || row.tx_bytes !== undefined) lines.push(`        TX packets ${row.tx_packets ?? 0}  bytes ${row.tx_bytes ?? 0}`);
+  if (row.drops !== undefined) lines.push(`        dropped ${row.drops}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,19 +1,25 @@
 #!/usr/bin/env node
-// msnl: the admin command. `msnl [-j|--json] [--db PATH] [--socket PATH] OBJECT COMMAND ...`
-// Each object lives in its own file and exports register(program, context); add new objects
-// (the live commands: conn, health, ping, status) to OBJECTS below.
+// msnl: the admin command. `msnl [-j|--json] [-p|--pretty] [--db PATH] [--socket PATH] OBJECT COMMAND ...`
+// Each object lives in its own file and exports register(program, context): the table objects
+// (ifconfig, map, route, host) edit the database, the live ones (conn, health, ping, status,
+// reload) ask msnld through its control socket.
 import { Command } from 'commander';
 import { createContext, DEFAULT_DB, DEFAULT_SOCKET, type CliContext, type ContextIo } from './context.js';
 import { reportError } from './errors.js';
+import * as conn from './conn.js';
+import * as health from './health.js';
 import * as host from './host.js';
 import * as ifconfig from './ifconfig.js';
 import * as map from './map.js';
+import * as ping from './ping.js';
+import * as reload from './reload.js';
 import * as route from './route.js';
+import * as status from './status.js';
 
 export type Register = (program: Command, context: CliContext) => void;
 
 /** The object files, in the order `msnl --help` lists them. */
-export const OBJECTS: ReadonlyArray<{ register: Register }> = [ifconfig, map, route, host];
+export const OBJECTS: ReadonlyArray<{ register: Register }> = [ifconfig, map, route, host, conn, health, ping, status, reload];
 
 export interface Program {
   readonly program: Command;
@@ -28,6 +34,7 @@ export function buildProgram(io: ContextIo = {}, objects: ReadonlyArray<{ regist
   program
     .description('administer IP over MSNL: the ms0..ms3 interfaces, the mapping and route tables, and msnld')
     .option('-j, --json', 'print JSON instead of text')
+    .option('-p, --pretty', 'indent JSON output')
     .option('--db <path>', `the database file (default: $MSNL_DB or ${DEFAULT_DB})`)
     .option('--socket <path>', `msnld's control socket (default: $MSNL_SOCKET or ${DEFAULT_SOCKET})`)
     .showHelpAfterError('(add --help for usage)')
@@ -37,7 +44,7 @@ export function buildProgram(io: ContextIo = {}, objects: ReadonlyArray<{ regist
       writeErr,
       outputError: (text, write) => write(text.replace(/^error: /, 'Error: ')),
     })
-    .addHelpText('after', '\nExit status: 0 success, 1 usage or invalid argument (nothing written), 2 the database or daemon reported a failure.\nSee msnl(8).');
+    .addHelpText('after', '\nExit status: 0 success, 1 usage or invalid argument (nothing written), 2 the database or daemon reported a failure (or msnld is not running), 3 health --check found a tunnel not up, or ping got no reply.\nSee msnl(8).');
   const context = createContext(program, io);
   for (const object of objects) object.register(program, context);
   return { program, context };
@@ -45,11 +52,11 @@ export function buildProgram(io: ContextIo = {}, objects: ReadonlyArray<{ regist
 
 /** Runs one command line (argv without node and script) and returns the exit status. */
 export async function run(args: readonly string[], io: ContextIo = {}): Promise<number> {
-  const { program } = buildProgram(io);
+  const { program, context } = buildProgram(io);
   const writeErr = io.stderr ?? ((text: string) => void process.stderr.write(text));
   try {
     await program.parseAsync([...args], { from: 'user' });
-    return 0;
+    return context.exitStatus;
   } catch (error) {
     return reportError(error, writeErr);
   }

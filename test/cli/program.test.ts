@@ -20,13 +20,15 @@ test('ifconfig shows live fields only when the provider returns them', async (t)
   assert.equal(await run(['ifconfig', 'ms1', '10.0.0.1/24', 'up'], c.io), 0);
 
   const withLive = buildProgram(c.io);
-  withLive.context.live.interfaces = async () => new Map([['ms1', { running: true, connections: 2, rxPackets: 5, rxBytes: 500, txPackets: 6, txBytes: 600 }]]);
+  withLive.context.live.interfaces = async () => new Map([['ms1', { oper_up: true, bound: true, connections: 2, rx_packets: 5, rx_bytes: 500, tx_packets: 6, tx_bytes: 600, drops: 4 }]]);
   await withLive.program.parseAsync(['ifconfig'], { from: 'user' });
   const text = c.out.splice(0).join('');
   assert.match(text, /^ms1: flags=209<UP,POINTOPOINT,RUNNING,NOARP>  mtu 4470$/m);
   assert.match(text, /^\s+connections 2$/m);
   assert.match(text, /^\s+RX packets 5  bytes 500$/m);
   assert.match(text, /^\s+TX packets 6  bytes 600$/m);
+  assert.match(text, /^\s+msnl port 0x0801  bound$/m);
+  assert.match(text, /^\s+dropped 4$/m);
 
   const json = buildProgram(c.io);
   json.context.live.interfaces = async () => new Map([['ms1', { connections: 3 }]]);
@@ -53,7 +55,7 @@ test('global options work after the command, the environment gives defaults, usa
   assert.equal((JSON.parse(c.out.splice(0).join('')) as unknown[]).length, 1);
   const built = buildProgram({ ...c.io, env: { MSNL_DB: '/x.db', MSNL_SOCKET: '/y.sock' } });
   await built.program.parseAsync(['--socket', '/z.sock', 'route'], { from: 'user' }).catch(() => undefined);
-  assert.deepEqual(built.context.options(), { json: false, db: '/x.db', socket: '/z.sock' });
+  assert.deepEqual(built.context.options(), { json: false, pretty: false, db: '/x.db', socket: '/z.sock' });
   assert.equal(await run(['map', 'add', '10.0.0.0/8'], c.io), 1);
   assert.match(c.err.join(''), /^Error: missing required argument 'msnladdr'/m);
   assert.equal(await run(['ifconfig', 'ms1', '10.0.0.1', 'up', 'down'], c.io), 1);

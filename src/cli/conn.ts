@@ -1,0 +1,39 @@
+// msnl conn: the daemon's MSNL connections (one per interface and IP peer), and tearing one down.
+//
+//   msnl conn [show]      7: ms0 peer 10.77.0.2 local SAP remote SAP state open age 12s initiator local
+//                             rx 3 packets 252 bytes tx 5 packets 420 bytes
+//   msnl conn del ID      disconnect one connection (the tunnel reconnects on the next packet)
+
+import type { Command } from 'commander';
+import type { ConnectionRow } from '../control/rows.js';
+import { parseInteger } from './args.js';
+import type { CliContext } from './context.js';
+import { must } from './errors.js';
+import { printRows } from './output.js';
+
+export function connectionText(row: ConnectionRow): string {
+  return (
+    `${row.connection}: ${row.interface} peer ${row.peer_ip} local ${row.local_sap} remote ${row.remote_sap} ` +
+    `state ${row.state} age ${row.age_s}s initiator ${row.initiator}\n` +
+    `    rx ${row.rx_packets} packets ${row.rx_bytes} bytes tx ${row.tx_packets} packets ${row.tx_bytes} bytes`
+  );
+}
+
+export function register(program: Command, context: CliContext): void {
+  const conn = program.command('conn').description('MSNL connections of msnld: interface, peer IP, SAPs, state, age, rx/tx (default: show)');
+  conn
+    .command('show', { isDefault: true })
+    .description('list the MSNL connections of the running daemon')
+    .action(async () => {
+      printRows(context, await context.daemon('list connections', (client) => client.connections()), connectionText);
+    });
+  conn
+    .command('del')
+    .alias('delete')
+    .argument('<id>', 'connection id, as shown by msnl conn show')
+    .description('disconnect one MSNL connection')
+    .action(async (idText: string) => {
+      const id = must(parseInteger(idText, 0, 0xffffffff, 'connection id'));
+      await context.daemon('disconnect connection', (client) => client.disconnect(id));
+    });
+}

@@ -1,0 +1,72 @@
+// msnl health: is each full-duplex tunnel proven in both directions?
+//
+//   7: ms0 peer 10.77.0.2 remote 128.232.65.43 state up tx proven rx proven rtt 1.234ms loss 0% heard 0.5s ago
+//
+// --check exits 3 when any tunnel is not fully up. No tunnels at all exits 0: tunnels are set up
+// on demand and torn down when idle, so an idle host has none and is healthy.
+// --watch redraws every second until interrupted (exit 0); a daemon that goes away ends it (exit 2).
+
+import type { Command } from 'commander';
+import { ArgumentError } from '../abi/inet.js';
+import type { HealthRow } from '../control/rows.js';
+import type { CliContext } from './context.js';
+import { EXIT_CHECK } from './errors.js';
+import { printRows } from './output.js';
+
+const WATCH_INTERVAL_MS = 1000;
+
+const proven = (value: boolean): string => (value ? 'proven' : 'unproven');
+
+export function healthText(row: HealthRow): string {
+  const rtt = row.rtt_ms === null ? '-' : `${row.rtt_ms.toFixed(3)}ms`;
+  const heard = row.last_heard_s === null ? 'never' : `${Number(row.last_heard_s.toFixed(1))}s ago`;
+  return (
+    `${row.connection}: ${row.interface} peer ${row.peer_ip} remote ${row.remote_address} state ${row.state} ` +
+    `tx ${proven(row.tx_proven)} rx ${proven(row.rx_proven)} rtt ${rtt} loss ${Number((row.loss * 100).toFixed(1))}% heard ${heard}`
+  );
+}
+
+/** True when every tunnel is up (vacuously true for none). */
+export function allUp(rows: readonly HealthRow[]): boolean {
+  return rows.every((row) => row.state === 'up');
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}
+
+async function watch(context: CliContext): Promise<void> {
+  await context.untilInterrupted(async (signal) => {
+    while (!signal.aborted) {
+      const rows = await context.daemon('read tunnel health', (client) => client.health());
+      if (context.stdoutIsTty) context.stdout('\x1b[H\x1b[2J');
+      if (!context.options().json) context.stdout(`Every 1s: msnl health    ${new Date(context.clock()).toISOString()}\n\n`);
+      printRows(context, rows, healthText);
+      await sleep(WATCH_INTERVAL_MS, signal);
+    }
+  });
+}
+
+export function register(program: Command, context: CliContext): void {
+  program
+    .command('health')
+    .description('full-duplex tunnel health: state, RTT, loss, last heard, per direction')
+    .option('--watch', 'redraw every second until interrupted')
+    .option('--check', 'exit 3 unless every tunnel is up in both directions')
+    .action(async (options: { watch?: boolean; check?: boolean }) => {
+      if (options.watch && options.check) throw new ArgumentError('--check', 'cannot be used with --watch');
+      if (options.watch) return watch(context);
+      const rows = await context.daemon('read tunnel health', (client) => client.health());
+      printRows(context, rows, healthText);
+      if (options.check && !allUp(rows)) context.exitStatus = EXIT_CHECK;
+    });
+}

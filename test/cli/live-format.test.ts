@@ -1,0 +1,40 @@
+// The pure text helpers of the live commands, on literal values.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { allUp, healthText } from '../../src/cli/health.js';
+import { formatSummary, summarize } from '../../src/cli/ping.js';
+import { formatDuration, statusText } from '../../src/cli/status.js';
+import { SAMPLE_HEALTH, SAMPLE_STATUS } from '../control/fake-handler.js';
+
+test('formatDuration drops leading zero units and keeps inner ones', () => {
+  assert.equal(formatDuration(0), '0s');
+  assert.equal(formatDuration(59.9), '59s');
+  assert.equal(formatDuration(60), '1m0s');
+  assert.equal(formatDuration(3725), '1h2m5s');
+  assert.equal(formatDuration(86400), '1d0h0m0s');
+  assert.equal(formatDuration(-5), '0s');
+});
+
+test('summarize: ping(8) statistics, mdev as the standard deviation, no RTTs when nothing came back', () => {
+  const s = summarize([{ seq: 1, rtt_ms: 1, bytes: 64 }, { seq: 2, rtt_ms: null, bytes: 64 }, { seq: 3, rtt_ms: 3, bytes: 64 }, { seq: 4, rtt_ms: 2, bytes: 64 }]);
+  assert.deepEqual({ ...s, rtt_mdev_ms: Number(s.rtt_mdev_ms?.toFixed(6)) }, {
+    transmitted: 4, received: 3, loss: 0.25, rtt_min_ms: 1, rtt_avg_ms: 2, rtt_max_ms: 3, rtt_mdev_ms: 0.816497,
+  });
+  const none = summarize([{ seq: 1, rtt_ms: null, bytes: 64 }]);
+  assert.deepEqual([none.received, none.loss, none.rtt_avg_ms], [0, 1, null]);
+  assert.equal(formatSummary('10.0.0.1', none), '\n--- 10.0.0.1 msnl ping statistics ---\n1 packets transmitted, 0 received, 100% packet loss\n');
+  assert.deepEqual(summarize([]), { transmitted: 0, received: 0, loss: 0, rtt_min_ms: null, rtt_avg_ms: null, rtt_max_ms: null, rtt_mdev_ms: null });
+});
+
+test('health: every tunnel up, vacuously for none; text for unmeasured fields', () => {
+  assert.equal(allUp([]), true);
+  assert.equal(allUp([SAMPLE_HEALTH, { ...SAMPLE_HEALTH, state: 'down' }]), false);
+  assert.equal(
+    healthText({ ...SAMPLE_HEALTH, state: 'down', tx_proven: false, rx_proven: false, rtt_ms: null, last_heard_s: null, loss: 1 }),
+    '7: ms0 peer 10.77.0.2 remote 128.232.65.43 state down tx unproven rx unproven rtt - loss 100% heard never',
+  );
+});
+
+test('status text without an address, listen address or counters', () => {
+  assert.equal(statusText({ ...SAMPLE_STATUS, address: null, listen: null, counters: {}, uptime_s: 5 }), 'msnld running pid 4242 version 0.1.0 uptime 5s\naddress (none) listen (none)');
+});
