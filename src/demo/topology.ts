@@ -179,7 +179,7 @@ export class Topology {
   /** Starts msnld in a host's namespace, logging to host.log, and waits for its control socket.
    *  `nodeArgs` go to node itself (e.g. `--cpu-prof` for profiling). */
   async startDaemon(host: Host, extraArgs: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<ChildProcess> {
-    if (host.daemon !== undefined && host.daemon.exitCode === null) throw new Error(`msnld already runs on h${host.index}`);
+    if (host.daemon !== undefined && host.daemon.exitCode === null && host.daemon.signalCode === null) throw new Error(`msnld already runs on h${host.index}`);
     const log = openSync(host.log, 'a');
     const argv = ['netns', 'exec', host.netns, process.execPath, ...nodeArgs, MSNLD, '--foreground', '--db', host.db, '--socket', host.socket,
       '--listen', `${host.underlay}:${UNDERLAY_PORT}`, '--log-level', 'verbose', ...extraArgs];

@@ -334,14 +334,18 @@ export class Tunnel {
     });
   }
 
-  /** Writes an ICMP destination unreachable for the packet back into the device (rate-limited). */
+  /**
+   * Writes an ICMP destination unreachable for the packet back into the device (rate-limited).
+   * Its source is the unreachable destination: the kernel drops a packet arriving on ms0 from one
+   * of its own addresses as a martian, and `ping` then says "From 10.0.0.2 ... Destination Host
+   * Unreachable", naming the host that cannot be reached.
+   */
   private unreachable(buf: Uint8Array, offset: number, length: number, code: number): void {
-    if (this.address === undefined) return;
     if (!this.icmpBucket.take()) {
       this.counters.drop('icmp_rate_limited');
       return;
     }
-    const n = buildIcmpUnreachable(this.icmpScratch, 0, buf, offset, length, code, this.address);
+    const n = buildIcmpUnreachable(this.icmpScratch, 0, buf, offset, length, code, ipv4Destination(buf, offset));
     if (n > 0 && this.options.device.write(this.icmpScratch, 0, n)) this.counters.icmpSent++;
   }
 
