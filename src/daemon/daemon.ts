@@ -63,7 +63,8 @@ export class Daemon<L> {
   reconciles = 0;
 
   constructor(private readonly options: DaemonOptions<L>) {
-    this.now = options.now ?? Date.now;
+    // Wall-clock milliseconds with sub-millisecond resolution, so probe RTTs are not whole ms.
+    this.now = options.now ?? (() => performance.timeOrigin + performance.now());
     this.startedAt = this.now();
     const log = options.log;
     this.endpoint = new MsnlEndpoint<L>({

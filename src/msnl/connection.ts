@@ -29,6 +29,8 @@ export class Connection<L> {
   rttMs = -1;
   idleSignalled = false;
   private readonly probeStates = new Uint8Array(PROBE_WINDOW);
+  /** When each probe in the window was sent, on the injected clock (sub-millisecond if it is). */
+  private readonly probeSentAt = new Float64Array(PROBE_WINDOW);
 
   constructor(
     readonly connId: number,
@@ -53,6 +55,7 @@ export class Connection<L> {
     const seq = this.probeSeq;
     this.probeSeq = (this.probeSeq + 1) >>> 0;
     this.probeStates[seq % PROBE_WINDOW] = PROBE_SENT;
+    this.probeSentAt[seq % PROBE_WINDOW] = now;
     this.nextProbeAt = now + intervalMs;
     return seq;
   }
@@ -62,7 +65,9 @@ export class Connection<L> {
     const age = (this.probeSeq - 1 - seq) >>> 0;
     if (age >= PROBE_WINDOW || this.probeStates[seq % PROBE_WINDOW] !== PROBE_SENT) return false;
     this.probeStates[seq % PROBE_WINDOW] = PROBE_ANSWERED;
-    this.rttMs = ((now >>> 0) - stamp) >>> 0;
+    // Measured from the local send time of that sequence number (finer than the echoed 32-bit
+    // millisecond stamp, which stays on the wire for peers and captures).
+    this.rttMs = Math.max(0, now - this.probeSentAt[seq % PROBE_WINDOW]!);
     this.txProvenAt = now;
     this.lastHeardAt = now;
     return true;
