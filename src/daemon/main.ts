@@ -6,8 +6,8 @@ import { openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ArgumentError, parseDottedQuad } from '../abi/inet.js';
-import { ControlServer, probeSocket } from '../control/server.js';
-import { openStore, type Store } from '../store/store.js';
+import { ControlServer, DEFAULT_SOCKET_PATH, probeSocket } from '../control/server.js';
+import { DEFAULT_DB_PATH, openStore, type Store } from '../store/store.js';
 import { openTun } from '../tun/device.js';
 import { openAddrMonitor, type AddrEventSource } from '../tun/addr-events.js';
 import { Daemon } from './daemon.js';
@@ -15,8 +15,6 @@ import { DaemonControl, VERSION } from './control-handler.js';
 import { causeOf, createLogger, parseLogLevel, type Logger } from './logger.js';
 import { UdpUnderlay, parseHostPort } from './udp-underlay.js';
 
-export const DEFAULT_DB = '/var/lib/msnl/msnl.db';
-export const DEFAULT_SOCKET = '/run/msnl/msnld.sock';
 export const DEFAULT_LOG_FILE = '/var/log/msnld.log';
 
 interface Flags {
@@ -41,8 +39,8 @@ function program(): Command {
   return new Command('msnld')
     .description('IP over MSNL daemon: the ms0..ms3 tunnel interfaces, the MSNL transport over UDP, and the manager')
     .version(VERSION, '-v, --version')
-    .option('--db <path>', 'database file holding the desired state (env MSNL_DB)', env('MSNL_DB', DEFAULT_DB))
-    .option('--socket <path>', 'control socket (env MSNL_SOCKET)', env('MSNL_SOCKET', DEFAULT_SOCKET))
+    .option('--db <path>', 'database file holding the desired state (env MSNL_DB)', env('MSNL_DB', DEFAULT_DB_PATH))
+    .option('--socket <path>', 'control socket (env MSNL_SOCKET)', env('MSNL_SOCKET', DEFAULT_SOCKET_PATH))
     .option('--address <msnladdr>', 'default MSNL address, overriding the stored one (env MSNL_ADDRESS)', process.env.MSNL_ADDRESS || undefined)
     .option('--listen <host:port>', 'underlay UDP address, overriding the stored one (env MSNL_LISTEN)', process.env.MSNL_LISTEN || undefined)
     .option('-f, --foreground', 'stay in the foreground and log to standard error')

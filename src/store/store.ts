@@ -10,6 +10,9 @@ import { StoreError, isUniqueViolation, translateError } from './errors.js';
 import { defaultSchemaDir, loadMigrations, migrate } from './migrate.js';
 import type { DesiredState, HostSettings, InterfaceConfig, Mapping, MappingOrigin, NewMapping, Route } from './types.js';
 
+/** Where the database lives unless --db or MSNL_DB says otherwise. */
+export const DEFAULT_DB_PATH = '/var/lib/msnl/msnl.db';
+
 export interface StoreOptions {
   /** Open without writing; pending migrations are then an error. */
   readonly readonly?: boolean;
