@@ -6,8 +6,7 @@ import type { Command } from 'commander';
 import { ControlClient, ControlClientError } from '../control/client.js';
 import type { InterfaceRow as LiveInterfaceRow } from '../control/rows.js';
 import { DEFAULT_SOCKET_PATH, defaultSocketPath } from '../control/server.js';
-import { DEFAULT_DB_PATH } from '../store/store.js';
-import { openStore, type Store } from '../store/store.js';
+import { DEFAULT_DB_PATH, openStore, type Store } from '../store/store.js';
 import { FailureError } from './errors.js';
 
 export const DEFAULT_DB = DEFAULT_DB_PATH;
