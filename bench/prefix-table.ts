@@ -3,17 +3,12 @@
 // Run: npx tsc -p tsconfig.json && node dist/bench/prefix-table.js [prefix-count]
 import { prefixMask } from '../src/abi/inet.js';
 import { PrefixTable, type PrefixEntry } from '../src/manager/prefix-table.js';
+import { seededRandom } from '../src/msnl/random.js';
 
+/** Deterministic, so a failure reproduces from the seed. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
+  const random = seededRandom(seed);
+  return () => random.u32();
 }
 
 const count = Number(process.argv[2] ?? 1_000_000);

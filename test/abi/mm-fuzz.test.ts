@@ -6,18 +6,12 @@ import { MM_LENGTH, MmType, type MmTypeName } from '../../src/abi/constants.js';
 import { DecodeError } from '../../src/abi/decode-error.js';
 import { decodeMm, encodeMm, type MmMessage } from '../../src/abi/mm.js';
 import { decodeSockaddrIn, decodeSockaddrMsnl } from '../../src/abi/sockaddr.js';
+import { seededRandom } from '../../src/msnl/random.js';
 
-/** xorshift32: deterministic, so a failure reproduces from the seed. */
+/** Deterministic, so a failure reproduces from the seed. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
+  const random = seededRandom(seed);
+  return () => random.u32();
 }
 
 const NAMES = Object.keys(MmType) as MmTypeName[];

@@ -2,17 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseIpv4Prefix, prefixContains, prefixMask, type Ipv4Prefix } from '../../src/abi/inet.js';
 import { PrefixTable, type PrefixEntry } from '../../src/manager/prefix-table.js';
+import { seededRandom } from '../../src/msnl/random.js';
 
+/** Deterministic, so a failure reproduces from the seed. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
+  const random = seededRandom(seed);
+  return () => random.u32();
 }
 
 function p(text: string): Ipv4Prefix {
