@@ -22,6 +22,15 @@ function configurePair(lab: Lab) {
   return { a, b };
 }
 
+/** Starts A and B from configurePair() and waits until interface `index` is bound on both. */
+async function startPair(lab: Lab, index: number) {
+  const stores = configurePair(lab);
+  const A = await lab.start('hostA', '128.232.0.1', stores.a);
+  const B = await lab.start('hostB', '128.232.0.2', stores.b);
+  await until(`ms${index} bound on both`, () => A.daemon.tunnels[index]!.isBound && B.daemon.tunnels[index]!.isBound);
+  return { stores, A, B };
+}
+
 test('two daemons pass full-MTU packets both ways on all four interfaces', async () => {
   const lab = new Lab();
   try {
@@ -56,10 +65,7 @@ test('two daemons pass full-MTU packets both ways on all four interfaces', async
 test('simultaneous first packets from both sides leave exactly one connection per pair', async () => {
   const lab = new Lab({ seed: 7 });
   try {
-    const stores = configurePair(lab);
-    const A = await lab.start('hostA', '128.232.0.1', stores.a);
-    const B = await lab.start('hostB', '128.232.0.2', stores.b);
-    await until('ms0 bound on both', () => A.daemon.tunnels[0]!.isBound && B.daemon.tunnels[0]!.isBound);
+    const { A, B } = await startPair(lab, 0);
     const atA = collect(A.peers.get('ms0'));
     const atB = collect(B.peers.get('ms0'));
     A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100));
@@ -110,10 +116,7 @@ test('a caller whose MSNL address does not map to its ms_ipa is refused and noth
 test('removing a mapping tears the connection down; the next packet gets ICMP host unreachable', async () => {
   const lab = new Lab();
   try {
-    const stores = configurePair(lab);
-    const A = await lab.start('hostA', '128.232.0.1', stores.a);
-    const B = await lab.start('hostB', '128.232.0.2', stores.b);
-    await until('ms0 bound on both', () => A.daemon.tunnels[0]!.isBound && B.daemon.tunnels[0]!.isBound);
+    const { stores, A, B } = await startPair(lab, 0);
     const atA = collect(A.peers.get('ms0'));
     const atB = collect(B.peers.get('ms0'));
     A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100));
@@ -134,10 +137,7 @@ test('removing a mapping tears the connection down; the next packet gets ICMP ho
 test('an operator address change through the store rebinds; stopping a daemon releases its peers at once', async () => {
   const lab = new Lab();
   try {
-    const stores = configurePair(lab);
-    const A = await lab.start('hostA', '128.232.0.1', stores.a);
-    const B = await lab.start('hostB', '128.232.0.2', stores.b);
-    await until('ms1 bound', () => A.daemon.tunnels[1]!.isBound && B.daemon.tunnels[1]!.isBound);
+    const { stores, A, B } = await startPair(lab, 1);
     const atB = collect(B.peers.get('ms1'));
     A.peers.get('ms1')!.inject(udpPacket('10.1.0.1', '10.1.0.2', 1000));
     await until('delivered', () => atB.length === 1);
@@ -154,10 +154,7 @@ test('an operator address change through the store rebinds; stopping a daemon re
 test('a tunnel whose peer stops is shown down and comes back by itself when the peer restarts', async () => {
   const lab = new Lab();
   try {
-    const stores = configurePair(lab);
-    const A = await lab.start('hostA', '128.232.0.1', stores.a);
-    const B1 = await lab.start('hostB', '128.232.0.2', stores.b);
-    await until('ms0 bound', () => A.daemon.tunnels[0]!.isBound && B1.daemon.tunnels[0]!.isBound);
+    const { stores, A, B: B1 } = await startPair(lab, 0);
     const atB = collect(B1.peers.get('ms0'));
     A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100));
     await until('first packet', () => atB.length === 1);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
-import { Topology, run, sleep } from '../../src/demo/topology.js';
+import { Topology, run, sleep, type Host } from '../../src/demo/topology.js';
 import { requireRoot } from '../helpers/root.js';
 import { configure, connections, eventually, health, pingAtMtu, startAll } from './network.js';
 
@@ -21,12 +21,18 @@ async function withTopology(hosts: number, body: (t: Topology) => Promise<void>)
   }
 }
 
-test('configured with the daemons down, ms0..ms3 pass DF pings at full MTU and report full-duplex health', async (t) => {
-  if (!requireRoot(t)) return;
+/** Two hosts configured by configure() with both daemons running. */
+async function withRunningPair(body: (net: Topology, h1: Host, h2: Host) => Promise<void>): Promise<void> {
   await withTopology(2, async (net) => {
     configure(net);
-    const [h1, h2] = [net.host(1), net.host(2)];
     await startAll(net);
+    await body(net, net.host(1), net.host(2));
+  });
+}
+
+test('configured with the daemons down, ms0..ms3 pass DF pings at full MTU and report full-duplex health', async (t) => {
+  if (!requireRoot(t)) return;
+  await withRunningPair(async (net, h1, h2) => {
     for (const spec of TUNNEL_INTERFACES) {
       const result = await pingAtMtu(net, h1, h2, spec.index);
       assert.ok(result.ok, `${spec.name}: ping -M do -s ${spec.mtu - 28} failed:\n${result.output}\n${net.tail(h1)}`);
@@ -46,10 +52,7 @@ test('configured with the daemons down, ms0..ms3 pass DF pings at full MTU and r
 
 test('a simultaneous first packet from both sides leaves exactly one connection per pair', async (t) => {
   if (!requireRoot(t)) return;
-  await withTopology(2, async (net) => {
-    configure(net);
-    const [h1, h2] = [net.host(1), net.host(2)];
-    await startAll(net);
+  await withRunningPair(async (net, h1, h2) => {
     const [a, b] = await Promise.all([
       net.execAsync(h1, ['ping', '-n', '-c', '3', '-i', '0.2', '-W', '3', '10.0.0.2']),
       net.execAsync(h2, ['ping', '-n', '-c', '3', '-i', '0.2', '-W', '3', '10.0.0.1']),
@@ -64,10 +67,7 @@ test('a simultaneous first packet from both sides leaves exactly one connection 
 
 test('removing the mapping tears the connection down and the next ping gets Destination Host Unreachable', async (t) => {
   if (!requireRoot(t)) return;
-  await withTopology(2, async (net) => {
-    configure(net);
-    const [h1, h2] = [net.host(1), net.host(2)];
-    await startAll(net);
+  await withRunningPair(async (net, h1, h2) => {
     assert.equal((await net.execAsync(h1, ['ping', '-n', '-c', '1', '-W', '3', '10.0.0.2'])).code, 0);
     assert.equal(connections(net, h2).length, 1);
     net.mustMsnl(h1, ['map', 'del', '10.0.0.2/32']);
@@ -80,10 +80,7 @@ test('removing the mapping tears the connection down and the next ping gets Dest
 
 test('restarting one daemon brings the tunnel back without touching the other', async (t) => {
   if (!requireRoot(t)) return;
-  await withTopology(2, async (net) => {
-    configure(net);
-    const [h1, h2] = [net.host(1), net.host(2)];
-    await startAll(net);
+  await withRunningPair(async (net, h1, h2) => {
     assert.equal((await net.execAsync(h1, ['ping', '-n', '-c', '1', '-W', '3', '10.1.0.2'])).code, 0);
     const otherPid = h1.daemon?.pid;
     assert.equal(await net.stopDaemon(h2), 0, 'SIGTERM makes msnld exit 0');
@@ -97,10 +94,7 @@ test('restarting one daemon brings the tunnel back without touching the other', 
 
 test('a daemon killed with SIGKILL and restarted: the peer shows the tunnel down, then up, with no manual step', async (t) => {
   if (!requireRoot(t)) return;
-  await withTopology(2, async (net) => {
-    configure(net);
-    const [h1, h2] = [net.host(1), net.host(2)];
-    await startAll(net);
+  await withRunningPair(async (net, h1, h2) => {
     assert.equal((await net.execAsync(h1, ['ping', '-n', '-c', '1', '-W', '3', '10.0.0.2'])).code, 0);
     await eventually('tunnel up', () => health(net, h1).some((r) => r.state === 'up'));
     await net.stopDaemon(h2, 'SIGKILL');
@@ -159,10 +153,7 @@ test('a prefix behind a host is reached through the tunnel (ip route add 10.9.0.
 test('the underlay carries only MSNL-over-UDP datagrams no larger than its MTU while ms3 carries 65507-byte pings', async (t) => {
   if (!requireRoot(t)) return;
   if (run(['sh', '-c', 'command -v tcpdump']).code !== 0) throw new Error('tcpdump is missing: apt-get install tcpdump (.ci/run does)');
-  await withTopology(2, async (net) => {
-    configure(net);
-    const [h1, h2] = [net.host(1), net.host(2)];
-    await startAll(net);
+  await withRunningPair(async (net, h1, h2) => {
     const capture = path.join(net.dir, 'underlay.pcap');
     const dump = net.execAsync(h1, ['timeout', '8', 'tcpdump', '-i', 'u0', '-nn', '-U', '-s', '128', '-w', capture, 'ip'], 15_000);
     await sleep(1000);
