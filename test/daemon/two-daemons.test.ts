@@ -172,3 +172,23 @@ test('a tunnel whose peer stops is shown down and comes back by itself when the 
     await lab.close();
   }
 });
+
+test('a mapping with a lifetime disappears on time: its connection is torn down', async () => {
+  const lab = new Lab();
+  try {
+    const stores = configurePair(lab);
+    stores.a.delMapping(prefix('10.2.0.2/32'));
+    stores.a.addMapping({ prefix: prefix('10.2.0.2/32'), msnlAddress: ip('128.232.0.2'), lifetimeSeconds: 1 });
+    const A = await lab.start('hostA', '128.232.0.1', stores.a);
+    const B = await lab.start('hostB', '128.232.0.2', stores.b);
+    await until('ms2 bound on both', () => A.daemon.tunnels[2]!.isBound && B.daemon.tunnels[2]!.isBound);
+    const atB = collect(B.peers.get('ms2'));
+    A.peers.get('ms2')!.inject(udpPacket('10.2.0.1', '10.2.0.2', 200));
+    await until('delivered while the mapping lives', () => atB.length === 1);
+    assert.equal(A.daemon.msnlAddressOf(ip('10.2.0.2')), ip('128.232.0.2'));
+    await until('the mapping expired', () => A.daemon.msnlAddressOf(ip('10.2.0.2')) === undefined, 3000);
+    await until('its connection is gone on both ends', () => A.daemon.manager.connections().size === 0 && B.daemon.manager.connections().size === 0, 3000);
+  } finally {
+    await lab.close();
+  }
+});

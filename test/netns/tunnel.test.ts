@@ -30,23 +30,30 @@ async function withRunningPair(body: (net: Topology, h1: Host, h2: Host) => Prom
   });
 }
 
-test('configured with the daemons down, ms0..ms3 pass DF pings at full MTU and report full-duplex health', async (t) => {
+test('three hosts configured with their daemons down pass DF pings at full MTU on ms0..ms3 between every pair, with full-duplex health', async (t) => {
   if (!requireRoot(t)) return;
-  await withRunningPair(async (net, h1, h2) => {
-    for (const spec of TUNNEL_INTERFACES) {
-      const result = await pingAtMtu(net, h1, h2, spec.index);
-      assert.ok(result.ok, `${spec.name}: ping -M do -s ${spec.mtu - 28} failed:\n${result.output}\n${net.tail(h1)}`);
-      assert.match(result.output, /2 received/);
+  await withTopology(3, async (net) => {
+    configure(net);
+    await startAll(net);
+    for (const a of net.hosts) {
+      for (const b of net.hosts) {
+        if (b.index <= a.index) continue;
+        for (const spec of TUNNEL_INTERFACES) {
+          const result = await pingAtMtu(net, a, b, spec.index);
+          assert.ok(result.ok, `h${a.index} -> h${b.index} ${spec.name}: ping -M do -s ${spec.mtu - 28} failed:\n${result.output}\n${net.tail(a)}`);
+          assert.match(result.output, /2 received/);
+        }
+      }
     }
-    await eventually('both daemons report all four tunnels up', () =>
-      [h1, h2].every((h) => {
+    await eventually('every daemon reports its eight tunnels up', () =>
+      net.hosts.every((h) => {
         const rows = health(net, h);
-        return rows.length === 4 && rows.every((r) => r.state === 'up' && r.tx_proven && r.rx_proven);
+        return rows.length === 8 && rows.every((r) => r.state === 'up' && r.tx_proven && r.rx_proven);
       }),
     );
-    assert.equal(net.msnl(h1, ['health', '--check']).code, 0);
-    const conns = connections(net, h1);
-    assert.deepEqual(conns.map((c) => c.interface).sort(), ['ms0', 'ms1', 'ms2', 'ms3']);
+    for (const h of net.hosts) assert.equal(net.msnl(h, ['health', '--check']).code, 0);
+    const conns = connections(net, net.host(1));
+    assert.deepEqual(conns.map((c) => c.interface).sort(), ['ms0', 'ms0', 'ms1', 'ms1', 'ms2', 'ms2', 'ms3', 'ms3']);
   });
 });
 
