@@ -32,6 +32,10 @@ export interface BatchUdpOptions {
   /** Send queue bounds: datagrams (default 4096) and octets (default 4 MiB). Beyond: dropped. */
   readonly queueLength?: number;
   readonly queueBytes?: number;
+  /** UDP GSO for runs of same-size datagrams to one peer (default true; falls back by itself). */
+  readonly segmentation?: boolean;
+  /** UDP GRO on receive (default true when slotSize >= 65536, which it needs). */
+  readonly coalescing?: boolean;
   /** recvmmsg rounds per readable event before yielding to the loop (default 8). */
   readonly receiveRounds?: number;
   /** For tests: the native socket class (default: the addon's). */
@@ -55,6 +59,8 @@ export interface BatchUdpCounters {
   /** Received datagrams longer than a slot (dropped), receive errors, onReceive exceptions. */
   truncated: number;
   receiveErrors: number;
+  /** Slots that held a coalesced run of datagrams (UDP GRO). */
+  coalescedRuns: number;
   handlerErrors: number;
 }
 
@@ -78,7 +84,7 @@ export function udpError(where: string, action: string, cause: unknown): UdpSock
 export function newBatchUdpCounters(): BatchUdpCounters {
   return {
     datagramsSent: 0, bytesSent: 0, datagramsReceived: 0, bytesReceived: 0, sendBatches: 0, receiveBatches: 0,
-    sendErrors: 0, queueDrops: 0, sendBlocked: 0, truncated: 0, receiveErrors: 0, handlerErrors: 0,
+    sendErrors: 0, queueDrops: 0, sendBlocked: 0, truncated: 0, receiveErrors: 0, coalescedRuns: 0, handlerErrors: 0,
   };
 }
 
@@ -93,6 +99,7 @@ export class BatchUdpSocket {
   private readonly rxSizes: Int32Array;
   private readonly rxAddrs: Uint32Array;
   private readonly rxPorts: Uint16Array;
+  private readonly rxSegs: Uint16Array;
   private readonly slotSize: number;
   private readonly rounds: number;
 
@@ -120,6 +127,7 @@ export class BatchUdpSocket {
     this.rxSizes = new Int32Array(batch);
     this.rxAddrs = new Uint32Array(batch);
     this.rxPorts = new Uint16Array(batch);
+    this.rxSegs = new Uint16Array(batch);
     const length = Math.max(1, options.queueLength ?? 4096);
     this.txSlab = new Uint8Array(Math.max(MAX_UDP_PAYLOAD, options.queueBytes ?? 4 << 20));
     this.txOffsets = new Uint32Array(length);
@@ -135,6 +143,8 @@ export class BatchUdpSocket {
     } catch (error) {
       throw udpError(where, 'bind', error);
     }
+    this.native.setSegmentation(options.segmentation ?? true);
+    if ((options.coalescing ?? true) && this.slotSize >= 65536) this.native.setCoalescing(true);
     const local = this.native.local();
     this.name = `${formatDottedQuad(local.address)}:${local.port}`;
   }
@@ -162,6 +172,11 @@ export class BatchUdpSocket {
   /** Datagrams queued and not yet accepted by the kernel. */
   queued(): number {
     return this.tail - this.head;
+  }
+
+  /** Whether sends use UDP GSO (false when turned off or refused by the route). */
+  segmentation(): boolean {
+    return this.native.segmentation();
   }
 
   /** Whether the queue waits for the socket to become writable. */
@@ -292,11 +307,10 @@ export class BatchUdpSocket {
   }
 
   private receive(): void {
-    const { rxSlab, rxSizes, rxAddrs, rxPorts, slotSize, counters } = this;
+    const { rxSlab, rxSizes, rxAddrs, rxPorts, rxSegs, slotSize, counters } = this;
     const batch = rxSizes.length;
-    const onReceive = this.options.onReceive;
     for (let round = 0; round < this.rounds && !this.closed; round++) {
-      const n = this.native.recvBatch(rxSlab, slotSize, rxSizes, rxAddrs, rxPorts);
+      const n = this.native.recvBatch(rxSlab, slotSize, rxSizes, rxAddrs, rxPorts, rxSegs);
       if (n < 0) {
         counters.receiveErrors++;
         this.options.onError?.(udpError(this.name, 'receive on', n));
@@ -310,16 +324,28 @@ export class BatchUdpSocket {
           counters.truncated++;
           continue;
         }
-        counters.datagramsReceived++;
-        counters.bytesReceived += size;
-        try {
-          onReceive(new Uint8Array(rxSlab.buffer, rxSlab.byteOffset + i * slotSize, size), rxAddrs[i] as number, rxPorts[i] as number);
-        } catch (error) {
-          counters.handlerErrors++;
-          this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
+        const base = rxSlab.byteOffset + i * slotSize;
+        const seg = rxSegs[i] as number;
+        if (seg === 0) {
+          this.deliver(base, size, rxAddrs[i] as number, rxPorts[i] as number);
+          continue;
         }
+        // A coalesced run (UDP GRO): datagrams of `seg` octets, the last one possibly shorter.
+        counters.coalescedRuns++;
+        for (let off = 0; off < size && !this.closed; off += seg) this.deliver(base + off, Math.min(seg, size - off), rxAddrs[i] as number, rxPorts[i] as number);
       }
       if (n < batch) return;
+    }
+  }
+
+  private deliver(offset: number, size: number, address: number, port: number): void {
+    this.counters.datagramsReceived++;
+    this.counters.bytesReceived += size;
+    try {
+      this.options.onReceive(new Uint8Array(this.rxSlab.buffer, offset, size), address, port);
+    } catch (error) {
+      this.counters.handlerErrors++;
+      this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
     }
   }
 

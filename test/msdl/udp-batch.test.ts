@@ -42,11 +42,13 @@ function open(got: Received[], extra: Partial<BatchUdpOptions> = {}): BatchUdpSo
   });
 }
 
-test('two sockets on 127.0.0.1 exchange sizes 1..1472 both ways, in order, in batches', async () => {
+for (const plain of [false, true]) {
+test(`two sockets on 127.0.0.1 exchange sizes 1..1472 both ways, in order, in batches${plain ? ' (no GSO/GRO)' : ''}`, async () => {
   const gotA: Received[] = [];
   const gotB: Received[] = [];
-  const a = open(gotA);
-  const b = open(gotB);
+  const extra = plain ? { segmentation: false, coalescing: false } : {};
+  const a = open(gotA, extra);
+  const b = open(gotB, extra);
   try {
     const pa = a.local().port;
     const pb = b.local().port;
@@ -81,10 +83,39 @@ test('two sockets on 127.0.0.1 exchange sizes 1..1472 both ways, in order, in ba
       assert.ok(s.counters.receiveBatches < 1472, `receives came in batches (${s.counters.receiveBatches} calls)`);
       assert.equal(s.counters.sendErrors + s.counters.queueDrops + s.counters.truncated, 0);
       assert.equal(s.queued(), 0);
+      assert.equal(s.segmentation(), !plain);
     }
   } finally {
     a.close();
     b.close();
+  }
+});
+}
+
+test('runs of one size go out segmented (GSO), arrive coalesced (GRO) and are split back in order', async () => {
+  const got: Received[] = [];
+  const rx = open(got);
+  const plainGot: Received[] = [];
+  const plainRx = open(plainGot, { coalescing: false });
+  const tx = open([]);
+  try {
+    const sizes = [...Array.from({ length: 150 }, () => 1000), 999, 17, ...Array.from({ length: 100 }, () => 64), 1472];
+    let tag = 0;
+    const sent = sizes.map((size) => datagram(size, tag++));
+    for (const d of sent) tx.send(LOOPBACK, rx.local().port, d);
+    for (const d of sent) tx.send(LOOPBACK, plainRx.local().port, d);
+    await waitFor('every datagram at both receivers', () => got.length === sizes.length && plainGot.length === sizes.length);
+    for (const list of [got, plainGot]) list.forEach((r, i) => assert.deepEqual(r.bytes, Buffer.from(sent[i] as Uint8Array), `datagram ${i}`));
+    assert.ok(rx.counters.coalescedRuns > 0, 'the kernel coalesced runs for the GRO socket');
+    assert.equal(plainRx.counters.coalescedRuns, 0);
+    assert.equal(tx.counters.datagramsSent, 2 * sizes.length);
+    assert.equal(tx.counters.sendErrors + tx.counters.queueDrops, 0);
+    assert.equal(rx.counters.datagramsReceived, sizes.length);
+    assert.equal(rx.counters.bytesReceived, sizes.reduce((x, y) => x + y, 0));
+  } finally {
+    rx.close();
+    plainRx.close();
+    tx.close();
   }
 });
 
@@ -167,6 +198,16 @@ class ScriptedNative implements NativeUdpSocket {
   }
   bufferSizes(): { receive: number; send: number } {
     return { receive: 0, send: 0 };
+  }
+  segmented = true;
+  setSegmentation(on: boolean): void {
+    this.segmented = on;
+  }
+  segmentation(): boolean {
+    return this.segmented;
+  }
+  setCoalescing(on: boolean): boolean {
+    return on;
   }
   ref(): void {}
   close(): void {

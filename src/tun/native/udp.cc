@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,6 +24,10 @@ namespace {
 
 // UIO_MAXIOV: the kernel caps one sendmmsg/recvmmsg call at this many messages.
 constexpr uint32_t kMaxBatch = 1024;
+// UDP GSO: datagrams per segmented message (UDP_MAX_SEGMENTS is 64 on older kernels) and the
+// payload bound of one message (it is one IPv4 datagram until segmented).
+constexpr size_t kMaxSegments = 64;
+constexpr size_t kMaxGsoBytes = 65000;
 
 std::string Endpoint(uint32_t hostOrder, uint32_t port) {
   char text[INET_ADDRSTRLEN] = "?";
@@ -79,6 +84,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                        {InstanceMethod("recvBatch", &UdpSocket::RecvBatch),
                         InstanceMethod("sendBatch", &UdpSocket::SendBatch),
                         InstanceMethod("watchWritable", &UdpSocket::WatchWritable),
+                        InstanceMethod("setSegmentation", &UdpSocket::SetSegmentation),
+                        InstanceMethod("segmentation", &UdpSocket::Segmentation),
+                        InstanceMethod("setCoalescing", &UdpSocket::SetCoalescing),
                         InstanceMethod("local", &UdpSocket::Local),
                         InstanceMethod("bufferSizes", &UdpSocket::BufferSizes),
                         InstanceMethod("ref", &UdpSocket::Ref),
@@ -154,6 +162,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     msgs_.resize(kMaxBatch);
     iovs_.resize(kMaxBatch);
     addrs_.resize(kMaxBatch);
+    control_.resize(kMaxBatch);
+    per_.resize(kMaxBatch);
   }
 
   ~UdpSocket() override { Shutdown(); }
@@ -191,9 +201,11 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     return false;
   }
 
-  // recvBatch(slab, slotSize, sizes Int32Array, addrs Uint32Array, ports Uint16Array) -> n, or
-  // -errno when nothing was read because of an error. Datagram i lands at slab[i*slotSize..];
-  // sizes[i] is its length, or -1 when it was longer than a slot (truncated: drop it).
+  // recvBatch(slab, slotSize, sizes Int32Array, addrs Uint32Array, ports Uint16Array[, segs
+  // Uint16Array]) -> n, or -errno when nothing was read because of an error. Datagram i lands at
+  // slab[i*slotSize..]; sizes[i] is its length, or -1 when it was longer than a slot (truncated:
+  // drop it). With coalescing on, slot i may hold several datagrams from one peer: segs[i] is then
+  // their size (the last may be shorter), 0 when the slot holds one datagram.
   Napi::Value RecvBatch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Open(env)) return env.Undefined();
@@ -201,11 +213,16 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     int32_t* sizes;
     uint32_t* addrs;
     uint16_t* ports;
-    size_t slabLen, nSizes, nAddrs, nPorts;
+    uint16_t* segs = nullptr;
+    size_t slabLen, nSizes, nAddrs, nPorts, nSegs = 0;
     if (!View(info, 0, napi_uint8_array, &slab, &slabLen, "slab must be a Uint8Array") ||
         !View(info, 2, napi_int32_array, &sizes, &nSizes, "sizes must be an Int32Array") ||
         !View(info, 3, napi_uint32_array, &addrs, &nAddrs, "addrs must be a Uint32Array") ||
         !View(info, 4, napi_uint16_array, &ports, &nPorts, "ports must be a Uint16Array")) {
+      return env.Undefined();
+    }
+    if (info.Length() > 5 && !info[5].IsUndefined() &&
+        !View(info, 5, napi_uint16_array, &segs, &nSegs, "segs must be a Uint16Array")) {
       return env.Undefined();
     }
     uint32_t slot = info[1].As<Napi::Number>().Uint32Value();
@@ -217,6 +234,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     if (nSizes < n) n = nSizes;
     if (nAddrs < n) n = nAddrs;
     if (nPorts < n) n = nPorts;
+    if (segs != nullptr && nSegs < n) n = nSegs;
     if (n > kMaxBatch) n = kMaxBatch;
     for (size_t i = 0; i < n; i++) {
       iovs_[i].iov_base = slab + i * slot;
@@ -227,6 +245,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       h.msg_namelen = sizeof addrs_[i];
       h.msg_iov = &iovs_[i];
       h.msg_iovlen = 1;
+      if (gro_) {
+        h.msg_control = control_[i].buf;
+        h.msg_controllen = sizeof control_[i].buf;
+      }
     }
     int r;
     do {
@@ -237,17 +259,38 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       return Napi::Number::New(env, -errno);
     }
     for (int i = 0; i < r; i++) {
-      bool trunc = (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+      struct msghdr& h = msgs_[i].msg_hdr;
+      bool trunc = (h.msg_flags & MSG_TRUNC) != 0;
       sizes[i] = trunc ? -1 : static_cast<int32_t>(msgs_[i].msg_len);
       addrs[i] = ntohl(addrs_[i].sin_addr.s_addr);
       ports[i] = ntohs(addrs_[i].sin_port);
+      if (segs == nullptr) continue;
+      int seg = 0;
+      if (gro_ && h.msg_controllen > 0) {
+        for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+          if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) memcpy(&seg, CMSG_DATA(c), sizeof seg);
+        }
+      }
+      segs[i] = (seg > 0 && static_cast<uint32_t>(seg) < msgs_[i].msg_len) ? static_cast<uint16_t>(seg) : 0;
     }
     return Napi::Number::New(env, r);
+  }
+
+  // setCoalescing(on) -> whether UDP GRO is now on: received runs of datagrams from one peer may
+  // arrive as one slot (see recvBatch segs). Needs 64 KiB slots; false when the kernel refused.
+  Napi::Value SetCoalescing(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    int on = info[0].ToBoolean().Value() ? 1 : 0;
+    gro_ = setsockopt(fd_, SOL_UDP, UDP_GRO, &on, sizeof on) == 0 && on == 1;
+    return Napi::Boolean::New(env, gro_);
   }
 
   // sendBatch(slab, offsets Uint32Array, lengths Uint32Array, addrs Uint32Array, ports Uint16Array,
   // start, end) -> datagrams sent from `start` (fewer than end-start: EAGAIN, wait for writable),
   // or -errno when datagram `start` itself was refused (the caller drops it and goes on).
+  // With segmentation on, a run of datagrams to one peer, all of one length but the last (which may
+  // be shorter), goes as one UDP GSO message (UDP_SEGMENT): one trip down the stack for up to 64.
   Napi::Value SendBatch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Open(env)) return env.Undefined();
@@ -264,50 +307,103 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         !View(info, 4, napi_uint16_array, &ports, &nPorts, "ports must be a Uint16Array")) {
       return env.Undefined();
     }
-    uint32_t start = info[5].As<Napi::Number>().Uint32Value();
+    size_t start = info[5].As<Napi::Number>().Uint32Value();
     size_t end = info[6].As<Napi::Number>().Uint32Value();
     if (end > nOff) end = nOff;
     if (end > nLen) end = nLen;
     if (end > nAddrs) end = nAddrs;
     if (end > nPorts) end = nPorts;
-    uint32_t sent = 0;
-    while (start + sent < end) {
-      size_t base = start + sent;
-      size_t n = end - base;
-      if (n > kMaxBatch) n = kMaxBatch;
-      for (size_t i = 0; i < n; i++) {
-        size_t k = base + i;
-        if (static_cast<uint64_t>(offsets[k]) + lengths[k] > slabLen) {
-          ThrowType(env, "offset + length is beyond the slab");
-          return env.Undefined();
-        }
-        iovs_[i].iov_base = slab + offsets[k];
-        iovs_[i].iov_len = lengths[k];
-        memset(&addrs_[i], 0, sizeof addrs_[i]);
-        addrs_[i].sin_family = AF_INET;
-        addrs_[i].sin_addr.s_addr = htonl(addrs[k]);
-        addrs_[i].sin_port = htons(ports[k]);
-        struct msghdr& h = msgs_[i].msg_hdr;
-        memset(&h, 0, sizeof h);
-        h.msg_name = &addrs_[i];
-        h.msg_namelen = sizeof addrs_[i];
-        h.msg_iov = &iovs_[i];
-        h.msg_iovlen = 1;
+    for (size_t k = start; k < end; k++) {
+      if (static_cast<uint64_t>(offsets[k]) + lengths[k] > slabLen) {
+        ThrowType(env, "offset + length is beyond the slab");
+        return env.Undefined();
       }
+    }
+    size_t sent = 0;
+    bool gsoNow = gso_;
+    while (start + sent < end) {
+      size_t m = Build(slab, offsets, lengths, addrs, ports, start + sent, end, gsoNow);
       int r;
       do {
-        r = sendmmsg(fd_, msgs_.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+        r = sendmmsg(fd_, msgs_.data(), static_cast<unsigned>(m), MSG_DONTWAIT);
       } while (r < 0 && errno == EINTR);
       if (r < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        if (sent == 0) return Napi::Number::New(env, -errno);
+        int err = errno;
+        if (err == EAGAIN || err == EWOULDBLOCK) break;
+        if (per_[0] > 1) {
+          // The first message was a GSO group: EIO/EOPNOTSUPP mean the route cannot segment
+          // (no checksum offload, xfrm), so segmentation goes for good; others retry it plainly.
+          if (err == EIO || err == EOPNOTSUPP || err == ENOPROTOOPT) gso_ = false;
+          gsoNow = false;
+          continue;
+        }
+        if (sent == 0) return Napi::Number::New(env, -err);
         break;  // the error shows again for that datagram on the next call
       }
-      sent += static_cast<uint32_t>(r);
-      if (static_cast<size_t>(r) < n) break;  // partial: the socket is full, or the next one fails
+      for (int j = 0; j < r; j++) sent += per_[j];
+      if (static_cast<size_t>(r) < m) break;  // partial: the socket is full, or the next one fails
     }
-    return Napi::Number::New(env, sent);
+    return Napi::Number::New(env, static_cast<double>(sent));
   }
+
+  // Fills msgs_ with messages for datagrams from..end-1 (at most kMaxBatch iovecs); per_[m] is the
+  // number of datagrams in message m. Returns the message count.
+  size_t Build(uint8_t* slab, const uint32_t* offsets, const uint32_t* lengths, const uint32_t* addrs,
+               const uint16_t* ports, size_t from, size_t end, bool gso) {
+    size_t m = 0, iov = 0, k = from;
+    while (k < end && iov < kMaxBatch) {
+      size_t first = k;
+      uint32_t seg = lengths[k];
+      size_t total = seg;
+      k++;
+      if (gso && seg > 0) {
+        while (k < end && k - first < kMaxSegments && iov + (k - first) < kMaxBatch && addrs[k] == addrs[first] &&
+               ports[k] == ports[first] && lengths[k] > 0 && lengths[k] <= seg && total + lengths[k] <= kMaxGsoBytes) {
+          total += lengths[k];
+          k++;
+          if (lengths[k - 1] < seg) break;  // a shorter one ends the group
+        }
+      }
+      size_t count = k - first;
+      for (size_t i = 0; i < count; i++) {
+        iovs_[iov + i].iov_base = slab + offsets[first + i];
+        iovs_[iov + i].iov_len = lengths[first + i];
+      }
+      memset(&addrs_[m], 0, sizeof addrs_[m]);
+      addrs_[m].sin_family = AF_INET;
+      addrs_[m].sin_addr.s_addr = htonl(addrs[first]);
+      addrs_[m].sin_port = htons(ports[first]);
+      struct msghdr& h = msgs_[m].msg_hdr;
+      memset(&h, 0, sizeof h);
+      h.msg_name = &addrs_[m];
+      h.msg_namelen = sizeof addrs_[m];
+      h.msg_iov = &iovs_[iov];
+      h.msg_iovlen = count;
+      if (count > 1) {
+        h.msg_control = control_[m].buf;
+        h.msg_controllen = sizeof control_[m].buf;
+        struct cmsghdr* c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t size = static_cast<uint16_t>(seg);
+        memcpy(CMSG_DATA(c), &size, sizeof size);
+      }
+      per_[m] = count;
+      iov += count;
+      m++;
+    }
+    return m;
+  }
+
+  // setSegmentation(on): whether sendBatch may use UDP GSO (on by default).
+  Napi::Value SetSegmentation(const Napi::CallbackInfo& info) {
+    gso_ = info[0].ToBoolean().Value();
+    return info.Env().Undefined();
+  }
+
+  // segmentation() -> whether UDP GSO is in use (off after the route refused it).
+  Napi::Value Segmentation(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), gso_); }
 
   // watchWritable(on): adds or removes UV_WRITABLE from the watched events.
   Napi::Value WatchWritable(const Napi::CallbackInfo& info) {
@@ -369,6 +465,14 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   std::vector<struct mmsghdr> msgs_;
   std::vector<struct iovec> iovs_;
   std::vector<struct sockaddr_in> addrs_;
+  union Control {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  };
+  std::vector<Control> control_;
+  std::vector<size_t> per_;
+  bool gso_ = true;
+  bool gro_ = false;
 };
 
 }  // namespace
