@@ -64,11 +64,11 @@ async function dgramRate(size: number, ms: number): Promise<Result> {
   return result;
 }
 
-async function nativeRate(size: number, ms: number): Promise<Result> {
+async function nativeRate(size: number, ms: number, offload: boolean): Promise<Result> {
   let received = 0;
   let sent = 0;
-  const rx = BatchUdpSocket.open({ address: LOOPBACK, port: 0, onReceive: () => void received++ });
-  const tx = BatchUdpSocket.open({ address: LOOPBACK, port: 0, onReceive: () => undefined });
+  const rx = BatchUdpSocket.open({ address: LOOPBACK, port: 0, coalescing: offload, onReceive: () => void received++ });
+  const tx = BatchUdpSocket.open({ address: LOOPBACK, port: 0, segmentation: offload, onReceive: () => undefined });
   const port = rx.local().port;
   const payload = new Uint8Array(size).fill(0xa5);
   const result = await pump(
@@ -95,12 +95,15 @@ async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 3);
   const ms = Math.max(200, seconds * 1000);
   console.log(`loopback UDP, one thread, ${seconds} s per run, bursts of ${BURST}, window ${WINDOW}`);
-  console.log('size   node:dgram dgrams/s   native batch dgrams/s   ratio   native Gbit/s');
+  console.log('(mmsg: sendmmsg/recvmmsg only; +GSO/GRO: runs to one peer also segmented and coalesced)');
+  console.log('size   node:dgram/s    mmsg/s   ratio   mmsg+GSO/GRO/s   ratio   Gbit/s');
+  const cell = (v: number, width: number): string => Math.round(v).toString().padStart(width);
   for (const size of SIZES) {
-    const d = await dgramRate(size, ms);
-    const n = await nativeRate(size, ms);
-    const gbits = (rate(n) * size * 8) / 1e9;
-    console.log(`${String(size).padStart(4)}   ${Math.round(rate(d)).toString().padStart(19)}   ${Math.round(rate(n)).toString().padStart(21)}   ${(rate(n) / rate(d)).toFixed(1).padStart(5)}x   ${gbits.toFixed(2).padStart(12)}`);
+    const d = rate(await dgramRate(size, ms));
+    const m = rate(await nativeRate(size, ms, false));
+    const g = rate(await nativeRate(size, ms, true));
+    const gbits = (g * size * 8) / 1e9;
+    console.log(`${String(size).padStart(4)}   ${cell(d, 12)}   ${cell(m, 7)}   ${(m / d).toFixed(1).padStart(4)}x   ${cell(g, 14)}   ${(g / d).toFixed(1).padStart(4)}x   ${gbits.toFixed(2).padStart(6)}`);
   }
 }
 

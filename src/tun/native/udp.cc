@@ -1,10 +1,12 @@
 // msnl_tun UdpSocket: a non-blocking IPv4 UDP socket for the underlay, moved in batches.
 // recvmmsg fills caller-owned slots (one datagram per slot) and sendmmsg sends a caller-owned slab
 // described by offset/length/address/port arrays, so a batch of 64 datagrams is one N-API call and
-// one or two syscalls instead of 64 of each. Readiness comes from uv_poll on the main loop (never
+// one or two syscalls instead of 64 of each. Runs of one size to one peer go as one UDP GSO message
+// and, with coalescing on, arrive as one UDP GRO slot (udp-msgs.cc builds the messages). Readiness comes from uv_poll on the main loop (never
 // the libuv threadpool); the JS side asks for UV_WRITABLE only while a send was cut short by EAGAIN.
 // Errors carry `errno` and `syscall` and name the socket in their message.
 #include "common.h"
+#include "udp-msgs.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,17 +19,9 @@
 
 #include <memory>
 #include <string>
-#include <vector>
 
 namespace msnl {
 namespace {
-
-// UIO_MAXIOV: the kernel caps one sendmmsg/recvmmsg call at this many messages.
-constexpr uint32_t kMaxBatch = 1024;
-// UDP GSO: datagrams per segmented message (UDP_MAX_SEGMENTS is 64 on older kernels) and the
-// payload bound of one message (it is one IPv4 datagram until segmented).
-constexpr size_t kMaxSegments = 64;
-constexpr size_t kMaxGsoBytes = 65000;
 
 std::string Endpoint(uint32_t hostOrder, uint32_t port) {
   char text[INET_ADDRSTRLEN] = "?";
@@ -159,11 +153,6 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       ThrowSock(env, -rc, "uv_poll_start", "watch", name_);
       return;
     }
-    msgs_.resize(kMaxBatch);
-    iovs_.resize(kMaxBatch);
-    addrs_.resize(kMaxBatch);
-    control_.resize(kMaxBatch);
-    per_.resize(kMaxBatch);
   }
 
   ~UdpSocket() override { Shutdown(); }
@@ -236,43 +225,16 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     if (nPorts < n) n = nPorts;
     if (segs != nullptr && nSegs < n) n = nSegs;
     if (n > kMaxBatch) n = kMaxBatch;
-    for (size_t i = 0; i < n; i++) {
-      iovs_[i].iov_base = slab + i * slot;
-      iovs_[i].iov_len = slot;
-      struct msghdr& h = msgs_[i].msg_hdr;
-      memset(&h, 0, sizeof h);
-      h.msg_name = &addrs_[i];
-      h.msg_namelen = sizeof addrs_[i];
-      h.msg_iov = &iovs_[i];
-      h.msg_iovlen = 1;
-      if (gro_) {
-        h.msg_control = control_[i].buf;
-        h.msg_controllen = sizeof control_[i].buf;
-      }
-    }
+    arena_.BuildRecv(slab, slot, n, gro_);
     int r;
     do {
-      r = recvmmsg(fd_, msgs_.data(), static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
+      r = recvmmsg(fd_, arena_.msgs(), static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
       return Napi::Number::New(env, -errno);
     }
-    for (int i = 0; i < r; i++) {
-      struct msghdr& h = msgs_[i].msg_hdr;
-      bool trunc = (h.msg_flags & MSG_TRUNC) != 0;
-      sizes[i] = trunc ? -1 : static_cast<int32_t>(msgs_[i].msg_len);
-      addrs[i] = ntohl(addrs_[i].sin_addr.s_addr);
-      ports[i] = ntohs(addrs_[i].sin_port);
-      if (segs == nullptr) continue;
-      int seg = 0;
-      if (gro_ && h.msg_controllen > 0) {
-        for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
-          if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) memcpy(&seg, CMSG_DATA(c), sizeof seg);
-        }
-      }
-      segs[i] = (seg > 0 && static_cast<uint32_t>(seg) < msgs_[i].msg_len) ? static_cast<uint16_t>(seg) : 0;
-    }
+    arena_.ReadRecv(r, RecvArrays{sizes, addrs, ports, segs}, gro_);
     return Napi::Number::New(env, r);
   }
 
@@ -319,18 +281,19 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         return env.Undefined();
       }
     }
+    const SendArrays in{slab, offsets, lengths, addrs, ports};
     size_t sent = 0;
     bool gsoNow = gso_;
     while (start + sent < end) {
-      size_t m = Build(slab, offsets, lengths, addrs, ports, start + sent, end, gsoNow);
+      size_t m = arena_.BuildSend(in, start + sent, end, gsoNow);
       int r;
       do {
-        r = sendmmsg(fd_, msgs_.data(), static_cast<unsigned>(m), MSG_DONTWAIT);
+        r = sendmmsg(fd_, arena_.msgs(), static_cast<unsigned>(m), MSG_DONTWAIT);
       } while (r < 0 && errno == EINTR);
       if (r < 0) {
         int err = errno;
         if (err == EAGAIN || err == EWOULDBLOCK) break;
-        if (per_[0] > 1) {
+        if (arena_.Datagrams(0) > 1) {
           // The first message was a GSO group: EIO/EOPNOTSUPP mean the route cannot segment
           // (no checksum offload, xfrm), so segmentation goes for good; others retry it plainly.
           if (err == EIO || err == EOPNOTSUPP || err == ENOPROTOOPT) gso_ = false;
@@ -340,60 +303,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         if (sent == 0) return Napi::Number::New(env, -err);
         break;  // the error shows again for that datagram on the next call
       }
-      for (int j = 0; j < r; j++) sent += per_[j];
+      for (int j = 0; j < r; j++) sent += arena_.Datagrams(j);
       if (static_cast<size_t>(r) < m) break;  // partial: the socket is full, or the next one fails
     }
     return Napi::Number::New(env, static_cast<double>(sent));
-  }
-
-  // Fills msgs_ with messages for datagrams from..end-1 (at most kMaxBatch iovecs); per_[m] is the
-  // number of datagrams in message m. Returns the message count.
-  size_t Build(uint8_t* slab, const uint32_t* offsets, const uint32_t* lengths, const uint32_t* addrs,
-               const uint16_t* ports, size_t from, size_t end, bool gso) {
-    size_t m = 0, iov = 0, k = from;
-    while (k < end && iov < kMaxBatch) {
-      size_t first = k;
-      uint32_t seg = lengths[k];
-      size_t total = seg;
-      k++;
-      if (gso && seg > 0) {
-        while (k < end && k - first < kMaxSegments && iov + (k - first) < kMaxBatch && addrs[k] == addrs[first] &&
-               ports[k] == ports[first] && lengths[k] > 0 && lengths[k] <= seg && total + lengths[k] <= kMaxGsoBytes) {
-          total += lengths[k];
-          k++;
-          if (lengths[k - 1] < seg) break;  // a shorter one ends the group
-        }
-      }
-      size_t count = k - first;
-      for (size_t i = 0; i < count; i++) {
-        iovs_[iov + i].iov_base = slab + offsets[first + i];
-        iovs_[iov + i].iov_len = lengths[first + i];
-      }
-      memset(&addrs_[m], 0, sizeof addrs_[m]);
-      addrs_[m].sin_family = AF_INET;
-      addrs_[m].sin_addr.s_addr = htonl(addrs[first]);
-      addrs_[m].sin_port = htons(ports[first]);
-      struct msghdr& h = msgs_[m].msg_hdr;
-      memset(&h, 0, sizeof h);
-      h.msg_name = &addrs_[m];
-      h.msg_namelen = sizeof addrs_[m];
-      h.msg_iov = &iovs_[iov];
-      h.msg_iovlen = count;
-      if (count > 1) {
-        h.msg_control = control_[m].buf;
-        h.msg_controllen = sizeof control_[m].buf;
-        struct cmsghdr* c = CMSG_FIRSTHDR(&h);
-        c->cmsg_level = SOL_UDP;
-        c->cmsg_type = UDP_SEGMENT;
-        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-        uint16_t size = static_cast<uint16_t>(seg);
-        memcpy(CMSG_DATA(c), &size, sizeof size);
-      }
-      per_[m] = count;
-      iov += count;
-      m++;
-    }
-    return m;
   }
 
   // setSegmentation(on): whether sendBatch may use UDP GSO (on by default).
@@ -462,15 +375,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   int fd_ = -1;
   std::string name_;
   UdpPollState* poll_ = nullptr;
-  std::vector<struct mmsghdr> msgs_;
-  std::vector<struct iovec> iovs_;
-  std::vector<struct sockaddr_in> addrs_;
-  union Control {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int))];
-  };
-  std::vector<Control> control_;
-  std::vector<size_t> per_;
+  MsgArena arena_;
   bool gso_ = true;
   bool gro_ = false;
 };
