@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NativeUdpUnderlay, type NativeUdpLink } from '../../src/daemon/udp-native-underlay.js';
+import { performance } from 'node:perf_hooks';
 import { createLogger } from '../../src/daemon/logger.js';
+import { DATA_HEADER_SIZE } from '../../src/msnl/constants.js';
+import { MsnlEndpoint } from '../../src/msnl/endpoint.js';
+import type { EndpointEvents } from '../../src/msnl/types.js';
 
 function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
   const start = Date.now();
@@ -82,5 +86,58 @@ test('open names the address and the cause when it cannot bind', async () => {
     await assert.rejects(underlay.open('no-such-host.invalid', 0, () => undefined), /failed to open UDP socket no-such-host\.invalid:0: cannot resolve no-such-host\.invalid/);
   } finally {
     await s.close();
+  }
+});
+
+test('two MSNL endpoints connect, exchange a segmented packet and release over the native underlay', async () => {
+  const underlay = new NativeUdpUnderlay(quiet);
+  const clock = { now: (): number => performance.now() };
+  const quietEvents = (overrides: Partial<EndpointEvents<NativeUdpLink>>): EndpointEvents<NativeUdpLink> => ({
+    incomingCall() {}, connected() {}, callFailed() {}, data() {}, disconnected() {}, idle() {}, echoReply() {}, ...overrides,
+  });
+  let a: MsnlEndpoint<NativeUdpLink> | undefined;
+  let b: MsnlEndpoint<NativeUdpLink> | undefined;
+  const sa = await underlay.open('127.0.0.1', 0, (bytes, link) => a?.receive(bytes, link));
+  const sb = await underlay.open('127.0.0.1', 0, (bytes, link) => b?.receive(bytes, link));
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    const got: Buffer[] = [];
+    const up: number[] = [];
+    const down: string[] = [];
+    a = new MsnlEndpoint<NativeUdpLink>({
+      localAddress: 0x0a000001, clock, transmit: (l, bytes) => sa.send(l, bytes), sameLink: (x, y) => underlay.same(x, y),
+      events: quietEvents({ connected: (_h, c) => up.push(c.connId), data: (_id, bytes) => got.push(Buffer.from(bytes)), disconnected: () => down.push('a') }),
+    });
+    const peer: MsnlEndpoint<NativeUdpLink> = new MsnlEndpoint<NativeUdpLink>({
+      localAddress: 0x0a000002, clock, transmit: (l, bytes) => sb.send(l, bytes), sameLink: (x, y) => underlay.same(x, y),
+      events: quietEvents({
+        incomingCall: (call) => void peer.accept(call.callId, 0xc0000202),
+        data: (id, bytes) => {
+          const reply = Buffer.alloc(DATA_HEADER_SIZE + bytes.length);
+          Buffer.from(bytes).reverse().copy(reply, DATA_HEADER_SIZE);
+          peer.send(id, reply, DATA_HEADER_SIZE, bytes.length);
+        },
+        disconnected: () => down.push('b'),
+      }),
+    });
+    b = peer;
+    timers.push(setInterval(() => a?.tick(), 20), setInterval(() => b?.tick(), 20));
+    b.listen(0x0800);
+    const toB = underlay.link('127.0.0.1', Number(sb.describe().split(':')[1]));
+    a.connect({ remoteAddress: 0x0a000002, remotePort: 0x0800, localPort: 0x0800, ipa: 0xc0000201, link: toB });
+    await waitFor('the connection', () => up.length === 1);
+    const packet = Buffer.alloc(DATA_HEADER_SIZE + 9000);
+    for (let i = 0; i < 9000; i++) packet[DATA_HEADER_SIZE + i] = (i * 31) & 0xff;
+    assert.equal(a.send(up[0] as number, packet, DATA_HEADER_SIZE, 9000), true);
+    await waitFor('the echoed packet', () => got.length === 1);
+    assert.deepEqual(got[0], Buffer.from(packet.subarray(DATA_HEADER_SIZE)).reverse());
+    assert.ok(sa.counters.datagramsSent >= 8, `the 9000-octet packet went as several datagrams (${sa.counters.datagramsSent})`);
+    a.disconnect(up[0] as number);
+    await waitFor('the release at both ends', () => down.length === 2);
+    assert.equal(sa.counters.sendErrors + sb.counters.sendErrors + sa.counters.queueDrops + sb.counters.queueDrops, 0);
+  } finally {
+    for (const t of timers) clearInterval(t);
+    await sa.close();
+    await sb.close();
   }
 });
