@@ -250,9 +250,9 @@ test('EAGAIN keeps the rest queued in order, waits for writable, and drops only 
   assert.equal(fake.closed, 1);
 });
 
-test('a real EAGAIN (tiny SO_SNDBUF, shaped veth in a namespace): every datagram sent or counted, no hang', (t) => {
-  if (!requireRoot(t)) return;
-  const ns = `msnl-udp-${process.pid}`;
+/** Runs the fixture in a fresh namespace with a shaped veth; returns its JSON line. */
+function inShapedNamespace(mode: string, burst: number): Record<string, number | boolean> {
+  const ns = `msnl-udp-${process.pid}-${mode}`;
   const run = (args: string[]): void => {
     const r = spawnSync('ip', args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`failed to run ip ${args.join(' ')}: ${r.stderr}`);
@@ -267,19 +267,33 @@ test('a real EAGAIN (tiny SO_SNDBUF, shaped veth in a namespace): every datagram
     const tc = spawnSync('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'v0', 'root', 'tbf', 'rate', '100mbit', 'burst', '16kb', 'limit', '100kb'], { encoding: 'utf8' });
     if (tc.status !== 0) throw new Error(`failed to shape v0: ${tc.stderr}`);
     const child = path.join(__dirname, 'fixtures', 'udp-eagain-child.js');
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, child, '1000'], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, child, mode, String(burst)], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
     const line = r.stdout.trim().split('\n').pop() ?? '';
     assert.notEqual(line, '', `child printed nothing (status ${r.status}, signal ${r.signal}): ${r.stderr}`);
-    const out = JSON.parse(line) as Record<string, number | boolean>;
-    assert.equal(out.timedOut, false);
-    assert.equal(out.blockedAfterBurst, true, 'the burst met EAGAIN');
-    assert.ok((out.queuedAfterBurst as number) > 0);
-    assert.equal(out.queuedAtEnd, 0);
-    assert.equal(out.sendBlocked, 1);
-    assert.equal((out.datagramsSent as number) + (out.queueDrops as number) + (out.sendErrors as number), 1000);
-    assert.equal(out.datagramsSent, out.accepted);
-    assert.ok((out.datagramsSent as number) > 500, `most of the burst went out (${out.datagramsSent})`);
+    return JSON.parse(line) as Record<string, number | boolean>;
   } finally {
     spawnSync('ip', ['netns', 'del', ns]);
   }
+}
+
+test('a real EAGAIN (tiny SO_SNDBUF, shaped veth in a namespace): every datagram sent or counted, no hang', (t) => {
+  if (!requireRoot(t)) return;
+  const out = inShapedNamespace('eagain', 1000);
+  assert.equal(out.timedOut, false);
+  assert.equal(out.blockedAfterBurst, true, 'the burst met EAGAIN');
+  assert.ok((out.queuedAfterBurst as number) > 0);
+  assert.equal(out.queuedAtEnd, 0);
+  assert.equal(out.sendBlocked, 1);
+  assert.equal((out.datagramsSent as number) + (out.queueDrops as number) + (out.sendErrors as number), 1000);
+  assert.equal(out.datagramsSent, out.accepted);
+  assert.ok((out.datagramsSent as number) > 500, `most of the burst went out (${out.datagramsSent})`);
+});
+
+test('datagrams above the path MTU, which GSO refuses, go out plainly and segmentation turns off', (t) => {
+  if (!requireRoot(t)) return;
+  const out = inShapedNamespace('gso', 40);
+  assert.equal(out.timedOut, false);
+  assert.equal(out.datagramsSent, 40);
+  assert.equal((out.sendErrors as number) + (out.queueDrops as number), 0);
+  assert.equal(out.segmentation, false, 'eight refused GSO runs turn segmentation off');
 });

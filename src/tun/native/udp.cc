@@ -23,6 +23,9 @@
 namespace msnl {
 namespace {
 
+// GSO messages refused (EINVAL, ...) before a socket stops segmenting.
+constexpr unsigned kMaxGsoFailures = 8;
+
 std::string Endpoint(uint32_t hostOrder, uint32_t port) {
   char text[INET_ADDRSTRLEN] = "?";
   struct in_addr a;
@@ -295,8 +298,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         if (err == EAGAIN || err == EWOULDBLOCK) break;
         if (arena_.Datagrams(0) > 1) {
           // The first message was a GSO group: EIO/EOPNOTSUPP mean the route cannot segment
-          // (no checksum offload, xfrm), so segmentation goes for good; others retry it plainly.
-          if (err == EIO || err == EOPNOTSUPP || err == ENOPROTOOPT) gso_ = false;
+          // (no checksum offload, xfrm), so segmentation goes for good; others (EINVAL: segments
+          // above the path MTU) retry it plainly, and segmentation goes after repeated failures.
+          if (err == EIO || err == EOPNOTSUPP || err == ENOPROTOOPT || ++gsoFailures_ >= kMaxGsoFailures) gso_ = false;
           gsoNow = false;
           continue;
         }
@@ -312,6 +316,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // setSegmentation(on): whether sendBatch may use UDP GSO (on by default).
   Napi::Value SetSegmentation(const Napi::CallbackInfo& info) {
     gso_ = info[0].ToBoolean().Value();
+    gsoFailures_ = 0;
     return info.Env().Undefined();
   }
 
@@ -377,6 +382,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   UdpPollState* poll_ = nullptr;
   MsgArena arena_;
   bool gso_ = true;
+  unsigned gsoFailures_ = 0;
   bool gro_ = false;
 };
 
