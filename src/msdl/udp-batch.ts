@@ -3,8 +3,10 @@
 // does. Sends are copied into a preallocated slab and flushed with one sendmmsg per burst (a
 // microtask after the current callback, or at once when a batch is full); when the kernel says
 // EAGAIN the rest stays queued and the socket waits for UV_WRITABLE. Receives land in a preallocated
-// slab of slots and are handed on as views that are only valid during the onReceive call.
-// Nothing here allocates per datagram except the receive view. Failures are counted, never thrown.
+// slab of slots and are handed on as views that are only valid during the onReceive call. Runs of
+// same-size datagrams to one peer go out as one UDP GSO message and may come in as one UDP GRO slot,
+// split back here. Nothing allocates per datagram except the receive view. Failures are counted,
+// never thrown.
 import { errnoName } from '../tun/errors.js';
 import { loadUdpSocket, UV_READABLE, UV_WRITABLE, type NativeUdpSocket, type NativeUdpSocketConstructor } from '../tun/native-udp.js';
 import { formatDottedQuad } from '../abi/inet.js';
