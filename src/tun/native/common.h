@@ -22,4 +22,7 @@ Napi::Value LinkStats(const Napi::CallbackInfo& info);
 Napi::Value AddrMonitorOpen(const Napi::CallbackInfo& info);
 Napi::Value AddrMonitorRead(const Napi::CallbackInfo& info);
 
+// udp.cc: the UdpSocket class (batched IPv4 UDP for the underlay).
+Napi::Function DefineUdpSocket(Napi::Env env);
+
 }  // namespace msnl

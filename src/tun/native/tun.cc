@@ -424,6 +424,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linkStats", Napi::Function::New(env, LinkStats));
   exports.Set("addrMonitorOpen", Napi::Function::New(env, AddrMonitorOpen));
   exports.Set("addrMonitorRead", Napi::Function::New(env, AddrMonitorRead));
+  exports.Set("UdpSocket", DefineUdpSocket(env));
   return exports;
 }
 

@@ -1,0 +1,54 @@
+// The typed surface of the msnl_tun addon's UdpSocket (src/tun/native/udp.cc): a non-blocking IPv4
+// UDP socket moved in batches with recvmmsg/sendmmsg, readiness by uv_poll. src/msdl/udp-batch.ts
+// wraps it. Addresses are unsigned 32-bit IPv4 numbers in host order (src/abi/inet.ts).
+import { loadNative } from './native.js';
+
+/** uv_poll event bits the callback receives (uv.h). */
+export const UV_READABLE = 1;
+export const UV_WRITABLE = 2;
+
+export interface NativeUdpSocket {
+  /**
+   * Receives up to min(slab.length / slotSize, sizes.length, addrs.length, ports.length, 1024)
+   * datagrams: datagram i lands at slab[i * slotSize ..], sizes[i] is its length (-1: it did not fit
+   * a slot and was truncated), addrs[i]/ports[i] its source. Returns the count (0: nothing waiting),
+   * or -errno when the first receive failed. With coalescing on, slot i may hold a run of datagrams
+   * from one peer: segs[i] is then their size (the last may be shorter), 0 for a single datagram.
+   */
+  recvBatch(slab: Uint8Array, slotSize: number, sizes: Int32Array, addrs: Uint32Array, ports: Uint16Array, segs?: Uint16Array): number;
+  /**
+   * Sends datagrams start..end-1, datagram k being slab[offsets[k], offsets[k] + lengths[k]) to
+   * addrs[k]:ports[k]. Returns how many were sent (fewer than asked: the socket is full, wait for
+   * UV_WRITABLE), or -errno when datagram `start` itself was refused (drop it and go on). With
+   * segmentation on, runs to one peer of one size (the last may be shorter) go as one UDP GSO message.
+   */
+  sendBatch(slab: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, start: number, end: number): number;
+  /** UDP GSO on send (on by default; goes off by itself when the route cannot segment). */
+  setSegmentation(on: boolean): void;
+  segmentation(): boolean;
+  /** UDP GRO on receive (off by default; needs 64 KiB slots). Returns whether it is on. */
+  setCoalescing(on: boolean): boolean;
+  /** Adds (true) or removes UV_WRITABLE from the watched events; UV_READABLE is always watched. */
+  watchWritable(on: boolean): void;
+  /** The bound address and port. */
+  local(): { address: number; port: number };
+  /** SO_RCVBUF / SO_SNDBUF as the kernel reports them. */
+  bufferSizes(): { receive: number; send: number };
+  /** Whether the poll handle keeps the event loop alive (it does by default). */
+  ref(keepAlive: boolean): void;
+  /** Stops watching and closes the fd; idempotent. Other methods then throw. */
+  close(): void;
+}
+
+export type NativeUdpSocketConstructor = new (
+  address: number,
+  port: number,
+  receiveBuffer: number,
+  sendBuffer: number,
+  callback: (status: number, events: number) => void,
+) => NativeUdpSocket;
+
+/** The UdpSocket class of the addon (loads the addon once; throws when it is not built). */
+export function loadUdpSocket(): NativeUdpSocketConstructor {
+  return (loadNative() as unknown as { UdpSocket: NativeUdpSocketConstructor }).UdpSocket;
+}

@@ -1,0 +1,393 @@
+// msnl_tun UdpSocket: a non-blocking IPv4 UDP socket for the underlay, moved in batches.
+// recvmmsg fills caller-owned slots (one datagram per slot) and sendmmsg sends a caller-owned slab
+// described by offset/length/address/port arrays, so a batch of 64 datagrams is one N-API call and
+// one or two syscalls instead of 64 of each. Runs of one size to one peer go as one UDP GSO message
+// and, with coalescing on, arrive as one UDP GRO slot (udp-msgs.cc builds the messages). Readiness comes from uv_poll on the main loop (never
+// the libuv threadpool); the JS side asks for UV_WRITABLE only while a send was cut short by EAGAIN.
+// Errors carry `errno` and `syscall` and name the socket in their message.
+#include "common.h"
+#include "udp-msgs.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <memory>
+#include <string>
+
+namespace msnl {
+namespace {
+
+// GSO messages refused (EINVAL, ...) before a socket stops segmenting.
+constexpr unsigned kMaxGsoFailures = 8;
+
+std::string Endpoint(uint32_t hostOrder, uint32_t port) {
+  char text[INET_ADDRSTRLEN] = "?";
+  struct in_addr a;
+  a.s_addr = htonl(hostOrder);
+  inet_ntop(AF_INET, &a, text, sizeof text);
+  return std::string(text) + ":" + std::to_string(port);
+}
+
+// Throws Error("failed to <what> UDP socket <endpoint>: <strerror>") with errno and syscall.
+void ThrowSock(Napi::Env env, int err, const char* syscall, const char* what, const std::string& endpoint) {
+  std::string message = std::string("failed to ") + what + " UDP socket " + endpoint + ": " + strerror(err);
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Value().Set("errno", Napi::Number::New(env, err));
+  e.Value().Set("syscall", Napi::String::New(env, syscall));
+  e.ThrowAsJavaScriptException();
+}
+
+// Raw view of a TypedArray or Buffer argument; false (TypeError thrown) when it is not one.
+template <typename T>
+bool View(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type type, T** data, size_t* length, const char* what) {
+  Napi::Env env = info.Env();
+  napi_value v = info[index];
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  if (!is) {
+    ThrowType(env, what);
+    return false;
+  }
+  napi_typedarray_type actual;
+  void* raw = nullptr;
+  napi_get_typedarray_info(env, v, &actual, length, &raw, nullptr, nullptr);
+  if (actual != type && !(type == napi_uint8_array && actual == napi_uint8_clamped_array)) {
+    ThrowType(env, what);
+    return false;
+  }
+  *data = static_cast<T*>(raw);
+  return true;
+}
+
+struct UdpPollState {
+  uv_poll_t handle;
+  Napi::FunctionReference callback;
+  std::unique_ptr<Napi::AsyncContext> context;
+  napi_env env;
+};
+
+// new UdpSocket(address, port, receiveBuffer, sendBuffer, callback(status, events)): binds
+// address:port (host-order IPv4; port 0 picks one) and watches it for UV_READABLE.
+class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "UdpSocket",
+                       {InstanceMethod("recvBatch", &UdpSocket::RecvBatch),
+                        InstanceMethod("sendBatch", &UdpSocket::SendBatch),
+                        InstanceMethod("watchWritable", &UdpSocket::WatchWritable),
+                        InstanceMethod("setSegmentation", &UdpSocket::SetSegmentation),
+                        InstanceMethod("segmentation", &UdpSocket::Segmentation),
+                        InstanceMethod("setCoalescing", &UdpSocket::SetCoalescing),
+                        InstanceMethod("local", &UdpSocket::Local),
+                        InstanceMethod("bufferSizes", &UdpSocket::BufferSizes),
+                        InstanceMethod("ref", &UdpSocket::Ref),
+                        InstanceMethod("close", &UdpSocket::Close)});
+  }
+
+  explicit UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocket>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() ||
+        !info[3].IsNumber() || !info[4].IsFunction()) {
+      ThrowType(env, "UdpSocket(address, port, receiveBuffer, sendBuffer, callback)");
+      return;
+    }
+    uint32_t address = info[0].As<Napi::Number>().Uint32Value();
+    uint32_t port = info[1].As<Napi::Number>().Uint32Value();
+    int rcv = info[2].As<Napi::Number>().Int32Value();
+    int snd = info[3].As<Napi::Number>().Int32Value();
+    name_ = Endpoint(address, port);
+    if (port > 65535) {
+      ThrowType(env, "port must be 0..65535");
+      return;
+    }
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      ThrowSock(env, errno, "socket", "create", name_);
+      return;
+    }
+    // FORCE variants pass rmem_max/wmem_max when privileged; otherwise the capped request.
+    if (rcv > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) < 0) {
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    }
+    if (snd > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) < 0) {
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
+    }
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(address);
+    sin.sin_port = htons(static_cast<uint16_t>(port));
+    if (bind(fd, reinterpret_cast<struct sockaddr*>(&sin), sizeof sin) < 0) {
+      int err = errno;
+      close(fd);
+      ThrowSock(env, err, "bind", "bind", name_);
+      return;
+    }
+    socklen_t len = sizeof sin;
+    if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&sin), &len) == 0) {
+      name_ = Endpoint(ntohl(sin.sin_addr.s_addr), ntohs(sin.sin_port));
+    }
+    fd_ = fd;
+
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    auto* st = new UdpPollState();
+    st->env = env;
+    int rc = uv_poll_init(loop, &st->handle, fd_);
+    if (rc != 0) {
+      delete st;
+      Shutdown();
+      ThrowSock(env, -rc, "uv_poll_init", "watch", name_);
+      return;
+    }
+    st->handle.data = st;
+    st->callback = Napi::Persistent(info[4].As<Napi::Function>());
+    st->context = std::make_unique<Napi::AsyncContext>(env, "msnl_udp_poll");
+    poll_ = st;
+    rc = uv_poll_start(&st->handle, UV_READABLE, OnEvent);
+    if (rc != 0) {
+      Shutdown();
+      ThrowSock(env, -rc, "uv_poll_start", "watch", name_);
+      return;
+    }
+  }
+
+  ~UdpSocket() override { Shutdown(); }
+
+ private:
+  static void OnEvent(uv_poll_t* handle, int status, int events) {
+    auto* st = static_cast<UdpPollState*>(handle->data);
+    Napi::Env env(st->env);
+    Napi::HandleScope scope(env);
+    st->callback.MakeCallback(env.Global(), {Napi::Number::New(env, status), Napi::Number::New(env, events)}, *st->context);
+    if (env.IsExceptionPending()) {
+      Napi::Error e = env.GetAndClearPendingException();
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+
+  // Stops watching before the fd goes (libuv requires it), then frees the handle state later.
+  void Shutdown() {
+    if (poll_ != nullptr) {
+      UdpPollState* st = poll_;
+      poll_ = nullptr;
+      uv_poll_stop(&st->handle);
+      uv_close(reinterpret_cast<uv_handle_t*>(&st->handle),
+               [](uv_handle_t* h) { delete static_cast<UdpPollState*>(h->data); });
+    }
+    if (fd_ >= 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+
+  bool Open(Napi::Env env) {
+    if (fd_ >= 0) return true;
+    ThrowSock(env, EBADF, "use", "use", name_ + " (closed)");
+    return false;
+  }
+
+  // recvBatch(slab, slotSize, sizes Int32Array, addrs Uint32Array, ports Uint16Array[, segs
+  // Uint16Array]) -> n, or -errno when nothing was read because of an error. Datagram i lands at
+  // slab[i*slotSize..]; sizes[i] is its length, or -1 when it was longer than a slot (truncated:
+  // drop it). With coalescing on, slot i may hold several datagrams from one peer: segs[i] is then
+  // their size (the last may be shorter), 0 when the slot holds one datagram.
+  Napi::Value RecvBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    uint8_t* slab;
+    int32_t* sizes;
+    uint32_t* addrs;
+    uint16_t* ports;
+    uint16_t* segs = nullptr;
+    size_t slabLen, nSizes, nAddrs, nPorts, nSegs = 0;
+    if (!View(info, 0, napi_uint8_array, &slab, &slabLen, "slab must be a Uint8Array") ||
+        !View(info, 2, napi_int32_array, &sizes, &nSizes, "sizes must be an Int32Array") ||
+        !View(info, 3, napi_uint32_array, &addrs, &nAddrs, "addrs must be a Uint32Array") ||
+        !View(info, 4, napi_uint16_array, &ports, &nPorts, "ports must be a Uint16Array")) {
+      return env.Undefined();
+    }
+    if (info.Length() > 5 && !info[5].IsUndefined() &&
+        !View(info, 5, napi_uint16_array, &segs, &nSegs, "segs must be a Uint16Array")) {
+      return env.Undefined();
+    }
+    uint32_t slot = info[1].As<Napi::Number>().Uint32Value();
+    if (slot == 0) {
+      ThrowType(env, "slotSize must be positive");
+      return env.Undefined();
+    }
+    size_t n = slabLen / slot;
+    if (nSizes < n) n = nSizes;
+    if (nAddrs < n) n = nAddrs;
+    if (nPorts < n) n = nPorts;
+    if (segs != nullptr && nSegs < n) n = nSegs;
+    if (n > kMaxBatch) n = kMaxBatch;
+    arena_.BuildRecv(slab, slot, n, gro_);
+    int r;
+    do {
+      r = recvmmsg(fd_, arena_.msgs(), static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
+      return Napi::Number::New(env, -errno);
+    }
+    arena_.ReadRecv(r, RecvArrays{sizes, addrs, ports, segs}, gro_);
+    return Napi::Number::New(env, r);
+  }
+
+  // setCoalescing(on) -> whether UDP GRO is now on: received runs of datagrams from one peer may
+  // arrive as one slot (see recvBatch segs). Needs 64 KiB slots; false when the kernel refused.
+  Napi::Value SetCoalescing(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    int on = info[0].ToBoolean().Value() ? 1 : 0;
+    gro_ = setsockopt(fd_, SOL_UDP, UDP_GRO, &on, sizeof on) == 0 && on == 1;
+    return Napi::Boolean::New(env, gro_);
+  }
+
+  // sendBatch(slab, offsets Uint32Array, lengths Uint32Array, addrs Uint32Array, ports Uint16Array,
+  // start, end) -> datagrams sent from `start` (fewer than end-start: EAGAIN, wait for writable),
+  // or -errno when datagram `start` itself was refused (the caller drops it and goes on).
+  // With segmentation on, a run of datagrams to one peer, all of one length but the last (which may
+  // be shorter), goes as one UDP GSO message (UDP_SEGMENT): one trip down the stack for up to 64.
+  Napi::Value SendBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    uint8_t* slab;
+    uint32_t* offsets;
+    uint32_t* lengths;
+    uint32_t* addrs;
+    uint16_t* ports;
+    size_t slabLen, nOff, nLen, nAddrs, nPorts;
+    if (!View(info, 0, napi_uint8_array, &slab, &slabLen, "slab must be a Uint8Array") ||
+        !View(info, 1, napi_uint32_array, &offsets, &nOff, "offsets must be a Uint32Array") ||
+        !View(info, 2, napi_uint32_array, &lengths, &nLen, "lengths must be a Uint32Array") ||
+        !View(info, 3, napi_uint32_array, &addrs, &nAddrs, "addrs must be a Uint32Array") ||
+        !View(info, 4, napi_uint16_array, &ports, &nPorts, "ports must be a Uint16Array")) {
+      return env.Undefined();
+    }
+    size_t start = info[5].As<Napi::Number>().Uint32Value();
+    size_t end = info[6].As<Napi::Number>().Uint32Value();
+    if (end > nOff) end = nOff;
+    if (end > nLen) end = nLen;
+    if (end > nAddrs) end = nAddrs;
+    if (end > nPorts) end = nPorts;
+    for (size_t k = start; k < end; k++) {
+      if (static_cast<uint64_t>(offsets[k]) + lengths[k] > slabLen) {
+        ThrowType(env, "offset + length is beyond the slab");
+        return env.Undefined();
+      }
+    }
+    const SendArrays in{slab, offsets, lengths, addrs, ports};
+    size_t sent = 0;
+    bool gsoNow = gso_;
+    while (start + sent < end) {
+      size_t m = arena_.BuildSend(in, start + sent, end, gsoNow);
+      int r;
+      do {
+        r = sendmmsg(fd_, arena_.msgs(), static_cast<unsigned>(m), MSG_DONTWAIT);
+      } while (r < 0 && errno == EINTR);
+      if (r < 0) {
+        int err = errno;
+        if (err == EAGAIN || err == EWOULDBLOCK) break;
+        if (arena_.Datagrams(0) > 1) {
+          // The first message was a GSO group: EIO/EOPNOTSUPP mean the route cannot segment
+          // (no checksum offload, xfrm), so segmentation goes for good; others (EINVAL: segments
+          // above the path MTU) retry it plainly, and segmentation goes after repeated failures.
+          if (err == EIO || err == EOPNOTSUPP || err == ENOPROTOOPT || ++gsoFailures_ >= kMaxGsoFailures) gso_ = false;
+          gsoNow = false;
+          continue;
+        }
+        if (sent == 0) return Napi::Number::New(env, -err);
+        break;  // the error shows again for that datagram on the next call
+      }
+      for (int j = 0; j < r; j++) sent += arena_.Datagrams(j);
+      if (static_cast<size_t>(r) < m) break;  // partial: the socket is full, or the next one fails
+    }
+    return Napi::Number::New(env, static_cast<double>(sent));
+  }
+
+  // setSegmentation(on): whether sendBatch may use UDP GSO (on by default).
+  Napi::Value SetSegmentation(const Napi::CallbackInfo& info) {
+    gso_ = info[0].ToBoolean().Value();
+    gsoFailures_ = 0;
+    return info.Env().Undefined();
+  }
+
+  // segmentation() -> whether UDP GSO is in use (off after the route refused it).
+  Napi::Value Segmentation(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), gso_); }
+
+  // watchWritable(on): adds or removes UV_WRITABLE from the watched events.
+  Napi::Value WatchWritable(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (poll_ == nullptr) return env.Undefined();
+    int events = UV_READABLE | (info[0].ToBoolean().Value() ? UV_WRITABLE : 0);
+    int rc = uv_poll_start(&poll_->handle, events, OnEvent);
+    if (rc != 0) ThrowSock(env, -rc, "uv_poll_start", "watch", name_);
+    return env.Undefined();
+  }
+
+  // local() -> { address (host order), port }.
+  Napi::Value Local(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    struct sockaddr_in sin;
+    socklen_t len = sizeof sin;
+    if (getsockname(fd_, reinterpret_cast<struct sockaddr*>(&sin), &len) < 0) {
+      ThrowSock(env, errno, "getsockname", "inspect", name_);
+      return env.Undefined();
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("address", Napi::Number::New(env, ntohl(sin.sin_addr.s_addr)));
+    out.Set("port", Napi::Number::New(env, ntohs(sin.sin_port)));
+    return out;
+  }
+
+  // bufferSizes() -> { receive, send } as the kernel reports them (twice the request, capped).
+  Napi::Value BufferSizes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    int rcv = 0, snd = 0;
+    socklen_t len = sizeof rcv;
+    getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcv, &len);
+    len = sizeof snd;
+    getsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &snd, &len);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("receive", Napi::Number::New(env, rcv));
+    out.Set("send", Napi::Number::New(env, snd));
+    return out;
+  }
+
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    if (poll_ != nullptr) {
+      auto* h = reinterpret_cast<uv_handle_t*>(&poll_->handle);
+      if (info[0].ToBoolean().Value()) uv_ref(h); else uv_unref(h);
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  int fd_ = -1;
+  std::string name_;
+  UdpPollState* poll_ = nullptr;
+  MsgArena arena_;
+  bool gso_ = true;
+  unsigned gsoFailures_ = 0;
+  bool gro_ = false;
+};
+
+}  // namespace
+
+Napi::Function DefineUdpSocket(Napi::Env env) { return UdpSocket::Define(env); }
+
+}  // namespace msnl

@@ -1,0 +1,143 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NativeUdpUnderlay, type NativeUdpLink } from '../../src/daemon/udp-native-underlay.js';
+import { performance } from 'node:perf_hooks';
+import { createLogger } from '../../src/daemon/logger.js';
+import { DATA_HEADER_SIZE } from '../../src/msnl/constants.js';
+import { MsnlEndpoint } from '../../src/msnl/endpoint.js';
+import type { EndpointEvents } from '../../src/msnl/types.js';
+
+function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const poll = (): void => {
+      if (cond()) resolve();
+      else if (Date.now() - start > timeoutMs) reject(new Error(`failed to see ${what} within ${timeoutMs} ms`));
+      else setTimeout(poll, 2);
+    };
+    poll();
+  });
+}
+
+const quiet = createLogger('error', () => undefined);
+
+test('links are canonical: one frozen object per IPv4 peer, shared with the receive path', async () => {
+  const underlay = new NativeUdpUnderlay(quiet);
+  const a = underlay.link('127.0.0.1', 4000);
+  assert.equal(underlay.link('127.0.0.1', 4000), a);
+  assert.deepEqual({ ...a }, { address: '127.0.0.1', port: 4000, ipv4: 0x7f000001 });
+  assert.equal(Object.isFrozen(a), true);
+  assert.notEqual(underlay.link('127.0.0.1', 4001), a);
+  assert.equal(underlay.same(a, underlay.link('127.0.0.1', 4000)), true);
+  assert.equal(underlay.same(a, underlay.link('127.0.0.1', 4001)), false);
+  assert.equal(underlay.same(a, underlay.link('127.0.0.2', 4000)), false);
+  assert.equal(underlay.same(a, { address: '127.0.0.1', port: 4000, ipv4: 0x7f000001 }), true, 'same by value too');
+  const named = underlay.link('localhost', 4000);
+  assert.equal(named.ipv4, -1);
+  assert.equal(underlay.link('localhost', 4000), named);
+  assert.equal(underlay.same(named, a), false);
+});
+
+test('two underlay sockets exchange datagrams; received links are the route links', async () => {
+  const underlay = new NativeUdpUnderlay(quiet);
+  const gotA: { bytes: Buffer; link: NativeUdpLink }[] = [];
+  const gotB: { bytes: Buffer; link: NativeUdpLink }[] = [];
+  const sa = await underlay.open('127.0.0.1', 0, (bytes, link) => gotA.push({ bytes: Buffer.from(bytes), link }));
+  const sb = await underlay.open('127.0.0.1', 0, (bytes, link) => gotB.push({ bytes: Buffer.from(bytes), link }));
+  try {
+    assert.match(sa.describe(), /^127\.0\.0\.1:\d+$/);
+    const pa = Number(sa.describe().split(':')[1]);
+    const pb = Number(sb.describe().split(':')[1]);
+    const toB = underlay.link('127.0.0.1', pb);
+    const toA = underlay.link('127.0.0.1', pa);
+    for (let i = 1; i <= 100; i++) sa.send(toB, new Uint8Array(i).fill(i));
+    await waitFor('100 datagrams at b', () => gotB.length === 100);
+    assert.deepEqual(gotB.map((g) => g.bytes.length), Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.ok(gotB.every((g) => g.link === toA), 'the sender is the canonical link of its address');
+    sb.send(gotB[0]?.link as NativeUdpLink, Uint8Array.of(9, 9));
+    await waitFor('the reply at a', () => gotA.length === 1);
+    assert.equal(gotA[0]?.link, toB);
+    assert.deepEqual([...(gotA[0]?.bytes ?? [])], [9, 9]);
+    assert.equal(sa.counters.datagramsSent, 100);
+    assert.equal(sb.counters.datagramsReceived, 100);
+    // A host name resolves in the background; datagrams before that are counted, after it delivered.
+    const named = underlay.link('localhost', pb);
+    await waitFor('localhost to resolve', () => underlay.resolvedAddress('localhost') !== undefined);
+    assert.equal(underlay.resolvedAddress('localhost'), 0x7f000001);
+    sa.send(named, Uint8Array.of(7));
+    await waitFor('the datagram sent by name', () => gotB.length === 101);
+    assert.equal(underlay.unresolved, 0);
+    sa.send(underlay.link('::1', pb), Uint8Array.of(8));
+    assert.equal(underlay.unresolved, 1, 'an IPv6 link is dropped and counted');
+  } finally {
+    await sa.close();
+    await sa.close();
+    await sb.close();
+  }
+});
+
+test('open names the address and the cause when it cannot bind', async () => {
+  const underlay = new NativeUdpUnderlay(quiet);
+  const s = await underlay.open('127.0.0.1', 0, () => undefined);
+  try {
+    const port = Number(s.describe().split(':')[1]);
+    await assert.rejects(underlay.open('127.0.0.1', port, () => undefined), new RegExp(`failed to bind UDP socket 127\\.0\\.0\\.1:${port}: Address already in use \\[EADDRINUSE\\]`));
+    await assert.rejects(underlay.open('::1', 0, () => undefined), /failed to open UDP socket \[::1\]:0: the native underlay is IPv4 only/);
+    await assert.rejects(underlay.open('no-such-host.invalid', 0, () => undefined), /failed to open UDP socket no-such-host\.invalid:0: cannot resolve no-such-host\.invalid/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('two MSNL endpoints connect, exchange a segmented packet and release over the native underlay', async () => {
+  const underlay = new NativeUdpUnderlay(quiet);
+  const clock = { now: (): number => performance.now() };
+  const quietEvents = (overrides: Partial<EndpointEvents<NativeUdpLink>>): EndpointEvents<NativeUdpLink> => ({
+    incomingCall() {}, connected() {}, callFailed() {}, data() {}, disconnected() {}, idle() {}, echoReply() {}, ...overrides,
+  });
+  let a: MsnlEndpoint<NativeUdpLink> | undefined;
+  let b: MsnlEndpoint<NativeUdpLink> | undefined;
+  const sa = await underlay.open('127.0.0.1', 0, (bytes, link) => a?.receive(bytes, link));
+  const sb = await underlay.open('127.0.0.1', 0, (bytes, link) => b?.receive(bytes, link));
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    const got: Buffer[] = [];
+    const up: number[] = [];
+    const down: string[] = [];
+    a = new MsnlEndpoint<NativeUdpLink>({
+      localAddress: 0x0a000001, clock, transmit: (l, bytes) => sa.send(l, bytes), sameLink: (x, y) => underlay.same(x, y),
+      events: quietEvents({ connected: (_h, c) => up.push(c.connId), data: (_id, bytes) => got.push(Buffer.from(bytes)), disconnected: () => down.push('a') }),
+    });
+    const peer: MsnlEndpoint<NativeUdpLink> = new MsnlEndpoint<NativeUdpLink>({
+      localAddress: 0x0a000002, clock, transmit: (l, bytes) => sb.send(l, bytes), sameLink: (x, y) => underlay.same(x, y),
+      events: quietEvents({
+        incomingCall: (call) => void peer.accept(call.callId, 0xc0000202),
+        data: (id, bytes) => {
+          const reply = Buffer.alloc(DATA_HEADER_SIZE + bytes.length);
+          Buffer.from(bytes).reverse().copy(reply, DATA_HEADER_SIZE);
+          peer.send(id, reply, DATA_HEADER_SIZE, bytes.length);
+        },
+        disconnected: () => down.push('b'),
+      }),
+    });
+    b = peer;
+    timers.push(setInterval(() => a?.tick(), 20), setInterval(() => b?.tick(), 20));
+    b.listen(0x0800);
+    const toB = underlay.link('127.0.0.1', Number(sb.describe().split(':')[1]));
+    a.connect({ remoteAddress: 0x0a000002, remotePort: 0x0800, localPort: 0x0800, ipa: 0xc0000201, link: toB });
+    await waitFor('the connection', () => up.length === 1);
+    const packet = Buffer.alloc(DATA_HEADER_SIZE + 9000);
+    for (let i = 0; i < 9000; i++) packet[DATA_HEADER_SIZE + i] = (i * 31) & 0xff;
+    assert.equal(a.send(up[0] as number, packet, DATA_HEADER_SIZE, 9000), true);
+    await waitFor('the echoed packet', () => got.length === 1);
+    assert.deepEqual(got[0], Buffer.from(packet.subarray(DATA_HEADER_SIZE)).reverse());
+    assert.ok(sa.counters.datagramsSent >= 8, `the 9000-octet packet went as several datagrams (${sa.counters.datagramsSent})`);
+    a.disconnect(up[0] as number);
+    await waitFor('the release at both ends', () => down.length === 2);
+    assert.equal(sa.counters.sendErrors + sb.counters.sendErrors + sa.counters.queueDrops + sb.counters.queueDrops, 0);
+  } finally {
+    for (const t of timers) clearInterval(t);
+    await sa.close();
+    await sb.close();
+  }
+});

@@ -1,0 +1,299 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { BatchUdpSocket, UdpSocketError, type BatchUdpOptions } from '../../src/msdl/udp-batch.js';
+import { UV_READABLE, UV_WRITABLE, type NativeUdpSocket } from '../../src/tun/native-udp.js';
+import { requireRoot } from '../helpers/root.js';
+
+const LOOPBACK = 0x7f000001;
+
+function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const poll = (): void => {
+      if (cond()) resolve();
+      else if (Date.now() - start > timeoutMs) reject(new Error(`failed to see ${what} within ${timeoutMs} ms`));
+      else setTimeout(poll, 2);
+    };
+    poll();
+  });
+}
+
+/** Datagram `size` bytes long whose content depends on size and a tag. */
+function datagram(size: number, tag: number): Uint8Array {
+  const b = new Uint8Array(size);
+  for (let i = 0; i < size; i++) b[i] = (size * 7 + i * 13 + tag) & 0xff;
+  return b;
+}
+
+interface Received {
+  bytes: Buffer;
+  address: number;
+  port: number;
+}
+
+function open(got: Received[], extra: Partial<BatchUdpOptions> = {}): BatchUdpSocket {
+  return BatchUdpSocket.open({
+    address: LOOPBACK,
+    port: 0,
+    onReceive: (bytes, address, port) => got.push({ bytes: Buffer.from(bytes), address, port }),
+    ...extra,
+  });
+}
+
+for (const plain of [false, true]) {
+test(`two sockets on 127.0.0.1 exchange sizes 1..1472 both ways, in order, in batches${plain ? ' (no GSO/GRO)' : ''}`, async () => {
+  const gotA: Received[] = [];
+  const gotB: Received[] = [];
+  const extra = plain ? { segmentation: false, coalescing: false } : {};
+  const a = open(gotA, extra);
+  const b = open(gotB, extra);
+  try {
+    const pa = a.local().port;
+    const pb = b.local().port;
+    assert.match(a.describe(), /^127\.0\.0\.1:\d+$/);
+    const sizes = Array.from({ length: 1472 }, (_, i) => i + 1);
+    // Chunks of 256 so the receive buffers never overflow even where SO_RCVBUF is capped.
+    for (let from = 0; from < sizes.length; from += 256) {
+      const chunk = sizes.slice(from, from + 256);
+      for (const size of chunk) {
+        assert.equal(a.send(LOOPBACK, pb, datagram(size, 1)), true);
+        assert.equal(b.send(LOOPBACK, pa, datagram(size, 2)), true);
+      }
+      assert.equal(a.queued(), chunk.length, 'sends wait for the end of the burst');
+      await waitFor(`chunk at ${from}`, () => gotA.length === from + chunk.length && gotB.length === from + chunk.length);
+    }
+    for (const [got, tag, port] of [[gotB, 1, pa], [gotA, 2, pb]] as const) {
+      assert.equal(got.length, 1472);
+      got.forEach((r, i) => {
+        assert.equal(r.bytes.length, i + 1, `datagram ${i} in order`);
+        assert.deepEqual(r.bytes, Buffer.from(datagram(i + 1, tag)));
+        assert.equal(r.address, LOOPBACK);
+        assert.equal(r.port, port);
+      });
+    }
+    const total = (1472 * 1473) / 2;
+    for (const s of [a, b]) {
+      assert.equal(s.counters.datagramsSent, 1472);
+      assert.equal(s.counters.bytesSent, total);
+      assert.equal(s.counters.datagramsReceived, 1472);
+      assert.equal(s.counters.bytesReceived, total);
+      assert.ok(s.counters.sendBatches <= 12, `sends went out in batches (${s.counters.sendBatches} calls)`);
+      assert.ok(s.counters.receiveBatches < 1472, `receives came in batches (${s.counters.receiveBatches} calls)`);
+      assert.equal(s.counters.sendErrors + s.counters.queueDrops + s.counters.truncated, 0);
+      assert.equal(s.queued(), 0);
+      assert.equal(s.segmentation(), !plain);
+    }
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+}
+
+test('runs of one size go out segmented (GSO), arrive coalesced (GRO) and are split back in order', async () => {
+  const got: Received[] = [];
+  const rx = open(got);
+  const plainGot: Received[] = [];
+  const plainRx = open(plainGot, { coalescing: false });
+  const tx = open([]);
+  try {
+    const sizes = [...Array.from({ length: 150 }, () => 1000), 999, 17, ...Array.from({ length: 100 }, () => 64), 1472];
+    let tag = 0;
+    const sent = sizes.map((size) => datagram(size, tag++));
+    for (const d of sent) tx.send(LOOPBACK, rx.local().port, d);
+    for (const d of sent) tx.send(LOOPBACK, plainRx.local().port, d);
+    await waitFor('every datagram at both receivers', () => got.length === sizes.length && plainGot.length === sizes.length);
+    for (const list of [got, plainGot]) list.forEach((r, i) => assert.deepEqual(r.bytes, Buffer.from(sent[i] as Uint8Array), `datagram ${i}`));
+    assert.ok(rx.counters.coalescedRuns > 0, 'the kernel coalesced runs for the GRO socket');
+    assert.equal(plainRx.counters.coalescedRuns, 0);
+    assert.equal(tx.counters.datagramsSent, 2 * sizes.length);
+    assert.equal(tx.counters.sendErrors + tx.counters.queueDrops, 0);
+    assert.equal(rx.counters.datagramsReceived, sizes.length);
+    assert.equal(rx.counters.bytesReceived, sizes.reduce((x, y) => x + y, 0));
+  } finally {
+    rx.close();
+    plainRx.close();
+    tx.close();
+  }
+});
+
+test('a datagram longer than a receive slot is dropped and counted as truncated', async () => {
+  const got: Received[] = [];
+  const small = open(got, { slotSize: 100, receiveBatch: 4 });
+  const sender = open([]);
+  try {
+    const port = small.local().port;
+    sender.send(LOOPBACK, port, datagram(100, 3));
+    sender.send(LOOPBACK, port, datagram(101, 3));
+    sender.send(LOOPBACK, port, datagram(5, 3));
+    await waitFor('two datagrams and a truncation', () => got.length === 2 && small.counters.truncated === 1);
+    assert.deepEqual(got.map((r) => r.bytes.length), [100, 5]);
+  } finally {
+    small.close();
+    sender.close();
+  }
+});
+
+test('close is idempotent; sends after close are dropped and counted', () => {
+  const s = open([]);
+  s.close();
+  s.close();
+  assert.equal(s.isClosed, true);
+  assert.equal(s.send(LOOPBACK, 9, datagram(10, 0)), false);
+  assert.equal(s.counters.queueDrops, 1);
+  assert.throws(() => s.local(), /closed/);
+});
+
+test('a bad bind names the socket and the cause', () => {
+  const s = open([]);
+  try {
+    const port = s.local().port;
+    assert.throws(() => open([], { port }), (e: unknown) => e instanceof UdpSocketError && e.code === 'EADDRINUSE' && e.message === `failed to bind UDP socket 127.0.0.1:${port}: Address already in use [EADDRINUSE]`);
+    assert.throws(() => open([], { address: 0xc0000201 }), /^UdpSocketError: failed to bind UDP socket 192\.0\.2\.1:0: .* \[EADDRNOTAVAIL\]$/);
+    assert.throws(() => open([], { port: 70000 }), /failed to bind UDP socket 127\.0\.0\.1:70000: port must be 0\.\.65535/);
+  } finally {
+    s.close();
+  }
+});
+
+/** A scripted native socket: takes `room` datagrams, then says EAGAIN until the test adds room. */
+class ScriptedNative implements NativeUdpSocket {
+  static last: ScriptedNative | undefined;
+  room = 0;
+  refuse = new Set<number>();
+  sent: number[] = [];
+  watching: boolean[] = [];
+  closed = 0;
+  constructor(_a: number, _p: number, _r: number, _s: number, readonly callback: (status: number, events: number) => void) {
+    ScriptedNative.last = this;
+  }
+  recvBatch(): number {
+    return 0;
+  }
+  sendBatch(slab: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, _a: Uint32Array, _p: Uint16Array, start: number, end: number): number {
+    let n = 0;
+    for (let k = start; k < end && this.room > 0; k++) {
+      const first = slab[offsets[k] as number] as number;
+      if (this.refuse.has(first)) {
+        if (n === 0) {
+          this.refuse.delete(first);
+          return -90; // EMSGSIZE
+        }
+        break;
+      }
+      assert.equal(lengths[k], 3);
+      this.sent.push(first);
+      this.room--;
+      n++;
+    }
+    return n;
+  }
+  watchWritable(on: boolean): void {
+    this.watching.push(on);
+  }
+  local(): { address: number; port: number } {
+    return { address: LOOPBACK, port: 4242 };
+  }
+  bufferSizes(): { receive: number; send: number } {
+    return { receive: 0, send: 0 };
+  }
+  segmented = true;
+  setSegmentation(on: boolean): void {
+    this.segmented = on;
+  }
+  segmentation(): boolean {
+    return this.segmented;
+  }
+  setCoalescing(on: boolean): boolean {
+    return on;
+  }
+  ref(): void {}
+  close(): void {
+    this.closed++;
+  }
+}
+
+test('EAGAIN keeps the rest queued in order, waits for writable, and drops only on overflow', async () => {
+  const errors: Error[] = [];
+  const s = BatchUdpSocket.open({ address: LOOPBACK, port: 0, native: ScriptedNative, queueLength: 40, onReceive: () => undefined, onError: (e) => errors.push(e) });
+  const fake = ScriptedNative.last as ScriptedNative;
+  fake.room = 10;
+  fake.refuse.add(5);
+  for (let i = 0; i < 52; i++) s.send(0x0a000002, 7, Uint8Array.of(i, 0, 0));
+  // 40 fit the queue; the 41st send forced a flush that freed 11 slots (one of them refused), the
+  // queue refilled to 40 and the 52nd, with the socket blocked, was dropped.
+  assert.equal(s.counters.datagramsSent, 10);
+  assert.equal(s.counters.sendErrors, 1);
+  assert.match(errors[0]?.message ?? '', /^failed to send datagram to 10\.0\.0\.2:7 from UDP socket 127\.0\.0\.1:4242: EMSGSIZE$/);
+  assert.equal(s.isBlocked(), true);
+  assert.deepEqual(fake.watching, [true]);
+  assert.equal(s.queued(), 40);
+  assert.equal(s.counters.queueDrops, 1);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(s.counters.datagramsSent, 10, 'no flush while blocked');
+  for (let round = 0; round < 10 && s.queued() > 0; round++) {
+    fake.room = 8;
+    fake.callback(0, UV_WRITABLE);
+  }
+  assert.equal(s.queued(), 0);
+  assert.equal(s.isBlocked(), false);
+  assert.deepEqual(fake.watching, [true, false]);
+  const expected = Array.from({ length: 51 }, (_, i) => i).filter((i) => i !== 5);
+  assert.deepEqual(fake.sent, expected, 'order preserved across the EAGAIN and compaction');
+  assert.equal(s.counters.datagramsSent + s.counters.sendErrors + s.counters.queueDrops, 52);
+  assert.equal(s.counters.sendBlocked, 1);
+  fake.callback(0, UV_READABLE);
+  s.close();
+  s.close();
+  assert.equal(fake.closed, 1);
+});
+
+/** Runs the fixture in a fresh namespace with a shaped veth; returns its JSON line. */
+function inShapedNamespace(mode: string, burst: number): Record<string, number | boolean> {
+  const ns = `msnl-udp-${process.pid}-${mode}`;
+  const run = (args: string[]): void => {
+    const r = spawnSync('ip', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`failed to run ip ${args.join(' ')}: ${r.stderr}`);
+  };
+  run(['netns', 'add', ns]);
+  try {
+    run(['-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
+    run(['-n', ns, 'link', 'set', 'v0', 'up']);
+    run(['-n', ns, 'link', 'set', 'v1', 'up']);
+    run(['-n', ns, 'addr', 'add', '10.99.0.1/24', 'dev', 'v0']);
+    run(['-n', ns, 'neigh', 'add', '10.99.0.2', 'lladdr', '02:00:00:00:00:02', 'dev', 'v0']);
+    const tc = spawnSync('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'v0', 'root', 'tbf', 'rate', '100mbit', 'burst', '16kb', 'limit', '100kb'], { encoding: 'utf8' });
+    if (tc.status !== 0) throw new Error(`failed to shape v0: ${tc.stderr}`);
+    const child = path.join(__dirname, 'fixtures', 'udp-eagain-child.js');
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, child, mode, String(burst)], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    assert.notEqual(line, '', `child printed nothing (status ${r.status}, signal ${r.signal}): ${r.stderr}`);
+    return JSON.parse(line) as Record<string, number | boolean>;
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
+
+test('a real EAGAIN (tiny SO_SNDBUF, shaped veth in a namespace): every datagram sent or counted, no hang', (t) => {
+  if (!requireRoot(t)) return;
+  const out = inShapedNamespace('eagain', 1000);
+  assert.equal(out.timedOut, false);
+  assert.equal(out.blockedAfterBurst, true, 'the burst met EAGAIN');
+  assert.ok((out.queuedAfterBurst as number) > 0);
+  assert.equal(out.queuedAtEnd, 0);
+  assert.equal(out.sendBlocked, 1);
+  assert.equal((out.datagramsSent as number) + (out.queueDrops as number) + (out.sendErrors as number), 1000);
+  assert.equal(out.datagramsSent, out.accepted);
+  assert.ok((out.datagramsSent as number) > 500, `most of the burst went out (${out.datagramsSent})`);
+});
+
+test('datagrams above the path MTU, which GSO refuses, go out plainly and segmentation turns off', (t) => {
+  if (!requireRoot(t)) return;
+  const out = inShapedNamespace('gso', 40);
+  assert.equal(out.timedOut, false);
+  assert.equal(out.datagramsSent, 40);
+  assert.equal((out.sendErrors as number) + (out.queueDrops as number), 0);
+  assert.equal(out.segmentation, false, 'eight refused GSO runs turn segmentation off');
+});
