@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { isIP } from 'node:net';
 import { Command, CommanderError } from 'commander';
 import { ArgumentError, parseDottedQuad } from '../abi/inet.js';
 import { ControlServer, DEFAULT_SOCKET_PATH, probeSocket } from '../control/server.js';
@@ -14,6 +15,7 @@ import { Daemon } from './daemon.js';
 import { DaemonControl, VERSION } from './control-handler.js';
 import { causeOf, createLogger, parseLogLevel, type Logger } from './logger.js';
 import { UdpUnderlay, parseHostPort } from './udp-underlay.js';
+import { NativeUdpUnderlay } from './udp-native-underlay.js';
 
 export const DEFAULT_LOG_FILE = '/var/log/msnld.log';
 
@@ -26,6 +28,7 @@ interface Flags {
   logLevel: string;
   idleTimeout: string;
   logFile: string;
+  gso?: boolean;
 }
 
 class UsageError extends Error {}
@@ -46,6 +49,7 @@ function program(): Command {
     .option('-f, --foreground', 'stay in the foreground and log to standard error')
     .option('--log-level <level>', 'error, info or verbose (env MSNL_LOG_LEVEL)', env('MSNL_LOG_LEVEL', 'info'))
     .option('--idle-timeout <seconds>', 'release connections that carried no data this long', '1200')
+    .option('--gso', 'send runs of underlay datagrams with UDP segmentation offload (see msnld(8) before using it on veth)')
     .option('--log-file <path>', 'log file of a detached msnld (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error: ') ? `Error: ${text.slice(7)}` : text) });
@@ -133,7 +137,8 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
   try {
     daemon = new Daemon({
       store,
-      underlay: new UdpUnderlay(log),
+      // The native batched socket (sendmmsg/recvmmsg, UDP GSO/GRO) is IPv4 only; node:dgram serves IPv6.
+      underlay: isIP(settings.listen?.host ?? '') === 6 ? new UdpUnderlay(log) : new NativeUdpUnderlay(log, { segmentation: flags.gso === true }),
       openTun: (spec) => openTun(spec.name, { mtu: spec.mtu }),
       addrEvents,
       log,

@@ -18,7 +18,7 @@ export interface NativeUdpLink extends UdpLink {
 }
 
 /** Socket tuning passed through to BatchUdpSocket. */
-export type NativeUdpTuning = Pick<BatchUdpOptions, 'receiveBufferSize' | 'sendBufferSize' | 'receiveBatch' | 'slotSize' | 'queueLength' | 'queueBytes' | 'receiveRounds' | 'native'>;
+export type NativeUdpTuning = Pick<BatchUdpOptions, 'receiveBufferSize' | 'sendBufferSize' | 'receiveBatch' | 'slotSize' | 'queueLength' | 'queueBytes' | 'receiveRounds' | 'native' | 'segmentation' | 'coalescing'>;
 
 export interface NativeUnderlaySocket extends UnderlaySocket<NativeUdpLink> {
   readonly counters: BatchUdpCounters;
