@@ -45,7 +45,10 @@ function formatCell(cell: readonly number[] | string | undefined, digits: number
 }
 
 function formatRatio(value: number | undefined): string {
-  return value === undefined ? '-' : `${value.toFixed(2)}x`;
+  if (value === undefined) return '-';
+  // Two significant digits below 0.1, so a small ratio never prints as 0.00x.
+  const text = value >= 10 ? value.toFixed(1) : value >= 0.1 ? value.toFixed(2) : value.toPrecision(2);
+  return `${text}x`;
 }
 
 /** Renders the table as fixed-width text, failures listed after it. */

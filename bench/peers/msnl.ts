@@ -37,7 +37,7 @@ export class MsnlPeer implements Peer {
         // Until the CLI has a readiness probe the daemon may run fine without answering it.
         const daemon = host.daemon;
         if (daemon === undefined || daemon.exitCode !== null || !/did not answer/.test((error as Error).message)) throw error;
-        this.note = `msnld on h${host.index} runs but did not answer the readiness probe: ${(error as Error).message.split('\n')[0]}`;
+        this.note = (this.note === undefined ? '' : this.note + '; ') + `msnld on h${host.index} runs but did not answer the readiness probe: ${(error as Error).message.split('\n')[0]}`;
       }
     }
     return [0, 3].map((iface) => ({
