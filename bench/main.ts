@@ -120,12 +120,18 @@ async function main(): Promise<number> {
         for (const p of paths) {
           const first = await firstReply(topology, p);
           const samples: number[] = first instanceof Error ? [] : [first];
+          let more: number | Error;
           if (peer === msnl) {
             // One more fresh call per row, on an interface nothing has used yet (ms1 for ms0, ms2 for ms3).
             const spare = p.label === 'msnl ms0' ? 1 : 2;
-            const more = await firstReply(topology, { ...p, client: msnlAddress(spare, 1), server: msnlAddress(spare, 2) });
-            if (!(more instanceof Error)) samples.push(more);
+            more = await firstReply(topology, { ...p, client: msnlAddress(spare, 1), server: msnlAddress(spare, 2) });
+          } else {
+            // The peers are cheap to rebuild: tear down, set up again, and time the first packet once more.
+            await peer.teardown(topology);
+            await peer.setup(topology);
+            more = await firstReply(topology, p);
           }
+          if (!(more instanceof Error)) samples.push(more);
           const measured = await measurePath(topology, p, () => peer.pids(), settings);
           measured.firstReplyMs = samples.length > 0 ? samples : (first as Error).message;
           figures.push({ label: p.label, figures: measured });
@@ -151,9 +157,9 @@ async function main(): Promise<number> {
     process.removeListener('SIGTERM', onSignal);
   }
   // The lookup figure needs no network: it is the table the packet path reads.
-  const lookups = measurePrefixLookups(settings.prefixes, settings.quick ? 1 : 4);
+  const lookups = measurePrefixLookups(settings.prefixes, settings.quick ? 2 : 4);
   const ms0 = columns.get('msnl ms0') ?? {};
-  ms0['lookupsM'] = [lookups.lookupsPerSecond / 1e6];
+  ms0['lookupsM'] = lookups.lookupsPerSecond.map((r) => r / 1e6);
   columns.set('msnl ms0', ms0);
 
   const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'msnl ms0', 'msnl ms3'];

@@ -24,7 +24,7 @@ export class OpenvpnPeer implements Peer {
       const other = hosts[1 - i]!;
       const log = path.join(topology.dir, `openvpn-h${host.index}.log`);
       logs.push(log);
-      const fd = openSync(log, 'a');
+      const fd = openSync(log, 'w'); // fresh, so the wait below sees this run's lines only
       const child = spawn('ip', ['netns', 'exec', host.netns, 'openvpn',
         '--dev', DEV, '--dev-type', 'tun', '--proto', 'udp', '--local', host.underlay, '--lport', String(PORT),
         '--remote', other.underlay, '--rport', String(PORT),
