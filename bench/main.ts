@@ -33,6 +33,7 @@ export const FIGURES: readonly Figure[] = [
   { key: 'firstReplyMs', title: 'first reply to a new peer', unit: 'ms', digits: 2 },
   { key: 'mapImportMs', title: 'msnl map import', unit: 'ms', digits: 0 },
   { key: 'lookupsM', title: 'longest-prefix lookups', unit: 'M/s', digits: 1 },
+  { key: 'rssBaselineMiB', title: 'msnld RSS after the data runs', unit: 'MiB', digits: 1 },
   { key: 'rssMiB', title: 'msnld RSS, mappings + conns', unit: 'MiB', digits: 1 },
 ];
 
