@@ -2,27 +2,15 @@
 // random prefixes, against a naive Map-per-length baseline (up to 33 Map probes per lookup).
 // Run: npx tsc -p tsconfig.json && node dist/bench/prefix-table.js [prefix-count]
 import { prefixMask } from '../src/abi/inet.js';
-import { PrefixTable, type PrefixEntry } from '../src/manager/prefix-table.js';
-import { seededRandom } from '../src/msnl/random.js';
-
-/** Deterministic, so a failure reproduces from the seed. */
-function rng(seed: number): () => number {
-  const random = seededRandom(seed);
-  return () => random.u32();
-}
+import { PrefixTable } from '../src/manager/prefix-table.js';
+import { randomEntries, rate as rateOf, rng } from './lookups.js';
 
 const count = Number(process.argv[2] ?? 1_000_000);
 const next = rng(0x5eed);
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const gc = (globalThis as { gc?: () => void }).gc;
 
-// Random prefixes with lengths 8..32, weighted like a routing table (half of them /24..32).
-const entries: PrefixEntry<number>[] = new Array(count);
-for (let i = 0; i < count; i++) {
-  const length = next() % 2 === 0 ? 24 + (next() % 9) : 8 + (next() % 17);
-  entries[i] = { prefix: { address: (next() & prefixMask(length)) >>> 0, length }, value: i };
-}
-entries.push({ prefix: { address: 0, length: 0 }, value: -1 });
+const entries = randomEntries(count, next);
 
 gc?.();
 const heapBefore = process.memoryUsage().heapUsed;
@@ -37,13 +25,7 @@ const probes = new Uint32Array(1 << 20);
 for (let i = 0; i < probes.length; i++) probes[i] = next();
 
 // One loop per implementation, so each call site stays monomorphic.
-function rate(rounds: number, run: () => number): { rate: number; check: number } {
-  const start = process.hrtime.bigint();
-  let check = 0;
-  for (let r = 0; r < rounds; r++) check = (check + run()) | 0;
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return { rate: (rounds * probes.length) / seconds, check };
-}
+const rate = (rounds: number, run: () => number): { rate: number; check: number } => rateOf(rounds, probes.length, run);
 const tableRound = (): number => {
   let check = 0;
   for (let i = 0; i < probes.length; i++) check = (check + (table.lookup(probes[i]!) ?? 0)) | 0;

@@ -1,0 +1,209 @@
+// npm run bench: msnl against OpenVPN (no crypto), wireguard-go, the kernel VXLAN tunnel and the
+// bare underlay, over the two-namespace veth topology of src/demo/topology.ts (underlay MTU 1500).
+// Prints one table with the ratios msnl/OpenVPN and msnl/kernel, writes the raw samples as JSON
+// into bench/results/, and removes everything it created (also on failure and on SIGINT/SIGTERM).
+// Flags: --quick (a smoke run: 1 s runs, 1 repetition, smaller control figures), --out FILE.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { MSNLD, PACKAGE_ROOT, Topology, missingTools, run } from '../src/demo/topology.js';
+import { measureRss, timeImport, writeMappingFile } from './control.js';
+import { measurePrefixLookups } from './lookups.js';
+import { underlayPeer, vxlanPeer } from './peers/kernel.js';
+import { MsnlPeer, msnlAddress } from './peers/msnl.js';
+import { OpenvpnPeer } from './peers/openvpn.js';
+import type { Peer } from './peers/peer.js';
+import { WireguardPeer } from './peers/wireguard.js';
+import { renderTable, type Column, type Figure, type RatioSpec } from './report.js';
+import { IperfServer, emptyFigures, firstReply, measurePath, type PathFigures, type TrafficOptions } from './traffic.js';
+
+interface Settings extends TrafficOptions {
+  readonly quick: boolean;
+  readonly importRows: number;
+  readonly prefixes: number;
+  readonly callers: number;
+  readonly out: string | undefined;
+}
+
+export const FIGURES: readonly Figure[] = [
+  { key: 'tcp1Gbps', title: 'iperf3 TCP 1 stream', unit: 'Gbit/s', digits: 2 },
+  { key: 'tcp4Gbps', title: 'iperf3 TCP -P 4', unit: 'Gbit/s', digits: 2 },
+  { key: 'udp64Kpps', title: 'iperf3 UDP 64 B received', unit: 'kpkt/s', digits: 1 },
+  { key: 'pingAvgMs', title: 'ping RTT avg', unit: 'ms', digits: 3 },
+  { key: 'cpuPercent', title: 'tunnel CPU, both ends, TCP 1', unit: '% of a core', digits: 0 },
+  { key: 'firstReplyMs', title: 'first reply to a new peer', unit: 'ms', digits: 2 },
+  { key: 'mapImportMs', title: 'msnl map import', unit: 'ms', digits: 0 },
+  { key: 'lookupsM', title: 'longest-prefix lookups', unit: 'M/s', digits: 1 },
+  { key: 'rssBaselineMiB', title: 'msnld RSS after the data runs', unit: 'MiB', digits: 1 },
+  { key: 'rssMiB', title: 'msnld RSS, mappings + conns', unit: 'MiB', digits: 1 },
+];
+
+const KERNEL = 'kernel VXLAN';
+export const RATIOS: readonly RatioSpec[] = [
+  { over: 'msnl ms0', under: 'OpenVPN', label: 'ms0/OpenVPN' },
+  { over: 'msnl ms0', under: KERNEL, label: 'ms0/kernel' },
+  { over: 'msnl ms3', under: 'OpenVPN', label: 'ms3/OpenVPN' },
+  { over: 'msnl ms3', under: KERNEL, label: 'ms3/kernel' },
+];
+
+const TOOLS: ReadonlyArray<readonly [string, string]> = [
+  ['iperf3', 'iperf3'], ['openvpn', 'openvpn'], ['wireguard-go', 'wireguard-go'], ['wg', 'wireguard-tools'],
+  ['ping', 'iputils-ping'], ['ss', 'iproute2'], ['ip', 'iproute2'],
+];
+
+function parseFlags(argv: readonly string[]): Settings {
+  const quick = argv.includes('--quick');
+  const outAt = argv.indexOf('--out');
+  const out = outAt >= 0 ? argv[outAt + 1] : undefined;
+  for (const [i, arg] of argv.entries()) {
+    if (arg !== '--quick' && arg !== '--out' && !(i > 0 && argv[i - 1] === '--out')) {
+      throw new Error(`argument "${arg}" is wrong: bench takes --quick and --out FILE`);
+    }
+  }
+  if (outAt >= 0 && out === undefined) throw new Error('argument "--out" is wrong: it needs a file name');
+  return quick
+    ? { quick, seconds: 1, repeat: 1, pings: 20, importRows: 10_000, prefixes: 100_000, callers: 100, out }
+    : { quick, seconds: 5, repeat: 2, pings: 100, importRows: 100_000, prefixes: 1_000_000, callers: 1_000, out };
+}
+
+function installMissing(): void {
+  const missing = [...new Set(missingTools(TOOLS))];
+  if (missing.length === 0) return;
+  console.log(`installing ${missing.join(' ')} from Debian packages`);
+  const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
+  let result = run([...env, 'apt-get', 'install', '-y', '--no-install-recommends', ...missing], 600_000);
+  if (result.code !== 0) {
+    run(['apt-get', 'update'], 300_000);
+    result = run([...env, 'apt-get', 'install', '-y', '--no-install-recommends', ...missing], 600_000);
+  }
+  if (result.code !== 0) console.log(`failed to install ${missing.join(' ')}: ${result.stderr.trim().split('\n').slice(-2).join(' ')}; their rows will fail`);
+}
+
+const log = (text: string): void => console.log(`bench: ${text}`);
+
+async function main(): Promise<number> {
+  const settings = parseFlags(process.argv.slice(2));
+  if (process.getuid?.() !== 0) {
+    console.error('Error: bench needs root (it builds network namespaces)');
+    return 1;
+  }
+  const started = Date.now();
+  installMissing();
+  if (!existsSync(MSNLD)) log(`${MSNLD} is missing: run npm run build first; msnl rows will fail`);
+
+  const topology = Topology.create({ tag: 'bench', hosts: 2, underlayMtu: 1500 });
+  const iperf = new IperfServer();
+  const msnl = new MsnlPeer(topology);
+  const peers: Peer[] = [underlayPeer, vxlanPeer, new WireguardPeer(), new OpenvpnPeer(), msnl];
+  let active: Peer | undefined;
+  const cleanup = async (): Promise<void> => {
+    await iperf.stop();
+    if (active !== undefined) await active.teardown(topology).catch(() => undefined);
+    await topology.destroy();
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log(`${signal}: removing what the benchmark made`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const columns = new Map<string, Record<string, number[] | string | undefined>>();
+  const notes: string[] = [];
+  try {
+    await iperf.start(topology);
+    for (const peer of peers) {
+      active = peer;
+      log(`${peer.name}: setting up`);
+      try {
+        const paths = await peer.setup(topology);
+        const figures: { label: string; figures: PathFigures }[] = [];
+        // The first packet of each fresh path, before anything else has used it.
+        for (const p of paths) {
+          const first = await firstReply(topology, p);
+          const samples: number[] = first instanceof Error ? [] : [first];
+          let more: number | Error;
+          if (peer === msnl) {
+            // One more fresh call per row, on an interface nothing has used yet (ms1 for ms0, ms2 for ms3).
+            const spare = p.label === 'msnl ms0' ? 1 : 2;
+            more = await firstReply(topology, { ...p, client: msnlAddress(spare, 1), server: msnlAddress(spare, 2) });
+          } else {
+            // The peers are cheap to rebuild: tear down, set up again, and time the first packet once more.
+            await peer.teardown(topology);
+            await peer.setup(topology);
+            more = await firstReply(topology, p);
+          }
+          if (!(more instanceof Error)) samples.push(more);
+          const measured = await measurePath(topology, p, () => peer.pids(), settings);
+          measured.firstReplyMs = samples.length > 0 ? samples : (first as Error).message;
+          figures.push({ label: p.label, figures: measured });
+          log(`${p.label}: ${JSON.stringify(measured)}`);
+        }
+        for (const { label, figures: f } of figures) columns.set(label, { ...f });
+        if (peer === msnl) await controlFigures(topology, settings, columns);
+      } catch (error) {
+        const reason = (error as Error).message.split('\n')[0] ?? 'failed';
+        log(`${peer.name}: ${reason}`);
+        const labels = peer === msnl ? ['msnl ms0', 'msnl ms3'] : [peer.name];
+        for (const label of labels) columns.set(label, { ...emptyFigures(reason), ...(label === 'msnl ms0' ? { mapImportMs: reason, rssMiB: reason } : {}) });
+        if (peer === msnl) notes.push(`msnl failed: ${(error as Error).message}\n${topology.tail(topology.host(1), 8)}`);
+      } finally {
+        await peer.teardown(topology).catch(() => undefined);
+        active = undefined;
+      }
+      if (peer === msnl && msnl.note !== undefined) notes.push(msnl.note);
+    }
+  } finally {
+    await cleanup();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+  // The lookup figure needs no network: it is the table the packet path reads.
+  const lookups = measurePrefixLookups(settings.prefixes, settings.quick ? 2 : 4);
+  const ms0 = columns.get('msnl ms0') ?? {};
+  ms0['lookupsM'] = lookups.lookupsPerSecond.map((r) => r / 1e6);
+  columns.set('msnl ms0', ms0);
+
+  const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'msnl ms0', 'msnl ms3'];
+  const table: Column[] = order.map((label) => ({ label, values: columns.get(label) ?? {} }));
+  const seconds = (Date.now() - started) / 1000;
+  console.log('');
+  console.log(`msnl benchmark${settings.quick ? ' (--quick)' : ''}: median of ${settings.repeat} run(s) of ${settings.seconds} s each, ` +
+    `${settings.pings} pings; map import ${settings.importRows} rows; ${settings.prefixes} prefixes; RSS with ${settings.importRows} mappings and ${settings.callers} connections`);
+  console.log(renderTable(FIGURES, table, RATIOS));
+  for (const note of notes) console.log(`note: ${note}`);
+  const out = settings.out ?? path.join(PACKAGE_ROOT, 'bench', 'results', `bench-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify({ started: new Date(started).toISOString(), seconds, settings, figures: FIGURES, columns: Object.fromEntries(columns), lookups, notes }, null, 2) + '\n');
+  console.log(`raw numbers: ${out} (${seconds.toFixed(0)} s)`);
+  return 0;
+}
+
+async function controlFigures(topology: Topology, settings: Settings, columns: Map<string, Record<string, number[] | string | undefined>>): Promise<void> {
+  const ms0 = columns.get('msnl ms0') ?? {};
+  const file = writeMappingFile(topology.dir, settings.importRows, settings.callers);
+  const imports: number[] = [];
+  let importError: string | undefined;
+  for (let r = 0; r < settings.repeat; r++) {
+    const ms = timeImport(topology, topology.host(1), file, path.join(topology.dir, 'import.db'));
+    if (ms instanceof Error) importError = ms.message;
+    else imports.push(ms);
+  }
+  ms0['mapImportMs'] = imports.length > 0 ? imports : importError;
+  const rss = await measureRss(topology, file, settings.callers);
+  if (rss instanceof Error) ms0['rssMiB'] = rss.message;
+  else {
+    ms0['rssMiB'] = [rss.loadedMiB];
+    ms0['rssBaselineMiB'] = [rss.baselineMiB];
+    ms0['rssConnected'] = [rss.connected];
+    if (rss.connected < settings.callers) ms0['rssMiB'] = `only ${rss.connected} of ${settings.callers} connections came up (${rss.failed} failed); RSS ${rss.loadedMiB.toFixed(1)} MiB`;
+  }
+  log(`control: import ${JSON.stringify(ms0['mapImportMs'])} ms, rss ${JSON.stringify(rss)}`);
+  columns.set('msnl ms0', ms0);
+}
+
+if (require.main === module) {
+  main().then((code) => process.exit(code), (error: unknown) => {
+    console.error(`Error: ${(error as Error).message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,58 @@
+// msnl itself: msnld on hosts 1 and 2, configured through the msnl CLI exactly as an operator
+// would, with ms0 (MTU 1500) and ms3 (MTU 65535) up, plus ms1/ms2 for fresh call-setup samples.
+import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
+import { UNDERLAY_PORT, type Topology } from '../../src/demo/topology.js';
+import type { Path, Peer } from './peer.js';
+
+/** Tunnel address of host `index` on interface msN: 10.N.0.index. */
+export function msnlAddress(iface: number, index: number): string {
+  return `10.${iface}.0.${index}`;
+}
+
+export class MsnlPeer implements Peer {
+  readonly name = 'msnl';
+  readonly packages: readonly string[] = [];
+  /** Interfaces brought up; the first ping to each of them measures a call setup. */
+  readonly interfaces = [0, 1, 2, 3];
+  /** Set when msnld started but did not answer on its control socket (no `msnl status` yet). */
+  note: string | undefined;
+
+  constructor(private readonly topology: Topology) {}
+
+  async setup(topology: Topology): Promise<Path[]> {
+    const hosts = [topology.host(1), topology.host(2)] as const;
+    for (const [i, host] of hosts.entries()) {
+      const other = hosts[1 - i]!;
+      topology.mustMsnl(host, ['host', 'set', 'address', host.msnlAddress]);
+      topology.mustMsnl(host, ['route', 'add', other.msnlAddress, 'via', `${other.underlay}:${UNDERLAY_PORT}`]);
+      for (const iface of this.interfaces) {
+        topology.mustMsnl(host, ['map', 'add', `${msnlAddress(iface, other.index)}/32`, other.msnlAddress]);
+        topology.mustMsnl(host, ['ifconfig', `ms${iface}`, `${msnlAddress(iface, host.index)}/24`, 'up']);
+      }
+    }
+    for (const host of hosts) {
+      try {
+        await topology.startDaemon(host);
+      } catch (error) {
+        // Until the CLI has a readiness probe the daemon may run fine without answering it.
+        const daemon = host.daemon;
+        if (daemon === undefined || daemon.exitCode !== null || !/did not answer/.test((error as Error).message)) throw error;
+        this.note = (this.note === undefined ? '' : this.note + '; ') + `msnld on h${host.index} runs but did not answer the readiness probe: ${(error as Error).message.split('\n')[0]}`;
+      }
+    }
+    return [0, 3].map((iface) => ({
+      label: `msnl ms${iface}`,
+      client: msnlAddress(iface, 1),
+      server: msnlAddress(iface, 2),
+      mtu: TUNNEL_INTERFACES[iface]!.mtu,
+    }));
+  }
+
+  pids(): number[] {
+    return this.topology.hosts.slice(0, 2).flatMap((h) => (h.daemon?.pid !== undefined && h.daemon.exitCode === null ? [h.daemon.pid] : []));
+  }
+
+  async teardown(topology: Topology): Promise<void> {
+    for (const host of topology.hosts.slice(0, 2)) await topology.stopDaemon(host).catch(() => undefined);
+  }
+}
