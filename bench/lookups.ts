@@ -4,7 +4,7 @@ import { prefixMask } from '../src/abi/inet.js';
 import { PrefixTable, type PrefixEntry } from '../src/manager/prefix-table.js';
 import { seededRandom } from '../src/msnl/random.js';
 
-/** xorshift32: a fixed, seedable sequence so every run looks up the same prefixes. */
+/** A fixed, seedable sequence (src/msnl/random.ts) so every run looks up the same prefixes. */
 export function rng(seed: number): () => number {
   const random = seededRandom(seed);
   return () => random.u32();
