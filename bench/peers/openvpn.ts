@@ -30,12 +30,14 @@ export class OpenvpnPeer implements Peer {
         '--remote', other.underlay, '--rport', String(PORT),
         '--ifconfig', `10.60.0.${host.index}`, `10.60.0.${other.index}`,
         '--cipher', 'none', '--auth', 'none', '--tun-mtu', '1500',
-        '--ping', '0', '--verb', '3'], { stdio: ['ignore', fd, fd] });
+        '--ping', '1', '--verb', '3'], { stdio: ['ignore', fd, fd] });
       closeSync(fd);
       this.children.push(child);
     });
+    // p2p mode sends its first packet once and, if the peer was not up yet, again only after
+    // 10 s; --ping 1 makes the two find each other at once. The wait keeps slack beyond that.
     for (const [i, host] of hosts.entries()) {
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 25_000;
       while (!/Initialization Sequence Completed/.test(read(logs[i]!))) {
         const child = this.children[i]!;
         if (child.exitCode !== null || Date.now() > deadline) {
