@@ -1,0 +1,231 @@
+// msnld: flags, environment, signals and wiring; the engine is src/daemon/daemon.ts. Loaded by main.ts.
+
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { isIP } from 'node:net';
+import { Command, CommanderError } from 'commander';
+import { ArgumentError, parseDottedQuad } from '../abi/inet.js';
+import { ControlServer, DEFAULT_SOCKET_PATH, probeSocket } from '../control/server.js';
+import { ControlClient } from '../control/client.js';
+import { DEFAULT_DB_PATH, openStore, type Store } from '../store/store.js';
+import { openTun } from '../tun/device.js';
+import { openAddrMonitor, type AddrEventSource } from '../tun/addr-events.js';
+import { Daemon } from './daemon.js';
+import { DaemonControl, VERSION } from './control-handler.js';
+import { causeOf, createLogger, parseLogLevel, type Logger } from './logger.js';
+import { UdpUnderlay, parseHostPort } from './udp-underlay.js';
+import { NativeUdpUnderlay } from './udp-native-underlay.js';
+
+export const DEFAULT_LOG_FILE = '/var/log/msnld.log';
+
+interface Flags {
+  db: string;
+  socket: string;
+  address?: string;
+  listen?: string;
+  foreground?: boolean;
+  logLevel: string;
+  idleTimeout: string;
+  logFile: string;
+  gso?: boolean;
+}
+
+class UsageError extends Error {}
+
+function env(name: string, fallback: string): string {
+  const value = process.env[name];
+  return value === undefined || value === '' ? fallback : value;
+}
+
+function program(): Command {
+  return new Command('msnld')
+    .description('IP over MSNL daemon: the ms0..ms3 tunnel interfaces, the MSNL transport over UDP, and the manager')
+    .version(VERSION, '-v, --version')
+    .option('--db <path>', 'database file holding the desired state (env MSNL_DB)', env('MSNL_DB', DEFAULT_DB_PATH))
+    .option('--socket <path>', 'control socket (env MSNL_SOCKET)', env('MSNL_SOCKET', DEFAULT_SOCKET_PATH))
+    .option('--address <msnladdr>', 'default MSNL address, overriding the stored one (env MSNL_ADDRESS)', process.env.MSNL_ADDRESS || undefined)
+    .option('--listen <host:port>', 'underlay UDP address, overriding the stored one (env MSNL_LISTEN)', process.env.MSNL_LISTEN || undefined)
+    .option('-f, --foreground', 'stay in the foreground and log to standard error')
+    .option('--log-level <level>', 'error, info or verbose (env MSNL_LOG_LEVEL)', env('MSNL_LOG_LEVEL', 'info'))
+    .option('--idle-timeout <seconds>', 'release connections that carried no data this long', '1200')
+    .option('--gso', 'send runs of underlay datagrams with UDP segmentation offload (see msnld(8) before using it on veth)')
+    .option('--log-file <path>', 'log file of a detached msnld (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error: ') ? `Error: ${text.slice(7)}` : text) });
+}
+
+interface Settings {
+  readonly flags: Flags;
+  readonly address?: number;
+  readonly listen?: { host: string; port: number };
+  readonly logLevel: 'error' | 'info' | 'verbose';
+  readonly idleMs: number;
+}
+
+function settingsFrom(flags: Flags): Settings {
+  const logLevel = parseLogLevel(flags.logLevel);
+  if (logLevel === undefined) throw new ArgumentError(flags.logLevel, 'log level must be error, info or verbose');
+  let address: number | undefined;
+  if (flags.address !== undefined) {
+    const parsed = parseDottedQuad(flags.address, 'MSNL address');
+    if (parsed instanceof ArgumentError) throw parsed;
+    address = parsed;
+  }
+  let listen: { host: string; port: number } | undefined;
+  if (flags.listen !== undefined) {
+    const parsed = parseHostPort(flags.listen);
+    if (parsed instanceof ArgumentError) throw parsed;
+    listen = parsed;
+  }
+  const idle = Number(flags.idleTimeout);
+  if (!/^[0-9]+$/.test(flags.idleTimeout) || idle < 1 || idle > 86_400 * 365) {
+    throw new ArgumentError(flags.idleTimeout, 'idle timeout must be a whole number of seconds, 1 or more');
+  }
+  return { flags, address, listen, logLevel, idleMs: idle * 1000 };
+}
+
+/** The pid of the msnld answering on the control socket, or undefined when none answers. */
+async function answeringPid(socket: string): Promise<number | undefined> {
+  if ((await probeSocket(socket, 500)) !== 'in-use') return undefined;
+  try {
+    return (await new ControlClient(socket, { timeoutMs: 1000 }).status()).pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts a detached copy in the foreground mode and waits until that copy (by pid) answers on
+ * its control socket. Refuses at once when another msnld already answers there.
+ */
+async function detach(settings: Settings): Promise<number> {
+  const { flags } = settings;
+  const running = await answeringPid(flags.socket);
+  if (running !== undefined) {
+    process.stderr.write(`Error: failed to start: msnld pid ${running} already answers on ${flags.socket}\n`);
+    return 2;
+  }
+  mkdirSync(path.dirname(flags.logFile), { recursive: true });
+  const log = openSync(flags.logFile, 'a');
+  const child = spawn(process.execPath, [path.join(__dirname, 'main.js'), ...process.argv.slice(2), '--foreground'], { detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    if ((await answeringPid(flags.socket)) === child.pid) {
+      child.unref();
+      process.stdout.write(`msnld: started (pid ${child.pid}), logging to ${flags.logFile}\n`);
+      return 0;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const tail = (() => {
+    try {
+      return readFileSync(flags.logFile, 'utf8').trimEnd().split('\n').slice(-5).join('\n');
+    } catch {
+      return '';
+    }
+  })();
+  process.stderr.write(`Error: msnld did not start${child.exitCode !== null ? ` (exit ${child.exitCode})` : ''}; see ${flags.logFile}\n${tail}\n`);
+  if (child.exitCode === null) child.kill('SIGTERM');
+  return 2;
+}
+
+async function runForeground(settings: Settings, log: Logger): Promise<number> {
+  const { flags } = settings;
+  if ((await probeSocket(flags.socket, 1000)) === 'in-use') {
+    log.error(`failed to start: another msnld answers on ${flags.socket}`);
+    return 2;
+  }
+  let store: Store;
+  try {
+    store = openStore(flags.db);
+  } catch (error) {
+    log.error(`failed to open database ${flags.db}: ${causeOf(error)}`);
+    return 2;
+  }
+  let addrEvents: AddrEventSource | undefined;
+  try {
+    addrEvents = openAddrMonitor();
+  } catch (error) {
+    log.error(`failed to watch interface addresses: ${causeOf(error)}`);
+  }
+  let daemon: Daemon<unknown>;
+  try {
+    daemon = new Daemon({
+      store,
+      // The native batched socket (sendmmsg/recvmmsg, UDP GSO/GRO) is IPv4 only; node:dgram serves IPv6.
+      underlay: isIP(settings.listen?.host ?? '') === 6 ? new UdpUnderlay(log) : new NativeUdpUnderlay(log, { segmentation: flags.gso === true }),
+      openTun: (spec) => openTun(spec.name, { mtu: spec.mtu }),
+      addrEvents,
+      log,
+      address: settings.address,
+      listen: settings.listen,
+      endpointConfig: { idleMs: settings.idleMs },
+    }) as Daemon<unknown>;
+  } catch (error) {
+    log.error(`failed to create the tunnel interfaces: ${causeOf(error)}`);
+    addrEvents?.close();
+    store.close();
+    return 2;
+  }
+  await daemon.start();
+  const control = new ControlServer(new DaemonControl(daemon), flags.socket, { log: (line: string) => log.verbose(line) });
+  try {
+    await control.listen();
+  } catch (error) {
+    log.error(causeOf(error));
+    await daemon.stop();
+    store.close();
+    return 2;
+  }
+  log.info(`msnld ${VERSION} running (pid ${process.pid}), control socket ${flags.socket}, database ${flags.db}`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${signal}: disconnecting every connection and exiting`);
+      void (async () => {
+        await control.close().catch((error: unknown) => log.error(`failed to close control socket: ${causeOf(error)}`));
+        await daemon.stop();
+        store.close();
+        resolve(0);
+      })();
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      log.info('SIGHUP: reconciling with the database');
+      void daemon.reconcile(true).catch((error: unknown) => log.error(`failed to reconcile: ${causeOf(error)}`));
+    });
+  });
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const cmd = program();
+  try {
+    cmd.parse(argv as string[], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
+    throw error;
+  }
+  let settings: Settings;
+  try {
+    settings = settingsFrom(cmd.opts<Flags>());
+  } catch (error) {
+    process.stderr.write(`Error: ${causeOf(error)}\n`);
+    return 1;
+  }
+  if (settings.flags.foreground !== true) return detach(settings);
+  const log = createLogger(settings.logLevel);
+  return runForeground(settings, log);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`msnld: error: failed to run: ${causeOf(error)}\n`);
+    process.exit(2);
+  },
+);
