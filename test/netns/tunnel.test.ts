@@ -182,3 +182,34 @@ test('the underlay carries only MSNL-over-UDP datagrams no larger than its MTU w
     assert.ok(readFileSync(h1.log, 'utf8').includes('connection'), 'the daemon logged the connection');
   });
 });
+
+test('garbage and mutated datagrams at a running msnld are counted drops: it keeps serving', async (t) => {
+  if (!requireRoot(t)) return;
+  await withRunningPair(async (net, h1, h2) => {
+    assert.equal((await net.execAsync(h1, ['ping', '-n', '-c', '1', '-W', '3', '10.0.0.2'])).code, 0);
+    // 5000 datagrams from h1's underlay address but another port: random bytes, and valid-looking
+    // MSNL headers (version 1, every type) with random bodies and lengths.
+    const script = `
+      const dgram = require('node:dgram');
+      const s = dgram.createSocket('udp4');
+      let seed = 12345;
+      const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0);
+      s.bind(7999, '${h1.underlay}', async () => {
+        for (let i = 0; i < 5000; i++) {
+          const b = Buffer.alloc(rnd() % 1473);
+          for (let j = 0; j < b.length; j++) b[j] = rnd() & 255;
+          if (i % 2 === 0 && b.length > 1) { b[0] = 1; b[1] = i % 11; }
+          s.send(b, 7010, '${h2.underlay}');
+          if (i % 100 === 0) await new Promise((r) => setTimeout(r, 5));
+        }
+        setTimeout(() => s.close(), 200);
+      });`;
+    const sent = await net.execAsync(h1, [process.execPath, '-e', script], 60_000);
+    assert.equal(sent.code, 0, sent.stderr);
+    const status = JSON.parse(net.mustMsnl(h2, ['-j', 'status'])) as { pid: number; counters: Record<string, number> };
+    assert.equal(status.pid, h2.daemon?.pid, 'the same msnld still answers');
+    const drops = (status.counters.drop_malformed ?? 0) + (status.counters.drop_unknown_connection ?? 0) + (status.counters.drop_wrong_address ?? 0) + (status.counters.drop_unexpected_signal ?? 0);
+    assert.ok(drops >= 1000, `drops counted: ${JSON.stringify(status.counters)}`);
+    assert.equal((await net.execAsync(h1, ['ping', '-n', '-c', '2', '-i', '0.2', '-W', '3', '10.0.0.2'])).code, 0, 'the tunnel still works');
+  });
+});
