@@ -1,10 +1,10 @@
-// The real underlay: one UDP socket (node:dgram) at the listen address. Links are canonical
-// { address, port } objects, one per peer endpoint, so routes compare by identity and the
-// receive path does not allocate a new link per datagram for a known peer.
+// The node:dgram underlay (src/msdl/udp.ts), which msnld uses for IPv6 listen addresses; IPv4
+// goes through the native batched socket (udp-native-underlay.ts). Route links are canonical
+// { address, port } objects; received datagrams carry node's rinfo, compared by sameUdpPeer.
 
-import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { ArgumentError } from '../abi/inet.js';
+import { UdpDataLink, sameUdpPeer } from '../msdl/udp.js';
 import { causeOf, type Logger } from './logger.js';
 import type { Underlay, UnderlaySocket } from './underlay.js';
 
@@ -22,18 +22,8 @@ export function parseHostPort(text: string): { host: string; port: number } | Ar
   return { host: (match[1] ?? match[2]) as string, port };
 }
 
-/** Send slots: node:dgram keeps a reference to a datagram it could not send at once, while the
- *  callers reuse their buffers, so each datagram is copied once into a slot of this ring. */
-const SLOTS = 4096;
-const SLOT_SIZE = 65536;
-
 export class UdpUnderlay implements Underlay<UdpLink> {
   private readonly links = new Map<string, UdpLink>();
-  private readonly ring = Buffer.allocUnsafe(SLOTS * 2048);
-  private next = 0;
-  private inFlight = 0;
-  sendErrors = 0;
-  sendDrops = 0;
 
   constructor(private readonly log: Logger) {}
 
@@ -48,47 +38,22 @@ export class UdpUnderlay implements Underlay<UdpLink> {
   }
 
   same(a: UdpLink, b: UdpLink): boolean {
-    return a === b || (a.port === b.port && a.address === b.address);
+    return sameUdpPeer(a, b);
   }
 
-  open(host: string, port: number, onReceive: (bytes: Uint8Array, link: UdpLink) => void): Promise<UnderlaySocket<UdpLink>> {
-    const socket = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', reuseAddr: false, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-    socket.on('message', (msg, rinfo) => onReceive(msg, this.link(rinfo.address, rinfo.port)));
-    const onSent = (error: Error | null): void => {
-      this.inFlight--;
-      if (error === null) return;
-      this.sendErrors++;
-      if (this.sendErrors <= 10 || this.sendErrors % 1000 === 0) this.log.verbose(`failed to send datagram: ${causeOf(error)} (${this.sendErrors} so far)`);
-    };
-    return new Promise((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(port, host, () => {
-        socket.off('error', reject);
-        socket.on('error', (error) => this.log.error(`failed to use underlay socket: ${causeOf(error)}`));
-        const bound = socket.address();
-        resolve({
-          send: (link, bytes) => {
-            if (this.inFlight >= SLOTS || bytes.length > SLOT_SIZE) {
-              this.sendDrops++;
-              return;
-            }
-            // Datagrams up to 2048 octets go through the ring; larger ones (rare: signalling never
-            // is, data is segmented to the underlay MTU) are copied into a buffer of their own.
-            let copy: Buffer;
-            if (bytes.length <= 2048) {
-              copy = this.ring.subarray(this.next * 2048, this.next * 2048 + bytes.length);
-              this.next = (this.next + 1) % SLOTS;
-            } else {
-              copy = Buffer.allocUnsafe(bytes.length);
-            }
-            copy.set(bytes);
-            this.inFlight++;
-            socket.send(copy, link.port, link.address, onSent);
-          },
-          close: () => new Promise<void>((done) => socket.close(() => done())),
-          describe: () => `${bound.address}:${bound.port}`,
-        });
-      });
+  async open(host: string, port: number, onReceive: (bytes: Uint8Array, link: UdpLink) => void): Promise<UnderlaySocket<UdpLink>> {
+    const link = await UdpDataLink.open({
+      address: host,
+      port,
+      family: isIP(host) === 6 ? 'udp6' : 'udp4',
+      onError: (error) => this.log.verbose(`failed to send datagram: ${causeOf(error)}`),
     });
+    link.onReceive(onReceive);
+    const bound = link.local();
+    return {
+      send: (to, bytes) => link.send(to, bytes),
+      close: () => link.close(),
+      describe: () => (isIP(bound.address) === 6 ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`),
+    };
   }
 }
