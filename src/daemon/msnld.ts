@@ -1,7 +1,7 @@
 // msnld: flags, environment, signals and wiring; the engine is src/daemon/daemon.ts. Loaded by main.ts.
 
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { Command, CommanderError } from 'commander';
@@ -9,7 +9,8 @@ import { ArgumentError, parseDottedQuad } from '../abi/inet.js';
 import { ControlServer, DEFAULT_SOCKET_PATH, probeSocket } from '../control/server.js';
 import { ControlClient } from '../control/client.js';
 import { DEFAULT_DB_PATH, openStore, type Store } from '../store/store.js';
-import { openTun } from '../tun/device.js';
+import { openTun, type TunDevice } from '../tun/device.js';
+import type { TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { openAddrMonitor, type AddrEventSource } from '../tun/addr-events.js';
 import { Daemon } from './daemon.js';
 import { DaemonControl, VERSION } from './control-handler.js';
@@ -131,6 +132,21 @@ async function detach(settings: Settings): Promise<number> {
   return 2;
 }
 
+/**
+ * Opens one msN device. Its transmit queue is deepened from the kernel's 500 to 1000 packets:
+ * with 500, a TCP sender through ms0 overran it whenever msnld paused for a moment, and every
+ * overrun was a retransmission (hundreds per second under iperf3; none with 1000).
+ */
+function openInterface(spec: TunnelInterfaceSpec, log: Logger): TunDevice {
+  const device = openTun(spec.name, { mtu: spec.mtu });
+  try {
+    writeFileSync(`/sys/class/net/${spec.name}/tx_queue_len`, '1000');
+  } catch (error) {
+    log.verbose(`failed to set the transmit queue length of ${spec.name}: ${causeOf(error)}`);
+  }
+  return device;
+}
+
 async function runForeground(settings: Settings, log: Logger): Promise<number> {
   const { flags } = settings;
   if ((await probeSocket(flags.socket, 1000)) === 'in-use') {
@@ -156,7 +172,7 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
       store,
       // The native batched socket (sendmmsg/recvmmsg, UDP GSO/GRO) is IPv4 only; node:dgram serves IPv6.
       underlay: isIP(settings.listen?.host ?? '') === 6 ? new UdpUnderlay(log) : new NativeUdpUnderlay(log, { segmentation: flags.gso === true }),
-      openTun: (spec) => openTun(spec.name, { mtu: spec.mtu }),
+      openTun: (spec) => openInterface(spec, log),
       addrEvents,
       log,
       address: settings.address,
