@@ -1,13 +1,7 @@
 // What the manager needs of the MSNL endpoint (src/msnl/endpoint.ts implements it): signalling
 // only. The data path goes from the tunnel to the endpoint directly, as in the kernel of seed 000.
 
-export interface ConnectRequest<L> {
-  readonly remoteAddress: number;
-  readonly remotePort: number;
-  readonly localPort: number;
-  readonly ipa: number;
-  readonly link: L;
-}
+import type { ConnectRequest } from '../msnl/signalling.js';
 
 export interface ManagedEndpoint<L> {
   readonly localAddress: number;

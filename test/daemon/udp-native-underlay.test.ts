@@ -6,18 +6,8 @@ import { createLogger } from '../../src/daemon/logger.js';
 import { DATA_HEADER_SIZE } from '../../src/msnl/constants.js';
 import { MsnlEndpoint } from '../../src/msnl/endpoint.js';
 import type { EndpointEvents } from '../../src/msnl/types.js';
+import { waitFor } from '../helpers/wait.js';
 
-function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() - start > timeoutMs) reject(new Error(`failed to see ${what} within ${timeoutMs} ms`));
-      else setTimeout(poll, 2);
-    };
-    poll();
-  });
-}
 
 const quiet = createLogger('error', () => undefined);
 

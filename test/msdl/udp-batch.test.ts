@@ -5,20 +5,10 @@ import path from 'node:path';
 import { BatchUdpSocket, UdpSocketError, type BatchUdpOptions } from '../../src/msdl/udp-batch.js';
 import { UV_READABLE, UV_WRITABLE, type NativeUdpSocket } from '../../src/tun/native-udp.js';
 import { requireRoot } from '../helpers/root.js';
+import { waitFor } from '../helpers/wait.js';
 
 const LOOPBACK = 0x7f000001;
 
-function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() - start > timeoutMs) reject(new Error(`failed to see ${what} within ${timeoutMs} ms`));
-      else setTimeout(poll, 2);
-    };
-    poll();
-  });
-}
 
 /** Datagram `size` bytes long whose content depends on size and a tag. */
 function datagram(size: number, tag: number): Uint8Array {

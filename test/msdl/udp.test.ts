@@ -5,20 +5,10 @@ import { sameUdpPeer, UdpDataLink, type UdpPeer } from '../../src/msdl/udp.js';
 import { DATA_HEADER_SIZE } from '../../src/msnl/constants.js';
 import { MsnlEndpoint } from '../../src/msnl/endpoint.js';
 import type { EndpointEvents } from '../../src/msnl/types.js';
+import { waitFor } from '../helpers/wait.js';
 
 const clock = { now: (): number => performance.now() };
 
-function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() - start > timeoutMs) reject(new Error(`failed to see ${what} within ${timeoutMs} ms`));
-      else setTimeout(poll, 5);
-    };
-    poll();
-  });
-}
 
 function quietEvents(overrides: Partial<EndpointEvents<UdpPeer>>): EndpointEvents<UdpPeer> {
   return { incomingCall() {}, connected() {}, callFailed() {}, data() {}, disconnected() {}, idle() {}, echoReply() {}, ...overrides };
