@@ -96,6 +96,7 @@ export class Topology {
   /** Builds the namespaces and the underlay. On failure, removes what it made and rethrows. */
   static create(options: TopologyOptions): Topology {
     if (options.hosts < 2 || options.hosts > 9) throw new Error('a topology has 2 to 9 hosts');
+    Topology.sweepStale();
     const topology = new Topology(options);
     try {
       topology.build();
@@ -131,6 +132,30 @@ export class Topology {
       must(['ip', '-n', host.netns, 'addr', 'add', `${host.underlay}/24`, 'dev', 'u0']);
       must(['ip', '-n', host.netns, 'link', 'set', 'u0', 'up']);
     }
+  }
+
+  /**
+   * Removes namespaces named by this module (msnl-TAG-PID-...) whose creating process no longer
+   * exists: what a run killed with SIGKILL, or by a timeout, could not remove itself.
+   */
+  static sweepStale(): string[] {
+    const swept: string[] = [];
+    for (const line of run(['ip', 'netns', 'list']).stdout.split('\n')) {
+      const name = line.split(' ')[0] ?? '';
+      const pid = Number(/^msnl-[a-z]+-(\d+)-(?:h\d|sw)$/.exec(name)?.[1] ?? NaN);
+      if (!Number.isInteger(pid) || pid === process.pid) continue;
+      try {
+        process.kill(pid, 0);
+        continue; // its creator still runs
+      } catch {
+        // gone: the namespace is stale
+      }
+      for (const p of run(['ip', 'netns', 'pids', name]).stdout.split('\n').filter(Boolean)) {
+        try { process.kill(Number(p), 'SIGKILL'); } catch { /* already gone */ }
+      }
+      if (run(['ip', 'netns', 'del', name]).code === 0) swept.push(name);
+    }
+    return swept;
   }
 
   host(index: number): Host {
