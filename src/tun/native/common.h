@@ -4,9 +4,21 @@
 #pragma once
 
 #include <napi.h>
+#include <uv.h>
+
+#include <memory>
 #include <string>
 
 namespace msnl {
+
+// A uv_poll watcher's state that must outlive its JS object until libuv's close callback has run
+// (FdPoll in tun.cc and UdpSocket in udp.cc); handle.data points back at it.
+struct PollState {
+  uv_poll_t handle;
+  Napi::FunctionReference callback;
+  std::unique_ptr<Napi::AsyncContext> context;
+  napi_env env;
+};
 
 // Throws Error(strerror(err)) with numeric `errno` and the failing `syscall` attached.
 void ThrowSys(Napi::Env env, int err, const char* syscall);

@@ -174,14 +174,6 @@ Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
 
 // ---- readiness: uv_poll on the main loop ----------------------------------------------------
 
-// State that must outlive the JS object until libuv's close callback has run.
-struct PollState {
-  uv_poll_t handle;
-  Napi::FunctionReference callback;
-  std::unique_ptr<Napi::AsyncContext> context;
-  napi_env env;
-};
-
 // new FdPoll(fd, callback): calls callback() once per readable event until close().
 class FdPoll : public Napi::ObjectWrap<FdPoll> {
  public:

@@ -65,13 +65,6 @@ bool View(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type typ
   return true;
 }
 
-struct UdpPollState {
-  uv_poll_t handle;
-  Napi::FunctionReference callback;
-  std::unique_ptr<Napi::AsyncContext> context;
-  napi_env env;
-};
-
 // new UdpSocket(address, port, receiveBuffer, sendBuffer, callback(status, events)): binds
 // address:port (host-order IPv4; port 0 picks one) and watches it for UV_READABLE.
 class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
@@ -137,7 +130,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
-    auto* st = new UdpPollState();
+    auto* st = new PollState();
     st->env = env;
     int rc = uv_poll_init(loop, &st->handle, fd_);
     if (rc != 0) {
@@ -162,7 +155,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
  private:
   static void OnEvent(uv_poll_t* handle, int status, int events) {
-    auto* st = static_cast<UdpPollState*>(handle->data);
+    auto* st = static_cast<PollState*>(handle->data);
     Napi::Env env(st->env);
     Napi::HandleScope scope(env);
     st->callback.MakeCallback(env.Global(), {Napi::Number::New(env, status), Napi::Number::New(env, events)}, *st->context);
@@ -175,11 +168,11 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // Stops watching before the fd goes (libuv requires it), then frees the handle state later.
   void Shutdown() {
     if (poll_ != nullptr) {
-      UdpPollState* st = poll_;
+      PollState* st = poll_;
       poll_ = nullptr;
       uv_poll_stop(&st->handle);
       uv_close(reinterpret_cast<uv_handle_t*>(&st->handle),
-               [](uv_handle_t* h) { delete static_cast<UdpPollState*>(h->data); });
+               [](uv_handle_t* h) { delete static_cast<PollState*>(h->data); });
     }
     if (fd_ >= 0) {
       close(fd_);
@@ -379,7 +372,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   int fd_ = -1;
   std::string name_;
-  UdpPollState* poll_ = nullptr;
+  PollState* poll_ = nullptr;
   MsgArena arena_;
   bool gso_ = true;
   unsigned gsoFailures_ = 0;
