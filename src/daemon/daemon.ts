@@ -89,7 +89,6 @@ export class Daemon<L> {
       msnlAddressOf: (ip) => this.mappings.lookup(ip),
       linkOf: (msnl) => this.routes.lookup(msnl),
       log,
-      now: this.now,
     });
     for (const spec of TUNNEL_INTERFACES) {
       const device = options.openTun(spec);

@@ -27,7 +27,6 @@ export interface ManagerOptions<L> {
   /** MSNL address -> underlay link, from the current MSNL route table. */
   readonly linkOf: (msnlAddress: number) => L | undefined;
   readonly log: Logger;
-  readonly now: () => number;
 }
 
 interface Binding {

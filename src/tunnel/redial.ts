@@ -30,6 +30,11 @@ export class RedialSchedule {
     return this.entries.has(peer);
   }
 
+  /** True while a call for the peer is under way. */
+  calling(peer: number): boolean {
+    return this.entries.get(peer)?.ref !== undefined;
+  }
+
   /** Peers due for a call now; each is marked as calling with the ref `makeRef` gives. */
   due(now: number, makeRef: (peer: number) => number): number[] {
     const peers: number[] = [];

@@ -12,7 +12,6 @@ import { decodeMm, encodeMm, type MmMessage } from '../abi/mm.js';
 import { MmReason } from '../abi/constants.js';
 import { sockaddrIn, sockaddrMsnl } from '../abi/sockaddr.js';
 import type { TunnelInterfaceSpec } from '../abi/interfaces.js';
-import { formatDottedQuad } from '../abi/inet.js';
 import { buildIcmpUnreachable, checkIpv4, IcmpUnreachCode, Ipv4Check, ipv4Destination, ipv4Source } from './ipv4-packet.js';
 import { TokenBucket } from './token-bucket.js';
 import { PendingQueues } from './pending-queues.js';
@@ -166,7 +165,8 @@ export class Tunnel {
     }
     const fresh = !this.pending.has(dst);
     if (!this.pending.push(dst, buf, offset, length)) this.counters.drop('queue_full');
-    if (fresh && !this.redialing(dst)) this.call(dst);
+    // A redial call under way for the peer will flush the queue when it is answered.
+    if (fresh && !this.redial.calling(dst)) this.call(dst);
   }
 
   /** Issues MMUP_CONNECT for an IP peer; returns the ref that the answer will carry. */
@@ -176,11 +176,6 @@ export class Tunnel {
     this.refs.set(ref, peer);
     this.sendUp({ type: 'MMUP_CONNECT', sock: this.sock, ref, peer: sockaddrIn(peer, this.spec.port) });
     return ref;
-  }
-
-  /** True while a redial call for the peer is under way (its answer will flush the queue). */
-  private redialing(peer: number): boolean {
-    return this.redial.list().some((e) => e.peer === peer && e.ref !== undefined);
   }
 
   /** Runs the redial schedule: calls again the peers whose connection was lost abnormally. */
@@ -352,20 +347,5 @@ export class Tunnel {
   private sendUp(msg: MmMessage): void {
     const n = encodeMm(msg, this.mmScratch, 0);
     this.options.up(this.mmScratch.subarray(0, n));
-  }
-
-  /** Rows for the control socket: this interface's connections. */
-  connections(): ReadonlyArray<{ conn: number; peers: number[]; since: number; initiator: boolean }> {
-    return [...this.byConn.values()].map((e) => ({ conn: e.conn, peers: [...e.peers], since: e.since, initiator: e.initiator }));
-  }
-
-  /** The first IP peer of a connection, for display. */
-  peerOf(conn: number): number | undefined {
-    const entry = this.byConn.get(conn);
-    return entry === undefined ? undefined : entry.peers.values().next().value;
-  }
-
-  describe(): string {
-    return this.address === undefined ? `${this.spec.name}: no address` : `${this.spec.name}: ${formatDottedQuad(this.address)}/${this.prefixLength}`;
   }
 }

@@ -11,6 +11,7 @@ test('redial backs off exponentially up to 10 s and never double-calls a peer', 
   assert.deepEqual(s.due(499, makeRef), []);
   assert.deepEqual(s.due(500, makeRef), [7]);
   assert.deepEqual(s.due(600, makeRef), [], 'a call is under way');
+  assert.equal(s.calling(7), true);
   const gaps: number[] = [];
   let now = 500;
   for (let i = 0; i < 8; i++) {
@@ -22,6 +23,8 @@ test('redial backs off exponentially up to 10 s and never double-calls a peer', 
   }
   assert.deepEqual(gaps, [1000, 2000, 4000, 8000, 10000, 10000, 10000, 10000]);
   assert.equal(s.list()[0]!.since, 0);
+  s.failed(7, now);
+  assert.equal(s.calling(7), false);
   s.delete(7);
   assert.equal(s.has(7), false);
 });
