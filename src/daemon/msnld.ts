@@ -50,7 +50,7 @@ function program(): Command {
     .option('-f, --foreground', 'stay in the foreground and log to standard error')
     .option('--log-level <level>', 'error, info or verbose (env MSNL_LOG_LEVEL)', env('MSNL_LOG_LEVEL', 'info'))
     .option('--idle-timeout <seconds>', 'release connections that carried no data this long', '1200')
-    .option('--gso', 'send runs of underlay datagrams with UDP segmentation offload (see msnld(8) before using it on veth)')
+    .option('--no-gso', 'send every underlay datagram on its own instead of runs with UDP segmentation offload')
     .option('--log-file <path>', 'log file of a detached msnld (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error: ') ? `Error: ${text.slice(7)}` : text) });
@@ -171,7 +171,7 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
     daemon = new Daemon({
       store,
       // The native batched socket (sendmmsg/recvmmsg, UDP GSO/GRO) is IPv4 only; node:dgram serves IPv6.
-      underlay: isIP(settings.listen?.host ?? '') === 6 ? new UdpUnderlay(log) : new NativeUdpUnderlay(log, { segmentation: flags.gso === true }),
+      underlay: isIP(settings.listen?.host ?? '') === 6 ? new UdpUnderlay(log) : new NativeUdpUnderlay(log, { segmentation: flags.gso !== false }),
       openTun: (spec) => openInterface(spec, log),
       addrEvents,
       log,
