@@ -63,6 +63,37 @@ function tcpPseudoSum(buf: Uint8Array, ip: number, tcpLength: number): number {
   );
 }
 
+/**
+ * Copies src[from..from+len) to dst[to..) and returns the unfolded ones' complement sum of the
+ * copied octets as 16-bit big-endian words (an odd last octet padded with zero). One pass; high
+ * and low octets are summed apart so the sums stay small integers for any len <= 65535.
+ */
+function copyAndSum(src: Uint8Array, from: number, dst: Uint8Array, to: number, len: number): number {
+  let high = 0;
+  let low = 0;
+  let i = 0;
+  const quads = len & ~3;
+  for (; i < quads; i += 4) {
+    const a = src[from + i]!;
+    const b = src[from + i + 1]!;
+    const c = src[from + i + 2]!;
+    const d = src[from + i + 3]!;
+    dst[to + i] = a;
+    dst[to + i + 1] = b;
+    dst[to + i + 2] = c;
+    dst[to + i + 3] = d;
+    high += a + c;
+    low += b + d;
+  }
+  for (; i < len; i++) {
+    const a = src[from + i]!;
+    dst[to + i] = a;
+    if ((i & 1) === 0) high += a;
+    else low += a;
+  }
+  return high * 256 + low;
+}
+
 /** Turns what one TUN read gave (vnet header + IPv4 packet) into IPv4 packets of at most `maxPacket` octets with complete checksums. */
 export class OutboundSegmenter {
   private readonly headroom: number;
@@ -160,24 +191,8 @@ export class OutboundSegmenter {
       if (!last) segFlags &= ~(TCP_FIN | TCP_PSH);
       out[outTcp + 13] = segFlags;
       writeU16(out, outTcp + TCP_CSUM_OFFSET, 0);
-      // Copy the payload and sum it in one pass (hdrs is a multiple of 4: words stay aligned).
-      let sum = 0;
-      const src = tcp + tcpHdrLen + from;
-      const dst = at + hdrs;
-      const pairs = segLen & ~1;
-      let j = 0;
-      for (; j < pairs; j += 2) {
-        const hi = buf[src + j]!;
-        const lo = buf[src + j + 1]!;
-        out[dst + j] = hi;
-        out[dst + j + 1] = lo;
-        sum += (hi << 8) | lo;
-      }
-      if (j < segLen) {
-        const hi = buf[src + j]!;
-        out[dst + j] = hi;
-        sum += hi << 8;
-      }
+      // Copy the payload and sum it in one pass (its words start at an even offset in the TCP header).
+      const sum = copyAndSum(buf, tcp + tcpHdrLen + from, out, at + hdrs, segLen);
       const tcpLen = tcpHdrLen + segLen;
       writeU16(out, outTcp + TCP_CSUM_OFFSET, internetChecksum(out, outTcp, tcpHdrLen, sum + pseudo + tcpLen));
       emit(out, at, total);
@@ -224,25 +239,11 @@ export class InboundCoalescer {
     if (tcpHdrLen > 0 && this.runLen > 0 && this.joins(buf, off, len, tcpHdrLen)) {
       const hdrs = 20 + tcpHdrLen;
       const payload = len - hdrs;
-      const src = off + hdrs;
       const dst = this.run;
       const at = this.runLen;
       // Copy the payload and sum it: a segment with a bad checksum must not be vouched for.
-      let sum = onesComplementSum(buf, off + 20, tcpHdrLen, tcpPseudoSum(buf, off, len - 20));
-      const pairs = payload & ~1;
-      let j = 0;
-      for (; j < pairs; j += 2) {
-        const hi = buf[src + j]!;
-        const lo = buf[src + j + 1]!;
-        dst[at + j] = hi;
-        dst[at + j + 1] = lo;
-        sum += (hi << 8) | lo;
-      }
-      if (j < payload) {
-        const hi = buf[src + j]!;
-        dst[at + j] = hi;
-        sum += hi << 8;
-      }
+      const sum =
+        onesComplementSum(buf, off + 20, tcpHdrLen, tcpPseudoSum(buf, off, len - 20)) + copyAndSum(buf, off + hdrs, dst, at, payload);
       if (internetChecksum(dst, 0, 0, sum) === 0) {
         this.runLen += payload;
         this.runSegments++;
@@ -291,8 +292,9 @@ export class InboundCoalescer {
   /** Starts a run with this packet if its TCP checksum is right, else writes it at once. */
   private start(buf: Uint8Array, off: number, len: number, tcpHdrLen: number): void {
     const run = this.run;
-    for (let i = 0; i < len; i++) run[i] = buf[off + i]!;
-    if (internetChecksum(run, 20, len - 20, tcpPseudoSum(run, 0, len - 20)) !== 0) {
+    for (let i = 0; i < 20; i++) run[i] = buf[off + i]!;
+    const sum = copyAndSum(buf, off + 20, run, 20, len - 20);
+    if (internetChecksum(run, 0, 0, sum + tcpPseudoSum(run, 0, len - 20)) !== 0) {
       this.single(buf, off, len);
       return;
     }
