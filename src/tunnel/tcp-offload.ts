@@ -231,7 +231,8 @@ export class InboundCoalescer {
   /**
    * Offers one complete inbound IPv4 packet. Either appends it to the pending run (copying it) or
    * flushes the pending run and then starts a new run or writes the packet at once with an
-   * all-zero header. Segments whose TCP checksum is wrong never join a run (the kernel drops them).
+   * all-zero header. Segments whose IP or TCP checksum is wrong never start or join a run: they are
+   * written as they came, for the kernel to drop.
    */
   push(buf: Uint8Array, off: number, len: number): void {
     this.counters.pushed++;
@@ -307,12 +308,13 @@ export class InboundCoalescer {
 
   /**
    * The TCP header length when the packet may start or join a run: IPv4, IHL 5, total length ==
-   * len, not a fragment, TCP, flags ACK or ACK|PSH, payload > 0. Otherwise 0.
+   * len, header checksum right (a merged header is recomputed, so it must not hide a bad one), not
+   * a fragment, TCP, flags ACK or ACK|PSH, payload > 0. Otherwise 0.
    */
   private eligible(buf: Uint8Array, off: number, len: number): number {
     if (!(off >= 0 && len >= 40 && off + len <= buf.length)) return 0;
     if (buf[off] !== 0x45 || buf[off + 9] !== IPPROTO_TCP || readU16(buf, off + 2) !== len) return 0;
-    if ((readU16(buf, off + 6) & 0x3fff) !== 0) return 0;
+    if ((readU16(buf, off + 6) & 0x3fff) !== 0 || internetChecksum(buf, off, 20) !== 0) return 0;
     const flags = buf[off + 33]!;
     if (flags !== TCP_ACK && flags !== (TCP_ACK | TCP_PSH)) return 0;
     const tcpHdrLen = (buf[off + 32]! >>> 4) * 4;

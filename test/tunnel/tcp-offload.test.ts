@@ -413,10 +413,13 @@ test('a shorter segment closes the run; a larger one, PSH first, or a bad checks
   const bad = corrupt(buildTcp({ seq: 20100, payload: pattern(100, 1) }));
   const badFirst = corrupt(buildTcp({ seq: 20200, payload: pattern(100, 2) }));
   const next = buildTcp({ seq: 20300, payload: pattern(100, 3) });
+  const badIp = buildTcp({ seq: 20400, payload: pattern(100, 4), ttl: 9 });
+  badIp[8] = 64;
+  const last = buildTcp({ seq: 20500, payload: pattern(100, 5) });
   const y = coalescer();
-  pushAll(y.c, [start, bad, badFirst, next]);
-  // Neither corrupt segment joins or starts a run: four singles, bytes unchanged.
-  assert.deepEqual(y.writes, [start, bad, badFirst, next].map((packet) => ({ header: ZERO, packet })));
+  pushAll(y.c, [start, bad, badFirst, next, badIp, last]);
+  // No corrupt segment joins or starts a run: six singles, bytes unchanged.
+  assert.deepEqual(y.writes, [start, bad, badFirst, next, badIp, last].map((packet) => ({ header: ZERO, packet })));
 });
 
 test('garbage pushed into the coalescer never throws and is written as it came', () => {
