@@ -111,13 +111,22 @@ export function ipv4MoreFragments(buf: Uint8Array, offset: number): boolean {
  * adds a partial sum (a pseudo-header). A region that holds a correct checksum sums to 0.
  */
 export function internetChecksum(buf: Uint8Array, offset: number, length: number, initial = 0): number {
+  return ~onesComplementSum(buf, offset, length, initial) & 0xffff;
+}
+
+/**
+ * The folded, NOT complemented, ones' complement sum behind internetChecksum: a partial sum to
+ * pass on as `initial`, or to store as-is where a checksum is left for someone else to finish
+ * (a pseudo-header sum in a TCP header marked NEEDS_CSUM). `initial` may be any non-negative sum.
+ */
+export function onesComplementSum(buf: Uint8Array, offset: number, length: number, initial = 0): number {
   let sum = initial;
   const end = offset + length - 1;
   let i = offset;
   for (; i < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
   if (i === end) sum += buf[i]! << 8;
   while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return ~sum & 0xffff;
+  return sum;
 }
 
 /** True when the header checksum of the IPv4 header at `offset` is correct. */
