@@ -41,6 +41,12 @@ export interface TunDevice {
   readonly name: string;
   readonly closed: boolean;
   /**
+   * Whether every packet read starts with a 10-octet virtio_net_hdr (IFF_VNET_HDR) that may
+   * announce a TCP super-packet or a partial checksum (src/tunnel/tcp-offload.ts), and writes
+   * take one (writeWithHeader; write() adds an all-zero one).
+   */
+  readonly vnetHeader: boolean;
+  /**
    * Reads up to min(bufs.length, sizes.length) packets: packet i lands in bufs[i] at `offset`
    * (headroom for headers the caller writes in front), sizes[i] is its length. Returns the count;
    * fewer than asked means the device is drained. Throws TunError only when the device is unusable.
@@ -48,6 +54,8 @@ export interface TunDevice {
   readBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number): number;
   /** Writes one IP packet buf[offset, offset+length). False when the kernel refused it (counted). */
   write(buf: Buffer, offset: number, length: number): boolean;
+  /** Writes a virtio_net_hdr and then the packet (a vnetHeader device only). False when refused. */
+  writeWithHeader(header: Uint8Array, buf: Uint8Array, offset: number, length: number): boolean;
   /** Writes packets 0..count-1 (bufs[i] at offset, sizes[i] bytes); refused ones are counted and
    *  skipped. Returns how many the kernel took. */
   writeBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number, count?: number): number;
@@ -75,7 +83,12 @@ export interface TunOpenOptions {
   up?: boolean;
   /** For comparison benches only: a blocking fd (reads would then park a thread). Default false. */
   blocking?: boolean;
+  /** virtio_net_hdr framing with TCP segmentation offload (see TunDevice.vnetHeader). Default false. */
+  offload?: boolean;
 }
+
+/** The header of a packet that needs nothing from the kernel (no GSO, checksum complete). */
+const PLAIN_VNET_HEADER = new Uint8Array(10);
 
 export function decodeFlags(raw: number): TunFlags {
   return {
@@ -104,6 +117,9 @@ export class KernelTun implements TunDevice {
     private readonly native: NativeTun,
     readonly name: string,
     fd: number,
+    readonly vnetHeader: boolean,
+    /** Whether the kernel agreed to hand over TCP super-packets (TUNSETOFFLOAD). */
+    readonly offload: boolean,
   ) {
     this.fd = fd;
   }
@@ -111,13 +127,13 @@ export class KernelTun implements TunDevice {
   /** Creates the TUN device `name` (or attaches to a persistent one) and applies opts. */
   static open(name: string, opts: TunOpenOptions = {}): KernelTun {
     const native = loadNative();
-    let opened: { fd: number; name: string };
+    let opened: { fd: number; name: string; vnetHeader: boolean; offload: boolean };
     try {
-      opened = native.openTun(name, opts.blocking !== true);
+      opened = native.openTun(name, opts.blocking !== true, opts.offload === true);
     } catch (err) {
       throw tunError(name, 'create', err);
     }
-    const dev = new KernelTun(native, opened.name, opened.fd);
+    const dev = new KernelTun(native, opened.name, opened.fd, opened.vnetHeader, opened.offload);
     try {
       if (opts.mtu !== undefined) dev.setMtu(opts.mtu);
       if (opts.address !== undefined) dev.setAddress(opts.address.address, opts.address.prefixLength, opts.address.peer);
@@ -150,7 +166,15 @@ export class KernelTun implements TunDevice {
   }
 
   write(buf: Buffer, offset: number, length: number): boolean {
+    if (this.vnetHeader) return this.writeWithHeader(PLAIN_VNET_HEADER, buf, offset, length);
     const r = this.native.write(this.live('write'), buf, offset, length);
+    if (r >= 0) return true;
+    this.writeDrops++;
+    return false;
+  }
+
+  writeWithHeader(header: Uint8Array, buf: Uint8Array, offset: number, length: number): boolean {
+    const r = this.native.writeWithHeader(this.live('write'), header, buf, offset, length);
     if (r >= 0) return true;
     this.writeDrops++;
     return false;
@@ -158,6 +182,11 @@ export class KernelTun implements TunDevice {
 
   writeBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number, count: number = bufs.length): number {
     const fd = this.live('write');
+    if (this.vnetHeader) {
+      let written = 0;
+      for (let i = 0; i < Math.min(count, bufs.length, sizes.length); i++) if (this.write(bufs[i] as Buffer, offset, sizes[i] as number)) written++;
+      return written;
+    }
     const end = Math.min(count, bufs.length, sizes.length);
     let i = 0;
     let written = 0;

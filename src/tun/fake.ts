@@ -45,6 +45,8 @@ let nextIfindex = 100;
 
 class FakeTun implements TunDevice {
   closed = false;
+  /** The fake speaks plain packets only: no virtio_net_hdr, no offload. */
+  readonly vnetHeader = false;
   mtu: number;
   readonly index: number;
   address: TunAddress | undefined;
@@ -121,6 +123,15 @@ class FakeTun implements TunDevice {
     if (this.listener !== null) this.listener(copy);
     else this.written.push(copy);
     return true;
+  }
+
+  /** Takes only an all-zero header (a plain packet): the fake has no offload to apply. */
+  writeWithHeader(header: Uint8Array, buf: Uint8Array, offset: number, length: number): boolean {
+    if (header.some((octet) => octet !== 0)) {
+      this.counters.writeDrops++;
+      return false;
+    }
+    return this.write(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), offset, length);
   }
 
   writeBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number, count: number = bufs.length): number {

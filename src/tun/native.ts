@@ -34,14 +34,18 @@ export interface NativeFdPoll {
 }
 
 export interface NativeTun {
-  /** Opens /dev/net/tun and binds it to `name` (IFF_TUN | IFF_NO_PI), creating the device if needed. */
-  openTun(name: string, nonBlocking: boolean): { fd: number; name: string };
+  /** Opens /dev/net/tun and binds it to `name` (IFF_TUN | IFF_NO_PI), creating the device if needed.
+   *  With offload: IFF_VNET_HDR (vnetHeader) and TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4 (offload,
+   *  false when the kernel refused it). */
+  openTun(name: string, nonBlocking: boolean, offload?: boolean): { fd: number; name: string; vnetHeader: boolean; offload: boolean };
   closeFd(fd: number): void;
   /** Reads up to min(bufs.length, sizes.length) packets, one read each, into bufs[i] at offset;
    *  sizes[i] = length. Returns the count (stops at EAGAIN), or -errno when the first read failed. */
   readBatch(fd: number, bufs: readonly Buffer[], sizes: Int32Array, offset: number): number;
   /** Writes one packet; returns bytes written or -errno. */
   write(fd: number, buf: Buffer, offset: number, length: number): number;
+  /** One writev of `header` (a virtio_net_hdr) then the packet; bytes written or -errno. */
+  writeWithHeader(fd: number, header: Uint8Array, buf: Uint8Array, offset: number, length: number): number;
   /** Writes packets start..end-1 (bufs[i] at offset, sizes[i] bytes); returns how many were written
    *  (stops at EAGAIN), or -errno when packet `start` failed. */
   writeBatch(fd: number, bufs: readonly Buffer[], sizes: Int32Array, offset: number, start: number, end: number): number;

@@ -7,6 +7,10 @@ export interface TunnelDevice {
   readBatch(bufs: Buffer[], sizes: Int32Array, offset: number): number;
   /** Writes one IP packet. Returns false when the device dropped it. */
   write(buf: Buffer, offset: number, length: number): boolean;
+  /** Whether each read starts with a virtio_net_hdr (TUN offload; src/tunnel/tcp-offload.ts). */
+  readonly vnetHeader: boolean;
+  /** Writes a virtio_net_hdr and then the packet (vnetHeader devices). False when dropped. */
+  writeWithHeader(header: Uint8Array, buf: Uint8Array, offset: number, length: number): boolean;
 }
 
 /** The MSNL data path: sends one packet on an established connection (headroom in front of offset). */

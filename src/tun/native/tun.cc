@@ -1,6 +1,9 @@
 // msnl_tun: the syscalls behind src/tun. TUN open (IFF_TUN | IFF_NO_PI), batched non-blocking
 // read/write into caller-owned buffers, uv_poll readiness (never the libuv threadpool), and the
-// interface ioctls (MTU, IPv4 address/netmask/peer, flags, ifindex). Stats and address events
+// interface ioctls (MTU, IPv4 address/netmask/peer, flags, ifindex). With `offload`, the fd
+// carries a virtio_net_hdr in front of every packet (IFF_VNET_HDR) and the kernel may hand over
+// TCP super-packets with partial checksums (TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4), as
+// wireguard-go does; src/tunnel/tcp-offload.ts cuts and joins them. Stats and address events
 // are in netlink.cc. Functions take fds and names; the TypeScript side owns object lifetimes.
 #include "common.h"
 
@@ -13,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -48,12 +52,16 @@ namespace {
 
 // ---- TUN fd ---------------------------------------------------------------------------------
 
-// openTun(name, nonBlocking) -> { fd, name }: creates the device, or attaches to a persistent one.
+// openTun(name, nonBlocking, offload) -> { fd, name, vnetHeader, offload }: creates the device,
+// or attaches to a persistent one. With offload it asks for virtio_net_hdr framing and TCPv4
+// segmentation offload; vnetHeader says whether packets carry the header, offload whether the
+// kernel agreed to hand over super-packets (a kernel that refuses leaves plain checksummed ones).
 Napi::Value OpenTun(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name;
   if (!IfName(info, 0, &name)) return env.Undefined();
   bool nonBlocking = info.Length() < 2 || info[1].ToBoolean().Value();
+  bool wantOffload = info.Length() >= 3 && info[2].ToBoolean().Value();
   int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0));
   if (fd < 0) {
     ThrowSys(env, errno, "open /dev/net/tun");
@@ -61,7 +69,7 @@ Napi::Value OpenTun(const Napi::CallbackInfo& info) {
   }
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (wantOffload ? IFF_VNET_HDR : 0);
   memcpy(ifr.ifr_name, name.data(), name.size());
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int err = errno;
@@ -69,9 +77,12 @@ Napi::Value OpenTun(const Napi::CallbackInfo& info) {
     ThrowSys(env, err, "TUNSETIFF");
     return env.Undefined();
   }
+  bool offload = wantOffload && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) == 0;
   Napi::Object result = Napi::Object::New(env);
   result.Set("fd", Napi::Number::New(env, fd));
   result.Set("name", Napi::String::New(env, ifr.ifr_name));
+  result.Set("vnetHeader", Napi::Boolean::New(env, wantOffload));
+  result.Set("offload", Napi::Boolean::New(env, offload));
   return result;
 }
 
@@ -131,6 +142,31 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   ssize_t r;
   do {
     r = write(fd, b.Data() + offset, length);
+  } while (r < 0 && errno == EINTR);
+  return Napi::Number::New(env, r < 0 ? -errno : r);
+}
+
+// writeWithHeader(fd, header, buf, offset, length) -> bytes written, or -errno: one writev of the
+// header (a virtio_net_hdr) and the packet, so callers need no room in front of the packet.
+Napi::Value WriteWithHeader(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<uint8_t> h = info[1].As<Napi::Buffer<uint8_t>>();
+  Napi::Buffer<uint8_t> b = info[2].As<Napi::Buffer<uint8_t>>();
+  uint32_t offset = info[3].As<Napi::Number>().Uint32Value();
+  uint32_t length = info[4].As<Napi::Number>().Uint32Value();
+  if (static_cast<uint64_t>(offset) + length > b.Length()) {
+    ThrowType(env, "offset + length is beyond the buffer");
+    return env.Undefined();
+  }
+  struct iovec iov[2];
+  iov[0].iov_base = h.Data();
+  iov[0].iov_len = h.Length();
+  iov[1].iov_base = b.Data() + offset;
+  iov[1].iov_len = length;
+  ssize_t r;
+  do {
+    r = writev(fd, iov, 2);
   } while (r < 0 && errno == EINTR);
   return Napi::Number::New(env, r < 0 ? -errno : r);
 }
@@ -405,6 +441,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readBatch", Napi::Function::New(env, ReadBatch));
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("writeBatch", Napi::Function::New(env, WriteBatch));
+  exports.Set("writeWithHeader", Napi::Function::New(env, WriteWithHeader));
   exports.Set("FdPoll", FdPoll::Define(env));
   exports.Set("setMtu", Napi::Function::New(env, SetMtu));
   exports.Set("getMtu", Napi::Function::New(env, GetMtu));
