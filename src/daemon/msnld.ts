@@ -11,6 +11,7 @@ import { ControlClient } from '../control/client.js';
 import { DEFAULT_DB_PATH, openStore, type Store } from '../store/store.js';
 import { openTun, type TunDevice } from '../tun/device.js';
 import type { TunnelInterfaceSpec } from '../abi/interfaces.js';
+import { MAX_PACKET_SIZE } from '../msnl/constants.js';
 import { openAddrMonitor, type AddrEventSource } from '../tun/addr-events.js';
 import { Daemon } from './daemon.js';
 import { DaemonControl, VERSION } from './control-handler.js';
@@ -30,6 +31,7 @@ interface Flags {
   idleTimeout: string;
   logFile: string;
   gso?: boolean;
+  offload?: boolean;
 }
 
 class UsageError extends Error {}
@@ -51,6 +53,7 @@ function program(): Command {
     .option('--log-level <level>', 'error, info or verbose (env MSNL_LOG_LEVEL)', env('MSNL_LOG_LEVEL', 'info'))
     .option('--idle-timeout <seconds>', 'release connections that carried no data this long', '1200')
     .option('--no-gso', 'send every underlay datagram on its own instead of runs with UDP segmentation offload')
+    .option('--no-offload', 'read and write the msN devices one plain packet at a time (no TCP segmentation offload)')
     .option('--log-file <path>', 'log file of a detached msnld (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error: ') ? `Error: ${text.slice(7)}` : text) });
@@ -133,12 +136,14 @@ async function detach(settings: Settings): Promise<number> {
 }
 
 /**
- * Opens one msN device. Its transmit queue is deepened from the kernel's 500 to 1000 packets:
+ * Opens one msN device, with TCP segmentation offload unless --no-offload or the MTU is 64 KiB
+ * (ms3: a super-packet would hold one segment, and its checksum is cheaper in the kernel than in
+ * JavaScript). Its transmit queue is deepened from the kernel's 500 to 1000 packets:
  * with 500, a TCP sender through ms0 overran it whenever msnld paused for a moment, and every
  * overrun was a retransmission (hundreds per second under iperf3; none with 1000).
  */
-function openInterface(spec: TunnelInterfaceSpec, log: Logger): TunDevice {
-  const device = openTun(spec.name, { mtu: spec.mtu });
+function openInterface(spec: TunnelInterfaceSpec, offload: boolean, log: Logger): TunDevice {
+  const device = openTun(spec.name, { mtu: spec.mtu, offload: offload && spec.mtu < MAX_PACKET_SIZE });
   try {
     writeFileSync(`/sys/class/net/${spec.name}/tx_queue_len`, '1000');
   } catch (error) {
@@ -172,7 +177,7 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
       store,
       // The native batched socket (sendmmsg/recvmmsg, UDP GSO/GRO) is IPv4 only; node:dgram serves IPv6.
       underlay: isIP(settings.listen?.host ?? '') === 6 ? new UdpUnderlay(log) : new NativeUdpUnderlay(log, { segmentation: flags.gso !== false }),
-      openTun: (spec) => openInterface(spec, log),
+      openTun: (spec) => openInterface(spec, flags.offload !== false, log),
       addrEvents,
       log,
       address: settings.address,

@@ -3,6 +3,7 @@
 
 export const DROP_CAUSES = [
   'bad_packet',
+  'bad_offload',
   'not_bound',
   'queue_full',
   'refused',
