@@ -150,6 +150,19 @@ test('a 64000-octet TSO super-packet splits into segments of at most 1456 octets
   assert.equal(buffers.size, 1);
 });
 
+test('segments and checksums are the same wherever the read sits in its buffer (word-aligned or not)', () => {
+  const read = tsoRead(SUPER, 1448);
+  for (let shift = 0; shift < 8; shift++) {
+    // A fresh ArrayBuffer each time, so the copy lands at every alignment of source and scratch.
+    const at = Buffer.from(new ArrayBuffer(read.length + 16), 0, read.length + 16);
+    read.copy(at, shift);
+    const out: Buffer[] = [];
+    const code = new OutboundSegmenter(16 + (shift & 3)).split(at, shift, read.length, 1456, (b, o, l) => out.push(Buffer.from(b.subarray(o, o + l))));
+    assert.equal(code, out.length, `shift ${shift}`);
+    checkSegments(out, SUPER, 1456, 1456 - 52);
+  }
+});
+
 test('with maxPacket 65535 the segments use gso_size; ECN in gso_type is accepted', () => {
   const read = tsoRead(SUPER, 1448);
   read[1] = VnetGso.TCPV4 | VnetGso.ECN;
