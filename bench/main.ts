@@ -10,6 +10,7 @@ import { measureRss, timeImport, writeMappingFile } from './control.js';
 import { measurePrefixLookups } from './lookups.js';
 import { underlayPeer, vxlanPeer } from './peers/kernel.js';
 import { MsnlPeer, msnlAddress } from './peers/msnl.js';
+import { NodeRelayPeer } from './peers/node-relay.js';
 import { OpenvpnPeer } from './peers/openvpn.js';
 import type { Peer } from './peers/peer.js';
 import { WireguardPeer } from './peers/wireguard.js';
@@ -29,6 +30,7 @@ export const FIGURES: readonly Figure[] = [
   { key: 'tcp4Gbps', title: 'iperf3 TCP -P 4', unit: 'Gbit/s', digits: 2 },
   { key: 'udp64Kpps', title: 'iperf3 UDP 64 B received', unit: 'kpkt/s', digits: 1 },
   { key: 'pingAvgMs', title: 'ping RTT avg', unit: 'ms', digits: 3 },
+  { key: 'pingMedianMs', title: 'ping RTT median', unit: 'ms', digits: 3 },
   { key: 'cpuPercent', title: 'tunnel CPU, both ends, TCP 1', unit: '% of a core', digits: 0 },
   { key: 'firstReplyMs', title: 'first reply to a new peer', unit: 'ms', digits: 2 },
   { key: 'mapImportMs', title: 'msnl map import', unit: 'ms', digits: 0 },
@@ -93,7 +95,7 @@ async function main(): Promise<number> {
   const topology = Topology.create({ tag: 'bench', hosts: 2, underlayMtu: 1500 });
   const iperf = new IperfServer();
   const msnl = new MsnlPeer(topology);
-  const peers: Peer[] = [underlayPeer, vxlanPeer, new WireguardPeer(), new OpenvpnPeer(), msnl];
+  const peers: Peer[] = [underlayPeer, vxlanPeer, new WireguardPeer(), new OpenvpnPeer(), new NodeRelayPeer(), msnl];
   let active: Peer | undefined;
   const cleanup = async (): Promise<void> => {
     await iperf.stop();
@@ -163,7 +165,7 @@ async function main(): Promise<number> {
   ms0['lookupsM'] = lookups.lookupsPerSecond.map((r) => r / 1e6);
   columns.set('msnl ms0', ms0);
 
-  const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'msnl ms0', 'msnl ms3'];
+  const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'node relay', 'msnl ms0', 'msnl ms3'];
   const table: Column[] = order.map((label) => ({ label, values: columns.get(label) ?? {} }));
   const seconds = (Date.now() - started) / 1000;
   console.log('');

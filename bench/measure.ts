@@ -91,6 +91,11 @@ export function parseFirstReplyMs(text: string): number | Error {
   return match === null ? new Error('ping got no reply') : Number(match[1]);
 }
 
+/** Every reply's RTT ("time=1.23 ms" lines of a ping run without -q), in order. */
+export function parsePingTimes(text: string): number[] {
+  return [...text.matchAll(/time[=<]([\d.]+) ms/g)].map((match) => Number(match[1]));
+}
+
 /** utime + stime of /proc/PID/stat, in clock ticks. The command name may hold spaces and parens. */
 export function parseProcStatTicks(text: string): number | Error {
   const close = text.lastIndexOf(')');

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { sleep, type Topology } from '../src/demo/topology.js';
-import { cpuPercent, parseFirstReplyMs, parseIperfTcp, parseIperfUdp, parsePing, parseProcStatTicks } from './measure.js';
+import { cpuPercent, median, parseFirstReplyMs, parseIperfTcp, parseIperfUdp, parsePing, parsePingTimes, parseProcStatTicks } from './measure.js';
 import type { Path } from './peers/peer.js';
 
 export interface TrafficOptions {
@@ -22,13 +22,15 @@ export interface PathFigures {
   tcp4Gbps: number[] | string;
   udp64Kpps: number[] | string;
   pingAvgMs: number[] | string;
+  /** The median reply of each ping run: a scheduling stall of one reply moves it less than the average. */
+  pingMedianMs: number[] | string;
   /** Undefined for kernel tunnels: no process carries them. */
   cpuPercent: number[] | string | undefined;
   firstReplyMs: number[] | string;
 }
 
 export function emptyFigures(reason: string): PathFigures {
-  return { tcp1Gbps: reason, tcp4Gbps: reason, udp64Kpps: reason, pingAvgMs: reason, cpuPercent: reason, firstReplyMs: reason };
+  return { tcp1Gbps: reason, tcp4Gbps: reason, udp64Kpps: reason, pingAvgMs: reason, pingMedianMs: reason, cpuPercent: reason, firstReplyMs: reason };
 }
 
 export class IperfServer {
@@ -84,7 +86,7 @@ function collect(samples: number[], failure: string | undefined): number[] | str
 }
 
 export async function measurePath(topology: Topology, path: Path, pids: () => number[], options: TrafficOptions): Promise<PathFigures> {
-  const tcp1: number[] = [], tcp4: number[] = [], udp: number[] = [], ping: number[] = [], cpu: number[] = [];
+  const tcp1: number[] = [], tcp4: number[] = [], udp: number[] = [], ping: number[] = [], pingMedian: number[] = [], cpu: number[] = [];
   let tcp1Error: string | undefined, tcp4Error: string | undefined, udpError: string | undefined, pingError: string | undefined;
   const client = ['-c', path.server, '-B', path.client];
   for (let r = 0; r < options.repeat; r++) {
@@ -105,16 +107,20 @@ export async function measurePath(topology: Topology, path: Path, pids: () => nu
     if (small instanceof Error) udpError = small.message;
     else udp.push(small.receivedPerSecond / 1e3);
     const pinged = await topology.execAsync(topology.host(1),
-      ['ping', '-q', '-c', String(options.pings), '-i', '0.01', '-W', '2', '-I', path.client, path.server], 60_000);
+      ['ping', '-c', String(options.pings), '-i', '0.01', '-W', '2', '-I', path.client, path.server], 60_000);
     const parsed = parsePing(pinged.stdout);
     if (parsed instanceof Error) pingError = parsed.message;
-    else ping.push(parsed.avgMs);
+    else {
+      ping.push(parsed.avgMs);
+      pingMedian.push(median(parsePingTimes(pinged.stdout)));
+    }
   }
   return {
     tcp1Gbps: collect(tcp1, tcp1Error),
     tcp4Gbps: collect(tcp4, tcp4Error),
     udp64Kpps: collect(udp, udpError),
     pingAvgMs: collect(ping, pingError),
+    pingMedianMs: collect(pingMedian, pingError),
     cpuPercent: pids().length === 0 && cpu.length === 0 ? undefined : collect(cpu, tcp1Error),
     firstReplyMs: 'not measured',
   };

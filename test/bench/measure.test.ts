@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  cpuPercent, median, parseFirstReplyMs, parseIperfTcp, parseIperfUdp, parsePing, parseProcStatTicks, parseVmRssBytes,
+  cpuPercent, median, parseFirstReplyMs, parseIperfTcp, parseIperfUdp, parsePing, parsePingTimes, parseProcStatTicks, parseVmRssBytes,
 } from '../../bench/measure.js';
 
 // Shapes taken from iperf 3.12 -J reports (trimmed to the fields the parsers read, plus neighbours).
@@ -67,6 +67,14 @@ test('parseFirstReplyMs reads the first reply line', () => {
   const text = 'PING 10.0.0.2 (10.0.0.2) 56(84) bytes of data.\n64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=11.8 ms\n64 bytes from 10.0.0.2: icmp_seq=2 ttl=64 time=0.9 ms\n';
   assert.equal(parseFirstReplyMs(text), 11.8);
   assert.ok(parseFirstReplyMs('1 packets transmitted, 0 received') instanceof Error);
+});
+
+test('parsePingTimes reads every reply, so one stalled reply moves the median and not much else', () => {
+  const text = 'PING 10.0.0.2 (10.0.0.2) 56(84) bytes of data.\n' +
+    [0.31, 0.29, 48.2, 0.33, 0.3].map((t, i) => `64 bytes from 10.0.0.2: icmp_seq=${i + 1} ttl=64 time=${t} ms`).join('\n') + '\n';
+  assert.deepEqual(parsePingTimes(text), [0.31, 0.29, 48.2, 0.33, 0.3]);
+  assert.equal(median(parsePingTimes(text)), 0.31);
+  assert.deepEqual(parsePingTimes('1 packets transmitted, 0 received'), []);
 });
 
 test('parseProcStatTicks adds utime and stime, also when the command name holds spaces and parens', () => {
