@@ -79,27 +79,29 @@ function wordsOf(bytes: Uint8Array): Uint32Array {
 /** Whether this host stores the low-order octet first (the 32-bit path assumes so). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** Buffer's native copy (memcpy), which also takes a plain Uint8Array as its source. */
+const nativeCopy = Buffer.prototype.copy;
+
 /**
  * Copies src[from..from+len) to dst[to..) and returns the unfolded ones' complement sum of the
- * copied octets as 16-bit big-endian words (an odd last octet padded with zero). One pass. When
- * both ends are 4-aligned in their ArrayBuffers (the packet path's buffers are) it moves 32-bit
- * words and sums their halves, which on a little-endian host are the byte-swapped 16-bit words:
- * the ones' complement sum commutes with the swap (RFC 1071), so the folded sum is swapped back.
+ * copied octets as 16-bit big-endian words (an odd last octet padded with zero). When the
+ * destination is 4-aligned in its ArrayBuffer (the packet path's scratch and run buffers are at
+ * the offsets it uses) the copy is a native memcpy and the sum runs over 32-bit words of the
+ * copy: on a little-endian host their halves are the byte-swapped 16-bit words, and the ones'
+ * complement sum commutes with the swap (RFC 1071), so the folded sum is swapped back.
  */
 function copyAndSum(src: Uint8Array, from: number, dst: Uint8Array, to: number, len: number): number {
-  const s = src.byteOffset + from;
   const d = dst.byteOffset + to;
   let i = 0;
   let sum = 0;
-  if (LITTLE_ENDIAN && ((s | d) & 3) === 0 && len >= 64) {
-    const sw = wordsOf(src);
+  if (LITTLE_ENDIAN && (d & 3) === 0 && len >= 64) {
+    nativeCopy.call(src as Buffer, dst, to, from, from + len);
     const dw = wordsOf(dst);
-    const words = len >>> 2;
     let lo = 0;
     let hi = 0;
-    for (let k = 0, a = s >>> 2, b = d >>> 2; k < words; k++, a++, b++) {
-      const w = sw[a]!;
-      dw[b] = w;
+    const words = len >>> 2;
+    for (let b = d >>> 2, end = b + words; b < end; b++) {
+      const w = dw[b]!;
       lo += w & 0xffff;
       hi += w >>> 16;
     }
