@@ -29,6 +29,15 @@ void ThrowType(Napi::Env env, const char* message);
 // Reads an interface name argument (1..15 bytes); throws TypeError and returns false otherwise.
 bool IfName(const Napi::CallbackInfo& info, size_t index, std::string* out);
 
+// ifconfig.cc: interface ioctls by name.
+Napi::Value SetMtu(const Napi::CallbackInfo& info);
+Napi::Value GetMtu(const Napi::CallbackInfo& info);
+Napi::Value SetAddress(const Napi::CallbackInfo& info);
+Napi::Value GetAddress(const Napi::CallbackInfo& info);
+Napi::Value GetFlags(const Napi::CallbackInfo& info);
+Napi::Value SetUp(const Napi::CallbackInfo& info);
+Napi::Value IfIndex(const Napi::CallbackInfo& info);
+
 // netlink.cc
 Napi::Value LinkStats(const Napi::CallbackInfo& info);
 Napi::Value AddrMonitorOpen(const Napi::CallbackInfo& info);
