@@ -23,8 +23,8 @@ const device = openTun(name, { mtu: 1500, address: { address: address(tunnelAddr
 const socket = BatchUdpSocket.open({
   address: local,
   port,
-  onReceive: (bytes) => {
-    device.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength);
+  onReceive: (slab, offset, length) => {
+    device.write(slab as Buffer, offset, length);
   },
 });
 const batch = 32;
@@ -33,7 +33,7 @@ const sizes = new Int32Array(batch);
 device.onReadable(() => {
   for (let round = 0; round < 64; round++) {
     const n = device.readBatch(bufs, sizes, 0);
-    for (let i = 0; i < n; i++) socket.send(peer, port, bufs[i]!.subarray(0, sizes[i]!));
+    for (let i = 0; i < n; i++) socket.send(peer, port, bufs[i]!, 0, sizes[i]!);
     if (n < batch) break;
   }
 });

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     const endpoint = new MsnlEndpoint<Link>({
       localAddress: parseDottedQuad(me.msnl) as number,
       clock: { now: Date.now },
-      transmit: (to, bytes) => socket.send(bytes, to.port, to.host),
+      transmit: (to, buf, offset, length) => socket.send(buf, offset, length, to.port, to.host),
       sameLink: (a, b) => a.host === b.host && a.port === b.port,
       events: {
         incomingCall: (call) => endpoint.refuse(call.callId),

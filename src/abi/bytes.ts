@@ -38,3 +38,11 @@ export function isU16(value: number): boolean {
 export function checkU32(value: number, field: string): void {
   if (!isU32(value)) throw new RangeError(`${field} must be an unsigned 32-bit integer, got ${value}`);
 }
+
+/** Buffer's native copy (memcpy): takes any Uint8Array as source and target, allocates nothing. */
+const nativeCopy = Buffer.prototype.copy;
+
+/** Copies src[from, from + length) to dst[to..) without making views. */
+export function copyOctets(src: Uint8Array, from: number, dst: Uint8Array, to: number, length: number): void {
+  nativeCopy.call(src as Buffer, dst, to, from, from + length);
+}

@@ -70,14 +70,14 @@ export class Daemon<L> {
     this.endpoint = new MsnlEndpoint<L>({
       localAddress: options.address ?? 0,
       clock: { now: this.now },
-      transmit: (link, bytes) => this.socket?.send(link, bytes),
+      transmit: (link, buf, offset, length) => this.socket?.send(link, buf, offset, length),
       sameLink: (a, b) => options.underlay.same(a, b),
       config: options.endpointConfig,
       events: {
         incomingCall: (call) => this.manager.onIncomingCall(call),
         connected: (handle, info) => this.manager.onConnected(handle, info),
         callFailed: (handle, reason, code) => this.manager.onCallFailed(handle, reason, code),
-        data: (connId, bytes) => this.deliver(connId, bytes),
+        data: (connId, buf, offset, length) => this.deliver(connId, buf, offset, length),
         disconnected: (connId, reason, byPeer) => this.manager.onDisconnected(connId, reason, byPeer),
         idle: (connId) => this.manager.onIdle(connId),
         echoReply: (ident, from, payload, rttMs) => this.echoWaiters.get(ident)?.(rttMs),
@@ -122,14 +122,14 @@ export class Daemon<L> {
     this.tunnels[sock - 1]?.onDown(message);
   }
 
-  private deliver(connId: number, bytes: Uint8Array): void {
+  private deliver(connId: number, buf: Uint8Array, offset: number, length: number): void {
     const c = this.manager.connections().get(connId);
     const tunnel = c === undefined ? undefined : this.tunnels[c.sock - 1];
     if (tunnel === undefined) {
       this.undeliverable++;
       return;
     }
-    tunnel.deliver(connId, bytes, 0, bytes.length);
+    tunnel.deliver(connId, buf, offset, length);
   }
 
   undeliverable = 0;
@@ -183,7 +183,7 @@ export class Daemon<L> {
     this.socket = undefined;
     if (previous !== undefined) await previous.close();
     try {
-      this.socket = await this.options.underlay.open(listen.host, listen.port, (bytes, link) => this.endpoint.receive(bytes, link));
+      this.socket = await this.options.underlay.open(listen.host, listen.port, (buf, offset, length, link) => this.endpoint.receiveFrame(buf, offset, length, link));
       this.listenText = text;
       this.options.log.info(`listening on underlay ${this.socket.describe()}`);
     } catch (error) {

@@ -7,12 +7,12 @@ import type { Underlay, UnderlaySocket } from './underlay.js';
 export class MemoryUnderlay implements Underlay<MemoryPeer> {
   constructor(readonly hub: MemoryHub) {}
 
-  async open(host: string, port: number, onReceive: (bytes: Uint8Array, link: MemoryPeer) => void): Promise<UnderlaySocket<MemoryPeer>> {
+  async open(host: string, port: number, onReceive: (buf: Uint8Array, offset: number, length: number, link: MemoryPeer) => void): Promise<UnderlaySocket<MemoryPeer>> {
     const name = `${host}:${port}`;
     const link = this.hub.attach(name);
-    link.onReceive(onReceive);
+    link.onReceive((bytes, from) => onReceive(bytes, 0, bytes.length, from));
     return {
-      send: (to, bytes) => link.send(to, bytes),
+      send: (to, buf, offset, length) => link.send(to, offset === 0 && length === buf.length ? buf : buf.subarray(offset, offset + length)),
       close: () => link.close(),
       describe: () => name,
     };

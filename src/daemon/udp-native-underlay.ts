@@ -76,7 +76,7 @@ export class NativeUdpUnderlay implements Underlay<NativeUdpLink> {
     return link;
   }
 
-  async open(host: string, port: number, onReceive: (bytes: Uint8Array, link: NativeUdpLink) => void): Promise<NativeUnderlaySocket> {
+  async open(host: string, port: number, onReceive: (buf: Uint8Array, offset: number, length: number, link: NativeUdpLink) => void): Promise<NativeUnderlaySocket> {
     let address = parseDottedQuad(host);
     if (typeof address !== 'number') {
       if (isIP(host) === 6) throw new Error(`failed to open UDP socket [${host}]:${port}: the native underlay is IPv4 only`);
@@ -92,7 +92,7 @@ export class NativeUdpUnderlay implements Underlay<NativeUdpLink> {
       ...this.tuning,
       address,
       port,
-      onReceive: (bytes, from, fromPort) => onReceive(bytes, this.numeric(from, fromPort)),
+      onReceive: (buf, offset, length, from, fromPort) => onReceive(buf, offset, length, this.numeric(from, fromPort)),
       onError: (error) => {
         reported++;
         if (reported <= 10 || reported % 1000 === 0) this.log.verbose(`${causeOf(error)} (${reported} errors so far)`);
@@ -102,14 +102,14 @@ export class NativeUdpUnderlay implements Underlay<NativeUdpLink> {
     return {
       counters: socket.counters,
       socket,
-      send: (link, bytes) => {
+      send: (link, buf, offset, length) => {
         let ipv4 = link.ipv4;
         if (ipv4 < 0) ipv4 = this.resolved.get(link.address) ?? -1;
         if (ipv4 < 0) {
           this.unresolved++;
           return;
         }
-        socket.send(ipv4, link.port, bytes);
+        socket.send(ipv4, link.port, buf, offset, length);
       },
       close: async () => socket.close(),
       describe: () => described,

@@ -41,17 +41,17 @@ export class UdpUnderlay implements Underlay<UdpLink> {
     return sameUdpPeer(a, b);
   }
 
-  async open(host: string, port: number, onReceive: (bytes: Uint8Array, link: UdpLink) => void): Promise<UnderlaySocket<UdpLink>> {
+  async open(host: string, port: number, onReceive: (buf: Uint8Array, offset: number, length: number, link: UdpLink) => void): Promise<UnderlaySocket<UdpLink>> {
     const link = await UdpDataLink.open({
       address: host,
       port,
       family: isIP(host) === 6 ? 'udp6' : 'udp4',
       onError: (error) => this.log.verbose(`failed to send datagram: ${causeOf(error)}`),
     });
-    link.onReceive(onReceive);
+    link.onReceive((bytes, from) => onReceive(bytes, 0, bytes.length, from));
     const bound = link.local();
     return {
-      send: (to, bytes) => link.send(to, bytes),
+      send: (to, buf, offset, length) => link.send(to, offset === 0 && length === buf.length ? buf : buf.subarray(offset, offset + length)),
       close: () => link.close(),
       describe: () => (isIP(bound.address) === 6 ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`),
     };

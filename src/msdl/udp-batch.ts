@@ -3,12 +3,12 @@
 // does. Sends are copied into a preallocated slab and flushed with one sendmmsg per burst (a
 // microtask after the current callback, or at once when a batch is full); when the kernel says
 // EAGAIN the rest stays queued and the socket waits for UV_WRITABLE. Receives land in a preallocated
-// slab of slots and are handed on as views that are only valid during the onReceive call. Runs of
+// slab of slots and are handed on as (slab, offset, length), valid only during the onReceive call. Runs of
 // same-size datagrams to one peer go out as one UDP GSO message and may come in as one UDP GRO slot,
-// split back here. Nothing allocates per datagram except the receive view. Failures are counted,
-// never thrown.
+// split back here. Nothing allocates per datagram. Failures are counted, never thrown.
 import { errnoName } from '../tun/errors.js';
 import { loadUdpSocket, UV_READABLE, UV_WRITABLE, type NativeUdpSocket, type NativeUdpSocketConstructor } from '../tun/native-udp.js';
+import { copyOctets } from '../abi/bytes.js';
 import { formatDottedQuad } from '../abi/inet.js';
 
 /** Largest UDP payload over IPv4 (65535 - 20 - 8). */
@@ -21,8 +21,8 @@ export interface BatchUdpOptions {
   readonly address: number;
   /** UDP port to bind; 0 picks a free one. */
   readonly port: number;
-  /** Gets every datagram; `bytes` is a view into a reused slot, valid only during the call. */
-  readonly onReceive: (bytes: Uint8Array, address: number, port: number) => void;
+  /** Gets every datagram as slab[offset, offset + length) of a reused receive slab, valid only during the call. */
+  readonly onReceive: (slab: Uint8Array, offset: number, length: number, address: number, port: number) => void;
   /** Socket errors and exceptions thrown by onReceive (the socket keeps running). */
   readonly onError?: (error: Error) => void;
   /** SO_RCVBUF / SO_SNDBUF requests in octets (default 4 MiB each; SO_*BUFFORCE when privileged). */
@@ -187,11 +187,11 @@ export class BatchUdpSocket {
   }
 
   /**
-   * Queues one datagram to address:port (the bytes are copied: the caller may reuse them). False
+   * Queues one datagram, bytes[offset, offset + length), to address:port (copied: the caller may
+   * reuse them). False
    * when it was dropped (queue full, too large, closed): counted, never thrown.
    */
-  send(address: number, port: number, bytes: Uint8Array): boolean {
-    const length = bytes.length;
+  send(address: number, port: number, bytes: Uint8Array, offset = 0, length = bytes.length - offset): boolean {
     if (this.closed) {
       this.counters.queueDrops++;
       return false;
@@ -208,7 +208,7 @@ export class BatchUdpSocket {
       }
     }
     const k = this.tail++;
-    this.txSlab.set(bytes, this.used);
+    copyOctets(bytes, offset, this.txSlab, this.used, length);
     this.txOffsets[k] = this.used;
     this.txLengths[k] = length;
     this.txAddrs[k] = address;
@@ -326,7 +326,7 @@ export class BatchUdpSocket {
           counters.truncated++;
           continue;
         }
-        const base = rxSlab.byteOffset + i * slotSize;
+        const base = i * slotSize;
         const seg = rxSegs[i] as number;
         if (seg === 0) {
           this.deliver(base, size, rxAddrs[i] as number, rxPorts[i] as number);
@@ -344,7 +344,7 @@ export class BatchUdpSocket {
     this.counters.datagramsReceived++;
     this.counters.bytesReceived += size;
     try {
-      this.options.onReceive(new Uint8Array(this.rxSlab.buffer, offset, size), address, port);
+      this.options.onReceive(this.rxSlab, offset, size, address, port);
     } catch (error) {
       this.counters.handlerErrors++;
       this.options.onError?.(error instanceof Error ? error : new Error(String(error)));

@@ -4,6 +4,7 @@
 // receive(), go out through transmit(); timers run in tick(), due at nextDeadline(). Bad input is
 // counted and dropped, never thrown. See man/msnl.7 for the wire protocol.
 
+import { copyOctets } from '../abi/bytes.js';
 import type { Sap } from './address.js';
 import { Connection } from './connection.js';
 import { DATA_HEADER_SIZE, MAX_PACKET_SIZE, MsgType, Reason, RESET_SIZE } from './constants.js';
@@ -19,10 +20,10 @@ export interface EndpointOptions<L> {
   readonly clock: Clock;
   readonly random?: RandomSource;
   /**
-   * Sends one datagram. It must consume (send or copy) `bytes` before it returns: the endpoint
-   * writes segment headers in place and reuses the octets afterwards.
+   * Sends one datagram, buf[offset, offset + length). It must consume (send or copy) the octets
+   * before it returns: the endpoint writes segment headers in place and reuses them afterwards.
    */
-  readonly transmit: (link: L, bytes: Uint8Array) => void;
+  readonly transmit: (link: L, buf: Uint8Array, offset: number, length: number) => void;
   readonly events: EndpointEvents<L>;
   readonly config?: Partial<EndpointConfig>;
   /** Tells whether two links are the same peer (resets are only taken from the connection's peer). */
@@ -41,7 +42,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   readonly counters: EndpointCounters = newCounters();
   readonly events: EndpointEvents<L>;
   private address: number;
-  private readonly transmit: (link: L, bytes: Uint8Array) => void;
+  private readonly transmit: (link: L, buf: Uint8Array, offset: number, length: number) => void;
   private readonly sameLink: (a: L, b: L) => boolean;
   private readonly conns = new Map<number, Connection<L>>();
   /** Ids allocated to outgoing calls not yet confirmed: traffic to them is dropped without a reset. */
@@ -149,11 +150,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     if (length + DATA_HEADER_SIZE <= this.config.maxDatagram) {
       if (offset >= DATA_HEADER_SIZE) {
         writeDataHeader(buf, offset - DATA_HEADER_SIZE, conn.remoteConnId, seq, length, 0);
-        this.out(conn.link, buf.subarray(offset - DATA_HEADER_SIZE, offset + length));
+        this.outFrame(conn.link, buf, offset - DATA_HEADER_SIZE, DATA_HEADER_SIZE + length);
       } else {
         const frame = new Uint8Array(DATA_HEADER_SIZE + length);
         writeDataHeader(frame, 0, conn.remoteConnId, seq, length, 0);
-        frame.set(buf.subarray(offset, offset + length), DATA_HEADER_SIZE);
+        copyOctets(buf, offset, frame, DATA_HEADER_SIZE, length);
         this.out(conn.link, frame);
       }
       return true;
@@ -167,10 +168,10 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
       for (let at = 0; at < length; at += chunk) {
         const n = Math.min(chunk, length - at);
         const h = offset + at - DATA_HEADER_SIZE;
-        if (at > 0) saved.set(buf.subarray(h, h + DATA_HEADER_SIZE));
+        if (at > 0) copyOctets(buf, h, saved, 0, DATA_HEADER_SIZE);
         writeDataHeader(buf, h, conn.remoteConnId, seq, length, at);
-        this.out(conn.link, buf.subarray(h, h + DATA_HEADER_SIZE + n));
-        if (at > 0) buf.set(saved, h);
+        this.outFrame(conn.link, buf, h, DATA_HEADER_SIZE + n);
+        if (at > 0) copyOctets(saved, 0, buf, h, DATA_HEADER_SIZE);
       }
       return true;
     }
@@ -190,18 +191,23 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
 
   /** Handles one received datagram. Never throws on any input. */
   receive(bytes: Uint8Array, link: L): void {
+    this.receiveFrame(bytes, 0, bytes.length, link);
+  }
+
+  /** Handles one received datagram, buf[offset, offset + length); data needs no view of it. */
+  receiveFrame(buf: Uint8Array, offset: number, length: number, link: L): void {
     this.counters.datagramsIn++;
-    this.counters.bytesIn += bytes.length;
-    if (bytes.length > 1 && bytes[1] === MsgType.DATA) {
-      this.receiveData(bytes, link);
+    this.counters.bytesIn += length;
+    if (length > 1 && buf[offset + 1] === MsgType.DATA) {
+      this.receiveData(buf, offset, length, link);
       return;
     }
-    const decoded = decodeMessage(bytes);
+    const decoded = decodeMessage(offset === 0 && length === buf.length ? buf : buf.subarray(offset, offset + length));
     if (!decoded.ok) {
       this.counters.dropMalformed++;
       return;
     }
-    this.dispatch(decoded.msg, link, bytes.length);
+    this.dispatch(decoded.msg, link, length);
   }
 
   /** Runs every timer that is due. */
@@ -311,23 +317,31 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
 
   // --- receive paths ---
 
-  private receiveData(bytes: Uint8Array, link: L): void {
+  private receiveData(buf: Uint8Array, offset: number, length: number, link: L): void {
     const header = this.header;
-    if (decodeDataHeader(bytes, header) !== null) {
+    if (decodeDataHeader(buf, header, offset, length) !== null) {
       this.counters.dropMalformed++;
       return;
     }
     const conn = this.conns.get(header.connId);
     if (conn === undefined) {
-      this.unknownConnection(header.connId, link, bytes.length);
+      this.unknownConnection(header.connId, link, length);
       return;
     }
     const now = this.clock.now();
-    const packet = this.reassembler.accept(conn.connId, header, bytes.subarray(DATA_HEADER_SIZE));
+    const payload = length - DATA_HEADER_SIZE;
+    if (header.offset === 0 && payload === header.totalLength) {
+      // A whole packet in one datagram: handed on where it lies.
+      conn.dataReceived(now, payload, true);
+      this.counters.packetsIn++;
+      this.events.data(conn.connId, buf, offset + DATA_HEADER_SIZE, payload);
+      return;
+    }
+    const packet = this.reassembler.accept(conn.connId, header, buf, offset + DATA_HEADER_SIZE, payload);
     conn.dataReceived(now, packet === null ? 0 : packet.length, packet !== null);
     if (packet === null) return; // more segments to come, or a drop counted by the reassembler
     this.counters.packetsIn++;
-    this.events.data(conn.connId, packet);
+    this.events.data(conn.connId, packet, 0, packet.length);
     this.reassembler.recycle();
   }
 
@@ -395,8 +409,12 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   }
 
   private out(link: L, bytes: Uint8Array): void {
+    this.outFrame(link, bytes, 0, bytes.length);
+  }
+
+  private outFrame(link: L, buf: Uint8Array, offset: number, length: number): void {
     this.counters.datagramsOut++;
-    this.counters.bytesOut += bytes.length;
-    this.transmit(link, bytes);
+    this.counters.bytesOut += length;
+    this.transmit(link, buf, offset, length);
   }
 }

@@ -5,6 +5,7 @@
 // Duplicates, overlaps, inconsistent totals and memory overruns are counted drops. Pure: the clock
 // is injected.
 
+import { copyOctets } from '../abi/bytes.js';
 import { DATA_HEADER_SIZE, DEFAULT_MAX_DATAGRAM, MAX_PACKET_SIZE, MIN_MAX_DATAGRAM } from './constants.js';
 import { writeDataHeader, type DataHeader } from './wire.js';
 
@@ -125,17 +126,17 @@ export class Reassembler {
   }
 
   /**
-   * Takes one segment of connection `key` (the payload after the header) and returns the whole
-   * packet when this segment completes it, else null. A single-segment packet is returned as is.
+   * Takes one segment of connection `key` (the payload after the header: payload[from, from +
+   * length)) and returns the whole packet when this segment completes it, else null. A
+   * single-segment packet is returned as is (a view when it is part of `payload`).
    */
-  accept(key: number, header: DataHeader, payload: Uint8Array): Uint8Array | null {
+  accept(key: number, header: DataHeader, payload: Uint8Array, from = 0, length = payload.length - from): Uint8Array | null {
     const total = header.totalLength;
-    const length = payload.length;
-    if (length === 0 || length !== header.length || header.offset + length > total) {
+    if (length <= 0 || length !== header.length || header.offset + length > total || from < 0 || from + length > payload.length) {
       this.counters.badFields++;
       return null;
     }
-    if (header.offset === 0 && length === total) return payload;
+    if (header.offset === 0 && length === total) return from === 0 && length === payload.length ? payload : payload.subarray(from, from + length);
     let conn = this.connections.get(key);
     if (conn === undefined) {
       conn = { partials: new Map(), bytes: 0, recent: new Uint32Array(RECENT), recentCount: 0, recentNext: 0 };
@@ -173,7 +174,7 @@ export class Reassembler {
       this.free(partial);
       return null;
     }
-    partial.buf.set(payload, header.offset);
+    copyOctets(payload, from, partial.buf, header.offset, length);
     partial.received += length;
     if (partial.received < total) return null;
     conn.recent[conn.recentNext] = partial.seq;

@@ -112,8 +112,8 @@ export interface EndpointEvents<L> {
   connected(handle: number | undefined, conn: ConnectionInfo<L>): void;
   /** A connect() failed; `code` is the peer's reason code (Reason), `redirect` the SAP to call instead. */
   callFailed(handle: number, reason: CallFailure, code: number, redirect?: Sap): void;
-  /** A whole packet arrived. The bytes are valid during the call only: copy what you keep. */
-  data(connId: number, bytes: Uint8Array): void;
+  /** A whole packet arrived: buf[offset, offset + length), valid during the call only (copy what you keep). */
+  data(connId: number, buf: Uint8Array, offset: number, length: number): void;
   /** The connection is gone; `byPeer` when the peer released or reset it. */
   disconnected(connId: number, reason: number, byPeer: boolean): void;
   idle(connId: number): void;

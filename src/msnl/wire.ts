@@ -163,16 +163,16 @@ export function writeDataHeader(buf: Uint8Array, at: number, connId: number, pac
  * Decodes a data header into `out` without allocating. Returns null when valid, else the error.
  * Checks: version, type, zero code, at least one payload octet, 1 <= total, offset + length <= total.
  */
-export function decodeDataHeader(buf: Uint8Array, out: DataHeader): DecodeError | null {
-  if (buf.length < DATA_HEADER_SIZE + 1) return 'short';
-  if (buf[0] !== WIRE_VERSION) return 'version';
-  if (buf[1] !== MsgType.DATA) return 'type';
-  if (buf[2] !== 0 || buf[3] !== 0) return 'reserved';
-  out.connId = u32(buf, 4);
-  out.packetSeq = u32(buf, 8);
-  out.totalLength = u16(buf, 12);
-  out.offset = u16(buf, 14);
-  out.length = buf.length - DATA_HEADER_SIZE;
+export function decodeDataHeader(buf: Uint8Array, out: DataHeader, at = 0, size = buf.length - at): DecodeError | null {
+  if (size < DATA_HEADER_SIZE + 1 || at < 0 || at + size > buf.length) return 'short';
+  if (buf[at] !== WIRE_VERSION) return 'version';
+  if (buf[at + 1] !== MsgType.DATA) return 'type';
+  if (buf[at + 2] !== 0 || buf[at + 3] !== 0) return 'reserved';
+  out.connId = u32(buf, at + 4);
+  out.packetSeq = u32(buf, at + 8);
+  out.totalLength = u16(buf, at + 12);
+  out.offset = u16(buf, at + 14);
+  out.length = size - DATA_HEADER_SIZE;
   if (out.connId === 0 || out.totalLength === 0 || out.offset + out.length > out.totalLength) return 'field';
   return null;
 }

@@ -6,7 +6,7 @@
 // Linux tcp_gro_receive and wireguard-go's tcpGRO do. Nothing here allocates per packet or throws
 // on bad bytes: bad input comes back as an OffloadDrop code for the caller to count.
 
-import { readU16, readU32, writeU16, writeU32 } from '../abi/bytes.js';
+import { copyOctets, readU16, readU32, writeU16, writeU32 } from '../abi/bytes.js';
 import { checkIpv4, internetChecksum, Ipv4Check, onesComplementSum } from './ipv4-packet.js';
 
 /** Size of struct virtio_net_hdr (without num_buffers). */
@@ -79,9 +79,6 @@ function wordsOf(bytes: Uint8Array): Uint32Array {
 /** Whether this host stores the low-order octet first (the 32-bit path assumes so). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Buffer's native copy (memcpy), which also takes a plain Uint8Array as its source. */
-const nativeCopy = Buffer.prototype.copy;
-
 /**
  * Copies src[from..from+len) to dst[to..) and returns the unfolded ones' complement sum of the
  * copied octets as 16-bit big-endian words (an odd last octet padded with zero). When the
@@ -95,7 +92,7 @@ function copyAndSum(src: Uint8Array, from: number, dst: Uint8Array, to: number, 
   let i = 0;
   let sum = 0;
   if (LITTLE_ENDIAN && (d & 3) === 0 && len >= 64) {
-    nativeCopy.call(src as Buffer, dst, to, from, from + len);
+    copyOctets(src, from, dst, to, len);
     const dw = wordsOf(dst);
     let lo = 0;
     let hi = 0;

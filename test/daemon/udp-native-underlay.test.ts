@@ -32,19 +32,19 @@ test('two underlay sockets exchange datagrams; received links are the route link
   const underlay = new NativeUdpUnderlay(quiet);
   const gotA: { bytes: Buffer; link: NativeUdpLink }[] = [];
   const gotB: { bytes: Buffer; link: NativeUdpLink }[] = [];
-  const sa = await underlay.open('127.0.0.1', 0, (bytes, link) => gotA.push({ bytes: Buffer.from(bytes), link }));
-  const sb = await underlay.open('127.0.0.1', 0, (bytes, link) => gotB.push({ bytes: Buffer.from(bytes), link }));
+  const sa = await underlay.open('127.0.0.1', 0, (buf, offset, length, link) => gotA.push({ bytes: Buffer.from(buf.subarray(offset, offset + length)), link }));
+  const sb = await underlay.open('127.0.0.1', 0, (buf, offset, length, link) => gotB.push({ bytes: Buffer.from(buf.subarray(offset, offset + length)), link }));
   try {
     assert.match(sa.describe(), /^127\.0\.0\.1:\d+$/);
     const pa = Number(sa.describe().split(':')[1]);
     const pb = Number(sb.describe().split(':')[1]);
     const toB = underlay.link('127.0.0.1', pb);
     const toA = underlay.link('127.0.0.1', pa);
-    for (let i = 1; i <= 100; i++) sa.send(toB, new Uint8Array(i).fill(i));
+    for (let i = 1; i <= 100; i++) sa.send(toB, new Uint8Array(i).fill(i), 0, i);
     await waitFor('100 datagrams at b', () => gotB.length === 100);
     assert.deepEqual(gotB.map((g) => g.bytes.length), Array.from({ length: 100 }, (_, i) => i + 1));
     assert.ok(gotB.every((g) => g.link === toA), 'the sender is the canonical link of its address');
-    sb.send(gotB[0]?.link as NativeUdpLink, Uint8Array.of(9, 9));
+    sb.send(gotB[0]?.link as NativeUdpLink, Uint8Array.of(0, 9, 9), 1, 2);
     await waitFor('the reply at a', () => gotA.length === 1);
     assert.equal(gotA[0]?.link, toB);
     assert.deepEqual([...(gotA[0]?.bytes ?? [])], [9, 9]);
@@ -54,10 +54,10 @@ test('two underlay sockets exchange datagrams; received links are the route link
     const named = underlay.link('localhost', pb);
     await waitFor('localhost to resolve', () => underlay.resolvedAddress('localhost') !== undefined);
     assert.equal(underlay.resolvedAddress('localhost'), 0x7f000001);
-    sa.send(named, Uint8Array.of(7));
+    sa.send(named, Uint8Array.of(7), 0, 1);
     await waitFor('the datagram sent by name', () => gotB.length === 101);
     assert.equal(underlay.unresolved, 0);
-    sa.send(underlay.link('::1', pb), Uint8Array.of(8));
+    sa.send(underlay.link('::1', pb), Uint8Array.of(8), 0, 1);
     assert.equal(underlay.unresolved, 1, 'an IPv6 link is dropped and counted');
   } finally {
     await sa.close();
@@ -87,25 +87,25 @@ test('two MSNL endpoints connect, exchange a segmented packet and release over t
   });
   let a: MsnlEndpoint<NativeUdpLink> | undefined;
   let b: MsnlEndpoint<NativeUdpLink> | undefined;
-  const sa = await underlay.open('127.0.0.1', 0, (bytes, link) => a?.receive(bytes, link));
-  const sb = await underlay.open('127.0.0.1', 0, (bytes, link) => b?.receive(bytes, link));
+  const sa = await underlay.open('127.0.0.1', 0, (buf, offset, length, link) => a?.receiveFrame(buf, offset, length, link));
+  const sb = await underlay.open('127.0.0.1', 0, (buf, offset, length, link) => b?.receiveFrame(buf, offset, length, link));
   const timers: NodeJS.Timeout[] = [];
   try {
     const got: Buffer[] = [];
     const up: number[] = [];
     const down: string[] = [];
     a = new MsnlEndpoint<NativeUdpLink>({
-      localAddress: 0x0a000001, clock, transmit: (l, bytes) => sa.send(l, bytes), sameLink: (x, y) => underlay.same(x, y),
-      events: quietEvents({ connected: (_h, c) => up.push(c.connId), data: (_id, bytes) => got.push(Buffer.from(bytes)), disconnected: () => down.push('a') }),
+      localAddress: 0x0a000001, clock, transmit: (l, buf, offset, length) => sa.send(l, buf, offset, length), sameLink: (x, y) => underlay.same(x, y),
+      events: quietEvents({ connected: (_h, c) => up.push(c.connId), data: (_id, buf, offset, length) => got.push(Buffer.from(buf.subarray(offset, offset + length))), disconnected: () => down.push('a') }),
     });
     const peer: MsnlEndpoint<NativeUdpLink> = new MsnlEndpoint<NativeUdpLink>({
-      localAddress: 0x0a000002, clock, transmit: (l, bytes) => sb.send(l, bytes), sameLink: (x, y) => underlay.same(x, y),
+      localAddress: 0x0a000002, clock, transmit: (l, buf, offset, length) => sb.send(l, buf, offset, length), sameLink: (x, y) => underlay.same(x, y),
       events: quietEvents({
         incomingCall: (call) => void peer.accept(call.callId, 0xc0000202),
-        data: (id, bytes) => {
-          const reply = Buffer.alloc(DATA_HEADER_SIZE + bytes.length);
-          Buffer.from(bytes).reverse().copy(reply, DATA_HEADER_SIZE);
-          peer.send(id, reply, DATA_HEADER_SIZE, bytes.length);
+        data: (id, buf, offset, length) => {
+          const reply = Buffer.alloc(DATA_HEADER_SIZE + length);
+          Buffer.from(buf.subarray(offset, offset + length)).reverse().copy(reply, DATA_HEADER_SIZE);
+          peer.send(id, reply, DATA_HEADER_SIZE, length);
         },
         disconnected: () => down.push('b'),
       }),

@@ -7,15 +7,15 @@ const quiet = { error: () => undefined, info: () => undefined, verbose: () => un
 test('the node:dgram underlay carries datagrams between two sockets and names links canonically', async () => {
   const underlay = new UdpUnderlay(quiet);
   const got: Array<{ text: string; port: number }> = [];
-  const a = await underlay.open('127.0.0.1', 0, (bytes, link) => got.push({ text: Buffer.from(bytes).toString(), port: link.port }));
+  const a = await underlay.open('127.0.0.1', 0, (buf, offset, length, link) => got.push({ text: Buffer.from(buf.subarray(offset, offset + length)).toString(), port: link.port }));
   const b = await underlay.open('127.0.0.1', 0, () => undefined);
   try {
     const aPort = Number(/:(\d+)$/.exec(a.describe())?.[1]);
     const bPort = Number(/:(\d+)$/.exec(b.describe())?.[1]);
     const reused = Buffer.from('first');
-    b.send(underlay.link('127.0.0.1', aPort), reused);
+    b.send(underlay.link('127.0.0.1', aPort), reused, 0, reused.length);
     reused.write('XXXXX'); // the underlay consumed the datagram before send() returned
-    b.send(underlay.link('127.0.0.1', aPort), Buffer.from('second'));
+    b.send(underlay.link('127.0.0.1', aPort), Buffer.from('xsecond'), 1, 6);
     for (let i = 0; i < 100 && got.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.deepEqual(got, [{ text: 'first', port: bPort }, { text: 'second', port: bPort }]);
     assert.equal(underlay.link('127.0.0.1', aPort), underlay.link('127.0.0.1', aPort));

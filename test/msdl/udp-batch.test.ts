@@ -27,7 +27,7 @@ function open(got: Received[], extra: Partial<BatchUdpOptions> = {}): BatchUdpSo
   return BatchUdpSocket.open({
     address: LOOPBACK,
     port: 0,
-    onReceive: (bytes, address, port) => got.push({ bytes: Buffer.from(bytes), address, port }),
+    onReceive: (slab, offset, length, address, port) => got.push({ bytes: Buffer.from(slab.subarray(offset, offset + length)), address, port }),
     ...extra,
   });
 }

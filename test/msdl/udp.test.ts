@@ -23,14 +23,15 @@ test('two endpoints over UDP on 127.0.0.1 connect, exchange data and release', a
     const up: number[] = [];
     const down: string[] = [];
     const a = new MsnlEndpoint<UdpPeer>({
-      localAddress: 0x0a000001, clock, transmit: (l, bytes) => la.send(l, bytes), sameLink: sameUdpPeer,
-      events: quietEvents({ connected: (_h, c) => up.push(c.connId), data: (_id, bytes) => got.push({ side: 'a', bytes: Buffer.from(bytes) }), disconnected: () => down.push('a') }),
+      localAddress: 0x0a000001, clock, transmit: (l, buf, offset, length) => la.send(l, buf.subarray(offset, offset + length)), sameLink: sameUdpPeer,
+      events: quietEvents({ connected: (_h, c) => up.push(c.connId), data: (_id, buf, offset, length) => got.push({ side: 'a', bytes: Buffer.from(buf.subarray(offset, offset + length)) }), disconnected: () => down.push('a') }),
     });
     const b: MsnlEndpoint<UdpPeer> = new MsnlEndpoint<UdpPeer>({
-      localAddress: 0x0a000002, clock, transmit: (l, bytes) => lb.send(l, bytes), sameLink: sameUdpPeer,
+      localAddress: 0x0a000002, clock, transmit: (l, buf, offset, length) => lb.send(l, buf.subarray(offset, offset + length)), sameLink: sameUdpPeer,
       events: quietEvents({
         incomingCall: (call) => void b.accept(call.callId, 0xc0000202),
-        data: (id, bytes) => {
+        data: (id, buf, offset, length) => {
+          const bytes = buf.subarray(offset, offset + length);
           got.push({ side: 'b', bytes: Buffer.from(bytes) });
           const reply = Buffer.alloc(DATA_HEADER_SIZE + bytes.length);
           Buffer.from(bytes).reverse().copy(reply, DATA_HEADER_SIZE);

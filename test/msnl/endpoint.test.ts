@@ -125,8 +125,8 @@ test('a lost confirm is re-sent for the retransmitted request (idempotent)', () 
   });
   const logA: string[] = [];
   const logB: string[] = [];
-  const a = new MsnlEndpoint<string>({ localAddress: A_ADDR, clock, random: seededRandom(1), transmit: (_l, b) => wireA.push(b), events: events(logA) });
-  const b = new MsnlEndpoint<string>({ localAddress: B_ADDR, clock, random: seededRandom(2), transmit: (_l, x) => wireB.push(x), events: events(logB) });
+  const a = new MsnlEndpoint<string>({ localAddress: A_ADDR, clock, random: seededRandom(1), transmit: (_l, b, o, n) => wireA.push(b.slice(o, o + n)), events: events(logA) });
+  const b = new MsnlEndpoint<string>({ localAddress: B_ADDR, clock, random: seededRandom(2), transmit: (_l, x, o, n) => wireB.push(x.slice(o, o + n)), events: events(logB) });
   b.listen(PORT);
   const h = a.connect({ remoteAddress: B_ADDR, remotePort: PORT, localPort: PORT, ipa: 1, link: 'b' });
   b.receive(wireA.shift()!, 'a');
@@ -215,11 +215,54 @@ test('disconnect tells the peer at once; traffic on a forgotten connection is re
   assert.equal(a.ep.connections().length, 0);
 });
 
+test('a datagram handed over inside a receive slab: a whole packet reaches the data event where it lies, segments are joined', () => {
+  const clock = new FakeClock();
+  const wireA: Uint8Array[] = [];
+  const wireB: Uint8Array[] = [];
+  const got: Array<{ buf: Uint8Array; offset: number; length: number; copy: Uint8Array }> = [];
+  const quiet = { incomingCall() {}, connected() {}, callFailed() {}, disconnected() {}, idle() {}, echoReply() {} };
+  const a = new MsnlEndpoint<string>({ localAddress: A_ADDR, clock, random: seededRandom(1), transmit: (_l, x, o, n) => wireA.push(x.slice(o, o + n)), events: { ...quiet, data() {} } });
+  const b = new MsnlEndpoint<string>({
+    localAddress: B_ADDR, clock, random: seededRandom(2), transmit: (_l, x, o, n) => wireB.push(x.slice(o, o + n)),
+    events: { ...quiet, data: (_id, buf, offset, length) => got.push({ buf, offset, length, copy: buf.slice(offset, offset + length) }) },
+  });
+  b.listen(PORT);
+  a.connect({ remoteAddress: B_ADDR, remotePort: PORT, localPort: PORT, ipa: 1, link: 'b' });
+  b.receive(wireA.shift()!, 'a');
+  b.accept(1);
+  a.receive(wireB.shift()!, 'b');
+  const conn = a.connections()[0]!.connId;
+  const slab = new Uint8Array(8192);
+  // One datagram: the data event sees the slab itself, just past the data header.
+  const small = new Uint8Array(DATA_HEADER_SIZE + 100).map((_, i) => i);
+  assert.equal(a.send(conn, small, DATA_HEADER_SIZE, 100), true);
+  const frame = wireA.shift()!;
+  slab.set(frame, 300);
+  b.receiveFrame(slab, 300, frame.length, 'a');
+  assert.equal(got.length, 1);
+  assert.equal(got[0]!.buf, slab, 'no copy and no view: the receive buffer itself');
+  assert.equal(got[0]!.offset, 300 + DATA_HEADER_SIZE);
+  assert.deepEqual(got[0]!.copy, small.subarray(DATA_HEADER_SIZE));
+  // Three datagrams at odd places in the slab: the packet comes out whole from the reassembler.
+  const big = new Uint8Array(DATA_HEADER_SIZE + 3000).map((_, i) => (i * 7) & 0xff);
+  assert.equal(a.send(conn, big, DATA_HEADER_SIZE, 3000), true);
+  assert.equal(wireA.length, 3);
+  let at = 1;
+  for (const segment of wireA.splice(0)) {
+    slab.set(segment, at);
+    b.receiveFrame(slab, at, segment.length, 'a');
+    at += segment.length + 3;
+  }
+  assert.equal(got.length, 2);
+  assert.notEqual(got[1]!.buf, slab);
+  assert.deepEqual(got[1]!.copy, big.subarray(DATA_HEADER_SIZE));
+});
+
 test('the reset is never larger than what provoked it, and it is rate-limited', () => {
   const clock = new FakeClock();
   const out: Uint8Array[] = [];
   const ep = new MsnlEndpoint<number>({
-    localAddress: B_ADDR, clock, random: seededRandom(3), transmit: (_l, bytes) => out.push(bytes),
+    localAddress: B_ADDR, clock, random: seededRandom(3), transmit: (_l, buf, o, n) => out.push(buf.slice(o, o + n)),
     events: { incomingCall() {}, connected() {}, callFailed() {}, data() {}, disconnected() {}, idle() {}, echoReply() {} },
   });
   const frame = new Uint8Array(DATA_HEADER_SIZE + 1);

@@ -14,9 +14,9 @@ test('seeded fuzz: 120000 random and mutated datagrams into the decoder and the 
   const clock = new FakeClock();
   const wire: { to: 'a' | 'b'; bytes: Uint8Array }[] = [];
   const events = { incomingCall() {}, connected() {}, callFailed() {}, data() {}, disconnected() {}, idle() {}, echoReply() {} };
-  const a = new MsnlEndpoint<string>({ localAddress: A_ADDR, clock, random: seededRandom(11), transmit: (_l, bytes) => wire.push({ to: 'b', bytes }), events });
+  const a = new MsnlEndpoint<string>({ localAddress: A_ADDR, clock, random: seededRandom(11), transmit: (_l, buf, o, n) => wire.push({ to: 'b', bytes: buf.slice(o, o + n) }), events });
   const b = new MsnlEndpoint<string>({
-    localAddress: B_ADDR, clock, random: seededRandom(12), transmit: (_l, bytes) => wire.push({ to: 'a', bytes }),
+    localAddress: B_ADDR, clock, random: seededRandom(12), transmit: (_l, buf, o, n) => wire.push({ to: 'a', bytes: buf.slice(o, o + n) }),
     events: { ...events, incomingCall: (call) => void b.accept(call.callId) },
   });
   b.listen(0x800);

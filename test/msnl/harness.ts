@@ -43,7 +43,7 @@ export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address
       localAddress: address,
       clock,
       random: seededRandom(seed),
-      transmit: (to, bytes) => link.send(to, bytes),
+      transmit: (to, buf, offset, length) => link.send(to, buf.subarray(offset, offset + length)),
       config,
       events: {
         incomingCall: (call) => {
@@ -53,7 +53,7 @@ export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address
         },
         connected: (handle, conn) => rec.connected.push({ handle, conn }),
         callFailed: (handle, reason, code, redirect) => rec.failed.push(redirect === undefined ? { handle, reason, code } : { handle, reason, code, redirect }),
-        data: (connId, bytes) => rec.data.push({ connId, bytes: bytes.slice() }),
+        data: (connId, buf, offset, length) => rec.data.push({ connId, bytes: buf.slice(offset, offset + length) }),
         disconnected: (connId, reason, byPeer) => rec.disconnected.push({ connId, reason, byPeer }),
         idle: (connId) => rec.idle.push(connId),
         echoReply: (ident, from, payload, rttMs) => rec.echoes.push({ ident, from, payload: payload.slice(), rttMs }),
