@@ -128,47 +128,46 @@ Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, i);
 }
 
-// write(fd, buf, offset, length) -> bytes written, or -errno.
-Napi::Value Write(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  Napi::Buffer<uint8_t> b = info[1].As<Napi::Buffer<uint8_t>>();
-  uint32_t offset = info[2].As<Napi::Number>().Uint32Value();
-  uint32_t length = info[3].As<Napi::Number>().Uint32Value();
+// The packet argument (buf, offset, length) at info[index..index+2] as an iovec; false (TypeError
+// thrown) when it runs beyond the buffer.
+bool PacketAt(const Napi::CallbackInfo& info, size_t index, struct iovec* out) {
+  Napi::Buffer<uint8_t> b = info[index].As<Napi::Buffer<uint8_t>>();
+  uint32_t offset = info[index + 1].As<Napi::Number>().Uint32Value();
+  uint32_t length = info[index + 2].As<Napi::Number>().Uint32Value();
   if (static_cast<uint64_t>(offset) + length > b.Length()) {
-    ThrowType(env, "offset + length is beyond the buffer");
-    return env.Undefined();
+    ThrowType(info.Env(), "offset + length is beyond the buffer");
+    return false;
   }
+  out->iov_base = b.Data() + offset;
+  out->iov_len = length;
+  return true;
+}
+
+// One writev, retried on EINTR: bytes written, or -errno.
+Napi::Value WritevResult(Napi::Env env, int fd, const struct iovec* iov, int count) {
   ssize_t r;
   do {
-    r = write(fd, b.Data() + offset, length);
+    r = writev(fd, iov, count);
   } while (r < 0 && errno == EINTR);
   return Napi::Number::New(env, r < 0 ? -errno : r);
+}
+
+// write(fd, buf, offset, length) -> bytes written, or -errno.
+Napi::Value Write(const Napi::CallbackInfo& info) {
+  struct iovec iov;
+  if (!PacketAt(info, 1, &iov)) return info.Env().Undefined();
+  return WritevResult(info.Env(), info[0].As<Napi::Number>().Int32Value(), &iov, 1);
 }
 
 // writeWithHeader(fd, header, buf, offset, length) -> bytes written, or -errno: one writev of the
 // header (a virtio_net_hdr) and the packet, so callers need no room in front of the packet.
 Napi::Value WriteWithHeader(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  Napi::Buffer<uint8_t> h = info[1].As<Napi::Buffer<uint8_t>>();
-  Napi::Buffer<uint8_t> b = info[2].As<Napi::Buffer<uint8_t>>();
-  uint32_t offset = info[3].As<Napi::Number>().Uint32Value();
-  uint32_t length = info[4].As<Napi::Number>().Uint32Value();
-  if (static_cast<uint64_t>(offset) + length > b.Length()) {
-    ThrowType(env, "offset + length is beyond the buffer");
-    return env.Undefined();
-  }
   struct iovec iov[2];
+  Napi::Buffer<uint8_t> h = info[1].As<Napi::Buffer<uint8_t>>();
   iov[0].iov_base = h.Data();
   iov[0].iov_len = h.Length();
-  iov[1].iov_base = b.Data() + offset;
-  iov[1].iov_len = length;
-  ssize_t r;
-  do {
-    r = writev(fd, iov, 2);
-  } while (r < 0 && errno == EINTR);
-  return Napi::Number::New(env, r < 0 ? -errno : r);
+  if (!PacketAt(info, 2, &iov[1])) return info.Env().Undefined();
+  return WritevResult(info.Env(), info[0].As<Napi::Number>().Int32Value(), iov, 2);
 }
 
 // writeBatch(fd, bufs, sizes, offset, start, end) -> packets written from index start (stops at
