@@ -42,6 +42,11 @@ export function checkU32(value: number, field: string): void {
 /** Buffer's native copy (memcpy): takes any Uint8Array as source and target, allocates nothing. */
 const nativeCopy = Buffer.prototype.copy;
 
+/** buf[offset, offset + length): buf itself when that is all of it, else a view. */
+export function octetsOf(buf: Uint8Array, offset: number, length: number): Uint8Array {
+  return offset === 0 && length === buf.length ? buf : buf.subarray(offset, offset + length);
+}
+
 /** Copies src[from, from + length) to dst[to..) without making views. */
 export function copyOctets(src: Uint8Array, from: number, dst: Uint8Array, to: number, length: number): void {
   nativeCopy.call(src as Buffer, dst, to, from, from + length);

@@ -7,7 +7,7 @@ import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.j
 import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
 import { MmReason } from '../abi/constants.js';
 import { MsnlEndpoint } from '../msnl/endpoint.js';
-import { DATA_HEADER_SIZE, DEFAULT_MAX_DATAGRAM } from '../msnl/constants.js';
+import { DATA_HEADER_SIZE } from '../msnl/constants.js';
 import type { EndpointConfig } from '../msnl/types.js';
 import { Manager } from '../manager/manager.js';
 import { PrefixTable } from '../manager/prefix-table.js';
@@ -100,7 +100,7 @@ export class Daemon<L> {
         mappings: { msnlAddressOf: (ip) => this.mappings.lookup(ip) },
         up: (message) => this.toManager(message),
         headroom: DATA_HEADER_SIZE,
-        datagramPayload: (options.endpointConfig?.maxDatagram ?? DEFAULT_MAX_DATAGRAM) - DATA_HEADER_SIZE,
+        datagramPayload: this.endpoint.config.maxDatagram - DATA_HEADER_SIZE,
         now: this.now,
       });
       this.tunnels.push(tunnel);

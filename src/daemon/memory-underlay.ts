@@ -1,6 +1,7 @@
 // The underlay over the in-memory data-link hub of src/msdl/memory.ts: whole daemons in one
 // process, for tests. A node is named by its HOST:PORT, so routes read like real ones.
 
+import { octetsOf } from '../abi/bytes.js';
 import { MemoryHub, type MemoryPeer } from '../msdl/memory.js';
 import type { Underlay, UnderlaySocket } from './underlay.js';
 
@@ -12,7 +13,7 @@ export class MemoryUnderlay implements Underlay<MemoryPeer> {
     const link = this.hub.attach(name);
     link.onReceive((bytes, from) => onReceive(bytes, 0, bytes.length, from));
     return {
-      send: (to, buf, offset, length) => link.send(to, offset === 0 && length === buf.length ? buf : buf.subarray(offset, offset + length)),
+      send: (to, buf, offset, length) => link.send(to, octetsOf(buf, offset, length)),
       close: () => link.close(),
       describe: () => name,
     };

@@ -3,6 +3,7 @@
 // { address, port } objects; received datagrams carry node's rinfo, compared by sameUdpPeer.
 
 import { isIP } from 'node:net';
+import { octetsOf } from '../abi/bytes.js';
 import { ArgumentError } from '../abi/inet.js';
 import { UdpDataLink, sameUdpPeer } from '../msdl/udp.js';
 import { causeOf, type Logger } from './logger.js';
@@ -51,7 +52,7 @@ export class UdpUnderlay implements Underlay<UdpLink> {
     link.onReceive((bytes, from) => onReceive(bytes, 0, bytes.length, from));
     const bound = link.local();
     return {
-      send: (to, buf, offset, length) => link.send(to, offset === 0 && length === buf.length ? buf : buf.subarray(offset, offset + length)),
+      send: (to, buf, offset, length) => link.send(to, octetsOf(buf, offset, length)),
       close: () => link.close(),
       describe: () => (isIP(bound.address) === 6 ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`),
     };

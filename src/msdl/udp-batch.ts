@@ -188,8 +188,7 @@ export class BatchUdpSocket {
 
   /**
    * Queues one datagram, bytes[offset, offset + length), to address:port (copied: the caller may
-   * reuse them). False
-   * when it was dropped (queue full, too large, closed): counted, never thrown.
+   * reuse them). False when it was dropped (queue full, too large, closed): counted, never thrown.
    */
   send(address: number, port: number, bytes: Uint8Array, offset = 0, length = bytes.length - offset): boolean {
     if (this.closed) {

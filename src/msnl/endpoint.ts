@@ -4,7 +4,7 @@
 // receive(), go out through transmit(); timers run in tick(), due at nextDeadline(). Bad input is
 // counted and dropped, never thrown. See man/msnl.7 for the wire protocol.
 
-import { copyOctets } from '../abi/bytes.js';
+import { copyOctets, octetsOf } from '../abi/bytes.js';
 import type { Sap } from './address.js';
 import { Connection } from './connection.js';
 import { DATA_HEADER_SIZE, MAX_PACKET_SIZE, MsgType, Reason, RESET_SIZE } from './constants.js';
@@ -202,7 +202,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
       this.receiveData(buf, offset, length, link);
       return;
     }
-    const decoded = decodeMessage(offset === 0 && length === buf.length ? buf : buf.subarray(offset, offset + length));
+    const decoded = decodeMessage(octetsOf(buf, offset, length));
     if (!decoded.ok) {
       this.counters.dropMalformed++;
       return;

@@ -5,7 +5,7 @@
 // Duplicates, overlaps, inconsistent totals and memory overruns are counted drops. Pure: the clock
 // is injected.
 
-import { copyOctets } from '../abi/bytes.js';
+import { copyOctets, octetsOf } from '../abi/bytes.js';
 import { DATA_HEADER_SIZE, DEFAULT_MAX_DATAGRAM, MAX_PACKET_SIZE, MIN_MAX_DATAGRAM } from './constants.js';
 import { writeDataHeader, type DataHeader } from './wire.js';
 
@@ -136,7 +136,7 @@ export class Reassembler {
       this.counters.badFields++;
       return null;
     }
-    if (header.offset === 0 && length === total) return from === 0 && length === payload.length ? payload : payload.subarray(from, from + length);
+    if (header.offset === 0 && length === total) return octetsOf(payload, from, length);
     let conn = this.connections.get(key);
     if (conn === undefined) {
       conn = { partials: new Map(), bytes: 0, recent: new Uint32Array(RECENT), recentCount: 0, recentNext: 0 };

@@ -182,14 +182,14 @@ export class KernelTun implements TunDevice {
 
   writeBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number, count: number = bufs.length): number {
     const fd = this.live('write');
-    if (this.vnetHeader) {
-      let written = 0;
-      for (let i = 0; i < Math.min(count, bufs.length, sizes.length); i++) if (this.write(bufs[i] as Buffer, offset, sizes[i] as number)) written++;
-      return written;
-    }
     const end = Math.min(count, bufs.length, sizes.length);
     let i = 0;
     let written = 0;
+    if (this.vnetHeader) {
+      // Each packet needs its header: one writev per packet instead of the native batch.
+      for (; i < end; i++) if (this.write(bufs[i] as Buffer, offset, sizes[i] as number)) written++;
+      return written;
+    }
     while (i < end) {
       const r = this.native.writeBatch(fd, bufs, sizes, offset, i, end);
       if (r < 0) {
