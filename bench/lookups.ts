@@ -2,7 +2,7 @@
 // bench/prefix-table.ts (the detailed script) and the msnl benchmark (one figure).
 import { prefixMask } from '../src/abi/inet.js';
 import { PrefixTable, type PrefixEntry } from '../src/manager/prefix-table.js';
-import { seededRandom } from '../src/msnl/random.js';
+import { seededRandom } from '../src/base/random.js';
 
 /** A fixed, seedable sequence (src/msnl/random.ts) so every run looks up the same prefixes. */
 export function rng(seed: number): () => number {

@@ -2,14 +2,13 @@
 // and carries out its actions (reload, disconnect, MSNL Echo).
 
 import { formatDottedQuad } from '../abi/inet.js';
-import { MmReason } from '../abi/constants.js';
 import type { ControlHandler } from '../control/handler.js';
 import { ControlError } from '../control/handler.js';
 import { Errno } from '../control/protocol.js';
 import type { ConnectionRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from '../control/rows.js';
 import type { Daemon } from './daemon.js';
+import { VERSION } from '../base/version.js';
 
-export const VERSION = '0.1.0';
 
 function sap(address: number, port: number): string {
   return `${formatDottedQuad(address)}:0x${port.toString(16).padStart(4, '0')}`;
@@ -29,12 +28,8 @@ export class DaemonControl<L> implements ControlHandler {
   status(): StatusRow {
     const d = this.daemon;
     const counters: Record<string, number> = {};
-    for (const [name, value] of Object.entries(d.endpoint.counters)) counters[name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
-    counters.manager_refused_calls = d.manager.refusedCalls;
-    counters.manager_bad_messages = d.manager.badMessages;
-    counters.undeliverable = d.undeliverable;
-    counters.reconciles = d.reconciles;
-    const address = d.endpoint.localAddress;
+    for (const [name, value] of Object.entries(d.counters())) counters[name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
+    const address = d.localAddress;
     return {
       pid: process.pid,
       version: VERSION,
@@ -46,8 +41,7 @@ export class DaemonControl<L> implements ControlHandler {
   }
 
   interfaces(): InterfaceRow[] {
-    return this.daemon.tunnels.map((tunnel, i) => {
-      const device = this.daemon.devices[i];
+    return [...this.daemon.interfaces()].map(({ spec, tunnel, device }) => {
       const inet = tunnel.inet;
       let adminUp = false;
       let operUp = false;
@@ -60,9 +54,9 @@ export class DaemonControl<L> implements ControlHandler {
       }
       const c = tunnel.counters;
       return {
-        interface: tunnel.spec.name,
-        mtu: tunnel.spec.mtu,
-        port: tunnel.spec.port,
+        interface: spec.name,
+        mtu: spec.mtu,
+        port: spec.port,
         address: inet === undefined ? null : `${formatDottedQuad(inet.address)}/${inet.prefixLength}`,
         admin_up: adminUp,
         oper_up: operUp,
@@ -78,18 +72,16 @@ export class DaemonControl<L> implements ControlHandler {
   }
 
   connections(): ConnectionRow[] {
-    const d = this.daemon;
     const rows: ConnectionRow[] = [];
-    for (const c of d.manager.connections().values()) {
-      const info = d.endpoint.connection(c.conn);
-      if (info === undefined) continue;
+    for (const c of this.daemon.connections()) {
+      const { info } = c;
       rows.push({
         connection: c.conn,
-        interface: d.tunnels[c.sock - 1]?.spec.name ?? '?',
+        interface: c.interfaceName,
         peer_ip: formatDottedQuad(c.peerIp),
         local_sap: sap(info.local.address, info.local.port),
         remote_sap: sap(info.remote.address, info.remote.port),
-        state: d.endpoint.health(c.conn)?.up === true ? 'up' : 'open',
+        state: c.health?.up === true ? 'up' : 'open',
         age_s: Math.max(0, Math.floor((this.now() - info.createdAt) / 1000)),
         rx_packets: info.rxPackets,
         rx_bytes: info.rxBytes,
@@ -98,18 +90,17 @@ export class DaemonControl<L> implements ControlHandler {
         initiator: c.initiator ? 'local' : 'remote',
       });
     }
-    return rows.sort((a, b) => a.interface.localeCompare(b.interface) || a.connection - b.connection);
+    return rows.sort(byInterfaceThenConnection);
   }
 
   health(): HealthRow[] {
-    const d = this.daemon;
     const rows: HealthRow[] = [];
-    for (const c of d.manager.connections().values()) {
-      const h = d.endpoint.health(c.conn);
+    for (const c of this.daemon.connections()) {
+      const h = c.health;
       if (h === undefined) continue;
       rows.push({
         connection: c.conn,
-        interface: d.tunnels[c.sock - 1]?.spec.name ?? '?',
+        interface: c.interfaceName,
         peer_ip: formatDottedQuad(c.peerIp),
         remote_address: formatDottedQuad(c.remoteMsnl),
         state: h.up ? 'up' : h.txProven || h.rxProven ? 'half' : 'down',
@@ -121,24 +112,21 @@ export class DaemonControl<L> implements ControlHandler {
       });
     }
     // Tunnels lost to a dead or restarted peer and being called again show as down.
-    for (const tunnel of d.tunnels) {
-      for (const lost of tunnel.lostPeers()) {
-        const remote = d.msnlAddressOf(lost.peer);
-        rows.push({
-          connection: 0,
-          interface: tunnel.spec.name,
-          peer_ip: formatDottedQuad(lost.peer),
-          remote_address: remote === undefined ? '0.0.0.0' : formatDottedQuad(remote),
-          state: 'down',
-          tx_proven: false,
-          rx_proven: false,
-          rtt_ms: null,
-          loss: 1,
-          last_heard_s: round((this.now() - lost.since) / 1000, 1),
-        });
-      }
+    for (const lost of this.daemon.lostTunnels()) {
+      rows.push({
+        connection: 0,
+        interface: lost.interfaceName,
+        peer_ip: formatDottedQuad(lost.peerIp),
+        remote_address: lost.remoteMsnl === undefined ? '0.0.0.0' : formatDottedQuad(lost.remoteMsnl),
+        state: 'down',
+        tx_proven: false,
+        rx_proven: false,
+        rtt_ms: null,
+        loss: 1,
+        last_heard_s: round((this.now() - lost.since) / 1000, 1),
+      });
     }
-    return rows.sort((a, b) => a.interface.localeCompare(b.interface) || a.connection - b.connection);
+    return rows.sort(byInterfaceThenConnection);
   }
 
   async reload(): Promise<void> {
@@ -146,8 +134,7 @@ export class DaemonControl<L> implements ControlHandler {
   }
 
   disconnect(id: number): void {
-    if (!this.daemon.manager.connections().has(id)) throw new ControlError(Errno.ENOENT, `no connection ${id}`);
-    this.daemon.manager.release(id, MmReason.NORMAL, true);
+    if (!this.daemon.disconnect(id)) throw new ControlError(Errno.ENOENT, `no connection ${id}`);
   }
 
   async ping(msnlAddress: number, count: number, intervalMs: number, onReply: (reply: PingReplyRow) => void, signal: AbortSignal): Promise<void> {
@@ -155,26 +142,17 @@ export class DaemonControl<L> implements ControlHandler {
     const link = d.linkOf(msnlAddress);
     if (link === undefined) throw new ControlError(Errno.EHOSTUNREACH, `no MSNL route to ${formatDottedQuad(msnlAddress)}`);
     const payload = new Uint8Array(56);
-    const timeoutMs = d.endpoint.config.echoTimeoutMs;
     for (let seq = 1; (count === 0 || seq <= count) && !signal.aborted; seq++) {
       const started = this.now();
-      const rtt = await new Promise<number | null>((resolve) => {
-        const ident = d.endpoint.echo(msnlAddress, link, payload);
-        const finish = (value: number | null): void => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', aborted);
-          d.echoWaiters.delete(ident);
-          resolve(value);
-        };
-        const aborted = (): void => finish(null);
-        const timer = setTimeout(() => finish(null), timeoutMs);
-        signal.addEventListener('abort', aborted);
-        d.echoWaiters.set(ident, (rttMs) => finish(rttMs));
-      });
+      const rtt = await d.echo(msnlAddress, link, payload, signal);
       if (signal.aborted) return;
       onReply({ seq, rtt_ms: rtt === null ? null : round(rtt), bytes: payload.length });
       const wait = intervalMs - (this.now() - started);
       if ((count === 0 || seq < count) && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
+}
+
+function byInterfaceThenConnection(a: { interface: string; connection: number }, b: { interface: string; connection: number }): number {
+  return a.interface.localeCompare(b.interface) || a.connection - b.connection;
 }

@@ -6,9 +6,11 @@
 import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
 import { MmReason } from '../abi/constants.js';
+import { DecodeError } from '../abi/decode-error.js';
+import { decodeMm } from '../abi/mm.js';
 import { MsnlEndpoint } from '../msnl/endpoint.js';
 import { DATA_HEADER_SIZE } from '../msnl/constants.js';
-import type { EndpointConfig } from '../msnl/types.js';
+import type { ConnectionInfo, EndpointConfig, EndpointCounters, Health } from '../msnl/types.js';
 import { Manager } from '../manager/manager.js';
 import { PrefixTable } from '../manager/prefix-table.js';
 import { Tunnel } from '../tunnel/tunnel.js';
@@ -16,7 +18,7 @@ import type { TunDevice } from '../tun/device.js';
 import type { AddrEventSource } from '../tun/addr-events.js';
 import type { Store } from '../store/store.js';
 import type { DesiredState, InterfaceConfig } from '../store/types.js';
-import { causeOf, type Logger } from './logger.js';
+import { causeOf, type Logger } from '../base/logger.js';
 import type { Underlay, UnderlaySocket } from './underlay.js';
 
 export interface DaemonOptions<L> {
@@ -38,6 +40,40 @@ export interface DaemonOptions<L> {
   readonly tickMs?: number;
 }
 
+/** The endpoint's counters and the daemon's own. */
+export interface DaemonCounters extends Readonly<EndpointCounters> {
+  readonly managerRefusedCalls: number;
+  readonly managerBadMessages: number;
+  readonly undeliverable: number;
+  readonly reconciles: number;
+}
+
+/** One tunnel interface as the control socket shows it. */
+export interface InterfaceView {
+  readonly spec: TunnelInterfaceSpec;
+  readonly tunnel: Tunnel;
+  readonly device: TunDevice | undefined;
+}
+
+/** One live connection as the control socket shows it. */
+export interface ConnectionView<L> {
+  readonly conn: number;
+  readonly interfaceName: string;
+  readonly peerIp: number;
+  readonly remoteMsnl: number;
+  readonly initiator: boolean;
+  readonly info: ConnectionInfo<L>;
+  readonly health: Health | undefined;
+}
+
+/** A tunnel whose peer was lost and is being called again. */
+export interface LostTunnelView {
+  readonly interfaceName: string;
+  readonly peerIp: number;
+  readonly remoteMsnl: number | undefined;
+  readonly since: number;
+}
+
 interface AppliedInterface {
   readonly address: number | null;
   readonly prefixLength: number | null;
@@ -45,10 +81,16 @@ interface AppliedInterface {
 }
 
 export class Daemon<L> {
+  // The parts, readable by tests; the control socket uses the views below instead.
   readonly endpoint: MsnlEndpoint<L>;
   readonly manager: Manager<L>;
   readonly tunnels: Tunnel[] = [];
   readonly devices: TunDevice[] = [];
+  /** connection id -> the tunnel that owns it, learned from the MM messages between the two halves. */
+  private readonly tunnelOfConn = new Map<number, Tunnel>();
+  /** Waiters for MSNL Echo replies, by ident (the control socket's ping). */
+  private readonly echoWaiters = new Map<number, (rttMs: number) => void>();
+  private undeliverable = 0;
   readonly startedAt: number;
   private mappings = PrefixTable.build<number>([]);
   private routes = PrefixTable.build<L>([]);
@@ -108,31 +150,47 @@ export class Daemon<L> {
     }
   }
 
-  /** Waiters for MSNL Echo replies, by ident (the control socket's ping). */
-  readonly echoWaiters = new Map<number, (rttMs: number) => void>();
-
   // The manager-message channel. Messages go across synchronously, in order, as encoded bytes:
   // each side decodes a message before acting on it, so a reply sent from inside a handler is safe,
-  // and data that follows a MMDOWN_CONNECTED/NEWCONN can never overtake it.
+  // and data that follows a MMDOWN_CONNECTED/NEWCONN can never overtake it. The daemon reads the
+  // messages that start and end connections as they pass, so the packet path finds a connection's
+  // tunnel without asking the manager (the two halves could run in separate processes).
   private toManager(message: Uint8Array): void {
+    const msg = decodeMm(message);
+    if (!(msg instanceof DecodeError) && msg.type === 'MMUP_DISCONNECT') this.tunnelOfConn.delete(msg.conn);
     this.manager.onUp(message);
   }
 
   private toTunnel(sock: number, message: Uint8Array): void {
-    this.tunnels[sock - 1]?.onDown(message);
+    const tunnel = this.tunnels[sock - 1];
+    if (tunnel === undefined) return;
+    const msg = decodeMm(message);
+    if (!(msg instanceof DecodeError)) {
+      switch (msg.type) {
+        case 'MMDOWN_NEWCONN':
+        case 'MMDOWN_CONNECTED':
+          this.tunnelOfConn.set(msg.conn, tunnel);
+          break;
+        case 'MMDOWN_DISCONNECT':
+          this.tunnelOfConn.delete(msg.conn);
+          break;
+        case 'MMDOWN_FINAL':
+          for (const [conn, owner] of this.tunnelOfConn) if (owner === tunnel) this.tunnelOfConn.delete(conn);
+          break;
+        default:
+      }
+    }
+    tunnel.onDown(message);
   }
 
   private deliver(connId: number, buf: Uint8Array, offset: number, length: number): void {
-    const c = this.manager.connections().get(connId);
-    const tunnel = c === undefined ? undefined : this.tunnels[c.sock - 1];
+    const tunnel = this.tunnelOfConn.get(connId);
     if (tunnel === undefined) {
       this.undeliverable++;
       return;
     }
     tunnel.deliver(connId, buf, offset, length);
   }
-
-  undeliverable = 0;
 
   /** Starts everything and applies the stored state. */
   async start(): Promise<void> {
@@ -261,6 +319,8 @@ export class Daemon<L> {
     }, delay);
   }
 
+  // Read-only views for the control socket: it renders these and never holds the daemon's parts.
+
   /** The MSNL route to an address, for ping. */
   linkOf(msnlAddress: number): L | undefined {
     return this.routes.lookup(msnlAddress);
@@ -273,6 +333,76 @@ export class Daemon<L> {
 
   get listening(): string | undefined {
     return this.socket?.describe();
+  }
+
+  get localAddress(): number {
+    return this.endpoint.localAddress;
+  }
+
+  get echoTimeoutMs(): number {
+    return this.endpoint.config.echoTimeoutMs;
+  }
+
+  /** The endpoint's counters and the daemon's own, by camelCase name. */
+  counters(): DaemonCounters {
+    return {
+      ...this.endpoint.counters,
+      managerRefusedCalls: this.manager.refusedCalls,
+      managerBadMessages: this.manager.badMessages,
+      undeliverable: this.undeliverable,
+      reconciles: this.reconciles,
+    };
+  }
+
+  *interfaces(): IterableIterator<InterfaceView> {
+    for (let i = 0; i < this.tunnels.length; i++) {
+      const tunnel = this.tunnels[i]!;
+      yield { spec: tunnel.spec, tunnel, device: this.devices[i] };
+    }
+  }
+
+  *connections(): IterableIterator<ConnectionView<L>> {
+    for (const c of this.manager.connections().values()) {
+      const info = this.endpoint.connection(c.conn);
+      if (info === undefined) continue;
+      const interfaceName = this.tunnels[c.sock - 1]?.spec.name ?? '?';
+      yield { conn: c.conn, interfaceName, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, initiator: c.initiator, info, health: this.endpoint.health(c.conn) };
+    }
+  }
+
+  *lostTunnels(): IterableIterator<LostTunnelView> {
+    for (const tunnel of this.tunnels) {
+      for (const lost of tunnel.lostPeers()) {
+        yield { interfaceName: tunnel.spec.name, peerIp: lost.peer, remoteMsnl: this.mappings.lookup(lost.peer), since: lost.since };
+      }
+    }
+  }
+
+  /** Releases a connection as an operator asked; false when there is no such connection. */
+  disconnect(connId: number): boolean {
+    if (!this.manager.connections().has(connId)) return false;
+    this.manager.release(connId, MmReason.NORMAL, true);
+    return true;
+  }
+
+  /**
+   * Sends one MSNL Echo to `msnlAddress` over `link`; resolves with the round trip in ms, or null
+   * on timeout or abort.
+   */
+  echo(msnlAddress: number, link: L, payload: Uint8Array, signal: AbortSignal): Promise<number | null> {
+    return new Promise<number | null>((resolve) => {
+      const ident = this.endpoint.echo(msnlAddress, link, payload);
+      const finish = (value: number | null): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', aborted);
+        this.echoWaiters.delete(ident);
+        resolve(value);
+      };
+      const aborted = (): void => finish(null);
+      const timer = setTimeout(() => finish(null), this.endpoint.config.echoTimeoutMs);
+      signal.addEventListener('abort', aborted);
+      this.echoWaiters.set(ident, (rttMs) => finish(rttMs));
+    });
   }
 
   /**

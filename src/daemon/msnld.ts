@@ -14,8 +14,9 @@ import type { TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { MAX_PACKET_SIZE } from '../msnl/constants.js';
 import { openAddrMonitor, type AddrEventSource } from '../tun/addr-events.js';
 import { Daemon } from './daemon.js';
-import { DaemonControl, VERSION } from './control-handler.js';
-import { causeOf, createLogger, parseLogLevel, type Logger } from './logger.js';
+import { DaemonControl } from './control-handler.js';
+import { VERSION } from '../base/version.js';
+import { causeOf, createLogger, parseLogLevel, type Logger } from '../base/logger.js';
 import { UdpUnderlay, parseHostPort } from './udp-underlay.js';
 import { NativeUdpUnderlay } from './udp-native-underlay.js';
 

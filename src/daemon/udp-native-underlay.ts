@@ -8,7 +8,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { formatDottedQuad, parseDottedQuad } from '../abi/inet.js';
 import { BatchUdpSocket, type BatchUdpCounters, type BatchUdpOptions } from '../msdl/udp-batch.js';
-import { causeOf, type Logger } from './logger.js';
+import { causeOf, type Logger } from '../base/logger.js';
 import type { Underlay, UnderlaySocket } from './underlay.js';
 import type { UdpLink } from './udp-underlay.js';
 

@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { octetsOf } from '../abi/bytes.js';
 import { ArgumentError } from '../abi/inet.js';
 import { UdpDataLink, sameUdpPeer } from '../msdl/udp.js';
-import { causeOf, type Logger } from './logger.js';
+import { causeOf, type Logger } from '../base/logger.js';
 import type { Underlay, UnderlaySocket } from './underlay.js';
 
 export interface UdpLink {

@@ -14,7 +14,7 @@ import { sockaddrIn } from '../abi/sockaddr.js';
 import { interfaceByPort } from '../abi/interfaces.js';
 import { formatDottedQuad } from '../abi/inet.js';
 import type { CallFailure, ConnectionInfo, IncomingCall } from '../msnl/types.js';
-import type { Logger } from '../daemon/logger.js';
+import type { Logger } from '../base/logger.js';
 import type { ManagedEndpoint } from './endpoint-port.js';
 import { mmReason, wireReason } from './reasons.js';
 

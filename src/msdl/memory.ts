@@ -2,8 +2,8 @@
 // injected clock, with SEEDED loss, duplication and reordering, so a run is exactly repeatable.
 // Drive it with deliverDue() and nextDeliveryAt(), or give it a scheduler for real timers.
 
-import { randomUnit, seededRandom, type RandomSource } from '../msnl/random.js';
-import type { Clock } from '../msnl/sar.js';
+import { randomUnit, seededRandom, type RandomSource } from '../base/random.js';
+import type { Clock } from '../base/clock.js';
 import { newDataLinkCounters, type DataLink, type DataLinkCounters, type ReceiveHandler } from './datalink.js';
 
 /** The link value of the memory hub: one canonical object per node, so links compare with ===. */

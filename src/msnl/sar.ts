@@ -7,12 +7,8 @@
 
 import { copyOctets, octetsOf } from '../abi/bytes.js';
 import { DATA_HEADER_SIZE, DEFAULT_MAX_DATAGRAM, MAX_PACKET_SIZE, MIN_MAX_DATAGRAM } from './constants.js';
+import type { Clock } from '../base/clock.js';
 import { writeDataHeader, type DataHeader } from './wire.js';
-
-export interface Clock {
-  /** Milliseconds, monotonic. */
-  now(): number;
-}
 
 /** How many datagrams a packet of `length` octets takes. */
 export function segmentCount(length: number, maxDatagram = DEFAULT_MAX_DATAGRAM): number {

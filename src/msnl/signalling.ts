@@ -7,8 +7,8 @@
 import { compareSap, type Sap } from './address.js';
 import { MsgType, Reason } from './constants.js';
 import type { Connection } from './connection.js';
-import type { Clock } from './sar.js';
-import type { RandomSource } from './random.js';
+import type { Clock } from '../base/clock.js';
+import type { RandomSource } from '../base/random.js';
 import type { CallRow, ConnectionInfo, EndpointConfig, EndpointCounters, EndpointEvents, IncomingCall } from './types.js';
 import { encodeSignal, type SignalMessage } from './wire.js';
 

@@ -6,7 +6,7 @@ import { MM_LENGTH, MmType, type MmTypeName } from '../../src/abi/constants.js';
 import { DecodeError } from '../../src/abi/decode-error.js';
 import { decodeMm, encodeMm, type MmMessage } from '../../src/abi/mm.js';
 import { decodeSockaddrIn, decodeSockaddrMsnl } from '../../src/abi/sockaddr.js';
-import { seededRandom } from '../../src/msnl/random.js';
+import { seededRandom } from '../../src/base/random.js';
 
 /** Deterministic, so a failure reproduces from the seed. */
 function rng(seed: number): () => number {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
 import { parseDottedQuad, parseIpv4Prefix, type Ipv4Prefix } from '../../src/abi/inet.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import { createLogger } from '../../src/daemon/logger.js';
+import { createLogger } from '../../src/base/logger.js';
 import { MemoryUnderlay } from '../../src/daemon/memory-underlay.js';
 import { MemoryHub, type MemoryPeer } from '../../src/msdl/memory.js';
 import { openStore, type Store } from '../../src/store/store.js';

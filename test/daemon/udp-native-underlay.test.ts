@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NativeUdpUnderlay, type NativeUdpLink } from '../../src/daemon/udp-native-underlay.js';
 import { performance } from 'node:perf_hooks';
-import { createLogger } from '../../src/daemon/logger.js';
+import { createLogger } from '../../src/base/logger.js';
 import { DATA_HEADER_SIZE } from '../../src/msnl/constants.js';
 import { MsnlEndpoint } from '../../src/msnl/endpoint.js';
 import type { EndpointEvents } from '../../src/msnl/types.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseIpv4Prefix, prefixContains, prefixMask, type Ipv4Prefix } from '../../src/abi/inet.js';
 import { PrefixTable, type PrefixEntry } from '../../src/manager/prefix-table.js';
-import { seededRandom } from '../../src/msnl/random.js';
+import { seededRandom } from '../../src/base/random.js';
 
 /** Deterministic, so a failure reproduces from the seed. */
 function rng(seed: number): () => number {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MemoryHub } from '../../src/msdl/memory.js';
 import { DATA_HEADER_SIZE, Reason, RESET_SIZE } from '../../src/msnl/constants.js';
 import { MsnlEndpoint } from '../../src/msnl/endpoint.js';
-import { seededRandom } from '../../src/msnl/random.js';
+import { seededRandom } from '../../src/base/random.js';
 import { decodeMessage, encodeProbe, writeDataHeader } from '../../src/msnl/wire.js';
 import { FakeClock, makeNode, run } from './harness.js';
 

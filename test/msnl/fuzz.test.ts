@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { MsnlEndpoint } from '../../src/msnl/endpoint.js';
-import { randomUnit, seededRandom } from '../../src/msnl/random.js';
+import { randomUnit, seededRandom } from '../../src/base/random.js';
 import { segmentPacket } from '../../src/msnl/sar.js';
 import { decodeMessage, encodeEcho, encodeProbe, encodeReset, encodeSignal } from '../../src/msnl/wire.js';
 import { FakeClock } from './harness.js';

@@ -2,7 +2,7 @@
 
 import { MemoryHub, type MemoryPeer } from '../../src/msdl/memory.js';
 import { MsnlEndpoint } from '../../src/msnl/endpoint.js';
-import { seededRandom } from '../../src/msnl/random.js';
+import { seededRandom } from '../../src/base/random.js';
 import type { CallFailure, ConnectionInfo, EndpointConfig, IncomingCall } from '../../src/msnl/types.js';
 
 export class FakeClock {

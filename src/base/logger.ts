@@ -1,4 +1,4 @@
-// The daemon's logger: one line per event, three levels (error, info, verbose). As with
+// The logger every part takes by injection: one line per event, three levels (error, info, verbose). As with
 // wireguard-go, a silenced level is a no-op function, so disabled log calls cost one call.
 // Error lines follow `failed to <verb> <thing>: <cause>`; man/msnld.8 DIAGNOSTICS quotes them.
 
