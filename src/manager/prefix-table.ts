@@ -85,103 +85,10 @@ export class PrefixTable<T> {
    * a bug in the caller, not input to count and drop.
    */
   static build<T>(entries: Iterable<PrefixEntry<T>>): PrefixTable<T> {
-    const input = Array.from(entries);
-    const n = input.length;
-    const addr = new Float64Array(n);
-    const len = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      const prefix = input[i]!.prefix;
-      if (!validPrefix(prefix)) {
-        throw new RangeError(`prefix table entry ${i} has a malformed prefix ${formatIpv4Prefix(prefix)} (${prefix.address}/${prefix.length})`);
-      }
-      addr[i] = prefix.address;
-      len[i] = prefix.length;
-    }
-    // Sort by (address, length), stable: a parent sorts before the prefixes it contains, and equal
-    // prefixes stay in input order.
-    const order = sortPrefixes(addr, len);
-
-    // Keep the last entry of each run of equal prefixes.
-    // Copy them out in sorted order so the sweep below reads sequentially.
-    const kept: PrefixEntry<T>[] = [];
-    const keptAddr = new Float64Array(n);
-    const keptLen = new Uint8Array(n);
-    for (let k = 0; k < n; k++) {
-      const i = order[k]!;
-      const j = k + 1 < n ? order[k + 1]! : -1;
-      if (j >= 0 && addr[j] === addr[i] && len[j] === len[i]) continue;
-      keptAddr[kept.length] = addr[i]!;
-      keptLen[kept.length] = len[i]!;
-      kept.push(input[i]!);
-    }
-
-    // Sweep: a stack of open (enclosing) prefixes; emit a range whenever coverage changes.
-    const m = kept.length;
-    const starts = new Uint32Array(2 * m + 1);
-    const slots = new Int32Array(2 * m + 1);
-    let count = 0;
-    const emit = (start: number, slot: number): void => {
-      if (count > 0 && slots[count - 1] === slot) return;
-      if (count > 0 && starts[count - 1] === start) {
-        slots[count - 1] = slot;
-        if (count > 1 && slots[count - 2] === slot) count--;
-        return;
-      }
-      starts[count] = start;
-      slots[count] = slot;
-      count++;
-    };
-    const stackEnd = new Float64Array(33);
-    const stackSlot = new Int32Array(33);
-    let depth = 0;
-    let cursor = 0; // next address not yet assigned to a range, may reach 2^32
-    for (let k = 0; k < m; k++) {
-      const address = keptAddr[k]!;
-      const length = keptLen[k]!;
-      const end = address + POW2[32 - length]! - 1;
-      while (depth > 0 && stackEnd[depth - 1]! < address) {
-        const topEnd = stackEnd[depth - 1]!;
-        if (cursor <= topEnd) {
-          emit(cursor, stackSlot[depth - 1]!);
-          cursor = topEnd + 1;
-        }
-        depth--;
-      }
-      if (cursor < address) emit(cursor, depth > 0 ? stackSlot[depth - 1]! : -1);
-      cursor = address;
-      stackEnd[depth] = end;
-      stackSlot[depth] = k;
-      depth++;
-    }
-    while (depth > 0) {
-      const topEnd = stackEnd[depth - 1]!;
-      if (cursor <= topEnd) {
-        emit(cursor, stackSlot[depth - 1]!);
-        cursor = topEnd + 1;
-      }
-      depth--;
-    }
-    if (cursor <= 0xffffffff) emit(cursor, -1);
-
-    // Index on the top `bits` address bits, about one range per bucket (8..20 bits: 1 KiB..4 MiB).
-    const bits = Math.min(MAX_INDEX_BITS, Math.max(MIN_INDEX_BITS, Math.ceil(Math.log2(count))));
-    const shift = 32 - bits;
-    const buckets = 2 ** bits;
-    const ranges = new Uint32Array(2 * count);
-    for (let r = 0; r < count; r++) {
-      ranges[2 * r] = starts[r]!;
-      ranges[2 * r + 1] = slots[r]! + 1;
-    }
-    const index = new Uint32Array(buckets + 1);
-    const bucketSize = 2 ** shift;
-    let r = 0;
-    for (let b = 0; b < buckets; b++) {
-      const first = b * bucketSize;
-      while (r + 1 < count && starts[r + 1]! <= first) r++;
-      index[b] = r;
-    }
-    index[buckets] = count - 1;
-    return new PrefixTable(ranges, index, shift, kept);
+    const kept = dedupeSorted(Array.from(entries));
+    const { starts, slots, count } = sweepRanges(kept.addr, kept.len, kept.entries.length);
+    const { ranges, index, shift } = indexRanges(starts, slots, count);
+    return new PrefixTable(ranges, index, shift, kept.entries);
   }
 
   /** A table with no entries. */
@@ -235,4 +142,107 @@ export class PrefixTable<T> {
     const slot = this.lookupIndex(address);
     return slot < 0 ? undefined : this.list[slot];
   }
+}
+
+/**
+ * Validates the entries and sorts them by (address, length), keeping the last of each run of equal
+ * prefixes; copies them out in sorted order so the sweep reads sequentially. A parent sorts before
+ * the prefixes it contains.
+ */
+function dedupeSorted<T>(input: readonly PrefixEntry<T>[]): { entries: PrefixEntry<T>[]; addr: Float64Array; len: Uint8Array } {
+  const n = input.length;
+  const addr = new Float64Array(n);
+  const len = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const prefix = input[i]!.prefix;
+    if (!validPrefix(prefix)) {
+      throw new RangeError(`prefix table entry ${i} has a malformed prefix ${formatIpv4Prefix(prefix)} (${prefix.address}/${prefix.length})`);
+    }
+    addr[i] = prefix.address;
+    len[i] = prefix.length;
+  }
+  const order = sortPrefixes(addr, len);
+  const entries: PrefixEntry<T>[] = [];
+  const keptAddr = new Float64Array(n);
+  const keptLen = new Uint8Array(n);
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    const j = k + 1 < n ? order[k + 1]! : -1;
+    if (j >= 0 && addr[j] === addr[i] && len[j] === len[i]) continue;
+    keptAddr[entries.length] = addr[i]!;
+    keptLen[entries.length] = len[i]!;
+    entries.push(input[i]!);
+  }
+  return { entries, addr: keptAddr, len: keptLen };
+}
+
+/**
+ * Sweeps the sorted prefixes with a stack of open (enclosing) ones and emits a range whenever the
+ * longest match changes: starts[r] is the first address of range r, slots[r] the entry index of its
+ * longest match or -1.
+ */
+function sweepRanges(keptAddr: Float64Array, keptLen: Uint8Array, m: number): { starts: Uint32Array; slots: Int32Array; count: number } {
+  const starts = new Uint32Array(2 * m + 1);
+  const slots = new Int32Array(2 * m + 1);
+  let count = 0;
+  const emit = (start: number, slot: number): void => {
+    if (count > 0 && slots[count - 1] === slot) return;
+    if (count > 0 && starts[count - 1] === start) {
+      slots[count - 1] = slot;
+      if (count > 1 && slots[count - 2] === slot) count--;
+      return;
+    }
+    starts[count] = start;
+    slots[count] = slot;
+    count++;
+  };
+  const stackEnd = new Float64Array(33);
+  const stackSlot = new Int32Array(33);
+  let depth = 0;
+  let cursor = 0; // next address not yet assigned to a range, may reach 2^32
+  const closeUntil = (limit: number): void => {
+    while (depth > 0 && stackEnd[depth - 1]! < limit) {
+      const topEnd = stackEnd[depth - 1]!;
+      if (cursor <= topEnd) {
+        emit(cursor, stackSlot[depth - 1]!);
+        cursor = topEnd + 1;
+      }
+      depth--;
+    }
+  };
+  for (let k = 0; k < m; k++) {
+    const address = keptAddr[k]!;
+    const length = keptLen[k]!;
+    closeUntil(address);
+    if (cursor < address) emit(cursor, depth > 0 ? stackSlot[depth - 1]! : -1);
+    cursor = address;
+    stackEnd[depth] = address + POW2[32 - length]! - 1;
+    stackSlot[depth] = k;
+    depth++;
+  }
+  closeUntil(Infinity);
+  if (cursor <= 0xffffffff) emit(cursor, -1);
+  return { starts, slots, count };
+}
+
+/** Interleaves the ranges and indexes them on the top address bits, about one range per bucket (8..20 bits: 1 KiB..4 MiB). */
+function indexRanges(starts: Uint32Array, slots: Int32Array, count: number): { ranges: Uint32Array; index: Uint32Array; shift: number } {
+  const bits = Math.min(MAX_INDEX_BITS, Math.max(MIN_INDEX_BITS, Math.ceil(Math.log2(count))));
+  const shift = 32 - bits;
+  const buckets = 2 ** bits;
+  const ranges = new Uint32Array(2 * count);
+  for (let r = 0; r < count; r++) {
+    ranges[2 * r] = starts[r]!;
+    ranges[2 * r + 1] = slots[r]! + 1;
+  }
+  const index = new Uint32Array(buckets + 1);
+  const bucketSize = 2 ** shift;
+  let r = 0;
+  for (let b = 0; b < buckets; b++) {
+    const first = b * bucketSize;
+    while (r + 1 < count && starts[r + 1]! <= first) r++;
+    index[b] = r;
+  }
+  index[buckets] = count - 1;
+  return { ranges, index, shift };
 }
