@@ -1,0 +1,180 @@
+// The cryptographic primitives of secure MSNL, all from node:crypto (the OpenSSL that Node.js
+// links), none written here: X25519, ChaCha20-Poly1305 (RFC 8439), BLAKE2s-256, HMAC over it and
+// the Noise HKDF built from that HMAC. Functions return null on failure instead of throwing, so
+// callers on the receive path only count drops. See man/msnl.7 SECURE MSNL.
+
+import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, timingSafeEqual, type KeyObject } from 'node:crypto';
+
+export const KEY_SIZE = 32;
+export const HASH_SIZE = 32;
+export const TAG_SIZE = 16;
+/** Size of mac1, mac2 and cookies (HMAC-BLAKE2s truncated). */
+export const MAC_SIZE = 16;
+
+// DER wrappers of a raw X25519 key (RFC 8410): PKCS#8 for private keys, SPKI for public keys.
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+export interface KeyPair {
+  readonly privateKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
+
+function privateKeyObject(raw: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: 'der', type: 'pkcs8' });
+}
+
+function publicKeyObject(raw: Uint8Array): KeyObject {
+  return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+}
+
+function rawPublic(key: KeyObject): Uint8Array {
+  const der = key.export({ format: 'der', type: 'spki' });
+  return new Uint8Array(der.subarray(der.length - KEY_SIZE));
+}
+
+/** A fresh X25519 key pair from the operating system's random source. */
+export function generateKeyPair(): KeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  const der = privateKey.export({ format: 'der', type: 'pkcs8' });
+  return { privateKey: new Uint8Array(der.subarray(der.length - KEY_SIZE)), publicKey: rawPublic(publicKey) };
+}
+
+/** The public key of a raw 32-octet X25519 private key (RFC 7748 clamping is OpenSSL's). */
+export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
+  return rawPublic(createPublicKey(privateKeyObject(privateKey)));
+}
+
+export function keyPairOf(privateKey: Uint8Array): KeyPair {
+  return { privateKey: new Uint8Array(privateKey), publicKey: publicKeyOf(privateKey) };
+}
+
+/** X25519(private, public); null when the peer's point is invalid or of low order (all-zero result). */
+export function dh(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | null {
+  if (privateKey.length !== KEY_SIZE || publicKey.length !== KEY_SIZE) return null;
+  try {
+    const shared = diffieHellman({ privateKey: privateKeyObject(privateKey), publicKey: publicKeyObject(publicKey) });
+    let any = 0;
+    for (let i = 0; i < shared.length; i++) any |= shared[i]!;
+    return any === 0 ? null : new Uint8Array(shared);
+  } catch {
+    return null;
+  }
+}
+
+/** BLAKE2s-256 of the concatenation of `parts`. */
+export function hash(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash('blake2s256');
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+}
+
+/** HMAC-BLAKE2s-256 (RFC 2104 over BLAKE2s, block 64 octets) of the concatenation of `parts`. */
+export function hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
+  const h = createHmac('blake2s256', key);
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+}
+
+/** MAC(key, msg): HMAC-BLAKE2s truncated to 16 octets (mac1, mac2, cookies). */
+export function mac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
+  return hmac(key, ...parts).subarray(0, MAC_SIZE);
+}
+
+const ONE = Uint8Array.of(1);
+const TWO = Uint8Array.of(2);
+const THREE = Uint8Array.of(3);
+
+/** Noise HKDF with two outputs (Noise spec section 4.3). */
+export function hkdf2(chainingKey: Uint8Array, input: Uint8Array): [Uint8Array, Uint8Array] {
+  const temp = hmac(chainingKey, input);
+  const out1 = hmac(temp, ONE);
+  const out2 = hmac(temp, out1, TWO);
+  return [out1, out2];
+}
+
+/** Noise HKDF with three outputs. */
+export function hkdf3(chainingKey: Uint8Array, input: Uint8Array): [Uint8Array, Uint8Array, Uint8Array] {
+  const temp = hmac(chainingKey, input);
+  const out1 = hmac(temp, ONE);
+  const out2 = hmac(temp, out1, TWO);
+  const out3 = hmac(temp, out2, THREE);
+  return [out1, out2, out3];
+}
+
+/** Constant-time equality of two octet strings (false at once for different lengths). */
+export function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The 12-octet ChaChaPoly nonce of Noise: 4 zero octets, then the 64-bit counter little-endian. */
+export function writeNonce(out: Uint8Array, counter: number): Uint8Array {
+  out.fill(0, 0, 4);
+  let lo = counter % 0x100000000;
+  let hi = Math.floor(counter / 0x100000000);
+  for (let i = 4; i < 8; i++) {
+    out[i] = lo & 0xff;
+    lo >>>= 8;
+  }
+  for (let i = 8; i < 12; i++) {
+    out[i] = hi & 0xff;
+    hi >>>= 8;
+  }
+  return out;
+}
+
+const scratchNonce = new Uint8Array(12);
+
+/**
+ * ChaCha20-Poly1305 seal of plain[from, from + length) under `key`, counter nonce and `ad`, written
+ * to out[at..): ciphertext then the 16-octet tag. Returns the octets written. `out` may be `plain`
+ * (in place, at === from).
+ */
+export function sealInto(key: Uint8Array, counter: number, ad: Uint8Array, plain: Uint8Array, from: number, length: number, out: Uint8Array, at: number): number {
+  return sealWithNonce(key, writeNonce(scratchNonce, counter), ad, plain, from, length, out, at);
+}
+
+/** sealInto with an explicit 12-octet nonce (the RFC 8439 known-answer test uses it). */
+export function sealWithNonce(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plain: Uint8Array, from: number, length: number, out: Uint8Array, at: number): number {
+  const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_SIZE });
+  cipher.setAAD(ad, { plaintextLength: length });
+  const body = cipher.update(plain.subarray(from, from + length));
+  cipher.final();
+  out.set(body, at);
+  out.set(cipher.getAuthTag(), at + body.length);
+  return body.length + TAG_SIZE;
+}
+
+/** Seal into a new array (handshake fields). */
+export function seal(key: Uint8Array, counter: number, ad: Uint8Array, plain: Uint8Array): Uint8Array {
+  const out = new Uint8Array(plain.length + TAG_SIZE);
+  sealInto(key, counter, ad, plain, 0, plain.length, out, 0);
+  return out;
+}
+
+/**
+ * Opens box[from, from + length) (ciphertext then tag) into out[at..); returns the plaintext length,
+ * or -1 when authentication fails (nothing trustworthy is left in out).
+ */
+export function openInto(key: Uint8Array, counter: number, ad: Uint8Array, box: Uint8Array, from: number, length: number, out: Uint8Array, at: number): number {
+  if (length < TAG_SIZE) return -1;
+  const n = length - TAG_SIZE;
+  try {
+    const decipher = createDecipheriv('chacha20-poly1305', key, writeNonce(scratchNonce, counter), { authTagLength: TAG_SIZE });
+    decipher.setAuthTag(box.subarray(from + n, from + length));
+    decipher.setAAD(ad, { plaintextLength: n });
+    const body = decipher.update(box.subarray(from, from + n));
+    decipher.final();
+    out.set(body, at);
+    return n;
+  } catch {
+    return -1;
+  }
+}
+
+/** Open into a new array; null when authentication fails. */
+export function open(key: Uint8Array, counter: number, ad: Uint8Array, box: Uint8Array): Uint8Array | null {
+  if (box.length < TAG_SIZE) return null;
+  const out = new Uint8Array(box.length - TAG_SIZE);
+  return openInto(key, counter, ad, box, 0, box.length, out, 0) < 0 ? null : out;
+}

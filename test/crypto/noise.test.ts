@@ -1,0 +1,84 @@
+// The Noise IK handshake against the published vector for Noise_IK_25519_ChaChaPoly_BLAKE2s
+// (cacophony's test vectors, the set other Noise libraries test against), then two instances
+// shaking hands with fresh keys.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initialState, readMessage1, readMessage2, writeMessage1, writeMessage2 } from '../../src/crypto/noise.js';
+import { generateKeyPair, keyPairOf, open, seal } from '../../src/crypto/primitives.js';
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
+
+const VECTOR = {
+  prologue: '4a6f686e2047616c74',
+  initStatic: 'e61ef9919cde45dd5f82166404bd08e38bceb5dfdfded0a34c8df7ed542214d1',
+  initEphemeral: '893e28b9dc6ca8d611ab664754b8ceb7bac5117349a4439a6b0569da977c464a',
+  respStatic: '4a3acbfdb163dec651dfa3194dece676d437029c62a408b4c5ea9114246e4893',
+  respEphemeral: 'bbdb4cdbd309f1a1f2e1456967fe288cadd6f712d65dc7b7793d5e63da6b375b',
+  handshakeHash: '48f3cb8bc9319da4ba1e9933991b1c4ed4034f1f126a76d3a1fbcfd7f94248d4',
+  messages: [
+    ['4c756477696720766f6e204d69736573', 'ca35def5ae56cec33dc2036731ab14896bc4c75dbb07a61f879f8e3afa4c79440b03ddc7aac5123d06a1b23b71670e32e76c28239a7ca4ac8f784de7e44c1adbfc6e83fef7352a58d9d56157400c0a737b1d171ce368229c7b752ac25b8faf4eca690f6d896f543be02c996ab2b86b76'],
+    ['4d757272617920526f746862617264', '95ebc60d2b1fa672c1f46a8aa265ef51bfe38e7ccb39ec5be34069f144808843d9b5a8927f0ac9655ef76833bc7e5561f42e691ac8404efd6fbd6308b6a27c'],
+    ['462e20412e20486179656b', '2c256ed08fcd08c2980f954ee4beaccb61c9581340f5dd2fd1cf3b'],
+    ['4361726c204d656e676572', 'd6033f70eee20945c7c9dba304e397ee3b284ff5e00fd9efb095d3'],
+    ['4a65616e2d426170746973746520536179', 'a9c068ca5d8babf72560652d8e851adbfac35c8a66e810d560863173e96adf4cfe'],
+    ['457567656e2042f6686d20766f6e2042617765726b', '2a09d8f459e5927e40fdd2eddc99bdafb04e13a26f145cb5cfe9e6ba34c94331ebc17d5156'],
+  ],
+} as const;
+
+test('Noise_IK_25519_ChaChaPoly_BLAKE2s: the published vector, both directions and transport', () => {
+  const si = keyPairOf(unhex(VECTOR.initStatic));
+  const sr = keyPairOf(unhex(VECTOR.respStatic));
+  const start = initialState(unhex(VECTOR.prologue), sr.publicKey);
+  const [m0, m1, ...transport] = VECTOR.messages;
+  const w1 = writeMessage1(start, si, sr.publicKey, keyPairOf(unhex(VECTOR.initEphemeral)), unhex(m0[0]));
+  assert.ok(w1);
+  assert.equal(hex(w1.message), m0[1]);
+  const r1 = readMessage1(start, sr, w1.message);
+  assert.ok(r1);
+  assert.equal(hex(r1.payload), m0[0]);
+  assert.deepEqual(r1.state.remoteStatic, si.publicKey);
+  const w2 = writeMessage2(r1.state, keyPairOf(unhex(VECTOR.respEphemeral)), unhex(m1[0]));
+  assert.ok(w2);
+  assert.equal(hex(w2.message), m1[1]);
+  const r2 = readMessage2(w1.state, w2.message);
+  assert.ok(r2);
+  assert.equal(hex(r2.payload), m1[0]);
+  assert.equal(hex(r2.keys.handshakeHash), VECTOR.handshakeHash);
+  assert.equal(hex(w2.keys.handshakeHash), VECTOR.handshakeHash);
+  // Transport: the initiator's send key is the responder's receive key and the other way round.
+  const counters = [0, 0];
+  transport.forEach(([payload, ciphertext], i) => {
+    const fromInitiator = i % 2 === 0;
+    const key = fromInitiator ? r2.keys.send : w2.keys.send;
+    const receiveKey = fromInitiator ? w2.keys.receive : r2.keys.receive;
+    const n = counters[i % 2]!++;
+    const box = seal(key, n, new Uint8Array(0), unhex(payload));
+    assert.equal(hex(box), ciphertext);
+    assert.equal(hex(open(receiveKey, n, new Uint8Array(0), box)!), payload);
+  });
+});
+
+test('a handshake between two fresh instances; a wrong responder key or a flipped bit fails cleanly', () => {
+  const prologue = new TextEncoder().encode('test');
+  const a = generateKeyPair();
+  const b = generateKeyPair();
+  const start = initialState(prologue, b.publicKey);
+  const w1 = writeMessage1(start, a, b.publicKey, generateKeyPair(), Uint8Array.of(1, 2, 3));
+  assert.ok(w1);
+  assert.equal(readMessage1(initialState(prologue, a.publicKey), a, w1.message), null); // not for a
+  for (let i = 0; i < w1.message.length; i += 7) {
+    const bad: Uint8Array = new Uint8Array(w1.message);
+    bad[i]! ^= 0x40;
+    assert.equal(readMessage1(start, b, bad), null, `flip at ${i}`);
+  }
+  assert.equal(readMessage1(start, b, w1.message.subarray(0, 50)), null);
+  const r1 = readMessage1(start, b, w1.message)!;
+  const w2 = writeMessage2(r1.state, generateKeyPair(), new Uint8Array(0))!;
+  const r2 = readMessage2(w1.state, w2.message)!;
+  assert.deepEqual(r2.keys.send, w2.keys.receive);
+  assert.deepEqual(r2.keys.receive, w2.keys.send);
+  const tampered: Uint8Array = new Uint8Array(w2.message);
+  tampered[40]! ^= 1;
+  assert.equal(readMessage2(w1.state, tampered), null);
+});
