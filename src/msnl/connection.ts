@@ -2,6 +2,7 @@
 // both ways, round trip, loss over the last PROBE_WINDOW probes, idle and dead detection). Pure.
 
 import type { Sap } from './address.js';
+import type { SecureConn } from './session.js';
 import type { ConnectionInfo, ConnectionRole, Health } from './types.js';
 
 /** How many recent probes the loss ratio looks at. */
@@ -28,6 +29,8 @@ export class Connection<L> {
   txProvenAt = -Infinity;
   rttMs = -1;
   idleSignalled = false;
+  /** Keys and sessions of a keyed connection; null for a plain (auth none) one. */
+  secure: SecureConn | null = null;
   private readonly probeStates = new Uint8Array(PROBE_WINDOW);
   /** When each probe in the window was sent, on the injected clock (sub-millisecond if it is). */
   private readonly probeSentAt = new Float64Array(PROBE_WINDOW);
@@ -133,6 +136,7 @@ export class Connection<L> {
       txPackets: this.txPackets,
       rxBytes: this.rxBytes,
       txBytes: this.txBytes,
+      authenticated: this.secure !== null,
     };
   }
 }

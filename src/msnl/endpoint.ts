@@ -8,12 +8,20 @@ import { copyOctets, octetsOf } from '../abi/bytes.js';
 import type { Sap } from './address.js';
 import { Connection } from './connection.js';
 import { DATA_HEADER_SIZE, MAX_PACKET_SIZE, MsgType, Reason, RESET_SIZE } from './constants.js';
+
+/** Message types 11..14 are the secure framing (src/msnl/secure-wire.ts). */
+const SECURE_FIRST_TYPE = 11;
+const SECURE_LAST_TYPE = 14;
 import { cryptoRandom, type RandomSource } from '../base/random.js';
 import type { Clock } from '../base/clock.js';
 import { Reassembler, segmentPacket, type ReassemblyCounters } from './sar.js';
 import { Signalling, type ConnectRequest, type SignallingHost } from './signalling.js';
 import { DEFAULT_ENDPOINT_CONFIG, newCounters, type CallRow, type ConnectionInfo, type EndpointConfig, type EndpointCounters, type EndpointEvents, type Health } from './types.js';
-import { decodeDataHeader, decodeMessage, encodeEcho, encodeProbe, encodeReset, newDataHeader, writeDataHeader, type Message } from './wire.js';
+import { decodeDataHeader, decodeMessage, encodeEcho, encodeProbe, encodeReset, encodeSignal, newDataHeader, writeDataHeader, type Message } from './wire.js';
+import type { KeyPair } from '../crypto/primitives.js';
+import { SecureLayer, type SecureHost } from './secure.js';
+import { SEAL_OVERHEAD } from './secure-wire.js';
+import { readU32 } from '../abi/bytes.js';
 
 export interface EndpointOptions<L> {
   /** This host's MSNL address (the default address that 0.0.0.0 binds to). */
@@ -29,6 +37,25 @@ export interface EndpointOptions<L> {
   readonly config?: Partial<EndpointConfig>;
   /** Tells whether two links are the same peer (resets are only taken from the connection's peer). */
   readonly sameLink?: (a: L, b: L) => boolean;
+  /** This host's X25519 key pair (secure MSNL); null or absent: keyed calls cannot be made or taken. */
+  readonly identity?: KeyPair | null;
+  /**
+   * The key configured for an MSNL address (its route's): a key, 'none' for the historic plain
+   * framing, undefined when there is no route (plain calls from it are refused). Absent: every
+   * address is 'none' (the historic behaviour, for tests and embedders without keys).
+   */
+  readonly peerKeyOf?: (address: number) => Uint8Array | 'none' | undefined;
+  /** Wall-clock milliseconds since the Unix epoch, for handshake timestamps (default Date.now). */
+  readonly wallClock?: () => number;
+  /** The octets that name a link's source address, for cookies and per-source limits. */
+  readonly linkBytes?: (link: L) => Uint8Array;
+}
+
+/** Default source octets of a link: `address:port` of UDP links, the name of memory peers. */
+function defaultLinkBytes(link: unknown): Uint8Array {
+  const l = link as { address?: unknown; port?: unknown; name?: unknown } | null;
+  const text = l !== null && typeof l === 'object' ? (l.address !== undefined ? `${String(l.address)}:${String(l.port)}` : String(l.name)) : String(link);
+  return new TextEncoder().encode(text);
 }
 
 interface EchoPending {
@@ -57,6 +84,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   private resetTokens: number;
   private resetRefilledAt: number;
   private nextEchoIdent = 1;
+  private readonly secure: SecureLayer<L>;
+  private readonly peerKeyOf: (address: number) => Uint8Array | 'none' | undefined;
 
   constructor(options: EndpointOptions<L>) {
     this.address = options.localAddress >>> 0;
@@ -70,6 +99,38 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     this.reassembler = new Reassembler(this.clock, this.config.reassembly);
     this.resetTokens = this.config.resetBurst;
     this.resetRefilledAt = this.clock.now();
+    this.peerKeyOf = options.peerKeyOf ?? (() => 'none');
+    const wallClock = options.wallClock ?? Date.now;
+    const linkBytes = options.linkBytes ?? defaultLinkBytes;
+    const host: SecureHost<L> = {
+      clock: this.clock, random: this.random, config: this.config, counters: this.counters,
+      peerKeyOf: (address) => this.peerKeyOf(address),
+      sameLink: this.sameLink,
+      linkBytes,
+      wallClockMs: wallClock,
+      transmit: (link, buf, offset, length) => this.outFrame(link, buf, offset, length),
+      findConnection: (id) => this.conns.get(id),
+      signal: (msg, link) => this.signalling.onSignal(msg, link, true),
+      inner: (conn, buf, offset, length, link) => this.receiveInner(conn, buf, offset, length, link),
+      authFailed: (address, reason) => this.events.authFailed?.(address, reason),
+    };
+    this.secure = new SecureLayer(host);
+    this.secure.setIdentity(options.identity ?? null);
+  }
+
+  /** Sets or clears this host's key pair (the daemon's reconcile). */
+  setIdentity(identity: KeyPair | null): void {
+    this.secure.setIdentity(identity);
+  }
+
+  /** This host's public key, or null without a key pair. */
+  get publicKey(): Uint8Array | null {
+    return this.secure.publicKey;
+  }
+
+  /** Handshake attempts, answer contexts, sessions, sources and peers held (bounded; for tests). */
+  secureStateSize(): number {
+    return this.secure.stateSize();
   }
 
   get localAddress(): number {
@@ -148,6 +209,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     conn.packetSeq = (seq + 1) >>> 0;
     conn.dataSent(this.clock.now(), length);
     this.counters.packetsOut++;
+    if (conn.secure !== null) return this.sendSealed(conn, buf, offset, length, seq);
     if (length + DATA_HEADER_SIZE <= this.config.maxDatagram) {
       if (offset >= DATA_HEADER_SIZE) {
         writeDataHeader(buf, offset - DATA_HEADER_SIZE, conn.remoteConnId, seq, length, 0);
@@ -181,6 +243,26 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     return true;
   }
 
+  /** A keyed connection's packet: each segment becomes one sealed datagram. */
+  private sendSealed(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, seq: number): boolean {
+    const chunk = this.config.maxDatagram - SEAL_OVERHEAD - DATA_HEADER_SIZE;
+    const frame = new Uint8Array(DATA_HEADER_SIZE + Math.min(chunk, length));
+    let ok = true;
+    for (let at = 0; at < length; at += chunk) {
+      const n = Math.min(chunk, length - at);
+      writeDataHeader(frame, 0, conn.remoteConnId, seq, length, at);
+      copyOctets(buf, offset + at, frame, DATA_HEADER_SIZE, n);
+      ok = this.secure.sealAndSend(conn, frame, 0, DATA_HEADER_SIZE + n) && ok;
+    }
+    return ok;
+  }
+
+  /** Sends one MSNL frame on a connection: sealed when it is keyed, as it is otherwise. */
+  private connOut(conn: Connection<L>, bytes: Uint8Array): void {
+    if (conn.secure !== null) this.secure.sealAndSend(conn, bytes, 0, bytes.length);
+    else this.out(conn.link, bytes);
+  }
+
   /** Sends an echo request to a host's MSNL address; returns its identifier. */
   echo(remoteAddress: number, link: L, payload: Uint8Array = new Uint8Array(0)): number {
     const ident = this.nextEchoIdent;
@@ -199,8 +281,13 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   receiveFrame(buf: Uint8Array, offset: number, length: number, link: L): void {
     this.counters.datagramsIn++;
     this.counters.bytesIn += length;
-    if (length > 1 && buf[offset + 1] === MsgType.DATA) {
-      this.receiveData(buf, offset, length, link);
+    const type = length > 1 ? buf[offset + 1]! : -1;
+    if (type === MsgType.DATA) {
+      this.receiveData(buf, offset, length, link, null);
+      return;
+    }
+    if (type >= SECURE_FIRST_TYPE && type <= SECURE_LAST_TYPE) {
+      this.secure.receive(buf, offset, length, link);
       return;
     }
     const decoded = decodeMessage(octetsOf(buf, offset, length));
@@ -208,7 +295,34 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
       this.counters.dropMalformed++;
       return;
     }
-    this.dispatch(decoded.msg, link, length);
+    this.dispatch(decoded.msg, link, length, null);
+  }
+
+  /** An opened sealed frame of `conn`: only frames naming that connection are taken. */
+  private receiveInner(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, link: L): void {
+    if (length > 1 && buf[offset + 1] === MsgType.DATA) {
+      this.receiveData(buf, offset, length, link, conn);
+      return;
+    }
+    const decoded = decodeMessage(octetsOf(buf, offset, length));
+    if (!decoded.ok) {
+      this.counters.dropMalformed++;
+      return;
+    }
+    const msg = decoded.msg;
+    if (msg.type === MsgType.DISCONNECT) {
+      const names = conn.role === 'originator'
+        ? msg.origConnId === conn.connId && msg.respConnId === conn.remoteConnId
+        : msg.respConnId === conn.connId && msg.origConnId === conn.remoteConnId;
+      if (names) this.closeConnection(conn, msg.reason, true);
+      else this.counters.dropUnexpectedSignal++;
+      return;
+    }
+    if ((msg.type === MsgType.PROBE || msg.type === MsgType.PROBE_REPLY) && msg.connId === conn.connId) {
+      this.dispatch(msg, link, length, conn);
+      return;
+    }
+    this.counters.dropUnexpectedSignal++;
   }
 
   /** Runs every timer that is due. */
@@ -226,7 +340,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
       if (now >= conn.nextProbeAt) {
         const seq = conn.probeSent(now, probeIntervalMs);
         this.counters.probesSent++;
-        this.out(conn.link, encodeProbe(MsgType.PROBE, conn.remoteConnId, seq, now >>> 0));
+        this.connOut(conn, encodeProbe(MsgType.PROBE, conn.remoteConnId, seq, now >>> 0));
       }
       if (!conn.idleSignalled && now - conn.lastDataAt >= idleMs) {
         conn.idleSignalled = true;
@@ -234,6 +348,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
       }
     }
     for (const [ident, e] of this.echoes) if (now - e.sentAt >= this.config.echoTimeoutMs) this.echoes.delete(ident);
+    this.secure.tick(now, this.conns.values(), (conn) => encodeSignal({
+      type: MsgType.CONNECT_CONFIRM, reason: 0, transaction: conn.transaction,
+      origAddr: conn.local.address, origPort: conn.local.port, respAddr: conn.remote.address, respPort: conn.remote.port,
+      ipa: conn.localIpa, origConnId: conn.connId, respConnId: conn.remoteConnId,
+    }));
   }
 
   /** When tick() next has work (ms on the injected clock), or Infinity. */
@@ -244,6 +363,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
       next = Math.min(next, conn.nextProbeAt);
       if (!conn.idleSignalled) next = Math.min(next, conn.lastDataAt + idleMs);
       if (deadMs > 0) next = Math.min(next, conn.lastHeardAt + deadMs);
+      if (conn.secure !== null) next = Math.min(next, this.secure.nextDeadline(conn));
     }
     for (const e of this.echoes.values()) next = Math.min(next, e.sentAt + this.config.echoTimeoutMs);
     return next;
@@ -278,9 +398,15 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     this.reserved.delete(id);
   }
 
-  openConnection(id: number, remoteId: number, role: 'originator' | 'responder', local: Sap, remote: Sap, localIpa: number, remoteIpa: number, link: L, transaction: number): Connection<L> {
+  openConnection(id: number, remoteId: number, role: 'originator' | 'responder', local: Sap, remote: Sap, localIpa: number, remoteIpa: number, link: L, transaction: number, secure: boolean): Connection<L> {
     this.reserved.delete(id);
     const conn = new Connection(id, remoteId, role, local, remote, localIpa, remoteIpa, link, transaction, this.clock.now());
+    if (secure) {
+      if (role === 'originator') this.secure.attach(conn);
+      const key = this.peerKeyOf(remote.address);
+      // A responder's keys come with its sealed confirm; until then nothing can be sent in the clear.
+      if (conn.secure === null) conn.secure = this.secure.newSecureConn(key instanceof Uint8Array ? key : new Uint8Array(32));
+    }
     this.conns.set(id, conn);
     return conn;
   }
@@ -290,6 +416,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     this.conns.delete(conn.connId);
     this.reassembler.dropConnection(conn.connId);
     this.signalling.connectionClosed(conn);
+    this.secure.connectionClosed(conn);
     this.events.disconnected(conn.connId, reason, byPeer);
   }
 
@@ -297,8 +424,31 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     return this.conns.get(id);
   }
 
+  /**
+   * Sends a signal that is not on an open connection. To or from a keyed address it goes only as
+   * a handshake message (a request as an initiation, an answer as the response to one); otherwise
+   * it is dropped, never sent in the clear.
+   */
   sendControl(link: L, bytes: Uint8Array): void {
-    this.out(link, bytes);
+    const type = bytes[1]!;
+    const origAddr = readU32(bytes, 8);
+    const respAddr = readU32(bytes, 16);
+    const peer = type === MsgType.CONNECT_REQUEST || (origAddr === this.address && type === MsgType.DISCONNECT && readU32(bytes, 32) === 0) ? respAddr : origAddr;
+    const key = this.peerKeyOf(peer);
+    if (!(key instanceof Uint8Array)) {
+      this.out(link, bytes);
+      return;
+    }
+    if (type === MsgType.CONNECT_REQUEST) this.secure.sendInit(link, bytes, key);
+    else if (!this.secure.sendAnswer(bytes)) this.counters.dropPlainRefused++;
+  }
+
+  sendOnConnection(conn: Connection<L>, bytes: Uint8Array): void {
+    this.connOut(conn, bytes);
+  }
+
+  isKeyed(address: number): boolean {
+    return this.peerKeyOf(address) instanceof Uint8Array;
   }
 
   /** Answers traffic on an unknown connection with the 8-octet reset, rate-limited. */
@@ -318,7 +468,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
 
   // --- receive paths ---
 
-  private receiveData(buf: Uint8Array, offset: number, length: number, link: L): void {
+  /** A data frame: plain (`via` null) or opened from a sealed frame of `via`. */
+  private receiveData(buf: Uint8Array, offset: number, length: number, link: L, via: Connection<L> | null): void {
     const header = this.header;
     if (decodeDataHeader(buf, header, offset, length) !== null) {
       this.counters.dropMalformed++;
@@ -326,7 +477,12 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     }
     const conn = this.conns.get(header.connId);
     if (conn === undefined) {
-      this.unknownConnection(header.connId, link, length);
+      if (via === null) this.unknownConnection(header.connId, link, length);
+      else this.counters.dropUnknownConnection++;
+      return;
+    }
+    if (conn !== via && (via !== null || conn.secure !== null)) {
+      this.counters.dropPlainRefused++;
       return;
     }
     const now = this.clock.now();
@@ -352,12 +508,13 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     if (inLength >= RESET_SIZE) this.sendReset(link, connId, Reason.UNKNOWN_CONNECTION);
   }
 
-  private dispatch(msg: Message, link: L, inLength: number): void {
+  /** A decoded frame: plain (`via` null), or a probe or probe reply opened from a sealed frame of `via`. */
+  private dispatch(msg: Message, link: L, inLength: number, via: Connection<L> | null): void {
     switch (msg.type) {
       case MsgType.RESET: {
         this.counters.resetsReceived++;
         for (const conn of this.conns.values()) {
-          if (conn.remoteConnId === msg.connId && this.sameLink(conn.link, link)) {
+          if (conn.remoteConnId === msg.connId && this.sameLink(conn.link, link) && conn.secure === null) {
             this.closeConnection(conn, msg.reason, true);
             return;
           }
@@ -389,12 +546,20 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
           this.unknownConnection(msg.connId, link, inLength);
           return;
         }
+        if (conn !== via && conn.secure !== null) {
+          this.counters.dropPlainRefused++;
+          return;
+        }
         conn.peerProbed(this.clock.now());
-        this.out(conn.link, encodeProbe(MsgType.PROBE_REPLY, conn.remoteConnId, msg.seq, msg.stamp));
+        this.connOut(conn, encodeProbe(MsgType.PROBE_REPLY, conn.remoteConnId, msg.seq, msg.stamp));
         return;
       }
       case MsgType.PROBE_REPLY: {
         const conn = this.conns.get(msg.connId);
+        if (conn !== undefined && conn !== via && conn.secure !== null) {
+          this.counters.dropPlainRefused++;
+          return;
+        }
         if (conn === undefined || !conn.probeAnswered(msg.seq, msg.stamp, this.clock.now())) {
           this.counters.dropUnexpectedSignal++;
           return;
@@ -405,8 +570,21 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
       case MsgType.DATA:
         return; // handled by receiveData
       default:
+        if (!this.plainSignalAllowed(msg)) {
+          this.counters.dropPlainRefused++;
+          return;
+        }
         this.signalling.onSignal(msg, link);
     }
+  }
+
+  /** A plain connect request is taken only from an address whose route says auth none. */
+  private plainSignalAllowed(msg: Message): boolean {
+    if (msg.type !== MsgType.CONNECT_REQUEST) return true;
+    const key = this.peerKeyOf(msg.origAddr);
+    if (key === 'none') return true;
+    this.events.authFailed?.(msg.origAddr, 'no-key');
+    return false;
   }
 
   private out(link: L, bytes: Uint8Array): void {

@@ -21,11 +21,15 @@ export interface SignallingHost<L> {
   readonly events: EndpointEvents<L>;
   allocateId(): number;
   releaseId(id: number): void;
-  openConnection(id: number, remoteId: number, role: 'originator' | 'responder', local: Sap, remote: Sap, localIpa: number, remoteIpa: number, link: L, transaction: number): Connection<L>;
+  openConnection(id: number, remoteId: number, role: 'originator' | 'responder', local: Sap, remote: Sap, localIpa: number, remoteIpa: number, link: L, transaction: number, secure: boolean): Connection<L>;
   closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void;
   findConnection(id: number): Connection<L> | undefined;
   isListening(port: number): boolean;
   sendControl(link: L, bytes: Uint8Array): void;
+  /** Sends a signal on an open connection (sealed when the connection is keyed). */
+  sendOnConnection(conn: Connection<L>, bytes: Uint8Array): void;
+  /** True when calls to or from `address` must be keyed (its route has a key). */
+  isKeyed(address: number): boolean;
   sendReset(link: L, connId: number, reason: number): void;
 }
 
@@ -39,6 +43,8 @@ interface OutCall<L> {
   readonly link: L;
   readonly deadline: number;
   readonly pair: string;
+  /** A keyed call: only authenticated answers count. */
+  readonly secure: boolean;
   nextRetryAt: number;
   retryDelay: number;
   sent: number;
@@ -52,6 +58,7 @@ interface InCall<L> {
   readonly local: Sap;
   readonly remote: Sap;
   readonly expiresAt: number;
+  readonly secure: boolean;
 }
 
 export interface ConnectRequest<L> {
@@ -93,7 +100,7 @@ export class Signalling<L> {
     const remote = { address: req.remoteAddress >>> 0, port: req.remotePort >>> 0 };
     const call: OutCall<L> = {
       handle: this.nextHandle++, txn, localConnId: host.allocateId(), local, remote, ipa: req.ipa >>> 0, link: req.link,
-      deadline: now + host.config.connectTimeoutMs, pair: pairKey(local, remote),
+      deadline: now + host.config.connectTimeoutMs, pair: pairKey(local, remote), secure: host.isKeyed(remote.address),
       nextRetryAt: now + host.config.connectFirstRetryMs, retryDelay: host.config.connectFirstRetryMs, sent: 0,
     };
     this.outByHandle.set(call.handle, call);
@@ -106,7 +113,7 @@ export class Signalling<L> {
   accept(callId: number, ipa: number): ConnectionInfo<L> | undefined {
     const call = this.takeIncoming(callId);
     if (call === undefined) return undefined;
-    const conn = this.openResponder(call.msg, call.link, call.local, call.remote, ipa >>> 0);
+    const conn = this.openResponder(call.msg, call.link, call.local, call.remote, ipa >>> 0, call.secure);
     const info = conn.info();
     this.host.events.connected(undefined, info);
     return info;
@@ -130,7 +137,7 @@ export class Signalling<L> {
   /** Sends the release of an open connection to its peer. */
   sendRelease(conn: Connection<L>, reason: number): void {
     const orig = conn.role === 'originator';
-    this.host.sendControl(conn.link, encodeSignal({
+    this.host.sendOnConnection(conn, encodeSignal({
       type: MsgType.DISCONNECT, reason, transaction: conn.transaction,
       origAddr: orig ? conn.local.address : conn.remote.address, origPort: orig ? conn.local.port : conn.remote.port,
       respAddr: orig ? conn.remote.address : conn.local.address, respPort: orig ? conn.remote.port : conn.local.port,
@@ -146,19 +153,23 @@ export class Signalling<L> {
     this.absorbed.set(key, this.host.clock.now() + this.host.config.connectTimeoutMs);
   }
 
-  onSignal(msg: SignalMessage, link: L): void {
+  /**
+   * A signal from the peer at `link`; `authenticated` when it came out of a handshake message (a
+   * keyed call only takes authenticated answers, a plain one only plain ones).
+   */
+  onSignal(msg: SignalMessage, link: L, authenticated = false): void {
     switch (msg.type) {
       case MsgType.CONNECT_REQUEST:
-        return this.onRequest(msg, link);
+        return this.onRequest(msg, link, authenticated);
       case MsgType.CONNECT_CONFIRM:
-        return this.onConfirm(msg, link);
+        return this.onConfirm(msg, link, authenticated);
       case MsgType.DISCONNECT:
-        return this.onDisconnect(msg);
+        return this.onDisconnect(msg, authenticated);
       case MsgType.WAIT:
-        if (this.matchOut(msg) === undefined) this.host.counters.dropUnexpectedSignal++;
+        if (this.matchOut(msg, authenticated) === undefined) this.host.counters.dropUnexpectedSignal++;
         return;
       case MsgType.REDIRECT: {
-        const out = this.matchOut(msg);
+        const out = this.matchOut(msg, authenticated);
         if (out === undefined) {
           this.host.counters.dropUnexpectedSignal++;
           return;
@@ -176,8 +187,9 @@ export class Signalling<L> {
     for (const call of [...this.outByHandle.values()]) {
       if (now >= call.deadline) {
         this.finishOut(call, true);
-        // Tell the responder we gave up, so a half-made call does not linger there.
-        this.host.sendControl(call.link, encodeSignal(this.requestOf(call, MsgType.DISCONNECT, Reason.TIMEOUT)));
+        // Tell the responder we gave up, so a half-made call does not linger there (a keyed call
+        // has no authenticated way to: the responder forgets it after its decide timeout).
+        if (!call.secure) this.host.sendControl(call.link, encodeSignal(this.requestOf(call, MsgType.DISCONNECT, Reason.TIMEOUT)));
         this.host.events.callFailed(call.handle, 'timeout', Reason.TIMEOUT);
       } else if (now >= call.nextRetryAt) {
         call.retryDelay = Math.min(call.retryDelay * 2, config.connectMaxRetryMs);
@@ -210,7 +222,7 @@ export class Signalling<L> {
     return rows;
   }
 
-  private onRequest(msg: SignalMessage, link: L): void {
+  private onRequest(msg: SignalMessage, link: L, authenticated: boolean): void {
     const { host } = this;
     const now = host.clock.now();
     if (msg.respAddr !== 0 && msg.respAddr !== host.localAddress) {
@@ -252,7 +264,7 @@ export class Signalling<L> {
       }
       // Simultaneous open and we lose: take the peer's call as ours.
       this.finishOut(out, true);
-      const conn = this.openResponder(msg, link, local, remote, out.ipa);
+      const conn = this.openResponder(msg, link, local, remote, out.ipa, authenticated);
       host.events.connected(out.handle, conn.info());
       return;
     }
@@ -267,48 +279,61 @@ export class Signalling<L> {
       this.answer(msg, link, MsgType.DISCONNECT, Reason.NO_LISTENER);
       return;
     }
-    const call: InCall<L> = { callId: this.nextCallId++, key, msg, link, local, remote, expiresAt: now + host.config.decideTimeoutMs };
+    const call: InCall<L> = { callId: this.nextCallId++, key, msg, link, local, remote, expiresAt: now + host.config.decideTimeoutMs, secure: authenticated };
     this.inById.set(call.callId, call);
     this.inByKey.set(key, call);
     const incoming: IncomingCall<L> = { callId: call.callId, caller: remote, called: local, ipa: msg.ipa, link };
     host.events.incomingCall(incoming);
   }
 
-  private onConfirm(msg: SignalMessage, link: L): void {
+  private onConfirm(msg: SignalMessage, link: L, authenticated: boolean): void {
     const { host } = this;
-    const out = this.matchOut(msg);
+    const out = this.matchOut(msg, authenticated);
     if (out === undefined) {
       const conn = host.findConnection(msg.origConnId);
       if (conn !== undefined && conn.remoteConnId === msg.respConnId) {
         host.counters.dropUnexpectedSignal++; // a duplicate confirm
         return;
       }
-      // A confirm for a call we gave up: tell the responder its connection is dead.
+      // A confirm for a call we gave up: tell the responder its connection is dead (plain only:
+      // a keyed responder's connection dies by its dead timer).
       host.counters.dropUnknownConnection++;
-      host.sendReset(link, msg.origConnId, Reason.UNKNOWN_CONNECTION);
+      if (!authenticated) host.sendReset(link, msg.origConnId, Reason.UNKNOWN_CONNECTION);
       return;
     }
     this.finishOut(out, false);
     const remote = { address: msg.respAddr === 0 ? out.remote.address : msg.respAddr, port: out.remote.port };
-    const conn = host.openConnection(out.localConnId, msg.respConnId, 'originator', out.local, remote, out.ipa, msg.ipa, link, out.txn);
+    const conn = host.openConnection(out.localConnId, msg.respConnId, 'originator', out.local, remote, out.ipa, msg.ipa, link, out.txn, out.secure);
     this.originated.set(out.pair, { conn, until: host.clock.now() + host.config.connectTimeoutMs });
     host.events.connected(out.handle, conn.info());
   }
 
-  private onDisconnect(msg: SignalMessage): void {
+  private onDisconnect(msg: SignalMessage, authenticated: boolean): void {
     const { host } = this;
-    const out = this.matchOut(msg);
+    const out = this.matchOut(msg, authenticated);
     if (out !== undefined && msg.respConnId === 0) {
       this.finishOut(out, true);
       host.events.callFailed(out.handle, 'refused', msg.reason);
       return;
     }
+    if (authenticated) {
+      host.counters.dropUnexpectedSignal++; // keyed connections are released by sealed frames (the endpoint)
+      return;
+    }
     const asOrig = host.findConnection(msg.origConnId);
+    if (asOrig !== undefined && asOrig.secure !== null) {
+      host.counters.dropPlainRefused++;
+      return;
+    }
     if (asOrig !== undefined && asOrig.role === 'originator' && asOrig.remoteConnId === msg.respConnId) {
       host.closeConnection(asOrig, msg.reason, true);
       return;
     }
     const asResp = host.findConnection(msg.respConnId);
+    if (asResp !== undefined && asResp.secure !== null) {
+      host.counters.dropPlainRefused++;
+      return;
+    }
     if (asResp !== undefined && asResp.role === 'responder' && asResp.remoteConnId === msg.origConnId) {
       host.closeConnection(asResp, msg.reason, true);
       return;
@@ -316,22 +341,22 @@ export class Signalling<L> {
     // The originator gave up on a call: forget it, whether undecided or already confirmed.
     const key = callKey(msg.origAddr, msg.origPort, msg.transaction);
     const pending = this.inByKey.get(key);
-    if (pending !== undefined && pending.msg.origConnId === msg.origConnId) {
+    if (pending !== undefined && !pending.secure && pending.msg.origConnId === msg.origConnId) {
       this.takeIncoming(pending.callId);
       host.events.callCancelled?.(pending.callId);
       return;
     }
     const made = this.confirmed.get(key);
-    if (made !== undefined && made.remoteConnId === msg.origConnId) {
+    if (made !== undefined && made.secure === null && made.remoteConnId === msg.origConnId) {
       host.closeConnection(made, msg.reason, true);
       return;
     }
     host.counters.dropUnexpectedSignal++;
   }
 
-  private matchOut(msg: SignalMessage): OutCall<L> | undefined {
+  private matchOut(msg: SignalMessage, authenticated: boolean): OutCall<L> | undefined {
     const out = this.outByTxn.get(msg.transaction);
-    if (out === undefined || out.localConnId !== msg.origConnId || out.local.port !== msg.origPort) return undefined;
+    if (out === undefined || out.localConnId !== msg.origConnId || out.local.port !== msg.origPort || out.secure !== authenticated) return undefined;
     return out;
   }
 
@@ -350,8 +375,8 @@ export class Signalling<L> {
     return call;
   }
 
-  private openResponder(msg: SignalMessage, link: L, local: Sap, remote: Sap, ipa: number): Connection<L> {
-    const conn = this.host.openConnection(this.host.allocateId(), msg.origConnId, 'responder', local, remote, ipa, msg.ipa, link, msg.transaction);
+  private openResponder(msg: SignalMessage, link: L, local: Sap, remote: Sap, ipa: number, secure: boolean): Connection<L> {
+    const conn = this.host.openConnection(this.host.allocateId(), msg.origConnId, 'responder', local, remote, ipa, msg.ipa, link, msg.transaction, secure);
     this.confirmed.set(callKey(msg.origAddr, msg.origPort, msg.transaction), conn);
     this.sendConfirm(msg, link, conn);
     return conn;

@@ -30,6 +30,20 @@ export interface EndpointConfig {
   readonly resetRatePerSecond: number;
   readonly resetBurst: number;
   readonly reassembly: ReassemblyConfig;
+  /** The originator of a keyed connection starts a new handshake when its keys are this old (ms)... */
+  readonly rekeyAfterMs: number;
+  /** ...or have sealed this many frames. */
+  readonly rekeyAfterMessages: number;
+  /** Keys older than this (ms) or used this many times are never used again. */
+  readonly rejectAfterMs: number;
+  readonly rejectAfterMessages: number;
+  /** An unanswered rekey is sent again after this long (ms). */
+  readonly rekeyRetryMs: number;
+  /** Above this many initiations a second, an initiation must carry a valid cookie (mac2). */
+  readonly handshakeLoadPerSecond: number;
+  /** Initiations processed per underlay source: sustained rate per second and burst. */
+  readonly handshakeRatePerSecond: number;
+  readonly handshakeBurst: number;
 }
 
 export const DEFAULT_ENDPOINT_CONFIG: EndpointConfig = Object.freeze({
@@ -46,6 +60,14 @@ export const DEFAULT_ENDPOINT_CONFIG: EndpointConfig = Object.freeze({
   resetRatePerSecond: 20,
   resetBurst: 10,
   reassembly: DEFAULT_REASSEMBLY,
+  rekeyAfterMs: 120_000,
+  rekeyAfterMessages: 2 ** 40,
+  rejectAfterMs: 180_000,
+  rejectAfterMessages: 2 ** 48,
+  rekeyRetryMs: 5000,
+  handshakeLoadPerSecond: 200,
+  handshakeRatePerSecond: 20,
+  handshakeBurst: 20,
 });
 
 /** An incoming call waiting for the manager's accept() or refuse(). */
@@ -78,6 +100,8 @@ export interface ConnectionInfo<L> {
   readonly txPackets: number;
   readonly rxBytes: number;
   readonly txBytes: number;
+  /** Keyed: every frame after the handshake is sealed (man/msnl.7 SECURE MSNL); false for auth none. */
+  readonly authenticated: boolean;
 }
 
 /** A call still being set up, outgoing or incoming. */
@@ -120,6 +144,13 @@ export interface EndpointEvents<L> {
   echoReply(ident: number, from: number, payload: Uint8Array, rttMs: number): void;
   /** The caller gave up on an incoming call before the manager decided. Optional. */
   callCancelled?(callId: number): void;
+  /**
+   * A call or frame was refused for its keys: 'wrong-key' (the caller proved a key other than its
+   * route's), 'no-key' (a keyed initiation from an address whose route has no key, or a plain call
+   * from one whose route has one), 'no-host-key' (a keyed route but this host has no private key).
+   * Optional; the daemon logs it (rate-limited).
+   */
+  authFailed?(address: number, reason: 'wrong-key' | 'no-key' | 'no-host-key'): void;
 }
 
 export interface EndpointCounters {
@@ -146,6 +177,27 @@ export interface EndpointCounters {
   echoesAnswered: number;
   probesSent: number;
   probesAnswered: number;
+  /** Handshake or sealed frame that failed authentication (mac1, Noise, AEAD). */
+  dropAuth: number;
+  /** A sealed frame or an initiation seen before (replay window, handshake timestamp). */
+  dropReplay: number;
+  /** An initiation proving a key other than the one configured for the address it claims. */
+  dropWrongKey: number;
+  /** A plain frame where a keyed one is required (keyed route, keyed connection, or no route). */
+  dropPlainRefused: number;
+  dropUnknownSession: number;
+  dropNoHostKey: number;
+  dropHandshakeRateLimited: number;
+  dropSendNoSession: number;
+  handshakesSent: number;
+  handshakesAnswered: number;
+  cookieRepliesSent: number;
+  cookiesReceived: number;
+  rekeys: number;
+  sealedIn: number;
+  sealedOut: number;
+  /** The peer's underlay address moved to the source of an authenticated frame. */
+  roams: number;
 }
 
 export function newCounters(): EndpointCounters {
@@ -155,5 +207,8 @@ export function newCounters(): EndpointCounters {
     dropSendNoConnection: 0, dropSendBadLength: 0,
     requestsSent: 0, retransmits: 0, requestsAbsorbed: 0, waitsSent: 0, confirmsResent: 0,
     resetsSent: 0, resetsRateLimited: 0, resetsReceived: 0, echoesAnswered: 0, probesSent: 0, probesAnswered: 0,
+    dropAuth: 0, dropReplay: 0, dropWrongKey: 0, dropPlainRefused: 0, dropUnknownSession: 0, dropNoHostKey: 0,
+    dropHandshakeRateLimited: 0, dropSendNoSession: 0, handshakesSent: 0, handshakesAnswered: 0,
+    cookieRepliesSent: 0, cookiesReceived: 0, rekeys: 0, sealedIn: 0, sealedOut: 0, roams: 0,
   };
 }

@@ -1,7 +1,7 @@
 // Two or more MSNL endpoints over the in-memory hub, on one fake clock, with recorded events.
 
 import { MemoryHub, type MemoryPeer } from '../../src/msdl/memory.js';
-import { MsnlEndpoint } from '../../src/msnl/endpoint.js';
+import { MsnlEndpoint, type EndpointOptions } from '../../src/msnl/endpoint.js';
 import { seededRandom } from '../../src/base/random.js';
 import type { CallFailure, ConnectionInfo, EndpointConfig, IncomingCall } from '../../src/msnl/types.js';
 
@@ -32,19 +32,30 @@ export interface Node {
   /** Decisions due later (async manager). */
   readonly decisions: { at: number; callId: number }[];
   decideDelayMs: number;
+  /** Datagrams this node sent, when makeNode was asked to capture them. */
+  readonly sent: { to: MemoryPeer; bytes: Uint8Array }[];
 }
 
-export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address: number, seed: number, config?: Partial<EndpointConfig>): Node {
+/** Extra endpoint options for makeNode (keys), and whether to capture what the node sends. */
+export type NodeExtras = Partial<Pick<EndpointOptions<MemoryPeer>, 'identity' | 'peerKeyOf' | 'wallClock'>> & { capture?: boolean; authFailed?: (address: number, reason: string) => void };
+
+export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address: number, seed: number, config?: Partial<EndpointConfig>, extras: NodeExtras = {}): Node {
   const link = hub.attach(name);
   const rec: Recorded = { incoming: [], connected: [], failed: [], data: [], disconnected: [], idle: [], echoes: [], cancelled: [] };
   const node: Node = {
-    name, rec, policy: 'accept', decisions: [], decideDelayMs: 0,
+    name, rec, policy: 'accept', decisions: [], decideDelayMs: 0, sent: [],
     ep: new MsnlEndpoint<MemoryPeer>({
       localAddress: address,
       clock,
       random: seededRandom(seed),
-      transmit: (to, buf, offset, length) => link.send(to, buf.subarray(offset, offset + length)),
+      transmit: (to, buf, offset, length) => {
+        if (extras.capture === true) node.sent.push({ to, bytes: buf.slice(offset, offset + length) });
+        link.send(to, buf.subarray(offset, offset + length));
+      },
       config,
+      ...(extras.identity !== undefined ? { identity: extras.identity } : {}),
+      ...(extras.peerKeyOf !== undefined ? { peerKeyOf: extras.peerKeyOf } : {}),
+      ...(extras.wallClock !== undefined ? { wallClock: extras.wallClock } : {}),
       events: {
         incomingCall: (call) => {
           rec.incoming.push(call);
@@ -58,6 +69,7 @@ export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address
         idle: (connId) => rec.idle.push(connId),
         echoReply: (ident, from, payload, rttMs) => rec.echoes.push({ ident, from, payload: payload.slice(), rttMs }),
         callCancelled: (callId) => rec.cancelled.push(callId),
+        authFailed: (addr, reason) => extras.authFailed?.(addr, reason),
       },
     }),
   };

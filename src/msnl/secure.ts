@@ -1,0 +1,490 @@
+// Secure MSNL: the Noise IK handshake carried by the connect request and its answer, the sealing
+// and opening of every frame of a keyed connection, rekeying, cookies under load. The endpoint
+// owns one SecureLayer and stays the only owner of connections; this layer owns handshake
+// attempts, answer contexts and session indexes. Pure (keys, clock and randomness injected or from
+// node:crypto); failures are counted drops, never answers. man/msnl.7 SECURE MSNL is the spec.
+
+import { readU32 } from '../abi/bytes.js';
+import type { Clock } from '../base/clock.js';
+import type { RandomSource } from '../base/random.js';
+import { CookieChecker, CookieGenerator } from '../crypto/cookie.js';
+import { initialState, readMessage1, readMessage2, writeMessage1, writeMessage2, type InitiatorState, type ResponderState, type SymmetricState } from '../crypto/noise.js';
+import { equal, generateKeyPair, openInto, sealInto, TAG_SIZE, type KeyPair } from '../crypto/primitives.js';
+import type { Connection } from './connection.js';
+import { MsgType, SIGNAL_SIZE } from './constants.js';
+import { SecureConn, Session, type PeerKey } from './session.js';
+import { decodeCookieReply, decodeInit, decodeResponse, encodeCookieReply, encodeInit, encodeResponse, encodeTimestamp, readSealedHeader, SEALED_HEADER_SIZE, SecureType, TIMESTAMP_SIZE, writeSealedHeader, type SealedHeader } from './secure-wire.js';
+import type { EndpointConfig, EndpointCounters } from './types.js';
+import { decodeMessage, type SignalMessage } from './wire.js';
+
+/** Mixed into every handshake as the Noise prologue: names this protocol and its version. */
+export const PROLOGUE = new TextEncoder().encode('MSNL secure v1');
+
+export type AuthFailure = 'wrong-key' | 'no-key' | 'no-host-key';
+
+export interface SecureHost<L> {
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly config: EndpointConfig;
+  readonly counters: EndpointCounters;
+  /** The configured key of an MSNL address: a key, 'none' (plain), or undefined (no route). */
+  peerKeyOf(address: number): Uint8Array | 'none' | undefined;
+  sameLink(a: L, b: L): boolean;
+  linkBytes(link: L): Uint8Array;
+  wallClockMs(): number;
+  transmit(link: L, buf: Uint8Array, offset: number, length: number): void;
+  findConnection(id: number): Connection<L> | undefined;
+  /** Hands an authenticated signal to the signalling layer. */
+  signal(msg: SignalMessage, link: L): void;
+  /** Hands an opened inner frame of `conn` to the endpoint. */
+  inner(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, link: L): void;
+  authFailed(address: number, reason: AuthFailure, link: L): void;
+}
+
+interface PeerState extends PeerKey {
+  readonly start: SymmetricState;
+  readonly cookies: CookieGenerator;
+  lastTimestamp: Uint8Array | null;
+}
+
+interface Attempt<L> {
+  readonly state: InitiatorState;
+  readonly peer: PeerState;
+  readonly txn: number;
+  readonly rekeyOf: Connection<L> | null;
+  readonly expiresAt: number;
+}
+
+interface Answer<L> {
+  readonly state: ResponderState;
+  readonly peer: PeerState;
+  readonly peerIndex: number;
+  readonly link: L;
+  readonly expiresAt: number;
+}
+
+/** Keys of transport sessions made by a response the initiator just read (taken by attach()). */
+interface Arrived {
+  readonly session: Session;
+  readonly peer: PeerState;
+}
+
+const MAX_TABLE = 4096;
+const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const callKey = (addr: number, port: number, txn: number): string => `${addr}:${port}:${txn}`;
+
+export class SecureLayer<L> {
+  private identity: KeyPair | null = null;
+  private checker: CookieChecker | null = null;
+  private start: SymmetricState | null = null;
+  private readonly peers = new Map<string, PeerState>();
+  private readonly attempts = new Map<number, Attempt<L>>();
+  private readonly answers = new Map<string, Answer<L>>();
+  private readonly sessions = new Map<number, { session: Session; conn: Connection<L> }>();
+  private arrived: Arrived | null = null;
+  private loadWindowAt = -Infinity;
+  private loadCount = 0;
+  private readonly sources = new Map<string, { tokens: number; at: number }>();
+  private lastStampNs = 0;
+  private readonly sealedHeader: SealedHeader = { receiver: 0, counter: 0 };
+
+  constructor(private readonly host: SecureHost<L>) {}
+
+  get publicKey(): Uint8Array | null {
+    return this.identity?.publicKey ?? null;
+  }
+
+  /** Sets (or clears) this host's key pair; answer contexts made under the old one are forgotten. */
+  setIdentity(identity: KeyPair | null): void {
+    if (identity !== null && this.identity !== null && equal(identity.privateKey, this.identity.privateKey)) return;
+    this.identity = identity;
+    this.answers.clear();
+    this.checker = identity === null ? null : new CookieChecker(identity.publicKey, () => this.host.clock.now());
+    this.start = identity === null ? null : initialState(PROLOGUE, identity.publicKey);
+  }
+
+  /** How many handshake and session entries are held (the fuzz tests watch it stay bounded). */
+  stateSize(): number {
+    return this.attempts.size + this.answers.size + this.sessions.size + this.sources.size + this.peers.size;
+  }
+
+  // --- sending handshakes -----------------------------------------------------------------
+
+  /** Sends a connect request (or, with `rekeyOf`, a rekey) to the holder of `peerKey`. False when it cannot. */
+  sendInit(link: L, signal: Uint8Array, peerKey: Uint8Array, rekeyOf: Connection<L> | null = null): boolean {
+    const { host } = this;
+    if (this.identity === null) {
+      host.counters.dropNoHostKey++;
+      host.authFailed(readU32(signal, 16), 'no-host-key', link);
+      return false;
+    }
+    const peer = this.peer(peerKey);
+    const index = this.newIndex();
+    const payload = new Uint8Array(SIGNAL_SIZE + TIMESTAMP_SIZE);
+    payload.set(signal.subarray(0, SIGNAL_SIZE));
+    payload.set(this.timestamp(), SIGNAL_SIZE);
+    const written = writeMessage1(peer.start, this.identity, peerKey, generateKeyPair(), payload);
+    if (written === null) {
+      host.counters.dropAuth++;
+      return false;
+    }
+    const msg = encodeInit(index, written.message);
+    peer.cookies.addMacs(msg);
+    this.boundTable(this.attempts);
+    this.attempts.set(index, { state: written.state, peer, txn: readU32(signal, 4), rekeyOf, expiresAt: host.clock.now() + host.config.connectTimeoutMs + 1000 });
+    if (rekeyOf?.secure) rekeyOf.secure.rekeyIndex = index;
+    host.counters.handshakesSent++;
+    host.transmit(link, msg, 0, msg.length);
+    return true;
+  }
+
+  /**
+   * Sends an answer signal (confirm, wait, disconnect, redirect) as the response to the initiation
+   * it answers. False when no authenticated initiation is waiting for it (the caller then must not
+   * send it in the clear to a keyed peer).
+   */
+  sendAnswer(signal: Uint8Array): boolean {
+    const key = callKey(readU32(signal, 8), readU32(signal, 12), readU32(signal, 4));
+    const answer = this.answers.get(key);
+    if (answer === undefined) return false;
+    const { host } = this;
+    const isConfirm = signal[1] === MsgType.CONNECT_CONFIRM;
+    const conn = isConfirm ? host.findConnection(readU32(signal, 32)) : undefined;
+    const index = this.newIndex();
+    const written = writeMessage2(answer.state, generateKeyPair(), signal.subarray(0, SIGNAL_SIZE));
+    if (written === null) return false;
+    if (conn !== undefined) {
+      conn.secure ??= new SecureConn(answer.peer);
+      const session = new Session(index, answer.peerIndex, written.keys.send, written.keys.receive, host.clock.now());
+      this.sessions.set(index, { session, conn });
+      this.forget(conn.secure.addPending(session));
+    }
+    const msg = encodeResponse(index, answer.peerIndex, written.message);
+    answer.peer.cookies.addMacs(msg);
+    host.counters.handshakesAnswered++;
+    host.transmit(answer.link, msg, 0, msg.length);
+    return true;
+  }
+
+  /** The state of a keyed connection before it has keys (a responder's, until its confirm is sealed). */
+  newSecureConn(publicKey: Uint8Array): SecureConn {
+    return new SecureConn(this.peer(publicKey));
+  }
+
+  /** The session keys of the response being handled, for the connection its confirm opens. */
+  attach(conn: Connection<L>): void {
+    const arrived = this.arrived;
+    if (arrived === null) return;
+    this.arrived = null;
+    conn.secure = new SecureConn(arrived.peer);
+    conn.secure.install(arrived.session);
+    this.sessions.set(arrived.session.localIndex, { session: arrived.session, conn });
+  }
+
+  // --- receiving -------------------------------------------------------------------------
+
+  /** Handles a datagram of types 11..14. */
+  receive(buf: Uint8Array, offset: number, length: number, link: L): void {
+    const type = buf[offset + 1];
+    if (type === SecureType.SEALED) {
+      this.receiveSealed(buf, offset, length, link);
+      return;
+    }
+    const msg = buf.subarray(offset, offset + length);
+    if (type === SecureType.HANDSHAKE_INIT) this.receiveInit(msg, link);
+    else if (type === SecureType.HANDSHAKE_RESPONSE) this.receiveResponse(msg, link);
+    else if (type === SecureType.COOKIE_REPLY) this.receiveCookie(msg);
+    else this.host.counters.dropMalformed++;
+  }
+
+  private receiveInit(msg: Uint8Array, link: L): void {
+    const { host } = this;
+    const view = decodeInit(msg);
+    if (view === null) {
+      host.counters.dropMalformed++;
+      return;
+    }
+    if (this.checker === null || this.start === null || this.identity === null) {
+      host.counters.dropNoHostKey++;
+      return;
+    }
+    if (!this.checker.checkMac1(msg)) {
+      host.counters.dropAuth++;
+      return;
+    }
+    const now = host.clock.now();
+    if (now - this.loadWindowAt >= 1000) {
+      this.loadWindowAt = now;
+      this.loadCount = 0;
+    }
+    const source = host.linkBytes(link);
+    if (++this.loadCount > host.config.handshakeLoadPerSecond && !this.checker.checkMac2(msg, source)) {
+      const { nonce, sealed } = this.checker.makeReply(msg, source);
+      const reply = encodeCookieReply(view.sender, nonce, sealed);
+      host.counters.cookieRepliesSent++;
+      host.transmit(link, reply, 0, reply.length);
+      return;
+    }
+    if (!this.allowSource(hexOf(source), now)) {
+      host.counters.dropHandshakeRateLimited++;
+      return;
+    }
+    const read = readMessage1(this.start, this.identity, view.noise);
+    if (read === null || read.payload.length !== SIGNAL_SIZE + TIMESTAMP_SIZE) {
+      host.counters.dropAuth++;
+      return;
+    }
+    const decoded = decodeMessage(read.payload.subarray(0, SIGNAL_SIZE));
+    const rekey = decoded.ok && decoded.msg.type === MsgType.CONNECT_CONFIRM;
+    if (!decoded.ok || (decoded.msg.type !== MsgType.CONNECT_REQUEST && !rekey)) {
+      host.counters.dropMalformed++;
+      return;
+    }
+    const signal = decoded.msg as SignalMessage;
+    const configured = host.peerKeyOf(signal.origAddr);
+    if (configured === undefined || configured === 'none' || !equal(configured, read.state.remoteStatic)) {
+      host.counters.dropWrongKey++;
+      host.authFailed(signal.origAddr, configured instanceof Uint8Array ? 'wrong-key' : 'no-key', link);
+      return;
+    }
+    const peer = this.peer(configured);
+    const stamp = read.payload.subarray(SIGNAL_SIZE);
+    if (peer.lastTimestamp !== null && Buffer.compare(stamp, peer.lastTimestamp) <= 0) {
+      host.counters.dropReplay++;
+      return;
+    }
+    peer.lastTimestamp = new Uint8Array(stamp);
+    const answer: Answer<L> = { state: read.state, peer, peerIndex: view.sender, link, expiresAt: now + host.config.decideTimeoutMs + host.config.connectTimeoutMs };
+    if (rekey) {
+      this.answerRekey(signal, answer, read.payload.subarray(0, SIGNAL_SIZE));
+      return;
+    }
+    const key = callKey(signal.origAddr, signal.origPort, signal.transaction);
+    this.answers.delete(key); // re-inserted last, so the oldest entry is the one bounded out
+    this.boundTable(this.answers);
+    this.answers.set(key, answer);
+    host.signal(signal, link);
+  }
+
+  /** A rekey: the initiation names one of our open connections with this peer; answer with new keys. */
+  private answerRekey(signal: SignalMessage, answer: Answer<L>, payload: Uint8Array): void {
+    const { host } = this;
+    const conn = host.findConnection(signal.respConnId);
+    if (conn === undefined || conn.secure === null || conn.secure.peer.id !== answer.peer.id || conn.remoteConnId !== signal.origConnId || conn.role !== 'responder') {
+      host.counters.dropUnexpectedSignal++;
+      return;
+    }
+    const index = this.newIndex();
+    const written = writeMessage2(answer.state, generateKeyPair(), payload);
+    if (written === null) return;
+    const session = new Session(index, answer.peerIndex, written.keys.send, written.keys.receive, host.clock.now());
+    this.sessions.set(index, { session, conn });
+    this.forget(conn.secure.addPending(session));
+    this.roam(conn, answer.link);
+    const msg = encodeResponse(index, answer.peerIndex, written.message);
+    answer.peer.cookies.addMacs(msg);
+    host.counters.handshakesAnswered++;
+    host.transmit(answer.link, msg, 0, msg.length);
+  }
+
+  private receiveResponse(msg: Uint8Array, link: L): void {
+    const { host } = this;
+    const view = decodeResponse(msg);
+    if (view === null) {
+      host.counters.dropMalformed++;
+      return;
+    }
+    const attempt = this.attempts.get(view.receiver);
+    if (attempt === undefined || this.checker === null || !this.checker.checkMac1(msg)) {
+      host.counters.dropAuth++;
+      return;
+    }
+    const read = readMessage2(attempt.state, view.noise);
+    const decoded = read === null || read.payload.length !== SIGNAL_SIZE ? null : decodeMessage(read.payload);
+    if (read === null || decoded === null || !decoded.ok || decoded.msg.type > MsgType.REDIRECT || (decoded.msg as SignalMessage).transaction !== attempt.txn) {
+      host.counters.dropAuth++;
+      return;
+    }
+    const signal = decoded.msg as SignalMessage;
+    const session = new Session(view.receiver, view.sender, read.keys.send, read.keys.receive, host.clock.now());
+    if (attempt.rekeyOf !== null) {
+      const conn = attempt.rekeyOf;
+      this.attempts.delete(view.receiver);
+      if (conn.secure === null || host.findConnection(conn.connId) !== conn || signal.type !== MsgType.CONNECT_CONFIRM) return;
+      this.forget(conn.secure.install(session));
+      this.sessions.set(session.localIndex, { session, conn });
+      conn.secure.rekeyIndex = 0;
+      conn.secure.rekeys++;
+      host.counters.rekeys++;
+      this.roam(conn, link);
+      return;
+    }
+    if (signal.type === MsgType.CONNECT_CONFIRM) {
+      for (const [index, a] of this.attempts) if (a.txn === attempt.txn && a.rekeyOf === null) this.attempts.delete(index);
+      this.arrived = { session, peer: attempt.peer };
+    }
+    host.signal(signal, link);
+    this.arrived = null; // not taken: a duplicate confirm, or the call is gone
+  }
+
+  private receiveCookie(msg: Uint8Array): void {
+    const view = decodeCookieReply(msg);
+    const attempt = view === null ? undefined : this.attempts.get(view.receiver);
+    if (view === null || attempt === undefined || !attempt.peer.cookies.consumeReply(view.nonce, view.sealed)) {
+      this.host.counters.dropAuth++;
+      return;
+    }
+    this.host.counters.cookiesReceived++;
+  }
+
+  private receiveSealed(buf: Uint8Array, offset: number, length: number, link: L): void {
+    const { host } = this;
+    const h = this.sealedHeader;
+    if (!readSealedHeader(buf, offset, length, h)) {
+      host.counters.dropMalformed++;
+      return;
+    }
+    const entry = this.sessions.get(h.receiver);
+    if (entry === undefined) {
+      host.counters.dropUnknownSession++;
+      return;
+    }
+    const { session, conn } = entry;
+    const now = host.clock.now();
+    if (!session.window.check(h.counter) || now - session.createdAt >= host.config.rejectAfterMs) {
+      host.counters.dropReplay++;
+      return;
+    }
+    const newest = h.counter >= session.window.highest;
+    const inner = new Uint8Array(length - SEALED_HEADER_SIZE - TAG_SIZE);
+    const n = openInto(session.receiveKey, h.counter, buf.subarray(offset, offset + SEALED_HEADER_SIZE), buf, offset + SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE, inner, 0);
+    if (n < 0 || !session.window.accept(h.counter)) {
+      host.counters.dropAuth++;
+      return;
+    }
+    host.counters.sealedIn++;
+    session.lastReceivedAt = now;
+    if (conn.secure !== null && conn.secure.current !== session && conn.secure.previous !== session) this.forget(conn.secure.promote(session));
+    if (newest) this.roam(conn, link); // a late, reordered frame does not move the peer back
+    host.inner(conn, inner, 0, n, link);
+  }
+
+  // --- sealing ---------------------------------------------------------------------------
+
+  /** Seals buf[offset, offset + length), one MSNL frame, and sends it to the connection's peer. */
+  sealAndSend(conn: Connection<L>, buf: Uint8Array, offset: number, length: number): boolean {
+    const session = conn.secure?.sendSession() ?? null;
+    const { host } = this;
+    if (session === null || host.clock.now() - session.createdAt >= host.config.rejectAfterMs || session.sendCounter >= host.config.rejectAfterMessages) {
+      host.counters.dropSendNoSession++;
+      return false;
+    }
+    const counter = session.sendCounter++;
+    const out = new Uint8Array(SEALED_HEADER_SIZE + length + TAG_SIZE);
+    writeSealedHeader(out, 0, session.remoteIndex, counter);
+    sealInto(session.sendKey, counter, out.subarray(0, SEALED_HEADER_SIZE), buf, offset, length, out, SEALED_HEADER_SIZE);
+    host.counters.sealedOut++;
+    host.transmit(conn.link, out, 0, out.length);
+    return true;
+  }
+
+  // --- timers ----------------------------------------------------------------------------
+
+  /** Rekeys connections this side originated, expires old keys and stale handshake state. */
+  tick(now: number, conns: Iterable<Connection<L>>, rekeySignal: (conn: Connection<L>) => Uint8Array): void {
+    const { config } = this.host;
+    for (const conn of conns) {
+      const sc = conn.secure;
+      if (sc === null) continue;
+      this.forget(sc.expire(now, config.rejectAfterMs));
+      if (conn.role !== 'originator') continue;
+      // Keys that expired unused (a suspended host, a long outage) are renewed too.
+      const cur = sc.current;
+      const due = cur === null || now - cur.createdAt >= config.rekeyAfterMs || cur.sendCounter >= config.rekeyAfterMessages;
+      if (due && now - sc.rekeySentAt >= config.rekeyRetryMs) {
+        sc.rekeySentAt = now;
+        this.sendInit(conn.link, rekeySignal(conn), sc.peer.publicKey, conn);
+      }
+    }
+    for (const [index, a] of this.attempts) if (a.expiresAt <= now) this.attempts.delete(index);
+    for (const [key, a] of this.answers) if (a.expiresAt <= now) this.answers.delete(key);
+  }
+
+  /** When tick() next has work for `conn`. */
+  nextDeadline(conn: Connection<L>): number {
+    const sc = conn.secure;
+    if (sc === null) return Infinity;
+    const { config } = this.host;
+    let next = Infinity;
+    for (const s of sc.all()) next = Math.min(next, s.createdAt + config.rejectAfterMs);
+    if (conn.role === 'originator') next = Math.min(next, Math.max((sc.current?.createdAt ?? -Infinity) + config.rekeyAfterMs, sc.rekeySentAt + config.rekeyRetryMs));
+    return next;
+  }
+
+  connectionClosed(conn: Connection<L>): void {
+    if (conn.secure !== null) this.forget(conn.secure.all());
+    for (const [index, a] of this.attempts) if (a.rekeyOf === conn) this.attempts.delete(index);
+  }
+
+  // --- helpers ---------------------------------------------------------------------------
+
+  private roam(conn: Connection<L>, link: L): void {
+    if (this.host.sameLink(conn.link, link)) return;
+    conn.link = link;
+    this.host.counters.roams++;
+  }
+
+  private forget(sessions: readonly Session[]): void {
+    for (const s of sessions) this.sessions.delete(s.localIndex);
+  }
+
+  private peer(publicKey: Uint8Array): PeerState {
+    const id = hexOf(publicKey);
+    let peer = this.peers.get(id);
+    if (peer === undefined) {
+      if (this.peers.size >= MAX_TABLE) this.peers.clear();
+      const now = (): number => this.host.clock.now();
+      peer = { publicKey: new Uint8Array(publicKey), id, start: initialState(PROLOGUE, publicKey), cookies: new CookieGenerator(publicKey, now), lastTimestamp: null };
+      this.peers.set(id, peer);
+    }
+    return peer;
+  }
+
+  private newIndex(): number {
+    let index = this.host.random.u32();
+    while (index === 0 || this.sessions.has(index) || this.attempts.has(index)) index = this.host.random.u32();
+    return index;
+  }
+
+  /** A strictly increasing TAI64N stamp from the wall clock. */
+  private timestamp(): Uint8Array {
+    const ns = Math.max(Math.floor(this.host.wallClockMs() * 1e6), this.lastStampNs + 1);
+    this.lastStampNs = ns;
+    return encodeTimestamp(Math.floor(ns / 1e9), ns % 1e9);
+  }
+
+  /** Per-source token bucket for handshake processing (the DH work). */
+  private allowSource(key: string, now: number): boolean {
+    const { handshakeRatePerSecond: rate, handshakeBurst: burst } = this.host.config;
+    let bucket = this.sources.get(key);
+    if (bucket === undefined) {
+      if (this.sources.size >= MAX_TABLE) {
+        for (const [k, b] of this.sources) if (now - b.at >= (burst * 1000) / rate) this.sources.delete(k);
+        if (this.sources.size >= MAX_TABLE) this.sources.clear();
+      }
+      bucket = { tokens: burst, at: now };
+      this.sources.set(key, bucket);
+    }
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * rate) / 1000);
+    bucket.at = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  private boundTable<K, V>(table: Map<K, V>): void {
+    if (table.size < MAX_TABLE) return;
+    const oldest = table.keys().next();
+    if (oldest.done !== true) table.delete(oldest.value);
+  }
+}

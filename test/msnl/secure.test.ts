@@ -1,0 +1,240 @@
+// Secure MSNL between endpoints over the in-memory hub: keyed calls, sealed data, replays and
+// forgeries dropped and never answered, wrong keys refused, no fallback to the plain framing,
+// rekeying without loss, roaming, cookies under load.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryHub } from '../../src/msdl/memory.js';
+import { generateKeyPair, type KeyPair } from '../../src/crypto/primitives.js';
+import { DATA_HEADER_SIZE, MsgType } from '../../src/msnl/constants.js';
+import { COOKIE_REPLY_SIZE, INIT_SIZE, RESPONSE_SIZE, SecureType } from '../../src/msnl/secure-wire.js';
+import type { EndpointConfig } from '../../src/msnl/types.js';
+import { FakeClock, makeNode, run, type Node } from './harness.js';
+
+const A = 0x80e80001;
+const B = 0x80e80002;
+const PORT = 0x0800;
+
+interface Setup {
+  readonly clock: FakeClock;
+  readonly hub: MemoryHub;
+  readonly a: Node;
+  readonly b: Node;
+  readonly keys: { a: KeyPair; b: KeyPair };
+  readonly failures: { node: string; address: number; reason: string }[];
+}
+
+function keyedPair(options: { config?: Partial<EndpointConfig>; aSeesB?: 'right' | 'wrong' | 'none'; bSeesA?: 'right' | 'wrong' | 'none'; bIdentity?: boolean } = {}): Setup {
+  const clock = new FakeClock();
+  const hub = new MemoryHub({ clock, seed: 3, delayMs: 5 });
+  const keys = { a: generateKeyPair(), b: generateKeyPair() };
+  const failures: Setup['failures'] = [];
+  const view = (mode: 'right' | 'wrong' | 'none' | undefined, key: KeyPair): Uint8Array | 'none' => (mode === 'none' ? 'none' : mode === 'wrong' ? generateKeyPair().publicKey : key.publicKey);
+  const aView = view(options.aSeesB, keys.b);
+  const bView = view(options.bSeesA, keys.a);
+  const a = makeNode(hub, clock, 'a', A, 11, options.config, {
+    identity: keys.a, capture: true, wallClock: () => clock.t,
+    peerKeyOf: (addr) => (addr === B ? aView : undefined),
+    authFailed: (address, reason) => failures.push({ node: 'a', address, reason }),
+  });
+  const b = makeNode(hub, clock, 'b', B, 12, options.config, {
+    identity: options.bIdentity === false ? null : keys.b, capture: true, wallClock: () => clock.t,
+    peerKeyOf: (addr) => (addr === A ? bView : undefined),
+    authFailed: (address, reason) => failures.push({ node: 'b', address, reason }),
+  });
+  b.ep.listen(PORT);
+  return { clock, hub, a, b, keys, failures };
+}
+
+function call(s: Setup): { aConn: number; bConn: number } {
+  s.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT, ipa: 0x0a000001, link: s.hub.peer('b') });
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.connected.length === 1, 2000), 'the keyed call completes');
+  return { aConn: s.a.rec.connected[0]!.conn.connId, bConn: s.b.rec.connected[0]!.conn.connId };
+}
+
+function packet(length: number, fill: number): Uint8Array {
+  const buf = new Uint8Array(DATA_HEADER_SIZE + length);
+  buf.fill(fill, DATA_HEADER_SIZE);
+  return buf;
+}
+
+const typesSent = (n: Node): Set<number> => new Set(n.sent.map((d) => d.bytes[1]!));
+
+test('a keyed call: one round trip, authenticated both ends, data sealed both ways, nothing plain on the wire', () => {
+  const s = keyedPair();
+  const { aConn, bConn } = call(s);
+  assert.equal(s.a.rec.connected[0]!.conn.authenticated, true);
+  assert.equal(s.b.rec.connected[0]!.conn.authenticated, true);
+  assert.equal(s.a.ep.counters.handshakesSent, 1, 'one initiation, no retransmission');
+  assert.equal(s.b.rec.incoming.length, 1);
+  assert.ok(s.a.ep.send(aConn, packet(100, 0xab), DATA_HEADER_SIZE, 100));
+  assert.ok(s.b.ep.send(bConn, packet(65535, 0xcd), DATA_HEADER_SIZE, 65535));
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.data.length === 1 && s.b.rec.data.length === 1, 1000));
+  assert.deepEqual(s.b.rec.data[0]!.bytes, new Uint8Array(100).fill(0xab));
+  assert.deepEqual(s.a.rec.data[0]!.bytes, new Uint8Array(65535).fill(0xcd));
+  for (const node of [s.a, s.b]) {
+    for (const type of typesSent(node)) assert.ok(type >= SecureType.HANDSHAKE_INIT, `${node.name} sent type ${type} in the clear`);
+    for (const d of node.sent) assert.ok(!Buffer.from(d.bytes).includes(Buffer.alloc(16, node === s.a ? 0xab : 0xcd)), 'payload visible on the wire');
+    assert.ok(node.sent.every((d) => d.bytes.length <= 1472), 'sealed datagrams fit the underlay');
+  }
+  assert.equal(s.a.sent.find((d) => d.bytes[1] === SecureType.HANDSHAKE_INIT)!.bytes.length, INIT_SIZE);
+  assert.equal(s.b.sent.find((d) => d.bytes[1] === SecureType.HANDSHAKE_RESPONSE)!.bytes.length, RESPONSE_SIZE);
+  assert.ok(RESPONSE_SIZE < INIT_SIZE && COOKIE_REPLY_SIZE < INIT_SIZE, 'no answer larger than its request');
+  // Health probes run sealed, and both directions are proven.
+  run(s.hub, s.clock, [s.a, s.b], () => false, 3000);
+  assert.equal(s.a.ep.health(aConn)!.up, true);
+  assert.equal(s.b.ep.health(bConn)!.up, true);
+});
+
+test('replayed and forged frames reach nothing and are never answered, from the peer or a third host', () => {
+  const s = keyedPair();
+  const { aConn } = call(s);
+  s.b.sent.length = 0;
+  const { bConn } = { bConn: s.b.rec.connected[0]!.conn.connId };
+  for (let i = 0; i < 25; i++) assert.ok(s.b.ep.send(bConn, packet(64, i), DATA_HEADER_SIZE, 64));
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.data.length === 25, 1000));
+  const captured = s.b.sent.filter((d) => d.bytes[1] === SecureType.SEALED).map((d) => d.bytes);
+  const third = s.hub.attach('c');
+  const sentBefore = s.a.ep.counters.datagramsOut;
+  const dataBefore = s.a.rec.data.length;
+  for (const bytes of captured) s.a.ep.receive(bytes, s.hub.peer('b')); // replay as if from b
+  for (const bytes of captured) s.a.ep.receive(bytes, s.hub.peer('c')); // and from a third host
+  for (const bytes of captured) {
+    const flipped = new Uint8Array(bytes);
+    flipped[40]! ^= 0x01;
+    flipped[9]! ^= 0; // same counter
+    s.a.ep.receive(flipped, s.hub.peer('c'));
+  }
+  assert.equal(s.a.rec.data.length, dataBefore, 'no replayed or forged packet delivered');
+  assert.ok(s.a.ep.counters.dropReplay >= captured.length * 2);
+  assert.equal(s.a.ep.counters.datagramsOut, sentBefore, 'nothing answered');
+  assert.equal(s.a.ep.connection(aConn)!.link, s.hub.peer('b'), 'the peer address did not move');
+  third.close();
+  // A plain data frame naming the keyed connection is refused too.
+  const plain = packet(64, 1);
+  plain[0] = 1;
+  plain[1] = MsgType.DATA;
+  new DataView(plain.buffer).setUint32(4, aConn);
+  new DataView(plain.buffer).setUint16(12, 64);
+  s.a.ep.receive(plain, s.hub.peer('b'));
+  assert.equal(s.a.rec.data.length, dataBefore);
+  assert.ok(s.a.ep.counters.dropPlainRefused >= 1);
+  // The tunnel still works.
+  assert.ok(s.b.ep.send(bConn, packet(64, 9), DATA_HEADER_SIZE, 64));
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.data.length === dataBefore + 1, 1000));
+});
+
+test('a caller proving another key than its route names is refused, with one reason, and cannot call', () => {
+  const s = keyedPair({ bSeesA: 'wrong' });
+  s.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT, ipa: 0x0a000001, link: s.hub.peer('b') });
+  run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.failed.length === 1, 10000);
+  assert.equal(s.a.rec.failed[0]?.reason, 'timeout');
+  assert.equal(s.b.rec.incoming.length, 0);
+  assert.ok(s.b.ep.counters.dropWrongKey >= 1);
+  assert.ok(s.failures.some((f) => f.node === 'b' && f.address === A && f.reason === 'wrong-key'));
+  assert.equal(s.b.sent.length, 0, 'never answered');
+});
+
+test('a keyed route never falls back: a plain request from a keyed address is refused; no host key means no call', () => {
+  const plainCaller = keyedPair({ aSeesB: 'none' });
+  plainCaller.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT, ipa: 0x0a000001, link: plainCaller.hub.peer('b') });
+  run(plainCaller.hub, plainCaller.clock, [plainCaller.a, plainCaller.b], () => plainCaller.a.rec.failed.length === 1, 10000);
+  assert.ok(typesSent(plainCaller.a).has(MsgType.CONNECT_REQUEST));
+  assert.equal(plainCaller.b.rec.incoming.length, 0);
+  assert.ok(plainCaller.b.ep.counters.dropPlainRefused >= 1);
+  assert.equal(plainCaller.b.sent.length, 0);
+
+  const noKey = keyedPair({ bIdentity: false });
+  noKey.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT, ipa: 0x0a000001, link: noKey.hub.peer('b') });
+  run(noKey.hub, noKey.clock, [noKey.a, noKey.b], () => noKey.a.rec.failed.length === 1, 10000);
+  assert.ok(!typesSent(noKey.a).has(MsgType.CONNECT_REQUEST), 'the keyed caller never sent a plain request');
+  assert.ok(noKey.b.ep.counters.dropNoHostKey >= 1);
+  assert.equal(noKey.b.rec.incoming.length, 0);
+});
+
+test('a refusal of a keyed call comes back authenticated', () => {
+  const s = keyedPair();
+  s.b.policy = 'refuse';
+  s.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT, ipa: 0x0a000001, link: s.hub.peer('b') });
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.failed.length === 1, 2000));
+  assert.equal(s.a.rec.failed[0]!.reason, 'refused');
+});
+
+test('rekey by time: new keys every rekeyAfterMs, no packet lost across the switch, the old keys still open late frames', () => {
+  const s = keyedPair({ config: { rekeyAfterMs: 10_000, rejectAfterMs: 25_000, deadMs: 0 } });
+  const { aConn, bConn } = call(s);
+  let sent = 0;
+  for (let round = 0; round < 40; round++) {
+    assert.ok(s.a.ep.send(aConn, packet(200, round), DATA_HEADER_SIZE, 200));
+    assert.ok(s.b.ep.send(bConn, packet(200, round), DATA_HEADER_SIZE, 200));
+    sent++;
+    run(s.hub, s.clock, [s.a, s.b], () => false, 1000);
+  }
+  assert.ok(s.a.ep.counters.rekeys >= 3, `rekeys ${s.a.ep.counters.rekeys}`);
+  assert.equal(s.b.rec.data.length, sent, 'a -> b lost nothing');
+  assert.equal(s.a.rec.data.length, sent, 'b -> a lost nothing');
+  assert.equal(s.a.ep.counters.dropSendNoSession + s.b.ep.counters.dropSendNoSession, 0);
+  // A frame sealed just before a switch and delivered after it still opens (previous keys kept).
+  const late = s.b.sent.filter((d) => d.bytes[1] === SecureType.SEALED).at(-1)!.bytes;
+  s.hub.loss = 1; // held back on the way: delivered by hand after the switch
+  s.b.ep.send(bConn, packet(10, 1), DATA_HEADER_SIZE, 10);
+  s.hub.loss = 0;
+  const held = s.b.sent.at(-1)!.bytes;
+  const rekeys = s.a.ep.counters.rekeys;
+  s.clock.t += 10_000; // a rekeys now
+  run(s.hub, s.clock, [s.a, s.b], () => false, 200);
+  assert.equal(s.a.ep.counters.rekeys, rekeys + 1);
+  const before = s.a.rec.data.length;
+  s.a.ep.receive(held, s.hub.peer('b'));
+  s.a.ep.receive(late, s.hub.peer('b')); // a replay, refused
+  assert.equal(s.a.rec.data.length, before + 1);
+});
+
+test('roaming: the peer address follows the last authenticated frame, never an unauthenticated one', () => {
+  const s = keyedPair();
+  const { aConn, bConn } = call(s);
+  s.b.ep.send(bConn, packet(32, 1), DATA_HEADER_SIZE, 32);
+  const sealed = s.b.sent.at(-1)!.bytes;
+  s.hub.attach('b2');
+  s.a.ep.receive(sealed, s.hub.peer('b2')); // b's frame, now arriving from b's new address
+  assert.equal(s.a.ep.connection(aConn)!.link, s.hub.peer('b2'));
+  assert.equal(s.a.ep.counters.roams, 1);
+  const forged = new Uint8Array(sealed);
+  forged[20]! ^= 4;
+  s.a.ep.receive(forged, s.hub.peer('b'));
+  assert.equal(s.a.ep.connection(aConn)!.link, s.hub.peer('b2'), 'a forged frame does not move it');
+});
+
+test('under load an initiation without a cookie gets a small cookie reply; the retry with mac2 connects', () => {
+  const s = keyedPair({ config: { handshakeLoadPerSecond: 0 } });
+  const { aConn } = call(s);
+  assert.ok(aConn > 0);
+  assert.ok(s.b.ep.counters.cookieRepliesSent >= 1);
+  assert.ok(s.a.ep.counters.cookiesReceived >= 1);
+  const reply = s.b.sent.find((d) => d.bytes[1] === SecureType.COOKIE_REPLY)!;
+  assert.equal(reply.bytes.length, COOKIE_REPLY_SIZE);
+});
+
+test('simultaneous keyed calls from both ends settle on one authenticated connection', () => {
+  const s = keyedPair({ aSeesB: 'right', bSeesA: 'right' });
+  s.a.ep.listen(PORT);
+  s.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT, ipa: 0x0a000001, link: s.hub.peer('b') });
+  s.b.ep.connect({ remoteAddress: A, remotePort: PORT, localPort: PORT, ipa: 0x0a000002, link: s.hub.peer('a') });
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.a.ep.connections().length === 1 && s.b.ep.connections().length === 1 && s.a.rec.connected.length >= 1 && s.b.rec.connected.length >= 1, 3000));
+  run(s.hub, s.clock, [s.a, s.b], () => false, 3000);
+  const [ca] = s.a.ep.connections();
+  const [cb] = s.b.ep.connections();
+  assert.equal(ca!.remoteConnId, cb!.connId);
+  assert.equal(ca!.authenticated && cb!.authenticated, true);
+  assert.equal(s.a.ep.health(ca!.connId)!.up, true);
+});
+
+test('a keyed release closes the other end; a plain disconnect or reset for a keyed connection does nothing', () => {
+  const s = keyedPair();
+  const { aConn, bConn } = call(s);
+  s.a.ep.receive(new Uint8Array([1, 5, 0, 0, (bConn >>> 24) & 255, (bConn >>> 16) & 255, (bConn >>> 8) & 255, bConn & 255]), s.hub.peer('b'));
+  assert.ok(s.a.ep.connection(aConn), 'a plain reset is ignored');
+  assert.ok(s.a.ep.disconnect(aConn));
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.b.rec.disconnected.length === 1, 1000));
+  assert.equal(s.b.rec.disconnected[0]!.byPeer, true);
+  assert.equal(s.b.ep.connection(bConn), undefined);
+});
