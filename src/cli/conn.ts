@@ -1,6 +1,6 @@
 // msnl conn: the daemon's MSNL connections (one per interface and IP peer), and tearing one down.
 //
-//   msnl conn [show]      7: ms0 peer 10.77.0.2 local SAP remote SAP state open age 12s initiator local
+//   msnl conn [show]      7: ms0 peer 10.77.0.2 local SAP remote SAP state open auth key age 12s initiator local
 //                             rx 3 packets 252 bytes tx 5 packets 420 bytes
 //   msnl conn del ID      disconnect one connection (the tunnel reconnects on the next packet)
 
@@ -14,7 +14,7 @@ import { printRows } from './output.js';
 export function connectionText(row: ConnectionRow): string {
   return (
     `${row.connection}: ${row.interface} peer ${row.peer_ip} local ${row.local_sap} remote ${row.remote_sap} ` +
-    `state ${row.state} age ${row.age_s}s initiator ${row.initiator}\n` +
+    `state ${row.state} auth ${row.auth} age ${row.age_s}s initiator ${row.initiator}\n` +
     `    rx ${row.rx_packets} packets ${row.rx_bytes} bytes tx ${row.tx_packets} packets ${row.tx_bytes} bytes`
   );
 }

@@ -1,6 +1,6 @@
 // msnl health: is each full-duplex tunnel proven in both directions?
 //
-//   7: ms0 peer 10.77.0.2 remote 128.232.65.43 state up tx proven rx proven rtt 1.234ms loss 0% heard 0.5s ago
+//   7: ms0 peer 10.77.0.2 remote 128.232.65.43 state up auth key tx proven rx proven rtt 1.234ms loss 0% heard 0.5s ago
 //
 // --check exits 3 when any tunnel is not fully up. No tunnels at all exits 0: tunnels are set up
 // on demand and torn down when idle, so an idle host has none and is healthy.
@@ -21,7 +21,7 @@ export function healthText(row: HealthRow): string {
   const rtt = row.rtt_ms === null ? '-' : `${row.rtt_ms.toFixed(3)}ms`;
   const heard = row.last_heard_s === null ? 'never' : `${Number(row.last_heard_s.toFixed(1))}s ago`;
   return (
-    `${row.connection}: ${row.interface} peer ${row.peer_ip} remote ${row.remote_address} state ${row.state} ` +
+    `${row.connection}: ${row.interface} peer ${row.peer_ip} remote ${row.remote_address} state ${row.state} auth ${row.auth} ` +
     `tx ${proven(row.tx_proven)} rx ${proven(row.rx_proven)} rtt ${rtt} loss ${Number((row.loss * 100).toFixed(1))}% heard ${heard}`
   );
 }

@@ -1,10 +1,13 @@
-// msnl host: this host's default MSNL address and the underlay listen address.
+// msnl host: this host's default MSNL address, the underlay listen address, and its key pair.
+import fs from 'node:fs';
 import type { Command } from 'commander';
+import { formatKey, parseKey } from '../crypto/keys.js';
+import { generateKeyPair } from '../crypto/primitives.js';
 import { formatDottedQuad, parseDottedQuad } from '../abi/inet.js';
 import type { HostSettings } from '../store/types.js';
 import { parseKeywords } from './args.js';
 import type { CliContext } from './context.js';
-import { UsageError, must } from './errors.js';
+import { FailureError, UsageError, must } from './errors.js';
 import { formatEndpoint, parseEndpoint } from './endpoint.js';
 import { printObject } from './output.js';
 
@@ -13,10 +16,30 @@ export interface HostRow {
   readonly msnl_address: string;
   readonly listen_host: string;
   readonly listen_port: number;
+  /** The public key in base64, or "" when the host has no key pair. Never the private key. */
+  readonly public_key: string;
 }
 
 export function hostRow(host: HostSettings): HostRow {
-  return { msnl_address: formatDottedQuad(host.msnlAddress), listen_host: host.listenHost, listen_port: host.listenPort };
+  return {
+    msnl_address: formatDottedQuad(host.msnlAddress),
+    listen_host: host.listenHost,
+    listen_port: host.listenPort,
+    public_key: host.publicKey === null ? '' : formatKey(host.publicKey),
+  };
+}
+
+/** Reads a private key from FILE or - (stdin): base64, as `wg genkey` writes it. */
+function readPrivateKey(context: CliContext, file: string): Uint8Array {
+  let text: string;
+  try {
+    text = file === '-' ? context.stdinRead() : fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new FailureError(`failed to read the private key from ${file}: ${(error as Error).message}`);
+  }
+  const key = parseKey(text, 'the private key');
+  if (typeof key === 'string') throw new UsageError(`${file}: ${key}`);
+  return key;
 }
 
 export function register(program: Command, context: CliContext): void {
@@ -27,21 +50,41 @@ export function register(program: Command, context: CliContext): void {
     .description('show the host settings')
     .action(() => {
       const settings = context.withStore('read', (store) => store.getHost());
-      printObject(context, hostRow(settings), (r) => `address ${r.msnl_address}\nlisten ${formatEndpoint({ host: r.listen_host, port: r.listen_port })}`);
+      printObject(context, hostRow(settings), (r) => `address ${r.msnl_address}\nlisten ${formatEndpoint({ host: r.listen_host, port: r.listen_port })}\npublic-key ${r.public_key === '' ? '(none)' : r.public_key}`);
+    });
+
+  const key = host.command('key').description("this host's X25519 key pair for secure MSNL");
+  key
+    .command('generate')
+    .description('make a new key pair, store it (database mode 0600) and print the public key')
+    .option('--force', 'replace an existing key pair (every peer must then learn the new public key)')
+    .action((options: { force?: boolean }) => {
+      const pair = generateKeyPair();
+      context.withStore('write', (store) => {
+        const existing = store.getHost().publicKey;
+        if (existing !== null && options.force !== true) throw new UsageError(`this host already has a key pair (public key ${formatKey(existing)}); give --force to replace it`);
+        store.setPrivateKey(pair.privateKey);
+      });
+      context.stdout(`${formatKey(pair.publicKey)}\n`);
     });
 
   host
     .command('set')
     .description('set the default MSNL address and/or the underlay UDP listen address')
-    .argument('<settings...>', 'address MSNLADDR | listen HOST:PORT')
-    .addHelpText('after', '\nExamples:\n  msnl host set address 128.232.65.42\n  msnl host set listen 0.0.0.0:1994')
+    .argument('<settings...>', 'address MSNLADDR | listen HOST:PORT | private-key FILE|-')
+    .addHelpText('after', '\nExamples:\n  msnl host set address 128.232.65.42\n  msnl host set listen 0.0.0.0:1994\n  wg genkey | msnl host set private-key -')
     .action((settings: string[]) => {
-      const keywords = parseKeywords(settings, ['address', 'listen']);
-      if (keywords.size === 0) throw new UsageError('nothing to set: give address MSNLADDR and/or listen HOST:PORT');
+      const keywords = parseKeywords(settings, ['address', 'listen', 'private-key']);
+      if (keywords.size === 0) throw new UsageError('nothing to set: give address MSNLADDR, listen HOST:PORT and/or private-key FILE|-');
       const addressText = keywords.get('address');
       const listenText = keywords.get('listen');
+      const keyFile = keywords.get('private-key');
       const msnlAddress = addressText === undefined ? undefined : must(parseDottedQuad(addressText, 'MSNL address'));
       const listen = listenText === undefined ? undefined : must(parseEndpoint(listenText));
-      context.withStore('write', (store) => store.updateHost({ msnlAddress, listenHost: listen?.host, listenPort: listen?.port }));
+      const privateKey = keyFile === undefined ? undefined : readPrivateKey(context, keyFile);
+      context.withStore('write', (store) => {
+        if (msnlAddress !== undefined || listen !== undefined) store.updateHost({ msnlAddress, listenHost: listen?.host, listenPort: listen?.port });
+        if (privateKey !== undefined) store.setPrivateKey(privateKey);
+      });
     });
 }

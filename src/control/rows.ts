@@ -38,6 +38,8 @@ export interface InterfaceRow {
 
 export type Initiator = 'local' | 'remote';
 
+export type AuthMode = 'key' | 'none';
+
 export interface ConnectionRow {
   /** Connection id (context key). */
   connection: number;
@@ -47,6 +49,8 @@ export interface ConnectionRow {
   local_sap: string;
   remote_sap: string;
   state: string;
+  /** 'key': secure MSNL (every frame sealed); 'none': the plain framing of an auth none route. */
+  auth: AuthMode;
   age_s: number;
   rx_packets: number;
   rx_bytes: number;
@@ -64,6 +68,8 @@ export interface HealthRow {
   remote_address: string;
   /** up: both directions proven; half: one; down: neither. */
   state: HealthState;
+  /** As ConnectionRow.auth; for a lost tunnel, what its route asks for. */
+  auth: AuthMode;
   tx_proven: boolean;
   rx_proven: boolean;
   /** Smoothed round-trip time; null before the first measurement. */
@@ -119,14 +125,15 @@ export const INTERFACE_SCHEMA: RowSchema = {
 export const CONNECTION_SCHEMA: RowSchema = {
   fields: [
     field('connection', 'uint'), field('interface', 'string'), field('peer_ip', 'string'), field('local_sap', 'string'),
-    field('remote_sap', 'string'), field('state', 'string'), field('age_s', 'uint'), ...COUNTERS, field('initiator', ['local', 'remote']),
+    field('remote_sap', 'string'), field('state', 'string'), field('auth', ['key', 'none']), field('age_s', 'uint'), ...COUNTERS,
+    field('initiator', ['local', 'remote']),
   ],
 };
 
 export const HEALTH_SCHEMA: RowSchema = {
   fields: [
     field('connection', 'uint'), field('interface', 'string'), field('peer_ip', 'string'), field('remote_address', 'string'),
-    field('state', ['up', 'half', 'down']), field('tx_proven', 'bool'), field('rx_proven', 'bool'), field('rtt_ms', 'real', true),
+    field('state', ['up', 'half', 'down']), field('auth', ['key', 'none']), field('tx_proven', 'bool'), field('rx_proven', 'bool'), field('rtt_ms', 'real', true),
     field('loss', 'real'), field('last_heard_s', 'real', true),
   ],
 };

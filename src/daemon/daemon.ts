@@ -9,6 +9,8 @@ import { MmReason } from '../abi/constants.js';
 import { DecodeError } from '../abi/decode-error.js';
 import { decodeMm } from '../abi/mm.js';
 import { MsnlEndpoint } from '../msnl/endpoint.js';
+import { AuthFailureLog } from '../msnl/auth-log.js';
+import { keyPairOf } from '../crypto/primitives.js';
 import { DATA_HEADER_SIZE } from '../msnl/constants.js';
 import type { ConnectionInfo, EndpointConfig, EndpointCounters, Health } from '../msnl/types.js';
 import { Manager } from '../manager/manager.js';
@@ -94,6 +96,9 @@ export class Daemon<L> {
   readonly startedAt: number;
   private mappings = PrefixTable.build<number>([]);
   private routes = PrefixTable.build<L>([]);
+  /** Per route: the peer's public key, or 'none' (secure MSNL, man/msnl.7). */
+  private routeKeys = PrefixTable.build<Uint8Array | 'none'>([]);
+  private readonly authLog = new AuthFailureLog();
   private socket: UnderlaySocket<L> | undefined;
   private listenText: string | undefined;
   private readonly applied = new Map<string, AppliedInterface>();
@@ -114,6 +119,7 @@ export class Daemon<L> {
       clock: { now: this.now },
       transmit: (link, buf, offset, length) => this.socket?.send(link, buf, offset, length),
       sameLink: (a, b) => options.underlay.same(a, b),
+      peerKeyOf: (address) => this.routeKeys.lookup(address),
       config: options.endpointConfig,
       events: {
         incomingCall: (call) => this.manager.onIncomingCall(call),
@@ -123,6 +129,10 @@ export class Daemon<L> {
         disconnected: (connId, reason, byPeer) => this.manager.onDisconnected(connId, reason, byPeer),
         idle: (connId) => this.manager.onIdle(connId),
         echoReply: (ident, from, payload, rttMs) => this.echoWaiters.get(ident)?.(rttMs),
+        authFailed: (address, reason) => {
+          const line = this.authLog.line(address, reason, this.now());
+          if (line !== undefined) log.error(line);
+        },
       },
     });
     this.manager = new Manager<L>({
@@ -251,6 +261,7 @@ export class Daemon<L> {
   }
 
   private applyHost(desired: DesiredState): void {
+    this.endpoint.setIdentity(desired.privateKey === null ? null : keyPairOf(desired.privateKey));
     const address = this.options.address ?? desired.host.msnlAddress;
     if (address === this.endpoint.localAddress) return;
     this.endpoint.setLocalAddress(address);
@@ -263,6 +274,7 @@ export class Daemon<L> {
     const links: Array<{ prefix: Ipv4Prefix; value: L }> = [];
     for (const route of desired.routes) links.push({ prefix: route.prefix, value: this.options.underlay.link(route.host, route.port) });
     this.routes = PrefixTable.build(links);
+    this.routeKeys = PrefixTable.build(desired.routes.map((r) => ({ prefix: r.prefix, value: r.publicKey ?? ('none' as const) })));
     this.manager.mappingsChanged();
     for (const tunnel of this.tunnels) tunnel.revalidate();
   }
@@ -320,6 +332,11 @@ export class Daemon<L> {
   }
 
   // Read-only views for the control socket: it renders these and never holds the daemon's parts.
+
+  /** True when the route to an MSNL address has a key (secure MSNL). */
+  isKeyed(msnlAddress: number): boolean {
+    return this.routeKeys.lookup(msnlAddress) instanceof Uint8Array;
+  }
 
   /** The MSNL route to an address, for ping. */
   linkOf(msnlAddress: number): L | undefined {

@@ -583,7 +583,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     if (msg.type !== MsgType.CONNECT_REQUEST) return true;
     const key = this.peerKeyOf(msg.origAddr);
     if (key === 'none') return true;
-    this.events.authFailed?.(msg.origAddr, 'no-key');
+    this.events.authFailed?.(msg.origAddr, 'plain-refused');
     return false;
   }
 

@@ -14,13 +14,12 @@ import type { Connection } from './connection.js';
 import { MsgType, SIGNAL_SIZE } from './constants.js';
 import { SecureConn, Session, type PeerKey } from './session.js';
 import { decodeCookieReply, decodeInit, decodeResponse, encodeCookieReply, encodeInit, encodeResponse, encodeTimestamp, readSealedHeader, SEALED_HEADER_SIZE, SecureType, TIMESTAMP_SIZE, writeSealedHeader, type SealedHeader } from './secure-wire.js';
-import type { EndpointConfig, EndpointCounters } from './types.js';
+import type { AuthFailure, EndpointConfig, EndpointCounters } from './types.js';
 import { decodeMessage, type SignalMessage } from './wire.js';
 
 /** Mixed into every handshake as the Noise prologue: names this protocol and its version. */
 export const PROLOGUE = new TextEncoder().encode('MSNL secure v1');
 
-export type AuthFailure = 'wrong-key' | 'no-key' | 'no-host-key';
 
 export interface SecureHost<L> {
   readonly clock: Clock;

@@ -130,6 +130,14 @@ export interface Health {
 
 export type CallFailure = 'timeout' | 'refused' | 'redirected';
 
+/**
+ * Why a call was refused for its keys: 'wrong-key' (the caller proved a key other than its
+ * route's), 'no-key' (a keyed call from an address whose route is auth none or missing),
+ * 'plain-refused' (a plain call from an address whose route has a key, or has no route),
+ * 'no-host-key' (a keyed call to or from this host, which has no private key).
+ */
+export type AuthFailure = 'wrong-key' | 'no-key' | 'plain-refused' | 'no-host-key';
+
 export interface EndpointEvents<L> {
   incomingCall(call: IncomingCall<L>): void;
   /** A connection opened: `handle` is the connect() handle, undefined for an accepted call. */
@@ -144,13 +152,8 @@ export interface EndpointEvents<L> {
   echoReply(ident: number, from: number, payload: Uint8Array, rttMs: number): void;
   /** The caller gave up on an incoming call before the manager decided. Optional. */
   callCancelled?(callId: number): void;
-  /**
-   * A call or frame was refused for its keys: 'wrong-key' (the caller proved a key other than its
-   * route's), 'no-key' (a keyed initiation from an address whose route has no key, or a plain call
-   * from one whose route has one), 'no-host-key' (a keyed route but this host has no private key).
-   * Optional; the daemon logs it (rate-limited).
-   */
-  authFailed?(address: number, reason: 'wrong-key' | 'no-key' | 'no-host-key'): void;
+  /** A call was refused for its keys (see AuthFailure). Optional; the daemon logs it, rate-limited. */
+  authFailed?(address: number, reason: AuthFailure): void;
 }
 
 export interface EndpointCounters {

@@ -8,6 +8,7 @@ import { formatIpv4Prefix, prefixMask, type Ipv4Prefix } from '../abi/inet.js';
 import { interfaceByName } from '../abi/interfaces.js';
 import { StoreError, isUniqueViolation, translateError } from './errors.js';
 import { defaultSchemaDir, loadMigrations, migrate } from './migrate.js';
+import { publicKeyOf } from '../crypto/primitives.js';
 import type { DesiredState, HostSettings, InterfaceConfig, Mapping, MappingOrigin, NewMapping, Route } from './types.js';
 
 /** Where the database lives unless --db or MSNL_DB says otherwise. */
@@ -45,7 +46,13 @@ interface RouteRow {
   length: number;
   host: string;
   port: number;
+  public_key: Uint8Array | null;
 }
+
+const ROUTE_COLUMNS = 'network, length, host, port, public_key';
+
+/** Owner read/write only: the database holds the host's private key. */
+export const PRIVATE_FILE_MODE = 0o600;
 
 interface InterfaceRow {
   name: string;
@@ -69,7 +76,12 @@ function toMapping(row: MappingRow): Mapping {
 }
 
 function toRoute(row: RouteRow): Route {
-  return Object.freeze({ prefix: Object.freeze({ address: row.network, length: row.length }), host: row.host, port: row.port });
+  return Object.freeze({
+    prefix: Object.freeze({ address: row.network, length: row.length }),
+    host: row.host,
+    port: row.port,
+    publicKey: row.public_key === null ? null : new Uint8Array(row.public_key),
+  });
 }
 
 function toInterface(row: InterfaceRow): InterfaceConfig {
@@ -110,12 +122,45 @@ export class Store {
 
   getHost(): HostSettings {
     return this.read('read host settings', () => {
-      const row = this.db.prepare('SELECT msnl_address, listen_host, listen_port FROM host WHERE id = 1').get() as
-        | { msnl_address: number; listen_host: string; listen_port: number }
+      const row = this.db.prepare('SELECT msnl_address, listen_host, listen_port, private_key FROM host WHERE id = 1').get() as
+        | { msnl_address: number; listen_host: string; listen_port: number; private_key: Uint8Array | null }
         | undefined;
       if (row === undefined) throw new StoreError('corrupt', `database ${this.path} has no host settings row`);
-      return Object.freeze({ msnlAddress: row.msnl_address, listenHost: row.listen_host, listenPort: row.listen_port });
+      const publicKey = row.private_key === null ? null : publicKeyOf(row.private_key);
+      return Object.freeze({ msnlAddress: row.msnl_address, listenHost: row.listen_host, listenPort: row.listen_port, publicKey });
     });
+  }
+
+  /** This host's private key, or null. Only the daemon asks (through snapshot()). */
+  getPrivateKey(): Uint8Array | null {
+    return this.read('read the host key', () => {
+      const row = this.db.prepare('SELECT private_key FROM host WHERE id = 1').get() as { private_key: Uint8Array | null } | undefined;
+      return row?.private_key == null ? null : new Uint8Array(row.private_key);
+    });
+  }
+
+  /**
+   * Stores (or with null, removes) this host's private key. The database files are set to mode
+   * 0600 first, whoever created them, so the key is never readable by other users.
+   */
+  setPrivateKey(key: Uint8Array | null): void {
+    if (key !== null && key.length !== 32) throw new StoreError('invalid', 'a private key is 32 octets');
+    this.restrictFileModes();
+    this.write(key === null ? 'remove the host key' : 'store the host key', () => {
+      this.db.prepare('UPDATE host SET private_key = ? WHERE id = 1').run(key === null ? null : Buffer.from(key));
+    });
+    this.restrictFileModes(); // the -wal file may have been created by this write
+  }
+
+  private restrictFileModes(): void {
+    if (this.path === ':memory:') return;
+    for (const file of [this.path, `${this.path}-wal`, `${this.path}-shm`]) {
+      try {
+        fs.chmodSync(file, PRIVATE_FILE_MODE);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreError('io', `failed to make ${file} private (mode 0600): ${(error as Error).message}`);
+      }
+    }
   }
 
   /** Changes any of the host settings in one transaction. */
@@ -281,7 +326,9 @@ export class Store {
     const text = formatIpv4Prefix(route.prefix);
     this.write(`add route ${text}`, () => {
       try {
-        this.db.prepare('INSERT INTO routes (network, length, host, port) VALUES (?, ?, ?, ?)').run(route.prefix.address, route.prefix.length, route.host, route.port);
+        const key = route.publicKey ?? null;
+        if (key !== null && key.length !== 32) throw new StoreError('invalid', 'a public key is 32 octets');
+        this.db.prepare('INSERT INTO routes (network, length, host, port, public_key) VALUES (?, ?, ?, ?, ?)').run(route.prefix.address, route.prefix.length, route.host, route.port, key === null ? null : Buffer.from(key));
       } catch (error) {
         if (isUniqueViolation(error)) throw new StoreError('exists', `route ${text} already exists`);
         throw error;
@@ -298,12 +345,12 @@ export class Store {
   }
 
   listRoutes(): Route[] {
-    return this.read('list routes', () => (this.db.prepare('SELECT network, length, host, port FROM routes ORDER BY network, length').all() as RouteRow[]).map(toRoute));
+    return this.read('list routes', () => (this.db.prepare(`SELECT ${ROUTE_COLUMNS} FROM routes ORDER BY network, length`).all() as RouteRow[]).map(toRoute));
   }
 
   getRoute(prefix: Ipv4Prefix): Route | undefined {
     return this.read('read a route', () => {
-      const row = this.db.prepare('SELECT network, length, host, port FROM routes WHERE network = ? AND length = ?').get(prefix.address, prefix.length) as RouteRow | undefined;
+      const row = this.db.prepare(`SELECT ${ROUTE_COLUMNS} FROM routes WHERE network = ? AND length = ?`).get(prefix.address, prefix.length) as RouteRow | undefined;
       return row === undefined ? undefined : toRoute(row);
     });
   }
@@ -319,6 +366,7 @@ export class Store {
           interfaces: Object.freeze(this.listInterfaces()),
           mappings: Object.freeze(this.listMappings()),
           routes: Object.freeze(this.listRoutes()),
+          privateKey: this.getPrivateKey(),
           takenAt: this.clock(),
         }),
       )(),

@@ -8,6 +8,8 @@ export interface HostSettings {
   /** Underlay UDP listen address (IPv4, IPv6 or host name). */
   readonly listenHost: string;
   readonly listenPort: number;
+  /** This host's X25519 public key (from the stored private key), or null without one. */
+  readonly publicKey: Uint8Array | null;
 }
 
 export interface InterfaceConfig {
@@ -48,6 +50,8 @@ export interface Route {
   readonly prefix: Ipv4Prefix;
   readonly host: string;
   readonly port: number;
+  /** The peer's X25519 public key; null or absent: auth none (the plain, historic framing). */
+  readonly publicKey?: Uint8Array | null;
 }
 
 /** The whole desired state at one instant, expired mappings left out. */
@@ -56,6 +60,8 @@ export interface DesiredState {
   readonly interfaces: readonly InterfaceConfig[];
   readonly mappings: readonly Mapping[];
   readonly routes: readonly Route[];
+  /** This host's X25519 private key, or null. Never printed, logged or sent on the control socket. */
+  readonly privateKey: Uint8Array | null;
   /** The clock reading the snapshot was taken at (Unix milliseconds). */
   readonly takenAt: number;
 }

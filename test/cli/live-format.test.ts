@@ -31,7 +31,7 @@ test('health: every tunnel up, vacuously for none; text for unmeasured fields', 
   assert.equal(allUp([SAMPLE_HEALTH, { ...SAMPLE_HEALTH, state: 'down' }]), false);
   assert.equal(
     healthText({ ...SAMPLE_HEALTH, state: 'down', tx_proven: false, rx_proven: false, rtt_ms: null, last_heard_s: null, loss: 1 }),
-    '7: ms0 peer 10.77.0.2 remote 128.232.65.43 state down tx unproven rx unproven rtt - loss 100% heard never',
+    '7: ms0 peer 10.77.0.2 remote 128.232.65.43 state down auth key tx unproven rx unproven rtt - loss 100% heard never',
   );
 });
 

@@ -57,7 +57,7 @@ test('conn show: text lines and a JSON array with snake_case keys', async () => 
   await withDaemon(async (socket, handler) => {
     const text = await msnl(['--socket', socket, 'conn', 'show']);
     assert.equal(text.code, 0, text.stderr);
-    assert.equal(text.stdout, '7: ms0 peer 10.77.0.2 local 128.232.65.42:0x0800 remote 128.232.65.43:0x0800 state open age 12s initiator local\n    rx 3 packets 252 bytes tx 5 packets 420 bytes\n');
+    assert.equal(text.stdout, '7: ms0 peer 10.77.0.2 local 128.232.65.42:0x0800 remote 128.232.65.43:0x0800 state open auth key age 12s initiator local\n    rx 3 packets 252 bytes tx 5 packets 420 bytes\n');
     assert.equal((await msnl(['--socket', socket, 'conn'])).stdout, text.stdout); // show is the default
     const json = await msnl(['--socket', socket, '-j', 'conn', 'show']);
     assert.deepEqual(JSON.parse(json.stdout), [SAMPLE_CONNECTION]);
@@ -83,13 +83,13 @@ test('conn del: done, unknown id (exit 2), bad id (exit 1)', async () => {
 test('health: text, JSON, and --check exit codes', async () => {
   await withDaemon(async (socket, handler) => {
     const text = await msnl(['--socket', socket, 'health']);
-    assert.equal(text.stdout, '7: ms0 peer 10.77.0.2 remote 128.232.65.43 state up tx proven rx proven rtt 1.250ms loss 0% heard 0.5s ago\n');
+    assert.equal(text.stdout, '7: ms0 peer 10.77.0.2 remote 128.232.65.43 state up auth key tx proven rx proven rtt 1.250ms loss 0% heard 0.5s ago\n');
     assert.deepEqual(JSON.parse((await msnl(['--socket', socket, '-j', 'health'])).stdout), [SAMPLE_HEALTH]);
     assert.equal((await msnl(['--socket', socket, 'health', '--check'])).code, 0);
     handler.healthRows = [SAMPLE_HEALTH, { ...SAMPLE_HEALTH, connection: 8, state: 'half', rx_proven: false, rtt_ms: null, last_heard_s: null, loss: 0.25 }];
     const half = await msnl(['--socket', socket, 'health', '--check']);
     assert.equal(half.code, 3);
-    assert.match(half.stdout, /^8: ms0 peer 10\.77\.0\.2 remote 128\.232\.65\.43 state half tx proven rx unproven rtt - loss 25% heard never$/m);
+    assert.match(half.stdout, /^8: ms0 peer 10\.77\.0\.2 remote 128\.232\.65\.43 state half auth key tx proven rx unproven rtt - loss 25% heard never$/m);
     handler.healthRows = [];
     const none = await msnl(['--socket', socket, 'health', '--check']);
     assert.deepEqual([none.code, none.stdout], [0, '']);

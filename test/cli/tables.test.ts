@@ -42,7 +42,7 @@ test('with no daemon, table edits succeed and persist', (t) => {
   const box = sandbox(t);
   ok(box.run(['map', 'add', '10.0.0.0/8', '128.232.65.42', 'comment', 'the ten net']));
   ok(box.run(['map', 'add', '10.9.0.0/16', '128.232.65.43']));
-  ok(box.run(['route', 'add', '128.232.0.0/16', 'via', '127.0.0.1:4000']));
+  ok(box.run(['route', 'add', '128.232.0.0/16', 'via', '127.0.0.1:4000', 'auth', 'none']));
   ok(box.run(['ifconfig', 'ms1', '10.0.0.1/24', 'up']));
   ok(box.run(['host', 'set', 'address', '128.232.65.1']));
   assert.match(ok(box.run(['map', 'show'])), /^10\.0\.0\.0\/8 msnl 128\.232\.65\.42 origin cli comment "the ten net"$/m);
@@ -88,7 +88,7 @@ test('-j prints the same rows as JSON', (t) => {
   const ifaces = JSON.parse(ok(box.run(['--json', 'ifconfig', '-a']))) as Array<Record<string, unknown>>;
   assert.deepEqual(ifaces.map((i) => [i.ifname, i.mtu, i.msnl_port]), [['ms0', 1500, 0x800], ['ms1', 4470, 0x801], ['ms2', 9180, 0x802], ['ms3', 65535, 0x803]]);
   assert.deepEqual(JSON.parse(ok(box.run(['-j', 'route']))), []);
-  assert.deepEqual(JSON.parse(ok(box.run(['-j', 'host']))), { msnl_address: '0.0.0.0', listen_host: '0.0.0.0', listen_port: 1994 });
+  assert.deepEqual(JSON.parse(ok(box.run(['-j', 'host']))), { msnl_address: '0.0.0.0', listen_host: '0.0.0.0', listen_port: 1994, public_key: '' });
 });
 
 test('a newer schema is refused with exit 2', (t) => {
@@ -98,7 +98,7 @@ test('a newer schema is refused with exit 2', (t) => {
   raw.prepare('INSERT INTO schema_version (version) VALUES (7)').run();
   raw.close();
   for (const args of [['map', 'show'], ['map', 'add', '11.0.0.0/8', '1.2.3.4']]) {
-    failsWith(box.run(args), 2, new RegExp(`^Error: database ${box.db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} has schema version 7, newer than this msnl \\(1\\): upgrade msnl$`, 'm'));
+    failsWith(box.run(args), 2, new RegExp(`^Error: database ${box.db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} has schema version 7, newer than this msnl \\(2\\): upgrade msnl$`, 'm'));
   }
 });
 

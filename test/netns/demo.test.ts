@@ -15,7 +15,7 @@ test('the demo pings every interface of every pair, shows every tunnel up, and l
   assert.doesNotMatch(result.stdout, /FAILED/);
   const health = result.stdout.split('\n').filter((line) => / state (up|half|down) tx /.test(line));
   assert.equal(health.length, 8);
-  for (const line of health) assert.match(line, / state up tx proven rx proven /);
+  for (const line of health) assert.match(line, / state up auth key tx proven rx proven /);
   assert.doesNotMatch(run(['ip', 'netns', 'list']).stdout, /msnl-demo-/, 'no namespace is left');
   assert.doesNotMatch(run(['pgrep', '-af', 'daemon/main.js --foreground']).stdout, /msnl-demo-/, 'no msnld is left');
 });

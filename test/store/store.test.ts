@@ -41,7 +41,7 @@ test('a new database gets the schema, the directory, WAL mode and the default ro
   store.close();
   const raw = new Database(file, { readonly: true });
   assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-  assert.equal(raw.prepare('SELECT max(version) FROM schema_version').pluck().get(), 1);
+  assert.equal(raw.prepare('SELECT max(version) FROM schema_version').pluck().get(), 2);
   raw.close();
 });
 
@@ -133,8 +133,8 @@ test('interfaces, routes and host settings', (t) => {
   assert.deepEqual(state.interfaces[1], { name: 'ms1', address: 0x0a000001, prefixLength: 24, adminUp: true });
   assert.equal(state.interfaces[2]?.adminUp, true);
   assert.equal(state.interfaces[2]?.address, null);
-  assert.deepEqual(state.routes, [{ prefix: { address: 0x80e80000, length: 16 }, host: '127.0.0.1', port: 4000 }]);
-  assert.deepEqual(state.host, { msnlAddress: 0x80e8412a, listenHost: '127.0.0.1', listenPort: 5000 });
+  assert.deepEqual(state.routes, [{ prefix: { address: 0x80e80000, length: 16 }, host: '127.0.0.1', port: 4000, publicKey: null }]);
+  assert.deepEqual(state.host, { msnlAddress: 0x80e8412a, listenHost: '127.0.0.1', listenPort: 5000, publicKey: null });
   assert.equal(kindOf(() => again.updateHost({ msnlAddress: 1 })), 'io');
   again.close();
 });
@@ -162,7 +162,7 @@ test('a newer schema is refused with a clear error', (t) => {
   raw.close();
   assert.throws(() => openStore(file), (error: unknown) => {
     assert.ok(error instanceof StoreError);
-    assert.equal(error.message, `database ${file} has schema version 99, newer than this msnl (1): upgrade msnl`);
+    assert.equal(error.message, `database ${file} has schema version 99, newer than this msnl (2): upgrade msnl`);
     return true;
   });
 });
