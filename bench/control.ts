@@ -65,7 +65,7 @@ export async function measureRss(topology: Topology, file: string, callers: numb
   if (baseline instanceof Error) return baseline;
   const imported = topology.msnl(server, ['map', 'import', file], 300_000);
   if (imported.code !== 0) return new Error(`msnl map import into the running msnld failed: ${imported.stderr.trim().slice(0, 200)}`);
-  topology.msnl(server, ['route', 'add', '128.233.0.0/16', 'via', `${client.underlay}:${UNDERLAY_PORT + 1}`]);
+  topology.msnl(server, ['route', 'add', '128.233.0.0/16', 'via', `${client.underlay}:${UNDERLAY_PORT + 1}`, 'auth', 'none']);
   await sleep(3_000); // the daemon notices the store change and rebuilds its tables
   const swarm = spawn('ip', ['netns', 'exec', client.netns, process.execPath, path.join(PACKAGE_ROOT, 'dist', 'bench', 'swarm.js'),
     `${server.underlay}:${UNDERLAY_PORT}`, server.msnlAddress, String(callers), client.underlay], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -24,7 +24,7 @@ export class MsnlPeer implements Peer {
     for (const [i, host] of hosts.entries()) {
       const other = hosts[1 - i]!;
       topology.mustMsnl(host, ['host', 'set', 'address', host.msnlAddress]);
-      topology.mustMsnl(host, ['route', 'add', other.msnlAddress, 'via', `${other.underlay}:${UNDERLAY_PORT}`]);
+      topology.mustMsnl(host, ['route', 'add', other.msnlAddress, 'via', `${other.underlay}:${UNDERLAY_PORT}`, 'auth', 'none']);
       for (const iface of this.interfaces) {
         topology.mustMsnl(host, ['map', 'add', `${msnlAddress(iface, other.index)}/32`, other.msnlAddress]);
         topology.mustMsnl(host, ['ifconfig', `ms${iface}`, `${msnlAddress(iface, host.index)}/24`, 'up']);

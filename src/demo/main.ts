@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run demo`: a small MSNL network on this machine. Three hosts in network namespaces joined by
-// a veth underlay (TEST-NET-1, inside the namespaces only), an msnld on each with its own database,
-// configured through the msnl CLI as an operator would; then pings across every interface at full
+// a veth underlay (TEST-NET-1, inside the namespaces only), an msnld on each with its own database
+// and key pair, configured through the msnl CLI as an operator would (keyed routes: every tunnel is
+// secure MSNL); then pings across every interface at full
 // MTU with DF set, a short iperf3 through ms0, and health and connections from one host. Everything
 // is removed at the end, also on Ctrl-C or failure.
 
@@ -24,11 +25,19 @@ async function waitFor(what: string, check: () => boolean, timeoutMs: number): P
   }
 }
 
+/** Every host's key pair first (`msnl host key generate` prints the public key to give the peers). */
+function makeKeys(net: Topology): void {
+  for (const h of net.hosts) {
+    const key = net.publicKey(h);
+    out(`      h${h.index}# msnl host key generate    -> ${key}`);
+  }
+}
+
 function configure(net: Topology, h: Host, show: boolean): void {
   const commands: string[][] = [['host', 'set', 'address', h.msnlAddress]];
   for (const o of net.hosts) {
     if (o === h) continue;
-    commands.push(['route', 'add', o.msnlAddress, 'via', `${o.underlay}:${UNDERLAY_PORT}`]);
+    commands.push(['route', 'add', o.msnlAddress, 'via', `${o.underlay}:${UNDERLAY_PORT}`, 'key', net.publicKey(o)]);
     for (const spec of TUNNEL_INTERFACES) commands.push(['map', 'add', `10.${spec.index}.0.${o.index}/32`, o.msnlAddress, 'comment', `h${o.index} ${spec.name}`]);
   }
   for (const spec of TUNNEL_INTERFACES) commands.push(['ifconfig', spec.name, `10.${spec.index}.0.${h.index}/24`, 'up']);
@@ -44,7 +53,8 @@ async function demo(net: Topology): Promise<boolean> {
   step(2, total, `building ${HOSTS} hosts in network namespaces on a veth underlay (192.0.2.0/24, MTU 1500)`);
   for (const h of net.hosts) out(`      h${h.index}: namespace ${h.netns}, underlay ${h.underlay}, MSNL address ${h.msnlAddress}`);
 
-  step(3, total, 'configuring every host through msnl, with the daemons still stopped');
+  step(3, total, 'configuring every host through msnl, with the daemons still stopped: key pairs, then keyed routes');
+  makeKeys(net);
   net.hosts.forEach((h) => configure(net, h, h.index === 1));
 
   step(4, total, 'starting msnld on every host');

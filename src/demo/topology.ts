@@ -201,6 +201,12 @@ export class Topology {
     return result.stdout;
   }
 
+  /** A host's public key (secure MSNL), made by `msnl host key generate` the first time it is asked for. */
+  publicKey(host: Host): string {
+    const shown = (JSON.parse(this.mustMsnl(host, ['-j', 'host'])) as { public_key: string }).public_key;
+    return shown !== '' ? shown : this.mustMsnl(host, ['host', 'key', 'generate']).trim();
+  }
+
   /** Starts msnld in a host's namespace, logging to host.log, and waits for its control socket.
    *  `nodeArgs` go to node itself (e.g. `--cpu-prof` for profiling). */
   async startDaemon(host: Host, extraArgs: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<ChildProcess> {

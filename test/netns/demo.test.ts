@@ -13,7 +13,7 @@ test('the demo pings every interface of every pair, shows every tunnel up, and l
   assert.match(result.stdout, /verdict: PASS: 12\/12 pings answered, 8\/8 tunnels of h1 up/);
   assert.equal((result.stdout.match(/: ok, rtt /g) ?? []).length, 12, 'every ping is reported successful');
   assert.doesNotMatch(result.stdout, /FAILED/);
-  const health = result.stdout.split('\n').filter((line) => / state (up|half|down) tx /.test(line));
+  const health = result.stdout.split('\n').filter((line) => / state (up|half|down) auth (key|none) tx /.test(line));
   assert.equal(health.length, 8);
   for (const line of health) assert.match(line, / state up auth key tx proven rx proven /);
   assert.doesNotMatch(run(['ip', 'netns', 'list']).stdout, /msnl-demo-/, 'no namespace is left');

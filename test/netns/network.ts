@@ -4,13 +4,14 @@
 import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
 import { Topology, type Host } from '../../src/demo/topology.js';
 
-/** Host k's address on msN is 10.N.0.k/24; every host maps the others' addresses and routes. */
+/** Host k's address on msN is 10.N.0.k/24; every host maps the others' addresses and has a keyed
+ *  route to each (each host's key pair is made on first use). */
 export function configure(t: Topology, hosts: readonly Host[] = t.hosts): void {
   for (const h of hosts) {
     t.mustMsnl(h, ['host', 'set', 'address', h.msnlAddress]);
     for (const o of t.hosts) {
       if (o === h) continue;
-      t.mustMsnl(h, ['route', 'add', o.msnlAddress, 'via', `${o.underlay}:7010`]);
+      t.mustMsnl(h, ['route', 'add', o.msnlAddress, 'via', `${o.underlay}:7010`, 'key', t.publicKey(o)]);
       for (const spec of TUNNEL_INTERFACES) t.mustMsnl(h, ['map', 'add', `10.${spec.index}.0.${o.index}/32`, o.msnlAddress]);
     }
     for (const spec of TUNNEL_INTERFACES) t.mustMsnl(h, ['ifconfig', spec.name, `10.${spec.index}.0.${h.index}/24`, 'up']);

@@ -121,7 +121,7 @@ test("an operator's own `ip addr add` on ms2 makes it bind and accept calls", as
     const [h1, h2] = [net.host(1), net.host(2)];
     configure(net, [h1]);
     net.mustMsnl(h2, ['host', 'set', 'address', h2.msnlAddress]);
-    net.mustMsnl(h2, ['route', 'add', h1.msnlAddress, 'via', `${h1.underlay}:7010`]);
+    net.mustMsnl(h2, ['route', 'add', h1.msnlAddress, 'via', `${h1.underlay}:7010`, 'key', net.publicKey(h1)]);
     net.mustMsnl(h2, ['map', 'add', '10.2.0.1/32', h1.msnlAddress]);
     await startAll(net);
     const bound = (): boolean => JSON.parse(net.mustMsnl(h2, ['-j', 'ifconfig', 'ms2']))[0]?.bound === true;
