@@ -63,3 +63,68 @@ test('keyed daemons: sealed full-MTU packets both ways, authenticated connection
     await lab.close();
   }
 });
+
+/** A and B with keys and keyed routes to each other, ms0 addressed on both. */
+async function keyedPair(lab: Lab, config: Parameters<Lab['start']>[3] = {}) {
+  const keys = { a: generateKeyPair(), b: generateKeyPair() };
+  const a = lab.store('hostA', '128.232.0.1');
+  const b = lab.store('hostB', '128.232.0.2');
+  a.setPrivateKey(keys.a.privateKey);
+  b.setPrivateKey(keys.b.privateKey);
+  a.addRoute({ prefix: prefix('128.232.0.2/32'), host: 'hostB', port: 7010, publicKey: keys.b.publicKey });
+  b.addRoute({ prefix: prefix('128.232.0.1/32'), host: 'hostA', port: 7010, publicKey: keys.a.publicKey });
+  for (const store of [a, b]) {
+    store.addMapping({ prefix: prefix('10.0.0.1/32'), msnlAddress: ip('128.232.0.1') });
+    store.addMapping({ prefix: prefix('10.0.0.2/32'), msnlAddress: ip('128.232.0.2') });
+  }
+  addressAll(a, 1);
+  addressAll(b, 2);
+  const A = await lab.start('hostA', '128.232.0.1', a, config);
+  const B = await lab.start('hostB', '128.232.0.2', b, config);
+  await until('ms0 bound', () => A.daemon.tunnels[0]!.isBound && B.daemon.tunnels[0]!.isBound);
+  return { A, B, stores: { a, b } };
+}
+
+test('keyed daemons rekey every 300 ms under a steady stream both ways and lose no packet', async () => {
+  const lab = new Lab();
+  try {
+    const { A, B } = await keyedPair(lab, { rekeyAfterMs: 300, rekeyRetryMs: 100, rejectAfterMs: 1500 });
+    const atA = collect(A.peers.get('ms0'));
+    const atB = collect(B.peers.get('ms0'));
+    let sent = 0;
+    const until3s = Date.now() + 3000;
+    while (Date.now() < until3s) {
+      A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 1200, sent & 0xff));
+      B.peers.get('ms0')!.inject(udpPacket('10.0.0.2', '10.0.0.1', 1200, sent & 0xff));
+      sent++;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await until('everything delivered', () => atA.length === sent && atB.length === sent, 5000);
+    assert.ok(A.daemon.endpoint.counters.rekeys + B.daemon.endpoint.counters.rekeys >= 5, `rekeys ${A.daemon.endpoint.counters.rekeys}/${B.daemon.endpoint.counters.rekeys}`);
+    assert.equal(A.daemon.endpoint.counters.dropSendNoSession + B.daemon.endpoint.counters.dropSendNoSession, 0);
+    assert.equal(A.daemon.endpoint.connections().length, 1, 'the same connection throughout');
+  } finally {
+    await lab.close();
+  }
+});
+
+test('a keyed peer whose underlay address changes keeps its tunnel (the address follows its authenticated frames)', async () => {
+  const lab = new Lab();
+  try {
+    const { A, B, stores } = await keyedPair(lab);
+    const atA = collect(A.peers.get('ms0'));
+    const atB = collect(B.peers.get('ms0'));
+    A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100, 1));
+    await until('first packet', () => atB.length === 1);
+    const [conn] = A.daemon.endpoint.connections();
+    stores.b.updateHost({ listenHost: 'hostB-moved', listenPort: 7010 }); // B's underlay address changes
+    await until('A follows B to its new address', () => (A.daemon.endpoint.connection(conn!.connId)?.link as { name?: string } | undefined)?.name === 'hostB-moved:7010', 5000);
+    A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100, 2));
+    B.peers.get('ms0')!.inject(udpPacket('10.0.0.2', '10.0.0.1', 100, 3));
+    await until('packets both ways after the move', () => atB.length === 2 && atA.length === 1, 5000);
+    assert.equal(A.daemon.endpoint.connections()[0]!.connId, conn!.connId, 'the same connection');
+    assert.ok(A.daemon.endpoint.counters.roams >= 1);
+  } finally {
+    await lab.close();
+  }
+});
