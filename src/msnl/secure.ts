@@ -12,6 +12,7 @@ import { initialState, readMessage1, readMessage2, writeMessage1, writeMessage2,
 import { equal, generateKeyPair, openInto, sealInto, TAG_SIZE, type KeyPair } from '../crypto/primitives.js';
 import type { Connection } from './connection.js';
 import { MsgType, SIGNAL_SIZE } from './constants.js';
+import { HandshakeGate } from './handshake-gate.js';
 import { SecureConn, Session, type PeerKey } from './session.js';
 import { decodeCookieReply, decodeInit, decodeResponse, encodeCookieReply, encodeInit, encodeResponse, encodeTimestamp, readSealedHeader, SEALED_HEADER_SIZE, SecureType, TIMESTAMP_SIZE, writeSealedHeader, type SealedHeader } from './secure-wire.js';
 import type { AuthFailure, EndpointConfig, EndpointCounters } from './types.js';
@@ -81,13 +82,13 @@ export class SecureLayer<L> {
   private readonly answers = new Map<string, Answer<L>>();
   private readonly sessions = new Map<number, { session: Session; conn: Connection<L> }>();
   private arrived: Arrived | null = null;
-  private loadWindowAt = -Infinity;
-  private loadCount = 0;
-  private readonly sources = new Map<string, { tokens: number; at: number }>();
+  private readonly gate: HandshakeGate;
   private lastStampNs = 0;
   private readonly sealedHeader: SealedHeader = { receiver: 0, counter: 0 };
 
-  constructor(private readonly host: SecureHost<L>) {}
+  constructor(private readonly host: SecureHost<L>) {
+    this.gate = new HandshakeGate(host.config);
+  }
 
   get publicKey(): Uint8Array | null {
     return this.identity?.publicKey ?? null;
@@ -104,7 +105,7 @@ export class SecureLayer<L> {
 
   /** How many handshake and session entries are held (the fuzz tests watch it stay bounded). */
   stateSize(): number {
-    return this.attempts.size + this.answers.size + this.sessions.size + this.sources.size + this.peers.size;
+    return this.attempts.size + this.answers.size + this.sessions.size + this.gate.size + this.peers.size;
   }
 
   // --- sending handshakes -----------------------------------------------------------------
@@ -212,19 +213,15 @@ export class SecureLayer<L> {
       return;
     }
     const now = host.clock.now();
-    if (now - this.loadWindowAt >= 1000) {
-      this.loadWindowAt = now;
-      this.loadCount = 0;
-    }
     const source = host.linkBytes(link);
-    if (++this.loadCount > host.config.handshakeLoadPerSecond && !this.checker.checkMac2(msg, source)) {
+    if (this.gate.underLoad(now) && !this.checker.checkMac2(msg, source)) {
       const { nonce, sealed } = this.checker.makeReply(msg, source);
       const reply = encodeCookieReply(view.sender, nonce, sealed);
       host.counters.cookieRepliesSent++;
       host.transmit(link, reply, 0, reply.length);
       return;
     }
-    if (!this.allowSource(hexOf(source), now)) {
+    if (!this.gate.allow(hexOf(source), now)) {
       host.counters.dropHandshakeRateLimited++;
       return;
     }
@@ -460,25 +457,6 @@ export class SecureLayer<L> {
     const ns = Math.max(Math.floor(this.host.wallClockMs() * 1e6), this.lastStampNs + 1);
     this.lastStampNs = ns;
     return encodeTimestamp(Math.floor(ns / 1e9), ns % 1e9);
-  }
-
-  /** Per-source token bucket for handshake processing (the DH work). */
-  private allowSource(key: string, now: number): boolean {
-    const { handshakeRatePerSecond: rate, handshakeBurst: burst } = this.host.config;
-    let bucket = this.sources.get(key);
-    if (bucket === undefined) {
-      if (this.sources.size >= MAX_TABLE) {
-        for (const [k, b] of this.sources) if (now - b.at >= (burst * 1000) / rate) this.sources.delete(k);
-        if (this.sources.size >= MAX_TABLE) this.sources.clear();
-      }
-      bucket = { tokens: burst, at: now };
-      this.sources.set(key, bucket);
-    }
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * rate) / 1000);
-    bucket.at = now;
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
   }
 
   private boundTable<K, V>(table: Map<K, V>): void {

@@ -301,6 +301,11 @@ export class Signalling<L> {
       if (!authenticated) host.sendReset(link, msg.origConnId, Reason.UNKNOWN_CONNECTION);
       return;
     }
+    if (out.secure && msg.respAddr !== 0 && msg.respAddr !== out.remote.address) {
+      // The responder proved the key of the address we called; it may not answer as another one.
+      host.counters.dropWrongAddress++;
+      return;
+    }
     this.finishOut(out, false);
     const remote = { address: msg.respAddr === 0 ? out.remote.address : msg.respAddr, port: out.remote.port };
     const conn = host.openConnection(out.localConnId, msg.respConnId, 'originator', out.local, remote, out.ipa, msg.ipa, link, out.txn, out.secure);

@@ -238,3 +238,29 @@ test('a keyed release closes the other end; a plain disconnect or reset for a ke
   assert.equal(s.b.rec.disconnected[0]!.byPeer, true);
   assert.equal(s.b.ep.connection(bConn), undefined);
 });
+
+test('under a flood of initiations from forged sources a legitimate call still completes (cookie round trip)', async () => {
+  const { mac, MAC_SIZE } = await import('../../src/crypto/primitives.js');
+  const { mac1Key } = await import('../../src/crypto/cookie.js');
+  const s = keyedPair({ config: { handshakeLoadPerSecond: 50 } });
+  const key1 = mac1Key(s.keys.b.publicKey);
+  const forged = (i: number): Uint8Array => {
+    const m = new Uint8Array(INIT_SIZE);
+    m[0] = 1;
+    m[1] = SecureType.HANDSHAKE_INIT;
+    for (let k = 4; k < INIT_SIZE - 2 * MAC_SIZE; k++) m[k] = (i * 31 + k * 7) & 0xff;
+    m.set(mac(key1, m.subarray(0, INIT_SIZE - 2 * MAC_SIZE)), INIT_SIZE - 2 * MAC_SIZE); // a valid mac1
+    return m;
+  };
+  s.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT, ipa: 0x0a000001, link: s.hub.peer('b') });
+  let i = 0;
+  const done = (): boolean => {
+    for (let k = 0; k < 200; k++, i++) s.b.ep.receive(forged(i), s.hub.peer(`forged${i % 1000}`)); // ~thousands a second
+    return s.a.rec.connected.length === 1;
+  };
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], done, 3000), 'the legitimate call completed during the flood');
+  assert.ok(i >= 1000, `${i} forged initiations`);
+  assert.ok(s.b.ep.counters.cookieRepliesSent > 0 && s.a.ep.counters.cookiesReceived > 0);
+  assert.ok(s.b.ep.counters.dropAuth + s.b.ep.counters.dropHandshakeRateLimited <= 50 * 4, 'forged initiations did not get to the DH work beyond the load limit');
+  assert.equal(s.b.rec.incoming.length, 1);
+});
