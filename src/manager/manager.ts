@@ -13,6 +13,7 @@ import { MmErrno, MmReason } from '../abi/constants.js';
 import { sockaddrIn } from '../abi/sockaddr.js';
 import { interfaceByPort } from '../abi/interfaces.js';
 import { formatDottedQuad } from '../abi/inet.js';
+import { reasonName } from '../msnl/constants.js';
 import type { CallFailure, ConnectionInfo, IncomingCall } from '../msnl/types.js';
 import type { Logger } from '../base/logger.js';
 import type { ManagedEndpoint } from './endpoint-port.js';
@@ -194,7 +195,8 @@ export class Manager<L> {
       endpoint.refuse(call.callId, wireReason(MmReason.IPA_MISMATCH));
       return;
     }
-    endpoint.accept(call.callId);
+    // msnl(7): a confirm carries the callee's address on the tunnel interface as its ms_ipa.
+    endpoint.accept(call.callId, this.bindings.get(sock)?.ipa ?? 0);
   }
 
   /** Endpoint event: a connection opened (handle set for our calls, undefined for accepted ones). */
@@ -238,7 +240,7 @@ export class Manager<L> {
     this.callByHandle.delete(handle);
     this.calls.delete(Manager.key(call.sock, call.remoteMsnl));
     const mm = reason === 'timeout' ? MmReason.TIMEOUT : mmReason(code);
-    this.options.log.info(`failed to call ${formatDottedQuad(call.remoteMsnl)}: ${reason} (reason ${code})`);
+    this.options.log.info(`failed to call ${formatDottedQuad(call.remoteMsnl)}: ${reason} (reason ${code}: ${reasonName(code)})`);
     for (const { ref, peerIp } of call.refs) {
       const port = this.bindings.get(call.sock)?.port ?? 0;
       this.send(call.sock, { type: 'MMDOWN_REFUSED', sock: call.sock, ref, reason: mm, peer: sockaddrIn(peerIp, port) });
@@ -249,7 +251,7 @@ export class Manager<L> {
   onDisconnected(connId: number, reason: number, byPeer: boolean): void {
     const c = this.forget(connId);
     if (c === undefined) return;
-    this.options.log.info(`connection ${connId} down: ${byPeer ? 'released by peer' : 'released'} (reason ${reason})`);
+    this.options.log.info(`connection ${connId} down: ${byPeer ? 'released by peer' : 'released'} (reason ${reason}: ${reasonName(reason)})`);
     this.send(c.sock, { type: 'MMDOWN_DISCONNECT', conn: connId, reason: mmReason(reason) });
   }
 

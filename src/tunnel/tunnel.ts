@@ -15,7 +15,7 @@ import { decodeMm, encodeMm, type MmMessage } from '../abi/mm.js';
 import { MmReason } from '../abi/constants.js';
 import { sockaddrIn, sockaddrMsnl } from '../abi/sockaddr.js';
 import type { TunnelInterfaceSpec } from '../abi/interfaces.js';
-import { buildIcmpUnreachable, checkIpv4, IcmpUnreachCode, Ipv4Check, ipv4Destination, ipv4Source } from './ipv4-packet.js';
+import { buildIcmpUnreachable, checkIpv4, IcmpUnreachCode, Ipv4Check, ipv4Destination, ipv4Source, unreachCodeForReason } from './ipv4-packet.js';
 import { TokenBucket } from './token-bucket.js';
 import { InboundCoalescer, OutboundSegmenter, VNET_HDR_LEN, VnetGso } from './tcp-offload.js';
 import { PendingQueues } from './pending-queues.js';
@@ -69,7 +69,8 @@ export class Tunnel {
   private bound = false;
   private readonly byPeer = new Map<number, TunnelConnection>();
   private readonly byConn = new Map<number, TunnelConnection>();
-  private readonly refused = new Map<number, number>();
+  /** Refused IP peers: until when they are answered at once, and with which ICMP code. */
+  private readonly refused = new Map<number, { readonly until: number; readonly code: number }>();
   private readonly pending: PendingQueues;
   private readonly refs = new Map<number, number>();
   private nextRef = 1;
@@ -154,7 +155,7 @@ export class Tunnel {
     this.sendUp({ type: 'MMUP_DETACH', sock: this.sock });
     this.bound = false;
     for (const entry of [...this.byConn.values()]) this.forget(entry);
-    for (const peer of this.pending.peers()) this.failPending(peer);
+    for (const peer of this.pending.peers()) this.failPending(peer, IcmpUnreachCode.NET);
     this.refs.clear();
     this.redial.clear();
   }
@@ -202,11 +203,11 @@ export class Tunnel {
       this.unreachable(buf, offset, length, IcmpUnreachCode.NET);
       return;
     }
-    const refusedUntil = this.refused.get(dst);
-    if (refusedUntil !== undefined) {
-      if (this.options.now() < refusedUntil) {
+    const refusal = this.refused.get(dst);
+    if (refusal !== undefined) {
+      if (this.options.now() < refusal.until) {
         this.counters.drop('refused');
-        this.unreachable(buf, offset, length, IcmpUnreachCode.HOST);
+        this.unreachable(buf, offset, length, refusal.code);
         return;
       }
       this.refused.delete(dst);
@@ -298,8 +299,9 @@ export class Tunnel {
           if (msg.reason === MmReason.NO_MAPPING || msg.reason === MmReason.NO_ROUTE || msg.reason === MmReason.IPA_MISMATCH) this.redial.delete(peer);
           else this.redial.failed(peer, this.options.now());
         }
-        this.refused.set(peer, this.options.now() + (this.options.negativeCacheMs ?? 1000));
-        this.failPending(peer);
+        const code = unreachCodeForReason(msg.reason);
+        this.refused.set(peer, { until: this.options.now() + (this.options.negativeCacheMs ?? 1000), code });
+        this.failPending(peer, code);
         return;
       }
       case 'MMDOWN_NEWCONN': {
@@ -381,10 +383,11 @@ export class Tunnel {
     for (const { peer } of this.redial.list()) if (this.options.mappings.msnlAddressOf(peer) === undefined) this.redial.delete(peer);
   }
 
-  private failPending(peer: number): void {
+  /** Drops the packets queued for a failed call, each answered with ICMP unreachable `code` (ms(4) REASON CODES). */
+  private failPending(peer: number, code: number): void {
     this.pending.drain(peer, (buf, offset, length) => {
       this.counters.drop('call_failed');
-      this.unreachable(buf, offset, length, IcmpUnreachCode.HOST);
+      this.unreachable(buf, offset, length, code);
     });
   }
 

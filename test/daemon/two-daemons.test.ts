@@ -104,16 +104,19 @@ test('a caller whose MSNL address does not map to its ms_ipa is refused and noth
     const icmp = atC[0]!;
     assert.equal(icmp[9], 1, 'an ICMP packet');
     assert.equal(icmp[20], 3, 'destination unreachable');
+    assert.equal(icmp[21], 13, 'code 13: refused by the peer (ms(4) REASON CODES)');
     assert.equal(B.daemon.manager.refusedCalls, 1);
     assert.equal(B.daemon.manager.connections().size, 0);
     assert.equal(atB.length, 0, 'nothing reached B\'s TUN');
     assert.ok(B.logs.some((line) => /refused call from 128\.232\.0\.3 \(ms_ipa 10\.0\.0\.1\): ms_ipa maps to 128\.232\.0\.1/.test(line)), B.logs.join('\n'));
+    // The manager's refusal is msnl(7) reason 2 (refused); 3 is only for a wrong RespAddr.
+    assert.ok(C.logs.some((line) => line.includes('failed to call 128.232.0.2: refused (reason 2: refused)')), C.logs.join('\n'));
   } finally {
     await lab.close();
   }
 });
 
-test('removing a mapping tears the connection down; the next packet gets ICMP host unreachable', async () => {
+test('removing a mapping tears the connection down; the next packet gets ICMP net unreachable', async () => {
   const lab = new Lab();
   try {
     const { stores, A, B } = await startPair(lab, 0);
@@ -127,7 +130,7 @@ test('removing a mapping tears the connection down; the next packet gets ICMP ho
     A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100));
     await until('ICMP back at A', () => atA.length === 1);
     assert.equal(atA[0]![20], 3, 'ICMP destination unreachable');
-    assert.equal(atA[0]![21], 1, 'code 1: host unreachable');
+    assert.equal(atA[0]![21], 0, 'code 0: no mapping covers the destination (ms(4) REASON CODES)');
     assert.equal(atB.length, 1, 'nothing more reached B');
   } finally {
     await lab.close();

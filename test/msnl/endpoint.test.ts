@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryHub } from '../../src/msdl/memory.js';
-import { DATA_HEADER_SIZE, Reason, RESET_SIZE } from '../../src/msnl/constants.js';
+import { DATA_HEADER_SIZE, MAX_PROBE_INTERVAL_MS, PEER_INTERVAL_TOLERANCE, Reason, RESET_SIZE } from '../../src/msnl/constants.js';
 import { MsnlEndpoint } from '../../src/msnl/endpoint.js';
 import { seededRandom } from '../../src/base/random.js';
 import { decodeMessage, encodeProbe, writeDataHeader } from '../../src/msnl/wire.js';
@@ -374,3 +374,26 @@ for (const loss of [0, 0.3]) {
     assert.equal(b.ep.calls().length, 0);
   });
 }
+
+test('health stays up against a peer that probes at the slowest rate msnl(7) allows', () => {
+  const clock = new FakeClock();
+  // Up to 80 ms of jitter on half the datagrams, as timers and queues give a real peer.
+  const hub = new MemoryHub({ clock, seed: 9, loss: 0, delayMs: 5, reorder: 0.5, reorderMs: 80 });
+  const slow = makeNode(hub, clock, 'a', A_ADDR, 91, { probeIntervalMs: MAX_PROBE_INTERVAL_MS, deadMs: 0 });
+  const b = makeNode(hub, clock, 'b', B_ADDR, 92, { deadMs: 0 });
+  b.ep.listen(PORT);
+  slow.ep.connect({ remoteAddress: B_ADDR, remotePort: PORT, localPort: PORT, ipa: 1, link: hub.peer('b') });
+  run(hub, clock, [slow, b], () => b.rec.connected.length === 1, 1000);
+  const id = b.rec.connected[0]!.conn.connId;
+  run(hub, clock, [slow, b], () => b.ep.health(id)?.up === true, 10000);
+  let downSamples = 0;
+  for (let t = 0; t < 60000; t += 10) {
+    run(hub, clock, [slow, b], () => false, 10);
+    if (b.ep.health(id)?.up !== true) downSamples++;
+  }
+  assert.equal(downSamples, 0, 'never half or down over 60 s');
+  // And a silent peer is still noticed: with no probes at all, rx is no longer proven after 12.5 s.
+  hub.loss = 1;
+  run(hub, clock, [slow, b], () => false, MAX_PROBE_INTERVAL_MS * PEER_INTERVAL_TOLERANCE + 100);
+  assert.equal(b.ep.health(id)?.rxProven, false);
+});
