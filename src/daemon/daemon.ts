@@ -130,6 +130,7 @@ export class Daemon<L> {
       down: (sock, message) => this.toTunnel(sock, message),
       msnlAddressOf: (ip) => this.mappings.lookup(ip),
       linkOf: (msnl) => this.routes.lookup(msnl),
+      sameLink: (a, b) => options.underlay.same(a, b),
       log,
     });
     for (const spec of TUNNEL_INTERFACES) {

@@ -10,6 +10,7 @@ import { Connection } from './connection.js';
 import { DATA_HEADER_SIZE, MAX_PACKET_SIZE, MsgType, Reason, RESET_SIZE } from './constants.js';
 import { cryptoRandom, type RandomSource } from '../base/random.js';
 import type { Clock } from '../base/clock.js';
+import { TokenBucket } from '../base/token-bucket.js';
 import { Reassembler, segmentPacket, type ReassemblyCounters } from './sar.js';
 import { Signalling, type ConnectRequest, type SignallingHost } from './signalling.js';
 import { DEFAULT_ENDPOINT_CONFIG, newCounters, type CallRow, type ConnectionInfo, type EndpointConfig, type EndpointCounters, type EndpointEvents, type Health } from './types.js';
@@ -54,8 +55,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   private readonly reassembler: Reassembler;
   private readonly header = newDataHeader();
   private readonly savedOctets = new Uint8Array(DATA_HEADER_SIZE);
-  private resetTokens: number;
-  private resetRefilledAt: number;
+  private readonly resetBucket: TokenBucket;
   private nextEchoIdent = 1;
 
   constructor(options: EndpointOptions<L>) {
@@ -68,8 +68,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     this.sameLink = options.sameLink ?? ((a, b) => a === b);
     this.signalling = new Signalling(this);
     this.reassembler = new Reassembler(this.clock, this.config.reassembly);
-    this.resetTokens = this.config.resetBurst;
-    this.resetRefilledAt = this.clock.now();
+    this.resetBucket = new TokenBucket(this.config.resetRatePerSecond, this.config.resetBurst, () => this.clock.now());
   }
 
   get localAddress(): number {
@@ -303,15 +302,10 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
 
   /** Answers traffic on an unknown connection with the 8-octet reset, rate-limited. */
   sendReset(link: L, connId: number, reason: number): void {
-    const now = this.clock.now();
-    const { resetRatePerSecond, resetBurst } = this.config;
-    this.resetTokens = Math.min(resetBurst, this.resetTokens + ((now - this.resetRefilledAt) * resetRatePerSecond) / 1000);
-    this.resetRefilledAt = now;
-    if (this.resetTokens < 1) {
+    if (!this.resetBucket.take()) {
       this.counters.resetsRateLimited++;
       return;
     }
-    this.resetTokens -= 1;
     this.counters.resetsSent++;
     this.out(link, encodeReset(connId, reason));
   }

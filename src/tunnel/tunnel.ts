@@ -16,7 +16,7 @@ import { MmReason } from '../abi/constants.js';
 import { sockaddrIn, sockaddrMsnl } from '../abi/sockaddr.js';
 import type { TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { buildIcmpUnreachable, checkIpv4, IcmpUnreachCode, Ipv4Check, ipv4Destination, ipv4Source, unreachCodeForReason } from './ipv4-packet.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../base/token-bucket.js';
 import { InboundCoalescer, OutboundSegmenter, VNET_HDR_LEN, VnetGso } from './tcp-offload.js';
 import { PendingQueues } from './pending-queues.js';
 import { TunnelCounters } from './counters.js';
