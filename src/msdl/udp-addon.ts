@@ -1,7 +1,8 @@
-// The typed surface of the msnl_tun addon's UdpSocket (src/tun/native/udp.cc): a non-blocking IPv4
-// UDP socket moved in batches with recvmmsg/sendmmsg, readiness by uv_poll. src/msdl/udp-batch.ts
-// wraps it. Addresses are unsigned 32-bit IPv4 numbers in host order (src/abi/inet.ts).
-import { loadNative } from './native.js';
+// The typed surface of the addon's UdpSocket (src/tun/native/udp.cc; the one msnl_tun addon, loaded
+// by src/tun/native.ts): a non-blocking IPv4 UDP socket moved in batches with recvmmsg/sendmmsg,
+// readiness by uv_poll. udp-batch.ts wraps it. Addresses are unsigned 32-bit IPv4 numbers in host
+// order (src/abi/inet.ts).
+import { loadNative } from '../tun/native.js';
 
 /** uv_poll event bits the callback receives (uv.h). */
 export const UV_READABLE = 1;

@@ -6,8 +6,8 @@
 // slab of slots and are handed on as (slab, offset, length), valid only during the onReceive call. Runs of
 // same-size datagrams to one peer go out as one UDP GSO message and may come in as one UDP GRO slot,
 // split back here. Nothing allocates per datagram. Failures are counted, never thrown.
-import { errnoName } from '../tun/errors.js';
-import { loadUdpSocket, UV_READABLE, UV_WRITABLE, type NativeUdpSocket, type NativeUdpSocketConstructor } from '../tun/native-udp.js';
+import { errnoName } from '../abi/errno.js';
+import { loadUdpSocket, UV_READABLE, UV_WRITABLE, type NativeUdpSocket, type NativeUdpSocketConstructor } from './udp-addon.js';
 import { copyOctets } from '../abi/bytes.js';
 import { formatDottedQuad } from '../abi/inet.js';
 

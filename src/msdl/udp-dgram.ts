@@ -1,105 +1,101 @@
-// The UDP data link (node:dgram): MSNL datagrams over the IP underlay. The link value of a peer is
-// { address, port }; received datagrams carry node's rinfo object as their link, so compare links
-// with sameUdpPeer(). One send callback is shared by all sends (no per-packet closure).
-
+// DgramUdpUnderlay: the underlay over node:dgram, one syscall, callback and Buffer per datagram.
+// msnld uses it for an IPv6 listen address; IPv4 goes through NativeUdpUnderlay (udp-native.ts).
+// Links are the canonical UdpEndpoints of this underlay; one send callback serves every send.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import { octetsOf } from '../abi/bytes.js';
+import { formatHostPort } from '../abi/endpoint.js';
 import { DEFAULT_MAX_DATAGRAM } from '../msnl/constants.js';
-import { newDataLinkCounters, type DataLink, type DataLinkCounters, type ReceiveHandler } from './datalink.js';
+import { UdpEndpoints, sameUdpEndpoint, type UdpEndpoint } from './udp-endpoint.js';
+import { causeText, type ReceiveFunc, type Underlay, type UnderlayLog, type UnderlaySocket } from './underlay.js';
 
-export interface UdpPeer {
-  readonly address: string;
-  readonly port: number;
+export interface DgramCounters {
+  datagramsSent: number;
+  datagramsReceived: number;
+  sendErrors: number;
+  /** Datagrams refused because they were larger than maxDatagram. */
+  oversize: number;
 }
 
-export interface UdpDataLinkOptions {
-  /** Address to bind (e.g. 0.0.0.0 or 127.0.0.1). */
-  readonly address: string;
-  /** UDP port to bind; 0 picks a free one. */
-  readonly port: number;
-  readonly family?: 'udp4' | 'udp6';
-  /** Largest UDP payload sent (default 1472: a 1500-octet underlay MTU). */
-  readonly maxDatagram?: number;
-  /** Socket buffer sizes in octets, when set. */
-  readonly receiveBufferSize?: number;
-  readonly sendBufferSize?: number;
-  /** Called with send and socket errors (the link keeps running). */
-  readonly onError?: (error: Error) => void;
-}
+export class DgramUdpUnderlay implements Underlay<UdpEndpoint> {
+  private readonly endpoints = new UdpEndpoints();
 
-export function sameUdpPeer(a: UdpPeer, b: UdpPeer): boolean {
-  return a.port === b.port && a.address === b.address;
-}
+  constructor(
+    private readonly log: UnderlayLog,
+    /** Largest UDP payload sent (default 1472: a 1500-octet underlay MTU). */
+    private readonly maxDatagram = DEFAULT_MAX_DATAGRAM,
+  ) {}
 
-export class UdpDataLink implements DataLink<UdpPeer> {
-  readonly batchSize = 64;
-  readonly counters: DataLinkCounters = newDataLinkCounters();
-  readonly maxDatagram: number;
-  private handler: ReceiveHandler<UdpPeer> | undefined;
-  private closed = false;
-  private readonly onSent: (error: Error | null) => void;
-
-  private constructor(
-    private readonly socket: Socket,
-    private readonly options: UdpDataLinkOptions,
-  ) {
-    this.maxDatagram = options.maxDatagram ?? DEFAULT_MAX_DATAGRAM;
-    this.onSent = (error) => {
-      if (error === null || error === undefined) return;
-      this.counters.sendErrors++;
-      this.options.onError?.(error);
-    };
-    socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
-      this.counters.datagramsReceived++;
-      this.handler?.(msg, rinfo);
-    });
-    socket.on('error', (error) => this.options.onError?.(error));
+  link(host: string, port: number): UdpEndpoint {
+    return this.endpoints.named(host, port);
   }
 
-  /** Binds a UDP socket and resolves with the link, or rejects with the bind error. */
-  static open(options: UdpDataLinkOptions): Promise<UdpDataLink> {
-    const socket = createSocket({ type: options.family ?? 'udp4', reuseAddr: false });
+  same(a: UdpEndpoint, b: UdpEndpoint): boolean {
+    return sameUdpEndpoint(a, b);
+  }
+
+  /** Binds a udp6 socket for an IPv6 host, udp4 otherwise; rejects with the bind error. */
+  open(host: string, port: number, onReceive: ReceiveFunc<UdpEndpoint>): Promise<DgramUdpSocket> {
+    const socket = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', reuseAddr: false });
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => {
         socket.close();
-        reject(new Error(`failed to bind UDP ${options.address}:${options.port}: ${error.message}`, { cause: error }));
+        reject(new Error(`failed to bind UDP ${formatHostPort({ host, port })}: ${error.message}`, { cause: error }));
       };
       socket.once('error', onError);
-      socket.bind(options.port, options.address, () => {
+      socket.bind(port, host, () => {
         socket.off('error', onError);
-        if (options.receiveBufferSize !== undefined) socket.setRecvBufferSize(options.receiveBufferSize);
-        if (options.sendBufferSize !== undefined) socket.setSendBufferSize(options.sendBufferSize);
-        resolve(new UdpDataLink(socket, options));
+        resolve(new DgramUdpSocket(socket, this.endpoints, this.maxDatagram, onReceive, this.log));
       });
     });
   }
+}
 
-  /** The bound local address and port. */
-  local(): UdpPeer {
-    const { address, port } = this.socket.address();
-    return { address, port };
+/** A bound node:dgram socket. */
+export class DgramUdpSocket implements UnderlaySocket<UdpEndpoint> {
+  readonly counters: DgramCounters = { datagramsSent: 0, datagramsReceived: 0, sendErrors: 0, oversize: 0 };
+  private closed = false;
+  private readonly onSent: (error: Error | null) => void;
+  private readonly name: string;
+
+  constructor(
+    private readonly socket: Socket,
+    endpoints: UdpEndpoints,
+    private readonly maxDatagram: number,
+    onReceive: ReceiveFunc<UdpEndpoint>,
+    log: UnderlayLog,
+  ) {
+    this.onSent = (error) => {
+      if (error === null || error === undefined) return;
+      this.counters.sendErrors++;
+      log.verbose(`failed to send datagram: ${causeText(error)}`);
+    };
+    socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
+      this.counters.datagramsReceived++;
+      onReceive(msg, 0, msg.length, endpoints.named(rinfo.address, rinfo.port));
+    });
+    socket.on('error', (error) => log.verbose(`failed to send datagram: ${causeText(error)}`));
+    const bound = socket.address();
+    this.name = formatHostPort({ host: bound.address, port: bound.port });
   }
 
-  send(link: UdpPeer, bytes: Uint8Array): void {
+  send(link: UdpEndpoint, buf: Uint8Array, offset: number, length: number): void {
     if (this.closed) {
       this.counters.sendErrors++;
       return;
     }
-    if (bytes.length > this.maxDatagram) {
+    if (length > this.maxDatagram) {
       this.counters.oversize++;
       return;
     }
     this.counters.datagramsSent++;
     // node:dgram may keep a reference until the kernel takes the datagram, while senders reuse
-    // their buffers as soon as send() returns (DataLink contract): hand it a copy.
-    this.socket.send(Buffer.from(bytes), link.port, link.address, this.onSent);
+    // their buffers as soon as send() returns: hand it a copy.
+    this.socket.send(Buffer.from(octetsOf(buf, offset, length)), link.port, link.address, this.onSent);
   }
 
-  sendBatch(link: UdpPeer, bufs: readonly Uint8Array[], count: number): void {
-    for (let i = 0; i < count && i < bufs.length; i++) this.send(link, bufs[i]!);
-  }
-
-  onReceive(handler: ReceiveHandler<UdpPeer>): void {
-    this.handler = handler;
+  describe(): string {
+    return this.name;
   }
 
   close(): Promise<void> {

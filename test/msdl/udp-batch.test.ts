@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { BatchUdpSocket, UdpSocketError, type BatchUdpOptions } from '../../src/msdl/udp-batch.js';
-import { UV_READABLE, UV_WRITABLE, type NativeUdpSocket } from '../../src/tun/native-udp.js';
+import { UV_READABLE, UV_WRITABLE, type NativeUdpSocket } from '../../src/msdl/udp-addon.js';
 import { requireRoot } from '../helpers/root.js';
 import { waitFor } from '../helpers/wait.js';
 
