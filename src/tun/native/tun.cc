@@ -20,7 +20,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include <memory>
 
 namespace msnl {
 
@@ -33,6 +32,22 @@ void ThrowSys(Napi::Env env, int err, const char* syscall) {
 
 void ThrowType(Napi::Env env, const char* message) {
   Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
+}
+
+// bufs[i] as a Buffer of at least offset + need octets; false (TypeError thrown) otherwise. The one
+// argument check of readBatch (need 1: room for a packet) and writeBatch (need: the packet's size).
+static bool BufferAt(Napi::Env env, const Napi::Array& bufs, uint32_t i, uint32_t offset, uint32_t need, Napi::Buffer<uint8_t>* out) {
+  Napi::Value v = bufs[i];
+  if (!v.IsBuffer()) {
+    ThrowType(env, "bufs must hold Buffers");
+    return false;
+  }
+  *out = v.As<Napi::Buffer<uint8_t>>();
+  if (out->Length() < offset || out->Length() - offset < need) {
+    ThrowType(env, "a buffer has no room for the packet after the headroom offset");
+    return false;
+  }
+  return true;
 }
 
 bool IfName(const Napi::CallbackInfo& info, size_t index, std::string* out) {
@@ -106,16 +121,8 @@ Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
   int32_t* out = sizes.Data();
   uint32_t i = 0;
   while (i < n) {
-    Napi::Value v = bufs[i];
-    if (!v.IsBuffer()) {
-      ThrowType(env, "bufs must hold Buffers");
-      return env.Undefined();
-    }
-    Napi::Buffer<uint8_t> b = v.As<Napi::Buffer<uint8_t>>();
-    if (b.Length() <= offset) {
-      ThrowType(env, "a buffer is not larger than the headroom offset");
-      return env.Undefined();
-    }
+    Napi::Buffer<uint8_t> b;
+    if (!BufferAt(env, bufs, i, offset, 1, &b)) return env.Undefined();
     ssize_t r = read(fd, b.Data() + offset, b.Length() - offset);
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -185,16 +192,12 @@ Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
   const int32_t* len = sizes.Data();
   uint32_t i = start;
   while (i < end) {
-    Napi::Value v = bufs[i];
-    if (!v.IsBuffer()) {
-      ThrowType(env, "bufs must hold Buffers");
+    Napi::Buffer<uint8_t> b;
+    if (len[i] < 0) {
+      ThrowType(env, "sizes must not be negative");
       return env.Undefined();
     }
-    Napi::Buffer<uint8_t> b = v.As<Napi::Buffer<uint8_t>>();
-    if (len[i] < 0 || static_cast<uint64_t>(offset) + static_cast<uint32_t>(len[i]) > b.Length()) {
-      ThrowType(env, "offset + size is beyond the buffer");
-      return env.Undefined();
-    }
+    if (!BufferAt(env, bufs, i, offset, static_cast<uint32_t>(len[i]), &b)) return env.Undefined();
     ssize_t r = write(fd, b.Data() + offset, len[i]);
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -209,7 +212,7 @@ Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
 
 // ---- readiness: uv_poll on the main loop ----------------------------------------------------
 
-// new FdPoll(fd, callback): calls callback() once per readable event until close().
+// new FdPoll(fd, callback): calls callback(status, events) once per readable event until close().
 class FdPoll : public Napi::ObjectWrap<FdPoll> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -223,66 +226,23 @@ class FdPoll : public Napi::ObjectWrap<FdPoll> {
       ThrowType(env, "FdPoll(fd, callback)");
       return;
     }
-    int fd = info[0].As<Napi::Number>().Int32Value();
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    auto* st = new PollState();
-    st->env = env;
-    int rc = uv_poll_init(loop, &st->handle, fd);
-    if (rc != 0) {
-      delete st;
-      ThrowSys(env, -rc, "uv_poll_init");
-      return;
-    }
-    st->handle.data = st;
-    st->callback = Napi::Persistent(info[1].As<Napi::Function>());
-    st->context = std::make_unique<Napi::AsyncContext>(env, "msnl_tun_poll");
-    rc = uv_poll_start(&st->handle, UV_READABLE, OnEvent);
-    state_ = st;
-    if (rc != 0) {
-      Shutdown();
-      ThrowSys(env, -rc, "uv_poll_start");
-    }
+    const char* syscall = "";
+    int rc = poll_.Start(env, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Function>(), "msnl_tun_poll", &syscall);
+    if (rc != 0) ThrowSys(env, -rc, syscall);
   }
-
-  ~FdPoll() override { Shutdown(); }
 
  private:
-  static void OnEvent(uv_poll_t* handle, int status, int /*events*/) {
-    auto* st = static_cast<PollState*>(handle->data);
-    Napi::Env env(st->env);
-    Napi::HandleScope scope(env);
-    st->callback.MakeCallback(env.Global(), {Napi::Number::New(env, status)}, *st->context);
-    if (env.IsExceptionPending()) {
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
-    }
-  }
-
-  void Shutdown() {
-    if (state_ == nullptr) return;
-    PollState* st = state_;
-    state_ = nullptr;
-    uv_poll_stop(&st->handle);
-    // Closing removes the fd from epoll now; the state goes when libuv is done with the handle.
-    uv_close(reinterpret_cast<uv_handle_t*>(&st->handle),
-             [](uv_handle_t* h) { delete static_cast<PollState*>(h->data); });
-  }
-
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    Shutdown();
+    poll_.Stop();
     return info.Env().Undefined();
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {
-    if (state_ != nullptr) {
-      auto* h = reinterpret_cast<uv_handle_t*>(&state_->handle);
-      if (info[0].ToBoolean().Value()) uv_ref(h); else uv_unref(h);
-    }
+    poll_.Ref(info[0].ToBoolean().Value());
     return info.Env().Undefined();
   }
 
-  PollState* state_ = nullptr;
+  PollWatcher poll_;
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
