@@ -1,11 +1,13 @@
-// BatchUdpSocket: an IPv4 UDP socket that moves datagrams in batches (recvmmsg/sendmmsg through the
-// msnl_tun addon) instead of one syscall, one callback and one Buffer per datagram as node:dgram
-// does. Sends are copied into a preallocated slab and flushed with one sendmmsg per burst (a
-// microtask after the current callback, or at once when a batch is full); when the kernel says
-// EAGAIN the rest stays queued and the socket waits for UV_WRITABLE. Receives land in a preallocated
-// slab of slots and are handed on as (slab, offset, length), valid only during the onReceive call. Runs of
-// same-size datagrams to one peer go out as one UDP GSO message and may come in as one UDP GRO slot,
-// split back here. Nothing allocates per datagram. Failures are counted, never thrown.
+// BatchUdpSocket: an IPv4 UDP socket that moves datagrams in batches through the addon
+// (udp-addon.ts), where node:dgram spends a syscall, a callback and a Buffer on each.
+// - Sends are copied into a preallocated slab and flushed with one sendmmsg per burst: a microtask
+//   after the current callback, or at once when a batch is full.
+// - When the kernel says EAGAIN the rest stays queued and the socket waits for UV_WRITABLE.
+// - Receives land in a preallocated slab of slots and are handed on as (slab, offset, length),
+//   valid only during the onReceive call.
+// - Runs of same-size datagrams to one peer go out as one UDP GSO message and may come in as one
+//   UDP GRO slot, split back here. Whether GSO stays on after a refusal is gso.ts's rule.
+// - Nothing allocates per datagram. Failures are counted, never thrown.
 import { errnoName } from '../abi/errno.js';
 import { loadUdpSocket, UV_READABLE, UV_WRITABLE, type NativeUdpSocket, type NativeUdpSocketConstructor } from './udp-addon.js';
 import { copyOctets } from '../abi/bytes.js';

@@ -1,6 +1,8 @@
-// Shared helpers of the msnl_tun addon: syscall errors as JS exceptions, argument access.
-// The addon only does syscalls; naming the device and the cause in error text is the TypeScript
-// wrapper's job (src/tun/errors.ts), so every thrown Error carries `errno` and `syscall`.
+// Shared declarations of the msnl_tun addon: syscall errors as JS exceptions, argument access, the
+// uv_poll watcher, and the entry points each .cc file defines. The addon only does syscalls and
+// returns plain values; naming the device or socket and the cause, and every policy, is the
+// TypeScript side's job (src/tun/errors.ts, src/msdl/udp-batch.ts), so every thrown Error
+// carries `errno` and `syscall`.
 #pragma once
 
 #include <napi.h>

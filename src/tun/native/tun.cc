@@ -1,6 +1,6 @@
 // msnl_tun: the syscalls behind src/tun. TUN open (IFF_TUN | IFF_NO_PI), batched non-blocking
-// read/write into caller-owned buffers, uv_poll readiness (never the libuv threadpool), and the
-// interface ioctls of ifconfig.cc. With `offload`, the fd
+// read/write into caller-owned buffers, readiness by a PollWatcher (poll.cc), and the module's
+// export table (ifconfig.cc, netlink.cc and udp.cc add theirs). With `offload`, the fd
 // carries a virtio_net_hdr in front of every packet (IFF_VNET_HDR) and the kernel may hand over
 // TCP super-packets with partial checksums (TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4), as
 // wireguard-go does; src/tunnel/tcp-offload.ts cuts and joins them. Stats and address events
