@@ -8,7 +8,7 @@ import { octetsOf } from '../abi/bytes.js';
 import { formatHostPort } from '../abi/endpoint.js';
 import { randomUnit, seededRandom, type RandomSource } from '../msnl/random.js';
 import type { Clock } from '../msnl/sar.js';
-import type { ReceiveFunc, Underlay, UnderlaySocket } from './underlay.js';
+import { newDatagramCounters, type DatagramCounters, type ReceiveFunc, type Underlay, type UnderlaySocket } from './underlay.js';
 
 /** The link value of the memory hub: one canonical object per node, so links compare with ===. */
 export interface MemoryPeer {
@@ -140,17 +140,9 @@ export class MemoryHub {
   }
 }
 
-export interface MemoryNodeCounters {
-  datagramsSent: number;
-  datagramsReceived: number;
-  sendErrors: number;
-  /** Datagrams refused because they were larger than the hub's maxDatagram. */
-  oversize: number;
-}
-
 /** One node of the hub: sends copies of datagrams to other nodes, receives whole datagrams. */
 export class MemoryNode {
-  readonly counters: MemoryNodeCounters = { datagramsSent: 0, datagramsReceived: 0, sendErrors: 0, oversize: 0 };
+  readonly counters: DatagramCounters = newDatagramCounters();
   private handler: ((bytes: Uint8Array, from: MemoryPeer) => void) | undefined;
   private closed = false;
 

@@ -7,15 +7,7 @@ import { octetsOf } from '../abi/bytes.js';
 import { formatHostPort } from '../abi/endpoint.js';
 import { DEFAULT_MAX_DATAGRAM } from '../msnl/constants.js';
 import { UdpEndpoints, sameUdpEndpoint, type UdpEndpoint } from './udp-endpoint.js';
-import { causeText, type ReceiveFunc, type Underlay, type UnderlayLog, type UnderlaySocket } from './underlay.js';
-
-export interface DgramCounters {
-  datagramsSent: number;
-  datagramsReceived: number;
-  sendErrors: number;
-  /** Datagrams refused because they were larger than maxDatagram. */
-  oversize: number;
-}
+import { causeText, newDatagramCounters, type DatagramCounters, type ReceiveFunc, type Underlay, type UnderlayLog, type UnderlaySocket } from './underlay.js';
 
 export class DgramUdpUnderlay implements Underlay<UdpEndpoint> {
   private readonly endpoints = new UdpEndpoints();
@@ -53,7 +45,7 @@ export class DgramUdpUnderlay implements Underlay<UdpEndpoint> {
 
 /** A bound node:dgram socket. */
 export class DgramUdpSocket implements UnderlaySocket<UdpEndpoint> {
-  readonly counters: DgramCounters = { datagramsSent: 0, datagramsReceived: 0, sendErrors: 0, oversize: 0 };
+  readonly counters: DatagramCounters = newDatagramCounters();
   private closed = false;
   private readonly onSent: (error: Error | null) => void;
   private readonly name: string;

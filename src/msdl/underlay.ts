@@ -31,6 +31,19 @@ export interface Underlay<L> {
   same(a: L, b: L): boolean;
 }
 
+/** The counters of the one-datagram-at-a-time sockets (node:dgram, memory). */
+export interface DatagramCounters {
+  datagramsSent: number;
+  datagramsReceived: number;
+  sendErrors: number;
+  /** Datagrams refused because they were larger than the largest datagram carried. */
+  oversize: number;
+}
+
+export function newDatagramCounters(): DatagramCounters {
+  return { datagramsSent: 0, datagramsReceived: 0, sendErrors: 0, oversize: 0 };
+}
+
 /** What an underlay logs: socket errors (rate-limited by the caller's level) and resolver failures. */
 export interface UnderlayLog {
   error(message: string): void;

@@ -107,23 +107,33 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The (fd, bufs, sizes, offset) arguments readBatch and writeBatch share.
+struct BatchArgs {
+  explicit BatchArgs(const Napi::CallbackInfo& info)
+      : fd(info[0].As<Napi::Number>().Int32Value()),
+        bufs(info[1].As<Napi::Array>()),
+        sizes(info[2].As<Napi::Int32Array>()),
+        offset(info[3].As<Napi::Number>().Uint32Value()) {}
+  int fd;
+  Napi::Array bufs;
+  Napi::Int32Array sizes;
+  uint32_t offset;
+};
+
 // readBatch(fd, bufs, sizes, offset) -> n >= 0 packets read, or -errno when the first read failed.
 // One read() is one packet; stops at EAGAIN or when bufs is full. sizes[i] gets packet i's length,
 // the packet itself lands at bufs[i][offset..].
 Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  Napi::Array bufs = info[1].As<Napi::Array>();
-  Napi::Int32Array sizes = info[2].As<Napi::Int32Array>();
-  uint32_t offset = info[3].As<Napi::Number>().Uint32Value();
-  uint32_t n = bufs.Length();
-  if (sizes.ElementLength() < n) n = sizes.ElementLength();
-  int32_t* out = sizes.Data();
+  BatchArgs a(info);
+  uint32_t n = a.bufs.Length();
+  if (a.sizes.ElementLength() < n) n = a.sizes.ElementLength();
+  int32_t* out = a.sizes.Data();
   uint32_t i = 0;
   while (i < n) {
     Napi::Buffer<uint8_t> b;
-    if (!BufferAt(env, bufs, i, offset, 1, &b)) return env.Undefined();
-    ssize_t r = read(fd, b.Data() + offset, b.Length() - offset);
+    if (!BufferAt(env, a.bufs, i, a.offset, 1, &b)) return env.Undefined();
+    ssize_t r = read(a.fd, b.Data() + a.offset, b.Length() - a.offset);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -181,15 +191,12 @@ Napi::Value WriteWithHeader(const Napi::CallbackInfo& info) {
 // EAGAIN), or -errno when packet `start` itself failed (the caller drops it and goes on).
 Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  Napi::Array bufs = info[1].As<Napi::Array>();
-  Napi::Int32Array sizes = info[2].As<Napi::Int32Array>();
-  uint32_t offset = info[3].As<Napi::Number>().Uint32Value();
+  const BatchArgs a(info);
   uint32_t start = info[4].As<Napi::Number>().Uint32Value();
   uint32_t end = info[5].As<Napi::Number>().Uint32Value();
-  if (end > bufs.Length()) end = bufs.Length();
-  if (end > sizes.ElementLength()) end = sizes.ElementLength();
-  const int32_t* len = sizes.Data();
+  if (end > a.bufs.Length()) end = a.bufs.Length();
+  if (end > a.sizes.ElementLength()) end = a.sizes.ElementLength();
+  const int32_t* len = a.sizes.Data();
   uint32_t i = start;
   while (i < end) {
     Napi::Buffer<uint8_t> b;
@@ -197,8 +204,8 @@ Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
       ThrowType(env, "sizes must not be negative");
       return env.Undefined();
     }
-    if (!BufferAt(env, bufs, i, offset, static_cast<uint32_t>(len[i]), &b)) return env.Undefined();
-    ssize_t r = write(fd, b.Data() + offset, len[i]);
+    if (!BufferAt(env, a.bufs, i, a.offset, static_cast<uint32_t>(len[i]), &b)) return env.Undefined();
+    ssize_t r = write(a.fd, b.Data() + a.offset, len[i]);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
