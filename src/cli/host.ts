@@ -5,7 +5,7 @@ import type { HostSettings } from '../store/types.js';
 import { parseKeywords } from './args.js';
 import type { CliContext } from './context.js';
 import { UsageError, must } from './errors.js';
-import { formatEndpoint, parseEndpoint } from './endpoint.js';
+import { formatHostPort, parseHostPort } from '../abi/endpoint.js';
 import { printObject } from './output.js';
 
 export interface HostRow {
@@ -27,7 +27,7 @@ export function register(program: Command, context: CliContext): void {
     .description('show the host settings')
     .action(() => {
       const settings = context.withStore('read', (store) => store.getHost());
-      printObject(context, hostRow(settings), (r) => `address ${r.msnl_address}\nlisten ${formatEndpoint({ host: r.listen_host, port: r.listen_port })}`);
+      printObject(context, hostRow(settings), (r) => `address ${r.msnl_address}\nlisten ${formatHostPort({ host: r.listen_host, port: r.listen_port })}`);
     });
 
   host
@@ -41,7 +41,7 @@ export function register(program: Command, context: CliContext): void {
       const addressText = keywords.get('address');
       const listenText = keywords.get('listen');
       const msnlAddress = addressText === undefined ? undefined : must(parseDottedQuad(addressText, 'MSNL address'));
-      const listen = listenText === undefined ? undefined : must(parseEndpoint(listenText));
+      const listen = listenText === undefined ? undefined : must(parseHostPort(listenText));
       context.withStore('write', (store) => store.updateHost({ msnlAddress, listenHost: listen?.host, listenPort: listen?.port }));
     });
 }

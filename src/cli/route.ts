@@ -4,7 +4,7 @@ import { formatIpv4Prefix, parseIpv4Prefix } from '../abi/inet.js';
 import type { Route } from '../store/types.js';
 import type { CliContext } from './context.js';
 import { UsageError, must } from './errors.js';
-import { formatEndpoint, parseEndpoint } from './endpoint.js';
+import { formatHostPort, parseHostPort } from '../abi/endpoint.js';
 import { printRows } from './output.js';
 
 export interface RouteRow {
@@ -27,7 +27,7 @@ export function register(program: Command, context: CliContext): void {
     .description('list the MSNL routes')
     .action(() => {
       const routes = context.withStore('read', (store) => store.listRoutes());
-      printRows(context, routes.map(routeRow), (r) => `${r.dst} via ${formatEndpoint(r)}`);
+      printRows(context, routes.map(routeRow), (r) => `${r.dst} via ${formatHostPort(r)}`);
     });
 
   route
@@ -39,7 +39,7 @@ export function register(program: Command, context: CliContext): void {
     .action((dstText: string, via: string, endpointText: string) => {
       if (via !== 'via') throw new UsageError(`expected "via" after ${dstText}, found "${via}"`);
       const prefix = must(parseIpv4Prefix(dstText));
-      const endpoint = must(parseEndpoint(endpointText));
+      const endpoint = must(parseHostPort(endpointText));
       context.withStore('write', (store) => store.addRoute({ prefix, ...endpoint }));
     });
 

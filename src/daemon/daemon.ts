@@ -19,7 +19,7 @@ import type { AddrEventSource } from '../tun/addr-events.js';
 import type { Store } from '../store/store.js';
 import type { DesiredState, InterfaceConfig } from '../store/types.js';
 import { causeOf, type Logger } from '../base/logger.js';
-import type { Underlay, UnderlaySocket } from './underlay.js';
+import type { Underlay, UnderlaySocket } from '../msdl/underlay.js';
 
 export interface DaemonOptions<L> {
   readonly store: Store;

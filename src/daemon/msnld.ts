@@ -17,8 +17,9 @@ import { Daemon } from './daemon.js';
 import { DaemonControl } from './control-handler.js';
 import { VERSION } from '../base/version.js';
 import { causeOf, createLogger, parseLogLevel, type Logger } from '../base/logger.js';
-import { UdpUnderlay, parseHostPort } from './udp-underlay.js';
-import { NativeUdpUnderlay } from './udp-native-underlay.js';
+import { parseHostPort } from '../abi/endpoint.js';
+import { DgramUdpUnderlay } from '../msdl/udp-dgram.js';
+import { NativeUdpUnderlay } from '../msdl/udp-native.js';
 
 export const DEFAULT_LOG_FILE = '/var/log/msnld.log';
 
@@ -177,7 +178,7 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
     daemon = new Daemon({
       store,
       // The native batched socket (sendmmsg/recvmmsg, UDP GSO/GRO) is IPv4 only; node:dgram serves IPv6.
-      underlay: isIP(settings.listen?.host ?? '') === 6 ? new UdpUnderlay(log) : new NativeUdpUnderlay(log, { segmentation: flags.gso !== false }),
+      underlay: isIP(settings.listen?.host ?? '') === 6 ? new DgramUdpUnderlay(log) : new NativeUdpUnderlay(log, { segmentation: flags.gso !== false }),
       openTun: (spec) => openInterface(spec, flags.offload !== false, log),
       addrEvents,
       log,

@@ -1,15 +1,6 @@
 // Errors of the TUN layer: each names the device and the cause, never a bare errno. Pure: turns the
 // addon's { errno, syscall } into text an operator can act on.
-import { constants } from 'node:os';
-
-// Linux errnos that os.constants lacks; the first name of an aliased number wins (EAGAIN, not EWOULDBLOCK).
-const ERRNO_NAMES = new Map<number, string>([[77, 'EBADFD']]);
-for (const [name, no] of Object.entries(constants.errno)) if (!ERRNO_NAMES.has(no)) ERRNO_NAMES.set(no, name);
-
-/** Name of an errno number (EPERM, ...), or `errno N` when unknown. */
-export function errnoName(errno: number): string {
-  return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
-}
+import { errnoName } from '../abi/errno.js';
 
 export class TunError extends Error {
   constructor(

@@ -1,5 +1,6 @@
-// The typed surface of the msnl_tun addon (src/tun/native, built by node-gyp) and its loader.
-// This is the only file that knows the addon's shape; src/tun/device.ts and addr-events.ts wrap it.
+// The msnl_tun addon (src/tun/native, built by node-gyp): its loader, and the typed surface of its
+// TUN, interface and address-event functions, which src/tun/device.ts and addr-events.ts wrap.
+// The addon's UdpSocket class is typed beside its wrapper, in src/msdl/udp-addon.ts.
 // The addon throws Errors carrying `errno` and `syscall`; src/tun/errors.ts names the device.
 import path from 'node:path';
 
@@ -26,7 +27,7 @@ export type NativeAddrEvent =
   | { kind: 'added' | 'removed'; ifindex: number; ifname: string; address: number; prefixLength: number; peer?: number }
   | { kind: 'overrun' };
 
-/** uv_poll on a file descriptor: callback(status) once per readable event until close(). */
+/** uv_poll on a file descriptor: callback(status, events) once per readable event until close(). */
 export interface NativeFdPoll {
   close(): void;
   /** Whether this handle keeps the event loop alive (it does by default). */
