@@ -1,7 +1,8 @@
 // msnld: flags, environment, signals and wiring; the engine is src/daemon/daemon.ts. Loaded by main.ts.
 
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { makeDirectories } from '../abi/files.js';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { Command, CommanderError } from 'commander';
@@ -112,7 +113,7 @@ async function detach(settings: Settings): Promise<number> {
     process.stderr.write(`Error: failed to start: msnld pid ${running} already answers on ${flags.socket}\n`);
     return 2;
   }
-  mkdirSync(path.dirname(flags.logFile), { recursive: true });
+  makeDirectories(path.dirname(flags.logFile), 0o755); // not mkdirSync(recursive): it spins under /proc
   const log = openSync(flags.logFile, 'a');
   const child = spawn(process.execPath, [path.join(__dirname, 'main.js'), ...process.argv.slice(2), '--foreground'], { detached: true, stdio: ['ignore', log, log] });
   closeSync(log);

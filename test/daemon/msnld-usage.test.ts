@@ -31,3 +31,14 @@ test('a control socket path over 107 octets is a usage error and leaves no file 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a log directory that cannot be made (under /proc) fails at once instead of spinning', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'msnl-usage-'));
+  try {
+    const result = run([process.execPath, MSNLD, '--log-file', '/proc/msnl-no-such/msnld.log', '--socket', path.join(dir, 's.sock'), '--db', path.join(dir, 'd.db')], 10_000);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /cannot create directory \/proc\/msnl-no-such: ENOENT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
