@@ -1,12 +1,11 @@
 // The SQLite store of the desired state: the only module that imports better-sqlite3.
 // Every write is one IMMEDIATE transaction, so a failed write changes nothing.
-import fs from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { formatIpv4Prefix, prefixMask, type Ipv4Prefix } from '../abi/inet.js';
 import { interfaceByName } from '../abi/interfaces.js';
 import { StoreError, isUniqueViolation, translateError } from './errors.js';
+import { prepareDatabaseFile, removeCreated } from './file.js';
 import { defaultSchemaDir, loadMigrations, migrate } from './migrate.js';
 import type { DesiredState, HostSettings, InterfaceConfig, Mapping, MappingOrigin, NewMapping, Route } from './types.js';
 
@@ -367,8 +366,8 @@ export function openStore(dbPath: string, options: StoreOptions = {}): Store {
   const readonly = options.readonly ?? false;
   const migrations = loadMigrations(options.schemaDir ?? defaultSchemaDir());
   let db: BetterSqlite3.Database | undefined;
+  const created = dbPath === ':memory:' ? false : prepareDatabaseFile(dbPath, readonly);
   try {
-    if (!readonly && dbPath !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(dbPath)), { recursive: true });
     db = new Database(dbPath, { readonly, fileMustExist: readonly });
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
     // Reading the schema first: on a file that is not a database this fails before any write.
@@ -379,6 +378,7 @@ export function openStore(dbPath: string, options: StoreOptions = {}): Store {
     return new Store(db, dbPath, readonly, options.clock ?? Date.now);
   } catch (error) {
     db?.close();
+    if (created) removeCreated(dbPath);
     throw translateError(error, dbPath, 'open the database');
   }
 }
