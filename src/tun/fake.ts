@@ -158,7 +158,7 @@ class FakeTun implements TunDevice {
 
   /** Kernel side of an offloading device: one frame written. */
   private writeFrame(header: Uint8Array, buf: Uint8Array, offset: number, length: number): boolean {
-    if (this.closed) return this.refuse();
+    this.live('write'); // as KernelTun: a closed fd throws
     const packet = acceptFrame(header, buf, offset, length, this.mtu);
     return typeof packet === 'string' ? this.refuse() : this.take(packet);
   }
