@@ -128,16 +128,18 @@ export class KernelTun implements TunDevice {
   /** The virtio_net_hdr framing, when the fd speaks it (IFF_VNET_HDR). */
   private readonly framing: VnetFraming | undefined;
   private refireScheduled = false;
+  /** Whether the fd speaks virtio_net_hdr frames (IFF_VNET_HDR). Should the kernel refuse
+   *  TUNSETOFFLOAD it hands over no super-packets, but joined writes are still taken. */
+  readonly offload: boolean;
 
   private constructor(
     private readonly native: NativeTun,
     readonly name: string,
     fd: number,
     vnetHeader: boolean,
-    /** Whether the kernel agreed to hand over TCP super-packets (TUNSETOFFLOAD). */
-    readonly offload: boolean,
   ) {
     this.fd = fd;
+    this.offload = vnetHeader;
     if (vnetHeader) {
       this.framing = new VnetFraming(
         {
@@ -158,7 +160,7 @@ export class KernelTun implements TunDevice {
     } catch (err) {
       throw tunError(name, 'create', err);
     }
-    const dev = new KernelTun(native, opened.name, opened.fd, opened.vnetHeader, opened.offload);
+    const dev = new KernelTun(native, opened.name, opened.fd, opened.vnetHeader);
     try {
       if (opts.mtu !== undefined) dev.setMtu(opts.mtu);
       if (opts.address !== undefined) dev.setAddress(opts.address.address, opts.address.prefixLength, opts.address.peer);
