@@ -5,7 +5,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { octetsOf } from '../abi/bytes.js';
 import { formatHostPort } from '../abi/endpoint.js';
-import { DEFAULT_MAX_DATAGRAM } from '../msnl/constants.js';
+import { UDP_PAYLOAD_1500 } from '../abi/inet.js';
 import { UdpEndpoints, sameUdpEndpoint, type UdpEndpoint } from './udp-endpoint.js';
 import { causeText, newDatagramCounters, type DatagramCounters, type ReceiveFunc, type Underlay, type UnderlayLog, type UnderlaySocket } from './underlay.js';
 
@@ -15,7 +15,7 @@ export class DgramUdpUnderlay implements Underlay<UdpEndpoint> {
   constructor(
     private readonly log: UnderlayLog,
     /** Largest UDP payload sent (default 1472: a 1500-octet underlay MTU). */
-    private readonly maxDatagram = DEFAULT_MAX_DATAGRAM,
+    private readonly maxDatagram = UDP_PAYLOAD_1500,
   ) {}
 
   link(host: string, port: number): UdpEndpoint {
