@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { makeDirectories } from '../abi/files.js';
+import { makeDirectories } from '../base/files.js';
 import { ControlError, type ControlHandler } from './handler.js';
 import { Errno, REPLY_HEAD, RequestAssembler, encodePairs, encodeReplyEnd, type Pair, type Request } from './protocol.js';
 import { CONNECTION_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, encodeRow, encodeRows, encodeStatus } from './rows.js';

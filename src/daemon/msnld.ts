@@ -2,7 +2,7 @@
 
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
-import { makeDirectories } from '../abi/files.js';
+import { makeDirectories } from '../base/files.js';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { Command, CommanderError } from 'commander';
