@@ -1,5 +1,5 @@
 // DgramUdpUnderlay: the underlay over node:dgram, one syscall, callback and Buffer per datagram.
-// msnld uses it for an IPv6 listen address; IPv4 goes through NativeUdpUnderlay (udp-native.ts).
+// msnld uses it (through udp.ts) for an IPv6 listen address; IPv4 goes through NativeUdpUnderlay.
 // Links are the canonical UdpEndpoints of this underlay; one send callback serves every send.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
@@ -10,12 +10,11 @@ import { UdpEndpoints, sameUdpEndpoint, type UdpEndpoint } from './udp-endpoint.
 import { causeText, newDatagramCounters, type DatagramCounters, type ReceiveFunc, type Underlay, type UnderlayLog, type UnderlaySocket } from './underlay.js';
 
 export class DgramUdpUnderlay implements Underlay<UdpEndpoint> {
-  private readonly endpoints = new UdpEndpoints();
-
   constructor(
     private readonly log: UnderlayLog,
     /** Largest UDP payload sent (default 1472: a 1500-octet underlay MTU). */
     private readonly maxDatagram = DEFAULT_MAX_DATAGRAM,
+    private readonly endpoints = new UdpEndpoints(),
   ) {}
 
   link(host: string, port: number): UdpEndpoint {

@@ -1,4 +1,4 @@
-// NativeUdpUnderlay: msnld's IPv4 underlay, over BatchUdpSocket (udp-batch.ts: recvmmsg/sendmmsg
+// NativeUdpUnderlay: msnld's IPv4 underlay (through udp.ts), over BatchUdpSocket (udp-batch.ts: recvmmsg/sendmmsg
 // and UDP GSO/GRO through the addon). Links are the canonical UdpEndpoints of this underlay.
 // A route to a host name resolves (IPv4) in the background; until it has, datagrams to it are
 // dropped and counted as unresolved.
@@ -20,13 +20,13 @@ export interface NativeUnderlaySocket extends UnderlaySocket<UdpEndpoint> {
 export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
   /** Datagrams dropped because their link's host name has not resolved (or is IPv6). */
   unresolved = 0;
-  private readonly endpoints = new UdpEndpoints();
   private readonly resolved = new Map<string, number>();
   private readonly resolving = new Set<string>();
 
   constructor(
     private readonly log: UnderlayLog,
     private readonly tuning: NativeUdpTuning = {},
+    private readonly endpoints = new UdpEndpoints(),
   ) {}
 
   link(host: string, port: number): UdpEndpoint {

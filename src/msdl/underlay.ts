@@ -1,7 +1,8 @@
 // The underlay: the data links under MSNL (DESIGN.md), behind one interface in the manner of
 // wireguard-go's conn.Bind. Its implementations sit beside it:
-//   udp-native.ts  NativeUdpUnderlay: IPv4 over the batched addon socket of udp-batch.ts (msnld's own)
-//   udp-dgram.ts   DgramUdpUnderlay: node:dgram, which msnld uses for an IPv6 listen address
+//   udp.ts         UdpUnderlay, msnld's: the next two behind one endpoint table, by address family
+//   udp-native.ts  NativeUdpUnderlay: IPv4 over the batched addon socket of udp-batch.ts
+//   udp-dgram.ts   DgramUdpUnderlay: node:dgram, for an IPv6 listen address
 //   memory.ts      MemoryUnderlay: an in-process hub with seeded faults, for whole daemons in tests
 // A link value `L` names a peer on the underlay. MSNL stores links and hands them back, never looks
 // inside; both UDP underlays use one endpoint type, UdpEndpoint (udp-endpoint.ts).
