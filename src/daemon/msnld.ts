@@ -4,7 +4,6 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { makeDirectories } from '../base/files.js';
 import path from 'node:path';
-import { isIP } from 'node:net';
 import { Command, CommanderError } from 'commander';
 import { ArgumentError, parseDottedQuad } from '../abi/inet.js';
 import { ControlServer, DEFAULT_SOCKET_PATH, probeSocket, socketPathProblem } from '../control/server.js';
@@ -19,8 +18,7 @@ import { DaemonControl } from './control-handler.js';
 import { VERSION } from '../base/version.js';
 import { causeOf, createLogger, parseLogLevel, type Logger } from '../base/logger.js';
 import { parseHostPort } from '../abi/endpoint.js';
-import { DgramUdpUnderlay } from '../msdl/udp-dgram.js';
-import { NativeUdpUnderlay } from '../msdl/udp-native.js';
+import { UdpUnderlay } from '../msdl/udp.js';
 
 export const DEFAULT_LOG_FILE = '/var/log/msnld.log';
 
@@ -192,8 +190,7 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
   try {
     daemon = new Daemon({
       store,
-      // The native batched socket (sendmmsg/recvmmsg, UDP GSO/GRO) is IPv4 only; node:dgram serves IPv6.
-      underlay: isIP(settings.listen?.host ?? '') === 6 ? new DgramUdpUnderlay(log) : new NativeUdpUnderlay(log, { segmentation: flags.gso !== false }),
+      underlay: new UdpUnderlay(log, { segmentation: flags.gso !== false }),
       openTun: (spec) => openInterface(spec, flags.offload !== false, log),
       addrEvents,
       log,
