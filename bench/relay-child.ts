@@ -24,7 +24,7 @@ const socket = BatchUdpSocket.open({
   address: local,
   port,
   onReceive: (slab, offset, length) => {
-    device.write(slab as Buffer, offset, length);
+    device.write(slab, offset, length);
   },
 });
 const batch = 32;

@@ -1,10 +1,12 @@
-// Benchmark of the TUN offload core (src/tunnel/tcp-offload.ts): how fast one core cuts a 64 KiB
-// TCP super-packet into ms0 segments (1456 octets, one datagram each) and joins such segments back
+// Benchmark of the TUN offload core (src/tun/offload.ts, offload-coalesce.ts): how fast one core
+// cuts a 64 KiB TCP super-packet into ms0 segments (1456 octets, one datagram each, into the
+// tunnel's read buffers) and joins such segments back
 // into super-packets, checksums included. Against them, the same bytes through a plain memcpy
 // (Buffer.copy), the floor of any pass that must move them.
 // Run: npx tsc -p tsconfig.json && node dist/bench/tcp-offload.js [seconds]
-import { internetChecksum } from '../src/tunnel/ipv4-packet.js';
-import { InboundCoalescer, OutboundSegmenter, VNET_HDR_LEN, VnetFlag, VnetGso, writeVnetHeader } from '../src/tunnel/tcp-offload.js';
+import { internetChecksum } from '../src/abi/ipv4.js';
+import { GroCoalescer } from '../src/tun/offload-coalesce.js';
+import { GsoSplitter, VNET_HDR_LEN, VnetFlag, VnetGso, writeVnetHeader } from '../src/tun/offload.js';
 
 const seconds = Number(process.argv[2] ?? 2);
 const HEADROOM = 16;
@@ -42,24 +44,25 @@ function timed(label: string, octetsPerRound: number, segmentsPerRound: number, 
   console.log(`${label.padEnd(34)} ${((rounds * segmentsPerRound) / s / 1e3).toFixed(0).padStart(6)}k segments/s  ${((rounds * octetsPerRound) / s / 1e6).toFixed(0).padStart(5)} MB/s`);
 }
 
-// Split: every segment handed on, as msnld's tunnel does (the endpoint copies it out).
-const segmenter = new OutboundSegmenter(HEADROOM);
+// Split: every segment into its own read buffer (headroom + ms0's MTU), as msnld's tunnel gets them.
+const splitter = new GsoSplitter();
+const bufs = Array.from({ length: 64 }, () => new Uint8Array(HEADROOM + 1500));
 const segments: Buffer[] = [];
 const slab = Buffer.alloc(64 * 2048);
-segmenter.split(read, ip - VNET_HDR_LEN, readLength, 1456, (b, o, l) => {
-  segments.push(Buffer.from(b.subarray(o, o + l)));
-});
+splitter.load(read, ip - VNET_HDR_LEN, readLength, 1456, 1500);
+for (let n = splitter.next(bufs[0]!, HEADROOM); n > 0; n = splitter.next(bufs[0]!, HEADROOM)) segments.push(Buffer.from(bufs[0]!.subarray(HEADROOM, HEADROOM + n)));
 let emitted = 0;
-const count = (): void => {
-  emitted++;
-};
-timed('split 64 KiB into 1456-octet segs', PAYLOAD, segments.length, () => segmenter.split(read, ip - VNET_HDR_LEN, readLength, 1456, count));
+timed('split 64 KiB into 1456-octet segs', PAYLOAD, segments.length, () => {
+  splitter.load(read, ip - VNET_HDR_LEN, readLength, 1456, 1500);
+  for (let i = 0; splitter.next(bufs[i]!, HEADROOM) > 0; i++) emitted++;
+});
 
 // Coalesce: the segments as they sit in the receive slab (one per 2 KiB slot, after the MSNL header).
 for (const [i, s] of segments.entries()) s.copy(slab, i * 2048 + HEADROOM);
 let writes = 0;
-const coalescer = new InboundCoalescer(() => {
+const coalescer = new GroCoalescer(() => {
   writes++;
+  return true;
 });
 timed('coalesce them back into one write', PAYLOAD, segments.length, () => {
   for (let i = 0; i < segments.length; i++) coalescer.push(slab, i * 2048 + HEADROOM, segments[i]!.length);

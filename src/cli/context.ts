@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { ControlClient, ControlClientError } from '../control/client.js';
 import type { InterfaceRow as LiveInterfaceRow } from '../control/rows.js';
-import { DEFAULT_SOCKET_PATH, defaultSocketPath } from '../control/server.js';
+import { DEFAULT_SOCKET_PATH, defaultSocketPath, socketPathProblem } from '../control/server.js';
+import { ArgumentError } from '../abi/inet.js';
 import { DEFAULT_DB_PATH, openStore, type Store } from '../store/store.js';
 import { FailureError } from './errors.js';
 
@@ -100,8 +101,11 @@ export function createContext(program: Command, io: ContextIo = {}): CliContext 
       }
     },
     async daemon<T>(doing: string, request: (client: ControlClient) => Promise<T>): Promise<T> {
+      const socket = options().socket;
+      const problem = socketPathProblem(socket);
+      if (problem !== undefined) throw new ArgumentError('--socket', problem); // else a misleading "not running"
       try {
-        return await request(new ControlClient(options().socket));
+        return await request(new ControlClient(socket));
       } catch (error) {
         if (error instanceof ControlClientError && error.kind === 'daemon') throw new FailureError(`failed to ${doing}: ${error.message}`);
         throw error;

@@ -8,7 +8,7 @@ import type { HostSettings } from '../store/types.js';
 import { parseKeywords } from './args.js';
 import type { CliContext } from './context.js';
 import { FailureError, UsageError, must } from './errors.js';
-import { formatEndpoint, parseEndpoint } from './endpoint.js';
+import { formatHostPort, parseHostPort } from '../abi/endpoint.js';
 import { printObject } from './output.js';
 
 export interface HostRow {
@@ -50,7 +50,7 @@ export function register(program: Command, context: CliContext): void {
     .description('show the host settings')
     .action(() => {
       const settings = context.withStore('read', (store) => store.getHost());
-      printObject(context, hostRow(settings), (r) => `address ${r.msnl_address}\nlisten ${formatEndpoint({ host: r.listen_host, port: r.listen_port })}\npublic-key ${r.public_key === '' ? '(none)' : r.public_key}`);
+      printObject(context, hostRow(settings), (r) => `address ${r.msnl_address}\nlisten ${formatHostPort({ host: r.listen_host, port: r.listen_port })}\npublic-key ${r.public_key === '' ? '(none)' : r.public_key}`);
     });
 
   const key = host.command('key').description("this host's X25519 key pair for secure MSNL");
@@ -80,7 +80,7 @@ export function register(program: Command, context: CliContext): void {
       const listenText = keywords.get('listen');
       const keyFile = keywords.get('private-key');
       const msnlAddress = addressText === undefined ? undefined : must(parseDottedQuad(addressText, 'MSNL address'));
-      const listen = listenText === undefined ? undefined : must(parseEndpoint(listenText));
+      const listen = listenText === undefined ? undefined : must(parseHostPort(listenText));
       const privateKey = keyFile === undefined ? undefined : readPrivateKey(context, keyFile);
       context.withStore('write', (store) => {
         if (msnlAddress !== undefined || listen !== undefined) store.updateHost({ msnlAddress, listenHost: listen?.host, listenPort: listen?.port });

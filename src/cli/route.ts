@@ -5,7 +5,7 @@ import { formatIpv4Prefix, parseIpv4Prefix } from '../abi/inet.js';
 import type { Route } from '../store/types.js';
 import type { CliContext } from './context.js';
 import { UsageError, must } from './errors.js';
-import { formatEndpoint, parseEndpoint } from './endpoint.js';
+import { formatHostPort, parseHostPort } from '../abi/endpoint.js';
 import { printRows } from './output.js';
 
 export interface RouteRow {
@@ -41,7 +41,7 @@ export function parseRouteAuth(words: readonly string[]): Uint8Array | null {
 }
 
 function routeText(r: RouteRow): string {
-  return `${r.dst} via ${formatEndpoint(r)} ${r.auth === 'none' ? 'auth none' : `key ${r.public_key}`}`;
+  return `${r.dst} via ${formatHostPort(r)} ${r.auth === 'none' ? 'auth none' : `key ${r.public_key}`}`;
 }
 
 export function register(program: Command, context: CliContext): void {
@@ -67,7 +67,7 @@ export function register(program: Command, context: CliContext): void {
     .action((dstText: string, via: string, endpointText: string, authWords: string[]) => {
       if (via !== 'via') throw new UsageError(`expected "via" after ${dstText}, found "${via}"`);
       const prefix = must(parseIpv4Prefix(dstText));
-      const endpoint = must(parseEndpoint(endpointText));
+      const endpoint = must(parseHostPort(endpointText));
       const publicKey = parseRouteAuth(authWords);
       context.withStore('write', (store) => store.addRoute({ prefix, ...endpoint, publicKey }));
     });

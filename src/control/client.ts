@@ -3,9 +3,10 @@
 // connection leaves the socket file alone: the daemon replaces stale sockets when it starts.
 
 import net from 'node:net';
-import { Errno, LineReader, ProtocolError, decodeReplyLines, encodeRequest, errnoName, parseLine, type Pair, type Reply, type Request } from './protocol.js';
+import { Errno, LineReader, ProtocolError, decodeReplyLines, encodeRequest, parseLine, type Pair, type Reply, type Request } from './protocol.js';
 import { CONNECTION_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, decodeRow, decodeRows, decodeStatus } from './rows.js';
 import type { ConnectionRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from './rows.js';
+import { errnoName } from '../abi/errno.js';
 import { parseDottedQuad } from '../abi/inet.js';
 
 /** What went wrong: the CLI maps all of these to exit status 2. */
@@ -101,7 +102,7 @@ export class ControlClient {
     if (lines === undefined) return { errno: 0, message: undefined, body: [] }; // aborted by the caller
     const reply = decodeReplyLines(lines);
     if (reply instanceof ProtocolError) throw this.protocolError(reply);
-    if (reply.errno !== Errno.OK) throw new ControlClientError('daemon', reply.message ?? `msnld answered ${errnoName(reply.errno)}`, reply.errno);
+    if (reply.errno !== Errno.OK) throw new ControlClientError('daemon', reply.message ?? `msnld answered ${errnoName(-reply.errno)}`, reply.errno);
     return reply;
   }
 

@@ -11,7 +11,7 @@ import { parseDottedQuad } from '../abi/inet.js';
 
 export const PROTOCOL_VERSION = 1;
 
-/** Negative Linux errno values carried in `errno=` (0 is success). */
+/** Negative Linux errno values carried in `errno=` (0 is success); src/abi/errno.ts names -value. */
 export const Errno = Object.freeze({
   OK: 0,
   ENOENT: -2,
@@ -24,13 +24,6 @@ export const Errno = Object.freeze({
   ETIMEDOUT: -110,
   EHOSTUNREACH: -113,
 });
-
-const ERRNO_NAMES = new Map<number, string>(Object.entries(Errno).map(([name, value]) => [value, name]));
-
-/** `EINVAL` for -22, or `errno N` for a value we have no name for. */
-export function errnoName(errno: number): string {
-  return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
-}
 
 /** Longest line (without its LF) in a request or a reply. */
 export const MAX_LINE_BYTES = 1024;

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { makeDirectories } from '../base/files.js';
 import { ControlError, type ControlHandler } from './handler.js';
 import { Errno, REPLY_HEAD, RequestAssembler, encodePairs, encodeReplyEnd, type Pair, type Request } from './protocol.js';
 import { CONNECTION_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, encodeRow, encodeRows, encodeStatus } from './rows.js';
@@ -20,8 +21,15 @@ export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 export interface ControlServerOptions {
-  /** Most simultaneous client connections; more are closed at once. */
+  /**
+   * Most clients served at once. A newcomer over the limit closes the client that has waited
+   * longest without a request in progress; when every client has one, the newcomer gets EBUSY.
+   */
   maxClients?: number;
+  /** A client with no request queued or in progress for this long is closed (ETIMEDOUT). */
+  idleTimeoutMs?: number;
+  /** How long a closed client may still read its error reply before its socket is destroyed. */
+  lingerMs?: number;
   /** A client that lets this many reply bytes pile up unread is dropped. */
   maxPendingWrite?: number;
   /** How long the stale-socket probe waits for an answer. */
@@ -30,12 +38,41 @@ export interface ControlServerOptions {
   log?: (line: string) => void;
 }
 
+/** Defaults of ControlServerOptions, as msnld(8) LIMITS documents them. */
+export const CONTROL_LIMITS = Object.freeze({
+  maxClients: 64,
+  idleTimeoutMs: 10_000,
+  lingerMs: 1000,
+  maxPendingWrite: 1 << 20,
+  // Connections the kernel queues before msnld accepts them (capped by net.core.somaxconn).
+  // Node's 511 filled during a burst of 2000 connects, and a client then got EAGAIN.
+  backlog: 4096,
+});
+
+/** The longest socket path a sockaddr_un holds (108 octets with the terminating NUL). */
+export const MAX_SOCKET_PATH_OCTETS = 107;
+
+interface Client {
+  readonly socket: net.Socket;
+  /** A request is queued or being answered: such a client is never evicted nor timed out. */
+  busy: boolean;
+  /** Order of the last time the client became idle: the smallest is evicted first. */
+  idleSince: number;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
 export class ControlServer {
   private server: net.Server | undefined;
-  private readonly clients = new Set<net.Socket>();
+  /** Every accepted socket, served, refused or closing: close() destroys them all. */
+  private readonly sockets = new Set<net.Socket>();
+  /** The served clients (at most maxClients). */
+  private readonly clients = new Map<net.Socket, Client>();
+  private sequence = 0;
   private mutations: Promise<unknown> = Promise.resolve();
   private socketInode: number | undefined;
   private readonly maxClients: number;
+  private readonly idleTimeoutMs: number;
+  private readonly lingerMs: number;
   private readonly maxPendingWrite: number;
   private readonly probeTimeoutMs: number;
   private readonly log: (line: string) => void;
@@ -45,8 +82,10 @@ export class ControlServer {
     readonly socketPath: string = defaultSocketPath(),
     options: ControlServerOptions = {},
   ) {
-    this.maxClients = options.maxClients ?? 64;
-    this.maxPendingWrite = options.maxPendingWrite ?? 1 << 20;
+    this.maxClients = options.maxClients ?? CONTROL_LIMITS.maxClients;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? CONTROL_LIMITS.idleTimeoutMs;
+    this.lingerMs = options.lingerMs ?? CONTROL_LIMITS.lingerMs;
+    this.maxPendingWrite = options.maxPendingWrite ?? CONTROL_LIMITS.maxPendingWrite;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1000;
     this.log = options.log ?? (() => {});
   }
@@ -54,7 +93,15 @@ export class ControlServer {
   /** Creates the socket; rejects with `failed to listen on control socket PATH: CAUSE`. */
   async listen(): Promise<void> {
     const failure = (cause: string): Error => new Error(`failed to listen on control socket ${this.socketPath}: ${cause}`);
-    fs.mkdirSync(path.dirname(this.socketPath), { recursive: true, mode: 0o755 });
+    // Checked before anything is made: bind(2) would otherwise fail after creating a socket
+    // file with a truncated name, or Node would report a bare ENOENT.
+    const tooLong = socketPathProblem(this.socketPath);
+    if (tooLong !== undefined) throw failure(tooLong);
+    try {
+      makeDirectories(path.dirname(this.socketPath), 0o755);
+    } catch (err) {
+      throw failure((err as Error).message);
+    }
     let existing: fs.Stats | undefined;
     try {
       existing = fs.lstatSync(this.socketPath);
@@ -76,7 +123,7 @@ export class ControlServer {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(this.socketPath, () => {
+        server.listen({ path: this.socketPath, backlog: CONTROL_LIMITS.backlog }, () => {
           server.off('error', reject);
           resolve();
         });
@@ -96,7 +143,9 @@ export class ControlServer {
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    for (const socket of this.clients) socket.destroy();
+    // Destroy every socket, refused and closing ones too: server.close() waits for all of them.
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
     this.clients.clear();
     if (server === undefined) return;
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -108,25 +157,85 @@ export class ControlServer {
     }
   }
 
-  /** Number of connected clients (for tests and the status counters). */
+  /** Number of served clients (for tests and the status counters). */
   get clientCount(): number {
     return this.clients.size;
   }
 
+  /** Number of open sockets, refused and closing ones included. */
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
   private accept(socket: net.Socket): void {
-    if (this.clients.size >= this.maxClients) {
-      socket.end(REPLY_HEAD + encodeReplyEnd(Errno.EBUSY, 'too many control clients'));
+    // Every socket gets its error handler first: a client that resets the connection (ECONNRESET,
+    // EPIPE) must never become an unhandled 'error' event, refused clients included.
+    socket.on('error', () => socket.destroy());
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    if (this.clients.size >= this.maxClients && !this.evictIdlest()) {
+      this.dismiss(socket, Errno.EBUSY, 'too many control clients');
       return;
     }
-    this.clients.add(socket);
+    this.serveClient(socket);
+  }
+
+  /**
+   * Makes room by closing the client that has waited longest without a request in progress.
+   * False when every client has one (endless pings, say): the newcomer is refused instead.
+   */
+  private evictIdlest(): boolean {
+    let idlest: Client | undefined;
+    for (const client of this.clients.values()) {
+      if (!client.busy && (idlest === undefined || client.idleSince < idlest.idleSince)) idlest = client;
+    }
+    if (idlest === undefined) return false;
+    this.log('closing the longest idle control client to make room for another');
+    this.clients.delete(idlest.socket);
+    this.dismiss(idlest.socket, Errno.ETIMEDOUT, 'closed to make room for another control client');
+    return true;
+  }
+
+  /**
+   * Ends a connection for good: writes the error reply (if any and if the socket can still take
+   * it), half-closes, and from then on reads and discards whatever the client sends so that its
+   * close is seen. Destroyed after lingerMs at the latest, so a client that neither reads nor
+   * closes cannot keep the descriptor.
+   */
+  private dismiss(socket: net.Socket, errno?: number, message?: string): void {
+    if (socket.destroyed) return;
+    this.clients.delete(socket);
+    socket.removeAllListeners('data');
+    socket.on('data', () => undefined);
+    if (!socket.writableEnded) {
+      if (errno === undefined) socket.end();
+      else socket.end(REPLY_HEAD + encodeReplyEnd(errno, message));
+    }
+    socket.resume();
+    const timer = setTimeout(() => socket.destroy(), this.lingerMs);
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  private serveClient(socket: net.Socket): void {
+    const client: Client = { socket, busy: false, idleSince: ++this.sequence, idleTimer: undefined };
+    this.clients.set(socket, client);
     const assembler = new RequestAssembler();
     const abort = new AbortController();
     const queue: Array<() => Promise<void>> = [];
-    let busy = false;
     let closing = false;
 
+    // The idle clock runs while no request is queued or being answered; bytes of an unfinished
+    // request do not reset it, so a client dripping one byte a second is closed like a silent one.
+    const armIdle = (): void => {
+      clearTimeout(client.idleTimer);
+      client.idleSince = ++this.sequence;
+      client.idleTimer = setTimeout(() => {
+        this.log(`closing control client: no request for ${this.idleTimeoutMs} ms`);
+        this.dismiss(socket, Errno.ETIMEDOUT, `no request for ${this.idleTimeoutMs} ms`);
+      }, this.idleTimeoutMs);
+    };
     const write = (text: string): void => {
-      if (socket.destroyed) return;
+      if (socket.destroyed || socket.writableEnded) return;
       socket.write(text);
       if (socket.writableLength > this.maxPendingWrite) {
         this.log('failed to answer control client: it does not read its replies');
@@ -134,15 +243,25 @@ export class ControlServer {
       }
     };
     const run = async (): Promise<void> => {
-      if (busy) return;
-      busy = true;
+      if (client.busy || (queue.length === 0 && !closing)) return; // a partial request: the idle clock runs on
+      client.busy = true;
+      clearTimeout(client.idleTimer);
       socket.pause();
       while (queue.length > 0 && !socket.destroyed) await queue.shift()!();
-      busy = false;
-      if (closing) socket.end();
-      else if (!socket.destroyed) socket.resume();
+      client.busy = false;
+      if (socket.destroyed || socket.writableEnded) return;
+      if (closing) {
+        // The client half-closed: end our side; one that then never reads its replies is
+        // destroyed by dismiss's bound once the idle time has passed.
+        socket.end();
+        armIdle();
+        return;
+      }
+      armIdle();
+      socket.resume();
     };
 
+    armIdle();
     socket.on('data', (chunk: Buffer) => {
       for (const event of assembler.push(chunk)) {
         if (event.type === 'request') {
@@ -150,20 +269,24 @@ export class ControlServer {
           queue.push(() => this.serve(request, write, abort.signal));
         } else {
           const { error, fatal } = event;
+          if (fatal) {
+            // The rest of the stream cannot be parsed: answer, then close whatever the client does.
+            queue.push(async () => this.dismiss(socket, error.errno, error.message));
+            break;
+          }
           queue.push(async () => write(REPLY_HEAD + encodeReplyEnd(error.errno, error.message)));
-          if (fatal) closing = true;
         }
       }
       void run();
     });
     socket.on('end', () => {
       closing = true;
-      if (!busy) socket.end();
+      if (!client.busy) void run();
     });
-    socket.on('error', () => socket.destroy());
     socket.on('close', () => {
+      clearTimeout(client.idleTimer);
       abort.abort();
-      this.clients.delete(socket);
+      if (this.clients.get(socket) === client) this.clients.delete(socket);
     });
   }
 
@@ -213,6 +336,13 @@ export class ControlServer {
     this.mutations = next.catch(() => undefined);
     return next;
   }
+}
+
+/** Why `socketPath` cannot name a unix socket (too long for sockaddr_un, or empty), else undefined. */
+export function socketPathProblem(socketPath: string): string | undefined {
+  if (socketPath === '') return 'path is empty';
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_OCTETS) return `path is longer than ${MAX_SOCKET_PATH_OCTETS} octets`;
+  return undefined;
 }
 
 /**

@@ -22,7 +22,7 @@ import type { AddrEventSource } from '../tun/addr-events.js';
 import type { Store } from '../store/store.js';
 import type { DesiredState, InterfaceConfig } from '../store/types.js';
 import { causeOf, type Logger } from '../base/logger.js';
-import type { Underlay, UnderlaySocket } from './underlay.js';
+import type { Underlay, UnderlaySocket } from '../msdl/underlay.js';
 
 export interface DaemonOptions<L> {
   readonly store: Store;
@@ -141,6 +141,7 @@ export class Daemon<L> {
       down: (sock, message) => this.toTunnel(sock, message),
       msnlAddressOf: (ip) => this.mappings.lookup(ip),
       linkOf: (msnl) => this.routes.lookup(msnl),
+      sameLink: (a, b) => options.underlay.same(a, b),
       log,
     });
     for (const spec of TUNNEL_INTERFACES) {

@@ -1,12 +1,12 @@
 // msnld: flags, environment, signals and wiring; the engine is src/daemon/daemon.ts. Loaded by main.ts.
 
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { makeDirectories } from '../base/files.js';
 import path from 'node:path';
-import { isIP } from 'node:net';
 import { Command, CommanderError } from 'commander';
 import { ArgumentError, parseDottedQuad } from '../abi/inet.js';
-import { ControlServer, DEFAULT_SOCKET_PATH, probeSocket } from '../control/server.js';
+import { ControlServer, DEFAULT_SOCKET_PATH, probeSocket, socketPathProblem } from '../control/server.js';
 import { ControlClient } from '../control/client.js';
 import { DEFAULT_DB_PATH, openStore, type Store } from '../store/store.js';
 import { openTun, type TunDevice } from '../tun/device.js';
@@ -17,8 +17,8 @@ import { Daemon } from './daemon.js';
 import { DaemonControl } from './control-handler.js';
 import { VERSION } from '../base/version.js';
 import { causeOf, createLogger, parseLogLevel, type Logger } from '../base/logger.js';
-import { UdpUnderlay, parseHostPort } from './udp-underlay.js';
-import { NativeUdpUnderlay } from './udp-native-underlay.js';
+import { parseHostPort } from '../abi/endpoint.js';
+import { UdpUnderlay } from '../msdl/udp.js';
 
 export const DEFAULT_LOG_FILE = '/var/log/msnld.log';
 
@@ -83,6 +83,8 @@ function settingsFrom(flags: Flags): Settings {
     if (parsed instanceof ArgumentError) throw parsed;
     listen = parsed;
   }
+  const socketProblem = socketPathProblem(flags.socket);
+  if (socketProblem !== undefined) throw new ArgumentError('--socket', socketProblem);
   const idle = Number(flags.idleTimeout);
   if (!/^[0-9]+$/.test(flags.idleTimeout) || idle < 1 || idle > 86_400 * 365) {
     throw new ArgumentError(flags.idleTimeout, 'idle timeout must be a whole number of seconds, 1 or more');
@@ -111,7 +113,7 @@ async function detach(settings: Settings): Promise<number> {
     process.stderr.write(`Error: failed to start: msnld pid ${running} already answers on ${flags.socket}\n`);
     return 2;
   }
-  mkdirSync(path.dirname(flags.logFile), { recursive: true });
+  makeDirectories(path.dirname(flags.logFile), 0o755); // not mkdirSync(recursive): it spins under /proc
   const log = openSync(flags.logFile, 'a');
   const child = spawn(process.execPath, [path.join(__dirname, 'main.js'), ...process.argv.slice(2), '--foreground'], { detached: true, stdio: ['ignore', log, log] });
   closeSync(log);
@@ -153,6 +155,18 @@ function openInterface(spec: TunnelInterfaceSpec, offload: boolean, log: Logger)
   return device;
 }
 
+/** How long SIGTERM waits for the control socket to close before stopping the daemon anyway. */
+const STOP_CONTROL_MS = 500;
+/** After SIGTERM, the process exits by this time whatever still runs. */
+const STOP_DEADLINE_MS = 1800;
+
+/** Resolves when `work` settles or after `ms`, whichever is first; rejects only with `work`. */
+function boundedBy(ms: number, work: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([work, elapsed]).finally(() => clearTimeout(timer));
+}
+
 async function runForeground(settings: Settings, log: Logger): Promise<number> {
   const { flags } = settings;
   if ((await probeSocket(flags.socket, 1000)) === 'in-use') {
@@ -176,8 +190,7 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
   try {
     daemon = new Daemon({
       store,
-      // The native batched socket (sendmmsg/recvmmsg, UDP GSO/GRO) is IPv4 only; node:dgram serves IPv6.
-      underlay: isIP(settings.listen?.host ?? '') === 6 ? new UdpUnderlay(log) : new NativeUdpUnderlay(log, { segmentation: flags.gso !== false }),
+      underlay: new UdpUnderlay(log, { segmentation: flags.gso !== false }),
       openTun: (spec) => openInterface(spec, flags.offload !== false, log),
       addrEvents,
       log,
@@ -208,8 +221,15 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info(`${signal}: disconnecting every connection and exiting`);
+      // Nothing a control client does may hold the exit up: close() destroys every client
+      // socket, and is not waited on longer than STOP_CONTROL_MS in any case. Should the rest
+      // still hang, the process exits after STOP_DEADLINE_MS; the kernel then drops ms0..ms3.
+      setTimeout(() => {
+        log.error(`failed to stop within ${STOP_DEADLINE_MS} ms; exiting anyway`);
+        process.exit(2);
+      }, STOP_DEADLINE_MS).unref();
       void (async () => {
-        await control.close().catch((error: unknown) => log.error(`failed to close control socket: ${causeOf(error)}`));
+        await boundedBy(STOP_CONTROL_MS, control.close()).catch((error: unknown) => log.error(`failed to close control socket: ${causeOf(error)}`));
         await daemon.stop();
         store.close();
         resolve(0);

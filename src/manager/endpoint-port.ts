@@ -8,7 +8,8 @@ export interface ManagedEndpoint<L> {
   listen(port: number): void;
   unlisten(port: number): void;
   connect(request: ConnectRequest<L>): number;
-  accept(callId: number): unknown;
+  /** Accepts an incoming call; `ipa` is the callee's address on the tunnel interface, sent in the confirm. */
+  accept(callId: number, ipa: number): unknown;
   refuse(callId: number, reason: number): unknown;
   disconnect(connId: number, reason: number): unknown;
 }

@@ -13,6 +13,7 @@ import { MmErrno, MmReason } from '../abi/constants.js';
 import { sockaddrIn } from '../abi/sockaddr.js';
 import { interfaceByPort } from '../abi/interfaces.js';
 import { formatDottedQuad } from '../abi/inet.js';
+import { reasonName } from '../msnl/constants.js';
 import type { CallFailure, ConnectionInfo, IncomingCall } from '../msnl/types.js';
 import type { Logger } from '../base/logger.js';
 import type { ManagedEndpoint } from './endpoint-port.js';
@@ -26,6 +27,8 @@ export interface ManagerOptions<L> {
   readonly msnlAddressOf: (ip: number) => number | undefined;
   /** MSNL address -> underlay link, from the current MSNL route table. */
   readonly linkOf: (msnlAddress: number) => L | undefined;
+  /** Whether two links are the same underlay endpoint (default: the same object). */
+  readonly sameLink?: (a: L, b: L) => boolean;
   readonly log: Logger;
 }
 
@@ -59,6 +62,8 @@ export class Manager<L> {
   private readonly connByKey = new Map<string, number>();
   private readonly calls = new Map<string, OutgoingCall>();
   private readonly callByHandle = new Map<number, OutgoingCall>();
+  /** The underlay endpoint of each connection, to judge a second call that claims the same peer. */
+  private readonly linkByConn = new Map<number, L>();
   private readonly scratch = Buffer.alloc(64);
   badMessages = 0;
   refusedCalls = 0;
@@ -194,7 +199,28 @@ export class Manager<L> {
       endpoint.refuse(call.callId, wireReason(MmReason.IPA_MISMATCH));
       return;
     }
-    endpoint.accept(call.callId);
+    if (this.wouldHijack(sock, call)) {
+      this.refusedCalls++;
+      log.info(`refused call from ${who}: a connection to that host is open via another underlay endpoint`);
+      endpoint.refuse(call.callId, wireReason(MmReason.REFUSED_BY_PEER));
+      return;
+    }
+    // msnl(7): a confirm carries the callee's address on the tunnel interface as its ms_ipa.
+    endpoint.accept(call.callId, this.bindings.get(sock)?.ipa ?? 0);
+  }
+
+  /**
+   * A call that would replace an open connection to the same host (a restarted peer calls again)
+   * must come from that connection's underlay endpoint or from the host's route; anything else
+   * could be anyone on the underlay claiming the host's MSNL address, and must not disturb it.
+   */
+  private wouldHijack(sock: number, call: IncomingCall<L>): boolean {
+    const open = this.connByKey.get(Manager.key(sock, call.caller.address));
+    if (open === undefined) return false;
+    const same = this.options.sameLink ?? ((a: L, b: L) => a === b);
+    const current = this.linkByConn.get(open);
+    const route = this.options.linkOf(call.caller.address);
+    return !(current !== undefined && same(current, call.link)) && !(route !== undefined && same(route, call.link));
   }
 
   /** Endpoint event: a connection opened (handle set for our calls, undefined for accepted ones). */
@@ -204,7 +230,7 @@ export class Manager<L> {
       this.callByHandle.delete(handle);
       this.calls.delete(Manager.key(call.sock, call.remoteMsnl));
       const first = call.refs[0];
-      this.register({ conn: info.connId, sock: call.sock, remoteMsnl: call.remoteMsnl, peerIp: first?.peerIp ?? info.remoteIpa, initiator: true });
+      this.register({ conn: info.connId, sock: call.sock, remoteMsnl: call.remoteMsnl, peerIp: first?.peerIp ?? info.remoteIpa, initiator: true }, info.link);
       for (const { ref, peerIp } of call.refs) {
         this.send(call.sock, { type: 'MMDOWN_CONNECTED', sock: call.sock, ref, conn: info.connId, peer: sockaddrIn(peerIp, info.local.port) });
       }
@@ -215,11 +241,11 @@ export class Manager<L> {
       this.options.endpoint.disconnect(info.connId, wireReason(MmReason.NO_SERVICE));
       return;
     }
-    this.register({ conn: info.connId, sock, remoteMsnl: info.remote.address, peerIp: info.remoteIpa, initiator: false });
+    this.register({ conn: info.connId, sock, remoteMsnl: info.remote.address, peerIp: info.remoteIpa, initiator: false }, info.link);
     this.send(sock, { type: 'MMDOWN_NEWCONN', sock, conn: info.connId, peer: sockaddrIn(info.remoteIpa, info.local.port) });
   }
 
-  private register(c: ManagedConnection): void {
+  private register(c: ManagedConnection, link: L): void {
     const key = Manager.key(c.sock, c.remoteMsnl);
     const old = this.connByKey.get(key);
     if (old !== undefined && old !== c.conn) {
@@ -228,6 +254,7 @@ export class Manager<L> {
     }
     this.conns.set(c.conn, c);
     this.connByKey.set(key, c.conn);
+    this.linkByConn.set(c.conn, link);
     this.options.log.info(`connection ${c.conn} up: ${formatDottedQuad(c.peerIp)} via MSNL ${formatDottedQuad(c.remoteMsnl)}`);
   }
 
@@ -238,7 +265,7 @@ export class Manager<L> {
     this.callByHandle.delete(handle);
     this.calls.delete(Manager.key(call.sock, call.remoteMsnl));
     const mm = reason === 'timeout' ? MmReason.TIMEOUT : mmReason(code);
-    this.options.log.info(`failed to call ${formatDottedQuad(call.remoteMsnl)}: ${reason} (reason ${code})`);
+    this.options.log.info(`failed to call ${formatDottedQuad(call.remoteMsnl)}: ${reason} (reason ${code}: ${reasonName(code)})`);
     for (const { ref, peerIp } of call.refs) {
       const port = this.bindings.get(call.sock)?.port ?? 0;
       this.send(call.sock, { type: 'MMDOWN_REFUSED', sock: call.sock, ref, reason: mm, peer: sockaddrIn(peerIp, port) });
@@ -249,7 +276,7 @@ export class Manager<L> {
   onDisconnected(connId: number, reason: number, byPeer: boolean): void {
     const c = this.forget(connId);
     if (c === undefined) return;
-    this.options.log.info(`connection ${connId} down: ${byPeer ? 'released by peer' : 'released'} (reason ${reason})`);
+    this.options.log.info(`connection ${connId} down: ${byPeer ? 'released by peer' : 'released'} (reason ${reason}: ${reasonName(reason)})`);
     this.send(c.sock, { type: 'MMDOWN_DISCONNECT', conn: connId, reason: mmReason(reason) });
   }
 
@@ -282,6 +309,7 @@ export class Manager<L> {
   }
 
   private forget(connId: number): ManagedConnection | undefined {
+    this.linkByConn.delete(connId);
     const c = this.conns.get(connId);
     if (c === undefined) return undefined;
     this.conns.delete(connId);

@@ -9,7 +9,8 @@ const MM_TO_WIRE: ReadonlyMap<number, number> = new Map<number, number>([
   [MmReason.NO_MAPPING, Reason.REFUSED],
   [MmReason.NO_ROUTE, Reason.REFUSED],
   [MmReason.REFUSED_BY_PEER, Reason.REFUSED],
-  [MmReason.IPA_MISMATCH, Reason.WRONG_ADDRESS],
+  // A refusal by the callee's manager is reason 2; 3 is only the endpoint's "RespAddr is not mine".
+  [MmReason.IPA_MISMATCH, Reason.REFUSED],
   [MmReason.TIMEOUT, Reason.TIMEOUT],
   [MmReason.MAPPING_REMOVED, Reason.NORMAL],
   [MmReason.IDLE, Reason.IDLE],
@@ -22,7 +23,7 @@ const WIRE_TO_MM: ReadonlyMap<number, number> = new Map<number, number>([
   [Reason.NORMAL, MmReason.NORMAL],
   [Reason.NO_LISTENER, MmReason.NO_SERVICE],
   [Reason.REFUSED, MmReason.REFUSED_BY_PEER],
-  [Reason.WRONG_ADDRESS, MmReason.IPA_MISMATCH],
+  [Reason.WRONG_ADDRESS, MmReason.NO_ROUTE],
   [Reason.IDLE, MmReason.IDLE],
   // The peer no longer knows the connection (it restarted): as good as timed out.
   [Reason.UNKNOWN_CONNECTION, MmReason.TIMEOUT],

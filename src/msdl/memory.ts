@@ -1,10 +1,14 @@
-// An in-memory data link hub for tests: N named nodes, datagrams delivered after a delay on an
-// injected clock, with SEEDED loss, duplication and reordering, so a run is exactly repeatable.
-// Drive it with deliverDue() and nextDeliveryAt(), or give it a scheduler for real timers.
+// The in-memory underlay for tests (wireguard-go's bindtest): a hub of N named nodes, datagrams
+// delivered after a delay on an injected clock, with SEEDED loss, duplication and reordering, so a
+// run is exactly repeatable. Drive it with deliverDue() and nextDeliveryAt(), or give it a scheduler
+// for real timers. MemoryUnderlay names each node by its HOST:PORT, so a daemon's routes read like
+// real ones; MSNL endpoint tests attach nodes directly.
 
+import { octetsOf } from '../abi/bytes.js';
+import { formatHostPort } from '../abi/endpoint.js';
 import { randomUnit, seededRandom, type RandomSource } from '../base/random.js';
 import type { Clock } from '../base/clock.js';
-import { newDataLinkCounters, type DataLink, type DataLinkCounters, type ReceiveHandler } from './datalink.js';
+import { newDatagramCounters, type DatagramCounters, type ReceiveFunc, type Underlay, type UnderlaySocket } from './underlay.js';
 
 /** The link value of the memory hub: one canonical object per node, so links compare with ===. */
 export interface MemoryPeer {
@@ -43,7 +47,7 @@ export class MemoryHub {
   readonly maxDatagram: number;
   readonly stats = { sent: 0, lost: 0, duplicated: 0, reordered: 0, delivered: 0, noSuchNode: 0 };
   private readonly random: RandomSource;
-  private readonly nodes = new Map<string, MemoryDataLink>();
+  private readonly nodes = new Map<string, MemoryNode>();
   private readonly peers = new Map<string, MemoryPeer>();
   private queue: InFlight[] = [];
   private order = 0;
@@ -66,10 +70,10 @@ export class MemoryHub {
     return peer;
   }
 
-  /** Adds a node and returns its data link. */
-  attach(name: string): MemoryDataLink {
+  /** Adds a node and returns it. */
+  attach(name: string): MemoryNode {
     if (this.nodes.has(name)) throw new Error(`failed to attach memory node: "${name}" exists`);
-    const link = new MemoryDataLink(this, this.peer(name));
+    const link = new MemoryNode(this, this.peer(name));
     this.nodes.set(name, link);
     return link;
   }
@@ -136,10 +140,10 @@ export class MemoryHub {
   }
 }
 
-export class MemoryDataLink implements DataLink<MemoryPeer> {
-  readonly batchSize = 64;
-  readonly counters: DataLinkCounters = newDataLinkCounters();
-  private handler: ReceiveHandler<MemoryPeer> | undefined;
+/** One node of the hub: sends copies of datagrams to other nodes, receives whole datagrams. */
+export class MemoryNode {
+  readonly counters: DatagramCounters = newDatagramCounters();
+  private handler: ((bytes: Uint8Array, from: MemoryPeer) => void) | undefined;
   private closed = false;
 
   constructor(
@@ -147,10 +151,7 @@ export class MemoryDataLink implements DataLink<MemoryPeer> {
     readonly self: MemoryPeer,
   ) {}
 
-  get maxDatagram(): number {
-    return this.hub.maxDatagram;
-  }
-
+  /** Sends one datagram (copied before it returns). */
   send(link: MemoryPeer, bytes: Uint8Array): void {
     if (this.closed) {
       this.counters.sendErrors++;
@@ -164,11 +165,8 @@ export class MemoryDataLink implements DataLink<MemoryPeer> {
     this.hub.enqueue(this.self, link.name, bytes);
   }
 
-  sendBatch(link: MemoryPeer, bufs: readonly Uint8Array[], count: number): void {
-    for (let i = 0; i < count && i < bufs.length; i++) this.send(link, bufs[i]!);
-  }
-
-  onReceive(handler: ReceiveHandler<MemoryPeer>): void {
+  /** Sets the handler every received datagram is given to. */
+  onReceive(handler: (bytes: Uint8Array, from: MemoryPeer) => void): void {
     this.handler = handler;
   }
 
@@ -182,5 +180,29 @@ export class MemoryDataLink implements DataLink<MemoryPeer> {
   async close(): Promise<void> {
     this.closed = true;
     this.hub.detach(this.self.name);
+  }
+}
+
+/** The hub as an Underlay: open(host, port) attaches the node named `HOST:PORT`. */
+export class MemoryUnderlay implements Underlay<MemoryPeer> {
+  constructor(readonly hub: MemoryHub) {}
+
+  async open(host: string, port: number, onReceive: ReceiveFunc<MemoryPeer>): Promise<UnderlaySocket<MemoryPeer>> {
+    const name = formatHostPort({ host, port });
+    const node = this.hub.attach(name);
+    node.onReceive((bytes, from) => onReceive(bytes, 0, bytes.length, from));
+    return {
+      send: (to, buf, offset, length) => node.send(to, octetsOf(buf, offset, length)),
+      close: () => node.close(),
+      describe: () => name,
+    };
+  }
+
+  link(host: string, port: number): MemoryPeer {
+    return this.hub.peer(formatHostPort({ host, port }));
+  }
+
+  same(a: MemoryPeer, b: MemoryPeer): boolean {
+    return a === b;
   }
 }

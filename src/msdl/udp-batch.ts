@@ -1,14 +1,17 @@
-// BatchUdpSocket: an IPv4 UDP socket that moves datagrams in batches (recvmmsg/sendmmsg through the
-// msnl_tun addon) instead of one syscall, one callback and one Buffer per datagram as node:dgram
-// does. Sends are copied into a preallocated slab and flushed with one sendmmsg per burst (a
-// microtask after the current callback, or at once when a batch is full); when the kernel says
-// EAGAIN the rest stays queued and the socket waits for UV_WRITABLE. Receives land in a preallocated
-// slab of slots and are handed on as (slab, offset, length), valid only during the onReceive call. Runs of
-// same-size datagrams to one peer go out as one UDP GSO message and may come in as one UDP GRO slot,
-// split back here. Nothing allocates per datagram. Failures are counted, never thrown.
-import { errnoName } from '../tun/errors.js';
-import { loadUdpSocket, UV_READABLE, UV_WRITABLE, type NativeUdpSocket, type NativeUdpSocketConstructor } from '../tun/native-udp.js';
+// BatchUdpSocket: an IPv4 UDP socket that moves datagrams in batches through the addon
+// (udp-addon.ts), where node:dgram spends a syscall, a callback and a Buffer on each.
+// - Sends are copied into a preallocated slab and flushed with one sendmmsg per burst: a microtask
+//   after the current callback, or at once when a batch is full.
+// - When the kernel says EAGAIN the rest stays queued and the socket waits for UV_WRITABLE.
+// - Receives land in a preallocated slab of slots and are handed on as (slab, offset, length),
+//   valid only during the onReceive call.
+// - Runs of same-size datagrams to one peer go out as one UDP GSO message and may come in as one
+//   UDP GRO slot, split back here. Whether GSO stays on after a refusal is gso.ts's rule.
+// - Nothing allocates per datagram. Failures are counted, never thrown.
+import { errnoName, sysErrorOf } from '../abi/errno.js';
+import { loadUdpSocket, UV_READABLE, UV_WRITABLE, type NativeUdpSocket, type NativeUdpSocketConstructor } from './udp-addon.js';
 import { copyOctets } from '../abi/bytes.js';
+import { GsoPolicy } from './gso.js';
 import { formatDottedQuad } from '../abi/inet.js';
 
 /** Largest UDP payload over IPv4 (65535 - 20 - 8). */
@@ -34,7 +37,8 @@ export interface BatchUdpOptions {
   /** Send queue bounds: datagrams (default 4096) and octets (default 4 MiB). Beyond: dropped. */
   readonly queueLength?: number;
   readonly queueBytes?: number;
-  /** UDP GSO for runs of same-size datagrams to one peer (default true; falls back by itself). */
+  /** UDP GSO for runs of same-size datagrams to one peer (default true; goes off when the route
+   *  cannot segment, by the rule of gso.ts). */
   readonly segmentation?: boolean;
   /** UDP GRO on receive (default true when slotSize >= 65536, which it needs). */
   readonly coalescing?: boolean;
@@ -63,6 +67,8 @@ export interface BatchUdpCounters {
   receiveErrors: number;
   /** Slots that held a coalesced run of datagrams (UDP GRO). */
   coalescedRuns: number;
+  /** sendmmsg calls in which the kernel refused a GSO run (sent plainly instead). */
+  gsoRefused: number;
   handlerErrors: number;
 }
 
@@ -75,10 +81,8 @@ export class UdpSocketError extends Error {
 
 /** The addon's error (or -errno) as `failed to <action> UDP socket <where>: <cause> [CODE]`. */
 export function udpError(where: string, action: string, cause: unknown): UdpSocketError {
-  const sys = (typeof cause === 'number' ? { errno: -cause } : (cause ?? {})) as { errno?: unknown; message?: unknown };
-  const errno = typeof sys.errno === 'number' ? Math.abs(sys.errno) : undefined;
-  const code = errno === undefined ? undefined : errnoName(errno);
-  const text = typeof sys.message === 'string' && sys.message !== '' ? sys.message : (code ?? String(cause));
+  const { code, message } = sysErrorOf(cause);
+  const text = message !== undefined && message !== '' ? message : (code ?? String(cause));
   if (text.startsWith('failed to ')) return new UdpSocketError(code === undefined ? text : `${text} [${code}]`, code);
   return new UdpSocketError(`failed to ${action} UDP socket ${where}: ${text}${code === undefined ? '' : ` [${code}]`}`, code);
 }
@@ -86,7 +90,7 @@ export function udpError(where: string, action: string, cause: unknown): UdpSock
 export function newBatchUdpCounters(): BatchUdpCounters {
   return {
     datagramsSent: 0, bytesSent: 0, datagramsReceived: 0, bytesReceived: 0, sendBatches: 0, receiveBatches: 0,
-    sendErrors: 0, queueDrops: 0, sendBlocked: 0, truncated: 0, receiveErrors: 0, coalescedRuns: 0, handlerErrors: 0,
+    sendErrors: 0, queueDrops: 0, sendBlocked: 0, truncated: 0, receiveErrors: 0, coalescedRuns: 0, gsoRefused: 0, handlerErrors: 0,
   };
 }
 
@@ -111,6 +115,9 @@ export class BatchUdpSocket {
   private readonly txLengths: Uint32Array;
   private readonly txAddrs: Uint32Array;
   private readonly txPorts: Uint16Array;
+  /** Where the addon reports the errno of a refused GSO run (0: none). */
+  private readonly gsoStatus = new Int32Array(1);
+  private readonly gso = new GsoPolicy();
   private head = 0;
   private tail = 0;
   private used = 0;
@@ -227,7 +234,8 @@ export class BatchUdpSocket {
     if (this.closed) return;
     const counters = this.counters;
     while (this.head < this.tail) {
-      const r = this.native.sendBatch(this.txSlab, this.txOffsets, this.txLengths, this.txAddrs, this.txPorts, this.head, this.tail);
+      const r = this.native.sendBatch(this.txSlab, this.txOffsets, this.txLengths, this.txAddrs, this.txPorts, this.head, this.tail, this.gsoStatus);
+      if (this.gsoStatus[0] !== 0) this.gsoRefusedWith(this.gsoStatus[0] as number);
       if (r < 0) {
         counters.sendErrors++;
         this.report(this.head, r);
@@ -348,6 +356,15 @@ export class BatchUdpSocket {
       this.counters.handlerErrors++;
       this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  // A GSO run was refused (and went plainly): the policy says whether segmentation goes off.
+  private gsoRefusedWith(errno: number): void {
+    this.counters.gsoRefused++;
+    if (!this.gso.refused(errno) || !this.native.segmentation()) return;
+    this.native.setSegmentation(false);
+    const code = errnoName(errno);
+    this.options.onError?.(new UdpSocketError(`UDP socket ${this.name}: UDP GSO turned off: the route cannot segment (${code})`, code));
   }
 
   private report(k: number, errno: number): void {

@@ -3,6 +3,7 @@
 
 import type { Sap } from './address.js';
 import type { SecureConn } from './session.js';
+import { MAX_PROBE_INTERVAL_MS, PEER_INTERVAL_TOLERANCE } from './constants.js';
 import type { ConnectionInfo, ConnectionRole, Health } from './types.js';
 
 /** How many recent probes the loss ratio looks at. */
@@ -31,6 +32,9 @@ export class Connection<L> {
   idleSignalled = false;
   /** Keys and sessions of a keyed connection; null for a plain (auth none) one. */
   secure: SecureConn | null = null;
+  /** When the peer's last probe arrived, and the gap before it (the peer's probe rate, at most MAX_PROBE_INTERVAL_MS). */
+  private lastPeerProbeAt = -Infinity;
+  private peerProbeIntervalMs = MAX_PROBE_INTERVAL_MS;
   private readonly probeStates = new Uint8Array(PROBE_WINDOW);
   /** When each probe in the window was sent, on the injected clock (sub-millisecond if it is). */
   private readonly probeSentAt = new Float64Array(PROBE_WINDOW);
@@ -78,6 +82,8 @@ export class Connection<L> {
 
   /** The peer's probe arrived. */
   peerProbed(now: number): void {
+    if (Number.isFinite(this.lastPeerProbeAt)) this.peerProbeIntervalMs = Math.min(Math.max(now - this.lastPeerProbeAt, 0), MAX_PROBE_INTERVAL_MS);
+    this.lastPeerProbeAt = now;
     this.rxProvenAt = now;
     this.lastHeardAt = now;
   }
@@ -101,9 +107,16 @@ export class Connection<L> {
     this.txBytes += length;
   }
 
+  /**
+   * The tx direction is judged by our own probes (`windowMs`, sized for our interval); the rx
+   * direction by the peer's, whose interval may be anything up to MAX_PROBE_INTERVAL_MS, so its
+   * window stretches to PEER_INTERVAL_TOLERANCE of the peer's measured interval (one lost probe
+   * plus jitter at the slowest rate msnl(7) allows).
+   */
   health(now: number, windowMs: number): Health {
     const txProven = now - this.txProvenAt <= windowMs;
-    const rxProven = now - this.rxProvenAt <= windowMs;
+    const rxWindowMs = Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.peerProbeIntervalMs);
+    const rxProven = now - this.rxProvenAt <= rxWindowMs;
     return { up: txProven && rxProven, txProven, rxProven, rttMs: this.rttMs, lossRatio: this.lossRatio(), lastHeardMs: now - this.lastHeardAt };
   }
 

@@ -1,6 +1,8 @@
 // Protocol numbers of MSNL over UDP, documented byte by byte in man/msnl.7. Every datagram starts
 // with the 4-octet common header: version u8, type u8, code u16 (network order).
 
+import { UDP_PAYLOAD_1500 } from '../abi/inet.js';
+
 /** The wire version this code speaks. Other versions are dropped (counted). */
 export const WIRE_VERSION = 1;
 
@@ -40,10 +42,15 @@ export const PROBE_SIZE = 16;
 /** Data header: common header + connection id, packet sequence, total length u16, offset u16. */
 export const DATA_HEADER_SIZE = 16;
 
+/** msnl(7): each end probes every connection at least this often (msnld: every 2 s). */
+export const MAX_PROBE_INTERVAL_MS = 5000;
+/** The rx direction stays proven for this many of the peer's probe intervals (12.5 s at the slowest rate). */
+export const PEER_INTERVAL_TOLERANCE = 2.5;
+
 /** The largest IP packet a connection carries (ms3's MTU). */
 export const MAX_PACKET_SIZE = 65535;
 /** UDP payload of a 1500-byte underlay MTU (1500 - 20 IPv4 - 8 UDP). */
-export const DEFAULT_MAX_DATAGRAM = 1472;
+export const DEFAULT_MAX_DATAGRAM = UDP_PAYLOAD_1500;
 /** Smallest max datagram size the SAR accepts (a header plus one payload octet, rounded up). */
 export const MIN_MAX_DATAGRAM = 64;
 

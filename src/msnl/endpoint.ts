@@ -14,6 +14,7 @@ const SECURE_FIRST_TYPE = 11;
 const SECURE_LAST_TYPE = 14;
 import { cryptoRandom, type RandomSource } from '../base/random.js';
 import type { Clock } from '../base/clock.js';
+import { TokenBucket } from '../base/token-bucket.js';
 import { Reassembler, segmentPacket, type ReassemblyCounters } from './sar.js';
 import { Signalling, type ConnectRequest, type SignallingHost } from './signalling.js';
 import { DEFAULT_ENDPOINT_CONFIG, newCounters, type CallRow, type ConnectionInfo, type EndpointConfig, type EndpointCounters, type EndpointEvents, type Health } from './types.js';
@@ -81,8 +82,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   private readonly reassembler: Reassembler;
   private readonly header = newDataHeader();
   private readonly savedOctets = new Uint8Array(DATA_HEADER_SIZE);
-  private resetTokens: number;
-  private resetRefilledAt: number;
+  private readonly resetBucket: TokenBucket;
   private nextEchoIdent = 1;
   private readonly secure: SecureLayer<L>;
   private readonly peerKeyOf: (address: number) => Uint8Array | 'none' | undefined;
@@ -97,8 +97,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     this.sameLink = options.sameLink ?? ((a, b) => a === b);
     this.signalling = new Signalling(this);
     this.reassembler = new Reassembler(this.clock, this.config.reassembly);
-    this.resetTokens = this.config.resetBurst;
-    this.resetRefilledAt = this.clock.now();
+    this.resetBucket = new TokenBucket(this.config.resetRatePerSecond, this.config.resetBurst, () => this.clock.now());
     this.peerKeyOf = options.peerKeyOf ?? (() => 'none');
     const wallClock = options.wallClock ?? Date.now;
     const linkBytes = options.linkBytes ?? defaultLinkBytes;
@@ -453,15 +452,10 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
 
   /** Answers traffic on an unknown connection with the 8-octet reset, rate-limited. */
   sendReset(link: L, connId: number, reason: number): void {
-    const now = this.clock.now();
-    const { resetRatePerSecond, resetBurst } = this.config;
-    this.resetTokens = Math.min(resetBurst, this.resetTokens + ((now - this.resetRefilledAt) * resetRatePerSecond) / 1000);
-    this.resetRefilledAt = now;
-    if (this.resetTokens < 1) {
+    if (!this.resetBucket.take()) {
       this.counters.resetsRateLimited++;
       return;
     }
-    this.resetTokens -= 1;
     this.counters.resetsSent++;
     this.out(link, encodeReset(connId, reason));
   }

@@ -8,6 +8,7 @@ import { compareSap, type Sap } from './address.js';
 import { MsgType, Reason } from './constants.js';
 import type { Connection } from './connection.js';
 import type { Clock } from '../base/clock.js';
+import { SourceLimiter } from '../base/source-limiter.js';
 import type { RandomSource } from '../base/random.js';
 import type { CallRow, ConnectionInfo, EndpointConfig, EndpointCounters, EndpointEvents, IncomingCall } from './types.js';
 import { encodeSignal, type SignalMessage } from './wire.js';
@@ -86,10 +87,20 @@ export class Signalling<L> {
   private readonly refusals = new Map<string, { readonly reason: number; readonly until: number }>();
   /** Connections we originated, by SAP pair, while the peer's crossing requests may still arrive. */
   private readonly originated = new Map<string, { readonly conn: Connection<L>; readonly until: number }>();
+  /** New incoming calls per underlay source, and overall. */
+  private readonly newCalls: SourceLimiter<L>;
   private nextHandle = 1;
   private nextCallId = 1;
 
-  constructor(private readonly host: SignallingHost<L>) {}
+  constructor(private readonly host: SignallingHost<L>) {
+    const { config } = host;
+    this.newCalls = new SourceLimiter<L>(
+      { ratePerSecond: config.callRatePerSource, burst: config.callBurstPerSource },
+      { ratePerSecond: config.callRateTotal, burst: config.callBurstTotal },
+      config.callSources,
+      () => host.clock.now(),
+    );
+  }
 
   connect(req: ConnectRequest<L>): number {
     const { host } = this;
@@ -272,6 +283,12 @@ export class Signalling<L> {
     if (weWin && mine !== undefined && mine.until > now && host.findConnection(mine.conn.connId) === mine.conn) {
       this.absorbed.set(key, now + host.config.connectTimeoutMs);
       host.counters.requestsAbsorbed++;
+      return;
+    }
+    // A new call: the first point where a request makes state or work for the manager, so the
+    // place to bound what one source (or a forged flood) can cost.
+    if (!this.newCalls.allow(link)) {
+      host.counters.requestsRateLimited++;
       return;
     }
     if (!host.isListening(msg.respPort)) {

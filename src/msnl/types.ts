@@ -29,6 +29,14 @@ export interface EndpointConfig {
   /** Resets answering unknown-connection traffic: sustained rate per second and burst. */
   readonly resetRatePerSecond: number;
   readonly resetBurst: number;
+  /** New incoming calls one underlay source may start: sustained per second, and burst. */
+  readonly callRatePerSource: number;
+  readonly callBurstPerSource: number;
+  /** New incoming calls all sources together may start: sustained per second, and burst. */
+  readonly callRateTotal: number;
+  readonly callBurstTotal: number;
+  /** How many underlay sources the per-source limit remembers at once. */
+  readonly callSources: number;
   readonly reassembly: ReassemblyConfig;
   /** The originator of a keyed connection starts a new handshake when its keys are this old (ms)... */
   readonly rekeyAfterMs: number;
@@ -59,6 +67,11 @@ export const DEFAULT_ENDPOINT_CONFIG: EndpointConfig = Object.freeze({
   maxDatagram: DEFAULT_MAX_DATAGRAM,
   resetRatePerSecond: 20,
   resetBurst: 10,
+  callRatePerSource: 100,
+  callBurstPerSource: 400,
+  callRateTotal: 2000,
+  callBurstTotal: 4000,
+  callSources: 4096,
   reassembly: DEFAULT_REASSEMBLY,
   rekeyAfterMs: 120_000,
   rekeyAfterMessages: 2 ** 40,
@@ -174,6 +187,8 @@ export interface EndpointCounters {
   requestsAbsorbed: number;
   waitsSent: number;
   confirmsResent: number;
+  /** New incoming calls dropped by the per-source or overall limit, before any state was made. */
+  requestsRateLimited: number;
   resetsSent: number;
   resetsRateLimited: number;
   resetsReceived: number;
@@ -208,7 +223,7 @@ export function newCounters(): EndpointCounters {
     datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0,
     dropMalformed: 0, dropUnknownConnection: 0, dropWrongAddress: 0, dropUnexpectedSignal: 0,
     dropSendNoConnection: 0, dropSendBadLength: 0,
-    requestsSent: 0, retransmits: 0, requestsAbsorbed: 0, waitsSent: 0, confirmsResent: 0,
+    requestsSent: 0, retransmits: 0, requestsAbsorbed: 0, waitsSent: 0, confirmsResent: 0, requestsRateLimited: 0,
     resetsSent: 0, resetsRateLimited: 0, resetsReceived: 0, echoesAnswered: 0, probesSent: 0, probesAnswered: 0,
     dropAuth: 0, dropReplay: 0, dropWrongKey: 0, dropPlainRefused: 0, dropUnknownSession: 0, dropNoHostKey: 0,
     dropHandshakeRateLimited: 0, dropSendNoSession: 0, handshakesSent: 0, handshakesAnswered: 0,

@@ -1,12 +1,12 @@
 // The SQLite store of the desired state: the only module that imports better-sqlite3.
 // Every write is one IMMEDIATE transaction, so a failed write changes nothing.
 import fs from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { formatIpv4Prefix, prefixMask, type Ipv4Prefix } from '../abi/inet.js';
 import { interfaceByName } from '../abi/interfaces.js';
 import { StoreError, isUniqueViolation, translateError } from './errors.js';
+import { DATABASE_MODE, prepareDatabaseFile, removeCreated } from './file.js';
 import { defaultSchemaDir, loadMigrations, migrate } from './migrate.js';
 import { publicKeyOf } from '../crypto/primitives.js';
 import type { DesiredState, HostSettings, InterfaceConfig, Mapping, MappingOrigin, NewMapping, Route } from './types.js';
@@ -51,8 +51,6 @@ interface RouteRow {
 
 const ROUTE_COLUMNS = 'network, length, host, port, public_key';
 
-/** Owner read/write only: the database holds the host's private key. */
-export const PRIVATE_FILE_MODE = 0o600;
 
 interface InterfaceRow {
   name: string;
@@ -141,7 +139,8 @@ export class Store {
 
   /**
    * Stores (or with null, removes) this host's private key. The database files are set to mode
-   * 0600 first, whoever created them, so the key is never readable by other users.
+   * 0600 before and after (openStore already makes them so; this holds even for a file another
+   * tool made), so the key is never readable by other users.
    */
   setPrivateKey(key: Uint8Array | null): void {
     if (key !== null && key.length !== 32) throw new StoreError('invalid', 'a private key is 32 octets');
@@ -156,7 +155,7 @@ export class Store {
     if (this.path === ':memory:') return;
     for (const file of [this.path, `${this.path}-wal`, `${this.path}-shm`]) {
       try {
-        fs.chmodSync(file, PRIVATE_FILE_MODE);
+        fs.chmodSync(file, DATABASE_MODE);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreError('io', `failed to make ${file} private (mode 0600): ${(error as Error).message}`);
       }
@@ -415,8 +414,8 @@ export function openStore(dbPath: string, options: StoreOptions = {}): Store {
   const readonly = options.readonly ?? false;
   const migrations = loadMigrations(options.schemaDir ?? defaultSchemaDir());
   let db: BetterSqlite3.Database | undefined;
+  const created = dbPath === ':memory:' ? false : prepareDatabaseFile(dbPath, readonly);
   try {
-    if (!readonly && dbPath !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(dbPath)), { recursive: true });
     db = new Database(dbPath, { readonly, fileMustExist: readonly });
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
     // Reading the schema first: on a file that is not a database this fails before any write.
@@ -427,6 +426,7 @@ export function openStore(dbPath: string, options: StoreOptions = {}): Store {
     return new Store(db, dbPath, readonly, options.clock ?? Date.now);
   } catch (error) {
     db?.close();
+    if (created) removeCreated(dbPath);
     throw translateError(error, dbPath, 'open the database');
   }
 }

@@ -1,9 +1,13 @@
 // TunDevice: the TUN interface the layers above use (the daemon, src/tunnel), and its real
 // implementation over the msnl_tun addon. Reads never touch the libuv threadpool: the fd is
 // non-blocking, uv_poll reports readiness once per event, and the reader drains it in batches into
-// caller-owned buffers (one read is one packet). Nothing here allocates per packet.
+// caller-owned buffers. Opened with offload, the device speaks virtio_net_hdr frames to the kernel
+// and hides them (offload-framing.ts): reads still yield plain IP packets, and writes join runs of
+// one TCP flow. Nothing here allocates per packet.
 import { IFF, loadNative, type NativeFdPoll, type NativeTun } from './native.js';
 import { tunError, TunError } from './errors.js';
+import { VnetFraming, type OffloadCounters } from './offload-framing.js';
+import { MAX_IP_PACKET } from './offload.js';
 
 export interface TunAddress {
   /** Unsigned 32-bit IPv4 address, host order (src/abi/inet.ts formats it). */
@@ -35,32 +39,41 @@ export interface TunStats {
   readonly txDropped: number;
   /** Packets write()/writeBatch() dropped because the kernel refused them. */
   readonly writeDrops: number;
+  /** What the offload did (a device opened with offload only). */
+  readonly offload?: OffloadCounters;
 }
 
 export interface TunDevice {
   readonly name: string;
   readonly closed: boolean;
   /**
-   * Whether every packet read starts with a 10-octet virtio_net_hdr (IFF_VNET_HDR) that may
-   * announce a TCP super-packet or a partial checksum (src/tunnel/tcp-offload.ts), and writes
-   * take one (writeWithHeader; write() adds an all-zero one).
+   * Whether the device was opened with offload (and the kernel agreed): it then reads TCP
+   * super-packets from the kernel and cuts them (readBatch's segmentLimit), and joins runs of one
+   * TCP flow into super-packets on write. Either way the caller sees and gives plain IP packets.
    */
-  readonly vnetHeader: boolean;
+  readonly offload: boolean;
   /**
-   * Reads up to min(bufs.length, sizes.length) packets: packet i lands in bufs[i] at `offset`
-   * (headroom for headers the caller writes in front), sizes[i] is its length. Returns the count;
-   * fewer than asked means the device is drained. Throws TunError only when the device is unusable.
+   * Reads up to min(bufs.length, sizes.length) plain IP packets: packet i lands in bufs[i] at
+   * `offset` (headroom for headers the caller writes in front), sizes[i] is its length. A TCP
+   * super-packet is cut into segments of at most `segmentLimit` octets (default: what a buffer
+   * holds); all buffers are of one size. Returns the count; fewer than asked means the device is
+   * drained. Throws TunError only when the device is unusable.
    */
-  readBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number): number;
-  /** Writes one IP packet buf[offset, offset+length). False when the kernel refused it (counted). */
-  write(buf: Buffer, offset: number, length: number): boolean;
-  /** Writes a virtio_net_hdr and then the packet (a vnetHeader device only). False when refused. */
-  writeWithHeader(header: Uint8Array, buf: Uint8Array, offset: number, length: number): boolean;
+  readBatch(bufs: readonly Uint8Array[], sizes: Int32Array, offset: number, segmentLimit?: number): number;
+  /**
+   * Writes one IP packet buf[offset, offset+length). False when the kernel refused it (counted).
+   * With offload a TCP segment may wait to join the next ones until the current callback returns.
+   */
+  write(buf: Uint8Array, offset: number, length: number): boolean;
   /** Writes packets 0..count-1 (bufs[i] at offset, sizes[i] bytes); refused ones are counted and
    *  skipped. Returns how many the kernel took. */
-  writeBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number, count?: number): number;
-  /** cb runs once per readable event (level-triggered) and should readBatch until drained or a
-   *  per-event budget is spent. null stops watching. */
+  writeBatch(bufs: readonly Uint8Array[], sizes: Int32Array, offset: number, count?: number): number;
+  /** Frames read that could not be turned into plain packets (offload only); cumulative. */
+  readonly readDrops: number;
+  /** Joined runs the kernel refused after write() had taken their packets (offload only); cumulative. */
+  readonly runsRefused: number;
+  /** cb runs once per readable event (level-triggered, and again while packets already read wait)
+   *  and should readBatch until drained or a per-event budget is spent. null stops watching. */
   onReadable(cb: (() => void) | null): void;
   setMtu(mtu: number): void;
   getMtu(): number;
@@ -83,12 +96,12 @@ export interface TunOpenOptions {
   up?: boolean;
   /** For comparison benches only: a blocking fd (reads would then park a thread). Default false. */
   blocking?: boolean;
-  /** virtio_net_hdr framing with TCP segmentation offload (see TunDevice.vnetHeader). Default false. */
+  /** TCP segmentation offload (see TunDevice.offload). Default false. */
   offload?: boolean;
 }
 
-/** The header of a packet that needs nothing from the kernel (no GSO, checksum complete). */
-const PLAIN_VNET_HEADER = new Uint8Array(10);
+/** Frames read per native call by an offloading device (each buffer holds a 64 KiB frame). */
+const OFFLOAD_READ_BATCH = 32;
 
 export function decodeFlags(raw: number): TunFlags {
   return {
@@ -112,16 +125,30 @@ export class KernelTun implements TunDevice {
   private fd: number;
   private poll: NativeFdPoll | undefined;
   private writeDrops = 0;
+  /** The virtio_net_hdr framing, when the fd speaks it (IFF_VNET_HDR). */
+  private readonly framing: VnetFraming | undefined;
+  private refireScheduled = false;
+  /** Whether the fd speaks virtio_net_hdr frames (IFF_VNET_HDR). Should the kernel refuse
+   *  TUNSETOFFLOAD it hands over no super-packets, but joined writes are still taken. */
+  readonly offload: boolean;
 
   private constructor(
     private readonly native: NativeTun,
     readonly name: string,
     fd: number,
-    readonly vnetHeader: boolean,
-    /** Whether the kernel agreed to hand over TCP super-packets (TUNSETOFFLOAD). */
-    readonly offload: boolean,
+    vnetHeader: boolean,
   ) {
     this.fd = fd;
+    this.offload = vnetHeader;
+    if (vnetHeader) {
+      this.framing = new VnetFraming(
+        {
+          readFrames: (bufs, sizes) => this.readPlain(bufs, sizes, 0),
+          writeFrame: (header, buf, offset, length) => this.counted(this.native.writeWithHeader(this.live('write'), header, buf, offset, length)),
+        },
+        OFFLOAD_READ_BATCH,
+      );
+    }
   }
 
   /** Creates the TUN device `name` (or attaches to a persistent one) and applies opts. */
@@ -133,7 +160,7 @@ export class KernelTun implements TunDevice {
     } catch (err) {
       throw tunError(name, 'create', err);
     }
-    const dev = new KernelTun(native, opened.name, opened.fd, opened.vnetHeader, opened.offload);
+    const dev = new KernelTun(native, opened.name, opened.fd, opened.vnetHeader);
     try {
       if (opts.mtu !== undefined) dev.setMtu(opts.mtu);
       if (opts.address !== undefined) dev.setAddress(opts.address.address, opts.address.prefixLength, opts.address.peer);
@@ -159,37 +186,44 @@ export class KernelTun implements TunDevice {
     return this.fd;
   }
 
-  readBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number): number {
+  get readDrops(): number {
+    return this.framing?.readDrops ?? 0;
+  }
+
+  get runsRefused(): number {
+    return this.framing?.runsRefused ?? 0;
+  }
+
+  readBatch(bufs: readonly Uint8Array[], sizes: Int32Array, offset: number, segmentLimit: number = MAX_IP_PACKET): number {
+    if (this.framing !== undefined) return this.framing.readBatch(bufs, sizes, offset, segmentLimit);
+    return this.readPlain(bufs, sizes, offset);
+  }
+
+  /** One native batch of reads, one packet (or frame) each. */
+  private readPlain(bufs: readonly Uint8Array[], sizes: Int32Array, offset: number): number {
     const n = this.native.readBatch(this.live('read'), bufs, sizes, offset);
     if (n < 0) throw tunError(this.name, 'read', n);
     return n;
   }
 
-  write(buf: Buffer, offset: number, length: number): boolean {
-    if (this.vnetHeader) return this.writeWithHeader(PLAIN_VNET_HEADER, buf, offset, length);
-    const r = this.native.write(this.live('write'), buf, offset, length);
+  /** true for a write the kernel took; counts a refused one. */
+  private counted(r: number): boolean {
     if (r >= 0) return true;
     this.writeDrops++;
     return false;
   }
 
-  writeWithHeader(header: Uint8Array, buf: Uint8Array, offset: number, length: number): boolean {
-    const r = this.native.writeWithHeader(this.live('write'), header, buf, offset, length);
-    if (r >= 0) return true;
-    this.writeDrops++;
-    return false;
+  write(buf: Uint8Array, offset: number, length: number): boolean {
+    if (this.framing !== undefined) return this.framing.write(buf, offset, length);
+    return this.counted(this.native.write(this.live('write'), buf, offset, length));
   }
 
-  writeBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number, count: number = bufs.length): number {
+  writeBatch(bufs: readonly Uint8Array[], sizes: Int32Array, offset: number, count: number = bufs.length): number {
     const fd = this.live('write');
+    if (this.framing !== undefined) return this.framing.writeBatch(bufs, sizes, offset, count);
     const end = Math.min(count, bufs.length, sizes.length);
     let i = 0;
     let written = 0;
-    if (this.vnetHeader) {
-      // Each packet needs its header: one writev per packet instead of the native batch.
-      for (; i < end; i++) if (this.write(bufs[i] as Buffer, offset, sizes[i] as number)) written++;
-      return written;
-    }
     while (i < end) {
       const r = this.native.writeBatch(fd, bufs, sizes, offset, i, end);
       if (r < 0) {
@@ -209,8 +243,22 @@ export class KernelTun implements TunDevice {
     this.poll = undefined;
     if (cb === null) return;
     const fd = this.live('watch');
+    const framing = this.framing;
+    // Packets the framing has already read wait in user space, where no fd event announces them:
+    // fire again on the next turn of the loop until they are handed out.
+    const fire = (): void => {
+      cb();
+      if (framing === undefined || !framing.pending || this.refireScheduled) return;
+      this.refireScheduled = true;
+      setImmediate(() => {
+        this.refireScheduled = false;
+        if (this.poll === poll && !this.closed) fire();
+      });
+    };
+    let poll: NativeFdPoll | undefined;
     try {
-      this.poll = new this.native.FdPoll(fd, () => cb());
+      poll = new this.native.FdPoll(fd, fire);
+      this.poll = poll;
     } catch (err) {
       throw tunError(this.name, 'watch for packets', err);
     }
@@ -264,11 +312,13 @@ export class KernelTun implements TunDevice {
 
   stats(): TunStats {
     const s = this.call('get counters', () => this.native.linkStats(this.name));
-    return { ...s, writeDrops: this.writeDrops };
+    const offload = this.framing?.counters();
+    return offload === undefined ? { ...s, writeDrops: this.writeDrops } : { ...s, writeDrops: this.writeDrops, offload };
   }
 
   close(): void {
     if (this.fd < 0) return;
+    this.framing?.close();
     this.poll?.close(); // takes the fd out of epoll before it is closed
     this.poll = undefined;
     this.native.closeFd(this.fd);

@@ -2,11 +2,17 @@
 // the code under test uses; `peer` is the kernel's side: inject() queues an IP packet for the device
 // to read (as if the host routed it into msN), and packets the device writes come out of peer.
 // Configuration behaves like the kernel's (MTU, address, up/down, counters); address changes are
-// also reported on `addrEvents`, like rtnetlink would.
+// also reported on `addrEvents`, like rtnetlink would. With `offload` the kernel's side speaks
+// virtio_net_hdr frames (fake-offload.ts: TCP longer than the MTU is handed over as a super-packet,
+// joined super-packets are taken whole) and the device hides them as KernelTun does
+// (offload-framing.ts), so the offload path runs in unit tests.
 import type { AddrEvent, AddrEventSource } from './addr-events.js';
 import { decodeFlags, type TunAddress, type TunDevice, type TunFlags, type TunStats } from './device.js';
 import { IFF } from './native.js';
 import { TunError } from './errors.js';
+import { acceptFrame, kernelFrame } from './fake-offload.js';
+import { VnetFraming } from './offload-framing.js';
+import { MAX_IP_PACKET } from './offload.js';
 
 /** Address events a test emits by hand, or that fake devices emit on setAddress/removeAddress. */
 export class FakeAddrEventSource implements AddrEventSource {
@@ -25,7 +31,8 @@ export class FakeAddrEventSource implements AddrEventSource {
 export interface FakeTunPeer {
   /** Queues a packet for the device to read; false when the queue is full (counted as txDropped). */
   inject(packet: Uint8Array): boolean;
-  /** Called with each packet the device writes (a copy the listener may keep). */
+  /** Called with each packet the device writes (a copy the listener may keep; with offload a
+   *  joined super-packet arrives whole, longer than the MTU, as the stack would receive it). */
   onPacket(cb: ((packet: Buffer) => void) | null): void;
   /** Packets written while no onPacket listener was set, oldest first; taking them empties the list. */
   take(): Buffer[];
@@ -39,14 +46,18 @@ export interface FakeTunOptions {
   /** Packets queued towards the device before inject() drops (the kernel's txqueuelen; default 500). */
   queueLength?: number;
   addrEvents?: FakeAddrEventSource;
+  /** Behave as a device opened with offload (IFF_VNET_HDR, TUNSETOFFLOAD). Default false. */
+  offload?: boolean;
 }
+
+/** Frames the offloading fake reads per call into the framing (each buffer holds 64 KiB). */
+const FAKE_FRAME_BATCH = 4;
 
 let nextIfindex = 100;
 
 class FakeTun implements TunDevice {
   closed = false;
-  /** The fake speaks plain packets only: no virtio_net_hdr, no offload. */
-  readonly vnetHeader = false;
+  readonly offload: boolean;
   mtu: number;
   readonly index: number;
   address: TunAddress | undefined;
@@ -57,6 +68,8 @@ class FakeTun implements TunDevice {
   private readable: (() => void) | null = null;
   private scheduled = false;
   private counters = { rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0, writeDrops: 0 };
+  /** With offload: the queue holds frames, and this turns them into plain packets and back. */
+  private readonly framing: VnetFraming | undefined;
 
   constructor(
     readonly name: string,
@@ -64,6 +77,21 @@ class FakeTun implements TunDevice {
   ) {
     this.mtu = opts.mtu ?? 1500;
     this.index = opts.ifindex ?? nextIfindex++;
+    this.offload = opts.offload === true;
+    if (this.offload) {
+      this.framing = new VnetFraming(
+        { readFrames: (bufs, sizes) => this.readQueue(bufs, sizes, 0), writeFrame: (header, buf, off, len) => this.writeFrame(header, buf, off, len) },
+        FAKE_FRAME_BATCH,
+      );
+    }
+  }
+
+  get readDrops(): number {
+    return this.framing?.readDrops ?? 0;
+  }
+
+  get runsRefused(): number {
+    return this.framing?.runsRefused ?? 0;
   }
 
   private live(action: string): void {
@@ -76,26 +104,37 @@ class FakeTun implements TunDevice {
       this.counters.txDropped++;
       return false;
     }
-    this.queue.push(Buffer.from(packet));
+    this.queue.push(this.offload ? kernelFrame(packet, this.mtu) : Buffer.from(packet));
     this.counters.txPackets++;
     this.counters.txBytes += packet.length;
     this.schedule();
     return true;
   }
 
+  /** Whether packets wait: in the queue, or already read by the framing. */
+  private get waiting(): boolean {
+    return this.queue.length > 0 || this.framing?.pending === true;
+  }
+
   private schedule(): void {
-    if (this.scheduled || this.readable === null || this.queue.length === 0) return;
+    if (this.scheduled || this.readable === null || !this.waiting) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      if (this.closed || this.readable === null || this.queue.length === 0) return;
+      if (this.closed || this.readable === null || !this.waiting) return;
       this.readable();
       this.schedule(); // level-triggered, like uv_poll: fires again while packets wait
     });
   }
 
-  readBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number): number {
+  readBatch(bufs: readonly Uint8Array[], sizes: Int32Array, offset: number, segmentLimit: number = MAX_IP_PACKET): number {
     this.live('read');
+    if (this.framing !== undefined) return this.framing.readBatch(bufs, sizes, offset, segmentLimit);
+    return this.readQueue(bufs, sizes, offset);
+  }
+
+  /** Moves queued packets (or frames) into bufs at offset, like read(2): truncated when too long. */
+  private readQueue(bufs: readonly Uint8Array[], sizes: Int32Array, offset: number): number {
     const n = Math.min(bufs.length, sizes.length);
     let i = 0;
     while (i < n) {
@@ -109,32 +148,40 @@ class FakeTun implements TunDevice {
     return i;
   }
 
-  write(buf: Buffer, offset: number, length: number): boolean {
+  write(buf: Uint8Array, offset: number, length: number): boolean {
     this.live('write');
+    if (this.framing !== undefined) return this.framing.write(buf, offset, length);
     const version = length > 0 ? (buf[offset] ?? 0) >> 4 : 0;
-    if (length > this.mtu || (version !== 4 && version !== 6) || !this.up) {
-      this.counters.writeDrops++;
-      if (!this.up) this.counters.rxDropped++;
-      return false;
-    }
-    const copy = Buffer.from(buf.subarray(offset, offset + length));
+    if (length > this.mtu || (version !== 4 && version !== 6)) return this.refuse();
+    return this.take(Buffer.from(buf.subarray(offset, offset + length)));
+  }
+
+  /** Kernel side of an offloading device: one frame written. */
+  private writeFrame(header: Uint8Array, buf: Uint8Array, offset: number, length: number): boolean {
+    this.live('write'); // as KernelTun: a closed fd throws
+    const packet = acceptFrame(header, buf, offset, length, this.mtu);
+    return typeof packet === 'string' ? this.refuse() : this.take(packet);
+  }
+
+  /** The kernel takes the packet (a copy) into the stack, unless the interface is down. */
+  private take(packet: Buffer): boolean {
+    if (!this.up) return this.refuse();
     this.counters.rxPackets++;
-    this.counters.rxBytes += length;
-    if (this.listener !== null) this.listener(copy);
-    else this.written.push(copy);
+    this.counters.rxBytes += packet.length;
+    if (this.listener !== null) this.listener(packet);
+    else this.written.push(packet);
     return true;
   }
 
-  /** Takes only an all-zero header (a plain packet): the fake has no offload to apply. */
-  writeWithHeader(header: Uint8Array, buf: Uint8Array, offset: number, length: number): boolean {
-    if (header.some((octet) => octet !== 0)) {
-      this.counters.writeDrops++;
-      return false;
-    }
-    return this.write(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), offset, length);
+  private refuse(): boolean {
+    this.counters.writeDrops++;
+    if (!this.up) this.counters.rxDropped++;
+    return false;
   }
 
-  writeBatch(bufs: readonly Buffer[], sizes: Int32Array, offset: number, count: number = bufs.length): number {
+  writeBatch(bufs: readonly Uint8Array[], sizes: Int32Array, offset: number, count: number = bufs.length): number {
+    this.live('write');
+    if (this.framing !== undefined) return this.framing.writeBatch(bufs, sizes, offset, count);
     let n = 0;
     const end = Math.min(count, bufs.length, sizes.length);
     for (let i = 0; i < end; i++) {
@@ -214,10 +261,12 @@ class FakeTun implements TunDevice {
 
   stats(): TunStats {
     this.live('get counters');
-    return { ...this.counters };
+    const offload = this.framing?.counters();
+    return offload === undefined ? { ...this.counters } : { ...this.counters, offload };
   }
 
   close(): void {
+    this.framing?.close();
     this.closed = true;
     this.readable = null;
     this.queue.length = 0;

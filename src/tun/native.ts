@@ -1,6 +1,8 @@
-// The typed surface of the msnl_tun addon (src/tun/native, built by node-gyp) and its loader.
-// This is the only file that knows the addon's shape; src/tun/device.ts and addr-events.ts wrap it.
-// The addon throws Errors carrying `errno` and `syscall`; src/tun/errors.ts names the device.
+// The typed surface of the TUN half of the msnl_tun addon (src/tun/native, built by node-gyp) and
+// its loader; src/tun/device.ts and addr-events.ts wrap it. The addon's UdpSocket class is typed
+// beside its wrapper, in src/msdl/udp-addon.ts. Packet buffers are plain Uint8Arrays (Buffers
+// included): the addon takes any ArrayBufferView. It throws Errors carrying `errno` and `syscall`;
+// src/tun/errors.ts names the device.
 import path from 'node:path';
 
 /** IPv4 address as the addon reports it: unsigned 32-bit numbers in host order (src/abi/inet.ts). */
@@ -26,7 +28,7 @@ export type NativeAddrEvent =
   | { kind: 'added' | 'removed'; ifindex: number; ifname: string; address: number; prefixLength: number; peer?: number }
   | { kind: 'overrun' };
 
-/** uv_poll on a file descriptor: callback(status) once per readable event until close(). */
+/** uv_poll on a file descriptor: callback(status, events) once per readable event until close(). */
 export interface NativeFdPoll {
   close(): void;
   /** Whether this handle keeps the event loop alive (it does by default). */
@@ -35,20 +37,20 @@ export interface NativeFdPoll {
 
 export interface NativeTun {
   /** Opens /dev/net/tun and binds it to `name` (IFF_TUN | IFF_NO_PI), creating the device if needed.
-   *  With offload: IFF_VNET_HDR (vnetHeader) and TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4 (offload,
-   *  false when the kernel refused it). */
+   *  With offload: IFF_VNET_HDR (vnetHeader: reads and writes are virtio_net_hdr frames) and
+   *  TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4 (offload, false when the kernel refused it). */
   openTun(name: string, nonBlocking: boolean, offload?: boolean): { fd: number; name: string; vnetHeader: boolean; offload: boolean };
   closeFd(fd: number): void;
   /** Reads up to min(bufs.length, sizes.length) packets, one read each, into bufs[i] at offset;
    *  sizes[i] = length. Returns the count (stops at EAGAIN), or -errno when the first read failed. */
-  readBatch(fd: number, bufs: readonly Buffer[], sizes: Int32Array, offset: number): number;
+  readBatch(fd: number, bufs: readonly Uint8Array[], sizes: Int32Array, offset: number): number;
   /** Writes one packet; returns bytes written or -errno. */
-  write(fd: number, buf: Buffer, offset: number, length: number): number;
+  write(fd: number, buf: Uint8Array, offset: number, length: number): number;
   /** One writev of `header` (a virtio_net_hdr) then the packet; bytes written or -errno. */
   writeWithHeader(fd: number, header: Uint8Array, buf: Uint8Array, offset: number, length: number): number;
   /** Writes packets start..end-1 (bufs[i] at offset, sizes[i] bytes); returns how many were written
    *  (stops at EAGAIN), or -errno when packet `start` failed. */
-  writeBatch(fd: number, bufs: readonly Buffer[], sizes: Int32Array, offset: number, start: number, end: number): number;
+  writeBatch(fd: number, bufs: readonly Uint8Array[], sizes: Int32Array, offset: number, start: number, end: number): number;
   FdPoll: new (fd: number, callback: (status: number) => void) => NativeFdPoll;
   setMtu(name: string, mtu: number): void;
   getMtu(name: string): number;

@@ -1,13 +1,13 @@
-// Pure IPv4 helpers over a byte array at an offset, without allocation: header validation and
-// field reads for the tunnel's packet path, the Internet checksum, and builders for the ICMP
-// destination-unreachable errors the tunnel returns when a call fails (no mapping, no route,
-// refused) and for echo replies (used by TUN tests). Builders write into a caller buffer and
+// Pure IPv4 helpers over a byte array at an offset, without allocation: field reads for the
+// tunnel's packet path (validation and the Internet checksum are in src/abi/ipv4.ts), and
+// builders for the ICMP destination-unreachable errors the tunnel returns when a call fails (no
+// mapping, no route, refused) and for echo replies (used by TUN tests). Builders write into a caller buffer and
 // return the length written, or 0 when they must not (or cannot) build the packet.
 
 import { readU16, readU32, writeU16, writeU32 } from '../abi/bytes.js';
 import { MmReason } from '../abi/constants.js';
+import { checkIpv4, internetChecksum, Ipv4Check, IPV4_MIN_HEADER } from '../abi/ipv4.js';
 
-export const IPV4_MIN_HEADER = 20;
 export const ICMP_HEADER = 8;
 export const IPPROTO_ICMP = 1;
 /** TTL of the packets built here. */
@@ -38,34 +38,6 @@ export function unreachCodeForReason(reason: number): number {
     default:
       return IcmpUnreachCode.HOST;
   }
-}
-
-/** Results of checkIpv4: 0 is OK, anything else names the first problem found. */
-export const Ipv4Check = Object.freeze({
-  OK: 0,
-  /** Fewer than 20 octets. */
-  TOO_SHORT: 1,
-  /** The version nibble is not 4. */
-  VERSION: 2,
-  /** IHL below 5, or the header is longer than the octets given. */
-  HEADER_LENGTH: 3,
-  /** Total length below the header length or beyond the octets given. */
-  TOTAL_LENGTH: 4,
-} as const);
-
-/**
- * Validates the IPv4 header at `offset` given `length` octets there. Octets after the header's
- * total length are allowed (and ignored by the readers below). Returns an Ipv4Check code.
- */
-export function checkIpv4(buf: Uint8Array, offset: number, length: number): number {
-  if (offset < 0 || length < IPV4_MIN_HEADER || offset + length > buf.length) return Ipv4Check.TOO_SHORT;
-  const first = buf[offset]!;
-  if (first >>> 4 !== 4) return Ipv4Check.VERSION;
-  const headerLength = (first & 0x0f) * 4;
-  if (headerLength < IPV4_MIN_HEADER || headerLength > length) return Ipv4Check.HEADER_LENGTH;
-  const total = readU16(buf, offset + 2);
-  if (total < headerLength || total > length) return Ipv4Check.TOTAL_LENGTH;
-  return Ipv4Check.OK;
 }
 
 /** Header length in octets (IHL * 4). */
@@ -103,30 +75,6 @@ export function ipv4FragmentOffset(buf: Uint8Array, offset: number): number {
 /** True when the More Fragments flag is set. */
 export function ipv4MoreFragments(buf: Uint8Array, offset: number): boolean {
   return (buf[offset + 6]! & 0x20) !== 0;
-}
-
-/**
- * The Internet checksum (RFC 1071) of `length` octets at `offset`: the ones' complement of the
- * ones' complement sum of 16-bit big-endian words, an odd last octet padded with zero. `initial`
- * adds a partial sum (a pseudo-header). A region that holds a correct checksum sums to 0.
- */
-export function internetChecksum(buf: Uint8Array, offset: number, length: number, initial = 0): number {
-  return ~onesComplementSum(buf, offset, length, initial) & 0xffff;
-}
-
-/**
- * The folded, NOT complemented, ones' complement sum behind internetChecksum: a partial sum to
- * pass on as `initial`, or to store as-is where a checksum is left for someone else to finish
- * (a pseudo-header sum in a TCP header marked NEEDS_CSUM). `initial` may be any non-negative sum.
- */
-export function onesComplementSum(buf: Uint8Array, offset: number, length: number, initial = 0): number {
-  let sum = initial;
-  const end = offset + length - 1;
-  let i = offset;
-  for (; i < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
-  if (i === end) sum += buf[i]! << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return sum;
 }
 
 /** True when the header checksum of the IPv4 header at `offset` is correct. */

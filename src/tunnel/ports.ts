@@ -3,19 +3,22 @@
 
 /** What the tunnel needs of a TUN device (src/tun implements it, and so does its fake). */
 export interface TunnelDevice {
-  /** Reads up to bufs.length packets, each at `offset`, sizes into `sizes`; returns the count (0 when none). */
-  readBatch(bufs: Buffer[], sizes: Int32Array, offset: number): number;
-  /** Writes one IP packet. Returns false when the device dropped it. */
-  write(buf: Buffer, offset: number, length: number): boolean;
-  /** Whether each read starts with a virtio_net_hdr (TUN offload; src/tunnel/tcp-offload.ts). */
-  readonly vnetHeader: boolean;
-  /** Writes a virtio_net_hdr and then the packet (vnetHeader devices). False when dropped. */
-  writeWithHeader(header: Uint8Array, buf: Uint8Array, offset: number, length: number): boolean;
+  /**
+   * Reads up to bufs.length plain IP packets, each at `offset`, sizes into `sizes`; returns the
+   * count (0 when none). TCP super-packets (offloading devices) are cut to `segmentLimit` octets.
+   */
+  readBatch(bufs: readonly Uint8Array[], sizes: Int32Array, offset: number, segmentLimit: number): number;
+  /** Writes one IP packet (an offloading device may join it with the next). False when dropped. */
+  write(buf: Uint8Array, offset: number, length: number): boolean;
+  /** Frames read that could not be turned into plain packets; cumulative. */
+  readonly readDrops: number;
+  /** Joined runs refused after write() had taken their packets; cumulative. */
+  readonly runsRefused: number;
 }
 
 /** The MSNL data path: sends one packet on an established connection (headroom in front of offset). */
 export interface DataSender {
-  send(connId: number, buf: Buffer, offset: number, length: number): boolean;
+  send(connId: number, buf: Uint8Array, offset: number, length: number): boolean;
 }
 
 /** Longest-prefix lookup of an IPv4 address to the MSNL address it maps to. */

@@ -6,18 +6,18 @@
 //   whose sa_data[6..9] holds its port, and waits in a small bounded queue until MMDOWN_CONNECTED;
 // - MMDOWN_NEWCONN tells it the IP peer of an incoming connection (full duplex: one per peer);
 // - a refused call or an unmapped destination gets ICMP destination unreachable, rate-limited.
-// With a vnetHeader device (TUN offload), reads may be TCP super-packets: they are cut into
-// segments that fill whole underlay datagrams, and inbound runs of one TCP flow are joined again
-// into one write (src/tunnel/tcp-offload.ts).
+// It tells the device how long a packet read may be: a device with TUN offload cuts TCP
+// super-packets into segments that fill whole underlay datagrams (and joins inbound runs of one
+// TCP flow again on write); the tunnel itself only ever sees plain IP packets.
 // The packet path never allocates in steady state and never throws on bad input: it counts drops.
 
 import { decodeMm, encodeMm, type MmMessage } from '../abi/mm.js';
 import { MmReason } from '../abi/constants.js';
 import { sockaddrIn, sockaddrMsnl } from '../abi/sockaddr.js';
 import type { TunnelInterfaceSpec } from '../abi/interfaces.js';
-import { buildIcmpUnreachable, checkIpv4, IcmpUnreachCode, Ipv4Check, ipv4Destination, ipv4Source } from './ipv4-packet.js';
-import { TokenBucket } from './token-bucket.js';
-import { InboundCoalescer, OutboundSegmenter, VNET_HDR_LEN, VnetGso } from './tcp-offload.js';
+import { checkIpv4, Ipv4Check } from '../abi/ipv4.js';
+import { buildIcmpUnreachable, IcmpUnreachCode, ipv4Destination, ipv4Source, unreachCodeForReason } from './ipv4-packet.js';
+import { TokenBucket } from '../base/token-bucket.js';
 import { PendingQueues } from './pending-queues.js';
 import { TunnelCounters } from './counters.js';
 import { RedialSchedule } from './redial.js';
@@ -45,9 +45,6 @@ export interface TunnelOptions {
   readonly datagramPayload?: number;
 }
 
-/** The largest IP packet a read from an offloading TUN can be (a TCP super-packet). */
-const MAX_SUPER_PACKET = 65535;
-
 /** A live connection as the tunnel knows it: the IP peers it serves and the MSNL host behind them. */
 interface TunnelConnection {
   readonly conn: number;
@@ -69,48 +66,33 @@ export class Tunnel {
   private bound = false;
   private readonly byPeer = new Map<number, TunnelConnection>();
   private readonly byConn = new Map<number, TunnelConnection>();
-  private readonly refused = new Map<number, number>();
+  /** Refused IP peers: until when they are answered at once, and with which ICMP code. */
+  private readonly refused = new Map<number, { readonly until: number; readonly code: number }>();
   private readonly pending: PendingQueues;
   private readonly refs = new Map<number, number>();
   private nextRef = 1;
   private readonly redial = new RedialSchedule();
   private readonly icmpBucket: TokenBucket;
-  private readonly bufs: Buffer[];
+  /** Read buffers: each holds the headroom and one packet of up to the MTU. */
+  private readonly bufs: Uint8Array[];
   private readonly sizes: Int32Array;
+  /** The longest packet a read may give: TCP super-packets are cut to it (offloading devices). */
+  private readonly segmentLimit: number;
   private readonly icmpScratch = Buffer.alloc(20 + 8 + 60 + 8);
   private readonly mmScratch = Buffer.alloc(64);
-  // Offload (vnetHeader devices only): reads start VNET_HDR_LEN before the headroom so the IP
-  // packet still sits at `headroom`; GSO reads are cut into segments of `segmentLimit` octets.
-  private readonly readOffset: number;
-  private readonly segmenter: OutboundSegmenter | undefined;
-  private readonly coalescer: InboundCoalescer | undefined;
-  private readonly segmentLimit: number;
-  private readonly route = (buf: Uint8Array, offset: number, length: number): void => this.outbound(buf as Buffer, offset, length);
-  private flushScheduled = false;
-  private readonly flushTask = (): void => {
-    this.flushScheduled = false;
-    this.coalescer?.flush();
-  };
+  /** The device's cumulative drop counts already added to ours. */
+  private deviceReadDrops = 0;
+  private deviceRunsRefused = 0;
 
   constructor(private readonly options: TunnelOptions) {
     this.spec = options.spec;
     this.sock = options.spec.index + 1;
     const batch = options.batch ?? (options.spec.mtu > 9180 ? 8 : 32);
-    const offload = options.device.vnetHeader;
-    if (offload && options.headroom < VNET_HDR_LEN) throw new RangeError(`headroom ${options.headroom} cannot hold a virtio_net_hdr`);
-    this.readOffset = offload ? options.headroom - VNET_HDR_LEN : options.headroom;
-    const readSize = offload ? VNET_HDR_LEN + MAX_SUPER_PACKET : options.spec.mtu;
-    this.bufs = Array.from({ length: batch }, () => Buffer.allocUnsafe(this.readOffset + readSize));
+    this.bufs = Array.from({ length: batch }, () => new Uint8Array(options.headroom + options.spec.mtu));
     this.sizes = new Int32Array(batch);
     // Segments of whole datagrams: ms0's 1500 becomes 1456 (one datagram each instead of two).
     const fit = options.datagramPayload ?? 1456;
     this.segmentLimit = options.spec.mtu < fit ? options.spec.mtu : Math.floor(options.spec.mtu / fit) * fit;
-    if (offload) {
-      this.segmenter = new OutboundSegmenter(options.headroom);
-      this.coalescer = new InboundCoalescer((header, buf, offset, length) => {
-        if (!options.device.writeWithHeader(header, buf, offset, length)) this.counters.drop('device_write');
-      });
-    }
     this.pending = new PendingQueues(options.pendingPerPeer ?? 16, options.headroom);
     this.icmpBucket = new TokenBucket(50, 20, options.now);
   }
@@ -154,38 +136,42 @@ export class Tunnel {
     this.sendUp({ type: 'MMUP_DETACH', sock: this.sock });
     this.bound = false;
     for (const entry of [...this.byConn.values()]) this.forget(entry);
-    for (const peer of this.pending.peers()) this.failPending(peer);
+    for (const peer of this.pending.peers()) this.failPending(peer, IcmpUnreachCode.NET);
     this.refs.clear();
     this.redial.clear();
   }
 
-  /** Reads every packet the device has (bounded by one batch per call) and sends or queues it. */
+  /** Reads every packet the device has (bounded by 64 batches per call) and sends or queues it. */
   onReadable(): number {
     const { device, headroom } = this.options;
-    const segmenter = this.segmenter;
     let total = 0;
     for (let round = 0; round < 64; round++) {
-      const n = device.readBatch(this.bufs, this.sizes, this.readOffset);
+      const n = device.readBatch(this.bufs, this.sizes, headroom, this.segmentLimit);
       if (n <= 0) break;
-      for (let i = 0; i < n; i++) {
-        const buf = this.bufs[i] as Buffer;
-        const size = this.sizes[i] as number;
-        if (segmenter === undefined) {
-          this.outbound(buf, headroom, size);
-          continue;
-        }
-        // Only super-packets are cut; a plain packet too long for one datagram gains nothing.
-        const limit = size > VNET_HDR_LEN && (buf[this.readOffset + 1]! & ~VnetGso.ECN) === VnetGso.TCPV4 ? this.segmentLimit : MAX_SUPER_PACKET;
-        if (segmenter.split(buf, this.readOffset, size, limit, this.route) < 0) this.counters.drop('bad_offload');
-      }
+      for (let i = 0; i < n; i++) this.outbound(this.bufs[i]!, headroom, this.sizes[i]!);
       total += n;
       if (n < this.bufs.length) break;
     }
+    this.countDeviceDrops();
     return total;
   }
 
+  /** Adds what the device dropped since the last call (offload frames it could not use, joined
+   *  runs it refused after write() had taken their packets) to our drop counters. */
+  private countDeviceDrops(): void {
+    const { readDrops, runsRefused } = this.options.device;
+    if (readDrops !== this.deviceReadDrops) {
+      this.counters.drops.bad_offload += readDrops - this.deviceReadDrops;
+      this.deviceReadDrops = readDrops;
+    }
+    if (runsRefused !== this.deviceRunsRefused) {
+      this.counters.drops.device_write += runsRefused - this.deviceRunsRefused;
+      this.deviceRunsRefused = runsRefused;
+    }
+  }
+
   /** Sends or queues one IP packet read from the device; `offset` leaves the headroom in front. */
-  private outbound(buf: Buffer, offset: number, length: number): void {
+  private outbound(buf: Uint8Array, offset: number, length: number): void {
     if (checkIpv4(buf, offset, length) !== Ipv4Check.OK) {
       this.counters.drop('bad_packet');
       return;
@@ -202,11 +188,11 @@ export class Tunnel {
       this.unreachable(buf, offset, length, IcmpUnreachCode.NET);
       return;
     }
-    const refusedUntil = this.refused.get(dst);
-    if (refusedUntil !== undefined) {
-      if (this.options.now() < refusedUntil) {
+    const refusal = this.refused.get(dst);
+    if (refusal !== undefined) {
+      if (this.options.now() < refusal.until) {
         this.counters.drop('refused');
-        this.unreachable(buf, offset, length, IcmpUnreachCode.HOST);
+        this.unreachable(buf, offset, length, refusal.code);
         return;
       }
       this.refused.delete(dst);
@@ -226,8 +212,10 @@ export class Tunnel {
     return ref;
   }
 
-  /** Runs the redial schedule: calls again the peers whose connection was lost abnormally. */
+  /** Runs the redial schedule (calls again the peers whose connection was lost abnormally) and
+   *  takes in the device's drop counts. */
   tick(): void {
+    this.countDeviceDrops();
     if (!this.bound) return;
     this.redial.due(this.options.now(), (peer) => this.call(peer));
   }
@@ -255,18 +243,7 @@ export class Tunnel {
       this.counters.drop('spoofed_source');
       return;
     }
-    const coalescer = this.coalescer;
-    if (coalescer !== undefined) {
-      // Joined with the rest of this receive burst; written once the burst's callback returns.
-      coalescer.push(buf, offset, length);
-      this.counters.rx(length);
-      if (coalescer.pending && !this.flushScheduled) {
-        this.flushScheduled = true;
-        queueMicrotask(this.flushTask);
-      }
-      return;
-    }
-    if (this.options.device.write(buf as Buffer, offset, length)) this.counters.rx(length);
+    if (this.options.device.write(buf, offset, length)) this.counters.rx(length);
     else this.counters.drop('device_write');
   }
 
@@ -298,8 +275,9 @@ export class Tunnel {
           if (msg.reason === MmReason.NO_MAPPING || msg.reason === MmReason.NO_ROUTE || msg.reason === MmReason.IPA_MISMATCH) this.redial.delete(peer);
           else this.redial.failed(peer, this.options.now());
         }
-        this.refused.set(peer, this.options.now() + (this.options.negativeCacheMs ?? 1000));
-        this.failPending(peer);
+        const code = unreachCodeForReason(msg.reason);
+        this.refused.set(peer, { until: this.options.now() + (this.options.negativeCacheMs ?? 1000), code });
+        this.failPending(peer, code);
         return;
       }
       case 'MMDOWN_NEWCONN': {
@@ -381,10 +359,11 @@ export class Tunnel {
     for (const { peer } of this.redial.list()) if (this.options.mappings.msnlAddressOf(peer) === undefined) this.redial.delete(peer);
   }
 
-  private failPending(peer: number): void {
+  /** Drops the packets queued for a failed call, each answered with ICMP unreachable `code` (ms(4) REASON CODES). */
+  private failPending(peer: number, code: number): void {
     this.pending.drain(peer, (buf, offset, length) => {
       this.counters.drop('call_failed');
-      this.unreachable(buf, offset, length, IcmpUnreachCode.HOST);
+      this.unreachable(buf, offset, length, code);
     });
   }
 

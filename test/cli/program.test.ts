@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildProgram, run } from '../../src/cli/main.js';
 import { reportError } from '../../src/cli/errors.js';
+import { sandbox } from '../helpers/cli.js';
 
 function capture(t: { after: (fn: () => void) => void }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msnl-program-'));
@@ -67,4 +68,11 @@ test('unexpected errors are one Error line with exit 2', () => {
   const lines: string[] = [];
   assert.equal(reportError(new TypeError('boom'), (s) => void lines.push(s)), 2);
   assert.deepEqual(lines, ['Error: boom\n']);
+});
+
+test('a control socket path over 107 octets is a usage error, not "msnld is not running"', (t) => {
+  const box = sandbox(t);
+  const result = box.run(['--socket', `/tmp/${'s'.repeat(110)}.sock`, 'status']);
+  assert.equal(result.status, 1);
+  assert.equal(result.stderr, 'Error: argument "--socket" is wrong: path is longer than 107 octets\n');
 });

@@ -163,3 +163,29 @@ test('connection errors map to the documented messages', async () => {
   const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
   assert.equal(describeSocketError(refused, '/x.sock').kind, 'not-running');
 });
+
+test('a socket path over 107 octets is refused before anything is made', async () => {
+  const dir = tempDir();
+  try {
+    const socketPath = path.join(dir, `${'s'.repeat(120 - dir.length)}.sock`);
+    assert.ok(Buffer.byteLength(socketPath) > 107);
+    await assert.rejects(new ControlServer(new FakeHandler(), socketPath).listen(), {
+      message: `failed to listen on control socket ${socketPath}: path is longer than 107 octets`,
+    });
+    assert.deepEqual(fs.readdirSync(dir), [], 'no stray (truncated) socket file');
+    const exact = path.join(dir, `${'e'.repeat(107 - dir.length - 1)}`);
+    assert.equal(Buffer.byteLength(exact), 107);
+    const server = new ControlServer(new FakeHandler(), exact);
+    await server.listen();
+    assert.deepEqual(await new ControlClient(exact).status(), SAMPLE_STATUS);
+    await server.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a socket directory that cannot be made (under /proc) is an error at once, not a hang', async () => {
+  const started = Date.now();
+  await assert.rejects(new ControlServer(new FakeHandler(), '/proc/msnl-no-such/run/msnld.sock').listen(), /^Error: failed to listen on control socket \/proc\/msnl-no-such\/run\/msnld.sock: cannot create directory \/proc\/msnl-no-such: ENOENT/);
+  assert.ok(Date.now() - started < 5000);
+});

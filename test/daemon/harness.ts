@@ -1,4 +1,5 @@
-// Whole daemons in one process: real stores (SQLite files in a temp dir), fake TUN devices and the
+// Whole daemons in one process: real stores (SQLite files in a temp dir), fake TUN devices (with
+// TUN offload on ms0..ms2 or not, as msnld opens them with or without --no-offload) and the
 // in-memory data-link hub with real timers. Used by the daemon suites.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,10 +9,11 @@ import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
 import { parseDottedQuad, parseIpv4Prefix, type Ipv4Prefix } from '../../src/abi/inet.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/base/logger.js';
-import { MemoryUnderlay } from '../../src/daemon/memory-underlay.js';
-import { MemoryHub, type MemoryPeer } from '../../src/msdl/memory.js';
+import { MemoryHub, MemoryUnderlay, type MemoryPeer } from '../../src/msdl/memory.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { createFakeTun, type FakeTunPeer } from '../../src/tun/fake.js';
+import type { TunDevice } from '../../src/tun/device.js';
+import { MAX_PACKET_SIZE } from '../../src/msnl/constants.js';
 import type { EndpointConfig } from '../../src/msnl/types.js';
 
 export function ip(text: string): number {
@@ -32,6 +34,7 @@ export interface TestHost {
   readonly store: Store;
   readonly daemon: Daemon<MemoryPeer>;
   readonly peers: Map<string, FakeTunPeer>;
+  readonly devices: Map<string, TunDevice>;
   readonly logs: string[];
 }
 
@@ -41,8 +44,11 @@ export class Lab {
   readonly underlay: MemoryUnderlay;
   readonly hosts: TestHost[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** Whether the fake TUNs offload (ms0..ms2; ms3's 64 KiB MTU stays plain, as in msnld). */
+  readonly offload: boolean;
 
-  constructor(options: { seed?: number; loss?: number } = {}) {
+  constructor(options: { seed?: number; loss?: number; offload?: boolean } = {}) {
+    this.offload = options.offload ?? false;
     this.hub = new MemoryHub({
       clock: { now: Date.now },
       seed: options.seed ?? 1,
@@ -65,13 +71,15 @@ export class Lab {
 
   async start(name: string, msnl: string, store: Store, endpointConfig: Partial<EndpointConfig> = {}): Promise<TestHost> {
     const peers = new Map<string, FakeTunPeer>();
+    const devices = new Map<string, TunDevice>();
     const logs: string[] = [];
     const daemon = new Daemon<MemoryPeer>({
       store,
       underlay: this.underlay,
       openTun: (spec) => {
-        const { device, peer } = createFakeTun(spec.name, { mtu: spec.mtu });
+        const { device, peer } = createFakeTun(spec.name, { mtu: spec.mtu, offload: this.offload && spec.mtu < MAX_PACKET_SIZE });
         peers.set(spec.name, peer);
+        devices.set(spec.name, device);
         return device;
       },
       log: createLogger('verbose', (line) => logs.push(line)),
@@ -80,7 +88,7 @@ export class Lab {
       endpointConfig: { probeIntervalMs: 200, healthWindowMs: 1000, ...endpointConfig },
     });
     await daemon.start();
-    const host = { name, msnl, store, daemon, peers, logs };
+    const host = { name, msnl, store, daemon, peers, devices, logs };
     this.hosts.push(host);
     return host;
   }

@@ -27,6 +27,9 @@ test('inbound data reaches its tunnel without reading the manager tables', async
     const atB = collect(B.peers.get('ms1'));
     A.peers.get('ms1')!.inject(udpPacket('10.1.0.1', '10.1.0.2', 3000, 0x31));
     await until('first packet at B', () => atB.length === 1);
+    // msnl(7): the confirm's ms_ipa is the callee's address on the tunnel interface.
+    const [callerSide] = A.daemon.endpoint.connections();
+    assert.equal(callerSide?.remoteIpa, ip('10.1.0.2'));
 
     // From here on, any read of B's manager tables fails the test.
     const managerB = B.daemon.manager;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryHub, type MemoryPeer } from '../../src/msdl/memory.js';
+import { MemoryHub, MemoryUnderlay, type MemoryPeer } from '../../src/msdl/memory.js';
 
 class Clock {
   t = 0;
@@ -49,7 +49,8 @@ test('the memory link copies on send, refuses oversize, and stops after close', 
   const got: number[][] = [];
   b.onReceive((bytes) => got.push([...bytes]));
   const buf = new Uint8Array([1, 2, 3]);
-  a.sendBatch(hub.peer('b'), [buf, new Uint8Array(11)], 2);
+  a.send(hub.peer('b'), buf);
+  a.send(hub.peer('b'), new Uint8Array(11));
   buf[0] = 9;
   clock.t = 5;
   hub.deliverDue();
@@ -63,4 +64,25 @@ test('the memory link copies on send, refuses oversize, and stops after close', 
   hub.deliverDue();
   assert.equal(hub.stats.noSuchNode, 1);
   assert.equal(got.length, 1);
+});
+
+test('the memory underlay names nodes HOST:PORT, passes (buf, offset, length) and canonical links', async () => {
+  const clock = new Clock();
+  const underlay = new MemoryUnderlay(new MemoryHub({ clock, seed: 3 }));
+  const got: Array<{ text: string; from: MemoryPeer }> = [];
+  const a = await underlay.open('192.0.2.1', 1994, (buf, offset, length, from) => got.push({ text: Buffer.from(buf.subarray(offset, offset + length)).toString(), from }));
+  const b = await underlay.open('2001:db8::2', 1994, () => undefined);
+  assert.equal(a.describe(), '192.0.2.1:1994');
+  assert.equal(b.describe(), '[2001:db8::2]:1994');
+  const reused = Buffer.from('xhellox');
+  b.send(underlay.link('192.0.2.1', 1994), reused, 1, 5);
+  reused.write('ZZZZZZZ');
+  clock.t = 5;
+  underlay.hub.deliverDue();
+  assert.deepEqual(got.map((g) => g.text), ['hello']);
+  assert.equal(got[0]?.from, underlay.link('2001:db8::2', 1994));
+  assert.ok(underlay.same(got[0]!.from, underlay.link('2001:db8::2', 1994)));
+  assert.ok(!underlay.same(got[0]!.from, underlay.link('192.0.2.1', 1994)));
+  await a.close();
+  await b.close();
 });

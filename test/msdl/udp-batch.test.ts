@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { constants } from 'node:os';
 import path from 'node:path';
 import { BatchUdpSocket, UdpSocketError, type BatchUdpOptions } from '../../src/msdl/udp-batch.js';
-import { UV_READABLE, UV_WRITABLE, type NativeUdpSocket } from '../../src/tun/native-udp.js';
+import { UV_READABLE, UV_WRITABLE, type NativeUdpSocket } from '../../src/msdl/udp-addon.js';
 import { requireRoot } from '../helpers/root.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -162,7 +163,10 @@ class ScriptedNative implements NativeUdpSocket {
   recvBatch(): number {
     return 0;
   }
-  sendBatch(slab: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, _a: Uint32Array, _p: Uint16Array, start: number, end: number): number {
+  /** Errnos to report as refused GSO runs, one per sendBatch call. */
+  gsoRefusals: number[] = [];
+  sendBatch(slab: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, _a: Uint32Array, _p: Uint16Array, start: number, end: number, gsoStatus?: Int32Array): number {
+    if (gsoStatus !== undefined) gsoStatus[0] = this.gsoRefusals.shift() ?? 0;
     let n = 0;
     for (let k = start; k < end && this.room > 0; k++) {
       const first = slab[offsets[k] as number] as number;
@@ -240,8 +244,35 @@ test('EAGAIN keeps the rest queued in order, waits for writable, and drops only 
   assert.equal(fake.closed, 1);
 });
 
-/** Runs the fixture in a fresh namespace with a shaped veth; returns its JSON line. */
-function inShapedNamespace(mode: string, burst: number): Record<string, number | boolean> {
+test('refused GSO runs: errnos about the path leave segmentation on; EIO turns it off at once, EINVAL after 8', () => {
+  const E = constants.errno;
+  const errors: Error[] = [];
+  const s = BatchUdpSocket.open({ address: LOOPBACK, port: 0, native: ScriptedNative, onReceive: () => undefined, onError: (e) => errors.push(e) });
+  const fake = ScriptedNative.last as ScriptedNative;
+  fake.room = 1000;
+  const sendOne = (errno: number): void => {
+    fake.gsoRefusals.push(errno);
+    s.send(0x0a000002, 7, Uint8Array.of(1, 0, 0));
+    s.flush();
+  };
+  for (const errno of [E.ENETUNREACH, E.ENETDOWN, E.EHOSTUNREACH, E.EPERM, E.ENOBUFS, E.EAGAIN]) for (let i = 0; i < 20; i++) sendOne(errno);
+  assert.equal(s.counters.gsoRefused, 120);
+  assert.equal(s.segmentation(), true, 'errors about the path never turn GSO off');
+  assert.equal(errors.length, 0);
+  for (let i = 0; i < 7; i++) sendOne(E.EINVAL);
+  assert.equal(s.segmentation(), true, 'seven EINVAL runs are not yet enough');
+  sendOne(E.EINVAL);
+  assert.equal(s.segmentation(), false, 'the eighth EINVAL turns GSO off');
+  assert.match(errors[0]?.message ?? '', /^UDP socket 127\.0\.0\.1:4242: UDP GSO turned off: the route cannot segment \(EINVAL\)$/);
+  fake.segmented = true;
+  sendOne(E.EIO);
+  assert.equal(s.segmentation(), false, 'EIO from the driver turns GSO off at once');
+  assert.equal(fake.sent.length, 129, 'every datagram still went out');
+  s.close();
+});
+
+/** Runs a fixture (udp-eagain-child by default) in a fresh namespace with a shaped veth; returns its JSON line. */
+function inShapedNamespace(mode: string, burst: number, fixture = 'udp-eagain-child.js'): Record<string, unknown> {
   const ns = `msnl-udp-${process.pid}-${mode}`;
   const run = (args: string[]): void => {
     const r = spawnSync('ip', args, { encoding: 'utf8' });
@@ -256,11 +287,11 @@ function inShapedNamespace(mode: string, burst: number): Record<string, number |
     run(['-n', ns, 'neigh', 'add', '10.99.0.2', 'lladdr', '02:00:00:00:00:02', 'dev', 'v0']);
     const tc = spawnSync('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'v0', 'root', 'tbf', 'rate', '100mbit', 'burst', '16kb', 'limit', '100kb'], { encoding: 'utf8' });
     if (tc.status !== 0) throw new Error(`failed to shape v0: ${tc.stderr}`);
-    const child = path.join(__dirname, 'fixtures', 'udp-eagain-child.js');
+    const child = path.join(__dirname, 'fixtures', fixture);
     const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, child, mode, String(burst)], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
     const line = r.stdout.trim().split('\n').pop() ?? '';
     assert.notEqual(line, '', `child printed nothing (status ${r.status}, signal ${r.signal}): ${r.stderr}`);
-    return JSON.parse(line) as Record<string, number | boolean>;
+    return JSON.parse(line) as Record<string, unknown>;
   } finally {
     spawnSync('ip', ['netns', 'del', ns]);
   }
@@ -285,5 +316,19 @@ test('datagrams above the path MTU, which GSO refuses, go out plainly and segmen
   assert.equal(out.timedOut, false);
   assert.equal(out.datagramsSent, 40);
   assert.equal((out.sendErrors as number) + (out.queueDrops as number), 0);
-  assert.equal(out.segmentation, false, 'eight refused GSO runs turn segmentation off');
+  assert.equal(out.segmentation, false, 'eight GSO runs refused for their size (EMSGSIZE) turn segmentation off');
+});
+
+test('a link flap (veth down, then up) does not turn UDP GSO off: no route says nothing about segmentation', (t) => {
+  if (!requireRoot(t)) return;
+  type Phase = { segmentation: boolean; sent: number; sendErrors: number; gsoRefused: number };
+  const out = inShapedNamespace('flap', 0, 'udp-flap-child.js') as { up: Phase; down: Phase; after: Phase; errors: string[] };
+  assert.deepEqual(out.up, { segmentation: true, sent: 160, sendErrors: 0, gsoRefused: 0 });
+  assert.equal(out.down.sent, 160, 'nothing goes out while the link is down');
+  assert.equal(out.down.sendErrors, 160, 'every datagram sent while down is counted');
+  assert.ok(out.down.gsoRefused >= 8, `the kernel refused GSO runs while down (${out.down.gsoRefused}), more than the old limit of 8`);
+  assert.match(out.errors[0] ?? '', /ENETUNREACH|ENETDOWN/);
+  assert.equal(out.down.segmentation, true);
+  assert.equal(out.after.segmentation, true, 'segmentation is still on after the link returns');
+  assert.equal(out.after.sent, 320, 'everything sent after the link returned went out');
 });

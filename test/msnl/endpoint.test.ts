@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryHub } from '../../src/msdl/memory.js';
-import { DATA_HEADER_SIZE, Reason, RESET_SIZE } from '../../src/msnl/constants.js';
+import { DATA_HEADER_SIZE, MAX_PROBE_INTERVAL_MS, MsgType, PEER_INTERVAL_TOLERANCE, Reason, RESET_SIZE } from '../../src/msnl/constants.js';
 import { MsnlEndpoint } from '../../src/msnl/endpoint.js';
 import { seededRandom } from '../../src/base/random.js';
-import { decodeMessage, encodeProbe, writeDataHeader } from '../../src/msnl/wire.js';
+import { decodeMessage, encodeProbe, encodeSignal, writeDataHeader } from '../../src/msnl/wire.js';
+import { DEFAULT_ENDPOINT_CONFIG } from '../../src/msnl/types.js';
 import { FakeClock, makeNode, run } from './harness.js';
 
 const A_ADDR = 0x0a000001;
@@ -345,7 +346,8 @@ test('a connection that hears nothing for deadMs is released as dead', () => {
 
 for (const loss of [0, 0.3]) {
   test(`1000 calls with ${loss * 100}% loss each way all complete or time out, never hang`, () => {
-    const { clock, hub, a, b } = pair(42, loss);
+    // The call machinery under load, not the per-source call limit: 1000 calls from one host at once.
+    const { clock, hub, a, b } = pair(42, loss, { callBurstPerSource: 100000, callBurstTotal: 100000 });
     hub.duplicate = loss / 3;
     hub.reorder = loss;
     b.ep.listen(PORT);
@@ -374,3 +376,48 @@ for (const loss of [0, 0.3]) {
     assert.equal(b.ep.calls().length, 0);
   });
 }
+
+test('health stays up against a peer that probes at the slowest rate msnl(7) allows', () => {
+  const clock = new FakeClock();
+  // Up to 80 ms of jitter on half the datagrams, as timers and queues give a real peer.
+  const hub = new MemoryHub({ clock, seed: 9, loss: 0, delayMs: 5, reorder: 0.5, reorderMs: 80 });
+  const slow = makeNode(hub, clock, 'a', A_ADDR, 91, { probeIntervalMs: MAX_PROBE_INTERVAL_MS, deadMs: 0 });
+  const b = makeNode(hub, clock, 'b', B_ADDR, 92, { deadMs: 0 });
+  b.ep.listen(PORT);
+  slow.ep.connect({ remoteAddress: B_ADDR, remotePort: PORT, localPort: PORT, ipa: 1, link: hub.peer('b') });
+  run(hub, clock, [slow, b], () => b.rec.connected.length === 1, 1000);
+  const id = b.rec.connected[0]!.conn.connId;
+  run(hub, clock, [slow, b], () => b.ep.health(id)?.up === true, 10000);
+  let downSamples = 0;
+  for (let t = 0; t < 60000; t += 10) {
+    run(hub, clock, [slow, b], () => false, 10);
+    if (b.ep.health(id)?.up !== true) downSamples++;
+  }
+  assert.equal(downSamples, 0, 'never half or down over 60 s');
+  // And a silent peer is still noticed: with no probes at all, rx is no longer proven after 12.5 s.
+  hub.loss = 1;
+  run(hub, clock, [slow, b], () => false, MAX_PROBE_INTERVAL_MS * PEER_INTERVAL_TOLERANCE + 100);
+  assert.equal(b.ep.health(id)?.rxProven, false);
+});
+
+test('a flood of connect requests from one source is bounded before any state is made; other callers still get through', () => {
+  const { clock, hub, a, b } = pair(12);
+  b.ep.listen(PORT);
+  b.policy = 'refuse';
+  const flooder = hub.attach('x');
+  // 10 000 requests in one second of fake time, each claiming another MSNL address and transaction.
+  for (let i = 0; i < 10000; i++) {
+    if (i % 100 === 0) clock.t += 10;
+    const request = encodeSignal({ type: MsgType.CONNECT_REQUEST, reason: 0, transaction: 0x1000 + i, origAddr: 0x0b000000 + i, origPort: PORT, respAddr: B_ADDR, respPort: PORT, ipa: 0x0a0a0000 + i, origConnId: 0x5000 + i, respConnId: 0 });
+    flooder.send(hub.peer('b'), request);
+    hub.deliverDue();
+  }
+  run(hub, clock, [a, b], () => false, 10);
+  const limit = DEFAULT_ENDPOINT_CONFIG.callBurstPerSource + DEFAULT_ENDPOINT_CONFIG.callRatePerSource * 1.1;
+  assert.ok(b.rec.incoming.length <= limit, `${b.rec.incoming.length} calls reached the manager (limit ${limit})`);
+  assert.ok(b.ep.counters.requestsRateLimited >= 10000 - limit, `${b.ep.counters.requestsRateLimited} counted`);
+  // A real caller from another underlay source is not held up by the flood.
+  b.policy = 'accept';
+  a.ep.connect({ remoteAddress: B_ADDR, remotePort: PORT, localPort: PORT, ipa: 1, link: hub.peer('b') });
+  assert.ok(run(hub, clock, [a, b], () => a.rec.connected.length === 1, 2000), 'the real call completes');
+});

@@ -2,7 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { addonCandidates } from '../../src/tun/native.js';
 import { requireRoot } from '../helpers/root.js';
 import { runInNetns } from './netns.js';
 
@@ -51,11 +54,44 @@ test('the address monitor reports `ip addr add` and `ip addr del` on ms0', (t) =
   assert.deepEqual(r.removed, { kind: 'removed', ...expected });
 });
 
+/** Makes every directory under `dir` 0755 and every file 0644 (the addon 0755). */
+function openToAll(dir: string): void {
+  fs.chmodSync(dir, 0o755);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) openToAll(full);
+    else fs.chmodSync(full, entry.name.endsWith('.node') ? 0o755 : 0o644);
+  }
+}
+
+/**
+ * A copy of what the unprivileged child needs (compiled sources, the fixture, the addon) in a
+ * fresh directory under the system's temp dir that anyone can read: the clone itself may sit in
+ * a directory uid 65534 cannot enter, such as root's 0700 home. The caller removes it.
+ */
+function copyForNobody(): string {
+  const dist = path.resolve(__dirname, '..', '..');
+  const addon = addonCandidates().find((file) => fs.existsSync(file));
+  if (addon === undefined) throw new Error(`no built addon; tried ${addonCandidates().join(', ')}`);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'msnl-nobody-'));
+  fs.cpSync(path.join(dist, 'src'), path.join(root, 'dist', 'src'), { recursive: true });
+  fs.cpSync(path.join(__dirname, 'fixtures'), path.join(root, 'dist', 'test', 'tun', 'fixtures'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'build', 'Release'), { recursive: true });
+  fs.copyFileSync(addon, path.join(root, 'build', 'Release', 'msnl_tun.node'));
+  openToAll(root);
+  return root;
+}
+
 test('creating a TUN device without CAP_NET_ADMIN names the device and the cause', (t) => {
   if (!requireRoot(t)) return;
   // An unprivileged child: TUNSETIFF fails before anything is created, so the host is untouched.
-  const child = path.join(__dirname, 'fixtures', 'ns-child.js');
-  const run = spawnSync(process.execPath, [child, 'create'], { encoding: 'utf8', timeout: 20_000, uid: 65534, gid: 65534 });
-  const r = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
-  assert.equal(r.error, 'creating ms0 needs CAP_NET_ADMIN (run as root)');
+  const copy = copyForNobody();
+  try {
+    const child = path.join(copy, 'dist', 'test', 'tun', 'fixtures', 'ns-child.js');
+    const run = spawnSync(process.execPath, [child, 'create'], { encoding: 'utf8', timeout: 20_000, uid: 65534, gid: 65534, cwd: copy });
+    const r = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+    assert.equal(r.error, 'creating ms0 needs CAP_NET_ADMIN (run as root)', `child exit ${String(run.status)}: ${run.stderr}`);
+  } finally {
+    fs.rmSync(copy, { recursive: true, force: true });
+  }
 });

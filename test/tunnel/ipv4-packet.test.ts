@@ -3,11 +3,8 @@ import assert from 'node:assert/strict';
 import {
   buildIcmpEchoReply,
   buildIcmpUnreachable,
-  checkIpv4,
   icmpErrorAllowed,
   IcmpUnreachCode,
-  internetChecksum,
-  Ipv4Check,
   ipv4Destination,
   ipv4HeaderChecksumOk,
   ipv4HeaderLength,
@@ -19,6 +16,7 @@ import {
 } from '../../src/tunnel/ipv4-packet.js';
 
 import { MmReason } from '../../src/abi/constants.js';
+import { checkIpv4, internetChecksum, Ipv4Check } from '../../src/abi/ipv4.js';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 

@@ -1,13 +1,15 @@
-// The tunnel over an offloading device (vnetHeader): a TCP super-packet read from the device
-// leaves as segments that each fit one underlay datagram, and a burst of inbound segments of one
-// flow goes into the device as one super-packet once the burst's callback has returned.
+// The tunnel over an offloading device (the fake TUN in offload mode, which speaks virtio_net_hdr
+// frames on its kernel side): a TCP super-packet the host sends leaves as segments that each fit
+// one underlay datagram, and a burst of inbound segments of one flow reaches the host as one
+// super-packet once the burst's callback has returned. The tunnel sees plain packets only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeMm } from '../../src/abi/mm.js';
 import { sockaddrIn } from '../../src/abi/sockaddr.js';
 import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
-import { internetChecksum } from '../../src/tunnel/ipv4-packet.js';
-import { VNET_HDR_LEN, VnetFlag, VnetGso, writeVnetHeader } from '../../src/tunnel/tcp-offload.js';
+import { internetChecksum } from '../../src/abi/ipv4.js';
+import { createFakeTun, type FakeTunPeer } from '../../src/tun/fake.js';
+import type { TunDevice } from '../../src/tun/device.js';
 import { Tunnel } from '../../src/tunnel/tunnel.js';
 import type { TunnelDevice } from '../../src/tunnel/ports.js';
 
@@ -52,34 +54,13 @@ function tcpChecksumOk(p: Uint8Array): boolean {
   return internetChecksum(b, 20, len, (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + 6 + len) === 0;
 }
 
-class OffloadDevice implements TunnelDevice {
-  readonly vnetHeader = true;
-  readonly reads: Buffer[] = [];
-  readonly writes: Array<{ header: Buffer; packet: Buffer }> = [];
-  readBatch(bufs: Buffer[], sizes: Int32Array, offset: number): number {
-    let n = 0;
-    while (n < bufs.length && this.reads.length > 0) {
-      const next = this.reads.shift()!;
-      sizes[n] = next.copy(bufs[n]!, offset);
-      n++;
-    }
-    return n;
-  }
-  write(buf: Buffer, offset: number, length: number): boolean {
-    return this.writeWithHeader(new Uint8Array(VNET_HDR_LEN), buf, offset, length);
-  }
-  writeWithHeader(header: Uint8Array, buf: Uint8Array, offset: number, length: number): boolean {
-    this.writes.push({ header: Buffer.from(header), packet: Buffer.from(buf.subarray(offset, offset + length)) });
-    return true;
-  }
-}
-
-function connectedTunnel(): { tunnel: Tunnel; device: OffloadDevice; sent: Buffer[] } {
-  const device = new OffloadDevice();
+function connectedTunnel(device?: TunnelDevice): { tunnel: Tunnel; device: TunDevice; peer: FakeTunPeer; sent: Buffer[] } {
+  const fake = createFakeTun('ms0', { mtu: 1500, offload: true });
+  fake.device.setUp(true);
   const sent: Buffer[] = [];
   const tunnel = new Tunnel({
     spec: TUNNEL_INTERFACES[0]!,
-    device,
+    device: device ?? fake.device,
     data: {
       send: (conn, buf, offset, length) => {
         assert.ok(offset >= HEADROOM, 'the data header has room in front');
@@ -97,22 +78,21 @@ function connectedTunnel(): { tunnel: Tunnel; device: OffloadDevice; sent: Buffe
   const down = Buffer.alloc(64);
   const n = encodeMm({ type: 'MMDOWN_NEWCONN', sock: tunnel.sock, conn: 7, peer: sockaddrIn(PEER, TUNNEL_INTERFACES[0]!.port) }, down, 0);
   tunnel.onDown(down.subarray(0, n));
-  return { tunnel, device, sent };
+  return { tunnel, device: fake.device, peer: fake.peer, sent };
 }
 
 test('a 64 KB TCP super-packet read from ms0 leaves as 1456-octet segments, each one datagram, checksums complete', () => {
-  const { tunnel, device, sent } = connectedTunnel();
+  const { tunnel, device, peer, sent } = connectedTunnel();
   const payload = Buffer.alloc(40 * 1448);
   for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + 3) & 0xff;
-  const packet = tcpPacket(LOCAL, PEER, 1000, payload, 0x18);
-  // As the kernel hands it over: partial checksum (pseudo-header sum only), gso_size 1448.
-  packet.writeUInt16BE(0, 36);
-  const read = Buffer.alloc(VNET_HDR_LEN + packet.length);
-  writeVnetHeader(read, 0, VnetFlag.NEEDS_CSUM, VnetGso.TCPV4, 52, 1448, 20, 16);
-  packet.copy(read, VNET_HDR_LEN);
-  device.reads.push(read);
-  assert.equal(tunnel.onReadable(), 1);
+  // The kernel hands it over as one frame: partial checksum (pseudo-header sum only), gso_size 1448.
+  assert.ok(peer.inject(tcpPacket(LOCAL, PEER, 1000, payload, 0x18)));
+  assert.equal(tunnel.onReadable(), Math.ceil(payload.length / (1456 - 52)));
   assert.equal(sent.length, Math.ceil(payload.length / (1456 - 52)));
+  assert.deepEqual(
+    { superPacketsRead: device.stats().offload?.superPacketsRead, segmentsRead: device.stats().offload?.segmentsRead },
+    { superPacketsRead: 1, segmentsRead: sent.length },
+  );
   let seq = 1000;
   const joined: Buffer[] = [];
   for (const [i, segment] of sent.entries()) {
@@ -130,7 +110,7 @@ test('a 64 KB TCP super-packet read from ms0 leaves as 1456-octet segments, each
 });
 
 test('a plain packet with a partial UDP checksum is completed in place and sent whole', () => {
-  const { tunnel, device, sent } = connectedTunnel();
+  const { tunnel, peer, sent } = connectedTunnel();
   const udp = Buffer.alloc(20 + 8 + 1472 - 8);
   udp[0] = 0x45;
   udp.writeUInt16BE(udp.length, 2);
@@ -144,39 +124,54 @@ test('a plain packet with a partial UDP checksum is completed in place and sent 
   udp.writeUInt16BE(udp.length - 20, 24);
   for (let i = 28; i < udp.length; i++) udp[i] = i & 0xff;
   const pseudo = (LOCAL >>> 16) + (LOCAL & 0xffff) + (PEER >>> 16) + (PEER & 0xffff) + 17 + udp.length - 20;
-  udp.writeUInt16BE(~internetChecksum(Buffer.alloc(0), 0, 0, pseudo) & 0xffff, 26);
-  const read = Buffer.alloc(VNET_HDR_LEN + udp.length);
-  writeVnetHeader(read, 0, VnetFlag.NEEDS_CSUM, VnetGso.NONE, 0, 0, 20, 6);
-  udp.copy(read, VNET_HDR_LEN);
-  device.reads.push(read);
+  udp.writeUInt16BE(internetChecksum(udp, 20, udp.length - 20, pseudo), 26);
+  // The kernel hands it over with NEEDS_CSUM and only the pseudo-header sum in the field.
+  assert.ok(peer.inject(udp));
   tunnel.onReadable();
   assert.equal(sent.length, 1, 'a plain 1492-octet packet is not cut: it would take two datagrams either way');
   assert.equal(internetChecksum(sent[0]!, 20, udp.length - 20, pseudo), 0, 'UDP checksum completed');
+  assert.deepEqual(sent[0], udp);
 });
 
 test('a burst of inbound segments of one flow goes into the device as one super-packet after the burst', async () => {
-  const { tunnel, device } = connectedTunnel();
+  const { tunnel, device, peer } = connectedTunnel();
+  const writes: Buffer[] = [];
+  peer.onPacket((p) => writes.push(p));
   const size = 1404;
+  const payloads: Buffer[] = [];
   for (let i = 0; i < 10; i++) {
-    const payload = Buffer.alloc(size, i);
-    tunnel.deliver(7, tcpPacket(PEER, LOCAL, 5000 + i * size, payload), 0, 52 + size);
+    payloads.push(Buffer.alloc(size, i));
+    tunnel.deliver(7, tcpPacket(PEER, LOCAL, 5000 + i * size, payloads[i]!), 0, 52 + size);
   }
-  assert.equal(device.writes.length, 0, 'nothing written before the burst ends');
+  assert.equal(writes.length, 0, 'nothing written before the burst ends');
   await new Promise<void>((resolve) => queueMicrotask(resolve));
-  assert.equal(device.writes.length, 1);
-  const { header, packet } = device.writes[0]!;
-  assert.equal(header[0], VnetFlag.NEEDS_CSUM);
-  assert.equal(header[1], VnetGso.TCPV4);
-  assert.equal(header.readUInt16LE(4), size, 'gso_size is the segment payload');
+  assert.equal(writes.length, 1);
+  const packet = writes[0]!;
   assert.equal(packet.length, 52 + 10 * size);
   assert.equal(packet.readUInt32BE(24), 5000);
+  assert.ok(tcpChecksumOk(packet), 'the kernel side completed the partial checksum');
+  assert.deepEqual(packet.subarray(52), Buffer.concat(payloads));
+  assert.equal(device.stats().offload?.superPacketsWritten, 1);
+  assert.equal(device.stats().offload?.segmentsJoined, 10);
   assert.equal(tunnel.counters.rxPackets, 10);
 });
 
 test('inbound packets with a spoofed source never reach the coalescer', async () => {
-  const { tunnel, device } = connectedTunnel();
+  const { tunnel, peer } = connectedTunnel();
   tunnel.deliver(7, tcpPacket(0x0a0000fe, LOCAL, 1, Buffer.alloc(100)), 0, 152);
   await new Promise<void>((resolve) => queueMicrotask(resolve));
-  assert.equal(device.writes.length, 0);
+  assert.equal(peer.take().length, 0);
   assert.equal(tunnel.counters.drops.spoofed_source, 1);
+});
+
+test("the device's offload drops show in the tunnel's counters as bad_offload and device_write", () => {
+  const device = { readDrops: 0, runsRefused: 0, readBatch: () => 0, write: () => true };
+  const { tunnel } = connectedTunnel(device);
+  device.readDrops = 3;
+  device.runsRefused = 2;
+  tunnel.onReadable();
+  device.readDrops = 4;
+  tunnel.tick();
+  assert.equal(tunnel.counters.drops.bad_offload, 4);
+  assert.equal(tunnel.counters.drops.device_write, 2);
 });

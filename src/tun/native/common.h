@@ -1,23 +1,45 @@
-// Shared helpers of the msnl_tun addon: syscall errors as JS exceptions, argument access.
-// The addon only does syscalls; naming the device and the cause in error text is the TypeScript
-// wrapper's job (src/tun/errors.ts), so every thrown Error carries `errno` and `syscall`.
+// Shared declarations of the msnl_tun addon: syscall errors as JS exceptions, argument access, the
+// uv_poll watcher, and the entry points each .cc file defines. The addon only does syscalls and
+// returns plain values; naming the device or socket and the cause, and every policy, is the
+// TypeScript side's job (src/tun/errors.ts, src/msdl/udp-batch.ts), so every thrown Error
+// carries `errno` and `syscall`.
 #pragma once
 
 #include <napi.h>
 #include <uv.h>
 
-#include <memory>
+#include <stdint.h>
+
 #include <string>
 
 namespace msnl {
 
-// A uv_poll watcher's state that must outlive its JS object until libuv's close callback has run
-// (FdPoll in tun.cc and UdpSocket in udp.cc); handle.data points back at it.
-struct PollState {
-  uv_poll_t handle;
-  Napi::FunctionReference callback;
-  std::unique_ptr<Napi::AsyncContext> context;
-  napi_env env;
+// A uv_poll watcher on the main loop (never the libuv threadpool) that calls a JS function with
+// (status, events) on every event: FdPoll (tun.cc) and UdpSocket (udp.cc) both hold one. The state
+// libuv points at outlives the owner until libuv's close callback has run, so Stop() may be called
+// from a destructor. poll.cc.
+class PollWatcher {
+ public:
+  PollWatcher() = default;
+  PollWatcher(const PollWatcher&) = delete;
+  PollWatcher& operator=(const PollWatcher&) = delete;
+  ~PollWatcher() { Stop(); }
+
+  // Watches fd for UV_READABLE; `resource` names the async context. Returns 0, or a libuv error
+  // (a negative errno) with *syscall naming the call that failed; nothing is left to undo then.
+  int Start(Napi::Env env, int fd, const Napi::Function& callback, const char* resource, const char** syscall);
+  // Watches for `events` (UV_READABLE | UV_WRITABLE ...) from now on: 0 or a libuv error.
+  int Watch(int events);
+  // Whether the watcher keeps the event loop alive (it does after Start).
+  void Ref(bool keepAlive);
+  // Stops watching and closes the handle; idempotent.
+  void Stop();
+  bool active() const { return state_ != nullptr; }
+
+ private:
+  struct State;
+  static void OnEvent(uv_poll_t* handle, int status, int events);
+  State* state_ = nullptr;
 };
 
 // Throws Error(strerror(err)) with numeric `errno` and the failing `syscall` attached.

@@ -1,6 +1,6 @@
 // msnl_tun: the syscalls behind src/tun. TUN open (IFF_TUN | IFF_NO_PI), batched non-blocking
-// read/write into caller-owned buffers, uv_poll readiness (never the libuv threadpool), and the
-// interface ioctls of ifconfig.cc. With `offload`, the fd
+// read/write into caller-owned buffers, readiness by a PollWatcher (poll.cc), and the module's
+// export table (ifconfig.cc, netlink.cc and udp.cc add theirs). With `offload`, the fd
 // carries a virtio_net_hdr in front of every packet (IFF_VNET_HDR) and the kernel may hand over
 // TCP super-packets with partial checksums (TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4), as
 // wireguard-go does; src/tunnel/tcp-offload.ts cuts and joins them. Stats and address events
@@ -20,7 +20,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include <memory>
 
 namespace msnl {
 
@@ -33,6 +32,22 @@ void ThrowSys(Napi::Env env, int err, const char* syscall) {
 
 void ThrowType(Napi::Env env, const char* message) {
   Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
+}
+
+// bufs[i] as a Buffer of at least offset + need octets; false (TypeError thrown) otherwise. The one
+// argument check of readBatch (need 1: room for a packet) and writeBatch (need: the packet's size).
+static bool BufferAt(Napi::Env env, const Napi::Array& bufs, uint32_t i, uint32_t offset, uint32_t need, Napi::Buffer<uint8_t>* out) {
+  Napi::Value v = bufs[i];
+  if (!v.IsBuffer()) {
+    ThrowType(env, "bufs must hold Buffers");
+    return false;
+  }
+  *out = v.As<Napi::Buffer<uint8_t>>();
+  if (out->Length() < offset || out->Length() - offset < need) {
+    ThrowType(env, "a buffer has no room for the packet after the headroom offset");
+    return false;
+  }
+  return true;
 }
 
 bool IfName(const Napi::CallbackInfo& info, size_t index, std::string* out) {
@@ -92,31 +107,33 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The (fd, bufs, sizes, offset) arguments readBatch and writeBatch share.
+struct BatchArgs {
+  explicit BatchArgs(const Napi::CallbackInfo& info)
+      : fd(info[0].As<Napi::Number>().Int32Value()),
+        bufs(info[1].As<Napi::Array>()),
+        sizes(info[2].As<Napi::Int32Array>()),
+        offset(info[3].As<Napi::Number>().Uint32Value()) {}
+  int fd;
+  Napi::Array bufs;
+  Napi::Int32Array sizes;
+  uint32_t offset;
+};
+
 // readBatch(fd, bufs, sizes, offset) -> n >= 0 packets read, or -errno when the first read failed.
 // One read() is one packet; stops at EAGAIN or when bufs is full. sizes[i] gets packet i's length,
 // the packet itself lands at bufs[i][offset..].
 Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  Napi::Array bufs = info[1].As<Napi::Array>();
-  Napi::Int32Array sizes = info[2].As<Napi::Int32Array>();
-  uint32_t offset = info[3].As<Napi::Number>().Uint32Value();
-  uint32_t n = bufs.Length();
-  if (sizes.ElementLength() < n) n = sizes.ElementLength();
-  int32_t* out = sizes.Data();
+  BatchArgs a(info);
+  uint32_t n = a.bufs.Length();
+  if (a.sizes.ElementLength() < n) n = a.sizes.ElementLength();
+  int32_t* out = a.sizes.Data();
   uint32_t i = 0;
   while (i < n) {
-    Napi::Value v = bufs[i];
-    if (!v.IsBuffer()) {
-      ThrowType(env, "bufs must hold Buffers");
-      return env.Undefined();
-    }
-    Napi::Buffer<uint8_t> b = v.As<Napi::Buffer<uint8_t>>();
-    if (b.Length() <= offset) {
-      ThrowType(env, "a buffer is not larger than the headroom offset");
-      return env.Undefined();
-    }
-    ssize_t r = read(fd, b.Data() + offset, b.Length() - offset);
+    Napi::Buffer<uint8_t> b;
+    if (!BufferAt(env, a.bufs, i, a.offset, 1, &b)) return env.Undefined();
+    ssize_t r = read(a.fd, b.Data() + a.offset, b.Length() - a.offset);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -174,28 +191,21 @@ Napi::Value WriteWithHeader(const Napi::CallbackInfo& info) {
 // EAGAIN), or -errno when packet `start` itself failed (the caller drops it and goes on).
 Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  Napi::Array bufs = info[1].As<Napi::Array>();
-  Napi::Int32Array sizes = info[2].As<Napi::Int32Array>();
-  uint32_t offset = info[3].As<Napi::Number>().Uint32Value();
+  const BatchArgs a(info);
   uint32_t start = info[4].As<Napi::Number>().Uint32Value();
   uint32_t end = info[5].As<Napi::Number>().Uint32Value();
-  if (end > bufs.Length()) end = bufs.Length();
-  if (end > sizes.ElementLength()) end = sizes.ElementLength();
-  const int32_t* len = sizes.Data();
+  if (end > a.bufs.Length()) end = a.bufs.Length();
+  if (end > a.sizes.ElementLength()) end = a.sizes.ElementLength();
+  const int32_t* len = a.sizes.Data();
   uint32_t i = start;
   while (i < end) {
-    Napi::Value v = bufs[i];
-    if (!v.IsBuffer()) {
-      ThrowType(env, "bufs must hold Buffers");
+    Napi::Buffer<uint8_t> b;
+    if (len[i] < 0) {
+      ThrowType(env, "sizes must not be negative");
       return env.Undefined();
     }
-    Napi::Buffer<uint8_t> b = v.As<Napi::Buffer<uint8_t>>();
-    if (len[i] < 0 || static_cast<uint64_t>(offset) + static_cast<uint32_t>(len[i]) > b.Length()) {
-      ThrowType(env, "offset + size is beyond the buffer");
-      return env.Undefined();
-    }
-    ssize_t r = write(fd, b.Data() + offset, len[i]);
+    if (!BufferAt(env, a.bufs, i, a.offset, static_cast<uint32_t>(len[i]), &b)) return env.Undefined();
+    ssize_t r = write(a.fd, b.Data() + a.offset, len[i]);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -209,7 +219,7 @@ Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
 
 // ---- readiness: uv_poll on the main loop ----------------------------------------------------
 
-// new FdPoll(fd, callback): calls callback() once per readable event until close().
+// new FdPoll(fd, callback): calls callback(status, events) once per readable event until close().
 class FdPoll : public Napi::ObjectWrap<FdPoll> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -223,66 +233,23 @@ class FdPoll : public Napi::ObjectWrap<FdPoll> {
       ThrowType(env, "FdPoll(fd, callback)");
       return;
     }
-    int fd = info[0].As<Napi::Number>().Int32Value();
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    auto* st = new PollState();
-    st->env = env;
-    int rc = uv_poll_init(loop, &st->handle, fd);
-    if (rc != 0) {
-      delete st;
-      ThrowSys(env, -rc, "uv_poll_init");
-      return;
-    }
-    st->handle.data = st;
-    st->callback = Napi::Persistent(info[1].As<Napi::Function>());
-    st->context = std::make_unique<Napi::AsyncContext>(env, "msnl_tun_poll");
-    rc = uv_poll_start(&st->handle, UV_READABLE, OnEvent);
-    state_ = st;
-    if (rc != 0) {
-      Shutdown();
-      ThrowSys(env, -rc, "uv_poll_start");
-    }
+    const char* syscall = "";
+    int rc = poll_.Start(env, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Function>(), "msnl_tun_poll", &syscall);
+    if (rc != 0) ThrowSys(env, -rc, syscall);
   }
-
-  ~FdPoll() override { Shutdown(); }
 
  private:
-  static void OnEvent(uv_poll_t* handle, int status, int /*events*/) {
-    auto* st = static_cast<PollState*>(handle->data);
-    Napi::Env env(st->env);
-    Napi::HandleScope scope(env);
-    st->callback.MakeCallback(env.Global(), {Napi::Number::New(env, status)}, *st->context);
-    if (env.IsExceptionPending()) {
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
-    }
-  }
-
-  void Shutdown() {
-    if (state_ == nullptr) return;
-    PollState* st = state_;
-    state_ = nullptr;
-    uv_poll_stop(&st->handle);
-    // Closing removes the fd from epoll now; the state goes when libuv is done with the handle.
-    uv_close(reinterpret_cast<uv_handle_t*>(&st->handle),
-             [](uv_handle_t* h) { delete static_cast<PollState*>(h->data); });
-  }
-
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    Shutdown();
+    poll_.Stop();
     return info.Env().Undefined();
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {
-    if (state_ != nullptr) {
-      auto* h = reinterpret_cast<uv_handle_t*>(&state_->handle);
-      if (info[0].ToBoolean().Value()) uv_ref(h); else uv_unref(h);
-    }
+    poll_.Ref(info[0].ToBoolean().Value());
     return info.Env().Undefined();
   }
 
-  PollState* state_ = nullptr;
+  PollWatcher poll_;
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

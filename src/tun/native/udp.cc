@@ -2,9 +2,11 @@
 // recvmmsg fills caller-owned slots (one datagram per slot) and sendmmsg sends a caller-owned slab
 // described by offset/length/address/port arrays, so a batch of 64 datagrams is one N-API call and
 // one or two syscalls instead of 64 of each. Runs of one size to one peer go as one UDP GSO message
-// and, with coalescing on, arrive as one UDP GRO slot (udp-msgs.cc builds the messages). Readiness comes from uv_poll on the main loop (never
-// the libuv threadpool); the JS side asks for UV_WRITABLE only while a send was cut short by EAGAIN.
-// Errors carry `errno` and `syscall` and name the socket in their message.
+// and, with coalescing on, arrive as one UDP GRO slot (udp-msgs.cc builds the messages).
+// Readiness comes from a PollWatcher (poll.cc); the JS side asks for UV_WRITABLE only while a send
+// was cut short by EAGAIN. Policy stays in TypeScript (src/msdl/udp-batch.ts): when the kernel
+// refuses a GSO message this file sends the run plainly and reports the errno; whether GSO goes off
+// is decided by src/msdl/gso.ts. Errors carry `errno` and `syscall` and name the socket.
 #include "common.h"
 #include "udp-msgs.h"
 
@@ -17,14 +19,10 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include <memory>
 #include <string>
 
 namespace msnl {
 namespace {
-
-// GSO messages refused (EINVAL, ...) before a socket stops segmenting.
-constexpr unsigned kMaxGsoFailures = 8;
 
 std::string Endpoint(uint32_t hostOrder, uint32_t port) {
   char text[INET_ADDRSTRLEN] = "?";
@@ -92,25 +90,36 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     }
     uint32_t address = info[0].As<Napi::Number>().Uint32Value();
     uint32_t port = info[1].As<Napi::Number>().Uint32Value();
-    int rcv = info[2].As<Napi::Number>().Int32Value();
-    int snd = info[3].As<Napi::Number>().Int32Value();
     name_ = Endpoint(address, port);
     if (port > 65535) {
       ThrowType(env, "port must be 0..65535");
       return;
     }
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      ThrowSock(env, errno, "socket", "create", name_);
+    const char* syscall = "";
+    int err = OpenBound(address, port, info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value(), &syscall);
+    if (err != 0) {
+      ThrowSock(env, err, syscall, strcmp(syscall, "bind") == 0 ? "bind" : "create", name_);
       return;
     }
-    // FORCE variants pass rmem_max/wmem_max when privileged; otherwise the capped request.
-    if (rcv > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) < 0) {
-      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    int rc = poll_.Start(env, fd_, info[4].As<Napi::Function>(), "msnl_udp_poll", &syscall);
+    if (rc != 0) {
+      Shutdown();
+      ThrowSock(env, -rc, syscall, "watch", name_);
     }
-    if (snd > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) < 0) {
-      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
+  }
+
+  ~UdpSocket() override { Shutdown(); }
+
+ private:
+  // Creates the socket, sizes its buffers, binds address:port and learns the name it got: 0, or
+  // an errno with *syscall naming the call that failed (nothing is left open then).
+  int OpenBound(uint32_t address, uint32_t port, int rcv, int snd, const char** syscall) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      *syscall = "socket";
+      return errno;
     }
+    SizeBuffers(fd, rcv, snd);
     struct sockaddr_in sin;
     memset(&sin, 0, sizeof sin);
     sin.sin_family = AF_INET;
@@ -119,61 +128,31 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     if (bind(fd, reinterpret_cast<struct sockaddr*>(&sin), sizeof sin) < 0) {
       int err = errno;
       close(fd);
-      ThrowSock(env, err, "bind", "bind", name_);
-      return;
+      *syscall = "bind";
+      return err;
     }
     socklen_t len = sizeof sin;
     if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&sin), &len) == 0) {
       name_ = Endpoint(ntohl(sin.sin_addr.s_addr), ntohs(sin.sin_port));
     }
     fd_ = fd;
+    return 0;
+  }
 
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    auto* st = new PollState();
-    st->env = env;
-    int rc = uv_poll_init(loop, &st->handle, fd_);
-    if (rc != 0) {
-      delete st;
-      Shutdown();
-      ThrowSock(env, -rc, "uv_poll_init", "watch", name_);
-      return;
+  // SO_RCVBUF / SO_SNDBUF: the FORCE variants pass rmem_max/wmem_max when privileged; otherwise
+  // the kernel caps the plain request. 0 or less leaves the default.
+  static void SizeBuffers(int fd, int rcv, int snd) {
+    if (rcv > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) < 0) {
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
     }
-    st->handle.data = st;
-    st->callback = Napi::Persistent(info[4].As<Napi::Function>());
-    st->context = std::make_unique<Napi::AsyncContext>(env, "msnl_udp_poll");
-    poll_ = st;
-    rc = uv_poll_start(&st->handle, UV_READABLE, OnEvent);
-    if (rc != 0) {
-      Shutdown();
-      ThrowSock(env, -rc, "uv_poll_start", "watch", name_);
-      return;
+    if (snd > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) < 0) {
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
     }
   }
 
-  ~UdpSocket() override { Shutdown(); }
-
- private:
-  static void OnEvent(uv_poll_t* handle, int status, int events) {
-    auto* st = static_cast<PollState*>(handle->data);
-    Napi::Env env(st->env);
-    Napi::HandleScope scope(env);
-    st->callback.MakeCallback(env.Global(), {Napi::Number::New(env, status), Napi::Number::New(env, events)}, *st->context);
-    if (env.IsExceptionPending()) {
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
-    }
-  }
-
-  // Stops watching before the fd goes (libuv requires it), then frees the handle state later.
+  // Stops watching before the fd goes (libuv requires it); the watcher frees its state later.
   void Shutdown() {
-    if (poll_ != nullptr) {
-      PollState* st = poll_;
-      poll_ = nullptr;
-      uv_poll_stop(&st->handle);
-      uv_close(reinterpret_cast<uv_handle_t*>(&st->handle),
-               [](uv_handle_t* h) { delete static_cast<PollState*>(h->data); });
-    }
+    poll_.Stop();
     if (fd_ >= 0) {
       close(fd_);
       fd_ = -1;
@@ -245,10 +224,13 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   }
 
   // sendBatch(slab, offsets Uint32Array, lengths Uint32Array, addrs Uint32Array, ports Uint16Array,
-  // start, end) -> datagrams sent from `start` (fewer than end-start: EAGAIN, wait for writable),
-  // or -errno when datagram `start` itself was refused (the caller drops it and goes on).
-  // With segmentation on, a run of datagrams to one peer, all of one length but the last (which may
-  // be shorter), goes as one UDP GSO message (UDP_SEGMENT): one trip down the stack for up to 64.
+  // start, end[, gsoStatus Int32Array]) -> datagrams sent from `start` (fewer than end-start:
+  // EAGAIN, wait for writable), or -errno when datagram `start` itself was refused (the caller drops
+  // it and goes on). With segmentation on, a run of datagrams to one peer, all of one length but the
+  // last (which may be shorter), goes as one UDP GSO message (UDP_SEGMENT): one trip down the stack
+  // for up to 64. When the kernel refuses a GSO message, the rest of the call goes plainly and
+  // gsoStatus[0] gets the errno (0 when none was refused); segmentation stays on until
+  // setSegmentation(false).
   Napi::Value SendBatch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Open(env)) return env.Undefined();
@@ -257,7 +239,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     uint32_t* lengths;
     uint32_t* addrs;
     uint16_t* ports;
-    size_t slabLen, nOff, nLen, nAddrs, nPorts;
+    int32_t* gsoStatus = nullptr;
+    size_t slabLen, nOff, nLen, nAddrs, nPorts, nStatus = 0;
     if (!View(info, 0, napi_uint8_array, &slab, &slabLen, "slab must be a Uint8Array") ||
         !View(info, 1, napi_uint32_array, &offsets, &nOff, "offsets must be a Uint32Array") ||
         !View(info, 2, napi_uint32_array, &lengths, &nLen, "lengths must be a Uint32Array") ||
@@ -265,6 +248,11 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         !View(info, 4, napi_uint16_array, &ports, &nPorts, "ports must be a Uint16Array")) {
       return env.Undefined();
     }
+    if (info.Length() > 7 && !info[7].IsUndefined() &&
+        !View(info, 7, napi_int32_array, &gsoStatus, &nStatus, "gsoStatus must be an Int32Array")) {
+      return env.Undefined();
+    }
+    if (nStatus == 0) gsoStatus = nullptr;
     size_t start = info[5].As<Napi::Number>().Uint32Value();
     size_t end = info[6].As<Napi::Number>().Uint32Value();
     if (end > nOff) end = nOff;
@@ -277,6 +265,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         return env.Undefined();
       }
     }
+    if (gsoStatus != nullptr) gsoStatus[0] = 0;
     const SendArrays in{slab, offsets, lengths, addrs, ports};
     size_t sent = 0;
     bool gsoNow = gso_;
@@ -290,10 +279,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         int err = errno;
         if (err == EAGAIN || err == EWOULDBLOCK) break;
         if (arena_.Datagrams(0) > 1) {
-          // The first message was a GSO group: EIO/EOPNOTSUPP mean the route cannot segment
-          // (no checksum offload, xfrm), so segmentation goes for good; others (EINVAL: segments
-          // above the path MTU) retry it plainly, and segmentation goes after repeated failures.
-          if (err == EIO || err == EOPNOTSUPP || err == ENOPROTOOPT || ++gsoFailures_ >= kMaxGsoFailures) gso_ = false;
+          // The first message was a GSO run: send it plainly and tell the caller why it was refused.
+          if (gsoStatus != nullptr) gsoStatus[0] = err;
           gsoNow = false;
           continue;
         }
@@ -309,19 +296,17 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // setSegmentation(on): whether sendBatch may use UDP GSO (on by default).
   Napi::Value SetSegmentation(const Napi::CallbackInfo& info) {
     gso_ = info[0].ToBoolean().Value();
-    gsoFailures_ = 0;
     return info.Env().Undefined();
   }
 
-  // segmentation() -> whether UDP GSO is in use (off after the route refused it).
+  // segmentation() -> whether sendBatch uses UDP GSO.
   Napi::Value Segmentation(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), gso_); }
 
   // watchWritable(on): adds or removes UV_WRITABLE from the watched events.
   Napi::Value WatchWritable(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (poll_ == nullptr) return env.Undefined();
-    int events = UV_READABLE | (info[0].ToBoolean().Value() ? UV_WRITABLE : 0);
-    int rc = uv_poll_start(&poll_->handle, events, OnEvent);
+    if (!poll_.active()) return env.Undefined();
+    int rc = poll_.Watch(UV_READABLE | (info[0].ToBoolean().Value() ? UV_WRITABLE : 0));
     if (rc != 0) ThrowSock(env, -rc, "uv_poll_start", "watch", name_);
     return env.Undefined();
   }
@@ -358,10 +343,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {
-    if (poll_ != nullptr) {
-      auto* h = reinterpret_cast<uv_handle_t*>(&poll_->handle);
-      if (info[0].ToBoolean().Value()) uv_ref(h); else uv_unref(h);
-    }
+    poll_.Ref(info[0].ToBoolean().Value());
     return info.Env().Undefined();
   }
 
@@ -372,10 +354,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   int fd_ = -1;
   std::string name_;
-  PollState* poll_ = nullptr;
+  PollWatcher poll_;
   MsgArena arena_;
   bool gso_ = true;
-  unsigned gsoFailures_ = 0;
   bool gro_ = false;
 };
 

@@ -1,15 +1,30 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  InboundCoalescer,
-  OffloadDrop,
-  OutboundSegmenter,
-  VNET_HDR_LEN,
-  VnetFlag,
-  VnetGso,
-  writeVnetHeader,
-} from '../../src/tunnel/tcp-offload.js';
-import { internetChecksum, ipv4HeaderChecksumOk } from '../../src/tunnel/ipv4-packet.js';
+// The pure core of TUN offload: GsoSplitter (read side) and GroCoalescer (write side).
+import { GroCoalescer } from '../../src/tun/offload-coalesce.js';
+import { GsoSplitter, OffloadDrop, VNET_HDR_LEN, VnetFlag, VnetGso, writeVnetHeader } from '../../src/tun/offload.js';
+import { internetChecksum } from '../../src/abi/ipv4.js';
+import { ipv4HeaderChecksumOk } from '../../src/tunnel/ipv4-packet.js';
+
+type Emit = (b: Uint8Array, o: number, l: number) => void;
+
+/**
+ * GsoSplitter driven to the end of one frame, every packet into one scratch buffer at `headroom`
+ * (a caller buffer of maxPacket octets: plain packets longer than that are cut, or TOO_BIG).
+ */
+class CallbackSplitter {
+  private readonly splitter = new GsoSplitter();
+  private readonly scratch: Uint8Array;
+  constructor(private readonly headroom: number) {
+    this.scratch = new Uint8Array(headroom + 65535);
+  }
+  split(buf: Uint8Array, off: number, len: number, maxPacket: number, emit: Emit): number {
+    const code = this.splitter.load(buf, off, len, maxPacket, maxPacket);
+    if (code < 0) return code;
+    for (let n = this.splitter.next(this.scratch, this.headroom); n > 0; n = this.splitter.next(this.scratch, this.headroom)) emit(this.scratch, this.headroom, n);
+    return code;
+  }
+}
 
 const FIN = 0x01;
 const SYN = 0x02;
@@ -100,7 +115,7 @@ function tsoRead(p: Buffer, gsoSize: number): Buffer {
   return out;
 }
 
-function splitAll(seg: OutboundSegmenter, read: Buffer, maxPacket: number): { code: number; out: Buffer[] } {
+function splitAll(seg: CallbackSplitter, read: Buffer, maxPacket: number): { code: number; out: Buffer[] } {
   const out: Buffer[] = [];
   const code = seg.split(read, 0, read.length, maxPacket, (b, o, l) => out.push(Buffer.from(b.subarray(o, o + l))));
   return { code, out };
@@ -136,18 +151,50 @@ function checkSegments(out: Buffer[], original: Buffer, maxPacket: number, size:
 
 test('a 64000-octet TSO super-packet splits into segments of at most 1456 octets with full checksums', () => {
   const p = buildTcp({ payload: SUPER_PAYLOAD, seq: 0xfffff000, flags: ACK | PSH | FIN | CWR, id: 0xfff0 });
-  const seg = new OutboundSegmenter(16);
+  const seg = new CallbackSplitter(16);
   const { code, out } = splitAll(seg, tsoRead(p, 1448), 1456);
   // 1456 - 52 octets of headers = 1404 per segment (less than gso_size 1448).
   assert.equal(code, Math.ceil(64000 / 1404));
   assert.equal(out.length, code);
   checkSegments(out, p, 1456, 1404);
-  // Emitted packets keep the headroom free in front of them, in one scratch buffer.
-  const offsets = new Set<number>();
-  const buffers = new Set<Uint8Array>();
-  seg.split(tsoRead(p, 1448), 0, p.length + 10, 1456, (b, o) => (offsets.add(o), buffers.add(b)));
-  assert.deepEqual([...offsets], [16]);
-  assert.equal(buffers.size, 1);
+  // Each packet goes where the caller asks, one at a time, and the splitter says when it is done.
+  const splitter = new GsoSplitter();
+  const bufs = Array.from({ length: code + 1 }, () => new Uint8Array(16 + 1500).fill(0xee));
+  assert.equal(splitter.load(tsoRead(p, 1448), 0, p.length + 10, 1456, 1500), code);
+  let i = 0;
+  while (splitter.pending) assert.ok(splitter.next(bufs[i++]!, 16) > 0);
+  assert.equal(i, code);
+  assert.equal(splitter.next(bufs[i]!, 16), 0, 'nothing after the last');
+  assert.ok(bufs.every((b) => b.subarray(0, 16).every((x) => x === 0xee)), 'the headroom stays untouched');
+  assert.deepEqual(Buffer.from(bufs[1]!.subarray(16, 16 + 1456)), out[1]);
+});
+
+test('loading the next frame drops what was left of the last one; clear() forgets it', () => {
+  const splitter = new GsoSplitter();
+  const buf = new Uint8Array(16 + 1500);
+  assert.ok(splitter.load(tsoRead(SUPER, 1448), 0, SUPER.length + 10, 1456, 1500) > 2);
+  assert.ok(splitter.next(buf, 16) > 0);
+  const p = buildTcp({ payload: pattern(100), flags: ACK | PSH });
+  const plain = Buffer.concat([Buffer.alloc(10), p]);
+  assert.equal(splitter.load(plain, 0, plain.length, 1456, 1500), 1);
+  assert.equal(splitter.next(buf, 16), p.length);
+  assert.deepEqual(Buffer.from(buf.subarray(16, 16 + p.length)), p);
+  assert.equal(splitter.pending, false);
+  assert.ok(splitter.load(tsoRead(SUPER, 1448), 0, SUPER.length + 10, 1456, 1500) > 2);
+  splitter.clear();
+  assert.equal(splitter.pending, false);
+  assert.equal(splitter.next(buf, 16), 0);
+});
+
+test('a plain packet longer than the caller buffer: TCP is cut to fit it, anything else is TOO_BIG', () => {
+  const splitter = new GsoSplitter();
+  const udp = Buffer.alloc(10 + 1500);
+  udp[10] = 0x45;
+  udp.writeUInt16BE(1500, 12);
+  udp[10 + 9] = 17;
+  udp.writeUInt16BE(internetChecksum(udp, 10, 20), 20);
+  assert.equal(splitter.load(udp, 0, udp.length, 65535, 1400), OffloadDrop.TOO_BIG);
+  assert.equal(splitter.load(udp, 0, udp.length, 1400, 1500), 1, 'the segment limit applies to super-packets only');
 });
 
 test('segments and checksums are the same wherever the read sits in its buffer (word-aligned or not)', () => {
@@ -157,7 +204,7 @@ test('segments and checksums are the same wherever the read sits in its buffer (
     const at = Buffer.from(new ArrayBuffer(read.length + 16), 0, read.length + 16);
     read.copy(at, shift);
     const out: Buffer[] = [];
-    const code = new OutboundSegmenter(16 + (shift & 3)).split(at, shift, read.length, 1456, (b, o, l) => out.push(Buffer.from(b.subarray(o, o + l))));
+    const code = new CallbackSplitter(16 + (shift & 3)).split(at, shift, read.length, 1456, (b, o, l) => out.push(Buffer.from(b.subarray(o, o + l))));
     assert.equal(code, out.length, `shift ${shift}`);
     checkSegments(out, SUPER, 1456, 1456 - 52);
   }
@@ -166,21 +213,21 @@ test('segments and checksums are the same wherever the read sits in its buffer (
 test('with maxPacket 65535 the segments use gso_size; ECN in gso_type is accepted', () => {
   const read = tsoRead(SUPER, 1448);
   read[1] = VnetGso.TCPV4 | VnetGso.ECN;
-  const { code, out } = splitAll(new OutboundSegmenter(0), read, 65535);
+  const { code, out } = splitAll(new CallbackSplitter(0), read, 65535);
   assert.equal(code, Math.ceil(64000 / 1448));
   checkSegments(out, SUPER, 65535, 1448);
 });
 
-test('a non-GSO 1500-octet TCP packet is split in two for maxPacket 1456, emitted in place when it fits', () => {
+test('a non-GSO 1500-octet TCP packet is split in two for maxPacket 1456, copied out whole when it fits', () => {
   const p = buildTcp({ payload: pattern(1448, 3), flags: ACK | PSH });
   const read = Buffer.alloc(10 + p.length);
   p.copy(read, 10);
-  const { code, out } = splitAll(new OutboundSegmenter(16), read, 1456);
+  const { code, out } = splitAll(new CallbackSplitter(16), read, 1456);
   assert.equal(code, 2);
   checkSegments(out, p, 1456, 1404);
-  const inPlace: Array<[Uint8Array, number, number]> = [];
-  assert.equal(new OutboundSegmenter(16).split(read, 0, read.length, 1500, (b, o, l) => inPlace.push([b, o, l])), 1);
-  assert.deepEqual(inPlace, [[read, 10, 1500]]);
+  const whole: Buffer[] = [];
+  assert.equal(new CallbackSplitter(16).split(read, 0, read.length, 1500, (b, o, l) => whole.push(Buffer.from(b.subarray(o, o + l)))), 1);
+  assert.deepEqual(whole, [p]);
 });
 
 test('a NEEDS_CSUM packet without GSO gets its checksum completed in place (UDP and TCP)', () => {
@@ -190,7 +237,7 @@ test('a NEEDS_CSUM packet without GSO gets its checksum completed in place (UDP 
   writeVnetHeader(read, 0, VnetFlag.NEEDS_CSUM, VnetGso.NONE, 0, 0, 20, 6);
   udp.copy(read, 10);
   read.writeUInt16BE(fold(pseudoSum(udp)), 10 + 26);
-  const { code, out } = splitAll(new OutboundSegmenter(16), read, 1456);
+  const { code, out } = splitAll(new CallbackSplitter(16), read, 1456);
   assert.equal(code, 1);
   assert.ok(checksumsOk(out[0]!));
   assert.notEqual(read.readUInt16BE(36), fold(pseudoSum(udp)));
@@ -199,7 +246,7 @@ test('a NEEDS_CSUM packet without GSO gets its checksum completed in place (UDP 
   const tcp = buildTcp({ payload: pattern(101) });
   const tread = tsoRead(tcp, 0);
   tread[1] = VnetGso.NONE;
-  const t = splitAll(new OutboundSegmenter(16), tread, 1456);
+  const t = splitAll(new CallbackSplitter(16), tread, 1456);
   assert.equal(t.code, 1);
   assert.deepEqual(t.out[0], tcp);
 });
@@ -218,14 +265,14 @@ test('a UDP checksum that comes out 0 is sent as 0xffff', () => {
     writeVnetHeader(read, 0, VnetFlag.NEEDS_CSUM, VnetGso.NONE, 0, 0, 20, 6);
     udp.copy(read, 10);
     read.writeUInt16BE(fold(pseudoSum(udp)), 36);
-    assert.equal(new OutboundSegmenter(0).split(read, 0, read.length, 1456, () => {}), 1);
+    assert.equal(new CallbackSplitter(0).split(read, 0, read.length, 1456, () => {}), 1);
     assert.equal(read.readUInt16BE(36), 0xffff);
   }
   assert.ok(found);
 });
 
 test('malformed and unsupported reads return negative codes and emit nothing', () => {
-  const seg = new OutboundSegmenter(16);
+  const seg = new CallbackSplitter(16);
   // 1052 octets: fits maxPacket, so without GSO it is not split (and its csum fields count).
   const good = tsoRead(buildTcp({ payload: pattern(1000) }), 400);
   const cases: Array<[string, (b: Buffer) => Buffer, number]> = [
@@ -264,7 +311,7 @@ test('fuzz: 20 000 random and mutated reads never throw; random ones are dropped
     state ^= state << 5;
     return (state >>> 0) / 0x100000000;
   };
-  const seg = new OutboundSegmenter(16);
+  const seg = new CallbackSplitter(16);
   const base = tsoRead(buildTcp({ payload: pattern(4000) }), 1448);
   const buf = Buffer.alloc(base.length);
   let dropped = 0;
@@ -297,16 +344,16 @@ interface Written {
   packet: Buffer;
 }
 
-function coalescer(maxPacket?: number): { c: InboundCoalescer; writes: Written[] } {
+function coalescer(maxPacket?: number): { c: GroCoalescer; writes: Written[] } {
   const writes: Written[] = [];
-  const c = new InboundCoalescer((h, b, o, l) => writes.push({ header: Buffer.from(h), packet: Buffer.from(b.subarray(o, o + l)) }), maxPacket);
+  const c = new GroCoalescer((h, b, o, l) => writes.push({ header: Buffer.from(h), packet: Buffer.from(b.subarray(o, o + l)) }) > 0, maxPacket);
   return { c, writes };
 }
 
 const ZERO = Buffer.alloc(10);
 
 test('the segments of a super-packet coalesce into exactly that super-packet, and split back the same', () => {
-  const { out: segments } = splitAll(new OutboundSegmenter(16), tsoRead(SUPER, 1448), 65535);
+  const { out: segments } = splitAll(new CallbackSplitter(16), tsoRead(SUPER, 1448), 65535);
   assert.equal(segments.length, 45);
   const { c, writes } = coalescer();
   for (const s of segments) c.push(s, 0, s.length);
@@ -324,9 +371,9 @@ test('the segments of a super-packet coalesce into exactly that super-packet, an
   assert.equal(packet[33], ACK | PSH);
   assert.equal(packet.readUInt16BE(36), fold(packet.readUInt16BE(12) + packet.readUInt16BE(14) + packet.readUInt16BE(16) + packet.readUInt16BE(18) + 6 + 32 + 64000));
   assert.deepEqual(Buffer.concat([header, packet]), tsoRead(SUPER, 1448));
-  assert.deepEqual(c.counters, { pushed: 45, merged: 45, superPackets: 1, singles: 0 });
+  assert.deepEqual(c.counters, { pushed: 45, merged: 45, superPackets: 1, singles: 0, runsRefused: 0 });
 
-  const again = splitAll(new OutboundSegmenter(16), Buffer.concat([header, packet]), 65535);
+  const again = splitAll(new CallbackSplitter(16), Buffer.concat([header, packet]), 65535);
   assert.equal(again.code, 45);
   assert.deepEqual(again.out, segments);
 });
@@ -338,7 +385,7 @@ function flow(count: number, spec: Partial<TcpSpec> = {}, seq0 = 5000, size = 14
   return out;
 }
 
-function pushAll(c: InboundCoalescer, packets: Buffer[]): void {
+function pushAll(c: GroCoalescer, packets: Buffer[]): void {
   for (const p of packets) c.push(p, 0, p.length);
   c.flush();
 }
@@ -347,7 +394,7 @@ function pushAll(c: InboundCoalescer, packets: Buffer[]): void {
 function expand(w: Written): Buffer[] {
   if (w.header.equals(ZERO)) return [w.packet];
   const read = Buffer.concat([w.header, w.packet]);
-  const r = splitAll(new OutboundSegmenter(0), read, 65535);
+  const r = splitAll(new CallbackSplitter(0), read, 65535);
   assert.ok(r.code > 1);
   return r.out;
 }
@@ -365,7 +412,7 @@ test('interleaved flows, a seq gap, a different ack, a SYN and a non-TCP packet 
   // a0+a1 | b0+b1 | a2 alone (a3 missing) | a4+a5 | SYN | UDP | the other ack alone
   assert.deepEqual(kinds, [2, 2, 1, 2, 1, 1, 1]);
   assert.deepEqual(writes.flatMap(expand), input);
-  assert.deepEqual(c.counters, { pushed: 10, merged: 6, superPackets: 3, singles: 4 });
+  assert.deepEqual(c.counters, { pushed: 10, merged: 6, superPackets: 3, singles: 4, runsRefused: 0 });
 });
 
 test('a different ack after a run flushes the run, then starts anew', () => {
@@ -386,7 +433,7 @@ test('a run of one is written as it came with an all-zero header', () => {
   c.flush();
   assert.equal(c.pending, false);
   assert.deepEqual(writes, [{ header: ZERO, packet: p }]);
-  assert.deepEqual(c.counters, { pushed: 1, merged: 0, superPackets: 0, singles: 1 });
+  assert.deepEqual(c.counters, { pushed: 1, merged: 0, superPackets: 0, singles: 1, runsRefused: 0 });
 });
 
 test('a segment that would pass maxPacket starts a new run; 64 segments close a run', () => {
@@ -449,4 +496,17 @@ test('garbage pushed into the coalescer never throws and is written as it came',
   }
   c.flush();
   assert.equal(writes.length, 2000);
+});
+
+test('push() says when the device refused a packet written at once; refused runs are counted', () => {
+  let accept = false;
+  const c = new GroCoalescer(() => accept);
+  const syn = buildTcp({ flags: SYN, seq: 1, payload: new Uint8Array(0) });
+  assert.equal(c.push(syn, 0, syn.length), false, 'a SYN is written at once, and refused');
+  const run = [0, 1, 2].map((i) => buildTcp({ seq: 1000 + i * 1000, payload: pattern(1000, i) }));
+  for (const p of run) assert.equal(c.push(p, 0, p.length), true, 'taken into the run');
+  c.flush();
+  assert.equal(c.counters.runsRefused, 1);
+  accept = true;
+  assert.equal(c.push(syn, 0, syn.length), true);
 });

@@ -1,7 +1,8 @@
-// The typed surface of the msnl_tun addon's UdpSocket (src/tun/native/udp.cc): a non-blocking IPv4
-// UDP socket moved in batches with recvmmsg/sendmmsg, readiness by uv_poll. src/msdl/udp-batch.ts
-// wraps it. Addresses are unsigned 32-bit IPv4 numbers in host order (src/abi/inet.ts).
-import { loadNative } from './native.js';
+// The typed surface of the addon's UdpSocket (src/tun/native/udp.cc; the one msnl_tun addon, loaded
+// by src/tun/native.ts): a non-blocking IPv4 UDP socket moved in batches with recvmmsg/sendmmsg,
+// readiness by uv_poll. udp-batch.ts wraps it. Addresses are unsigned 32-bit IPv4 numbers in host
+// order (src/abi/inet.ts).
+import { loadNative } from '../tun/native.js';
 
 /** uv_poll event bits the callback receives (uv.h). */
 export const UV_READABLE = 1;
@@ -20,10 +21,13 @@ export interface NativeUdpSocket {
    * Sends datagrams start..end-1, datagram k being slab[offsets[k], offsets[k] + lengths[k]) to
    * addrs[k]:ports[k]. Returns how many were sent (fewer than asked: the socket is full, wait for
    * UV_WRITABLE), or -errno when datagram `start` itself was refused (drop it and go on). With
-   * segmentation on, runs to one peer of one size (the last may be shorter) go as one UDP GSO message.
+   * segmentation on, runs to one peer of one size (the last may be shorter) go as one UDP GSO
+   * message; when the kernel refuses one, the rest of the call goes plainly and gsoStatus[0] gets the
+   * (positive) errno, 0 when none was refused. Segmentation stays on: turning it off is the caller's
+   * decision (src/msdl/gso.ts).
    */
-  sendBatch(slab: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, start: number, end: number): number;
-  /** UDP GSO on send (on by default; goes off by itself when the route cannot segment). */
+  sendBatch(slab: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, start: number, end: number, gsoStatus?: Int32Array): number;
+  /** UDP GSO on send (on by default). */
   setSegmentation(on: boolean): void;
   segmentation(): boolean;
   /** UDP GRO on receive (off by default; needs 64 KiB slots). Returns whether it is on. */

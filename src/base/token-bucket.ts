@@ -1,5 +1,6 @@
-// A token bucket with an injected clock: used to rate-limit ICMP errors written back into a TUN
-// and unknown-connection answers, so a flood of bad traffic cannot become a flood of replies.
+// A token bucket with an injected clock: rate-limits ICMP errors written back into a TUN, resets
+// answering unknown connections and connect requests per source, so a flood of bad traffic cannot
+// become a flood of replies or of state.
 
 export class TokenBucket {
   private tokens: number;

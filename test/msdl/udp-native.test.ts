@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NativeUdpUnderlay, type NativeUdpLink } from '../../src/daemon/udp-native-underlay.js';
+import { NativeUdpUnderlay } from '../../src/msdl/udp-native.js';
+import type { UdpEndpoint } from '../../src/msdl/udp-endpoint.js';
 import { performance } from 'node:perf_hooks';
 import { createLogger } from '../../src/base/logger.js';
 import { DATA_HEADER_SIZE } from '../../src/msnl/constants.js';
@@ -30,8 +31,8 @@ test('links are canonical: one frozen object per IPv4 peer, shared with the rece
 
 test('two underlay sockets exchange datagrams; received links are the route links', async () => {
   const underlay = new NativeUdpUnderlay(quiet);
-  const gotA: { bytes: Buffer; link: NativeUdpLink }[] = [];
-  const gotB: { bytes: Buffer; link: NativeUdpLink }[] = [];
+  const gotA: { bytes: Buffer; link: UdpEndpoint }[] = [];
+  const gotB: { bytes: Buffer; link: UdpEndpoint }[] = [];
   const sa = await underlay.open('127.0.0.1', 0, (buf, offset, length, link) => gotA.push({ bytes: Buffer.from(buf.subarray(offset, offset + length)), link }));
   const sb = await underlay.open('127.0.0.1', 0, (buf, offset, length, link) => gotB.push({ bytes: Buffer.from(buf.subarray(offset, offset + length)), link }));
   try {
@@ -44,7 +45,7 @@ test('two underlay sockets exchange datagrams; received links are the route link
     await waitFor('100 datagrams at b', () => gotB.length === 100);
     assert.deepEqual(gotB.map((g) => g.bytes.length), Array.from({ length: 100 }, (_, i) => i + 1));
     assert.ok(gotB.every((g) => g.link === toA), 'the sender is the canonical link of its address');
-    sb.send(gotB[0]?.link as NativeUdpLink, Uint8Array.of(0, 9, 9), 1, 2);
+    sb.send(gotB[0]?.link as UdpEndpoint, Uint8Array.of(0, 9, 9), 1, 2);
     await waitFor('the reply at a', () => gotA.length === 1);
     assert.equal(gotA[0]?.link, toB);
     assert.deepEqual([...(gotA[0]?.bytes ?? [])], [9, 9]);
@@ -82,11 +83,11 @@ test('open names the address and the cause when it cannot bind', async () => {
 test('two MSNL endpoints connect, exchange a segmented packet and release over the native underlay', async () => {
   const underlay = new NativeUdpUnderlay(quiet);
   const clock = { now: (): number => performance.now() };
-  const quietEvents = (overrides: Partial<EndpointEvents<NativeUdpLink>>): EndpointEvents<NativeUdpLink> => ({
+  const quietEvents = (overrides: Partial<EndpointEvents<UdpEndpoint>>): EndpointEvents<UdpEndpoint> => ({
     incomingCall() {}, connected() {}, callFailed() {}, data() {}, disconnected() {}, idle() {}, echoReply() {}, ...overrides,
   });
-  let a: MsnlEndpoint<NativeUdpLink> | undefined;
-  let b: MsnlEndpoint<NativeUdpLink> | undefined;
+  let a: MsnlEndpoint<UdpEndpoint> | undefined;
+  let b: MsnlEndpoint<UdpEndpoint> | undefined;
   const sa = await underlay.open('127.0.0.1', 0, (buf, offset, length, link) => a?.receiveFrame(buf, offset, length, link));
   const sb = await underlay.open('127.0.0.1', 0, (buf, offset, length, link) => b?.receiveFrame(buf, offset, length, link));
   const timers: NodeJS.Timeout[] = [];
@@ -94,11 +95,11 @@ test('two MSNL endpoints connect, exchange a segmented packet and release over t
     const got: Buffer[] = [];
     const up: number[] = [];
     const down: string[] = [];
-    a = new MsnlEndpoint<NativeUdpLink>({
+    a = new MsnlEndpoint<UdpEndpoint>({
       localAddress: 0x0a000001, clock, transmit: (l, buf, offset, length) => sa.send(l, buf, offset, length), sameLink: (x, y) => underlay.same(x, y),
       events: quietEvents({ connected: (_h, c) => up.push(c.connId), data: (_id, buf, offset, length) => got.push(Buffer.from(buf.subarray(offset, offset + length))), disconnected: () => down.push('a') }),
     });
-    const peer: MsnlEndpoint<NativeUdpLink> = new MsnlEndpoint<NativeUdpLink>({
+    const peer: MsnlEndpoint<UdpEndpoint> = new MsnlEndpoint<UdpEndpoint>({
       localAddress: 0x0a000002, clock, transmit: (l, buf, offset, length) => sb.send(l, buf, offset, length), sameLink: (x, y) => underlay.same(x, y),
       events: quietEvents({
         incomingCall: (call) => void peer.accept(call.callId, 0xc0000202),

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TokenBucket } from '../../src/tunnel/token-bucket.js';
+import { TokenBucket } from '../../src/base/token-bucket.js';
 
 test('a token bucket allows its burst, then refills at its rate', () => {
   let now = 1000;

@@ -1,0 +1,51 @@
+// The underlay: the data links under MSNL, behind one interface in the manner of
+// wireguard-go's conn.Bind. Its implementations sit beside it:
+//   udp.ts         UdpUnderlay, msnld's: the next two behind one endpoint table, by address family
+//   udp-native.ts  NativeUdpUnderlay: IPv4 over the batched addon socket of udp-batch.ts
+//   udp-dgram.ts   DgramUdpUnderlay: node:dgram, for an IPv6 listen address
+//   memory.ts      MemoryUnderlay: an in-process hub with seeded faults, for whole daemons in tests
+// A link value `L` names a peer on the underlay. MSNL stores links and hands them back, never looks
+// inside; both UDP underlays use one endpoint type, UdpEndpoint (udp-endpoint.ts).
+//
+// Buffers are borrowed, never kept: send() consumes buf[offset, offset + length) before it returns,
+// and a received datagram is valid during the onReceive call only.
+
+import type { Logger } from '../base/logger.js';
+
+/** Gets each received datagram as buf[offset, offset + length) and the link it came from. */
+export type ReceiveFunc<L> = (buf: Uint8Array, offset: number, length: number, link: L) => void;
+
+/** A bound underlay socket. */
+export interface UnderlaySocket<L> {
+  /** Sends one datagram, buf[offset, offset + length); never throws (failures are counted). */
+  send(link: L, buf: Uint8Array, offset: number, length: number): void;
+  /** Stops receiving and releases the socket. Idempotent. */
+  close(): Promise<void>;
+  /** `HOST:PORT` actually bound. */
+  describe(): string;
+}
+
+export interface Underlay<L> {
+  /** Binds HOST:PORT and hands every datagram received to onReceive. */
+  open(host: string, port: number, onReceive: ReceiveFunc<L>): Promise<UnderlaySocket<L>>;
+  /** The link value for a route's `HOST:PORT` (wireguard-go's ParseEndpoint). */
+  link(host: string, port: number): L;
+  /** True when two links name the same peer. */
+  same(a: L, b: L): boolean;
+}
+
+/** The counters of the one-datagram-at-a-time sockets (node:dgram, memory). */
+export interface DatagramCounters {
+  datagramsSent: number;
+  datagramsReceived: number;
+  sendErrors: number;
+  /** Datagrams refused because they were larger than the largest datagram carried. */
+  oversize: number;
+}
+
+export function newDatagramCounters(): DatagramCounters {
+  return { datagramsSent: 0, datagramsReceived: 0, sendErrors: 0, oversize: 0 };
+}
+
+/** What an underlay logs: socket errors (rate-limited by the caller's level) and resolver failures. */
+export type UnderlayLog = Pick<Logger, 'error' | 'verbose'>;

@@ -1,0 +1,173 @@
+// The write side of TUN offload: GroCoalescer merges runs of TCP/IPv4 segments of one flow into
+// one super-packet per write (with a virtio_net_hdr announcing TCPV4 GSO and a partial checksum),
+// as Linux tcp_gro_receive and wireguard-go's tcpGRO do; anything else is written as it came with
+// an all-zero header. Pure: the write is a callback; nothing allocates per packet.
+
+import { readU16, readU32, writeU16 } from '../abi/bytes.js';
+import { internetChecksum, onesComplementSum } from '../abi/ipv4.js';
+import {
+  copyAndSum,
+  IPPROTO_TCP,
+  MAX_IP_PACKET,
+  TCP_ACK,
+  TCP_CSUM_OFFSET,
+  TCP_MIN_HEADER,
+  TCP_PSH,
+  tcpPseudoSum,
+  VNET_HDR_LEN,
+  VnetFlag,
+  VnetGso,
+  writeVnetHeader,
+} from './offload.js';
+
+/** Most segments merged into one super-packet (Linux: MAX_GRO_SKBS / gso_max_segs is larger). */
+const MAX_RUN_SEGMENTS = 64;
+
+/** Writes header (10 octets) then buf[off, off+len) into the device; false when it was refused. */
+export type VnetWrite = (header: Uint8Array, buf: Uint8Array, off: number, len: number) => boolean;
+
+/** Coalesces runs of TCP/IPv4 segments of one flow into super-packets for one TUN write each. */
+export class GroCoalescer {
+  /**
+   * Counters: packets pushed, super-packets written (runs >= 2), segments merged into them,
+   * single writes, and pending runs the device refused (after push() had taken their packets).
+   */
+  readonly counters = { pushed: 0, merged: 0, superPackets: 0, singles: 0, runsRefused: 0 };
+  private readonly write: VnetWrite;
+  private readonly maxPacket: number;
+  private readonly run: Uint8Array;
+  private readonly header = new Uint8Array(VNET_HDR_LEN);
+  private readonly zeroHeader = new Uint8Array(VNET_HDR_LEN);
+  /** Octets in the run (IP header + TCP header + payloads); 0 when nothing is pending. */
+  private runLen = 0;
+  private runSegments = 0;
+  private runTcpHdrLen = 0;
+  private segSize = 0;
+  private nextSeq = 0;
+
+  /** write(header10, buf, off, len): header is a 10-octet vnet header to write in front of buf[off..off+len); both are reused after write returns. */
+  constructor(write: VnetWrite, maxPacket = MAX_IP_PACKET) {
+    this.write = write;
+    this.maxPacket = Math.max(0, Math.min(MAX_IP_PACKET, Math.floor(maxPacket)));
+    this.run = new Uint8Array(this.maxPacket);
+  }
+
+  get pending(): boolean {
+    return this.runLen > 0;
+  }
+
+  /**
+   * Offers one complete inbound IPv4 packet. Either appends it to the pending run (copying it) or
+   * flushes the pending run and then starts a new run or writes the packet at once with an
+   * all-zero header. Segments whose IP or TCP checksum is wrong never start or join a run: they are
+   * written as they came, for the kernel to drop. False when the packet was written at once and
+   * the device refused it.
+   */
+  push(buf: Uint8Array, off: number, len: number): boolean {
+    this.counters.pushed++;
+    const tcpHdrLen = this.eligible(buf, off, len);
+    if (tcpHdrLen > 0 && this.runLen > 0 && this.joins(buf, off, len, tcpHdrLen)) {
+      const hdrs = 20 + tcpHdrLen;
+      const payload = len - hdrs;
+      const dst = this.run;
+      const at = this.runLen;
+      // Copy the payload and sum it: a segment with a bad checksum must not be vouched for.
+      const sum =
+        onesComplementSum(buf, off + 20, tcpHdrLen, tcpPseudoSum(buf, off, len - 20)) + copyAndSum(buf, off + hdrs, dst, at, payload);
+      if (internetChecksum(dst, 0, 0, sum) === 0) {
+        this.runLen += payload;
+        this.runSegments++;
+        this.nextSeq = (this.nextSeq + payload) >>> 0;
+        const flags = buf[off + 33]!;
+        if ((flags & TCP_PSH) !== 0) dst[33] = dst[33]! | TCP_PSH;
+        if ((flags & TCP_PSH) !== 0 || payload < this.segSize || this.runSegments >= MAX_RUN_SEGMENTS) this.flush();
+        return true;
+      }
+      this.flush();
+      return this.single(buf, off, len);
+    }
+    this.flush();
+    // A segment with PSH would close its own run at once, and one whose payload could not follow
+    // it (ms3's 64 KiB packets) could have no partner: write those as they came, without a copy.
+    if (tcpHdrLen > 0 && (buf[off + 33]! & TCP_PSH) === 0 && 2 * len - 20 - tcpHdrLen <= this.maxPacket) return this.start(buf, off, len, tcpHdrLen);
+    return this.single(buf, off, len);
+  }
+
+  /** Writes the pending run, if any (a run of one is written as it came, all-zero header). */
+  flush(): void {
+    const len = this.runLen;
+    if (len === 0) return;
+    this.runLen = 0;
+    const run = this.run;
+    if (this.runSegments < 2) {
+      this.counters.singles++;
+      if (!this.write(this.zeroHeader, run, 0, len)) this.counters.runsRefused++;
+      return;
+    }
+    writeU16(run, 2, len);
+    writeU16(run, 10, 0);
+    writeU16(run, 10, internetChecksum(run, 0, 20));
+    writeU16(run, 20 + TCP_CSUM_OFFSET, onesComplementSum(run, 0, 0, tcpPseudoSum(run, 0, len - 20)));
+    writeVnetHeader(this.header, 0, VnetFlag.NEEDS_CSUM, VnetGso.TCPV4, 20 + this.runTcpHdrLen, this.segSize, 20, TCP_CSUM_OFFSET);
+    this.counters.superPackets++;
+    this.counters.merged += this.runSegments;
+    if (!this.write(this.header, run, 0, len)) this.counters.runsRefused++;
+  }
+
+  /** Drops the pending run, if any (the device is closing). */
+  discard(): void {
+    this.runLen = 0;
+  }
+
+  private single(buf: Uint8Array, off: number, len: number): boolean {
+    this.counters.singles++;
+    return this.write(this.zeroHeader, buf, off, len);
+  }
+
+  /** Starts a run with this packet if its TCP checksum is right, else writes it at once. */
+  private start(buf: Uint8Array, off: number, len: number, tcpHdrLen: number): boolean {
+    const run = this.run;
+    for (let i = 0; i < 20; i++) run[i] = buf[off + i]!;
+    const sum = copyAndSum(buf, off + 20, run, 20, len - 20);
+    if (internetChecksum(run, 0, 0, sum + tcpPseudoSum(run, 0, len - 20)) !== 0) return this.single(buf, off, len);
+    this.runLen = len;
+    this.runSegments = 1;
+    this.runTcpHdrLen = tcpHdrLen;
+    this.segSize = len - 20 - tcpHdrLen;
+    this.nextSeq = (readU32(buf, off + 24) + this.segSize) >>> 0;
+    return true;
+  }
+
+  /**
+   * The TCP header length when the packet may start or join a run: IPv4, IHL 5, total length ==
+   * len, header checksum right (a merged header is recomputed, so it must not hide a bad one), not
+   * a fragment, TCP, flags ACK or ACK|PSH, payload > 0. Otherwise 0.
+   */
+  private eligible(buf: Uint8Array, off: number, len: number): number {
+    if (!(off >= 0 && len >= 40 && off + len <= buf.length)) return 0;
+    if (buf[off] !== 0x45 || buf[off + 9] !== IPPROTO_TCP || readU16(buf, off + 2) !== len) return 0;
+    if ((readU16(buf, off + 6) & 0x3fff) !== 0 || internetChecksum(buf, off, 20) !== 0) return 0;
+    const flags = buf[off + 33]!;
+    if (flags !== TCP_ACK && flags !== (TCP_ACK | TCP_PSH)) return 0;
+    const tcpHdrLen = (buf[off + 32]! >>> 4) * 4;
+    if (tcpHdrLen < TCP_MIN_HEADER || 20 + tcpHdrLen >= len) return 0;
+    return tcpHdrLen;
+  }
+
+  /** May this eligible packet join the pending run (same flow and headers, next seq, fits)? */
+  private joins(buf: Uint8Array, off: number, len: number, tcpHdrLen: number): boolean {
+    const run = this.run;
+    if (tcpHdrLen !== this.runTcpHdrLen) return false;
+    const payload = len - 20 - tcpHdrLen;
+    if (payload > this.segSize || this.runLen + payload > this.maxPacket) return false;
+    if (readU32(buf, off + 24) !== this.nextSeq) return false;
+    // TOS, DF, TTL, addresses; then ports, ack, data offset, window, urgent pointer, options.
+    if (buf[off + 1] !== run[1] || (buf[off + 6]! & 0x40) !== (run[6]! & 0x40) || buf[off + 8] !== run[8]) return false;
+    for (let i = 12; i < 24; i++) if (buf[off + i] !== run[i]) return false;
+    for (let i = 28; i < 33; i++) if (buf[off + i] !== run[i]) return false;
+    if (buf[off + 34] !== run[34] || buf[off + 35] !== run[35]) return false;
+    const end = 20 + tcpHdrLen;
+    for (let i = 38; i < end; i++) if (buf[off + i] !== run[i]) return false;
+    return true;
+  }
+}
