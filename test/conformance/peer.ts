@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     spawnSync('ip', ['link', 'set', 'lo', 'up']);
     // Host B of the page: 128.232.0.2, ms0 10.0.0.2; A (this peer) is 128.232.0.1, 10.0.0.1.
     msnl(dir, ['host', 'set', 'address', '128.232.0.2']);
-    msnl(dir, ['route', 'add', '128.232.0.1', 'via', `${LOOPBACK}:${PEER_PORT}`]);
+    msnl(dir, ['route', 'add', '128.232.0.1', 'via', `${LOOPBACK}:${PEER_PORT}`, 'auth', 'none']); // the page's plain framing
     msnl(dir, ['map', 'add', '10.0.0.1/32', '128.232.0.1']);
     msnl(dir, ['ifconfig', 'ms0', '10.0.0.2/24', 'up']);
     daemon = spawn(process.execPath, [MSNLD, '--foreground', '--db', path.join(dir, 'b.db'), '--socket', path.join(dir, 'b.sock'), '--listen', `${LOOPBACK}:${MSNLD_PORT}`], { stdio: ['ignore', 'ignore', 'pipe'] });
