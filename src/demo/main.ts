@@ -6,7 +6,8 @@
 // is removed at the end, also on Ctrl-C or failure.
 
 import { TUNNEL_INTERFACES } from '../abi/interfaces.js';
-import { missingTools, Topology, UNDERLAY_PORT, type Host } from './topology.js';
+import { missingPackages } from './system-tools.js';
+import { Topology, UNDERLAY_PORT, type Host } from './topology.js';
 
 const HOSTS = 3;
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
@@ -130,9 +131,9 @@ async function main(): Promise<number> {
     return 1;
   }
   step(1, 7, 'checking the system tools');
-  const missing = missingTools([['ip', 'iproute2'], ['ping', 'iputils-ping'], ['iperf3', 'iperf3']]);
+  const missing = missingPackages(['ip', 'ping', 'iperf3']);
   if (missing.length > 0) {
-    process.stderr.write(`Error: missing system tools: apt-get install ${missing.join(' ')}\n`);
+    process.stderr.write(`Error: missing system packages: ${missing.join(' ')}: install them as root with \`bash scripts/system-deps\` (npm run demo does)\n`);
     return 1;
   }
   const net = Topology.create({ tag: 'demo', hosts: HOSTS });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
 import { Topology, run, sleep, type Host } from '../../src/demo/topology.js';
 import { requireRoot } from '../helpers/root.js';
+import { requireTools } from '../helpers/tools.js';
 import { configure, connections, eventually, health, pingAtMtu, startAll } from './network.js';
 
 async function withTopology(hosts: number, body: (t: Topology) => Promise<void>): Promise<void> {
@@ -159,8 +160,7 @@ test('a prefix behind a host is reached through the tunnel (ip route add 10.9.0.
 
 test('the underlay carries only MSNL-over-UDP datagrams no larger than its MTU while ms3 carries 65507-byte pings', async (t) => {
   if (!requireRoot(t)) return;
-  if (run(['sh', '-c', 'command -v tcpdump']).code !== 0) throw new Error('tcpdump is missing: apt-get install tcpdump (.ci/run does)');
-  if (run(['sh', '-c', 'command -v ethtool']).code !== 0) throw new Error('ethtool is missing: apt-get install ethtool (.ci/run does)');
+  requireTools(['tcpdump', 'ethtool', 'timeout']);
   await withRunningPair(async (net, h1, h2) => {
     // msnld sends runs of datagrams as one UDP GSO send; a veth with tx-udp-segmentation on hands
     // them to the peer whole. Off, the kernel cuts them as a card would: the capture sees the wire.
