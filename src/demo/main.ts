@@ -93,9 +93,11 @@ async function pingEveryInterface(net: Topology): Promise<{ sent: number; good: 
 
 /** Three seconds of iperf3 from h1 to h2 through ms0; "N Mbit/s received" or why it failed. */
 async function iperfThroughMs0(net: Topology): Promise<string> {
-  const server = net.execAsync(net.host(2), ['iperf3', '-s', '-1', '-B', '10.0.0.2'], 20_000);
+  const h1 = net.host(1);
+  const h2 = net.host(2);
+  const server = net.execAsync(h2, ['iperf3', '-s', '-1', '-B', '10.0.0.2'], 20_000);
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const client = await net.execAsync(net.host(1), ['iperf3', '-c', '10.0.0.2', '-t', '3', '-J'], 20_000);
+  const client = await net.execAsync(h1, ['iperf3', '-c', '10.0.0.2', '-t', '3', '-J'], 20_000);
   await server;
   try {
     const report = JSON.parse(client.stdout) as { end?: { sum_received?: { bits_per_second?: number } } };
