@@ -7,7 +7,8 @@
 // is removed at the end, also on Ctrl-C or failure.
 
 import { TUNNEL_INTERFACES } from '../abi/interfaces.js';
-import { missingTools, Topology, UNDERLAY_PORT, type Host } from './topology.js';
+import { missingPackages } from './system-tools.js';
+import { Topology, UNDERLAY_PORT, type Host } from './topology.js';
 
 const HOSTS = 3;
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
@@ -102,9 +103,11 @@ async function pingEveryInterface(net: Topology): Promise<{ sent: number; good: 
 
 /** Three seconds of iperf3 from h1 to h2 through ms0; "N Mbit/s received" or why it failed. */
 async function iperfThroughMs0(net: Topology): Promise<string> {
-  const server = net.execAsync(net.host(2), ['iperf3', '-s', '-1', '-B', '10.0.0.2'], 20_000);
+  const h1 = net.host(1);
+  const h2 = net.host(2);
+  const server = net.execAsync(h2, ['iperf3', '-s', '-1', '-B', '10.0.0.2'], 20_000);
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const client = await net.execAsync(net.host(1), ['iperf3', '-c', '10.0.0.2', '-t', '3', '-J'], 20_000);
+  const client = await net.execAsync(h1, ['iperf3', '-c', '10.0.0.2', '-t', '3', '-J'], 20_000);
   await server;
   try {
     const report = JSON.parse(client.stdout) as { end?: { sum_received?: { bits_per_second?: number } } };
@@ -140,9 +143,9 @@ async function main(): Promise<number> {
     return 1;
   }
   step(1, 7, 'checking the system tools');
-  const missing = missingTools([['ip', 'iproute2'], ['ping', 'iputils-ping'], ['iperf3', 'iperf3']]);
+  const missing = missingPackages(['ip', 'ping', 'iperf3']);
   if (missing.length > 0) {
-    process.stderr.write(`Error: missing system tools: apt-get install ${missing.join(' ')}\n`);
+    process.stderr.write(`Error: missing system packages: ${missing.join(' ')}: install them as root with \`bash scripts/system-deps\` (npm run demo does)\n`);
     return 1;
   }
   const net = Topology.create({ tag: 'demo', hosts: HOSTS });
