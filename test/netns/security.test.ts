@@ -6,11 +6,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Topology, sleep } from '../../src/demo/topology.js';
 import { requireRoot } from '../helpers/root.js';
+import { requireTools } from '../helpers/tools.js';
 import { configure, eventually } from './network.js';
 
 /** UDP payloads of an Ethernet pcap file (IPv4 only). */
@@ -40,8 +41,7 @@ function counter(net: Topology, h: ReturnType<Topology['host']>, name: string): 
 
 test('replayed and forged frames from a third host reach nothing; an impostor without the key cannot call', async (t) => {
   if (!requireRoot(t)) return;
-  const python = spawnSync('python3', ['-c', 'import socket'], { encoding: 'utf8' });
-  assert.equal(python.status, 0, 'python3 is needed for the forged-source replay (a raw socket): apt-get install python3');
+  requireTools(['tcpdump', 'python3']); // python3: the forged-source replay needs a raw socket
   const net = Topology.create({ tag: 'sec', hosts: 3 });
   try {
     const [h1, h2, h3] = [net.host(1), net.host(2), net.host(3)];
