@@ -66,6 +66,20 @@ export interface ConnectionView<L> {
   readonly health: Health | undefined;
 }
 
+/** A call in progress, or the last failed call to a host with no connection since. */
+export interface CallView {
+  readonly interfaceName: string;
+  readonly peerIp: number;
+  readonly remoteMsnl: number;
+  /** The MSNL port called (the interface's tunnelling port). */
+  readonly port: number;
+  readonly state: 'calling' | 'failed';
+  /** When the call started (calling) or failed (failed), Unix ms. */
+  readonly since: number;
+  /** msnl(7) reason code of a failed call. */
+  readonly reason: number | undefined;
+}
+
 /** A tunnel whose peer was lost and is being called again. */
 export interface LostTunnelView {
   readonly interfaceName: string;
@@ -132,6 +146,7 @@ export class Daemon<L> {
       linkOf: (msnl) => this.routes.lookup(msnl),
       sameLink: (a, b) => options.underlay.same(a, b),
       log,
+      now: this.now,
     });
     for (const spec of TUNNEL_INTERFACES) {
       const device = options.openTun(spec);
@@ -368,6 +383,13 @@ export class Daemon<L> {
       if (info === undefined) continue;
       const interfaceName = this.tunnels[c.sock - 1]?.spec.name ?? '?';
       yield { conn: c.conn, interfaceName, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, initiator: c.initiator, info, health: this.endpoint.health(c.conn) };
+    }
+  }
+
+  *calls(): IterableIterator<CallView> {
+    for (const call of this.manager.callRecords()) {
+      const interfaceName = this.tunnels[call.sock - 1]?.spec.name ?? '?';
+      yield { interfaceName, peerIp: call.peerIp, remoteMsnl: call.remoteMsnl, port: call.port, state: call.state, since: call.since, reason: call.reason };
     }
   }
 
