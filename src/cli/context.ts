@@ -22,7 +22,8 @@ export interface GlobalOptions {
 }
 
 /** Live state of one interface as the daemon reports it (control rows' names); every field optional. */
-export type LiveInterfaceInfo = Partial<Omit<LiveInterfaceRow, 'interface' | 'mtu' | 'port' | 'address' | 'admin_up'>>;
+/** What msnld reports of an interface; `address` and `admin_up` are the kernel's, as it is now. */
+export type LiveInterfaceInfo = Partial<Omit<LiveInterfaceRow, 'interface' | 'mtu' | 'port'>>;
 
 /** Live data sources; absent means "daemon not asked". */
 export interface LiveProviders {

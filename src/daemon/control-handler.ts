@@ -43,13 +43,15 @@ export class DaemonControl<L> implements ControlHandler {
 
   interfaces(): InterfaceRow[] {
     return [...this.daemon.interfaces()].map(({ spec, tunnel, device }) => {
-      const inet = tunnel.inet;
+      // The kernel's state as it is now (an `ip addr` change shows at once), else the tunnel's view.
+      let inet = tunnel.inet;
       let adminUp = false;
       let operUp = false;
       try {
         const flags = device?.flags();
         adminUp = flags?.up ?? false;
         operUp = flags?.running ?? false;
+        if (device !== undefined) inet = device.getAddress();
       } catch {
         // A device that cannot be read shows as down.
       }

@@ -283,26 +283,46 @@ export class Daemon<L> {
     for (const tunnel of this.tunnels) tunnel.revalidate();
   }
 
+  /**
+   * Applies one interface's stored state to the kernel. An interface is msnl's when the database
+   * gives it an address or stores it up; one that is neither (the default) belongs to ip(8) and
+   * is never touched, except to carry out an msnl edit that hands it back (delete, down). msnl's
+   * interfaces get the stored state at start, on reload (`force`) and when it changes; in between,
+   * changes made with ip(8) stay (msnl ifconfig shows them beside the stored state), and when
+   * msnld does override the kernel it logs what the kernel had.
+   */
   private applyInterface(cfg: InterfaceConfig, force: boolean): void {
     const index = TUNNEL_INTERFACES.findIndex((s) => s.name === cfg.name);
     const device = this.devices[index];
     if (device === undefined) return;
     const last = this.applied.get(cfg.name);
     const want: AppliedInterface = { address: cfg.address, prefixLength: cfg.prefixLength, adminUp: cfg.adminUp };
-    if (!force && last !== undefined && last.address === want.address && last.prefixLength === want.prefixLength && last.adminUp === want.adminUp) return;
+    const changed = last === undefined || last.address !== want.address || last.prefixLength !== want.prefixLength || last.adminUp !== want.adminUp;
+    if (!force && !changed) return;
+    const managed = (s: AppliedInterface | undefined): boolean => s !== undefined && (s.address !== null || s.adminUp);
+    if (!managed(want) && !(changed && managed(last))) {
+      this.applied.set(cfg.name, want);
+      return;
+    }
+    const log = this.options.log;
     try {
       const actual = device.getAddress();
       if (want.address !== null && want.prefixLength !== null) {
-        if (actual?.address !== want.address || actual.prefixLength !== want.prefixLength) device.setAddress(want.address, want.prefixLength);
-      } else if (last !== undefined && last.address !== null && actual !== undefined) {
+        if (actual?.address !== want.address || actual.prefixLength !== want.prefixLength) {
+          const stored = `${formatDottedQuad(want.address)}/${want.prefixLength}`;
+          if (actual !== undefined) log.info(`${cfg.name}: replacing the kernel's address ${formatDottedQuad(actual.address)}/${actual.prefixLength} with the stored ${stored}`);
+          device.setAddress(want.address, want.prefixLength);
+        }
+      } else if (changed && last !== undefined && last.address !== null && actual !== undefined) {
         device.removeAddress();
       }
-      // Admin state: applied when stored as up, or when it changed; an unconfigured interface that
-      // an operator brought up by hand is left alone.
-      if (want.adminUp !== device.isUp() && (want.adminUp || last !== undefined || want.address !== null)) device.setUp(want.adminUp);
+      if (want.adminUp !== device.isUp()) {
+        if (!changed) log.info(`${cfg.name}: setting the interface ${want.adminUp ? 'up' : 'down'} as stored (it was set ${want.adminUp ? 'down' : 'up'} outside msnl)`);
+        device.setUp(want.adminUp);
+      }
       this.applied.set(cfg.name, want);
     } catch (error) {
-      this.options.log.error(`failed to configure ${cfg.name}: ${causeOf(error)}`);
+      log.error(`failed to configure ${cfg.name}: ${causeOf(error)}`);
     }
   }
 
