@@ -1,3 +1,4 @@
+import { VERSION } from '../../src/base/version.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -99,4 +100,12 @@ test('a control socket path over 107 octets is a usage error, not "msnld is not 
   const result = box.run(['--socket', `/tmp/${'s'.repeat(110)}.sock`, 'status']);
   assert.equal(result.status, 1);
   assert.equal(result.stderr, 'Error: argument "--socket" is wrong: path is longer than 107 octets\n');
+});
+
+test('msnl --version and -V print the version alone and exit 0', async (t) => {
+  for (const flag of ['--version', '-V']) {
+    const c = capture(t);
+    assert.equal(await run([flag], c.io), 0);
+    assert.equal(c.out.join(''), `${VERSION}\n`);
+  }
 });
