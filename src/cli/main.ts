@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { createContext, DEFAULT_DB, DEFAULT_SOCKET, type CliContext, type ContextIo } from './context.js';
 import { reportError } from './errors.js';
 import { VERSION } from '../base/version.js';
+import * as apply from './apply.js';
 import * as conn from './conn.js';
 import * as health from './health.js';
 import * as host from './host.js';
@@ -20,7 +21,7 @@ import * as status from './status.js';
 export type Register = (program: Command, context: CliContext) => void;
 
 /** The object files, in the order `msnl --help` lists them. */
-export const OBJECTS: ReadonlyArray<{ register: Register }> = [ifconfig, map, route, host, conn, health, ping, status, reload];
+export const OBJECTS: ReadonlyArray<{ register: Register }> = [ifconfig, map, route, host, apply, conn, health, ping, status, reload];
 
 export interface Program {
   readonly program: Command;
