@@ -40,6 +40,7 @@ export function buildProgram(io: ContextIo = {}, objects: ReadonlyArray<{ regist
     .option('-p, --pretty', 'indent JSON output')
     .option('--db <path>', `the database file (default: $MSNL_DB or ${DEFAULT_DB})`)
     .option('--socket <path>', `msnld's control socket (default: $MSNL_SOCKET or ${DEFAULT_SOCKET})`)
+    .option('-n, --netns <name>', 'the msnld instance of network namespace NAME: its database and socket (as msnld -n NAME)')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({

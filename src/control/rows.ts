@@ -15,6 +15,10 @@ export interface StatusRow {
   address: string | null;
   /** Underlay listen address, `HOST:PORT`; null when not listening. */
   listen: string | null;
+  /** The database file the daemon reads; null when it does not say. */
+  db: string | null;
+  /** The control socket the daemon answers on; null when it does not say. */
+  socket: string | null;
   counters: Record<string, number>;
 }
 
@@ -115,7 +119,8 @@ function field(key: string, type: FieldType, nullable = false): FieldSpec {
 const COUNTERS = [field('rx_packets', 'uint'), field('rx_bytes', 'uint'), field('tx_packets', 'uint'), field('tx_bytes', 'uint')];
 
 export const STATUS_SCHEMA: RowSchema = {
-  fields: [field('pid', 'uint'), field('version', 'string'), field('uptime_s', 'uint'), field('address', 'string', true), field('listen', 'string', true)],
+  fields: [field('pid', 'uint'), field('version', 'string'), field('uptime_s', 'uint'), field('address', 'string', true), field('listen', 'string', true),
+    field('db', 'string', true), field('socket', 'string', true)],
 };
 const COUNTER_SCHEMA: RowSchema = { fields: [field('counter', 'string'), field('value', 'uint')] };
 

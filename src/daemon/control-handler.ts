@@ -24,6 +24,8 @@ export class DaemonControl<L> implements ControlHandler {
   constructor(
     private readonly daemon: Daemon<L>,
     private readonly now: () => number = Date.now,
+    /** The database and control socket msnld uses, for `msnl status`. */
+    private readonly paths: { readonly db?: string; readonly socket?: string } = {},
   ) {}
 
   status(): StatusRow {
@@ -37,6 +39,8 @@ export class DaemonControl<L> implements ControlHandler {
       uptime_s: Math.floor((this.now() - d.startedAt) / 1000),
       address: address === 0 ? null : formatDottedQuad(address),
       listen: d.listening ?? null,
+      db: this.paths.db ?? null,
+      socket: this.paths.socket ?? null,
       counters,
     };
   }

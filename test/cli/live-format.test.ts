@@ -54,6 +54,13 @@ test('conn: calls in progress and failed calls have their own line', () => {
   assert.equal(connectionText({ ...call, state: 'calling', reason: null, age_s: 1 }), 'call: ms0 peer 10.77.0.2 remote 128.232.65.43:0x0800 state calling for 1s');
 });
 
+test('status text names the database and socket the daemon uses', () => {
+  assert.equal(
+    statusText({ ...SAMPLE_STATUS, counters: {}, uptime_s: 5, db: '/var/lib/msnl/netns/a/msnl.db', socket: '/run/msnl/netns/a.sock' }),
+    'msnld running pid 4242 version 0.1.0 uptime 5s\naddress 128.232.65.42 listen 0.0.0.0:7000\ndatabase /var/lib/msnl/netns/a/msnl.db socket /run/msnl/netns/a.sock',
+  );
+});
+
 test('status text without an address, listen address or counters', () => {
   assert.equal(statusText({ ...SAMPLE_STATUS, address: null, listen: null, counters: {}, uptime_s: 5 }), 'msnld running pid 4242 version 0.1.0 uptime 5s\naddress (none) listen (none)');
 });

@@ -10,6 +10,8 @@ export const SAMPLE_STATUS: StatusRow = {
   uptime_s: 3725,
   address: '128.232.65.42',
   listen: '0.0.0.0:7000',
+  db: null,
+  socket: null,
   counters: { rx_frames: 10, tx_frames: 12, dropped_bad: 1 },
 };
 

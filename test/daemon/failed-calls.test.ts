@@ -146,3 +146,17 @@ test('removing the mapping of a destination forgets its failed call', async () =
     await lab.close();
   }
 });
+
+test('the status row names the database and socket msnld was given', async () => {
+  const lab = new Lab();
+  try {
+    const store = lab.store('hostA', '128.232.0.1');
+    const A = await lab.start('hostA', '128.232.0.1', store);
+    const status = new DaemonControl(A.daemon, Date.now, { db: store.path, socket: '/run/msnl/netns/a.sock' }).status();
+    assert.equal(status.db, store.path);
+    assert.equal(status.socket, '/run/msnl/netns/a.sock');
+    assert.equal(new DaemonControl(A.daemon).status().db, null);
+  } finally {
+    await lab.close();
+  }
+});
