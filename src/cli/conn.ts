@@ -30,6 +30,7 @@ export function register(program: Command, context: CliContext): void {
   const conn = program.command('conn').description('MSNL connections of msnld, and calls in progress or failed (default: show)');
   conn
     .command('show', { isDefault: true })
+    .aliases(['list', 'ls'])
     .description('list the MSNL connections of the running daemon')
     .action(async () => {
       printRows(context, await context.daemon('list connections', (client) => client.connections()), connectionText);

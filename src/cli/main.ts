@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { createContext, DEFAULT_DB, DEFAULT_SOCKET, type CliContext, type ContextIo } from './context.js';
 import { reportError } from './errors.js';
+import { expandAbbreviations } from './abbrev.js';
 import { VERSION } from '../base/version.js';
 import * as apply from './apply.js';
 import * as conn from './conn.js';
@@ -59,7 +60,7 @@ export async function run(args: readonly string[], io: ContextIo = {}): Promise<
   const { program, context } = buildProgram(io);
   const writeErr = io.stderr ?? ((text: string) => void process.stderr.write(text));
   try {
-    await program.parseAsync([...args], { from: 'user' });
+    await program.parseAsync(expandAbbreviations(program, args), { from: 'user' });
     return context.exitStatus;
   } catch (error) {
     return reportError(error, writeErr);

@@ -56,7 +56,7 @@ export function register(program: Command, context: CliContext): void {
 
   map
     .command('show', { isDefault: true })
-    .alias('list')
+    .aliases(['list', 'ls'])
     .description('list mappings, or the one for exactly PREFIX')
     .argument('[prefix]', 'an IPv4 prefix a.b.c.d/len')
     .action((prefix: string | undefined) => showMappings(context, prefix));

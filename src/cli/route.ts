@@ -23,7 +23,7 @@ export function register(program: Command, context: CliContext): void {
 
   route
     .command('show', { isDefault: true })
-    .alias('list')
+    .aliases(['list', 'ls'])
     .description('list the MSNL routes')
     .action(() => {
       const routes = context.withStore('read', (store) => store.listRoutes());
@@ -34,10 +34,11 @@ export function register(program: Command, context: CliContext): void {
     .command('add')
     .description('reach MSNL address MSNLADDR (or the prefix MSNLADDR/LEN) at underlay HOST:PORT')
     .argument('<msnladdr>', 'MSNL address or prefix, a.b.c.d[/len]')
-    .argument('<via>', 'the keyword "via"')
-    .argument('<endpoint>', 'underlay UDP endpoint HOST:PORT (IPv4, [IPv6] or host name)')
-    .action((dstText: string, via: string, endpointText: string) => {
-      if (via !== 'via') throw new UsageError(`expected "via" after ${dstText}, found "${via}"`);
+    .argument('[via]', 'the keyword "via"')
+    .argument('[endpoint]', 'underlay UDP endpoint HOST:PORT (IPv4, [IPv6] or host name)')
+    .action((dstText: string, via: string | undefined, endpointText: string | undefined) => {
+      if (via !== 'via') throw new UsageError(`expected keyword "via" after ${dstText}${via === undefined ? '' : `, found "${via}"`} (route add MSNLADDR via HOST:PORT)`);
+      if (endpointText === undefined) throw new UsageError('expected HOST:PORT after "via"');
       const prefix = must(parseIpv4Prefix(dstText));
       const endpoint = must(parseHostPort(endpointText));
       context.withStore('write', (store) => store.addRoute({ prefix, ...endpoint }));

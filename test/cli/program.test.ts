@@ -109,3 +109,21 @@ test('msnl --version and -V print the version alone and exit 0', async (t) => {
     assert.equal(c.out.join(''), `${VERSION}\n`);
   }
 });
+
+test('unique-prefix abbreviations, ls, and "expected keyword via"', async (t) => {
+  const c = capture(t);
+  assert.equal(await run(['m', 'a', '10.5.0.0/16', '128.232.0.5'], c.io), 0, c.err.join(''));
+  assert.equal(await run(['r', 'a', '128.232.0.5', 'via', '192.0.2.5:1994'], c.io), 0, c.err.join(''));
+  c.out.splice(0);
+  assert.equal(await run(['map', 'ls'], c.io), 0, c.err.join(''));
+  assert.equal(await run(['ro', 's'], c.io), 0, c.err.join(''));
+  assert.equal(await run(['--json', 'i', '-a'], c.io), 0, c.err.join(''));
+  const out = c.out.splice(0).join('');
+  assert.match(out, /^10\.5\.0\.0\/16 msnl 128\.232\.0\.5 origin cli$/m);
+  assert.match(out, /^128\.232\.0\.5\/32 via 192\.0\.2\.5:1994$/m);
+  assert.match(out, /"ifname":"ms3"/);
+  assert.equal(await run(['route', 'add', '128.232.0.6', '192.0.2.6:1994'], c.io), 1);
+  assert.match(c.err.splice(0).join(''), /^Error: expected keyword "via" after 128\.232\.0\.6, found "192\.0\.2\.6:1994"/m);
+  assert.equal(await run(['route', 'add', '128.232.0.6', 'via'], c.io), 1);
+  assert.match(c.err.splice(0).join(''), /^Error: expected HOST:PORT after "via"$/m);
+});
