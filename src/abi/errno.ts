@@ -14,3 +14,26 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
 }
 
+/** What an addon failure says: its (positive) errno and name, its message and syscall, if any. */
+export interface SysError {
+  readonly errno: number | undefined;
+  readonly code: string | undefined;
+  readonly message: string | undefined;
+  readonly syscall: string | undefined;
+}
+
+/**
+ * Reads an addon failure: a thrown Error carrying `errno` and `syscall`, or a -errno number that
+ * the data path returned. Anything else yields only what it has (a message).
+ */
+export function sysErrorOf(cause: unknown): SysError {
+  if (typeof cause === 'number') return { errno: Math.abs(cause), code: errnoName(Math.abs(cause)), message: undefined, syscall: undefined };
+  const sys = (cause ?? {}) as { errno?: unknown; syscall?: unknown; message?: unknown };
+  const errno = typeof sys.errno === 'number' ? Math.abs(sys.errno) : undefined;
+  return {
+    errno,
+    code: errno === undefined ? undefined : errnoName(errno),
+    message: typeof sys.message === 'string' ? sys.message : undefined,
+    syscall: typeof sys.syscall === 'string' ? sys.syscall : undefined,
+  };
+}

@@ -103,3 +103,6 @@ export function formatIpv4Prefix(prefix: Ipv4Prefix): string {
 export function prefixContains(prefix: Ipv4Prefix, address: number): boolean {
   return ((address & prefixMask(prefix.length)) >>> 0) === prefix.address;
 }
+
+/** UDP payload of a 1500-octet IPv4 path (1500 - 20 IPv4 - 8 UDP): the underlay's default datagram. */
+export const UDP_PAYLOAD_1500 = 1472;

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { makeDirectories } from '../abi/files.js';
+import { makeDirectories } from '../base/files.js';
 import { ControlError, type ControlHandler } from './handler.js';
 import { Errno, REPLY_HEAD, RequestAssembler, encodePairs, encodeReplyEnd, type Pair, type Request } from './protocol.js';
 import { CONNECTION_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, encodeRow, encodeRows, encodeStatus } from './rows.js';
@@ -39,7 +39,15 @@ export interface ControlServerOptions {
 }
 
 /** Defaults of ControlServerOptions, as msnld(8) LIMITS documents them. */
-export const CONTROL_LIMITS = Object.freeze({ maxClients: 64, idleTimeoutMs: 10_000, lingerMs: 1000, maxPendingWrite: 1 << 20 });
+export const CONTROL_LIMITS = Object.freeze({
+  maxClients: 64,
+  idleTimeoutMs: 10_000,
+  lingerMs: 1000,
+  maxPendingWrite: 1 << 20,
+  // Connections the kernel queues before msnld accepts them (capped by net.core.somaxconn).
+  // Node's 511 filled during a burst of 2000 connects, and a client then got EAGAIN.
+  backlog: 4096,
+});
 
 /** The longest socket path a sockaddr_un holds (108 octets with the terminating NUL). */
 export const MAX_SOCKET_PATH_OCTETS = 107;
@@ -115,7 +123,7 @@ export class ControlServer {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(this.socketPath, () => {
+        server.listen({ path: this.socketPath, backlog: CONTROL_LIMITS.backlog }, () => {
           server.off('error', reject);
           resolve();
         });

@@ -2,9 +2,8 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { openSync, closeSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { makeDirectories } from '../abi/files.js';
+import { makeDirectories } from '../base/files.js';
 import path from 'node:path';
-import { isIP } from 'node:net';
 import { Command, CommanderError } from 'commander';
 import { ArgumentError, parseDottedQuad } from '../abi/inet.js';
 import { ControlServer, DEFAULT_SOCKET_PATH, probeSocket, socketPathProblem } from '../control/server.js';
@@ -20,8 +19,7 @@ import { VERSION } from '../base/version.js';
 import { instancePaths, netnsNameProblem } from '../base/instance.js';
 import { causeOf, createLogger, parseLogLevel, type Logger } from '../base/logger.js';
 import { parseHostPort } from '../abi/endpoint.js';
-import { DgramUdpUnderlay } from '../msdl/udp-dgram.js';
-import { NativeUdpUnderlay } from '../msdl/udp-native.js';
+import { UdpUnderlay } from '../msdl/udp.js';
 
 export const DEFAULT_LOG_FILE = '/var/log/msnld.log';
 
@@ -198,8 +196,7 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
   try {
     daemon = new Daemon({
       store,
-      // The native batched socket (sendmmsg/recvmmsg, UDP GSO/GRO) is IPv4 only; node:dgram serves IPv6.
-      underlay: isIP(settings.listen?.host ?? '') === 6 ? new DgramUdpUnderlay(log) : new NativeUdpUnderlay(log, { segmentation: flags.gso !== false }),
+      underlay: new UdpUnderlay(log, { segmentation: flags.gso !== false }),
       openTun: (spec) => openInterface(spec, flags.offload !== false, log),
       addrEvents,
       log,

@@ -6,7 +6,8 @@
 // is removed at the end, also on Ctrl-C or failure.
 
 import { TUNNEL_INTERFACES } from '../abi/interfaces.js';
-import { missingTools, Topology, UNDERLAY_PORT, type Host } from './topology.js';
+import { missingPackages } from './system-tools.js';
+import { Topology, UNDERLAY_PORT, type Host } from './topology.js';
 
 const HOSTS = 3;
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
@@ -54,7 +55,24 @@ async function demo(net: Topology): Promise<boolean> {
   }
 
   step(5, total, 'pinging across every interface at its full MTU with DF set (ping -M do)');
-  let pings = 0;
+  const pings = await pingEveryInterface(net);
+
+  step(6, total, 'iperf3 through ms0, h1 -> h2, 3 seconds');
+  const throughput = await iperfThroughMs0(net);
+  out(`      ${throughput}`);
+
+  step(7, total, 'health and connections as h1 sees them');
+  const tunnels = await showHealth(net);
+
+  const ok = pings.good === pings.sent && tunnels.up === tunnels.expected && throughput.endsWith('received');
+  out();
+  out(`verdict: ${ok ? 'PASS' : 'FAIL'}: ${pings.good}/${pings.sent} pings answered, ${tunnels.up}/${tunnels.expected} tunnels of h1 up, iperf3 ${throughput}`);
+  return ok;
+}
+
+/** Pings from every host to every later one on each interface at its full MTU with DF set. */
+async function pingEveryInterface(net: Topology): Promise<{ sent: number; good: number }> {
+  let sent = 0;
   let good = 0;
   for (const a of net.hosts) {
     for (const b of net.hosts) {
@@ -64,31 +82,36 @@ async function demo(net: Topology): Promise<boolean> {
         const target = `10.${spec.index}.0.${b.index}`;
         const r = await net.execAsync(a, ['ping', '-n', '-q', '-c', '2', '-i', '0.2', '-W', '3', '-M', 'do', '-s', String(size), target], 30_000);
         const rtt = /= [\d.]+\/([\d.]+)\//.exec(r.stdout)?.[1];
-        pings++;
+        sent++;
         if (r.code === 0) good++;
         out(`      h${a.index} -> h${b.index} ${spec.name} (MTU ${String(spec.mtu).padStart(5)}, ${String(size).padStart(5)}-byte payload): ${r.code === 0 ? `ok, rtt ${rtt} ms` : `FAILED ${r.stdout.split('\n').find((l) => /loss|unreachable/i.test(l)) ?? r.stderr.trim()}`}`);
       }
     }
   }
+  return { sent, good };
+}
 
-  step(6, total, 'iperf3 through ms0, h1 -> h2, 3 seconds');
+/** Three seconds of iperf3 from h1 to h2 through ms0; "N Mbit/s received" or why it failed. */
+async function iperfThroughMs0(net: Topology): Promise<string> {
   const h1 = net.host(1);
   const h2 = net.host(2);
   const server = net.execAsync(h2, ['iperf3', '-s', '-1', '-B', '10.0.0.2'], 20_000);
   await new Promise((resolve) => setTimeout(resolve, 500));
   const client = await net.execAsync(h1, ['iperf3', '-c', '10.0.0.2', '-t', '3', '-J'], 20_000);
   await server;
-  let throughput = 'failed';
   try {
     const report = JSON.parse(client.stdout) as { end?: { sum_received?: { bits_per_second?: number } } };
     const bps = report.end?.sum_received?.bits_per_second;
-    if (bps !== undefined) throughput = `${(bps / 1e6).toFixed(0)} Mbit/s received`;
+    if (bps !== undefined) return `${(bps / 1e6).toFixed(0)} Mbit/s received`;
+    return 'failed';
   } catch {
-    throughput = `failed: ${client.stderr.trim() || client.stdout.slice(0, 200)}`;
+    return `failed: ${client.stderr.trim() || client.stdout.slice(0, 200)}`;
   }
-  out(`      ${throughput}`);
+}
 
-  step(7, total, 'health and connections as h1 sees them');
+/** Waits until every tunnel of h1 is up, then prints its health and connections. */
+async function showHealth(net: Topology): Promise<{ up: number; expected: number }> {
+  const h1 = net.host(1);
   const expected = (HOSTS - 1) * TUNNEL_INTERFACES.length;
   let rows: Array<{ state: string }> = [];
   await waitFor('every tunnel of h1 is up both ways', () => {
@@ -100,12 +123,7 @@ async function demo(net: Topology): Promise<boolean> {
   for (const line of net.msnl(h1, ['health']).stdout.trimEnd().split('\n')) out(`      ${line}`);
   out('      h1# msnl conn show');
   for (const line of net.msnl(h1, ['conn', 'show']).stdout.trimEnd().split('\n')) out(`      ${line}`);
-
-  const up = rows.filter((row) => row.state === 'up').length;
-  const ok = good === pings && up === expected && throughput.endsWith('received');
-  out();
-  out(`verdict: ${ok ? 'PASS' : 'FAIL'}: ${good}/${pings} pings answered, ${up}/${expected} tunnels of h1 up, iperf3 ${throughput}`);
-  return ok;
+  return { up: rows.filter((row) => row.state === 'up').length, expected };
 }
 
 async function main(): Promise<number> {
@@ -115,9 +133,9 @@ async function main(): Promise<number> {
     return 1;
   }
   step(1, 7, 'checking the system tools');
-  const missing = missingTools([['ip', 'iproute2'], ['ping', 'iputils-ping'], ['iperf3', 'iperf3']]);
+  const missing = missingPackages(['ip', 'ping', 'iperf3']);
   if (missing.length > 0) {
-    process.stderr.write(`Error: missing system tools: apt-get install ${missing.join(' ')}\n`);
+    process.stderr.write(`Error: missing system packages: ${missing.join(' ')}: install them as root with \`bash scripts/system-deps\` (npm run demo does)\n`);
     return 1;
   }
   const net = Topology.create({ tag: 'demo', hosts: HOSTS });

@@ -8,7 +8,7 @@
 // - Runs of same-size datagrams to one peer go out as one UDP GSO message and may come in as one
 //   UDP GRO slot, split back here. Whether GSO stays on after a refusal is gso.ts's rule.
 // - Nothing allocates per datagram. Failures are counted, never thrown.
-import { errnoName } from '../abi/errno.js';
+import { errnoName, sysErrorOf } from '../abi/errno.js';
 import { loadUdpSocket, UV_READABLE, UV_WRITABLE, type NativeUdpSocket, type NativeUdpSocketConstructor } from './udp-addon.js';
 import { copyOctets } from '../abi/bytes.js';
 import { GsoPolicy } from './gso.js';
@@ -81,10 +81,8 @@ export class UdpSocketError extends Error {
 
 /** The addon's error (or -errno) as `failed to <action> UDP socket <where>: <cause> [CODE]`. */
 export function udpError(where: string, action: string, cause: unknown): UdpSocketError {
-  const sys = (typeof cause === 'number' ? { errno: -cause } : (cause ?? {})) as { errno?: unknown; message?: unknown };
-  const errno = typeof sys.errno === 'number' ? Math.abs(sys.errno) : undefined;
-  const code = errno === undefined ? undefined : errnoName(errno);
-  const text = typeof sys.message === 'string' && sys.message !== '' ? sys.message : (code ?? String(cause));
+  const { code, message } = sysErrorOf(cause);
+  const text = message !== undefined && message !== '' ? message : (code ?? String(cause));
   if (text.startsWith('failed to ')) return new UdpSocketError(code === undefined ? text : `${text} [${code}]`, code);
   return new UdpSocketError(`failed to ${action} UDP socket ${where}: ${text}${code === undefined ? '' : ` [${code}]`}`, code);
 }

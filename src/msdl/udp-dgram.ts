@@ -1,21 +1,21 @@
 // DgramUdpUnderlay: the underlay over node:dgram, one syscall, callback and Buffer per datagram.
-// msnld uses it for an IPv6 listen address; IPv4 goes through NativeUdpUnderlay (udp-native.ts).
+// msnld uses it (through udp.ts) for an IPv6 listen address; IPv4 goes through NativeUdpUnderlay.
 // Links are the canonical UdpEndpoints of this underlay; one send callback serves every send.
+import { causeOf } from '../base/logger.js';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { octetsOf } from '../abi/bytes.js';
 import { formatHostPort } from '../abi/endpoint.js';
-import { DEFAULT_MAX_DATAGRAM } from '../msnl/constants.js';
+import { UDP_PAYLOAD_1500 } from '../abi/inet.js';
 import { UdpEndpoints, sameUdpEndpoint, type UdpEndpoint } from './udp-endpoint.js';
-import { causeText, newDatagramCounters, type DatagramCounters, type ReceiveFunc, type Underlay, type UnderlayLog, type UnderlaySocket } from './underlay.js';
+import { newDatagramCounters, type DatagramCounters, type ReceiveFunc, type Underlay, type UnderlayLog, type UnderlaySocket } from './underlay.js';
 
 export class DgramUdpUnderlay implements Underlay<UdpEndpoint> {
-  private readonly endpoints = new UdpEndpoints();
-
   constructor(
     private readonly log: UnderlayLog,
     /** Largest UDP payload sent (default 1472: a 1500-octet underlay MTU). */
-    private readonly maxDatagram = DEFAULT_MAX_DATAGRAM,
+    private readonly maxDatagram = UDP_PAYLOAD_1500,
+    private readonly endpoints = new UdpEndpoints(),
   ) {}
 
   link(host: string, port: number): UdpEndpoint {
@@ -60,13 +60,13 @@ export class DgramUdpSocket implements UnderlaySocket<UdpEndpoint> {
     this.onSent = (error) => {
       if (error === null || error === undefined) return;
       this.counters.sendErrors++;
-      log.verbose(`failed to send datagram: ${causeText(error)}`);
+      log.verbose(`failed to send datagram: ${causeOf(error)}`);
     };
     socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
       this.counters.datagramsReceived++;
       onReceive(msg, 0, msg.length, endpoints.named(rinfo.address, rinfo.port));
     });
-    socket.on('error', (error) => log.verbose(`failed to send datagram: ${causeText(error)}`));
+    socket.on('error', (error) => log.verbose(`failed to send datagram: ${causeOf(error)}`));
     const bound = socket.address();
     this.name = formatHostPort({ host: bound.address, port: bound.port });
   }

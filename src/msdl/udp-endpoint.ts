@@ -18,6 +18,7 @@ export function sameUdpEndpoint(a: UdpEndpoint, b: UdpEndpoint): boolean {
 
 /** Beyond this many peers of each kind, endpoints are made afresh (still equal by sameUdpEndpoint). */
 const CACHE_LIMIT = 65536;
+const DOTTED = /^[0-9.]+$/;
 
 /** The canonical endpoint objects of one underlay. */
 export class UdpEndpoints {
@@ -29,14 +30,13 @@ export class UdpEndpoints {
 
   /** The endpoint of `host:port`: numeric for a dotted quad, otherwise keyed by the text. */
   named(host: string, port: number): UdpEndpoint {
-    const ipv4 = parseDottedQuad(host);
-    if (typeof ipv4 === 'number') return this.numeric(ipv4, port);
     const key = `${host}|${port}`;
     let endpoint = this.byName.get(key);
-    if (endpoint === undefined) {
-      endpoint = Object.freeze({ address: host, port, ipv4: -1 });
-      if (this.byName.size < CACHE_LIMIT) this.byName.set(key, endpoint);
-    }
+    if (endpoint !== undefined) return endpoint;
+    // The node:dgram receive path comes here per datagram: parse only what looks like a quad.
+    const ipv4 = DOTTED.test(host) ? parseDottedQuad(host) : undefined;
+    endpoint = typeof ipv4 === 'number' ? this.numeric(ipv4, port) : Object.freeze({ address: host, port, ipv4: -1 });
+    if (this.byName.size < CACHE_LIMIT) this.byName.set(key, endpoint);
     return endpoint;
   }
 

@@ -1,13 +1,14 @@
-// NativeUdpUnderlay: msnld's IPv4 underlay, over BatchUdpSocket (udp-batch.ts: recvmmsg/sendmmsg
+// NativeUdpUnderlay: msnld's IPv4 underlay (through udp.ts), over BatchUdpSocket (udp-batch.ts: recvmmsg/sendmmsg
 // and UDP GSO/GRO through the addon). Links are the canonical UdpEndpoints of this underlay.
 // A route to a host name resolves (IPv4) in the background; until it has, datagrams to it are
 // dropped and counted as unresolved.
+import { causeOf } from '../base/logger.js';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { parseDottedQuad } from '../abi/inet.js';
 import { BatchUdpSocket, type BatchUdpCounters, type BatchUdpOptions } from './udp-batch.js';
 import { UdpEndpoints, sameUdpEndpoint, type UdpEndpoint } from './udp-endpoint.js';
-import { causeText, type ReceiveFunc, type Underlay, type UnderlayLog, type UnderlaySocket } from './underlay.js';
+import { type ReceiveFunc, type Underlay, type UnderlayLog, type UnderlaySocket } from './underlay.js';
 
 /** Socket tuning passed through to BatchUdpSocket. */
 export type NativeUdpTuning = Pick<BatchUdpOptions, 'receiveBufferSize' | 'sendBufferSize' | 'receiveBatch' | 'slotSize' | 'queueLength' | 'queueBytes' | 'receiveRounds' | 'native' | 'segmentation' | 'coalescing'>;
@@ -20,13 +21,13 @@ export interface NativeUnderlaySocket extends UnderlaySocket<UdpEndpoint> {
 export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
   /** Datagrams dropped because their link's host name has not resolved (or is IPv6). */
   unresolved = 0;
-  private readonly endpoints = new UdpEndpoints();
   private readonly resolved = new Map<string, number>();
   private readonly resolving = new Set<string>();
 
   constructor(
     private readonly log: UnderlayLog,
     private readonly tuning: NativeUdpTuning = {},
+    private readonly endpoints = new UdpEndpoints(),
   ) {}
 
   link(host: string, port: number): UdpEndpoint {
@@ -83,7 +84,7 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
     try {
       address = parseDottedQuad((await lookup(host, { family: 4 })).address);
     } catch (error) {
-      throw new Error(`failed to open UDP socket ${host}:${port}: cannot resolve ${host}: ${causeText(error)}`);
+      throw new Error(`failed to open UDP socket ${host}:${port}: cannot resolve ${host}: ${causeOf(error)}`);
     }
     if (typeof address !== 'number') throw new Error(`failed to open UDP socket ${host}:${port}: ${host} has no IPv4 address`);
     return address;
@@ -98,7 +99,7 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
         const ipv4 = parseDottedQuad(address);
         if (typeof ipv4 === 'number') this.resolved.set(host, ipv4);
       })
-      .catch((error: unknown) => this.log.error(`failed to resolve underlay host ${host}: ${causeText(error)}`))
+      .catch((error: unknown) => this.log.error(`failed to resolve underlay host ${host}: ${causeOf(error)}`))
       .finally(() => this.resolving.delete(host));
   }
 }

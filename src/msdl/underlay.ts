@@ -1,13 +1,16 @@
-// The underlay: the data links under MSNL (DESIGN.md), behind one interface in the manner of
+// The underlay: the data links under MSNL, behind one interface in the manner of
 // wireguard-go's conn.Bind. Its implementations sit beside it:
-//   udp-native.ts  NativeUdpUnderlay: IPv4 over the batched addon socket of udp-batch.ts (msnld's own)
-//   udp-dgram.ts   DgramUdpUnderlay: node:dgram, which msnld uses for an IPv6 listen address
+//   udp.ts         UdpUnderlay, msnld's: the next two behind one endpoint table, by address family
+//   udp-native.ts  NativeUdpUnderlay: IPv4 over the batched addon socket of udp-batch.ts
+//   udp-dgram.ts   DgramUdpUnderlay: node:dgram, for an IPv6 listen address
 //   memory.ts      MemoryUnderlay: an in-process hub with seeded faults, for whole daemons in tests
 // A link value `L` names a peer on the underlay. MSNL stores links and hands them back, never looks
 // inside; both UDP underlays use one endpoint type, UdpEndpoint (udp-endpoint.ts).
 //
 // Buffers are borrowed, never kept: send() consumes buf[offset, offset + length) before it returns,
 // and a received datagram is valid during the onReceive call only.
+
+import type { Logger } from '../base/logger.js';
 
 /** Gets each received datagram as buf[offset, offset + length) and the link it came from. */
 export type ReceiveFunc<L> = (buf: Uint8Array, offset: number, length: number, link: L) => void;
@@ -45,12 +48,4 @@ export function newDatagramCounters(): DatagramCounters {
 }
 
 /** What an underlay logs: socket errors (rate-limited by the caller's level) and resolver failures. */
-export interface UnderlayLog {
-  error(message: string): void;
-  verbose(message: string): void;
-}
-
-/** The message of any thrown value, for `failed to ...: <cause>` lines. */
-export function causeText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export type UnderlayLog = Pick<Logger, 'error' | 'verbose'>;

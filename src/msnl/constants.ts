@@ -1,6 +1,8 @@
 // Protocol numbers of MSNL over UDP, documented byte by byte in man/msnl.7. Every datagram starts
 // with the 4-octet common header: version u8, type u8, code u16 (network order).
 
+import { UDP_PAYLOAD_1500 } from '../abi/inet.js';
+
 /** The wire version this code speaks. Other versions are dropped (counted). */
 export const WIRE_VERSION = 1;
 
@@ -48,7 +50,7 @@ export const PEER_INTERVAL_TOLERANCE = 2.5;
 /** The largest IP packet a connection carries (ms3's MTU). */
 export const MAX_PACKET_SIZE = 65535;
 /** UDP payload of a 1500-byte underlay MTU (1500 - 20 IPv4 - 8 UDP). */
-export const DEFAULT_MAX_DATAGRAM = 1472;
+export const DEFAULT_MAX_DATAGRAM = UDP_PAYLOAD_1500;
 /** Smallest max datagram size the SAR accepts (a header plus one payload octet, rounded up). */
 export const MIN_MAX_DATAGRAM = 64;
 

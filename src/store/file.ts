@@ -4,7 +4,7 @@
 // SQLite gives the -wal and -shm files the mode of the database file.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileKind, kernelFileSystemOf, makeDirectories } from '../abi/files.js';
+import { fileKind, kernelFileSystemOf, makeDirectories } from '../base/files.js';
 import { StoreError } from './errors.js';
 
 /** Mode of a database file msnl creates. */

@@ -1,6 +1,6 @@
 // Errors of the TUN layer: each names the device and the cause, never a bare errno. Pure: turns the
 // addon's { errno, syscall } into text an operator can act on.
-import { errnoName } from '../abi/errno.js';
+import { sysErrorOf } from '../abi/errno.js';
 
 export class TunError extends Error {
   constructor(
@@ -15,24 +15,14 @@ export class TunError extends Error {
   }
 }
 
-interface SysErrorLike {
-  errno?: unknown;
-  syscall?: unknown;
-  message?: unknown;
-}
-
 /**
  * Wraps an addon error (or a negative errno from the data path). `action` says what was being done,
  * in the `failed to <action>` form: 'create', 'set MTU 1500', 'read', ...
  */
 export function tunError(ifname: string, action: string, cause: unknown): TunError {
-  const sys = (typeof cause === 'number' ? { errno: -cause } : (cause ?? {})) as SysErrorLike;
-  const errno = typeof sys.errno === 'number' ? Math.abs(sys.errno) : undefined;
-  if (errno === undefined) {
-    const text = typeof sys.message === 'string' ? sys.message : String(cause);
-    return new TunError(`${ifname}: failed to ${action}: ${text}`, ifname, undefined);
-  }
-  const code = errnoName(errno);
+  const sys = sysErrorOf(cause);
+  const code = sys.code;
+  if (code === undefined) return new TunError(`${ifname}: failed to ${action}: ${sys.message ?? String(cause)}`, ifname, undefined);
   const creating = action === 'create';
   if ((code === 'EPERM' || code === 'EACCES') && creating) {
     return new TunError(`creating ${ifname} needs CAP_NET_ADMIN (run as root)`, ifname, code);
@@ -49,7 +39,7 @@ export function tunError(ifname: string, action: string, cause: unknown): TunErr
   }
   if (code === 'ENODEV') return new TunError(`${ifname}: failed to ${action}: no such interface`, ifname, code);
   if (code === 'EBADFD') return new TunError(`${ifname}: failed to ${action}: the device was removed`, ifname, code);
-  const text = typeof sys.message === 'string' && sys.message !== '' ? sys.message : code;
-  const via = typeof sys.syscall === 'string' ? ` (${sys.syscall})` : '';
+  const text = sys.message !== undefined && sys.message !== '' ? sys.message : code;
+  const via = sys.syscall !== undefined ? ` (${sys.syscall})` : '';
   return new TunError(`${ifname}: failed to ${action}: ${text} [${code}]${via}`, ifname, code);
 }

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CLI, sandbox } from '../helpers/cli.js';
+import { requireTools } from '../helpers/tools.js';
 
 const MAN = path.resolve(__dirname, '..', '..', '..', 'man', 'msnl.8');
 
@@ -42,6 +43,7 @@ test('every command in msnl --help, and every subcommand, is documented in msnl.
 });
 
 test('man/msnl.8 passes mandoc -T lint', () => {
+  requireTools(['mandoc']);
   const result = spawnSync('mandoc', ['-T', 'lint', '-W', 'warning', MAN], { encoding: 'utf8' });
   assert.equal(result.error, undefined, 'mandoc must be installed (apt-get install mandoc)');
   assert.equal(`${result.stdout}${result.stderr}`, '');

@@ -154,3 +154,20 @@ test('2000 abusive clients: no crash, status answers throughout, descriptors bac
     await until(`descriptors back to ${baseline}`, () => openDescriptors() <= baseline, 5000);
   });
 });
+
+test('a burst of 1500 connects in one tick queues instead of failing EAGAIN, and status still answers', async () => {
+  await withServer({ lingerMs: 200 }, async (socketPath, server) => {
+    const errors: string[] = [];
+    const burst = Array.from({ length: 1500 }, () => {
+      const socket = net.connect(socketPath);
+      socket.on('error', (error: NodeJS.ErrnoException) => errors.push(error.code ?? error.message));
+      return socket;
+    });
+    const status = new ControlClient(socketPath, { timeoutMs: 10_000 }).status();
+    assert.deepEqual(await status, SAMPLE_STATUS);
+    await until('all 1500 connected or failed', () => burst.every((s) => !s.connecting), 20_000);
+    assert.deepEqual([...new Set(errors)].filter((code) => code !== 'ECONNRESET' && code !== 'EPIPE'), [], 'no connect failed (EAGAIN: backlog full)');
+    for (const socket of burst) socket.destroy();
+    await until('every socket released', () => server.connectionCount === 0, 10_000);
+  });
+});

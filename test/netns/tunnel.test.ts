@@ -8,6 +8,7 @@ import path from 'node:path';
 import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
 import { Topology, run, sleep, type Host } from '../../src/demo/topology.js';
 import { requireRoot } from '../helpers/root.js';
+import { requireTools } from '../helpers/tools.js';
 import { configure, connections, eventually, health, pingAtMtu, startAll } from './network.js';
 
 async function withTopology(hosts: number, body: (t: Topology) => Promise<void>): Promise<void> {
@@ -72,7 +73,7 @@ test('a simultaneous first packet from both sides leaves exactly one connection 
   });
 });
 
-test('removing the mapping tears the connection down and the next ping gets Destination Host Unreachable', async (t) => {
+test('removing the mapping tears the connection down and the next ping gets Destination Net Unreachable (ms(4): no mapping is code 0)', async (t) => {
   if (!requireRoot(t)) return;
   await withRunningPair(async (net, h1, h2) => {
     assert.equal((await net.execAsync(h1, ['ping', '-n', '-c', '1', '-W', '3', '10.0.0.2'])).code, 0);
@@ -81,7 +82,7 @@ test('removing the mapping tears the connection down and the next ping gets Dest
     await eventually('both ends drop the connection', () => connections(net, h1).length === 0 && connections(net, h2).length === 0, 5000);
     const after = await net.execAsync(h1, ['ping', '-n', '-c', '1', '-W', '3', '10.0.0.2']);
     assert.notEqual(after.code, 0);
-    assert.match(after.stdout, /Destination Host Unreachable/);
+    assert.match(after.stdout, /Destination Net Unreachable/);
   });
 });
 
@@ -159,8 +160,7 @@ test('a prefix behind a host is reached through the tunnel (ip route add 10.9.0.
 
 test('the underlay carries only MSNL-over-UDP datagrams no larger than its MTU while ms3 carries 65507-byte pings', async (t) => {
   if (!requireRoot(t)) return;
-  if (run(['sh', '-c', 'command -v tcpdump']).code !== 0) throw new Error('tcpdump is missing: apt-get install tcpdump (.ci/run does)');
-  if (run(['sh', '-c', 'command -v ethtool']).code !== 0) throw new Error('ethtool is missing: apt-get install ethtool (.ci/run does)');
+  requireTools(['tcpdump', 'ethtool', 'timeout']);
   await withRunningPair(async (net, h1, h2) => {
     // msnld sends runs of datagrams as one UDP GSO send; a veth with tx-udp-segmentation on hands
     // them to the peer whole. Off, the kernel cuts them as a card would: the capture sees the wire.
