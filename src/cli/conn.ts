@@ -2,6 +2,8 @@
 //
 //   msnl conn [show]      7: ms0 peer 10.77.0.2 local SAP remote SAP state open auth key age 12s initiator local
 //                             rx 3 packets 252 bytes tx 5 packets 420 bytes
+//                         call: ms0 peer 10.77.0.2 remote 128.232.65.43:0x0800 state failed reason timeout 3s ago
+//                         (a call in progress shows `state calling for 2s`)
 //   msnl conn del ID      disconnect one connection (the tunnel reconnects on the next packet)
 
 import type { Command } from 'commander';
@@ -12,6 +14,11 @@ import { must } from './errors.js';
 import { printRows } from './output.js';
 
 export function connectionText(row: ConnectionRow): string {
+  // A call in progress or a failed call: no connection id, no counters yet.
+  if (row.state === 'calling') return `call: ${row.interface} peer ${row.peer_ip} remote ${row.remote_sap} state calling for ${row.age_s}s`;
+  if (row.state === 'failed') {
+    return `call: ${row.interface} peer ${row.peer_ip} remote ${row.remote_sap} state failed reason ${row.reason ?? 'unknown'} ${row.age_s}s ago`;
+  }
   return (
     `${row.connection}: ${row.interface} peer ${row.peer_ip} local ${row.local_sap} remote ${row.remote_sap} ` +
     `state ${row.state} auth ${row.auth} age ${row.age_s}s initiator ${row.initiator}\n` +
@@ -20,9 +27,10 @@ export function connectionText(row: ConnectionRow): string {
 }
 
 export function register(program: Command, context: CliContext): void {
-  const conn = program.command('conn').description('MSNL connections of msnld: interface, peer IP, SAPs, state, age, rx/tx (default: show)');
+  const conn = program.command('conn').description('MSNL connections of msnld, and calls in progress or failed (default: show)');
   conn
     .command('show', { isDefault: true })
+    .aliases(['list', 'ls'])
     .description('list the MSNL connections of the running daemon')
     .action(async () => {
       printRows(context, await context.daemon('list connections', (client) => client.connections()), connectionText);

@@ -8,6 +8,7 @@ import type { InterfaceRow as LiveInterfaceRow } from '../control/rows.js';
 import { DEFAULT_SOCKET_PATH, defaultSocketPath, socketPathProblem } from '../control/server.js';
 import { ArgumentError } from '../abi/inet.js';
 import { DEFAULT_DB_PATH, openStore, type Store } from '../store/store.js';
+import { instancePaths, netnsNameProblem } from '../base/instance.js';
 import { FailureError } from './errors.js';
 
 export const DEFAULT_DB = DEFAULT_DB_PATH;
@@ -22,7 +23,8 @@ export interface GlobalOptions {
 }
 
 /** Live state of one interface as the daemon reports it (control rows' names); every field optional. */
-export type LiveInterfaceInfo = Partial<Omit<LiveInterfaceRow, 'interface' | 'mtu' | 'port' | 'address' | 'admin_up'>>;
+/** What msnld reports of an interface; `address` and `admin_up` are the kernel's, as it is now. */
+export type LiveInterfaceInfo = Partial<Omit<LiveInterfaceRow, 'interface' | 'mtu' | 'port'>>;
 
 /** Live data sources; absent means "daemon not asked". */
 export interface LiveProviders {
@@ -72,12 +74,16 @@ export function createContext(program: Command, io: ContextIo = {}): CliContext 
   const env = io.env ?? process.env;
   const clock = io.clock ?? Date.now;
   const options = (): GlobalOptions => {
-    const opts = program.opts<{ json?: boolean; pretty?: boolean; db?: string; socket?: string }>();
+    const opts = program.opts<{ json?: boolean; pretty?: boolean; db?: string; socket?: string; netns?: string }>();
+    // An explicit --db/--socket wins; then -n NETNS's instance paths; then the environment.
+    const problem = opts.netns === undefined ? undefined : netnsNameProblem(opts.netns);
+    if (opts.netns !== undefined && problem !== undefined) throw new ArgumentError(opts.netns, problem);
+    const instance = opts.netns === undefined ? undefined : instancePaths(opts.netns);
     return {
       json: opts.json === true,
       pretty: opts.pretty === true,
-      db: opts.db ?? (env.MSNL_DB || DEFAULT_DB),
-      socket: opts.socket ?? defaultSocketPath(env),
+      db: opts.db ?? instance?.db ?? (env.MSNL_DB || DEFAULT_DB),
+      socket: opts.socket ?? instance?.socket ?? defaultSocketPath(env),
     };
   };
   const open = (mode: 'read' | 'write'): Store => {

@@ -2,8 +2,13 @@
 //
 //   7: ms0 peer 10.77.0.2 remote 128.232.65.43 state up auth key tx proven rx proven rtt 1.234ms loss 0% heard 0.5s ago
 //
-// --check exits 3 when any tunnel is not fully up. No tunnels at all exits 0: tunnels are set up
-// on demand and torn down when idle, so an idle host has none and is healthy.
+//   0: ms0 peer 10.77.0.2 remote 128.232.65.43 state down ... reason timeout failed 3.2s ago
+//
+// --check exits 3 when any tunnel is not fully up, or when a call to a mapped destination failed
+// in the last CHECK_FAILED_WINDOW_S seconds. No tunnels at all exits 0: tunnels are set up on demand
+// and torn down when idle, so an idle host has none and is healthy. A failed call older than the
+// window still shows as down (until a call succeeds or the mapping goes) but no longer fails the
+// check: nothing has tried to reach that destination since.
 // --watch redraws every second until interrupted (exit 0); a daemon that goes away ends it (exit 2).
 
 import type { Command } from 'commander';
@@ -14,6 +19,8 @@ import { EXIT_CHECK } from './errors.js';
 import { printRows } from './output.js';
 
 const WATCH_INTERVAL_MS = 1000;
+/** A failed call fails `health --check` for this long (seconds): one monitoring interval of 5 minutes. */
+export const CHECK_FAILED_WINDOW_S = 300;
 
 const proven = (value: boolean): string => (value ? 'proven' : 'unproven');
 
@@ -22,13 +29,22 @@ export function healthText(row: HealthRow): string {
   const heard = row.last_heard_s === null ? 'never' : `${Number(row.last_heard_s.toFixed(1))}s ago`;
   return (
     `${row.connection}: ${row.interface} peer ${row.peer_ip} remote ${row.remote_address} state ${row.state} auth ${row.auth} ` +
-    `tx ${proven(row.tx_proven)} rx ${proven(row.rx_proven)} rtt ${rtt} loss ${Number((row.loss * 100).toFixed(1))}% heard ${heard}`
+    `tx ${proven(row.tx_proven)} rx ${proven(row.rx_proven)} rtt ${rtt} loss ${Number((row.loss * 100).toFixed(1))}% heard ${heard}` +
+    (row.reason === null ? '' : ` reason ${row.reason} failed ${row.failed_s === null ? '?' : `${Number(row.failed_s.toFixed(1))}s`} ago`)
   );
 }
 
-/** True when every tunnel is up (vacuously true for none). */
-export function allUp(rows: readonly HealthRow[]): boolean {
-  return rows.every((row) => row.state === 'up');
+/** Whether a row is only an old failed call: no connection, never heard, failed before the window. */
+function staleFailure(row: HealthRow, windowS: number): boolean {
+  return row.connection === 0 && row.last_heard_s === null && row.failed_s !== null && row.failed_s > windowS;
+}
+
+/**
+ * True when every tunnel is up (vacuously true for none) and no call to a mapped destination
+ * failed in the last `windowS` seconds.
+ */
+export function allUp(rows: readonly HealthRow[], windowS = CHECK_FAILED_WINDOW_S): boolean {
+  return rows.every((row) => row.state === 'up' || staleFailure(row, windowS));
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
@@ -59,9 +75,9 @@ async function watch(context: CliContext): Promise<void> {
 export function register(program: Command, context: CliContext): void {
   program
     .command('health')
-    .description('full-duplex tunnel health: state, RTT, loss, last heard, per direction')
+    .description('full-duplex tunnel health: state, RTT, loss, last heard, per direction; failed calls as down')
     .option('--watch', 'redraw every second until interrupted')
-    .option('--check', 'exit 3 unless every tunnel is up in both directions')
+    .option('--check', `exit 3 unless every tunnel is up in both directions and no call failed in the last ${CHECK_FAILED_WINDOW_S}s`)
     .action(async (options: { watch?: boolean; check?: boolean }) => {
       if (options.watch && options.check) throw new ArgumentError('--check', 'cannot be used with --watch');
       if (options.watch) return watch(context);

@@ -6,6 +6,9 @@
 import { Command } from 'commander';
 import { createContext, DEFAULT_DB, DEFAULT_SOCKET, type CliContext, type ContextIo } from './context.js';
 import { reportError } from './errors.js';
+import { expandAbbreviations } from './abbrev.js';
+import { VERSION } from '../base/version.js';
+import * as apply from './apply.js';
 import * as conn from './conn.js';
 import * as health from './health.js';
 import * as host from './host.js';
@@ -19,7 +22,7 @@ import * as status from './status.js';
 export type Register = (program: Command, context: CliContext) => void;
 
 /** The object files, in the order `msnl --help` lists them. */
-export const OBJECTS: ReadonlyArray<{ register: Register }> = [ifconfig, map, route, host, conn, health, ping, status, reload];
+export const OBJECTS: ReadonlyArray<{ register: Register }> = [ifconfig, map, route, host, apply, conn, health, ping, status, reload];
 
 export interface Program {
   readonly program: Command;
@@ -33,10 +36,12 @@ export function buildProgram(io: ContextIo = {}, objects: ReadonlyArray<{ regist
   const writeOut = io.stdout ?? ((text: string) => void process.stdout.write(text));
   program
     .description('administer IP over MSNL: the ms0..ms3 interfaces, the mapping and route tables, and msnld')
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .option('-j, --json', 'print JSON instead of text')
     .option('-p, --pretty', 'indent JSON output')
     .option('--db <path>', `the database file (default: $MSNL_DB or ${DEFAULT_DB})`)
     .option('--socket <path>', `msnld's control socket (default: $MSNL_SOCKET or ${DEFAULT_SOCKET})`)
+    .option('-n, --netns <name>', 'the msnld instance of network namespace NAME: its database and socket (as msnld -n NAME)')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -55,7 +60,7 @@ export async function run(args: readonly string[], io: ContextIo = {}): Promise<
   const { program, context } = buildProgram(io);
   const writeErr = io.stderr ?? ((text: string) => void process.stderr.write(text));
   try {
-    await program.parseAsync([...args], { from: 'user' });
+    await program.parseAsync(expandAbbreviations(program, args), { from: 'user' });
     return context.exitStatus;
   } catch (error) {
     return reportError(error, writeErr);

@@ -56,7 +56,7 @@ export function register(program: Command, context: CliContext): void {
 
   map
     .command('show', { isDefault: true })
-    .alias('list')
+    .aliases(['list', 'ls'])
     .description('list mappings, or the one for exactly PREFIX')
     .argument('[prefix]', 'an IPv4 prefix a.b.c.d/len')
     .action((prefix: string | undefined) => showMappings(context, prefix));
@@ -72,6 +72,23 @@ export function register(program: Command, context: CliContext): void {
       const keywords = parseKeywords(rest, ['comment', 'lifetime']);
       const mapping = mappingFromFields(prefixText, addressText, keywords.get('comment'), keywords.get('lifetime'));
       context.withStore('write', (store) => store.addMapping({ ...mapping, origin: 'cli' }));
+    });
+
+  map
+    .command('replace')
+    .description('add a mapping, or replace the one for exactly PREFIX, in one transaction')
+    .argument('<prefix>', 'IPv4 prefix a.b.c.d/len (host bits zero)')
+    .argument('<msnladdr>', 'MSNL address, dotted decimal')
+    .argument('[keywords...]', 'comment TEXT | lifetime SECONDS (seconds until it expires)')
+    .action((prefixText: string, addressText: string, rest: string[]) => {
+      const keywords = parseKeywords(rest, ['comment', 'lifetime']);
+      const mapping = mappingFromFields(prefixText, addressText, keywords.get('comment'), keywords.get('lifetime'));
+      context.withStore('write', (store) =>
+        store.transaction(`replace mapping ${prefixText}`, () => {
+          if (store.getMapping(mapping.prefix) !== undefined) store.delMapping(mapping.prefix);
+          store.addMapping({ ...mapping, origin: 'cli' });
+        }),
+      );
     });
 
   map
@@ -97,15 +114,25 @@ export function register(program: Command, context: CliContext): void {
     });
 
   map
+    .command('flush')
+    .description('delete every mapping (also those with a lifetime)')
+    .action(() => {
+      const count = context.withStore('write', (store) => store.flushMappings());
+      if (context.stderrIsTty) context.stderr(`deleted ${count} mappings\n`);
+    });
+
+  map
     .command('import')
     .description('add all mappings of a CSV or JSON file (- for stdin), all or nothing')
+    .option('--replace', 'replace every mapping with those of the file, in one transaction')
     .argument('<file>', 'file name, or - for standard input')
     .addHelpText(
       'after',
       '\nCSV lines are prefix,msnl_address[,comment[,lifetime]] with an optional header line and # comments;\n' +
-        'JSON is an array of objects with those keys. One bad or duplicate row rejects the whole file.',
+        'JSON is an array of objects with those keys. One bad or duplicate row rejects the whole file.\n' +
+        'With --replace the file becomes the whole mapping table (re-importing an export is then a no-op).',
     )
-    .action((file: string) => {
+    .action((file: string, options: { replace?: boolean }) => {
       let text: string;
       try {
         text = file === '-' ? context.stdinRead() : fs.readFileSync(file, 'utf8');
@@ -116,7 +143,10 @@ export function register(program: Command, context: CliContext): void {
       const bar = progressBar('importing', context.stderr, context.stderrIsTty);
       let count: number;
       try {
-        count = context.withStore('write', (store) => store.importMappings(rows, { onProgress: (done, total) => bar.update(done, total) }));
+        const progress = { onProgress: (done: number, total: number) => bar.update(done, total) };
+        count = context.withStore('write', (store) =>
+          options.replace ? store.transaction('replace the mappings', () => (store.flushMappings(), store.importMappings(rows, progress))) : store.importMappings(rows, progress),
+        );
       } finally {
         bar.finish();
       }

@@ -49,7 +49,7 @@ export function register(program: Command, context: CliContext): void {
 
   route
     .command('show', { isDefault: true })
-    .alias('list')
+    .aliases(['list', 'ls'])
     .description('list the MSNL routes')
     .action(() => {
       const routes = context.withStore('read', (store) => store.listRoutes());
@@ -60,12 +60,13 @@ export function register(program: Command, context: CliContext): void {
     .command('add')
     .description('reach MSNL address MSNLADDR (or the prefix MSNLADDR/LEN) at underlay HOST:PORT, authenticated by the peer\'s public key (or not: auth none)')
     .argument('<msnladdr>', 'MSNL address or prefix, a.b.c.d[/len]')
-    .argument('<via>', 'the keyword "via"')
-    .argument('<endpoint>', 'underlay UDP endpoint HOST:PORT (IPv4, [IPv6] or host name)')
+    .argument('[via]', 'the keyword "via"')
+    .argument('[endpoint]', 'underlay UDP endpoint HOST:PORT (IPv4, [IPv6] or host name)')
     .argument('[auth...]', 'key PUBKEY (base64, as `msnl host show` prints it) | auth none')
     .addHelpText('after', '\nExamples:\n  msnl route add 128.232.0.2 via 192.0.2.2:1994 key JhG3...Q2c=\n  msnl route add 128.233.0.0/16 via gw.example:1994 auth none')
-    .action((dstText: string, via: string, endpointText: string, authWords: string[]) => {
-      if (via !== 'via') throw new UsageError(`expected "via" after ${dstText}, found "${via}"`);
+    .action((dstText: string, via: string | undefined, endpointText: string | undefined, authWords: string[]) => {
+      if (via !== 'via') throw new UsageError(`expected keyword "via" after ${dstText}${via === undefined ? '' : `, found "${via}"`} (route add MSNLADDR via HOST:PORT key PUBKEY|auth none)`);
+      if (endpointText === undefined) throw new UsageError('expected HOST:PORT after "via"');
       const prefix = must(parseIpv4Prefix(dstText));
       const endpoint = must(parseHostPort(endpointText));
       const publicKey = parseRouteAuth(authWords);

@@ -2,6 +2,7 @@
 //
 //   msnld running pid 1234 version 0.1.0 uptime 3h2m5s
 //   address 128.232.65.42 listen 0.0.0.0:7000
+//   database /var/lib/msnl/msnl.db socket /run/msnl/msnld.sock
 //   counters:
 //       rx_frames 123
 //
@@ -31,6 +32,7 @@ export function statusText(row: StatusRow): string {
     `msnld running pid ${row.pid} version ${row.version} uptime ${formatDuration(row.uptime_s)}`,
     `address ${row.address ?? '(none)'} listen ${row.listen ?? '(none)'}`,
   ];
+  if (row.db !== null || row.socket !== null) lines.push(`database ${row.db ?? '(unknown)'} socket ${row.socket ?? '(unknown)'}`);
   const names = Object.keys(row.counters).sort();
   if (names.length > 0) lines.push('counters:', ...names.map((name) => `    ${name} ${row.counters[name]}`));
   return lines.join('\n');

@@ -15,6 +15,10 @@ export interface StatusRow {
   address: string | null;
   /** Underlay listen address, `HOST:PORT`; null when not listening. */
   listen: string | null;
+  /** The database file the daemon reads; null when it does not say. */
+  db: string | null;
+  /** The control socket the daemon answers on; null when it does not say. */
+  socket: string | null;
   counters: Record<string, number>;
 }
 
@@ -48,15 +52,22 @@ export interface ConnectionRow {
   /** SAPs are written `MSNLADDR:PORT`, the port in hex (`128.232.65.42:0x0800`). */
   local_sap: string;
   remote_sap: string;
+  /**
+   * open/up: a connection (up once both directions are proven). calling/failed: no connection yet,
+   * a call in progress or the last call failed; such rows have connection 0 and zero counters.
+   */
   state: string;
   /** 'key': secure MSNL (every frame sealed); 'none': the plain framing of an auth none route. */
   auth: AuthMode;
+  /** Seconds since the connection opened, the call started (calling) or the call failed (failed). */
   age_s: number;
   rx_packets: number;
   rx_bytes: number;
   tx_packets: number;
   tx_bytes: number;
   initiator: Initiator;
+  /** msnl(7) reason name of a failed call (`timeout`, `refused`, ...); null otherwise. */
+  reason: string | null;
 }
 
 export type HealthState = 'up' | 'half' | 'down';
@@ -78,6 +89,10 @@ export interface HealthRow {
   loss: number;
   /** Seconds since anything was heard from the peer; null when never. */
   last_heard_s: number | null;
+  /** msnl(7) reason name of the last call to the peer's host, when it failed; null otherwise. */
+  reason: string | null;
+  /** Seconds since that call failed; null when no call failed. */
+  failed_s: number | null;
 }
 
 export interface PingReplyRow {
@@ -110,7 +125,8 @@ function field(key: string, type: FieldType, nullable = false): FieldSpec {
 const COUNTERS = [field('rx_packets', 'uint'), field('rx_bytes', 'uint'), field('tx_packets', 'uint'), field('tx_bytes', 'uint')];
 
 export const STATUS_SCHEMA: RowSchema = {
-  fields: [field('pid', 'uint'), field('version', 'string'), field('uptime_s', 'uint'), field('address', 'string', true), field('listen', 'string', true)],
+  fields: [field('pid', 'uint'), field('version', 'string'), field('uptime_s', 'uint'), field('address', 'string', true), field('listen', 'string', true),
+    field('db', 'string', true), field('socket', 'string', true)],
 };
 const COUNTER_SCHEMA: RowSchema = { fields: [field('counter', 'string'), field('value', 'uint')] };
 
@@ -126,7 +142,7 @@ export const CONNECTION_SCHEMA: RowSchema = {
   fields: [
     field('connection', 'uint'), field('interface', 'string'), field('peer_ip', 'string'), field('local_sap', 'string'),
     field('remote_sap', 'string'), field('state', 'string'), field('auth', ['key', 'none']), field('age_s', 'uint'), ...COUNTERS,
-    field('initiator', ['local', 'remote']),
+    field('initiator', ['local', 'remote']), field('reason', 'string', true),
   ],
 };
 
@@ -134,7 +150,7 @@ export const HEALTH_SCHEMA: RowSchema = {
   fields: [
     field('connection', 'uint'), field('interface', 'string'), field('peer_ip', 'string'), field('remote_address', 'string'),
     field('state', ['up', 'half', 'down']), field('auth', ['key', 'none']), field('tx_proven', 'bool'), field('rx_proven', 'bool'), field('rtt_ms', 'real', true),
-    field('loss', 'real'), field('last_heard_s', 'real', true),
+    field('loss', 'real'), field('last_heard_s', 'real', true), field('reason', 'string', true), field('failed_s', 'real', true),
   ],
 };
 

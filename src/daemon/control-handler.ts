@@ -6,7 +6,8 @@ import type { ControlHandler } from '../control/handler.js';
 import { ControlError } from '../control/handler.js';
 import { Errno } from '../control/protocol.js';
 import type { ConnectionRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from '../control/rows.js';
-import type { Daemon } from './daemon.js';
+import type { CallView, Daemon } from './daemon.js';
+import { reasonName } from '../msnl/constants.js';
 import { VERSION } from '../base/version.js';
 
 
@@ -23,6 +24,8 @@ export class DaemonControl<L> implements ControlHandler {
   constructor(
     private readonly daemon: Daemon<L>,
     private readonly now: () => number = Date.now,
+    /** The database and control socket msnld uses, for `msnl status`. */
+    private readonly paths: { readonly db?: string; readonly socket?: string } = {},
   ) {}
 
   status(): StatusRow {
@@ -36,19 +39,23 @@ export class DaemonControl<L> implements ControlHandler {
       uptime_s: Math.floor((this.now() - d.startedAt) / 1000),
       address: address === 0 ? null : formatDottedQuad(address),
       listen: d.listening ?? null,
+      db: this.paths.db ?? null,
+      socket: this.paths.socket ?? null,
       counters,
     };
   }
 
   interfaces(): InterfaceRow[] {
     return [...this.daemon.interfaces()].map(({ spec, tunnel, device }) => {
-      const inet = tunnel.inet;
+      // The kernel's state as it is now (an `ip addr` change shows at once), else the tunnel's view.
+      let inet = tunnel.inet;
       let adminUp = false;
       let operUp = false;
       try {
         const flags = device?.flags();
         adminUp = flags?.up ?? false;
         operUp = flags?.running ?? false;
+        if (device !== undefined) inet = device.getAddress();
       } catch {
         // A device that cannot be read shows as down.
       }
@@ -89,6 +96,27 @@ export class DaemonControl<L> implements ControlHandler {
         tx_packets: info.txPackets,
         tx_bytes: info.txBytes,
         initiator: c.initiator ? 'local' : 'remote',
+        reason: null,
+      });
+    }
+    // Calls in progress and failed calls, so a destination that cannot be reached is not invisible.
+    const local = this.daemon.localAddress;
+    for (const call of this.daemon.calls()) {
+      rows.push({
+        connection: 0,
+        interface: call.interfaceName,
+        peer_ip: formatDottedQuad(call.peerIp),
+        local_sap: sap(local, call.port),
+        remote_sap: sap(call.remoteMsnl, call.port),
+        state: call.state,
+        auth: this.daemon.isKeyed(call.remoteMsnl) ? 'key' : 'none',
+        age_s: Math.max(0, Math.floor((this.now() - call.since) / 1000)),
+        rx_packets: 0,
+        rx_bytes: 0,
+        tx_packets: 0,
+        tx_bytes: 0,
+        initiator: 'local',
+        reason: call.reason === undefined ? null : reasonName(call.reason),
       });
     }
     return rows.sort(byInterfaceThenConnection);
@@ -111,8 +139,15 @@ export class DaemonControl<L> implements ControlHandler {
         rtt_ms: h.rttMs < 0 ? null : round(h.rttMs),
         loss: round(h.lossRatio),
         last_heard_s: Number.isFinite(h.lastHeardMs) ? round(h.lastHeardMs / 1000, 1) : null,
+        reason: null,
+        failed_s: null,
       });
     }
+    // The last failed call to each host with no connection since, by interface and host.
+    const failures = new Map<string, CallView>();
+    for (const call of this.daemon.calls()) if (call.state === 'failed') failures.set(`${call.interfaceName} ${call.remoteMsnl}`, call);
+    const failure = (call: CallView | undefined): Pick<HealthRow, 'reason' | 'failed_s'> =>
+      call === undefined ? { reason: null, failed_s: null } : { reason: reasonName(call.reason ?? 0), failed_s: round((this.now() - call.since) / 1000, 1) };
     // Tunnels lost to a dead or restarted peer and being called again show as down.
     for (const lost of this.daemon.lostTunnels()) {
       rows.push({
@@ -127,6 +162,25 @@ export class DaemonControl<L> implements ControlHandler {
         rtt_ms: null,
         loss: 1,
         last_heard_s: round((this.now() - lost.since) / 1000, 1),
+        ...failure(lost.remoteMsnl === undefined ? undefined : failures.get(`${lost.interfaceName} ${lost.remoteMsnl}`)),
+      });
+      if (lost.remoteMsnl !== undefined) failures.delete(`${lost.interfaceName} ${lost.remoteMsnl}`);
+    }
+    // A mapped destination whose last call failed is down, with the reason.
+    for (const call of failures.values()) {
+      rows.push({
+        connection: 0,
+        interface: call.interfaceName,
+        peer_ip: formatDottedQuad(call.peerIp),
+        remote_address: formatDottedQuad(call.remoteMsnl),
+        state: 'down',
+        auth: this.daemon.isKeyed(call.remoteMsnl) ? 'key' : 'none',
+        tx_proven: false,
+        rx_proven: false,
+        rtt_ms: null,
+        loss: 1,
+        last_heard_s: null,
+        ...failure(call),
       });
     }
     return rows.sort(byInterfaceThenConnection);

@@ -69,6 +69,20 @@ export interface ConnectionView<L> {
   readonly health: Health | undefined;
 }
 
+/** A call in progress, or the last failed call to a host with no connection since. */
+export interface CallView {
+  readonly interfaceName: string;
+  readonly peerIp: number;
+  readonly remoteMsnl: number;
+  /** The MSNL port called (the interface's tunnelling port). */
+  readonly port: number;
+  readonly state: 'calling' | 'failed';
+  /** When the call started (calling) or failed (failed), Unix ms. */
+  readonly since: number;
+  /** msnl(7) reason code of a failed call. */
+  readonly reason: number | undefined;
+}
+
 /** A tunnel whose peer was lost and is being called again. */
 export interface LostTunnelView {
   readonly interfaceName: string;
@@ -143,6 +157,7 @@ export class Daemon<L> {
       linkOf: (msnl) => this.routes.lookup(msnl),
       sameLink: (a, b) => options.underlay.same(a, b),
       log,
+      now: this.now,
     });
     for (const spec of TUNNEL_INTERFACES) {
       const device = options.openTun(spec);
@@ -283,26 +298,46 @@ export class Daemon<L> {
     for (const tunnel of this.tunnels) tunnel.revalidate();
   }
 
+  /**
+   * Applies one interface's stored state to the kernel. An interface is msnl's when the database
+   * gives it an address or stores it up; one that is neither (the default) belongs to ip(8) and
+   * is never touched, except to carry out an msnl edit that hands it back (delete, down). msnl's
+   * interfaces get the stored state at start, on reload (`force`) and when it changes; in between,
+   * changes made with ip(8) stay (msnl ifconfig shows them beside the stored state), and when
+   * msnld does override the kernel it logs what the kernel had.
+   */
   private applyInterface(cfg: InterfaceConfig, force: boolean): void {
     const index = TUNNEL_INTERFACES.findIndex((s) => s.name === cfg.name);
     const device = this.devices[index];
     if (device === undefined) return;
     const last = this.applied.get(cfg.name);
     const want: AppliedInterface = { address: cfg.address, prefixLength: cfg.prefixLength, adminUp: cfg.adminUp };
-    if (!force && last !== undefined && last.address === want.address && last.prefixLength === want.prefixLength && last.adminUp === want.adminUp) return;
+    const changed = last === undefined || last.address !== want.address || last.prefixLength !== want.prefixLength || last.adminUp !== want.adminUp;
+    if (!force && !changed) return;
+    const managed = (s: AppliedInterface | undefined): boolean => s !== undefined && (s.address !== null || s.adminUp);
+    if (!managed(want) && !(changed && managed(last))) {
+      this.applied.set(cfg.name, want);
+      return;
+    }
+    const log = this.options.log;
     try {
       const actual = device.getAddress();
       if (want.address !== null && want.prefixLength !== null) {
-        if (actual?.address !== want.address || actual.prefixLength !== want.prefixLength) device.setAddress(want.address, want.prefixLength);
-      } else if (last !== undefined && last.address !== null && actual !== undefined) {
+        if (actual?.address !== want.address || actual.prefixLength !== want.prefixLength) {
+          const stored = `${formatDottedQuad(want.address)}/${want.prefixLength}`;
+          if (actual !== undefined) log.info(`${cfg.name}: replacing the kernel's address ${formatDottedQuad(actual.address)}/${actual.prefixLength} with the stored ${stored}`);
+          device.setAddress(want.address, want.prefixLength);
+        }
+      } else if (changed && last !== undefined && last.address !== null && actual !== undefined) {
         device.removeAddress();
       }
-      // Admin state: applied when stored as up, or when it changed; an unconfigured interface that
-      // an operator brought up by hand is left alone.
-      if (want.adminUp !== device.isUp() && (want.adminUp || last !== undefined || want.address !== null)) device.setUp(want.adminUp);
+      if (want.adminUp !== device.isUp()) {
+        if (!changed) log.info(`${cfg.name}: setting the interface ${want.adminUp ? 'up' : 'down'} as stored (it was set ${want.adminUp ? 'down' : 'up'} outside msnl)`);
+        device.setUp(want.adminUp);
+      }
       this.applied.set(cfg.name, want);
     } catch (error) {
-      this.options.log.error(`failed to configure ${cfg.name}: ${causeOf(error)}`);
+      log.error(`failed to configure ${cfg.name}: ${causeOf(error)}`);
     }
   }
 
@@ -388,6 +423,13 @@ export class Daemon<L> {
       if (info === undefined) continue;
       const interfaceName = this.tunnels[c.sock - 1]?.spec.name ?? '?';
       yield { conn: c.conn, interfaceName, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, initiator: c.initiator, info, health: this.endpoint.health(c.conn) };
+    }
+  }
+
+  *calls(): IterableIterator<CallView> {
+    for (const call of this.manager.callRecords()) {
+      const interfaceName = this.tunnels[call.sock - 1]?.spec.name ?? '?';
+      yield { interfaceName, peerIp: call.peerIp, remoteMsnl: call.remoteMsnl, port: call.port, state: call.state, since: call.since, reason: call.reason };
     }
   }
 

@@ -1,7 +1,7 @@
 // msnld: flags, environment, signals and wiring; the engine is src/daemon/daemon.ts. Loaded by main.ts.
 
-import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { openSync, closeSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { makeDirectories } from '../base/files.js';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
@@ -16,6 +16,7 @@ import { openAddrMonitor, type AddrEventSource } from '../tun/addr-events.js';
 import { Daemon } from './daemon.js';
 import { DaemonControl } from './control-handler.js';
 import { VERSION } from '../base/version.js';
+import { instancePaths, netnsNameProblem } from '../base/instance.js';
 import { causeOf, createLogger, parseLogLevel, type Logger } from '../base/logger.js';
 import { parseHostPort } from '../abi/endpoint.js';
 import { UdpUnderlay } from '../msdl/udp.js';
@@ -33,6 +34,7 @@ interface Flags {
   logFile: string;
   gso?: boolean;
   offload?: boolean;
+  netns?: string;
 }
 
 class UsageError extends Error {}
@@ -56,6 +58,7 @@ function program(): Command {
     .option('--no-gso', 'send every underlay datagram on its own instead of runs with UDP segmentation offload')
     .option('--no-offload', 'read and write the msN devices one plain packet at a time (no TCP segmentation offload)')
     .option('--log-file <path>', 'log file of a detached msnld (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
+    .option('-n, --netns <name>', 'run in network namespace NAME (ip netns exec), with the database, socket and log file of that instance')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error: ') ? `Error: ${text.slice(7)}` : text) });
 }
@@ -110,7 +113,10 @@ async function detach(settings: Settings): Promise<number> {
   const { flags } = settings;
   const running = await answeringPid(flags.socket);
   if (running !== undefined) {
-    process.stderr.write(`Error: failed to start: msnld pid ${running} already answers on ${flags.socket}\n`);
+    process.stderr.write(
+      `Error: failed to start: msnld pid ${running} already answers on ${flags.socket}` +
+        ` (another instance? give it its own --socket and --db, or -n NETNS for a namespace)\n`,
+    );
     return 2;
   }
   makeDirectories(path.dirname(flags.logFile), 0o755); // not mkdirSync(recursive): it spins under /proc
@@ -205,7 +211,7 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
     return 2;
   }
   await daemon.start();
-  const control = new ControlServer(new DaemonControl(daemon), flags.socket, { log: (line: string) => log.verbose(line) });
+  const control = new ControlServer(new DaemonControl(daemon, Date.now, { db: flags.db, socket: flags.socket }), flags.socket, { log: (line: string) => log.verbose(line) });
   try {
     await control.listen();
   } catch (error) {
@@ -244,6 +250,17 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
   });
 }
 
+/** Whether this process runs in namespace `name`; undefined when there is no such namespace. */
+function inNetns(name: string): boolean | undefined {
+  try {
+    const target = statSync(`/run/netns/${name}`);
+    const self = statSync('/proc/self/ns/net');
+    return target.ino === self.ino && target.dev === self.dev;
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const cmd = program();
   try {
@@ -252,9 +269,35 @@ async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
     throw error;
   }
+  const flags = cmd.opts<Flags>();
+  if (flags.netns !== undefined) {
+    const problem = netnsNameProblem(flags.netns);
+    if (problem !== undefined) {
+      process.stderr.write(`Error: argument "${flags.netns}" is wrong: ${problem}\n`);
+      return 1;
+    }
+    // Explicit --db/--socket/--log-file win; otherwise the instance's paths, before the environment.
+    const paths = instancePaths(flags.netns);
+    if (cmd.getOptionValueSource('db') !== 'cli') flags.db = paths.db;
+    if (cmd.getOptionValueSource('socket') !== 'cli') flags.socket = paths.socket;
+    if (cmd.getOptionValueSource('logFile') !== 'cli') flags.logFile = paths.logFile;
+    const inside = inNetns(flags.netns);
+    if (inside === undefined) {
+      process.stderr.write(`Error: failed to start: no network namespace ${flags.netns} (/run/netns/${flags.netns}; ip netns add ${flags.netns})\n`);
+      return 2;
+    }
+    if (!inside) {
+      const run = spawnSync('ip', ['netns', 'exec', flags.netns, process.execPath, path.join(__dirname, 'main.js'), ...argv], { stdio: 'inherit' });
+      if (run.error !== undefined) {
+        process.stderr.write(`Error: failed to enter network namespace ${flags.netns}: ${causeOf(run.error)}\n`);
+        return 2;
+      }
+      return run.status ?? 2;
+    }
+  }
   let settings: Settings;
   try {
-    settings = settingsFrom(cmd.opts<Flags>());
+    settings = settingsFrom(flags);
   } catch (error) {
     process.stderr.write(`Error: ${causeOf(error)}\n`);
     return 1;

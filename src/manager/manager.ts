@@ -13,7 +13,7 @@ import { MmErrno, MmReason } from '../abi/constants.js';
 import { sockaddrIn } from '../abi/sockaddr.js';
 import { interfaceByPort } from '../abi/interfaces.js';
 import { formatDottedQuad } from '../abi/inet.js';
-import { reasonName } from '../msnl/constants.js';
+import { Reason, reasonName } from '../msnl/constants.js';
 import type { CallFailure, ConnectionInfo, IncomingCall } from '../msnl/types.js';
 import type { Logger } from '../base/logger.js';
 import type { ManagedEndpoint } from './endpoint-port.js';
@@ -30,6 +30,8 @@ export interface ManagerOptions<L> {
   /** Whether two links are the same underlay endpoint (default: the same object). */
   readonly sameLink?: (a: L, b: L) => boolean;
   readonly log: Logger;
+  /** Wall clock, Unix milliseconds (when calls started and failed). */
+  readonly now?: () => number;
 }
 
 interface Binding {
@@ -51,9 +53,29 @@ export interface ManagedConnection {
 interface OutgoingCall {
   readonly sock: number;
   readonly remoteMsnl: number;
+  readonly port: number;
+  readonly since: number;
   readonly refs: Array<{ ref: number; peerIp: number }>;
   handle: number | undefined;
 }
+
+/** A call in progress, or the last failed call to a host that has no connection since. */
+export interface CallRecord {
+  readonly sock: number;
+  readonly remoteMsnl: number;
+  /** The IP peer the call is for (the first that asked). */
+  readonly peerIp: number;
+  /** The tunnelling port called (the interface's). */
+  readonly port: number;
+  readonly state: 'calling' | 'failed';
+  /** When the call started (calling) or failed (failed), Unix ms. */
+  readonly since: number;
+  /** msnl(7) reason code of a failed call; undefined while calling. */
+  readonly reason: number | undefined;
+}
+
+/** Failed calls remembered at most (the oldest are forgotten first). */
+export const MAX_FAILED_CALLS = 1024;
 
 export class Manager<L> {
   private readonly bindings = new Map<number, Binding>();
@@ -62,13 +84,18 @@ export class Manager<L> {
   private readonly connByKey = new Map<string, number>();
   private readonly calls = new Map<string, OutgoingCall>();
   private readonly callByHandle = new Map<number, OutgoingCall>();
+  /** The last failed call per (sock, host), until a connection to that host opens. */
+  private readonly failed = new Map<string, CallRecord>();
+  private readonly now: () => number;
   /** The underlay endpoint of each connection, to judge a second call that claims the same peer. */
   private readonly linkByConn = new Map<number, L>();
   private readonly scratch = Buffer.alloc(64);
   badMessages = 0;
   refusedCalls = 0;
 
-  constructor(private readonly options: ManagerOptions<L>) {}
+  constructor(private readonly options: ManagerOptions<L>) {
+    this.now = options.now ?? Date.now;
+  }
 
   private static key(sock: number, remoteMsnl: number): string {
     return `${sock}:${remoteMsnl}`;
@@ -76,6 +103,14 @@ export class Manager<L> {
 
   connections(): ReadonlyMap<number, ManagedConnection> {
     return this.conns;
+  }
+
+  /** Calls in progress, then the last failed call to each host that has had no connection since. */
+  *callRecords(): IterableIterator<CallRecord> {
+    for (const call of this.calls.values()) {
+      yield { sock: call.sock, remoteMsnl: call.remoteMsnl, peerIp: call.refs[0]?.peerIp ?? 0, port: call.port, state: 'calling', since: call.since, reason: undefined };
+    }
+    yield* this.failed.values();
   }
 
   /** Handles one encoded MMUP message from a tunnel. Malformed messages are counted, never thrown. */
@@ -142,6 +177,7 @@ export class Manager<L> {
         this.calls.delete(key);
         if (call.handle !== undefined) this.callByHandle.delete(call.handle);
       }
+      for (const [key, record] of [...this.failed]) if (record.sock === sock) this.failed.delete(key);
       this.options.log.info(`${interfaceByPort(binding.port)?.name ?? sock}: unbound`);
     }
     if (final) this.send(sock, { type: 'MMDOWN_FINAL', sock });
@@ -170,7 +206,7 @@ export class Manager<L> {
     }
     const link = this.options.linkOf(remote);
     if (link === undefined) return refuse(MmReason.NO_ROUTE, `no MSNL route to ${formatDottedQuad(remote)}`);
-    const call: OutgoingCall = { sock, remoteMsnl: remote, refs: [{ ref, peerIp }], handle: undefined };
+    const call: OutgoingCall = { sock, remoteMsnl: remote, port, since: this.now(), refs: [{ ref, peerIp }], handle: undefined };
     this.calls.set(key, call);
     this.options.log.verbose(`calling ${formatDottedQuad(remote)} port 0x${port.toString(16)} for ${formatDottedQuad(peerIp)}`);
     const handle = this.options.endpoint.connect({ remoteAddress: remote, remotePort: port, localPort: port, ipa: binding.ipa, link });
@@ -254,6 +290,7 @@ export class Manager<L> {
     }
     this.conns.set(c.conn, c);
     this.connByKey.set(key, c.conn);
+    this.failed.delete(key);
     this.linkByConn.set(c.conn, link);
     this.options.log.info(`connection ${c.conn} up: ${formatDottedQuad(c.peerIp)} via MSNL ${formatDottedQuad(c.remoteMsnl)}`);
   }
@@ -263,12 +300,25 @@ export class Manager<L> {
     const call = this.callByHandle.get(handle);
     if (call === undefined) return;
     this.callByHandle.delete(handle);
-    this.calls.delete(Manager.key(call.sock, call.remoteMsnl));
+    const key = Manager.key(call.sock, call.remoteMsnl);
+    this.calls.delete(key);
     const mm = reason === 'timeout' ? MmReason.TIMEOUT : mmReason(code);
+    const wire = reason === 'timeout' ? Reason.TIMEOUT : code;
+    this.rememberFailure(key, { sock: call.sock, remoteMsnl: call.remoteMsnl, peerIp: call.refs[0]?.peerIp ?? 0, port: call.port, state: 'failed', since: this.now(), reason: wire });
     this.options.log.info(`failed to call ${formatDottedQuad(call.remoteMsnl)}: ${reason} (reason ${code}: ${reasonName(code)})`);
     for (const { ref, peerIp } of call.refs) {
       const port = this.bindings.get(call.sock)?.port ?? 0;
       this.send(call.sock, { type: 'MMDOWN_REFUSED', sock: call.sock, ref, reason: mm, peer: sockaddrIn(peerIp, port) });
+    }
+  }
+
+  private rememberFailure(key: string, record: CallRecord): void {
+    this.failed.delete(key);
+    this.failed.set(key, record);
+    while (this.failed.size > MAX_FAILED_CALLS) {
+      const oldest = this.failed.keys().next();
+      if (oldest.done === true) break;
+      this.failed.delete(oldest.value);
     }
   }
 
@@ -288,6 +338,10 @@ export class Manager<L> {
 
   /** Tears down connections whose IP peer no longer maps to their MSNL host (mapping removed). */
   mappingsChanged(): void {
+    // A failed call is news only while its peer still maps to the host that was called.
+    for (const [key, record] of [...this.failed]) {
+      if (this.options.msnlAddressOf(record.peerIp) !== record.remoteMsnl) this.failed.delete(key);
+    }
     for (const c of [...this.conns.values()]) {
       if (this.options.msnlAddressOf(c.peerIp) !== c.remoteMsnl) {
         this.options.log.info(`connection ${c.conn}: mapping for ${formatDottedQuad(c.peerIp)} removed`);

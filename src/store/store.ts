@@ -372,6 +372,19 @@ export class Store {
     );
   }
 
+  /** Deletes every mapping (expired or not); returns how many went. */
+  flushMappings(): number {
+    return this.write('flush the mappings', () => this.db.prepare('DELETE FROM mappings').run().changes);
+  }
+
+  /**
+   * Runs several of the writes above as one transaction (each becomes a savepoint): all of them
+   * commit, or none does (msnl apply, map replace, map import --replace).
+   */
+  transaction<T>(what: string, body: () => T): T {
+    return this.write(what, body);
+  }
+
   // ---- plumbing ----------------------------------------------------------------------------
 
   private readonly statements = new Map<string, BetterSqlite3.Statement>();

@@ -1,10 +1,11 @@
 // The pure text helpers of the live commands, on literal values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allUp, healthText } from '../../src/cli/health.js';
+import { allUp, CHECK_FAILED_WINDOW_S, healthText } from '../../src/cli/health.js';
+import { connectionText } from '../../src/cli/conn.js';
 import { formatSummary, summarize } from '../../src/cli/ping.js';
 import { formatDuration, statusText } from '../../src/cli/status.js';
-import { SAMPLE_HEALTH, SAMPLE_STATUS } from '../control/fake-handler.js';
+import { SAMPLE_CONNECTION, SAMPLE_HEALTH, SAMPLE_STATUS } from '../control/fake-handler.js';
 
 test('formatDuration drops leading zero units and keeps inner ones', () => {
   assert.equal(formatDuration(0), '0s');
@@ -32,6 +33,31 @@ test('health: every tunnel up, vacuously for none; text for unmeasured fields', 
   assert.equal(
     healthText({ ...SAMPLE_HEALTH, state: 'down', tx_proven: false, rx_proven: false, rtt_ms: null, last_heard_s: null, loss: 1 }),
     '7: ms0 peer 10.77.0.2 remote 128.232.65.43 state down auth key tx unproven rx unproven rtt - loss 100% heard never',
+  );
+});
+
+test('health: a failed call shows its reason and age; it fails the check for CHECK_FAILED_WINDOW_S seconds', () => {
+  const failed = { ...SAMPLE_HEALTH, connection: 0, state: 'down' as const, tx_proven: false, rx_proven: false, rtt_ms: null, last_heard_s: null, loss: 1, reason: 'timeout', failed_s: 3.25 };
+  assert.equal(
+    healthText(failed),
+    '0: ms0 peer 10.77.0.2 remote 128.232.65.43 state down auth key tx unproven rx unproven rtt - loss 100% heard never reason timeout failed 3.3s ago',
+  );
+  assert.equal(CHECK_FAILED_WINDOW_S, 300);
+  assert.equal(allUp([SAMPLE_HEALTH, failed]), false);
+  assert.equal(allUp([SAMPLE_HEALTH, { ...failed, failed_s: 300.5 }]), true, 'older than the window');
+  assert.equal(allUp([{ ...failed, failed_s: 400, last_heard_s: 2 }]), false, 'a lost tunnel stays down whatever the age of its failure');
+});
+
+test('conn: calls in progress and failed calls have their own line', () => {
+  const call = { ...SAMPLE_CONNECTION, connection: 0, state: 'failed', age_s: 4, rx_packets: 0, rx_bytes: 0, tx_packets: 0, tx_bytes: 0, reason: 'no-listener' };
+  assert.equal(connectionText(call), 'call: ms0 peer 10.77.0.2 remote 128.232.65.43:0x0800 state failed reason no-listener 4s ago');
+  assert.equal(connectionText({ ...call, state: 'calling', reason: null, age_s: 1 }), 'call: ms0 peer 10.77.0.2 remote 128.232.65.43:0x0800 state calling for 1s');
+});
+
+test('status text names the database and socket the daemon uses', () => {
+  assert.equal(
+    statusText({ ...SAMPLE_STATUS, counters: {}, uptime_s: 5, db: '/var/lib/msnl/netns/a/msnl.db', socket: '/run/msnl/netns/a.sock' }),
+    'msnld running pid 4242 version 0.1.0 uptime 5s\naddress 128.232.65.42 listen 0.0.0.0:7000\ndatabase /var/lib/msnl/netns/a/msnl.db socket /run/msnl/netns/a.sock',
   );
 });
 

@@ -153,21 +153,22 @@ test('status: text and JSON object', async () => {
   });
 });
 
-test('ifconfig adds the daemon\'s live fields to the stored configuration', async () => {
+test('ifconfig shows the kernel\'s state from the daemon, the stored state where they differ, and the live fields', async () => {
   await withDaemon(async (socket) => {
     const db = path.join(path.dirname(socket), 'none.db'); // missing: the stored state is empty
     const text = await msnl(['--socket', socket, '--db', db, 'ifconfig', 'ms0']);
     assert.equal(text.code, 0, text.stderr);
     assert.equal(
       text.stdout,
-      'ms0: flags=208<POINTOPOINT,RUNNING,NOARP>  mtu 1500\n        msnl port 0x0800  bound\n        connections 1\n' +
+      'ms0: flags=209<UP,POINTOPOINT,RUNNING,NOARP>  mtu 1500\n        inet 10.77.0.1  netmask 255.255.255.0  prefixlen 24\n' +
+        '        stored no address  down  (the kernel differs: address, admin_up)\n        msnl port 0x0800  bound\n        connections 1\n' +
         '        RX packets 3  bytes 252\n        TX packets 5  bytes 420\n        dropped 0\n\n',
     );
     const json = JSON.parse((await msnl(['--socket', socket, '--db', db, '-j', 'ifconfig', 'ms0'])).stdout) as Array<Record<string, unknown>>;
     assert.deepEqual(
       { ...json[0] },
-      { ifname: 'ms0', flags: ['POINTOPOINT', 'RUNNING', 'NOARP'], mtu: 1500, admin_up: false, address: null, prefix_length: null, netmask: null,
-        msnl_port: 0x800, oper_up: true, bound: true, connections: 1, rx_packets: 3, rx_bytes: 252, tx_packets: 5, tx_bytes: 420, drops: 0 },
+      { ifname: 'ms0', flags: ['UP', 'POINTOPOINT', 'RUNNING', 'NOARP'], mtu: 1500, admin_up: false, address: null, prefix_length: null, netmask: null,
+        msnl_port: 0x800, kernel_admin_up: true, kernel_address: '10.77.0.1', kernel_prefix_length: 24, differs: ['address', 'admin_up'], oper_up: true, bound: true, connections: 1, rx_packets: 3, rx_bytes: 252, tx_packets: 5, tx_bytes: 420, drops: 0 },
     );
     const down = await msnl(['--socket', path.join(path.dirname(socket), 'gone.sock'), '--db', db, 'ifconfig', 'ms0']);
     assert.deepEqual([down.code, down.stderr], [0, '']);

@@ -1,3 +1,4 @@
+import { VERSION } from '../../src/base/version.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -49,6 +50,30 @@ test('ifconfig shows live fields only when the provider returns them', async (t)
   assert.deepEqual(c.err, []);
 });
 
+test('ifconfig: the kernel state where the daemon reports it, a stored line only where they differ', async (t) => {
+  const c = capture(t);
+  assert.equal(await run(['ifconfig', 'ms1', '10.0.0.1/24', 'up'], c.io), 0);
+  const same = buildProgram(c.io);
+  same.context.live.interfaces = async () => new Map([['ms1', { address: '10.0.0.1/24', admin_up: true, oper_up: true }]]);
+  await same.program.parseAsync(['ifconfig', 'ms1'], { from: 'user' });
+  const text = c.out.splice(0).join('');
+  assert.match(text, /^\s+inet 10\.0\.0\.1  netmask 255\.255\.255\.0  prefixlen 24$/m);
+  assert.doesNotMatch(text, /stored/);
+  // ip addr flush: the kernel has no address any more, the database still has one.
+  const flushed = buildProgram(c.io);
+  flushed.context.live.interfaces = async () => new Map([['ms1', { address: null, admin_up: true }], ['ms2', { address: '10.2.0.1/16', admin_up: true }]]);
+  await flushed.program.parseAsync(['ifconfig'], { from: 'user' });
+  const after = c.out.splice(0).join('');
+  assert.doesNotMatch(after, /inet 10\.0\.0\.1 /);
+  assert.match(after, /^\s+stored inet 10\.0\.0\.1\/24  up  \(the kernel differs: address\)$/m);
+  assert.match(after, /^ms2: flags=145<UP,POINTOPOINT,NOARP>  mtu 9180\n\s+inet 10\.2\.0\.1  netmask 255\.255\.0\.0  prefixlen 16\n\s+stored no address  down/m, 'an interface up in the kernel is listed');
+  const json = buildProgram(c.io);
+  json.context.live.interfaces = async () => new Map([['ms1', { address: null, admin_up: true }]]);
+  await json.program.parseAsync(['-j', 'ifconfig', 'ms1'], { from: 'user' });
+  const rows = JSON.parse(c.out.splice(0).join('')) as Array<Record<string, unknown>>;
+  assert.deepEqual([rows[0]?.address, rows[0]?.kernel_address, rows[0]?.differs], ['10.0.0.1', null, ['address']]);
+});
+
 test('global options work after the command, the environment gives defaults, usage errors exit 1', async (t) => {
   const c = capture(t);
   assert.equal(await run(['map', 'add', '10.0.0.0/8', '1.2.3.4'], c.io), 0);
@@ -75,4 +100,30 @@ test('a control socket path over 107 octets is a usage error, not "msnld is not 
   const result = box.run(['--socket', `/tmp/${'s'.repeat(110)}.sock`, 'status']);
   assert.equal(result.status, 1);
   assert.equal(result.stderr, 'Error: argument "--socket" is wrong: path is longer than 107 octets\n');
+});
+
+test('msnl --version and -V print the version alone and exit 0', async (t) => {
+  for (const flag of ['--version', '-V']) {
+    const c = capture(t);
+    assert.equal(await run([flag], c.io), 0);
+    assert.equal(c.out.join(''), `${VERSION}\n`);
+  }
+});
+
+test('unique-prefix abbreviations, ls, and "expected keyword via"', async (t) => {
+  const c = capture(t);
+  assert.equal(await run(['m', 'a', '10.5.0.0/16', '128.232.0.5'], c.io), 0, c.err.join(''));
+  assert.equal(await run(['r', 'a', '128.232.0.5', 'via', '192.0.2.5:1994', 'auth', 'none'], c.io), 0, c.err.join(''));
+  c.out.splice(0);
+  assert.equal(await run(['map', 'ls'], c.io), 0, c.err.join(''));
+  assert.equal(await run(['ro', 's'], c.io), 0, c.err.join(''));
+  assert.equal(await run(['--json', 'i', '-a'], c.io), 0, c.err.join(''));
+  const out = c.out.splice(0).join('');
+  assert.match(out, /^10\.5\.0\.0\/16 msnl 128\.232\.0\.5 origin cli$/m);
+  assert.match(out, /^128\.232\.0\.5\/32 via 192\.0\.2\.5:1994 auth none$/m);
+  assert.match(out, /"ifname":"ms3"/);
+  assert.equal(await run(['route', 'add', '128.232.0.6', '192.0.2.6:1994'], c.io), 1);
+  assert.match(c.err.splice(0).join(''), /^Error: expected keyword "via" after 128\.232\.0\.6, found "192\.0\.2\.6:1994"/m);
+  assert.equal(await run(['route', 'add', '128.232.0.6', 'via'], c.io), 1);
+  assert.match(c.err.splice(0).join(''), /^Error: expected HOST:PORT after "via"$/m);
 });

@@ -10,6 +10,8 @@ export const SAMPLE_STATUS: StatusRow = {
   uptime_s: 3725,
   address: '128.232.65.42',
   listen: '0.0.0.0:7000',
+  db: null,
+  socket: null,
   counters: { rx_frames: 10, tx_frames: 12, dropped_bad: 1 },
 };
 
@@ -20,12 +22,12 @@ export const SAMPLE_INTERFACE: InterfaceRow = {
 
 export const SAMPLE_CONNECTION: ConnectionRow = {
   connection: 7, interface: 'ms0', peer_ip: '10.77.0.2', local_sap: '128.232.65.42:0x0800', remote_sap: '128.232.65.43:0x0800',
-  state: 'open', auth: 'key', age_s: 12, rx_packets: 3, rx_bytes: 252, tx_packets: 5, tx_bytes: 420, initiator: 'local',
+  state: 'open', auth: 'key', age_s: 12, rx_packets: 3, rx_bytes: 252, tx_packets: 5, tx_bytes: 420, initiator: 'local', reason: null,
 };
 
 export const SAMPLE_HEALTH: HealthRow = {
   connection: 7, interface: 'ms0', peer_ip: '10.77.0.2', remote_address: '128.232.65.43', state: 'up', auth: 'key',
-  tx_proven: true, rx_proven: true, rtt_ms: 1.25, loss: 0, last_heard_s: 0.5,
+  tx_proven: true, rx_proven: true, rtt_ms: 1.25, loss: 0, last_heard_s: 0.5, reason: null, failed_s: null,
 };
 
 export class FakeHandler implements ControlHandler {

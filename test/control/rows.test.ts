@@ -104,8 +104,12 @@ test('random rows round-trip', () => {
     const health: HealthRow = {
       ...SAMPLE_HEALTH, connection: rand(1 << 30), state: (['up', 'half', 'down'] as const)[rand(3)]!, tx_proven: rand(2) === 1,
       rx_proven: rand(2) === 1, rtt_ms: rand(4) === 0 ? null : rand(100000) / 1000, loss: rand(1001) / 1000, last_heard_s: rand(3) === 0 ? null : rand(1e6) / 10,
+      reason: rand(2) ? null : 'timeout', failed_s: rand(2) ? null : rand(1e6) / 10,
     };
-    const conn: ConnectionRow = { ...SAMPLE_CONNECTION, connection: rand(1e9), age_s: rand(1e9), rx_bytes: rand(1e9) * 1000, initiator: rand(2) ? 'local' : 'remote' };
+    const conn: ConnectionRow = {
+      ...SAMPLE_CONNECTION, connection: rand(1e9), age_s: rand(1e9), rx_bytes: rand(1e9) * 1000, initiator: rand(2) ? 'local' : 'remote',
+      reason: rand(2) ? null : 'no-listener',
+    };
     const iface: InterfaceRow = { ...SAMPLE_INTERFACE, address: rand(2) ? null : `10.${rand(256)}.0.1/${rand(33)}`, admin_up: rand(2) === 1, drops: rand(1e6) };
     assert.deepEqual(decodeRows(HEALTH_SCHEMA, encodeRows(HEALTH_SCHEMA, [health])), [health]);
     assert.deepEqual(decodeRows(CONNECTION_SCHEMA, encodeRows(CONNECTION_SCHEMA, [conn])), [conn]);
