@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { createContext, DEFAULT_DB, DEFAULT_SOCKET, type CliContext, type ContextIo } from './context.js';
 import { reportError } from './errors.js';
+import { VERSION } from '../base/version.js';
 import * as conn from './conn.js';
 import * as health from './health.js';
 import * as host from './host.js';
@@ -33,6 +34,7 @@ export function buildProgram(io: ContextIo = {}, objects: ReadonlyArray<{ regist
   const writeOut = io.stdout ?? ((text: string) => void process.stdout.write(text));
   program
     .description('administer IP over MSNL: the ms0..ms3 interfaces, the mapping and route tables, and msnld')
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .option('-j, --json', 'print JSON instead of text')
     .option('-p, --pretty', 'indent JSON output')
     .option('--db <path>', `the database file (default: $MSNL_DB or ${DEFAULT_DB})`)

@@ -21,6 +21,8 @@ import { causeOf, createLogger, parseLogLevel, type Logger } from '../base/logge
 import { parseHostPort } from '../abi/endpoint.js';
 import { DgramUdpUnderlay } from '../msdl/udp-dgram.js';
 import { NativeUdpUnderlay } from '../msdl/udp-native.js';
+import { loadNative } from '../tun/native.js';
+import { notifierFromEnv } from './sd-notify.js';
 
 export const DEFAULT_LOG_FILE = '/var/log/msnld.log';
 
@@ -218,12 +220,16 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
     return 2;
   }
   log.info(`msnld ${VERSION} running (pid ${process.pid}), control socket ${flags.socket}, database ${flags.db}`);
+  // The control socket answers and ms0..ms3 exist (the Daemon constructor opened them): ready.
+  const systemd = notifierFromEnv(process.env, (to, message) => loadNative().sendUnixDatagram(to, message), (line) => log.error(line));
+  systemd?.send({ READY: 1, MAINPID: process.pid, STATUS: `running, control socket ${flags.socket}` });
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
       log.info(`${signal}: disconnecting every connection and exiting`);
+      systemd?.send({ STOPPING: 1 });
       // Nothing a control client does may hold the exit up: close() destroys every client
       // socket, and is not waited on longer than STOP_CONTROL_MS in any case. Should the rest
       // still hang, the process exits after STOP_DEADLINE_MS; the kernel then drops ms0..ms3.
@@ -242,7 +248,11 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => {
       log.info('SIGHUP: reconciling with the database');
-      void daemon.reconcile(true).catch((error: unknown) => log.error(`failed to reconcile: ${causeOf(error)}`));
+      systemd?.send({ RELOADING: 1 });
+      void daemon
+        .reconcile(true)
+        .catch((error: unknown) => log.error(`failed to reconcile: ${causeOf(error)}`))
+        .finally(() => systemd?.send({ READY: 1 }));
     });
   });
 }
