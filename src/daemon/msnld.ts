@@ -17,7 +17,8 @@ import { openAddrMonitor, type AddrEventSource } from '../tun/addr-events.js';
 import { Daemon } from './daemon.js';
 import { DaemonControl } from './control-handler.js';
 import { VERSION } from '../base/version.js';
-import { causeOf, createLogger, parseLogLevel, type Logger } from '../base/logger.js';
+import { causeOf, createLogger, parseLogLevel, type Logger, type LogLevel } from '../base/logger.js';
+import { fileSink, stderrSink, type LogSink } from '../base/log-sink.js';
 import { parseHostPort } from '../abi/endpoint.js';
 import { DgramUdpUnderlay } from '../msdl/udp-dgram.js';
 import { NativeUdpUnderlay } from '../msdl/udp-native.js';
@@ -55,11 +56,11 @@ function program(): Command {
     .option('--address <msnladdr>', 'default MSNL address, overriding the stored one (env MSNL_ADDRESS)', process.env.MSNL_ADDRESS || undefined)
     .option('--listen <host:port>', 'underlay UDP address, overriding the stored one (env MSNL_LISTEN)', process.env.MSNL_LISTEN || undefined)
     .option('-f, --foreground', 'stay in the foreground and log to standard error')
-    .option('--log-level <level>', 'error, info or verbose (env MSNL_LOG_LEVEL)', env('MSNL_LOG_LEVEL', 'info'))
+    .option('--log-level <level>', 'error, warn, info or debug (verbose: debug) (env MSNL_LOG_LEVEL)', env('MSNL_LOG_LEVEL', 'info'))
     .option('--idle-timeout <seconds>', 'release connections that carried no data this long', '1200')
     .option('--no-gso', 'send every underlay datagram on its own instead of runs with UDP segmentation offload')
     .option('--no-offload', 'read and write the msN devices one plain packet at a time (no TCP segmentation offload)')
-    .option('--log-file <path>', 'log file of a detached msnld (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
+    .option('--log-file <path>', 'log file (timestamped, reopened on SIGUSR1) of a detached msnld, or of a foreground one when given (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error: ') ? `Error: ${text.slice(7)}` : text) });
 }
@@ -68,13 +69,15 @@ interface Settings {
   readonly flags: Flags;
   readonly address?: number;
   readonly listen?: { host: string; port: number };
-  readonly logLevel: 'error' | 'info' | 'verbose';
+  readonly logLevel: LogLevel;
+  /** Log to flags.logFile rather than stderr: detached, or --log-file given with --foreground. */
+  readonly logToFile: boolean;
   readonly idleMs: number;
 }
 
-function settingsFrom(flags: Flags): Settings {
+function settingsFrom(flags: Flags, logFileGiven: boolean): Settings {
   const logLevel = parseLogLevel(flags.logLevel);
-  if (logLevel === undefined) throw new ArgumentError(flags.logLevel, 'log level must be error, info or verbose');
+  if (logLevel === undefined) throw new ArgumentError(flags.logLevel, 'log level must be error, warn, info or debug (or verbose, the same as debug)');
   let address: number | undefined;
   if (flags.address !== undefined) {
     const parsed = parseDottedQuad(flags.address, 'MSNL address');
@@ -93,7 +96,7 @@ function settingsFrom(flags: Flags): Settings {
   if (!/^[0-9]+$/.test(flags.idleTimeout) || idle < 1 || idle > 86_400 * 365) {
     throw new ArgumentError(flags.idleTimeout, 'idle timeout must be a whole number of seconds, 1 or more');
   }
-  return { flags, address, listen, logLevel, idleMs: idle * 1000 };
+  return { flags, address, listen, logLevel, logToFile: logFileGiven, idleMs: idle * 1000 };
 }
 
 /** The pid of the msnld answering on the control socket, or undefined when none answers. */
@@ -119,7 +122,7 @@ async function detach(settings: Settings): Promise<number> {
   }
   makeDirectories(path.dirname(flags.logFile), 0o755); // not mkdirSync(recursive): it spins under /proc
   const log = openSync(flags.logFile, 'a');
-  const child = spawn(process.execPath, [path.join(__dirname, 'main.js'), ...process.argv.slice(2), '--foreground'], { detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [path.join(__dirname, 'main.js'), ...process.argv.slice(2), '--foreground', '--log-file', flags.logFile], { detached: true, stdio: ['ignore', log, log] });
   closeSync(log);
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline && child.exitCode === null) {
@@ -171,7 +174,7 @@ function boundedBy(ms: number, work: Promise<void>): Promise<void> {
   return Promise.race([work, elapsed]).finally(() => clearTimeout(timer));
 }
 
-async function runForeground(settings: Settings, log: Logger): Promise<number> {
+async function runForeground(settings: Settings, log: Logger, sink: LogSink): Promise<number> {
   const { flags } = settings;
   if ((await probeSocket(flags.socket, 1000)) === 'in-use') {
     log.error(`failed to start: another msnld answers on ${flags.socket}`);
@@ -246,6 +249,11 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGUSR1', () => {
+      const problem = sink.reopen();
+      if (problem === undefined) log.info(`SIGUSR1: reopened the log file ${flags.logFile}`);
+      else log.error(`failed to reopen the log file ${flags.logFile}: ${problem}`);
+    });
     process.on('SIGHUP', () => {
       log.info('SIGHUP: reconciling with the database');
       systemd?.send({ RELOADING: 1 });
@@ -267,14 +275,22 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   let settings: Settings;
   try {
-    settings = settingsFrom(cmd.opts<Flags>());
+    const logFileGiven = cmd.getOptionValueSource('logFile') === 'cli' || (process.env.MSNL_LOG_FILE ?? '') !== '';
+    settings = settingsFrom(cmd.opts<Flags>(), logFileGiven);
   } catch (error) {
     process.stderr.write(`Error: ${causeOf(error)}\n`);
     return 1;
   }
   if (settings.flags.foreground !== true) return detach(settings);
-  const log = createLogger(settings.logLevel);
-  return runForeground(settings, log);
+  let sink: LogSink;
+  try {
+    sink = settings.logToFile ? fileSink(settings.flags.logFile) : stderrSink(process.env);
+  } catch (error) {
+    process.stderr.write(`msnld: error: failed to open the log file ${settings.flags.logFile}: ${causeOf(error)}\n`);
+    return 2;
+  }
+  const log = createLogger(settings.logLevel, (line) => sink.write(line), { style: sink.style });
+  return runForeground(settings, log, sink);
 }
 
 main(process.argv.slice(2)).then(
