@@ -8,6 +8,7 @@ import { Errno } from '../control/protocol.js';
 import type { ConnectionRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from '../control/rows.js';
 import type { Daemon } from './daemon.js';
 import { VERSION } from '../base/version.js';
+import type { MetricsSnapshot } from './metrics.js';
 
 
 function sap(address: number, port: number): string {
@@ -127,6 +128,16 @@ export class DaemonControl<L> implements ControlHandler {
       });
     }
     return rows.sort(byInterfaceThenConnection);
+  }
+
+  /** Everything `msnld --metrics` exposes, read at once. */
+  metrics(): MetricsSnapshot {
+    const status = this.status();
+    const interfaces = [...this.daemon.interfaces()].map(({ spec, tunnel }) => {
+      const c = tunnel.counters;
+      return { name: spec.name, bound: tunnel.isBound, connections: tunnel.connectionCount, rxPackets: c.rxPackets, rxBytes: c.rxBytes, txPackets: c.txPackets, txBytes: c.txBytes, drops: { ...c.drops } };
+    });
+    return { version: status.version, uptimeS: status.uptime_s, counters: status.counters, interfaces, connections: this.connections(), health: this.health() };
   }
 
   async reload(): Promise<void> {

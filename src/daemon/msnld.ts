@@ -24,6 +24,7 @@ import { DgramUdpUnderlay } from '../msdl/udp-dgram.js';
 import { NativeUdpUnderlay } from '../msdl/udp-native.js';
 import { loadNative } from '../tun/native.js';
 import { notifierFromEnv } from './sd-notify.js';
+import { MetricsServer } from './metrics-server.js';
 
 export const DEFAULT_LOG_FILE = '/var/log/msnld.log';
 
@@ -38,6 +39,7 @@ interface Flags {
   logFile: string;
   gso?: boolean;
   offload?: boolean;
+  metrics?: string;
 }
 
 class UsageError extends Error {}
@@ -60,6 +62,7 @@ function program(): Command {
     .option('--idle-timeout <seconds>', 'release connections that carried no data this long', '1200')
     .option('--no-gso', 'send every underlay datagram on its own instead of runs with UDP segmentation offload')
     .option('--no-offload', 'read and write the msN devices one plain packet at a time (no TCP segmentation offload)')
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (env MSNL_METRICS)', process.env.MSNL_METRICS || undefined)
     .option('--log-file <path>', 'log file (timestamped, reopened on SIGUSR1) of a detached msnld, or of a foreground one when given (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error: ') ? `Error: ${text.slice(7)}` : text) });
@@ -73,6 +76,7 @@ interface Settings {
   /** Log to flags.logFile rather than stderr: detached, or --log-file given with --foreground. */
   readonly logToFile: boolean;
   readonly idleMs: number;
+  readonly metrics?: { host: string; port: number };
 }
 
 function settingsFrom(flags: Flags, logFileGiven: boolean): Settings {
@@ -90,13 +94,19 @@ function settingsFrom(flags: Flags, logFileGiven: boolean): Settings {
     if (parsed instanceof ArgumentError) throw parsed;
     listen = parsed;
   }
+  let metrics: { host: string; port: number } | undefined;
+  if (flags.metrics !== undefined) {
+    const parsed = parseHostPort(flags.metrics);
+    if (parsed instanceof ArgumentError) throw parsed;
+    metrics = parsed;
+  }
   const socketProblem = socketPathProblem(flags.socket);
   if (socketProblem !== undefined) throw new ArgumentError('--socket', socketProblem);
   const idle = Number(flags.idleTimeout);
   if (!/^[0-9]+$/.test(flags.idleTimeout) || idle < 1 || idle > 86_400 * 365) {
     throw new ArgumentError(flags.idleTimeout, 'idle timeout must be a whole number of seconds, 1 or more');
   }
-  return { flags, address, listen, logLevel, logToFile: logFileGiven, idleMs: idle * 1000 };
+  return { flags, address, listen, logLevel, logToFile: logFileGiven, idleMs: idle * 1000, metrics };
 }
 
 /** The pid of the msnld answering on the control socket, or undefined when none answers. */
@@ -213,7 +223,8 @@ async function runForeground(settings: Settings, log: Logger, sink: LogSink): Pr
     return 2;
   }
   await daemon.start();
-  const control = new ControlServer(new DaemonControl(daemon), flags.socket, { log: (line: string) => log.verbose(line) });
+  const handler = new DaemonControl(daemon);
+  const control = new ControlServer(handler, flags.socket, { log: (line: string) => log.verbose(line) });
   try {
     await control.listen();
   } catch (error) {
@@ -221,6 +232,21 @@ async function runForeground(settings: Settings, log: Logger, sink: LogSink): Pr
     await daemon.stop();
     store.close();
     return 2;
+  }
+  let metrics: MetricsServer | undefined;
+  if (settings.metrics !== undefined) {
+    const { host, port } = settings.metrics;
+    metrics = new MetricsServer(() => handler.metrics());
+    try {
+      const bound = await metrics.listen(host, port);
+      log.info(`serving metrics at http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}/metrics`);
+    } catch (error) {
+      log.error(`failed to serve metrics on ${host}:${port}: ${causeOf(error)}`);
+      await boundedBy(STOP_CONTROL_MS, control.close());
+      await daemon.stop();
+      store.close();
+      return 2;
+    }
   }
   log.info(`msnld ${VERSION} running (pid ${process.pid}), control socket ${flags.socket}, database ${flags.db}`);
   // The control socket answers and ms0..ms3 exist (the Daemon constructor opened them): ready.
@@ -242,6 +268,7 @@ async function runForeground(settings: Settings, log: Logger, sink: LogSink): Pr
       }, STOP_DEADLINE_MS).unref();
       void (async () => {
         await boundedBy(STOP_CONTROL_MS, control.close()).catch((error: unknown) => log.error(`failed to close control socket: ${causeOf(error)}`));
+        await boundedBy(STOP_CONTROL_MS, metrics?.close() ?? Promise.resolve());
         await daemon.stop();
         store.close();
         resolve(0);
