@@ -74,6 +74,24 @@ export interface HealthRow {
   last_heard_s: number | null;
 }
 
+/** What `monitor=1` streams, one item per change (msnld(8) CONTROL PROTOCOL). */
+export const EVENT_KINDS = ['up', 'down', 'health', 'call_failed', 'call_refused', 'connect_refused', 'reconcile', 'bound', 'unbound'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export interface EventRow {
+  event: EventKind;
+  interface: string | null;
+  connection: number | null;
+  peer_ip: string | null;
+  remote_address: string | null;
+  /** health: the tunnel's new state (up, half or down). */
+  state: string | null;
+  /** Why, in words: the reason name of a down, failed or refused call. */
+  reason: string | null;
+  /** Milliseconds since the epoch; the last key of every event. */
+  time_ms: number;
+}
+
 export interface PingReplyRow {
   seq: number;
   /** null when the request timed out. */
@@ -128,6 +146,14 @@ export const HEALTH_SCHEMA: RowSchema = {
     field('connection', 'uint'), field('interface', 'string'), field('peer_ip', 'string'), field('remote_address', 'string'),
     field('state', ['up', 'half', 'down']), field('tx_proven', 'bool'), field('rx_proven', 'bool'), field('rtt_ms', 'real', true),
     field('loss', 'real'), field('last_heard_s', 'real', true),
+  ],
+};
+
+// `time_ms` comes last so that a streaming reader knows each event is complete at its time_ms line.
+export const EVENT_SCHEMA: RowSchema = {
+  fields: [
+    field('event', [...EVENT_KINDS]), field('interface', 'string', true), field('connection', 'uint', true), field('peer_ip', 'string', true),
+    field('remote_address', 'string', true), field('state', 'string', true), field('reason', 'string', true), field('time_ms', 'uint'),
   ],
 };
 

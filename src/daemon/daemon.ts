@@ -20,6 +20,7 @@ import type { Store } from '../store/store.js';
 import type { DesiredState, InterfaceConfig } from '../store/types.js';
 import { causeOf, type Logger } from '../base/logger.js';
 import type { Underlay, UnderlaySocket } from '../msdl/underlay.js';
+import { DaemonEvents } from './events.js';
 
 export interface DaemonOptions<L> {
   readonly store: Store;
@@ -86,6 +87,8 @@ export class Daemon<L> {
   readonly manager: Manager<L>;
   readonly tunnels: Tunnel[] = [];
   readonly devices: TunDevice[] = [];
+  /** What `msnl monitor` follows. */
+  readonly events: DaemonEvents;
   /** connection id -> the tunnel that owns it, learned from the MM messages between the two halves. */
   private readonly tunnelOfConn = new Map<number, Tunnel>();
   /** Waiters for MSNL Echo replies, by ident (the control socket's ping). */
@@ -108,6 +111,7 @@ export class Daemon<L> {
     // Wall-clock milliseconds with sub-millisecond resolution, so probe RTTs are not whole ms.
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
     this.startedAt = this.now();
+    this.events = new DaemonEvents(() => this.now());
     const log = options.log;
     this.endpoint = new MsnlEndpoint<L>({
       localAddress: options.address ?? 0,
@@ -132,6 +136,7 @@ export class Daemon<L> {
       linkOf: (msnl) => this.routes.lookup(msnl),
       sameLink: (a, b) => options.underlay.same(a, b),
       log,
+      onEvent: (event) => this.events.fromManager(event, (sock) => this.tunnels[sock - 1]?.spec.name),
     });
     for (const spec of TUNNEL_INTERFACES) {
       const device = options.openTun(spec);
@@ -232,6 +237,7 @@ export class Daemon<L> {
     this.refreshDevices();
     this.scheduleExpiry();
     log.verbose(`reconciled: ${desired.mappings.length} mappings, ${desired.routes.length} routes`);
+    this.events.emit({ event: 'reconcile', reason: force ? 'forced' : 'database changed' });
   }
 
   private async applyUnderlay(desired: DesiredState): Promise<void> {

@@ -30,7 +30,18 @@ export interface ManagerOptions<L> {
   /** Whether two links are the same underlay endpoint (default: the same object). */
   readonly sameLink?: (a: L, b: L) => boolean;
   readonly log: Logger;
+  /** Told of each state change the log reports (for `msnl monitor`); `sock` is the tunnel's. */
+  readonly onEvent?: (event: ManagerEvent) => void;
 }
+
+/** A change of a connection or call, as the manager sees it. Addresses are host-order numbers. */
+export type ManagerEvent =
+  | { readonly kind: 'up'; readonly sock: number; readonly conn: number; readonly peerIp: number; readonly remoteMsnl: number }
+  | { readonly kind: 'down'; readonly sock: number; readonly conn: number; readonly peerIp: number; readonly remoteMsnl: number; readonly reason: string }
+  | { readonly kind: 'call_failed'; readonly sock: number; readonly remoteMsnl: number; readonly reason: string }
+  | { readonly kind: 'call_refused'; readonly sock?: number; readonly remoteMsnl: number; readonly reason: string }
+  | { readonly kind: 'connect_refused'; readonly sock: number; readonly peerIp: number; readonly reason: string }
+  | { readonly kind: 'bound' | 'unbound'; readonly sock: number };
 
 interface Binding {
   readonly sock: number;
@@ -128,6 +139,7 @@ export class Manager<L> {
     this.bindings.set(sock, { sock, port, ipa });
     this.sockByPort.set(port, sock);
     this.options.log.info(`${spec.name}: bound ${formatDottedQuad(ipa)} on MSNL port 0x${port.toString(16).padStart(4, '0')}`);
+    this.options.onEvent?.({ kind: 'bound', sock });
   }
 
   private detach(sock: number, final = true): void {
@@ -143,6 +155,7 @@ export class Manager<L> {
         if (call.handle !== undefined) this.callByHandle.delete(call.handle);
       }
       this.options.log.info(`${interfaceByPort(binding.port)?.name ?? sock}: unbound`);
+      this.options.onEvent?.({ kind: 'unbound', sock });
     }
     if (final) this.send(sock, { type: 'MMDOWN_FINAL', sock });
   }
@@ -152,6 +165,7 @@ export class Manager<L> {
     const refuse = (reason: number, why: string): void => {
       this.refusedCalls++;
       this.options.log.verbose(`refused connect to ${formatDottedQuad(peerIp)}: ${why}`);
+      this.options.onEvent?.({ kind: 'connect_refused', sock, peerIp, reason: why });
       this.send(sock, { type: 'MMDOWN_REFUSED', sock, ref, reason, peer: sockaddrIn(peerIp, port) });
     };
     if (binding === undefined || binding.port !== port) return refuse(MmReason.NO_SERVICE, 'the interface is not bound to that port');
@@ -188,6 +202,7 @@ export class Manager<L> {
     if (sock === undefined) {
       this.refusedCalls++;
       log.info(`refused call from ${who}: port 0x${call.called.port.toString(16)} is not bound`);
+      this.options.onEvent?.({ kind: 'call_refused', remoteMsnl: call.caller.address, reason: `port 0x${call.called.port.toString(16)} is not bound` });
       endpoint.refuse(call.callId, wireReason(MmReason.NO_SERVICE));
       return;
     }
@@ -196,12 +211,14 @@ export class Manager<L> {
       this.refusedCalls++;
       const maps = mapped === undefined ? 'no MSNL address' : formatDottedQuad(mapped);
       log.info(`refused call from ${who}: ms_ipa maps to ${maps}`);
+      this.options.onEvent?.({ kind: 'call_refused', sock, remoteMsnl: call.caller.address, reason: `ms_ipa ${formatDottedQuad(call.ipa)} maps to ${maps}` });
       endpoint.refuse(call.callId, wireReason(MmReason.IPA_MISMATCH));
       return;
     }
     if (this.wouldHijack(sock, call)) {
       this.refusedCalls++;
       log.info(`refused call from ${who}: a connection to that host is open via another underlay endpoint`);
+      this.options.onEvent?.({ kind: 'call_refused', sock, remoteMsnl: call.caller.address, reason: 'a connection to that host is open via another underlay endpoint' });
       endpoint.refuse(call.callId, wireReason(MmReason.REFUSED_BY_PEER));
       return;
     }
@@ -256,6 +273,7 @@ export class Manager<L> {
     this.connByKey.set(key, c.conn);
     this.linkByConn.set(c.conn, link);
     this.options.log.info(`connection ${c.conn} up: ${formatDottedQuad(c.peerIp)} via MSNL ${formatDottedQuad(c.remoteMsnl)}`);
+    this.options.onEvent?.({ kind: 'up', sock: c.sock, conn: c.conn, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl });
   }
 
   /** Endpoint event: a call of ours failed. */
@@ -266,6 +284,7 @@ export class Manager<L> {
     this.calls.delete(Manager.key(call.sock, call.remoteMsnl));
     const mm = reason === 'timeout' ? MmReason.TIMEOUT : mmReason(code);
     this.options.log.info(`failed to call ${formatDottedQuad(call.remoteMsnl)}: ${reason} (reason ${code}: ${reasonName(code)})`);
+    this.options.onEvent?.({ kind: 'call_failed', sock: call.sock, remoteMsnl: call.remoteMsnl, reason: `${reason} (${reasonName(code)})` });
     for (const { ref, peerIp } of call.refs) {
       const port = this.bindings.get(call.sock)?.port ?? 0;
       this.send(call.sock, { type: 'MMDOWN_REFUSED', sock: call.sock, ref, reason: mm, peer: sockaddrIn(peerIp, port) });
@@ -277,6 +296,7 @@ export class Manager<L> {
     const c = this.forget(connId);
     if (c === undefined) return;
     this.options.log.info(`connection ${connId} down: ${byPeer ? 'released by peer' : 'released'} (reason ${reason}: ${reasonName(reason)})`);
+    this.options.onEvent?.({ kind: 'down', sock: c.sock, conn: connId, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, reason: `${byPeer ? 'released by peer' : 'released'}: ${reasonName(reason)}` });
     this.send(c.sock, { type: 'MMDOWN_DISCONNECT', conn: connId, reason: mmReason(reason) });
   }
 
