@@ -15,6 +15,8 @@ export interface StatusRow {
   address: string | null;
   /** Underlay listen address, `HOST:PORT`; null when not listening. */
   listen: string | null;
+  /** The settings msnld's command line overrides, comma-separated (`address`, `listen`); absent when none. */
+  overrides?: string | null;
   counters: Record<string, number>;
 }
 
@@ -122,7 +124,7 @@ function field(key: string, type: FieldType, nullable = false): FieldSpec {
 const COUNTERS = [field('rx_packets', 'uint'), field('rx_bytes', 'uint'), field('tx_packets', 'uint'), field('tx_bytes', 'uint')];
 
 export const STATUS_SCHEMA: RowSchema = {
-  fields: [field('pid', 'uint'), field('version', 'string'), field('uptime_s', 'uint'), field('address', 'string', true), field('listen', 'string', true)],
+  fields: [field('pid', 'uint'), field('version', 'string'), field('uptime_s', 'uint'), field('address', 'string', true), field('listen', 'string', true), field('overrides', 'string', true)],
 };
 const COUNTER_SCHEMA: RowSchema = { fields: [field('counter', 'string'), field('value', 'uint')] };
 
@@ -255,7 +257,9 @@ export function decodeStatus(pairs: readonly Pair[]): StatusRow | ProtocolError 
     if (counter in map) return new ProtocolError(Errno.EINVAL, `counter "${printable(counter)}" is repeated`);
     map[counter] = value;
   }
-  return { ...status, counters: map };
+  // overrides is left out when msnld reports none (and by an older msnld), as before it existed.
+  const { overrides, ...rest } = status;
+  return overrides === null || overrides === undefined ? { ...rest, counters: map } : { ...rest, overrides, counters: map };
 }
 
 /** Formats a SAP as `MSNLADDR:0xPORT` (at least four hex digits). */

@@ -38,6 +38,7 @@ export class DaemonControl<L> implements ControlHandler {
       uptime_s: Math.floor((this.now() - d.startedAt) / 1000),
       address: address === 0 ? null : formatDottedQuad(address),
       listen: d.listening ?? null,
+      overrides: d.overrides.length === 0 ? null : d.overrides.join(','),
       counters,
     };
   }

@@ -338,6 +338,11 @@ export class Daemon<L> {
     return this.mappings.lookup(ip);
   }
 
+  /** The stored settings this daemon's command line overrides (--address, --listen). */
+  get overrides(): string[] {
+    return [...(this.options.address !== undefined ? ['address'] : []), ...(this.options.listen !== undefined ? ['listen'] : [])];
+  }
+
   get listening(): string | undefined {
     return this.socket?.describe();
   }
