@@ -10,6 +10,8 @@ import type { CliContext } from './context.js';
 import { FailureError, UsageError, must } from './errors.js';
 import { formatHostPort, parseHostPort } from '../abi/endpoint.js';
 import { printObject } from './output.js';
+import { ControlClient } from '../control/client.js';
+import type { StatusRow } from '../control/rows.js';
 
 export interface HostRow {
   readonly [key: string]: string | number;
@@ -48,9 +50,16 @@ export function register(program: Command, context: CliContext): void {
   host
     .command('show', { isDefault: true })
     .description('show the host settings')
-    .action(() => {
+    .action(async () => {
       const settings = context.withStore('read', (store) => store.getHost());
-      printObject(context, hostRow(settings), (r) => `address ${r.msnl_address}\nlisten ${formatHostPort({ host: r.listen_host, port: r.listen_port })}\npublic-key ${r.public_key === '' ? '(none)' : r.public_key}`);
+      const row: Record<string, string | number> = { ...hostRow(settings) };
+      // A running msnld whose command line overrides a stored setting: show what it uses too.
+      const status = await runningStatus(context.options().socket);
+      const overridden = (status?.overrides ?? '').split(',');
+      if (status !== undefined && overridden.includes('address')) row.address_in_effect = status.address ?? '(none)';
+      if (status !== undefined && overridden.includes('listen')) row.listen_in_effect = status.listen ?? '(none)';
+      const note = (key: string): string => (row[key] === undefined ? '' : ` (stored; msnld uses ${row[key]} from its command line)`);
+      printObject(context, row, (r) => `address ${r.msnl_address}${note('address_in_effect')}\nlisten ${formatHostPort({ host: String(r.listen_host), port: Number(r.listen_port) })}${note('listen_in_effect')}\npublic-key ${r.public_key === '' ? '(none)' : r.public_key}`);
     });
 
   const key = host.command('key').description("this host's X25519 key pair for secure MSNL");
@@ -87,4 +96,13 @@ export function register(program: Command, context: CliContext): void {
         if (privateKey !== undefined) store.setPrivateKey(privateKey);
       });
     });
+}
+
+/** msnld's status when it answers within a second, else undefined (not running, no permission, ...). */
+async function runningStatus(socket: string): Promise<StatusRow | undefined> {
+  try {
+    return await new ControlClient(socket, { timeoutMs: 1000 }).status();
+  } catch {
+    return undefined;
+  }
 }

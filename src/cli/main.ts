@@ -14,6 +14,7 @@ import * as health from './health.js';
 import * as host from './host.js';
 import * as ifconfig from './ifconfig.js';
 import * as map from './map.js';
+import * as monitor from './monitor.js';
 import * as ping from './ping.js';
 import * as reload from './reload.js';
 import * as route from './route.js';
@@ -22,7 +23,7 @@ import * as status from './status.js';
 export type Register = (program: Command, context: CliContext) => void;
 
 /** The object files, in the order `msnl --help` lists them. */
-export const OBJECTS: ReadonlyArray<{ register: Register }> = [ifconfig, map, route, host, apply, conn, health, ping, status, reload];
+export const OBJECTS: ReadonlyArray<{ register: Register }> = [ifconfig, map, route, host, apply, conn, health, ping, status, reload, monitor];
 
 export interface Program {
   readonly program: Command;

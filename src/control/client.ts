@@ -4,8 +4,8 @@
 
 import net from 'node:net';
 import { Errno, LineReader, ProtocolError, decodeReplyLines, encodeRequest, parseLine, type Pair, type Reply, type Request } from './protocol.js';
-import { CONNECTION_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, decodeRow, decodeRows, decodeStatus } from './rows.js';
-import type { ConnectionRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from './rows.js';
+import { CONNECTION_SCHEMA, EVENT_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, decodeRow, decodeRows, decodeStatus } from './rows.js';
+import type { ConnectionRow, EventRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from './rows.js';
 import { errnoName } from '../abi/errno.js';
 import { parseDottedQuad } from '../abi/inet.js';
 
@@ -93,6 +93,28 @@ export class ControlClient {
     };
     const request: Request = { kind: 'ping', address, addressText, count, intervalMs };
     await this.request(request, { onLine, signal, timeoutMs: this.timeoutMs + intervalMs });
+    if (failure !== undefined) throw this.protocolError(failure);
+  }
+
+  /**
+   * Follows msnld's events (`monitor=1`); `onEvent` sees each as it arrives. Runs until `signal`
+   * aborts (then resolves) or msnld goes away (then rejects). No reply timeout: events may be rare.
+   */
+  async monitor(onEvent: (event: EventRow) => void, signal?: AbortSignal): Promise<void> {
+    let item: Pair[] = [];
+    let failure: ProtocolError | undefined;
+    const onLine = (line: string, index: number): void => {
+      if (index === 0 || failure !== undefined) return;
+      const pair = parseLine(line);
+      if (pair instanceof ProtocolError || pair[0] === 'message' || pair[0] === 'errno') return; // reported with the whole reply
+      item.push(pair);
+      if (pair[0] !== 'time_ms') return;
+      const row = decodeRow<EventRow>(EVENT_SCHEMA, item);
+      item = [];
+      if (row instanceof ProtocolError) failure = row;
+      else onEvent(row);
+    };
+    await this.request({ kind: 'monitor' }, { onLine, signal, timeoutMs: 0 });
     if (failure !== undefined) throw this.protocolError(failure);
   }
 

@@ -2,7 +2,7 @@
 // or promises. To answer with a particular errno, throw a ControlError; anything else thrown is
 // answered with -EIO and its message.
 
-import type { ConnectionRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from './rows.js';
+import type { ConnectionRow, EventRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from './rows.js';
 
 export interface ControlHandler {
   status(): StatusRow | Promise<StatusRow>;
@@ -20,6 +20,11 @@ export interface ControlHandler {
    * (the client went away). Reject with ControlError(Errno.EHOSTUNREACH, ...) when no route.
    */
   ping(msnlAddress: number, count: number, intervalMs: number, onReply: (reply: PingReplyRow) => void, signal: AbortSignal): Promise<void>;
+  /**
+   * Calls `onEvent` for every change from now until `signal` aborts (the client went away), then
+   * resolves. Optional: without it `monitor=1` is answered -EOPNOTSUPP.
+   */
+  monitor?(onEvent: (event: EventRow) => void, signal: AbortSignal): Promise<void>;
 }
 
 /** An error with the negative errno the control protocol should answer. */

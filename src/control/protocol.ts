@@ -2,7 +2,7 @@
 // CONTROL PROTOCOL). Pure: bytes and strings in, typed results out; nothing here throws on what a
 // client sends.
 //
-//   request = verb-line *(key "=" value LF) LF      verb-line = get=WHAT | reload=1 | disconnect=ID | ping=ADDR
+//   request = verb-line *(key "=" value LF) LF      verb-line = get=WHAT | reload=1 | disconnect=ID | ping=ADDR | monitor=1
 //   reply   = "protocol_version=1" LF *(key "=" value LF) ["message=" text LF] "errno=" N LF LF
 //
 // Keys are lowercase snake_case; an unknown or repeated key is an error (-EINVAL), never ignored.
@@ -43,7 +43,8 @@ export type Request =
   | { readonly kind: 'get'; readonly what: GetTarget }
   | { readonly kind: 'reload' }
   | { readonly kind: 'disconnect'; readonly id: number }
-  | { readonly kind: 'ping'; readonly address: number; readonly addressText: string; readonly count: number; readonly intervalMs: number };
+  | { readonly kind: 'ping'; readonly address: number; readonly addressText: string; readonly count: number; readonly intervalMs: number }
+  | { readonly kind: 'monitor' };
 
 /** A request or reply the codec refuses: the errno to answer with and why. */
 export class ProtocolError {
@@ -221,6 +222,9 @@ function parseRequestLines(lines: readonly string[]): Request | ProtocolError {
     }
     case 'ping':
       return parsePing(value, options);
+    case 'monitor':
+      if (value !== '1') return new ProtocolError(Errno.EINVAL, `monitor takes "1", not "${printable(value)}"`);
+      return noOptions(options, name) ?? { kind: 'monitor' };
     default:
       return new ProtocolError(Errno.EINVAL, `unknown request "${name}"`);
   }
@@ -264,6 +268,8 @@ export function encodeRequest(request: Request): string {
       return `disconnect=${request.id}\n\n`;
     case 'ping':
       return `ping=${request.addressText}\ncount=${request.count}\ninterval_ms=${request.intervalMs}\n\n`;
+    case 'monitor':
+      return 'monitor=1\n\n';
   }
 }
 

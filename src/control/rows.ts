@@ -19,6 +19,8 @@ export interface StatusRow {
   db: string | null;
   /** The control socket the daemon answers on; null when it does not say. */
   socket: string | null;
+  /** The settings msnld's command line overrides, comma-separated (`address`, `listen`); absent when none. */
+  overrides?: string | null;
   counters: Record<string, number>;
 }
 
@@ -95,6 +97,24 @@ export interface HealthRow {
   failed_s: number | null;
 }
 
+/** What `monitor=1` streams, one item per change (msnld(8) CONTROL PROTOCOL). */
+export const EVENT_KINDS = ['up', 'down', 'health', 'call_failed', 'call_refused', 'connect_refused', 'reconcile', 'bound', 'unbound'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export interface EventRow {
+  event: EventKind;
+  interface: string | null;
+  connection: number | null;
+  peer_ip: string | null;
+  remote_address: string | null;
+  /** health: the tunnel's new state (up, half or down). */
+  state: string | null;
+  /** Why, in words: the reason name of a down, failed or refused call. */
+  reason: string | null;
+  /** Milliseconds since the epoch; the last key of every event. */
+  time_ms: number;
+}
+
 export interface PingReplyRow {
   seq: number;
   /** null when the request timed out. */
@@ -126,7 +146,7 @@ const COUNTERS = [field('rx_packets', 'uint'), field('rx_bytes', 'uint'), field(
 
 export const STATUS_SCHEMA: RowSchema = {
   fields: [field('pid', 'uint'), field('version', 'string'), field('uptime_s', 'uint'), field('address', 'string', true), field('listen', 'string', true),
-    field('db', 'string', true), field('socket', 'string', true)],
+    field('db', 'string', true), field('socket', 'string', true), field('overrides', 'string', true)],
 };
 const COUNTER_SCHEMA: RowSchema = { fields: [field('counter', 'string'), field('value', 'uint')] };
 
@@ -151,6 +171,14 @@ export const HEALTH_SCHEMA: RowSchema = {
     field('connection', 'uint'), field('interface', 'string'), field('peer_ip', 'string'), field('remote_address', 'string'),
     field('state', ['up', 'half', 'down']), field('auth', ['key', 'none']), field('tx_proven', 'bool'), field('rx_proven', 'bool'), field('rtt_ms', 'real', true),
     field('loss', 'real'), field('last_heard_s', 'real', true), field('reason', 'string', true), field('failed_s', 'real', true),
+  ],
+};
+
+// `time_ms` comes last so that a streaming reader knows each event is complete at its time_ms line.
+export const EVENT_SCHEMA: RowSchema = {
+  fields: [
+    field('event', [...EVENT_KINDS]), field('interface', 'string', true), field('connection', 'uint', true), field('peer_ip', 'string', true),
+    field('remote_address', 'string', true), field('state', 'string', true), field('reason', 'string', true), field('time_ms', 'uint'),
   ],
 };
 
@@ -252,7 +280,9 @@ export function decodeStatus(pairs: readonly Pair[]): StatusRow | ProtocolError 
     if (counter in map) return new ProtocolError(Errno.EINVAL, `counter "${printable(counter)}" is repeated`);
     map[counter] = value;
   }
-  return { ...status, counters: map };
+  // overrides is left out when msnld reports none (and by an older msnld), as before it existed.
+  const { overrides, ...rest } = status;
+  return overrides === null || overrides === undefined ? { ...rest, counters: map } : { ...rest, overrides, counters: map };
 }
 
 /** Formats a SAP as `MSNLADDR:0xPORT` (at least four hex digits). */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { makeDirectories } from '../base/files.js';
 import { ControlError, type ControlHandler } from './handler.js';
 import { Errno, REPLY_HEAD, RequestAssembler, encodePairs, encodeReplyEnd, type Pair, type Request } from './protocol.js';
-import { CONNECTION_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, encodeRow, encodeRows, encodeStatus } from './rows.js';
+import { CONNECTION_SCHEMA, EVENT_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, encodeRow, encodeRows, encodeStatus } from './rows.js';
 
 export const DEFAULT_SOCKET_PATH = '/run/msnl/msnld.sock';
 
@@ -326,6 +326,10 @@ export class ControlServer {
         return [];
       case 'ping':
         await h.ping(request.address, request.count, request.intervalMs, (reply) => write(encodePairs(encodeRow(PING_REPLY_SCHEMA, reply))), signal);
+        return [];
+      case 'monitor':
+        if (h.monitor === undefined) throw new ControlError(Errno.EOPNOTSUPP, 'monitor is not supported');
+        await h.monitor((event) => write(encodePairs(encodeRow(EVENT_SCHEMA, event))), signal);
         return [];
     }
     throw new ControlError(Errno.EOPNOTSUPP, 'request not supported');

@@ -5,10 +5,12 @@ import { formatDottedQuad } from '../abi/inet.js';
 import type { ControlHandler } from '../control/handler.js';
 import { ControlError } from '../control/handler.js';
 import { Errno } from '../control/protocol.js';
-import type { ConnectionRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from '../control/rows.js';
+import type { ConnectionRow, EventRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from '../control/rows.js';
 import type { CallView, Daemon } from './daemon.js';
 import { reasonName } from '../msnl/constants.js';
 import { VERSION } from '../base/version.js';
+import type { MetricsSnapshot } from './metrics.js';
+import { HEALTH_SAMPLE_MS, healthTransitions } from './events.js';
 
 
 function sap(address: number, port: number): string {
@@ -41,6 +43,7 @@ export class DaemonControl<L> implements ControlHandler {
       listen: d.listening ?? null,
       db: this.paths.db ?? null,
       socket: this.paths.socket ?? null,
+      overrides: d.overrides.length === 0 ? null : d.overrides.join(','),
       counters,
     };
   }
@@ -184,6 +187,39 @@ export class DaemonControl<L> implements ControlHandler {
       });
     }
     return rows.sort(byInterfaceThenConnection);
+  }
+
+  /** Everything `msnld --metrics` exposes, read at once. */
+  metrics(): MetricsSnapshot {
+    const status = this.status();
+    const interfaces = [...this.daemon.interfaces()].map(({ spec, tunnel }) => {
+      const c = tunnel.counters;
+      return { name: spec.name, bound: tunnel.isBound, connections: tunnel.connectionCount, rxPackets: c.rxPackets, rxBytes: c.rxBytes, txPackets: c.txPackets, txBytes: c.txBytes, drops: { ...c.drops } };
+    });
+    return { version: status.version, uptimeS: status.uptime_s, counters: status.counters, interfaces, connections: this.connections(), health: this.health() };
+  }
+
+  /** Streams the daemon's events, and this monitor's own health samples, until `signal` aborts. */
+  monitor(onEvent: (event: EventRow) => void, signal: AbortSignal): Promise<void> {
+    const events = this.daemon.events;
+    let states = healthTransitions(new Map(), this.health()).now;
+    const unsubscribe = events.subscribe(onEvent);
+    const timer = setInterval(() => {
+      const sample = healthTransitions(states, this.health());
+      states = sample.now;
+      for (const row of sample.changed) {
+        onEvent(events.row({ event: 'health', interface: row.interface, connection: row.connection === 0 ? null : row.connection, peer_ip: row.peer_ip, remote_address: row.remote_address, state: row.state }));
+      }
+    }, HEALTH_SAMPLE_MS);
+    return new Promise((resolve) => {
+      const stop = (): void => {
+        clearInterval(timer);
+        unsubscribe();
+        resolve();
+      };
+      if (signal.aborted) stop();
+      else signal.addEventListener('abort', stop, { once: true });
+    });
   }
 
   async reload(): Promise<void> {

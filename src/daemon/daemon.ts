@@ -23,6 +23,7 @@ import type { Store } from '../store/store.js';
 import type { DesiredState, InterfaceConfig } from '../store/types.js';
 import { causeOf, type Logger } from '../base/logger.js';
 import type { Underlay, UnderlaySocket } from '../msdl/underlay.js';
+import { DaemonEvents } from './events.js';
 
 export interface DaemonOptions<L> {
   readonly store: Store;
@@ -103,6 +104,8 @@ export class Daemon<L> {
   readonly manager: Manager<L>;
   readonly tunnels: Tunnel[] = [];
   readonly devices: TunDevice[] = [];
+  /** What `msnl monitor` follows. */
+  readonly events: DaemonEvents;
   /** connection id -> the tunnel that owns it, learned from the MM messages between the two halves. */
   private readonly tunnelOfConn = new Map<number, Tunnel>();
   /** Waiters for MSNL Echo replies, by ident (the control socket's ping). */
@@ -128,6 +131,7 @@ export class Daemon<L> {
     // Wall-clock milliseconds with sub-millisecond resolution, so probe RTTs are not whole ms.
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
     this.startedAt = this.now();
+    this.events = new DaemonEvents(() => this.now());
     const log = options.log;
     this.endpoint = new MsnlEndpoint<L>({
       localAddress: options.address ?? 0,
@@ -158,6 +162,7 @@ export class Daemon<L> {
       sameLink: (a, b) => options.underlay.same(a, b),
       log,
       now: this.now,
+      onEvent: (event) => this.events.fromManager(event, (sock) => this.tunnels[sock - 1]?.spec.name),
     });
     for (const spec of TUNNEL_INTERFACES) {
       const device = options.openTun(spec);
@@ -260,6 +265,7 @@ export class Daemon<L> {
     this.refreshDevices();
     this.scheduleExpiry();
     log.verbose(`reconciled: ${desired.mappings.length} mappings, ${desired.routes.length} routes`);
+    this.events.emit({ event: 'reconcile', reason: force ? 'forced' : 'database changed' });
   }
 
   private async applyUnderlay(desired: DesiredState): Promise<void> {
@@ -385,6 +391,11 @@ export class Daemon<L> {
   /** MSNL address an IP maps to, for display. */
   msnlAddressOf(ip: number): number | undefined {
     return this.mappings.lookup(ip);
+  }
+
+  /** The stored settings this daemon's command line overrides (--address, --listen). */
+  get overrides(): string[] {
+    return [...(this.options.address !== undefined ? ['address'] : []), ...(this.options.listen !== undefined ? ['listen'] : [])];
   }
 
   get listening(): string | undefined {

@@ -17,9 +17,13 @@ import { Daemon } from './daemon.js';
 import { DaemonControl } from './control-handler.js';
 import { VERSION } from '../base/version.js';
 import { instancePaths, netnsNameProblem } from '../base/instance.js';
-import { causeOf, createLogger, parseLogLevel, type Logger } from '../base/logger.js';
+import { causeOf, createLogger, parseLogLevel, type Logger, type LogLevel } from '../base/logger.js';
+import { fileSink, stderrSink, type LogSink } from '../base/log-sink.js';
 import { parseHostPort } from '../abi/endpoint.js';
 import { UdpUnderlay } from '../msdl/udp.js';
+import { loadNative } from '../tun/native.js';
+import { notifierFromEnv } from './sd-notify.js';
+import { MetricsServer } from './metrics-server.js';
 
 export const DEFAULT_LOG_FILE = '/var/log/msnld.log';
 
@@ -35,6 +39,7 @@ interface Flags {
   gso?: boolean;
   offload?: boolean;
   netns?: string;
+  metrics?: string;
 }
 
 class UsageError extends Error {}
@@ -53,12 +58,14 @@ function program(): Command {
     .option('--address <msnladdr>', 'default MSNL address, overriding the stored one (env MSNL_ADDRESS)', process.env.MSNL_ADDRESS || undefined)
     .option('--listen <host:port>', 'underlay UDP address, overriding the stored one (env MSNL_LISTEN)', process.env.MSNL_LISTEN || undefined)
     .option('-f, --foreground', 'stay in the foreground and log to standard error')
-    .option('--log-level <level>', 'error, info or verbose (env MSNL_LOG_LEVEL)', env('MSNL_LOG_LEVEL', 'info'))
+    .option('--log-level <level>', 'error, warn, info or debug (verbose: debug) (env MSNL_LOG_LEVEL)', env('MSNL_LOG_LEVEL', 'info'))
     .option('--idle-timeout <seconds>', 'release connections that carried no data this long', '1200')
     .option('--no-gso', 'send every underlay datagram on its own instead of runs with UDP segmentation offload')
     .option('--no-offload', 'read and write the msN devices one plain packet at a time (no TCP segmentation offload)')
     .option('--log-file <path>', 'log file of a detached msnld (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
     .option('-n, --netns <name>', 'run in network namespace NAME (ip netns exec), with the database, socket and log file of that instance')
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (env MSNL_METRICS)', process.env.MSNL_METRICS || undefined)
+    .option('--log-file <path>', 'log file (timestamped, reopened on SIGUSR1) of a detached msnld, or of a foreground one when given (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error: ') ? `Error: ${text.slice(7)}` : text) });
 }
@@ -67,13 +74,16 @@ interface Settings {
   readonly flags: Flags;
   readonly address?: number;
   readonly listen?: { host: string; port: number };
-  readonly logLevel: 'error' | 'info' | 'verbose';
+  readonly logLevel: LogLevel;
+  /** Log to flags.logFile rather than stderr: detached, or --log-file given with --foreground. */
+  readonly logToFile: boolean;
   readonly idleMs: number;
+  readonly metrics?: { host: string; port: number };
 }
 
-function settingsFrom(flags: Flags): Settings {
+function settingsFrom(flags: Flags, logFileGiven: boolean): Settings {
   const logLevel = parseLogLevel(flags.logLevel);
-  if (logLevel === undefined) throw new ArgumentError(flags.logLevel, 'log level must be error, info or verbose');
+  if (logLevel === undefined) throw new ArgumentError(flags.logLevel, 'log level must be error, warn, info or debug (or verbose, the same as debug)');
   let address: number | undefined;
   if (flags.address !== undefined) {
     const parsed = parseDottedQuad(flags.address, 'MSNL address');
@@ -86,13 +96,19 @@ function settingsFrom(flags: Flags): Settings {
     if (parsed instanceof ArgumentError) throw parsed;
     listen = parsed;
   }
+  let metrics: { host: string; port: number } | undefined;
+  if (flags.metrics !== undefined) {
+    const parsed = parseHostPort(flags.metrics);
+    if (parsed instanceof ArgumentError) throw parsed;
+    metrics = parsed;
+  }
   const socketProblem = socketPathProblem(flags.socket);
   if (socketProblem !== undefined) throw new ArgumentError('--socket', socketProblem);
   const idle = Number(flags.idleTimeout);
   if (!/^[0-9]+$/.test(flags.idleTimeout) || idle < 1 || idle > 86_400 * 365) {
     throw new ArgumentError(flags.idleTimeout, 'idle timeout must be a whole number of seconds, 1 or more');
   }
-  return { flags, address, listen, logLevel, idleMs: idle * 1000 };
+  return { flags, address, listen, logLevel, logToFile: logFileGiven, idleMs: idle * 1000, metrics };
 }
 
 /** The pid of the msnld answering on the control socket, or undefined when none answers. */
@@ -121,7 +137,7 @@ async function detach(settings: Settings): Promise<number> {
   }
   makeDirectories(path.dirname(flags.logFile), 0o755); // not mkdirSync(recursive): it spins under /proc
   const log = openSync(flags.logFile, 'a');
-  const child = spawn(process.execPath, [path.join(__dirname, 'main.js'), ...process.argv.slice(2), '--foreground'], { detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [path.join(__dirname, 'main.js'), ...process.argv.slice(2), '--foreground', '--log-file', flags.logFile], { detached: true, stdio: ['ignore', log, log] });
   closeSync(log);
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline && child.exitCode === null) {
@@ -173,7 +189,7 @@ function boundedBy(ms: number, work: Promise<void>): Promise<void> {
   return Promise.race([work, elapsed]).finally(() => clearTimeout(timer));
 }
 
-async function runForeground(settings: Settings, log: Logger): Promise<number> {
+async function runForeground(settings: Settings, log: Logger, sink: LogSink): Promise<number> {
   const { flags } = settings;
   if ((await probeSocket(flags.socket, 1000)) === 'in-use') {
     log.error(`failed to start: another msnld answers on ${flags.socket}`);
@@ -211,7 +227,8 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
     return 2;
   }
   await daemon.start();
-  const control = new ControlServer(new DaemonControl(daemon, Date.now, { db: flags.db, socket: flags.socket }), flags.socket, { log: (line: string) => log.verbose(line) });
+  const handler = new DaemonControl(daemon, Date.now, { db: flags.db, socket: flags.socket });
+  const control = new ControlServer(handler, flags.socket, { log: (line: string) => log.verbose(line) });
   try {
     await control.listen();
   } catch (error) {
@@ -220,13 +237,32 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
     store.close();
     return 2;
   }
+  let metrics: MetricsServer | undefined;
+  if (settings.metrics !== undefined) {
+    const { host, port } = settings.metrics;
+    metrics = new MetricsServer(() => handler.metrics());
+    try {
+      const bound = await metrics.listen(host, port);
+      log.info(`serving metrics at http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}/metrics`);
+    } catch (error) {
+      log.error(`failed to serve metrics on ${host}:${port}: ${causeOf(error)}`);
+      await boundedBy(STOP_CONTROL_MS, control.close());
+      await daemon.stop();
+      store.close();
+      return 2;
+    }
+  }
   log.info(`msnld ${VERSION} running (pid ${process.pid}), control socket ${flags.socket}, database ${flags.db}`);
+  // The control socket answers and ms0..ms3 exist (the Daemon constructor opened them): ready.
+  const systemd = notifierFromEnv(process.env, (to, message) => loadNative().sendUnixDatagram(to, message), (line) => log.error(line));
+  systemd?.send({ READY: 1, MAINPID: process.pid, STATUS: `running, control socket ${flags.socket}` });
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
       log.info(`${signal}: disconnecting every connection and exiting`);
+      systemd?.send({ STOPPING: 1 });
       // Nothing a control client does may hold the exit up: close() destroys every client
       // socket, and is not waited on longer than STOP_CONTROL_MS in any case. Should the rest
       // still hang, the process exits after STOP_DEADLINE_MS; the kernel then drops ms0..ms3.
@@ -236,6 +272,7 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
       }, STOP_DEADLINE_MS).unref();
       void (async () => {
         await boundedBy(STOP_CONTROL_MS, control.close()).catch((error: unknown) => log.error(`failed to close control socket: ${causeOf(error)}`));
+        await boundedBy(STOP_CONTROL_MS, metrics?.close() ?? Promise.resolve());
         await daemon.stop();
         store.close();
         resolve(0);
@@ -243,9 +280,18 @@ async function runForeground(settings: Settings, log: Logger): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGUSR1', () => {
+      const problem = sink.reopen();
+      if (problem === undefined) log.info(`SIGUSR1: reopened the log file ${flags.logFile}`);
+      else log.error(`failed to reopen the log file ${flags.logFile}: ${problem}`);
+    });
     process.on('SIGHUP', () => {
       log.info('SIGHUP: reconciling with the database');
-      void daemon.reconcile(true).catch((error: unknown) => log.error(`failed to reconcile: ${causeOf(error)}`));
+      systemd?.send({ RELOADING: 1 });
+      void daemon
+        .reconcile(true)
+        .catch((error: unknown) => log.error(`failed to reconcile: ${causeOf(error)}`))
+        .finally(() => systemd?.send({ READY: 1 }));
     });
   });
 }
@@ -297,14 +343,22 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   let settings: Settings;
   try {
-    settings = settingsFrom(flags);
+    const logFileGiven = cmd.getOptionValueSource('logFile') === 'cli' || (process.env.MSNL_LOG_FILE ?? '') !== '';
+    settings = settingsFrom(flags, logFileGiven);
   } catch (error) {
     process.stderr.write(`Error: ${causeOf(error)}\n`);
     return 1;
   }
   if (settings.flags.foreground !== true) return detach(settings);
-  const log = createLogger(settings.logLevel);
-  return runForeground(settings, log);
+  let sink: LogSink;
+  try {
+    sink = settings.logToFile ? fileSink(settings.flags.logFile) : stderrSink(process.env);
+  } catch (error) {
+    process.stderr.write(`msnld: error: failed to open the log file ${settings.flags.logFile}: ${causeOf(error)}\n`);
+    return 2;
+  }
+  const log = createLogger(settings.logLevel, (line) => sink.write(line), { style: sink.style });
+  return runForeground(settings, log, sink);
 }
 
 main(process.argv.slice(2)).then(

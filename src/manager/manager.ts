@@ -32,7 +32,18 @@ export interface ManagerOptions<L> {
   readonly log: Logger;
   /** Wall clock, Unix milliseconds (when calls started and failed). */
   readonly now?: () => number;
+  /** Told of each state change the log reports (for `msnl monitor`); `sock` is the tunnel's. */
+  readonly onEvent?: (event: ManagerEvent) => void;
 }
+
+/** A change of a connection or call, as the manager sees it. Addresses are host-order numbers. */
+export type ManagerEvent =
+  | { readonly kind: 'up'; readonly sock: number; readonly conn: number; readonly peerIp: number; readonly remoteMsnl: number }
+  | { readonly kind: 'down'; readonly sock: number; readonly conn: number; readonly peerIp: number; readonly remoteMsnl: number; readonly reason: string }
+  | { readonly kind: 'call_failed'; readonly sock: number; readonly remoteMsnl: number; readonly reason: string }
+  | { readonly kind: 'call_refused'; readonly sock?: number; readonly remoteMsnl: number; readonly reason: string }
+  | { readonly kind: 'connect_refused'; readonly sock: number; readonly peerIp: number; readonly reason: string }
+  | { readonly kind: 'bound' | 'unbound'; readonly sock: number };
 
 interface Binding {
   readonly sock: number;
@@ -163,6 +174,7 @@ export class Manager<L> {
     this.bindings.set(sock, { sock, port, ipa });
     this.sockByPort.set(port, sock);
     this.options.log.info(`${spec.name}: bound ${formatDottedQuad(ipa)} on MSNL port 0x${port.toString(16).padStart(4, '0')}`);
+    this.options.onEvent?.({ kind: 'bound', sock });
   }
 
   private detach(sock: number, final = true): void {
@@ -179,6 +191,7 @@ export class Manager<L> {
       }
       for (const [key, record] of [...this.failed]) if (record.sock === sock) this.failed.delete(key);
       this.options.log.info(`${interfaceByPort(binding.port)?.name ?? sock}: unbound`);
+      this.options.onEvent?.({ kind: 'unbound', sock });
     }
     if (final) this.send(sock, { type: 'MMDOWN_FINAL', sock });
   }
@@ -188,6 +201,7 @@ export class Manager<L> {
     const refuse = (reason: number, why: string): void => {
       this.refusedCalls++;
       this.options.log.verbose(`refused connect to ${formatDottedQuad(peerIp)}: ${why}`);
+      this.options.onEvent?.({ kind: 'connect_refused', sock, peerIp, reason: why });
       this.send(sock, { type: 'MMDOWN_REFUSED', sock, ref, reason, peer: sockaddrIn(peerIp, port) });
     };
     if (binding === undefined || binding.port !== port) return refuse(MmReason.NO_SERVICE, 'the interface is not bound to that port');
@@ -224,6 +238,7 @@ export class Manager<L> {
     if (sock === undefined) {
       this.refusedCalls++;
       log.info(`refused call from ${who}: port 0x${call.called.port.toString(16)} is not bound`);
+      this.options.onEvent?.({ kind: 'call_refused', remoteMsnl: call.caller.address, reason: `port 0x${call.called.port.toString(16)} is not bound` });
       endpoint.refuse(call.callId, wireReason(MmReason.NO_SERVICE));
       return;
     }
@@ -232,12 +247,14 @@ export class Manager<L> {
       this.refusedCalls++;
       const maps = mapped === undefined ? 'no MSNL address' : formatDottedQuad(mapped);
       log.info(`refused call from ${who}: ms_ipa maps to ${maps}`);
+      this.options.onEvent?.({ kind: 'call_refused', sock, remoteMsnl: call.caller.address, reason: `ms_ipa ${formatDottedQuad(call.ipa)} maps to ${maps}` });
       endpoint.refuse(call.callId, wireReason(MmReason.IPA_MISMATCH));
       return;
     }
     if (this.wouldHijack(sock, call)) {
       this.refusedCalls++;
       log.info(`refused call from ${who}: a connection to that host is open via another underlay endpoint`);
+      this.options.onEvent?.({ kind: 'call_refused', sock, remoteMsnl: call.caller.address, reason: 'a connection to that host is open via another underlay endpoint' });
       endpoint.refuse(call.callId, wireReason(MmReason.REFUSED_BY_PEER));
       return;
     }
@@ -293,6 +310,7 @@ export class Manager<L> {
     this.failed.delete(key);
     this.linkByConn.set(c.conn, link);
     this.options.log.info(`connection ${c.conn} up: ${formatDottedQuad(c.peerIp)} via MSNL ${formatDottedQuad(c.remoteMsnl)}`);
+    this.options.onEvent?.({ kind: 'up', sock: c.sock, conn: c.conn, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl });
   }
 
   /** Endpoint event: a call of ours failed. */
@@ -306,6 +324,7 @@ export class Manager<L> {
     const wire = reason === 'timeout' ? Reason.TIMEOUT : code;
     this.rememberFailure(key, { sock: call.sock, remoteMsnl: call.remoteMsnl, peerIp: call.refs[0]?.peerIp ?? 0, port: call.port, state: 'failed', since: this.now(), reason: wire });
     this.options.log.info(`failed to call ${formatDottedQuad(call.remoteMsnl)}: ${reason} (reason ${code}: ${reasonName(code)})`);
+    this.options.onEvent?.({ kind: 'call_failed', sock: call.sock, remoteMsnl: call.remoteMsnl, reason: `${reason} (${reasonName(code)})` });
     for (const { ref, peerIp } of call.refs) {
       const port = this.bindings.get(call.sock)?.port ?? 0;
       this.send(call.sock, { type: 'MMDOWN_REFUSED', sock: call.sock, ref, reason: mm, peer: sockaddrIn(peerIp, port) });
@@ -327,6 +346,7 @@ export class Manager<L> {
     const c = this.forget(connId);
     if (c === undefined) return;
     this.options.log.info(`connection ${connId} down: ${byPeer ? 'released by peer' : 'released'} (reason ${reason}: ${reasonName(reason)})`);
+    this.options.onEvent?.({ kind: 'down', sock: c.sock, conn: connId, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, reason: `${byPeer ? 'released by peer' : 'released'}: ${reasonName(reason)}` });
     this.send(c.sock, { type: 'MMDOWN_DISCONNECT', conn: connId, reason: mmReason(reason) });
   }
 

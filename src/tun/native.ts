@@ -62,6 +62,8 @@ export interface NativeTun {
   /** Interface index, 0 when the interface does not exist. */
   ifindex(name: string): number;
   linkStats(name: string): NativeLinkStats;
+  /** One datagram to a unix socket path ('@name': abstract); bytes sent, throws with errno. */
+  sendUnixDatagram(path: string, message: string): number;
   /** Non-blocking rtnetlink socket subscribed to RTMGRP_IPV4_IFADDR. */
   addrMonitorOpen(): number;
   addrMonitorRead(fd: number): NativeAddrEvent[];

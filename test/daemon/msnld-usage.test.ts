@@ -10,7 +10,7 @@ import { MSNLD, run } from '../../src/demo/topology.js';
 test('msnld usage errors exit 1 with an Error line and start nothing', () => {
   const bad = run([process.execPath, MSNLD, '--log-level', 'loud', '--foreground']);
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /^Error: argument "loud" is wrong: log level must be error, info or verbose/);
+  assert.match(bad.stderr, /^Error: argument "loud" is wrong: log level must be error, warn, info or debug \(or verbose, the same as debug\)/);
   const listen = run([process.execPath, MSNLD, '--listen', '192.0.2.1', '--foreground']);
   assert.equal(listen.code, 1);
   assert.match(listen.stderr, /^Error: argument "192\.0\.2\.1" is wrong: expected HOST:PORT/);

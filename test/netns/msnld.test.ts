@@ -25,6 +25,13 @@ test('msnld detaches, reports its pid, refuses a second copy, and exits 0 on SIG
     const status = run(['ip', 'netns', 'exec', netns, process.execPath, MSNL, ...files, '-j', 'status']);
     assert.equal(status.code, 0, status.stderr);
     assert.equal((JSON.parse(status.stdout) as { pid: number }).pid, pid);
+    // --listen overrides the stored listen address: host show says so, the address is not overridden.
+    const show = run(['ip', 'netns', 'exec', netns, process.execPath, MSNL, ...files, 'host', 'show']);
+    assert.equal(show.code, 0, show.stderr);
+    assert.equal(show.stdout, 'address 0.0.0.0\nlisten 0.0.0.0:1994 (stored; msnld uses 127.0.0.1:7010 from its command line)\n');
+    const showJson = JSON.parse(run(['ip', 'netns', 'exec', netns, process.execPath, MSNL, ...files, '-j', 'host', 'show']).stdout) as Record<string, unknown>;
+    assert.equal(showJson.listen_in_effect, '127.0.0.1:7010');
+    assert.equal(showJson.address_in_effect, undefined);
     const second = start();
     assert.equal(second.code, 2);
     assert.match(second.stderr, new RegExp(`^Error: failed to start: msnld pid ${pid} already answers on `));

@@ -65,6 +65,9 @@ Napi::Value LinkStats(const Napi::CallbackInfo& info);
 Napi::Value AddrMonitorOpen(const Napi::CallbackInfo& info);
 Napi::Value AddrMonitorRead(const Napi::CallbackInfo& info);
 
+// notify.cc: one datagram to a unix socket (sd_notify's NOTIFY_SOCKET).
+Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info);
+
 // udp.cc: the UdpSocket class (batched IPv4 UDP for the underlay).
 Napi::Function DefineUdpSocket(Napi::Env env);
 

@@ -271,6 +271,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("addrMonitorOpen", Napi::Function::New(env, AddrMonitorOpen));
   exports.Set("addrMonitorRead", Napi::Function::New(env, AddrMonitorRead));
   exports.Set("UdpSocket", DefineUdpSocket(env));
+  exports.Set("sendUnixDatagram", Napi::Function::New(env, SendUnixDatagram));
   return exports;
 }
 

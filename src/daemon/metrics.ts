@@ -1,0 +1,127 @@
+// Prometheus text exposition (format 0.0.4) of msnld's counters and gauges, written here rather
+// than with prom-client: msnld already keeps every value (status counters, per-interface and
+// per-connection counters, health), so a scrape only renders a snapshot, and prom-client would add
+// a registry of mirrored metrics to keep in step plus a dependency for ~100 lines of text. Pure:
+// a snapshot in, the exposition text out. man/msnld.8 METRICS lists every family.
+
+import type { ConnectionRow, HealthRow } from '../control/rows.js';
+
+/** HELP text of every daemon-wide counter (the snake_case keys of `msnl status` counters). */
+export const COUNTER_HELP: Readonly<Record<string, string>> = {
+  datagrams_in: 'Underlay UDP datagrams received.',
+  datagrams_out: 'Underlay UDP datagrams sent.',
+  bytes_in: 'Underlay UDP payload octets received.',
+  bytes_out: 'Underlay UDP payload octets sent.',
+  packets_in: 'MSNL data packets delivered to connections.',
+  packets_out: 'MSNL data packets sent on connections.',
+  drop_malformed: 'Underlay datagrams dropped as malformed MSNL.',
+  drop_unknown_connection: 'Underlay datagrams dropped for a connection that does not exist.',
+  drop_wrong_address: 'Underlay datagrams dropped for an MSNL address not this host\'s.',
+  drop_unexpected_signal: 'Signalling messages dropped as unexpected in the connection\'s state.',
+  drop_send_no_connection: 'Sends dropped because their connection had gone.',
+  drop_send_bad_length: 'Sends dropped for a length out of bounds.',
+  requests_sent: 'Call requests sent, first tries.',
+  retransmits: 'Call requests and other signalling retransmitted.',
+  requests_absorbed: 'Duplicate incoming call requests absorbed.',
+  waits_sent: 'Wait messages sent to callers while a call was being decided.',
+  confirms_resent: 'Call confirmations resent to a repeating caller.',
+  requests_rate_limited: 'Incoming call requests dropped by the per-source or overall limit.',
+  resets_sent: 'Resets sent.',
+  resets_rate_limited: 'Resets not sent because of the reset rate limit.',
+  resets_received: 'Resets received.',
+  echoes_answered: 'MSNL echo requests answered.',
+  probes_sent: 'Health probes sent.',
+  probes_answered: 'Health probes answered by peers.',
+  manager_refused_calls: 'Incoming calls the manager refused (no mapping, wrong address, ...).',
+  manager_bad_messages: 'Manager messages the manager could not decode.',
+  undeliverable: 'Packets from connections no interface could take.',
+  reconciles: 'Reconciliations of running state with the database.',
+};
+
+export interface InterfaceMetrics {
+  readonly name: string;
+  readonly bound: boolean;
+  readonly connections: number;
+  readonly rxPackets: number;
+  readonly rxBytes: number;
+  readonly txPackets: number;
+  readonly txBytes: number;
+  readonly drops: Readonly<Record<string, number>>;
+}
+
+export interface MetricsSnapshot {
+  readonly version: string;
+  readonly uptimeS: number;
+  readonly counters: Readonly<Record<string, number>>;
+  readonly interfaces: readonly InterfaceMetrics[];
+  readonly connections: readonly ConnectionRow[];
+  readonly health: readonly HealthRow[];
+}
+
+export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+type Labels = Readonly<Record<string, string | number>>;
+
+/** A label value escaped as the exposition format wants: \\, \" and \n. */
+export function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function number(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+class Exposition {
+  private readonly out: string[] = [];
+
+  family(name: string, type: 'counter' | 'gauge', help: string, samples: ReadonlyArray<readonly [Labels, number]>): void {
+    this.out.push(`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) {
+      const text = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(String(v))}"`).join(',');
+      this.out.push(`${name}${text === '' ? '' : `{${text}}`} ${number(value)}`);
+    }
+  }
+
+  toString(): string {
+    return `${this.out.join('\n')}\n`;
+  }
+}
+
+const HEALTH_STATES = ['up', 'half', 'down'] as const;
+
+/** The whole exposition of one snapshot. */
+export function renderMetrics(s: MetricsSnapshot): string {
+  const e = new Exposition();
+  e.family('msnl_build_info', 'gauge', 'Always 1; the version label is msnld\'s.', [[{ version: s.version }, 1]]);
+  e.family('msnl_uptime_seconds', 'gauge', 'Seconds since msnld started.', [[{}, s.uptimeS]]);
+  for (const [key, value] of Object.entries(s.counters)) {
+    e.family(`msnl_${key}_total`, 'counter', COUNTER_HELP[key] ?? `The ${key.replace(/_/g, ' ')} counter.`, [[{}, value]]);
+  }
+  const perInterface = (pick: (i: InterfaceMetrics) => number): Array<[Labels, number]> => s.interfaces.map((i) => [{ interface: i.name }, pick(i)]);
+  e.family('msnl_interface_rx_packets_total', 'counter', 'IP packets an interface received from its tunnels (written to the device).', perInterface((i) => i.rxPackets));
+  e.family('msnl_interface_rx_bytes_total', 'counter', 'Octets of those packets.', perInterface((i) => i.rxBytes));
+  e.family('msnl_interface_tx_packets_total', 'counter', 'IP packets an interface read from the device and sent into its tunnels.', perInterface((i) => i.txPackets));
+  e.family('msnl_interface_tx_bytes_total', 'counter', 'Octets of those packets.', perInterface((i) => i.txBytes));
+  e.family('msnl_interface_drops_total', 'counter', 'Packets an interface dropped, by cause (msnl ifconfig lists the causes).',
+    s.interfaces.flatMap((i) => Object.entries(i.drops).map(([cause, n]): [Labels, number] => [{ interface: i.name, cause }, n])));
+  e.family('msnl_interface_bound', 'gauge', '1 when the interface has an address, is up and takes calls.', perInterface((i) => (i.bound ? 1 : 0)));
+  e.family('msnl_interface_connections', 'gauge', 'Open connections on the interface.', perInterface((i) => i.connections));
+  const perConnection = (pick: (c: ConnectionRow) => number): Array<[Labels, number]> =>
+    s.connections.map((c) => [{ connection: c.connection, interface: c.interface, peer_ip: c.peer_ip }, pick(c)]);
+  e.family('msnl_connection_rx_packets_total', 'counter', 'Packets received on a connection.', perConnection((c) => c.rx_packets));
+  e.family('msnl_connection_rx_bytes_total', 'counter', 'Octets received on a connection.', perConnection((c) => c.rx_bytes));
+  e.family('msnl_connection_tx_packets_total', 'counter', 'Packets sent on a connection.', perConnection((c) => c.tx_packets));
+  e.family('msnl_connection_tx_bytes_total', 'counter', 'Octets sent on a connection.', perConnection((c) => c.tx_bytes));
+  const tunnel = (h: HealthRow): Labels => ({ interface: h.interface, peer_ip: h.peer_ip, remote_address: h.remote_address });
+  e.family('msnl_tunnel_state', 'gauge', 'Full-duplex health of a tunnel: 1 for its state (up, half or down), 0 for the others.',
+    s.health.flatMap((h) => HEALTH_STATES.map((state): [Labels, number] => [{ ...tunnel(h), state }, h.state === state ? 1 : 0])));
+  e.family('msnl_tunnel_rtt_seconds', 'gauge', 'Smoothed round-trip time of a tunnel\'s probes (NaN before the first answer).',
+    s.health.map((h) => [tunnel(h), h.rtt_ms === null ? NaN : h.rtt_ms / 1000]));
+  e.family('msnl_tunnel_loss_ratio', 'gauge', 'Share of a tunnel\'s recent probes left unanswered, 0 to 1.', s.health.map((h) => [tunnel(h), h.loss]));
+  e.family('msnl_tunnel_last_heard_seconds', 'gauge', 'Seconds since a tunnel last heard from its peer (NaN: never).',
+    s.health.map((h) => [tunnel(h), h.last_heard_s ?? NaN]));
+  return e.toString();
+}

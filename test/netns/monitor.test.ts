@@ -1,0 +1,65 @@
+// Root-only: `msnl monitor -j` on h1 while h1 pings h2 through ms0 for the first time, then while
+// h2's msnld is killed: the stream shows `up` within 1 s of the first ping and then the tunnel
+// going down (a health state down, or the connection down), pushed by msnld as they happen.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { MSNL, Topology } from '../../src/demo/topology.js';
+import { requireRoot } from '../helpers/root.js';
+import { configure } from './network.js';
+
+interface Event {
+  event: string;
+  interface?: string;
+  peer_ip?: string;
+  state?: string;
+  time_ms: number;
+}
+
+async function until(what: string, check: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('msnl monitor -j: up within 1 s of the first ping to a new peer, down after the peer is killed', async (t) => {
+  if (!requireRoot(t)) return;
+  const net = Topology.create({ tag: 'monitor', hosts: 2 });
+  const h1 = net.host(1);
+  const h2 = net.host(2);
+  try {
+    configure(net);
+    await net.startDaemon(h1);
+    await net.startDaemon(h2);
+    const follower = spawn('ip', ['netns', 'exec', h1.netns, process.execPath, MSNL, '--socket', h1.socket, '-j', 'monitor'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => void follower.kill());
+    const events: Event[] = [];
+    let stderr = '';
+    follower.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    createInterface({ input: follower.stdout }).on('line', (line) => events.push(JSON.parse(line) as Event));
+    // The monitor is subscribed once a reconcile it asked for shows up in its stream.
+    await until('the monitor to follow msnld', () => {
+      if (events.some((e) => e.event === 'reconcile')) return true;
+      net.mustMsnl(h1, ['reload']);
+      return false;
+    }, 15_000).catch((error: Error) => assert.fail(`${error.message}: ${stderr}`));
+    const pingStarted = Date.now();
+    const ping = await net.execAsync(h1, ['ping', '-n', '-c', '2', '-i', '0.2', '-W', '3', '10.0.0.2']);
+    assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+    await until('up', () => events.some((e) => e.event === 'up' && e.peer_ip === '10.0.0.2'), 5000);
+    const up = events.find((e) => e.event === 'up' && e.peer_ip === '10.0.0.2')!;
+    assert.equal(up.interface, 'ms0');
+    assert.ok(up.time_ms - pingStarted < 1000, `up ${up.time_ms - pingStarted} ms after the first ping`);
+    h2.daemon!.kill('SIGKILL');
+    await until('health down', () => events.some((e) => e.peer_ip === '10.0.0.2' && e.event === 'health' && e.state === 'down'), 30_000);
+    const health = events.filter((e) => e.event === 'health' && e.peer_ip === '10.0.0.2').map((e) => e.state);
+    assert.ok(health.includes('down'), `health transitions seen: ${health.join(', ')}`);
+    assert.equal(follower.exitCode, null, 'the monitor still runs');
+  } finally {
+    await net.destroy();
+  }
+});
