@@ -8,7 +8,7 @@ _msnl() {
     else
         cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
     fi
-    local objects="ifconfig map route host showconf apply conn health ping status reload"
+    local objects="ifconfig map route host showconf apply conn health ping status reload monitor"
     local globals="-j --json -p --pretty --db --socket -n --netns -V --version -h --help"
     case $prev in
         --db|--socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -56,9 +56,9 @@ _msnld() {
     case $prev in
         --db|--socket|--log-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         -n|--netns) COMPREPLY=($(compgen -W "$(ls /run/netns 2>/dev/null)" -- "$cur")); return ;;
-        --log-level) COMPREPLY=($(compgen -W "error info verbose" -- "$cur")); return ;;
+        --log-level) COMPREPLY=($(compgen -W "error warn info debug" -- "$cur")); return ;;
     esac
-    COMPREPLY=($(compgen -W "--db --socket --address --listen -f --foreground --log-level --idle-timeout --log-file -n --netns --no-gso --no-offload -v --version -h --help" -- "$cur"))
+    COMPREPLY=($(compgen -W "--db --socket --address --listen -f --foreground --log-level --idle-timeout --log-file --metrics -n --netns --no-gso --no-offload -v --version -h --help" -- "$cur"))
 }
 
 complete -F _msnl msnl

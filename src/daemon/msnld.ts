@@ -62,7 +62,6 @@ function program(): Command {
     .option('--idle-timeout <seconds>', 'release connections that carried no data this long', '1200')
     .option('--no-gso', 'send every underlay datagram on its own instead of runs with UDP segmentation offload')
     .option('--no-offload', 'read and write the msN devices one plain packet at a time (no TCP segmentation offload)')
-    .option('--log-file <path>', 'log file of a detached msnld (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
     .option('-n, --netns <name>', 'run in network namespace NAME (ip netns exec), with the database, socket and log file of that instance')
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (env MSNL_METRICS)', process.env.MSNL_METRICS || undefined)
     .option('--log-file <path>', 'log file (timestamped, reopened on SIGUSR1) of a detached msnld, or of a foreground one when given (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
@@ -190,6 +189,21 @@ function boundedBy(ms: number, work: Promise<void>): Promise<void> {
 }
 
 async function runForeground(settings: Settings, log: Logger, sink: LogSink): Promise<number> {
+  const parts = await startDaemon(settings, log);
+  if (typeof parts === 'number') return parts;
+  const servers = await startServers(settings, parts.daemon, log);
+  if (servers === undefined) {
+    await parts.daemon.stop();
+    parts.store.close();
+    return 2;
+  }
+  const { flags } = settings;
+  log.info(`msnld ${VERSION} running (pid ${process.pid}), control socket ${flags.socket}, database ${flags.db}`);
+  return runUntilSignal({ ...parts, ...servers }, settings, log, sink);
+}
+
+/** Opens the database, the address monitor and the daemon with ms0..ms3, and starts it; an exit code when it cannot. */
+async function startDaemon(settings: Settings, log: Logger): Promise<{ store: Store; daemon: Daemon<unknown> } | number> {
   const { flags } = settings;
   if ((await probeSocket(flags.socket, 1000)) === 'in-use') {
     log.error(`failed to start: another msnld answers on ${flags.socket}`);
@@ -227,32 +241,43 @@ async function runForeground(settings: Settings, log: Logger, sink: LogSink): Pr
     return 2;
   }
   await daemon.start();
+  return { store, daemon };
+}
+
+interface Servers {
+  readonly control: ControlServer;
+  readonly metrics: MetricsServer | undefined;
+}
+
+/** The control socket and, when asked for, the metrics endpoint; undefined (logged) when one cannot listen. */
+async function startServers(settings: Settings, daemon: Daemon<unknown>, log: Logger): Promise<Servers | undefined> {
+  const { flags } = settings;
   const handler = new DaemonControl(daemon, Date.now, { db: flags.db, socket: flags.socket });
   const control = new ControlServer(handler, flags.socket, { log: (line: string) => log.verbose(line) });
   try {
     await control.listen();
   } catch (error) {
     log.error(causeOf(error));
-    await daemon.stop();
-    store.close();
-    return 2;
+    return undefined;
   }
-  let metrics: MetricsServer | undefined;
-  if (settings.metrics !== undefined) {
-    const { host, port } = settings.metrics;
-    metrics = new MetricsServer(() => handler.metrics());
-    try {
-      const bound = await metrics.listen(host, port);
-      log.info(`serving metrics at http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}/metrics`);
-    } catch (error) {
-      log.error(`failed to serve metrics on ${host}:${port}: ${causeOf(error)}`);
-      await boundedBy(STOP_CONTROL_MS, control.close());
-      await daemon.stop();
-      store.close();
-      return 2;
-    }
+  if (settings.metrics === undefined) return { control, metrics: undefined };
+  const { host, port } = settings.metrics;
+  const metrics = new MetricsServer(() => handler.metrics());
+  try {
+    const bound = await metrics.listen(host, port);
+    log.info(`serving metrics at http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}/metrics`);
+    return { control, metrics };
+  } catch (error) {
+    log.error(`failed to serve metrics on ${host}:${port}: ${causeOf(error)}`);
+    await boundedBy(STOP_CONTROL_MS, control.close());
+    return undefined;
   }
-  log.info(`msnld ${VERSION} running (pid ${process.pid}), control socket ${flags.socket}, database ${flags.db}`);
+}
+
+/** Tells systemd msnld is ready, then serves until SIGTERM/SIGINT; SIGHUP reconciles, SIGUSR1 reopens the log. */
+function runUntilSignal(parts: { store: Store; daemon: Daemon<unknown> } & Servers, settings: Settings, log: Logger, sink: LogSink): Promise<number> {
+  const { flags } = settings;
+  const { store, daemon, control, metrics } = parts;
   // The control socket answers and ms0..ms3 exist (the Daemon constructor opened them): ready.
   const systemd = notifierFromEnv(process.env, (to, message) => loadNative().sendUnixDatagram(to, message), (line) => log.error(line));
   systemd?.send({ READY: 1, MAINPID: process.pid, STATUS: `running, control socket ${flags.socket}` });
