@@ -28,7 +28,7 @@ test('msnld detaches, reports its pid, refuses a second copy, and exits 0 on SIG
     // --listen overrides the stored listen address: host show says so, the address is not overridden.
     const show = run(['ip', 'netns', 'exec', netns, process.execPath, MSNL, ...files, 'host', 'show']);
     assert.equal(show.code, 0, show.stderr);
-    assert.equal(show.stdout, 'address 0.0.0.0\nlisten 0.0.0.0:1994 (stored; msnld uses 127.0.0.1:7010 from its command line)\n');
+    assert.equal(show.stdout, 'address 0.0.0.0\nlisten 0.0.0.0:1994 (stored; msnld uses 127.0.0.1:7010 from its command line)\npublic-key (none)\n');
     const showJson = JSON.parse(run(['ip', 'netns', 'exec', netns, process.execPath, MSNL, ...files, '-j', 'host', 'show']).stdout) as Record<string, unknown>;
     assert.equal(showJson.listen_in_effect, '127.0.0.1:7010');
     assert.equal(showJson.address_in_effect, undefined);
