@@ -145,3 +145,20 @@ export function collect(peer: FakeTunPeer | undefined): Buffer[] {
   peer.onPacket((packet) => got.push(packet));
   return got;
 }
+
+/** Stores for hosts A (128.232.0.1) and B (128.232.0.2): routes to both, mappings 10.N.0.1/2 on every interface, all four up. */
+export function configurePair(lab: Lab) {
+  const a = lab.store('hostA', '128.232.0.1');
+  const b = lab.store('hostB', '128.232.0.2');
+  for (const store of [a, b]) {
+    store.addRoute({ prefix: prefix('128.232.0.1/32'), host: 'hostA', port: 7010 });
+    store.addRoute({ prefix: prefix('128.232.0.2/32'), host: 'hostB', port: 7010 });
+    for (const spec of TUNNEL_INTERFACES) {
+      store.addMapping({ prefix: prefix(`10.${spec.index}.0.1/32`), msnlAddress: ip('128.232.0.1') });
+      store.addMapping({ prefix: prefix(`10.${spec.index}.0.2/32`), msnlAddress: ip('128.232.0.2') });
+    }
+  }
+  addressAll(a, 1);
+  addressAll(b, 2);
+  return { a, b };
+}

@@ -1,26 +1,14 @@
 // The packet path finds a connection's tunnel from the MM messages the daemon forwards, never from
-// the manager's tables (DESIGN: the two halves meet only through manager messages).
+// the manager's tables (ARCHITECTURE.md: the two halves meet only through manager messages).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
-import { Lab, addressAll, collect, ip, prefix, udpPacket, until } from './harness.js';
+import { Lab, collect, configurePair, ip, udpPacket, until } from './harness.js';
 
 test('inbound data reaches its tunnel without reading the manager tables', async () => {
   const lab = new Lab({ seed: 11 });
   try {
-    const a = lab.store('hostA', '128.232.0.1');
-    const b = lab.store('hostB', '128.232.0.2');
-    for (const store of [a, b]) {
-      store.addRoute({ prefix: prefix('128.232.0.1/32'), host: 'hostA', port: 7010 });
-      store.addRoute({ prefix: prefix('128.232.0.2/32'), host: 'hostB', port: 7010 });
-      for (const spec of TUNNEL_INTERFACES) {
-        store.addMapping({ prefix: prefix(`10.${spec.index}.0.1/32`), msnlAddress: ip('128.232.0.1') });
-        store.addMapping({ prefix: prefix(`10.${spec.index}.0.2/32`), msnlAddress: ip('128.232.0.2') });
-      }
-    }
-    addressAll(a, 1);
-    addressAll(b, 2);
+    const { a, b } = configurePair(lab);
     const A = await lab.start('hostA', '128.232.0.1', a);
     const B = await lab.start('hostB', '128.232.0.2', b);
     await until('ms1 bound on both', () => A.daemon.tunnels[1]!.isBound && B.daemon.tunnels[1]!.isBound);

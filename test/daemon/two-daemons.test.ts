@@ -9,23 +9,7 @@ import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
 import { internetChecksum } from '../../src/abi/ipv4.js';
 import { DATA_HEADER_SIZE } from '../../src/msnl/constants.js';
 import { SEAL_OVERHEAD } from '../../src/msnl/secure-wire.js';
-import { Lab, addressAll, collect, ip, prefix, udpPacket, until } from './harness.js';
-
-function configurePair(lab: Lab) {
-  const a = lab.store('hostA', '128.232.0.1');
-  const b = lab.store('hostB', '128.232.0.2');
-  for (const store of [a, b]) {
-    store.addRoute({ prefix: prefix('128.232.0.1/32'), host: 'hostA', port: 7010 });
-    store.addRoute({ prefix: prefix('128.232.0.2/32'), host: 'hostB', port: 7010 });
-    for (const spec of TUNNEL_INTERFACES) {
-      store.addMapping({ prefix: prefix(`10.${spec.index}.0.1/32`), msnlAddress: ip('128.232.0.1') });
-      store.addMapping({ prefix: prefix(`10.${spec.index}.0.2/32`), msnlAddress: ip('128.232.0.2') });
-    }
-  }
-  addressAll(a, 1);
-  addressAll(b, 2);
-  return { a, b };
-}
+import { Lab, collect, configurePair, ip, prefix, udpPacket, until } from './harness.js';
 
 /** Starts A and B from configurePair() and waits until interface `index` is bound on both. */
 async function startPair(lab: Lab, index: number) {
