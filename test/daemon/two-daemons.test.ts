@@ -10,6 +10,7 @@ import { internetChecksum } from '../../src/abi/ipv4.js';
 import { DATA_HEADER_SIZE } from '../../src/msnl/constants.js';
 import { SEAL_OVERHEAD } from '../../src/msnl/secure-wire.js';
 import { Lab, collect, configurePair, ip, prefix, udpPacket, until } from './harness.js';
+import { pseudoHeaderSum, tcpPacket } from '../helpers/packets.js';
 
 /** Starts A and B from configurePair() and waits until interface `index` is bound on both. */
 async function startPair(lab: Lab, index: number) {
@@ -230,30 +231,12 @@ for (const offload of [false, true]) {
 
 /** The TCP pseudo-header sum of the IPv4/TCP packet p (20-octet IP header). */
 function pseudoSum(p: Buffer): number {
-  return p.readUInt16BE(12) + p.readUInt16BE(14) + p.readUInt16BE(16) + p.readUInt16BE(18) + 6 + p.length - 20;
+  return pseudoHeaderSum(p.readUInt32BE(12), p.readUInt32BE(16), 6, p.length - 20);
 }
 
 /** An IPv4/TCP packet 10.0.0.1:40000 -> 10.0.0.2:5201 (ACK, no options) with correct checksums. */
 function tcpSegment(seq: number, payload: Uint8Array): Buffer {
-  const p = Buffer.alloc(40 + payload.length);
-  p[0] = 0x45;
-  p.writeUInt16BE(p.length, 2);
-  p.writeUInt16BE(0x4000, 6);
-  p[8] = 64;
-  p[9] = 6;
-  p.writeUInt32BE(ip('10.0.0.1'), 12);
-  p.writeUInt32BE(ip('10.0.0.2'), 16);
-  p.writeUInt16BE(internetChecksum(p, 0, 20), 10);
-  p.writeUInt16BE(40000, 20);
-  p.writeUInt16BE(5201, 22);
-  p.writeUInt32BE(seq >>> 0, 24);
-  p.writeUInt32BE(1, 28);
-  p[32] = 5 << 4;
-  p[33] = 0x10;
-  p.writeUInt16BE(1000, 34);
-  p.set(payload, 40);
-  p.writeUInt16BE(internetChecksum(p, 20, p.length - 20, pseudoSum(p)), 36);
-  return p;
+  return tcpPacket(ip('10.0.0.1'), ip('10.0.0.2'), seq, payload);
 }
 
 /** The payload as MSS-sized segments, as a host without offload would send them. */

@@ -7,35 +7,16 @@ import { internetChecksum, onesComplementSum } from '../../src/abi/ipv4.js';
 import { acceptFrame, kernelFrame } from '../../src/tun/fake-offload.js';
 import { createFakeTun } from '../../src/tun/fake.js';
 import { VNET_HDR_LEN, VnetFlag, VnetGso, writeVnetHeader } from '../../src/tun/offload.js';
+import { pseudoHeaderSum, tcpPacket } from '../helpers/packets.js';
 
 const SRC = 0x0a000001;
 const DST = 0x0a000002;
 
-function pseudo(src: number, dst: number, protocol: number, length: number): number {
-  return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + protocol + length;
-}
+const pseudo = pseudoHeaderSum;
 
 /** IPv4/TCP (20-octet header, ACK) with correct checksums. */
 function tcp(seq: number, payload: Uint8Array, flags = 0x10): Buffer {
-  const p = Buffer.alloc(40 + payload.length);
-  p[0] = 0x45;
-  p.writeUInt16BE(p.length, 2);
-  p.writeUInt16BE(0x4000, 6);
-  p[8] = 64;
-  p[9] = 6;
-  p.writeUInt32BE(SRC, 12);
-  p.writeUInt32BE(DST, 16);
-  p.writeUInt16BE(internetChecksum(p, 0, 20), 10);
-  p.writeUInt16BE(40000, 20);
-  p.writeUInt16BE(5201, 22);
-  p.writeUInt32BE(seq >>> 0, 24);
-  p.writeUInt32BE(1, 28);
-  p[32] = 5 << 4;
-  p[33] = flags;
-  p.writeUInt16BE(1000, 34);
-  p.set(payload, 40);
-  p.writeUInt16BE(internetChecksum(p, 20, p.length - 20, pseudo(SRC, DST, 6, p.length - 20)), 36);
-  return p;
+  return tcpPacket(SRC, DST, seq, payload, flags);
 }
 
 function udp(size: number, checksum: boolean): Buffer {
