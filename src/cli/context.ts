@@ -10,6 +10,7 @@ import { ArgumentError } from '../abi/inet.js';
 import { DEFAULT_DB_PATH, openStore, type Store } from '../store/store.js';
 import { instancePaths, netnsNameProblem } from '../base/instance.js';
 import { FailureError } from './errors.js';
+import { settleEdit } from './settle.js';
 
 export const DEFAULT_DB = DEFAULT_DB_PATH;
 export const DEFAULT_SOCKET = DEFAULT_SOCKET_PATH;
@@ -39,6 +40,8 @@ export interface CliContext {
   openStore(mode: 'read' | 'write'): Store;
   /** Runs `body` with a store and closes it afterwards. */
   withStore<T>(mode: 'read' | 'write', body: (store: Store) => T): T;
+  /** After a command that opened the store for writing: has a running msnld apply it now (src/cli/settle.ts). */
+  settle(): Promise<void>;
   /**
    * Runs one request on msnld's control socket (--socket). An error the daemon answered becomes
    * `failed to DOING: CAUSE`; no daemon, no permission or a bad reply keep the client's message.
@@ -86,8 +89,10 @@ export function createContext(program: Command, io: ContextIo = {}): CliContext 
       socket: opts.socket ?? instance?.socket ?? defaultSocketPath(env),
     };
   };
+  let wrote = false;
   const open = (mode: 'read' | 'write'): Store => {
     const db = options().db;
+    if (mode === 'write') wrote = true;
     if (mode === 'read') {
       // Showing an empty table is the honest answer before anything was ever configured.
       if (!fs.existsSync(db)) return openStore(':memory:', { clock });
@@ -105,6 +110,12 @@ export function createContext(program: Command, io: ContextIo = {}): CliContext 
       } finally {
         store.close();
       }
+    },
+    async settle(): Promise<void> {
+      if (!wrote) return;
+      const { db, socket } = options();
+      const warning = await settleEdit(db, socket);
+      if (warning !== undefined) (io.stderr ?? ((text: string) => void process.stderr.write(text)))(warning);
     },
     async daemon<T>(doing: string, request: (client: ControlClient) => Promise<T>): Promise<T> {
       const socket = options().socket;

@@ -62,6 +62,7 @@ export async function run(args: readonly string[], io: ContextIo = {}): Promise<
   const writeErr = io.stderr ?? ((text: string) => void process.stderr.write(text));
   try {
     await program.parseAsync(expandAbbreviations(program, args), { from: 'user' });
+    await context.settle();
     return context.exitStatus;
   } catch (error) {
     return reportError(error, writeErr);

@@ -63,6 +63,11 @@ export class ControlClient {
     await this.request({ kind: 'reload' });
   }
 
+  /** Asks msnld to apply what changed in the database now, and waits until it has. */
+  async sync(): Promise<void> {
+    await this.request({ kind: 'sync' });
+  }
+
   async disconnect(id: number): Promise<void> {
     await this.request({ kind: 'disconnect', id });
   }

@@ -11,6 +11,8 @@ export interface ControlHandler {
   health(): HealthRow[] | Promise<HealthRow[]>;
   /** Reconcile running state with the database (as SIGHUP does). */
   reload(): void | Promise<void>;
+  /** Apply what changed in the database since the last reconcile, then resolve (the CLI's edits wait for it). */
+  sync(): void | Promise<void>;
   /** Tear one connection down; throw ControlError(Errno.ENOENT, ...) when there is no such id. */
   disconnect(id: number): void | Promise<void>;
   /**

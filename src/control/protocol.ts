@@ -2,7 +2,7 @@
 // CONTROL PROTOCOL). Pure: bytes and strings in, typed results out; nothing here throws on what a
 // client sends.
 //
-//   request = verb-line *(key "=" value LF) LF      verb-line = get=WHAT | reload=1 | disconnect=ID | ping=ADDR | monitor=1
+//   request = verb-line *(key "=" value LF) LF      verb-line = get=WHAT | reload=1 | sync=1 | disconnect=ID | ping=ADDR | monitor=1
 //   reply   = "protocol_version=1" LF *(key "=" value LF) ["message=" text LF] "errno=" N LF LF
 //
 // Keys are lowercase snake_case; an unknown or repeated key is an error (-EINVAL), never ignored.
@@ -42,6 +42,7 @@ const GET_TARGETS: readonly GetTarget[] = ['status', 'interfaces', 'connections'
 export type Request =
   | { readonly kind: 'get'; readonly what: GetTarget }
   | { readonly kind: 'reload' }
+  | { readonly kind: 'sync' }
   | { readonly kind: 'disconnect'; readonly id: number }
   | { readonly kind: 'ping'; readonly address: number; readonly addressText: string; readonly count: number; readonly intervalMs: number }
   | { readonly kind: 'monitor' };
@@ -215,6 +216,9 @@ function parseRequestLines(lines: readonly string[]): Request | ProtocolError {
     case 'reload':
       if (value !== '1') return new ProtocolError(Errno.EINVAL, `reload takes "1", not "${printable(value)}"`);
       return noOptions(options, name) ?? { kind: 'reload' };
+    case 'sync':
+      if (value !== '1') return new ProtocolError(Errno.EINVAL, `sync takes "1", not "${printable(value)}"`);
+      return noOptions(options, name) ?? { kind: 'sync' };
     case 'disconnect': {
       const id = parseUint(value);
       if (id === undefined || id > 0xffffffff) return new ProtocolError(Errno.EINVAL, `connection id "${printable(value)}" is not a number`);
@@ -264,6 +268,8 @@ export function encodeRequest(request: Request): string {
       return `get=${request.what}\n\n`;
     case 'reload':
       return 'reload=1\n\n';
+    case 'sync':
+      return 'sync=1\n\n';
     case 'disconnect':
       return `disconnect=${request.id}\n\n`;
     case 'ping':

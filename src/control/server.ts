@@ -1,7 +1,7 @@
 // The control socket of msnld: a unix stream socket speaking the protocol of protocol.ts. The
 // socket is made under umask 077 and chmod 0600 (root only). An existing socket file is probed:
 // if something answers, msnld refuses to start; if nothing does, the file is stale and replaced.
-// Requests on one connection are answered one at a time, in order; reload and disconnect are
+// Requests on one connection are answered one at a time, in order; reload, sync and disconnect are
 // also serialised across connections (one queue, like wg-go's ipcMutex).
 
 import fs from 'node:fs';
@@ -320,6 +320,9 @@ export class ControlServer {
         break;
       case 'reload':
         await this.serialised(() => h.reload());
+        return [];
+      case 'sync':
+        await this.serialised(() => h.sync());
         return [];
       case 'disconnect':
         await this.serialised(() => h.disconnect(request.id));

@@ -226,6 +226,10 @@ export class DaemonControl<L> implements ControlHandler {
     await this.daemon.reconcile(true);
   }
 
+  async sync(): Promise<void> {
+    await this.daemon.applyChanges();
+  }
+
   disconnect(id: number): void {
     if (!this.daemon.disconnect(id)) throw new ControlError(Errno.ENOENT, `no connection ${id}`);
   }

@@ -242,10 +242,15 @@ export class Daemon<L> {
 
   private async pollStore(): Promise<void> {
     try {
-      if (this.options.store.changeToken() !== this.lastToken) await this.reconcile(false);
+      await this.applyChanges();
     } catch (error) {
       this.options.log.error(`failed to read database: ${causeOf(error)}`);
     }
+  }
+
+  /** Reconciles when the database changed since the last reconcile (the poll, and `msnl`'s edits through sync=1). */
+  async applyChanges(): Promise<void> {
+    if (this.options.store.changeToken() !== this.lastToken) await this.reconcile(false);
   }
 
   /**

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ControlServer } from '../../src/control/server.js';
-import { FakeHandler, SAMPLE_CONNECTION, SAMPLE_HEALTH } from '../control/fake-handler.js';
+import { FakeHandler, SAMPLE_CONNECTION, SAMPLE_HEALTH, SAMPLE_STATUS } from '../control/fake-handler.js';
 import { tempDir } from '../control/socket-helpers.js';
 
 const MAIN = path.resolve(__dirname, '../../src/cli/main.js');
@@ -199,4 +199,31 @@ test('a daemon that is not running: one Error line and exit 2 for every live com
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('an edit asks a running msnld to apply it (sync=1); one reading another database gets a warning; none running: quiet', async () => {
+  await withDaemon(async (socket, handler) => {
+    const dir = tempDir();
+    try {
+      const db = path.join(dir, 'msnl.db');
+      handler.status = () => ({ ...SAMPLE_STATUS, db });
+      const added = await msnl(['--socket', socket, '--db', db, 'map', 'add', '10.9.0.0/16', '128.232.65.42']);
+      assert.equal(added.code, 0, added.stderr);
+      assert.equal(added.stderr, '');
+      assert.equal(handler.syncs, 1, 'the edit was synced');
+      const shown = await msnl(['--socket', socket, '--db', db, 'map', 'show']);
+      assert.equal(shown.code, 0);
+      assert.equal(handler.syncs, 1, 'a read does not sync');
+      const other = path.join(dir, 'other.db');
+      const elsewhere = await msnl(['--socket', socket, '--db', other, 'map', 'add', '10.8.0.0/16', '128.232.65.42']);
+      assert.equal(elsewhere.code, 0, 'the edit itself is stored');
+      assert.equal(elsewhere.stderr, `Warning: msnld (pid 4242) reads ${db}, not ${other}: this change does not reach it (give --db ${db}, or -n NETNS for a namespace's instance)\n`);
+      assert.equal(handler.syncs, 1);
+      const alone = await msnl(['--socket', path.join(dir, 'nobody.sock'), '--db', db, 'map', 'del', '10.9.0.0/16']);
+      assert.equal(alone.code, 0, alone.stderr);
+      assert.equal(alone.stderr, '');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

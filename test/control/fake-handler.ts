@@ -54,6 +54,10 @@ export class FakeHandler implements ControlHandler {
   async reload(): Promise<void> {
     this.reloads++;
   }
+  syncs = 0;
+  async sync(): Promise<void> {
+    this.syncs++;
+  }
   disconnect(id: number): void {
     if (!this.connectionRows.some((c) => c.connection === id)) throw new ControlError(Errno.ENOENT, `no such connection ${id}`);
     this.disconnected.push(id);
