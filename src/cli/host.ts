@@ -16,8 +16,8 @@ import type { StatusRow } from '../control/rows.js';
 export interface HostRow {
   readonly [key: string]: string | number;
   readonly msnl_address: string;
-  readonly listen_host: string;
-  readonly listen_port: number;
+  /** Underlay listen address, `HOST:PORT` (the key and form of status's `listen`). */
+  readonly listen: string;
   /** The public key in base64, or "" when the host has no key pair. Never the private key. */
   readonly public_key: string;
 }
@@ -25,8 +25,7 @@ export interface HostRow {
 export function hostRow(host: HostSettings): HostRow {
   return {
     msnl_address: formatDottedQuad(host.msnlAddress),
-    listen_host: host.listenHost,
-    listen_port: host.listenPort,
+    listen: formatHostPort({ host: host.listenHost, port: host.listenPort }),
     public_key: host.publicKey === null ? '' : formatKey(host.publicKey),
   };
 }
@@ -56,10 +55,10 @@ export function register(program: Command, context: CliContext): void {
       // A running msnld whose command line overrides a stored setting: show what it uses too.
       const status = await runningStatus(context.options().socket);
       const overridden = (status?.overrides ?? '').split(',');
-      if (status !== undefined && overridden.includes('address')) row.address_in_effect = status.address ?? '(none)';
+      if (status !== undefined && overridden.includes('address')) row.msnl_address_in_effect = status.msnl_address ?? '(none)';
       if (status !== undefined && overridden.includes('listen')) row.listen_in_effect = status.listen ?? '(none)';
       const note = (key: string): string => (row[key] === undefined ? '' : ` (stored; msnld uses ${row[key]} from its command line)`);
-      printObject(context, row, (r) => `address ${r.msnl_address}${note('address_in_effect')}\nlisten ${formatHostPort({ host: String(r.listen_host), port: Number(r.listen_port) })}${note('listen_in_effect')}\npublic-key ${r.public_key === '' ? '(none)' : r.public_key}`);
+      printObject(context, row, (r) => `address ${r.msnl_address}${note('msnl_address_in_effect')}\nlisten ${r.listen}${note('listen_in_effect')}\npublic-key ${r.public_key === '' ? '(none)' : r.public_key}`);
     });
 
   const key = host.command('key').description("this host's X25519 key pair for secure MSNL");

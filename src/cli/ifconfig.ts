@@ -21,7 +21,7 @@ const FLAG_BITS: ReadonlyArray<readonly [string, number]> = [
 
 export interface InterfaceRow {
   readonly [key: string]: string | number | boolean | null | readonly string[];
-  readonly ifname: string;
+  readonly interface: string;
   readonly flags: readonly string[];
   readonly mtu: number;
   readonly admin_up: boolean;
@@ -64,7 +64,7 @@ export function interfaceRow(config: InterfaceConfig, live: LiveInterfaceInfo | 
   if (live?.oper_up) flags.push('RUNNING');
   const address = config.address === null ? null : formatDottedQuad(config.address);
   const row: Record<string, string | number | boolean | null | readonly string[]> = {
-    ifname: config.name,
+    interface: config.name,
     flags: FLAG_BITS.map(([name]) => name).filter((name) => flags.includes(name)),
     mtu: spec.mtu,
     admin_up: config.adminUp,
@@ -96,7 +96,7 @@ function inetText(address: unknown, prefixLength: unknown): string {
 
 export function interfaceText(row: InterfaceRow): string {
   const value = FLAG_BITS.reduce((sum, [name, bit]) => (row.flags.includes(name) ? sum + bit : sum), 0);
-  const lines = [`${row.ifname}: flags=${value}<${row.flags.join(',')}>  mtu ${row.mtu}`];
+  const lines = [`${row.interface}: flags=${value}<${row.flags.join(',')}>  mtu ${row.mtu}`];
   const kernelKnown = row.kernel_admin_up !== undefined;
   const inet = kernelKnown ? inetText(row.kernel_address, row.kernel_prefix_length) : inetText(row.address, row.prefix_length);
   if (inet !== '') lines.push(`        ${inet}`);

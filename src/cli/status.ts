@@ -30,7 +30,7 @@ export function formatDuration(seconds: number): string {
 export function statusText(row: StatusRow): string {
   const lines = [
     `msnld running pid ${row.pid} version ${row.version} uptime ${formatDuration(row.uptime_s)}`,
-    `address ${row.address ?? '(none)'} listen ${row.listen ?? '(none)'}`,
+    `address ${row.msnl_address ?? '(none)'} listen ${row.listen ?? '(none)'}`,
   ];
   if (row.db !== null || row.socket !== null) lines.push(`database ${row.db ?? '(unknown)'} socket ${row.socket ?? '(unknown)'}`);
   const names = Object.keys(row.counters).sort();

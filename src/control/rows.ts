@@ -12,7 +12,7 @@ export interface StatusRow {
   version: string;
   uptime_s: number;
   /** Default MSNL address of this host, dotted; null when none is set. */
-  address: string | null;
+  msnl_address: string | null;
   /** Underlay listen address, `HOST:PORT`; null when not listening. */
   listen: string | null;
   /** The database file the daemon reads; null when it does not say. */
@@ -145,7 +145,7 @@ function field(key: string, type: FieldType, nullable = false): FieldSpec {
 const COUNTERS = [field('rx_packets', 'uint'), field('rx_bytes', 'uint'), field('tx_packets', 'uint'), field('tx_bytes', 'uint')];
 
 export const STATUS_SCHEMA: RowSchema = {
-  fields: [field('pid', 'uint'), field('version', 'string'), field('uptime_s', 'uint'), field('address', 'string', true), field('listen', 'string', true),
+  fields: [field('pid', 'uint'), field('version', 'string'), field('uptime_s', 'uint'), field('msnl_address', 'string', true), field('listen', 'string', true),
     field('db', 'string', true), field('socket', 'string', true), field('overrides', 'string', true)],
 };
 const COUNTER_SCHEMA: RowSchema = { fields: [field('counter', 'string'), field('value', 'uint')] };

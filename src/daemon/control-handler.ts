@@ -39,7 +39,7 @@ export class DaemonControl<L> implements ControlHandler {
       pid: process.pid,
       version: VERSION,
       uptime_s: Math.floor((this.now() - d.startedAt) / 1000),
-      address: address === 0 ? null : formatDottedQuad(address),
+      msnl_address: address === 0 ? null : formatDottedQuad(address),
       listen: d.listening ?? null,
       db: this.paths.db ?? null,
       socket: this.paths.socket ?? null,

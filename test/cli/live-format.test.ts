@@ -62,5 +62,5 @@ test('status text names the database and socket the daemon uses', () => {
 });
 
 test('status text without an address, listen address or counters', () => {
-  assert.equal(statusText({ ...SAMPLE_STATUS, address: null, listen: null, counters: {}, uptime_s: 5 }), 'msnld running pid 4242 version 0.1.0 uptime 5s\naddress (none) listen (none)');
+  assert.equal(statusText({ ...SAMPLE_STATUS, msnl_address: null, listen: null, counters: {}, uptime_s: 5 }), 'msnld running pid 4242 version 0.1.0 uptime 5s\naddress (none) listen (none)');
 });

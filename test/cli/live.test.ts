@@ -167,7 +167,7 @@ test('ifconfig shows the kernel\'s state from the daemon, the stored state where
     const json = JSON.parse((await msnl(['--socket', socket, '--db', db, '-j', 'ifconfig', 'ms0'])).stdout) as Array<Record<string, unknown>>;
     assert.deepEqual(
       { ...json[0] },
-      { ifname: 'ms0', flags: ['UP', 'POINTOPOINT', 'RUNNING', 'NOARP'], mtu: 1500, admin_up: false, address: null, prefix_length: null, netmask: null,
+      { interface: 'ms0', flags: ['UP', 'POINTOPOINT', 'RUNNING', 'NOARP'], mtu: 1500, admin_up: false, address: null, prefix_length: null, netmask: null,
         msnl_port: 0x800, kernel_admin_up: true, kernel_address: '10.77.0.1', kernel_prefix_length: 24, differs: ['address', 'admin_up'], oper_up: true, bound: true, connections: 1, rx_packets: 3, rx_bytes: 252, tx_packets: 5, tx_bytes: 420, drops: 0 },
     );
     const down = await msnl(['--socket', path.join(path.dirname(socket), 'gone.sock'), '--db', db, 'ifconfig', 'ms0']);

@@ -121,7 +121,7 @@ test('unique-prefix abbreviations, ls, and "expected keyword via"', async (t) =>
   const out = c.out.splice(0).join('');
   assert.match(out, /^10\.5\.0\.0\/16 msnl 128\.232\.0\.5 origin cli$/m);
   assert.match(out, /^128\.232\.0\.5\/32 via 192\.0\.2\.5:1994 auth none$/m);
-  assert.match(out, /"ifname":"ms3"/);
+  assert.match(out, /"interface":"ms3"/);
   assert.equal(await run(['route', 'add', '128.232.0.6', '192.0.2.6:1994'], c.io), 1);
   assert.match(c.err.splice(0).join(''), /^Error: expected keyword "via" after 128\.232\.0\.6, found "192\.0\.2\.6:1994"/m);
   assert.equal(await run(['route', 'add', '128.232.0.6', 'via'], c.io), 1);

@@ -86,9 +86,9 @@ test('-j prints the same rows as JSON', (t) => {
   const text = ok(box.run(['map', 'show']));
   assert.ok(text.includes(`expires ${String(rows[0]?.expires)}`));
   const ifaces = JSON.parse(ok(box.run(['--json', 'ifconfig', '-a']))) as Array<Record<string, unknown>>;
-  assert.deepEqual(ifaces.map((i) => [i.ifname, i.mtu, i.msnl_port]), [['ms0', 1500, 0x800], ['ms1', 4470, 0x801], ['ms2', 9180, 0x802], ['ms3', 65535, 0x803]]);
+  assert.deepEqual(ifaces.map((i) => [i.interface, i.mtu, i.msnl_port]), [['ms0', 1500, 0x800], ['ms1', 4470, 0x801], ['ms2', 9180, 0x802], ['ms3', 65535, 0x803]]);
   assert.deepEqual(JSON.parse(ok(box.run(['-j', 'route']))), []);
-  assert.deepEqual(JSON.parse(ok(box.run(['-j', 'host']))), { msnl_address: '0.0.0.0', listen_host: '0.0.0.0', listen_port: 1994, public_key: '' });
+  assert.deepEqual(JSON.parse(ok(box.run(['-j', 'host']))), { msnl_address: '0.0.0.0', listen: '0.0.0.0:1994', public_key: '' });
 });
 
 test('a newer schema is refused with exit 2', (t) => {

@@ -8,7 +8,7 @@ export const SAMPLE_STATUS: StatusRow = {
   pid: 4242,
   version: '0.1.0',
   uptime_s: 3725,
-  address: '128.232.65.42',
+  msnl_address: '128.232.65.42',
   listen: '0.0.0.0:7000',
   db: null,
   socket: null,

@@ -14,7 +14,7 @@ function pairs(text: string): Pair[] {
 const STATUS_TEXT = `pid=4242
 version=0.1.0
 uptime_s=3725
-address=128.232.65.42
+msnl_address=128.232.65.42
 listen=0.0.0.0:7000
 counter=rx_frames
 value=10

@@ -12,7 +12,7 @@ interface Status {
   pid: number;
   db: string;
   socket: string;
-  address: string | null;
+  msnl_address: string | null;
 }
 
 test('msnld -n A and msnld -n B with no path options: two daemons, two databases, two sockets', async (t) => {
@@ -38,7 +38,7 @@ test('msnld -n A and msnld -n B with no path options: two daemons, two databases
       assert.equal(row.pid, pids[i]);
       assert.equal(row.db, instancePaths(name).db);
       assert.equal(row.socket, instancePaths(name).socket);
-      assert.equal(row.address, `128.232.0.${i + 1}`, 'each daemon reads its own database');
+      assert.equal(row.msnl_address, `128.232.0.${i + 1}`, 'each daemon reads its own database');
     }
     const again = run([process.execPath, MSNLD, '-n', names[0]!, '--listen', '127.0.0.1:1994'], 30_000);
     assert.equal(again.code, 2);

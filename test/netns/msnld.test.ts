@@ -31,7 +31,7 @@ test('msnld detaches, reports its pid, refuses a second copy, and exits 0 on SIG
     assert.equal(show.stdout, 'address 0.0.0.0\nlisten 0.0.0.0:1994 (stored; msnld uses 127.0.0.1:7010 from its command line)\npublic-key (none)\n');
     const showJson = JSON.parse(run(['ip', 'netns', 'exec', netns, process.execPath, MSNL, ...files, '-j', 'host', 'show']).stdout) as Record<string, unknown>;
     assert.equal(showJson.listen_in_effect, '127.0.0.1:7010');
-    assert.equal(showJson.address_in_effect, undefined);
+    assert.equal(showJson.msnl_address_in_effect, undefined);
     const second = start();
     assert.equal(second.code, 2);
     assert.match(second.stderr, new RegExp(`^Error: failed to start: msnld pid ${pid} already answers on `));
