@@ -70,7 +70,7 @@ last_heard_s=0.5
 test('status fixture: literal text both ways', () => {
   assert.equal(encodePairs(encodeStatus(SAMPLE_STATUS)), STATUS_TEXT);
   assert.deepEqual(decodeStatus(pairs(STATUS_TEXT)), SAMPLE_STATUS);
-  const bare = { ...SAMPLE_STATUS, address: null, listen: null, counters: {} };
+  const bare = { ...SAMPLE_STATUS, msnl_address: null, listen: null, counters: {} };
   assert.equal(encodePairs(encodeStatus(bare)), 'pid=4242\nversion=0.1.0\nuptime_s=3725\n');
   assert.deepEqual(decodeStatus(encodeStatus(bare)), bare);
 });
