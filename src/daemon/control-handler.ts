@@ -10,7 +10,6 @@ import type { CallView, Daemon } from './daemon.js';
 import { reasonName } from '../msnl/constants.js';
 import { VERSION } from '../base/version.js';
 import type { MetricsSnapshot } from './metrics.js';
-import { HEALTH_SAMPLE_MS, healthTransitions } from './events.js';
 
 
 function sap(address: number, port: number): string {
@@ -199,21 +198,11 @@ export class DaemonControl<L> implements ControlHandler {
     return { version: status.version, uptimeS: status.uptime_s, counters: status.counters, interfaces, connections: this.connections(), health: this.health() };
   }
 
-  /** Streams the daemon's events, and this monitor's own health samples, until `signal` aborts. */
+  /** Streams the daemon's events (health transitions included: the daemon samples them) until `signal` aborts. */
   monitor(onEvent: (event: EventRow) => void, signal: AbortSignal): Promise<void> {
-    const events = this.daemon.events;
-    let states = healthTransitions(new Map(), this.health()).now;
-    const unsubscribe = events.subscribe(onEvent);
-    const timer = setInterval(() => {
-      const sample = healthTransitions(states, this.health());
-      states = sample.now;
-      for (const row of sample.changed) {
-        onEvent(events.row({ event: 'health', interface: row.interface, connection: row.connection === 0 ? null : row.connection, peer_ip: row.peer_ip, remote_address: row.remote_address, state: row.state }));
-      }
-    }, HEALTH_SAMPLE_MS);
+    const unsubscribe = this.daemon.events.subscribe(onEvent);
     return new Promise((resolve) => {
       const stop = (): void => {
-        clearInterval(timer);
         unsubscribe();
         resolve();
       };

@@ -13,6 +13,7 @@ import { AuthFailureLog } from '../msnl/auth-log.js';
 import { keyPairOf } from '../crypto/primitives.js';
 import { DATA_HEADER_SIZE } from '../msnl/constants.js';
 import { SEAL_OVERHEAD } from '../msnl/secure-wire.js';
+import { HEALTH_SAMPLE_MS, HealthWatch } from './health-watch.js';
 import type { ConnectionInfo, EndpointConfig, EndpointCounters, Health } from '../msnl/types.js';
 import { Manager } from '../manager/manager.js';
 import { PrefixTable } from '../manager/prefix-table.js';
@@ -106,6 +107,7 @@ export class Daemon<L> {
   readonly devices: TunDevice[] = [];
   /** What `msnl monitor` follows. */
   readonly events: DaemonEvents;
+  private readonly healthWatch: HealthWatch;
   /** connection id -> the tunnel that owns it, learned from the MM messages between the two halves. */
   private readonly tunnelOfConn = new Map<number, Tunnel>();
   /** Waiters for MSNL Echo replies, by ident (the control socket's ping). */
@@ -132,6 +134,7 @@ export class Daemon<L> {
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
     this.startedAt = this.now();
     this.events = new DaemonEvents(() => this.now());
+    this.healthWatch = new HealthWatch(options.log, this.events);
     const log = options.log;
     this.endpoint = new MsnlEndpoint<L>({
       localAddress: options.address ?? 0,
@@ -238,6 +241,7 @@ export class Daemon<L> {
     this.timers.push(setInterval(() => this.tunnels.forEach((t) => t.tick()), 250));
     this.timers.push(setInterval(() => void this.pollStore(), this.options.pollMs ?? 250));
     this.timers.push(setInterval(() => this.refreshDevices(), 1000));
+    this.timers.push(setInterval(() => this.healthWatch.sample(this.connections()), HEALTH_SAMPLE_MS));
   }
 
   private async pollStore(): Promise<void> {

@@ -1,14 +1,12 @@
 // The daemon's event stream for `msnl monitor` (control request monitor=1): connection up/down,
 // calls failed or refused, interfaces bound/unbound and reconciles, pushed as they happen by the
 // manager and the daemon; plus tunnel health transitions, which the endpoint does not signal, so
-// each monitor samples health every HEALTH_SAMPLE_MS while it runs (the daemon side samples; the
-// CLI only reads). Nothing here costs anything while no monitor is connected.
+// the daemon samples them (src/daemon/health-watch.ts). Emitting costs nothing while no monitor
+// is connected.
 
 import { formatDottedQuad } from '../abi/inet.js';
-import type { EventKind, EventRow, HealthRow } from '../control/rows.js';
+import type { EventKind, EventRow } from '../control/rows.js';
 import type { ManagerEvent } from '../manager/manager.js';
-
-export const HEALTH_SAMPLE_MS = 250;
 
 type Listener = (event: EventRow) => void;
 type EventFields = Partial<Omit<EventRow, 'event' | 'time_ms'>> & { event: EventKind };
@@ -54,20 +52,4 @@ export class DaemonEvents {
         return this.emit({ event: e.kind, interface: iface });
     }
   }
-}
-
-/**
- * Health transitions between two samples of `msnl health` rows, keyed by interface and peer: a
- * tunnel that appears or changes state yields one `health` row with its new state.
- */
-export function healthTransitions(before: ReadonlyMap<string, string>, rows: readonly HealthRow[]): { changed: HealthRow[]; now: Map<string, string> } {
-  const now = new Map<string, string>();
-  const changed: HealthRow[] = [];
-  for (const row of rows) {
-    const key = `${row.interface}/${row.peer_ip}`;
-    if (now.has(key) && now.get(key) === 'up') continue; // a replaced connection and its successor: keep the better
-    now.set(key, row.state);
-    if (before.get(key) !== row.state) changed.push(row);
-  }
-  return { changed: changed.filter((row) => now.get(`${row.interface}/${row.peer_ip}`) === row.state), now };
 }

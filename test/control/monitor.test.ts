@@ -9,7 +9,10 @@ import { ControlClient } from '../../src/control/client.js';
 import { Errno, ProtocolError, encodeRequest, parseRequest } from '../../src/control/protocol.js';
 import type { EventRow, HealthRow } from '../../src/control/rows.js';
 import { ControlServer } from '../../src/control/server.js';
-import { DaemonEvents, healthTransitions } from '../../src/daemon/events.js';
+import { DaemonEvents } from '../../src/daemon/events.js';
+import { HealthWatch } from '../../src/daemon/health-watch.js';
+import type { Logger } from '../../src/base/logger.js';
+import type { Health } from '../../src/msnl/types.js';
 import { eventJson, formatEvent } from '../../src/cli/monitor.js';
 import { FakeHandler } from './fake-handler.js';
 import { rawExchange, tempDir } from './socket-helpers.js';
@@ -73,14 +76,32 @@ test('a handler without monitor answers -EOPNOTSUPP', async () => {
   }
 });
 
-test('healthTransitions: a new tunnel and a changed state are reported once; unchanged ones are not', () => {
-  const row = (peer: string, state: 'up' | 'half' | 'down'): HealthRow => ({ connection: 1, interface: 'ms0', peer_ip: peer, remote_address: '128.232.0.2', state, auth: 'key', tx_proven: false, rx_proven: false, rtt_ms: null, loss: 0, last_heard_s: null, reason: null, failed_s: null });
-  const first = healthTransitions(new Map(), [row('10.0.0.2', 'half')]);
-  assert.deepEqual(first.changed.map((r) => r.state), ['half']);
-  const same = healthTransitions(first.now, [row('10.0.0.2', 'half')]);
-  assert.deepEqual(same.changed, []);
-  const up = healthTransitions(same.now, [row('10.0.0.2', 'up'), row('10.0.0.3', 'down')]);
-  assert.deepEqual(up.changed.map((r) => `${r.peer_ip} ${r.state}`), ['10.0.0.2 up', '10.0.0.3 down']);
+test('HealthWatch: each change of state is one event; a tunnel that was up logs going half/down (why) and up again; gone ids are forgotten', () => {
+  const events = new DaemonEvents(() => T);
+  const seen: EventRow[] = [];
+  events.subscribe((e) => seen.push(e));
+  const lines: string[] = [];
+  const log = { error: (m: string) => lines.push(`error ${m}`), warn: (m: string) => lines.push(`warn ${m}`), info: (m: string) => lines.push(`info ${m}`), debug: () => undefined, verbose: () => undefined };
+  const watch = new HealthWatch(log as unknown as Logger, events);
+  const health = (tx: boolean, rx: boolean, lastHeardMs = 100): Health => ({ up: tx && rx, txProven: tx, rxProven: rx, rttMs: 1, lossRatio: 0, lastHeardMs });
+  const conn = (h: Health) => [{ conn: 3, interfaceName: 'ms0', peerIp: 0x0a000002, remoteMsnl: 0x80e80002, health: h }];
+  watch.sample(conn(health(true, false)));
+  watch.sample(conn(health(true, false)));
+  watch.sample(conn(health(true, true)));
+  assert.deepEqual(seen.map((e) => e.state), ['half', 'up'], 'one event per change, none for an unchanged state');
+  assert.deepEqual(lines, [], 'coming up for the first time is not a health log line');
+  watch.sample(conn(health(true, false, 6200)));
+  watch.sample(conn(health(false, false, 12_000)));
+  watch.sample(conn(health(true, true)));
+  assert.deepEqual(lines, [
+    'warn ms0: tunnel to 10.0.0.2 (connection 3, MSNL 128.232.0.2) half: nothing heard from the peer for 6.2 s',
+    'warn ms0: tunnel to 10.0.0.2 (connection 3, MSNL 128.232.0.2) down: nothing heard from the peer for 12.0 s, our probes are not answered',
+    'info ms0: tunnel to 10.0.0.2 (connection 3, MSNL 128.232.0.2) up again',
+  ]);
+  assert.equal(seen.at(-2)?.reason, 'nothing heard from the peer for 12.0 s, our probes are not answered');
+  assert.equal(watch.size, 1);
+  watch.sample([]);
+  assert.equal(watch.size, 0, 'a connection that went is forgotten');
 });
 
 test('msnl monitor lines: time, event, interface, then the fields that have values; -j leaves nulls out', () => {

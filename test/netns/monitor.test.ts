@@ -4,6 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { MSNL, Topology } from '../../src/demo/topology.js';
@@ -54,11 +55,16 @@ test('msnl monitor -j: up within 1 s of the first ping to a new peer, down after
     const up = events.find((e) => e.event === 'up' && e.peer_ip === '10.0.0.2')!;
     assert.equal(up.interface, 'ms0');
     assert.ok(up.time_ms - pingStarted < 1000, `up ${up.time_ms - pingStarted} ms after the first ping`);
+    await until('health up', () => events.some((e) => e.peer_ip === '10.0.0.2' && e.event === 'health' && e.state === 'up'), 5000);
     h2.daemon!.kill('SIGKILL');
     await until('health down', () => events.some((e) => e.peer_ip === '10.0.0.2' && e.event === 'health' && e.state === 'down'), 30_000);
     const health = events.filter((e) => e.event === 'health' && e.peer_ip === '10.0.0.2').map((e) => e.state);
     assert.ok(health.includes('down'), `health transitions seen: ${health.join(', ')}`);
     assert.equal(follower.exitCode, null, 'the monitor still runs');
+    // The peer going silent is logged when it happens, once per change, without a monitor's help.
+    const logged = readFileSync(h1.log, 'utf8').split('\n').filter((line) => /ms0: tunnel to 10\.0\.0\.2 .* (half|down): /.test(line));
+    assert.ok(logged.length >= 1 && logged.length <= 2, `health lines in h1's log: ${logged.join(' | ')}`);
+    assert.match(logged[0] ?? '', /msnld: warn: /);
   } finally {
     await net.destroy();
   }

@@ -1,0 +1,76 @@
+// One sampler of tunnel health for the whole daemon, running whether or not anyone watches:
+// every HEALTH_SAMPLE_MS it reads each open connection's health and, for each change of state
+// (up, half, down), pushes a `health` event to `msnl monitor` and, once a tunnel has been up,
+// logs the change once, with why (a peer that goes silent is logged when it goes silent, not
+// when it comes back). Connections are keyed by id; ids that disappear are forgotten (the
+// manager logs the connection going down).
+
+import { formatDottedQuad } from '../abi/inet.js';
+import type { Logger } from '../base/logger.js';
+import type { HealthState } from '../control/rows.js';
+import type { Health } from '../msnl/types.js';
+import type { DaemonEvents } from './events.js';
+
+/** How often the daemon samples tunnel health. */
+export const HEALTH_SAMPLE_MS = 1000;
+
+/** What the watch reads of a connection (a subset of the daemon's ConnectionView). */
+export interface WatchedConnection {
+  readonly conn: number;
+  readonly interfaceName: string;
+  readonly peerIp: number;
+  readonly remoteMsnl: number;
+  readonly health: Health | undefined;
+}
+
+export function healthState(h: Health): HealthState {
+  return h.up ? 'up' : h.txProven || h.rxProven ? 'half' : 'down';
+}
+
+/** Why a tunnel is not up, in words; null when it is. */
+export function healthReason(h: Health): string | null {
+  if (h.up) return null;
+  const heard = Number.isFinite(h.lastHeardMs) ? `nothing heard from the peer for ${(h.lastHeardMs / 1000).toFixed(1)} s` : 'nothing heard from the peer yet';
+  if (h.txProven) return heard;
+  if (h.rxProven) return 'our probes are not answered';
+  return `${heard}, our probes are not answered`;
+}
+
+export class HealthWatch {
+  /** Last state per connection id, and whether that connection was ever up. */
+  private readonly states = new Map<number, { state: HealthState; wasUp: boolean; seen: number }>();
+  private round = 0;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly events: DaemonEvents,
+  ) {}
+
+  sample(connections: Iterable<WatchedConnection>): void {
+    const round = ++this.round;
+    for (const c of connections) {
+      if (c.health === undefined) continue;
+      const state = healthState(c.health);
+      const before = this.states.get(c.conn);
+      if (before !== undefined && before.state === state) {
+        before.seen = round;
+        continue;
+      }
+      this.states.set(c.conn, { state, wasUp: (before?.wasUp ?? false) || state === 'up', seen: round });
+      const reason = healthReason(c.health);
+      const peer = formatDottedQuad(c.peerIp);
+      const remote = formatDottedQuad(c.remoteMsnl);
+      this.events.emit({ event: 'health', interface: c.interfaceName, connection: c.conn, peer_ip: peer, remote_address: remote, state, reason });
+      if (before?.wasUp !== true) continue; // a tunnel coming up for the first time: the manager logged it
+      const what = `${c.interfaceName}: tunnel to ${peer} (connection ${c.conn}, MSNL ${remote})`;
+      if (state === 'up') this.log.info(`${what} up again`);
+      else this.log.warn(`${what} ${state}: ${reason ?? ''}`);
+    }
+    for (const [id, entry] of this.states) if (entry.seen !== round) this.states.delete(id);
+  }
+
+  /** Connections being watched (for tests and leak checks). */
+  get size(): number {
+    return this.states.size;
+  }
+}
