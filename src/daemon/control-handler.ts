@@ -195,7 +195,9 @@ export class DaemonControl<L> implements ControlHandler {
       const c = tunnel.counters;
       return { name: spec.name, bound: tunnel.isBound, connections: tunnel.connectionCount, rxPackets: c.rxPackets, rxBytes: c.rxBytes, txPackets: c.txPackets, txBytes: c.txBytes, drops: { ...c.drops } };
     });
-    return { version: status.version, uptimeS: status.uptime_s, counters: status.counters, interfaces, connections: this.connections(), health: this.health() };
+    const setup = this.daemon.manager.callSetupMs;
+    const callSetup = { bounds: setup.bounds.map((ms) => ms / 1000), cumulative: setup.cumulative(), sum: setup.sum / 1000, count: setup.count };
+    return { version: status.version, uptimeS: status.uptime_s, counters: status.counters, interfaces, connections: this.connections(), health: this.health(), callSetup };
   }
 
   /** Streams the daemon's events (health transitions included: the daemon samples them) until `signal` aborts. */

@@ -72,6 +72,8 @@ export interface MetricsSnapshot {
   readonly interfaces: readonly InterfaceMetrics[];
   readonly connections: readonly ConnectionRow[];
   readonly health: readonly HealthRow[];
+  /** Call set-up times in seconds: bucket bounds, cumulative counts (bounds then +Inf), sum and count. */
+  readonly callSetup: { readonly bounds: readonly number[]; readonly cumulative: readonly number[]; readonly sum: number; readonly count: number };
 }
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -99,6 +101,12 @@ class Exposition {
       const text = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(String(v))}"`).join(',');
       this.out.push(`${name}${text === '' ? '' : `{${text}}`} ${number(value)}`);
     }
+  }
+
+  histogram(name: string, help: string, h: MetricsSnapshot['callSetup']): void {
+    this.out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+    h.bounds.forEach((bound, i) => this.out.push(`${name}_bucket{le="${number(bound)}"} ${number(h.cumulative[i] ?? 0)}`));
+    this.out.push(`${name}_bucket{le="+Inf"} ${number(h.cumulative[h.bounds.length] ?? h.count)}`, `${name}_sum ${number(h.sum)}`, `${name}_count ${number(h.count)}`);
   }
 
   toString(): string {
@@ -139,5 +147,6 @@ export function renderMetrics(s: MetricsSnapshot): string {
   e.family('msnl_tunnel_loss_ratio', 'gauge', 'Share of a tunnel\'s recent probes left unanswered, 0 to 1.', s.health.map((h) => [tunnel(h), h.loss]));
   e.family('msnl_tunnel_last_heard_seconds', 'gauge', 'Seconds since a tunnel last heard from its peer (NaN: never).',
     s.health.map((h) => [tunnel(h), h.last_heard_s ?? NaN]));
+  e.histogram('msnl_call_setup_seconds', 'Time from starting a call to its connection opening, the handshake of a keyed route included.', s.callSetup);
   return e.toString();
 }

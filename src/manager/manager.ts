@@ -18,6 +18,10 @@ import type { CallFailure, ConnectionInfo, IncomingCall } from '../msnl/types.js
 import type { Logger } from '../base/logger.js';
 import type { ManagedEndpoint } from './endpoint-port.js';
 import { mmReason, wireReason } from './reasons.js';
+import { Histogram } from '../base/histogram.js';
+
+/** Bucket bounds of the call set-up histogram, milliseconds. */
+export const CALL_SETUP_BUCKETS_MS: readonly number[] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
 
 export interface ManagerOptions<L> {
   readonly endpoint: ManagedEndpoint<L>;
@@ -103,6 +107,8 @@ export class Manager<L> {
   private readonly scratch = Buffer.alloc(64);
   badMessages = 0;
   refusedCalls = 0;
+  /** Milliseconds from starting a call to its connection opening (the handshake included), for msnld --metrics. */
+  readonly callSetupMs = new Histogram(CALL_SETUP_BUCKETS_MS);
 
   constructor(private readonly options: ManagerOptions<L>) {
     this.now = options.now ?? Date.now;
@@ -282,6 +288,7 @@ export class Manager<L> {
     if (call !== undefined && handle !== undefined) {
       this.callByHandle.delete(handle);
       this.calls.delete(Manager.key(call.sock, call.remoteMsnl));
+      this.callSetupMs.observe(this.now() - call.since);
       const first = call.refs[0];
       this.register({ conn: info.connId, sock: call.sock, remoteMsnl: call.remoteMsnl, peerIp: first?.peerIp ?? info.remoteIpa, initiator: true }, info.link);
       for (const { ref, peerIp } of call.refs) {

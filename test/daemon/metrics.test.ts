@@ -10,6 +10,8 @@ import { MetricsServer } from '../../src/daemon/metrics-server.js';
 import { newCounters } from '../../src/msnl/types.js';
 import { DROP_CAUSES } from '../../src/tunnel/counters.js';
 import { parseExposition, sampleOf } from '../helpers/prometheus.js';
+import { Histogram } from '../../src/base/histogram.js';
+import { CALL_SETUP_BUCKETS_MS } from '../../src/manager/manager.js';
 
 const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const STATUS_COUNTERS = [...Object.keys(newCounters()), 'managerRefusedCalls', 'managerBadMessages', 'undeliverable', 'reconciles'].map(snake);
@@ -28,6 +30,11 @@ function snapshot(): MetricsSnapshot {
       { connection: 42, interface: 'ms0', peer_ip: '10.0.0.2', remote_address: '128.232.0.2', state: 'up', auth: 'key', tx_proven: true, rx_proven: true, rtt_ms: 1.5, loss: 0, last_heard_s: 0.2, reason: null, failed_s: null },
       { connection: 0, interface: 'ms0', peer_ip: '10.0.0.3', remote_address: '0.0.0.0', state: 'down', auth: 'none', tx_proven: false, rx_proven: false, rtt_ms: null, loss: 1, last_heard_s: null, reason: 'timeout', failed_s: 2 },
     ],
+    callSetup: (() => {
+      const h = new Histogram(CALL_SETUP_BUCKETS_MS);
+      for (const ms of [0.8, 3, 3, 4000, 9000]) h.observe(ms);
+      return { bounds: h.bounds.map((ms) => ms / 1000), cumulative: h.cumulative(), sum: h.sum / 1000, count: h.count };
+    })(),
   };
 }
 
@@ -55,6 +62,12 @@ test('the exposition parses strictly and carries the snapshot', () => {
   assert.ok(Number.isNaN(sampleOf(families, 'msnl_tunnel_rtt_seconds', { peer_ip: '10.0.0.3' })));
   assert.equal(sampleOf(families, 'msnl_build_info', { version: '0.1.0' }), 1);
   for (const family of families.values()) assert.ok(family.help.length > 5 && family.type !== '', 'HELP and TYPE');
+  const setup = families.get('msnl_call_setup_seconds');
+  assert.equal(setup?.type, 'histogram');
+  const bucket = (le: string): number | undefined => setup?.samples.find((x) => x.name === 'msnl_call_setup_seconds_bucket' && x.labels.le === le)?.value;
+  assert.deepEqual([bucket('0.001'), bucket('0.005'), bucket('5'), bucket('+Inf')], [1, 3, 4, 5], 'cumulative buckets');
+  assert.equal(setup?.samples.find((x) => x.name === 'msnl_call_setup_seconds_count')?.value, 5);
+  assert.ok(Math.abs((setup?.samples.find((x) => x.name === 'msnl_call_setup_seconds_sum')?.value ?? 0) - 13.0068) < 1e-9);
 });
 
 test('label values are escaped', () => {

@@ -5,7 +5,8 @@
 export interface Family {
   help: string;
   type: string;
-  samples: Array<{ labels: Record<string, string>; value: number }>;
+  /** Samples; a histogram's carry their series name (NAME_bucket, NAME_sum, NAME_count). */
+  samples: Array<{ labels: Record<string, string>; value: number; name?: string }>;
 }
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -40,8 +41,11 @@ export function parseExposition(text: string): Map<string, Family> {
     }
     const sample = SAMPLE.exec(line);
     if (!sample) throw new Error(`not a sample line: ${line}`);
-    const family = families.get(sample[1]!);
+    // A histogram's series are NAME_bucket (with le), NAME_sum and NAME_count.
+    const base = /^(.*)_(bucket|sum|count)$/.exec(sample[1]!)?.[1];
+    const family = families.get(sample[1]!) ?? (base !== undefined && families.get(base)?.type === 'histogram' ? families.get(base) : undefined);
     if (family === undefined || family.type === '') throw new Error(`sample before its HELP and TYPE: ${line}`);
+    if (family.type === 'histogram' && sample[1]!.endsWith('_bucket') && !/le="/.test(sample[2] ?? '')) throw new Error(`histogram bucket without le: ${line}`);
     if (family.type === 'counter' && !sample[1]!.endsWith('_total')) throw new Error(`counter not named *_total: ${line}`);
     const labels: Record<string, string> = {};
     const body = sample[2] ?? '';
@@ -54,7 +58,7 @@ export function parseExposition(text: string): Map<string, Family> {
     const key = `${sample[1]}${JSON.stringify(Object.entries(labels).sort())}`;
     if (seen.has(key)) throw new Error(`repeated series: ${line}`);
     seen.add(key);
-    family.samples.push({ labels, value: value(sample[3]!) });
+    family.samples.push({ labels, value: value(sample[3]!), ...(family.type === 'histogram' ? { name: sample[1]! } : {}) });
   }
   return families;
 }

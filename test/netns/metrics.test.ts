@@ -40,6 +40,11 @@ test('msnld --metrics: a scrape parses, and a ping through ms0 raises the counte
     assert.ok((sampleOf(after, 'msnl_datagrams_out_total') ?? 0) > (sampleOf(before, 'msnl_datagrams_out_total') ?? 0));
     assert.ok((sampleOf(after, 'msnl_connection_tx_packets_total', { interface: 'ms0', peer_ip: '10.0.0.2' }) ?? 0) >= 3);
     assert.ok((sampleOf(after, 'msnl_requests_sent_total') ?? 0) >= 1, 'the call was counted');
+    const setup = after.get('msnl_call_setup_seconds')?.samples ?? [];
+    const count = setup.find((x) => x.name === 'msnl_call_setup_seconds_count')?.value ?? 0;
+    const sum = setup.find((x) => x.name === 'msnl_call_setup_seconds_sum')?.value ?? -1;
+    assert.equal(count, 1, 'h1 made one call and its set-up time was observed');
+    assert.ok(sum >= 0 && sum < 5, `call set-up took ${sum} s`);
   } finally {
     await net.destroy();
   }
