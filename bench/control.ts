@@ -1,5 +1,5 @@
 // The msnl control-path figures that have no peer to compare with: `msnl map import` of a large
-// mapping file, and msnld's resident memory holding 100 000 mappings and 1 000 connections.
+// mapping file, `msnl apply` of a whole configuration holding it, and msnld's resident memory holding 100 000 mappings and 1 000 connections.
 //
 // The RSS figure uses the real msnld of host 1 (the one the data-path figures used), so it is
 // the process an operator runs: its database gets the 100 000 rows by `msnl map import`, and a
@@ -36,6 +36,43 @@ export function timeImport(topology: Topology, host: Host, file: string, db: str
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
   return result.code === 0 ? ms : new Error(`msnl map import failed (exit ${result.code}): ${result.stderr.trim().slice(0, 200)}`);
+}
+
+/**
+ * Times `msnl apply` of a whole configuration holding the mapping file's rows into a fresh
+ * database (no daemon): the file is `msnl showconf` of a database the rows were imported into.
+ * Returns the ms of the apply and of a second, no-op apply of the same file.
+ */
+export function timeApply(topology: Topology, host: Host, file: string, dir: string): { applyMs: number; noopMs: number } | Error {
+  const cli = [process.execPath, path.join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js')];
+  const source = path.join(dir, 'apply-source.db');
+  const target = path.join(dir, 'apply-target.db');
+  const conf = path.join(dir, 'apply.conf');
+  const remove = (): void => {
+    for (const db of [source, target]) for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
+    rmSync(conf, { force: true });
+  };
+  remove();
+  try {
+    const imported = topology.exec(host, [...cli, '--db', source, 'map', 'import', file], 300_000);
+    if (imported.code !== 0) return new Error(`msnl map import failed: ${imported.stderr.trim().slice(0, 200)}`);
+    const shown = topology.exec(host, [...cli, '--db', source, 'showconf'], 300_000);
+    if (shown.code !== 0) return new Error(`msnl showconf failed: ${shown.stderr.trim().slice(0, 200)}`);
+    writeFileSync(conf, shown.stdout);
+    const timed = (): number | Error => {
+      const t0 = process.hrtime.bigint();
+      const applied = topology.exec(host, [...cli, '--db', target, 'apply', conf], 300_000);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      return applied.code === 0 ? ms : new Error(`msnl apply failed (exit ${applied.code}): ${applied.stderr.trim().slice(0, 200)}`);
+    };
+    const applyMs = timed();
+    if (applyMs instanceof Error) return applyMs;
+    const noopMs = timed();
+    if (noopMs instanceof Error) return noopMs;
+    return { applyMs, noopMs };
+  } finally {
+    remove();
+  }
 }
 
 export interface RssFigures {

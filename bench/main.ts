@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MSNLD, PACKAGE_ROOT, Topology, missingTools, run } from '../src/demo/topology.js';
-import { measureRss, timeImport, writeMappingFile } from './control.js';
+import { measureRss, timeApply, timeImport, writeMappingFile } from './control.js';
 import { measurePrefixLookups } from './lookups.js';
 import { underlayPeer, vxlanPeer } from './peers/kernel.js';
 import { MsnlPeer, msnlAddress } from './peers/msnl.js';
@@ -34,6 +34,7 @@ export const FIGURES: readonly Figure[] = [
   { key: 'cpuPercent', title: 'tunnel CPU, both ends, TCP 1', unit: '% of a core', digits: 0 },
   { key: 'firstReplyMs', title: 'first reply to a new peer', unit: 'ms', digits: 2 },
   { key: 'mapImportMs', title: 'msnl map import', unit: 'ms', digits: 0 },
+  { key: 'applyMs', title: 'msnl apply, whole conf', unit: 'ms', digits: 0 },
   { key: 'lookupsM', title: 'longest-prefix lookups', unit: 'M/s', digits: 1 },
   { key: 'rssBaselineMiB', title: 'msnld RSS after the data runs', unit: 'MiB', digits: 1 },
   { key: 'rssMiB', title: 'msnld RSS, mappings + conns', unit: 'MiB', digits: 1 },
@@ -191,6 +192,8 @@ async function controlFigures(topology: Topology, settings: Settings, columns: M
     else imports.push(ms);
   }
   ms0['mapImportMs'] = imports.length > 0 ? imports : importError;
+  const applied = timeApply(topology, topology.host(1), file, topology.dir);
+  ms0['applyMs'] = applied instanceof Error ? applied.message : [applied.applyMs];
   const rss = await measureRss(topology, file, settings.callers);
   if (rss instanceof Error) ms0['rssMiB'] = rss.message;
   else {
