@@ -9,7 +9,8 @@ import type { Clock } from '../base/clock.js';
 import type { RandomSource } from '../base/random.js';
 import { CookieChecker, CookieGenerator } from '../crypto/cookie.js';
 import { initialState, readMessage1, readMessage2, writeMessage1, writeMessage2, type InitiatorState, type ResponderState, type SymmetricState } from '../crypto/noise.js';
-import { equal, generateKeyPair, openInto, sealInto, TAG_SIZE, type KeyPair } from '../crypto/primitives.js';
+import { AEAD_FAILED, AEAD_ITEM, Desc, describe, nodeCryptoAead, type AeadBatch } from '../crypto/aead.js';
+import { equal, generateKeyPair, KEY_SIZE, TAG_SIZE, type KeyPair } from '../crypto/primitives.js';
 import type { Connection } from './connection.js';
 import { MsgType, SIGNAL_SIZE } from './constants.js';
 import { HandshakeGate } from './handshake-gate.js';
@@ -27,6 +28,8 @@ export interface SecureHost<L> {
   readonly random: RandomSource;
   readonly config: EndpointConfig;
   readonly counters: EndpointCounters;
+  /** Seals and opens sealed frames (default: node:crypto, the reference; msnld: the addon's). */
+  readonly aead?: AeadBatch;
   /** The configured key of an MSNL address: a key, 'none' (plain), or undefined (no route). */
   peerKeyOf(address: number): Uint8Array | 'none' | undefined;
   sameLink(a: L, b: L): boolean;
@@ -85,9 +88,37 @@ export class SecureLayer<L> {
   private readonly gate: HandshakeGate;
   private lastStampNs = 0;
   private readonly sealedHeader: SealedHeader = { receiver: 0, counter: 0 };
+  private readonly aead: AeadBatch;
+  // The one-item batch every sealed frame goes through, and the buffers it works in place in:
+  // reused, so the data path allocates nothing. A nested use (a transmit that is delivered at once,
+  // in memory, and answered) gets fresh buffers instead (the depths).
+  private readonly desc = new Uint32Array(AEAD_ITEM);
+  private readonly keySlot = new Uint8Array(KEY_SIZE);
+  private txBuf = new Uint8Array(2048);
+  private rxBuf = new Uint8Array(2048);
+  private txDepth = 0;
+  private rxDepth = 0;
 
   constructor(private readonly host: SecureHost<L>) {
     this.gate = new HandshakeGate(host.config);
+    this.aead = host.aead ?? nodeCryptoAead;
+  }
+
+  /** Which AEAD implementation seals and opens frames ('native' or 'node:crypto'). */
+  get aeadName(): string {
+    return this.aead.name;
+  }
+
+  /** A work buffer of at least `size` octets: the kept one (grown), or a fresh one when nested. */
+  private work(which: 'tx' | 'rx', size: number): Uint8Array {
+    if ((which === 'tx' ? this.txDepth : this.rxDepth) > 1) return new Uint8Array(size);
+    let buf = which === 'tx' ? this.txBuf : this.rxBuf;
+    if (buf.length < size) {
+      buf = new Uint8Array(Math.max(size, 2 * buf.length));
+      if (which === 'tx') this.txBuf = buf;
+      else this.rxBuf = buf;
+    }
+    return buf;
   }
 
   get publicKey(): Uint8Array | null {
@@ -352,17 +383,27 @@ export class SecureLayer<L> {
       return;
     }
     const newest = h.counter >= session.window.highest;
-    const inner = new Uint8Array(length - SEALED_HEADER_SIZE - TAG_SIZE);
-    const n = openInto(session.receiveKey, h.counter, buf.subarray(offset, offset + SEALED_HEADER_SIZE), buf, offset + SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE, inner, 0);
-    if (n < 0 || !session.window.accept(h.counter)) {
-      host.counters.dropAuth++;
-      return;
+    this.rxDepth++;
+    try {
+      // Opened in a copy: the received datagram is left as it came (a capture may hold it).
+      const rx = this.work('rx', length);
+      rx.set(buf.subarray(offset, offset + length));
+      this.keySlot.set(session.receiveKey);
+      describe(this.desc, 0, 0, h.counter, 0, SEALED_HEADER_SIZE, SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE);
+      this.aead.open(this.keySlot, rx, this.desc, 1);
+      const n = this.desc[Desc.RESULT]!;
+      if (n === AEAD_FAILED || n !== length - SEALED_HEADER_SIZE - TAG_SIZE || !session.window.accept(h.counter)) {
+        host.counters.dropAuth++;
+        return;
+      }
+      host.counters.sealedIn++;
+      session.lastReceivedAt = now;
+      if (conn.secure !== null && conn.secure.current !== session && conn.secure.previous !== session) this.forget(conn.secure.promote(session));
+      if (newest) this.roam(conn, link); // a late, reordered frame does not move the peer back
+      host.inner(conn, rx, SEALED_HEADER_SIZE, n, link);
+    } finally {
+      this.rxDepth--;
     }
-    host.counters.sealedIn++;
-    session.lastReceivedAt = now;
-    if (conn.secure !== null && conn.secure.current !== session && conn.secure.previous !== session) this.forget(conn.secure.promote(session));
-    if (newest) this.roam(conn, link); // a late, reordered frame does not move the peer back
-    host.inner(conn, inner, 0, n, link);
   }
 
   // --- sealing ---------------------------------------------------------------------------
@@ -376,12 +417,25 @@ export class SecureLayer<L> {
       return false;
     }
     const counter = session.sendCounter++;
-    const out = new Uint8Array(SEALED_HEADER_SIZE + length + TAG_SIZE);
-    writeSealedHeader(out, 0, session.remoteIndex, counter);
-    sealInto(session.sendKey, counter, out.subarray(0, SEALED_HEADER_SIZE), buf, offset, length, out, SEALED_HEADER_SIZE);
-    host.counters.sealedOut++;
-    host.transmit(conn.link, out, 0, out.length);
-    return true;
+    const size = SEALED_HEADER_SIZE + length + TAG_SIZE;
+    this.txDepth++;
+    try {
+      const out = this.work('tx', size);
+      writeSealedHeader(out, 0, session.remoteIndex, counter);
+      out.set(buf.subarray(offset, offset + length), SEALED_HEADER_SIZE);
+      this.keySlot.set(session.sendKey);
+      describe(this.desc, 0, 0, counter, 0, SEALED_HEADER_SIZE, SEALED_HEADER_SIZE, length);
+      this.aead.seal(this.keySlot, out, this.desc, 1);
+      if (this.desc[Desc.RESULT] !== length + TAG_SIZE) {
+        host.counters.dropSendNoSession++;
+        return false;
+      }
+      host.counters.sealedOut++;
+      host.transmit(conn.link, out, 0, size);
+      return true;
+    } finally {
+      this.txDepth--;
+    }
   }
 
   // --- timers ----------------------------------------------------------------------------
