@@ -127,10 +127,22 @@ test('a caller proving another key than its route names is refused, with one rea
   const s = keyedPair({ bSeesA: 'wrong' });
   s.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT, ipa: 0x0a000001, link: s.hub.peer('b') });
   run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.failed.length === 1, 10000);
-  assert.equal(s.a.rec.failed[0]?.reason, 'timeout');
+  // The caller heard nothing authenticated: it says so, not just "timeout".
+  assert.equal(s.a.rec.failed[0]?.reason, 'no-handshake');
+  assert.ok(s.failures.some((f) => f.node === 'a' && f.address === B && f.reason === 'no-answer'));
   assert.equal(s.b.rec.incoming.length, 0);
   assert.ok(s.b.ep.counters.dropWrongKey >= 1);
   assert.ok(s.failures.some((f) => f.node === 'b' && f.address === A && f.reason === 'wrong-key'));
+  assert.equal(s.b.sent.length, 0, 'never answered');
+});
+
+test('a caller whose route names another key than the callee holds: mac1 fails there, no-handshake here', () => {
+  const s = keyedPair({ aSeesB: 'wrong' });
+  s.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT, ipa: 0x0a000001, link: s.hub.peer('b') });
+  run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.failed.length === 1, 10000);
+  assert.equal(s.a.rec.failed[0]?.reason, 'no-handshake');
+  assert.deepEqual(s.failures.filter((f) => f.node === 'a').map((f) => f.reason), ['no-answer']);
+  assert.ok(s.b.ep.counters.dropAuth >= 1);
   assert.equal(s.b.sent.length, 0, 'never answered');
 });
 
