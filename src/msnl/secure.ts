@@ -4,7 +4,7 @@
 // attempts, answer contexts and session indexes. Pure (keys, clock and randomness injected or from
 // node:crypto); failures are counted drops, never answers. man/msnl.7 SECURE MSNL is the spec.
 
-import { readU32 } from '../abi/bytes.js';
+import { copyOctets, readU32 } from '../abi/bytes.js';
 import type { Clock } from '../base/clock.js';
 import type { RandomSource } from '../base/random.js';
 import { CookieChecker, CookieGenerator } from '../crypto/cookie.js';
@@ -387,7 +387,7 @@ export class SecureLayer<L> {
     try {
       // Opened in a copy: the received datagram is left as it came (a capture may hold it).
       const rx = this.work('rx', length);
-      rx.set(buf.subarray(offset, offset + length));
+      copyOctets(buf, offset, rx, 0, length);
       this.keySlot.set(session.receiveKey);
       describe(this.desc, 0, 0, h.counter, 0, SEALED_HEADER_SIZE, SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE);
       this.aead.open(this.keySlot, rx, this.desc, 1);
@@ -422,7 +422,7 @@ export class SecureLayer<L> {
     try {
       const out = this.work('tx', size);
       writeSealedHeader(out, 0, session.remoteIndex, counter);
-      out.set(buf.subarray(offset, offset + length), SEALED_HEADER_SIZE);
+      copyOctets(buf, offset, out, SEALED_HEADER_SIZE, length);
       this.keySlot.set(session.sendKey);
       describe(this.desc, 0, 0, counter, 0, SEALED_HEADER_SIZE, SEALED_HEADER_SIZE, length);
       this.aead.seal(this.keySlot, out, this.desc, 1);
