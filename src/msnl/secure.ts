@@ -96,6 +96,8 @@ export class SecureLayer<L> {
   private readonly keySlot = new Uint8Array(KEY_SIZE);
   private txBuf = new Uint8Array(2048);
   private rxBuf = new Uint8Array(2048);
+  /** The next handshake's ephemeral key pair, made ahead by tick() so a call set-up need not wait for it. */
+  private spare: KeyPair | null = null;
   private txDepth = 0;
   private rxDepth = 0;
 
@@ -130,6 +132,7 @@ export class SecureLayer<L> {
     if (identity !== null && this.identity !== null && equal(identity.privateKey, this.identity.privateKey)) return;
     this.identity = identity;
     this.answers.clear();
+    this.spare = identity === null ? null : generateKeyPair();
     this.checker = identity === null ? null : new CookieChecker(identity.publicKey, () => this.host.clock.now());
     this.start = identity === null ? null : initialState(PROLOGUE, identity.publicKey);
   }
@@ -154,7 +157,7 @@ export class SecureLayer<L> {
     const payload = new Uint8Array(SIGNAL_SIZE + TIMESTAMP_SIZE);
     payload.set(signal.subarray(0, SIGNAL_SIZE));
     payload.set(this.timestamp(), SIGNAL_SIZE);
-    const written = writeMessage1(peer.start, this.identity, peerKey, generateKeyPair(), payload);
+    const written = writeMessage1(peer.start, this.identity, peerKey, this.ephemeral(), payload);
     if (written === null) {
       host.counters.dropAuth++;
       return false;
@@ -182,7 +185,7 @@ export class SecureLayer<L> {
     const isConfirm = signal[1] === MsgType.CONNECT_CONFIRM;
     const conn = isConfirm ? host.findConnection(readU32(signal, 32)) : undefined;
     const index = this.newIndex();
-    const written = writeMessage2(answer.state, generateKeyPair(), signal.subarray(0, SIGNAL_SIZE));
+    const written = writeMessage2(answer.state, this.ephemeral(), signal.subarray(0, SIGNAL_SIZE));
     if (written === null) return false;
     if (conn !== undefined) {
       conn.secure ??= new SecureConn(answer.peer);
@@ -302,7 +305,7 @@ export class SecureLayer<L> {
       return;
     }
     const index = this.newIndex();
-    const written = writeMessage2(answer.state, generateKeyPair(), payload);
+    const written = writeMessage2(answer.state, this.ephemeral(), payload);
     if (written === null) return;
     const session = new Session(index, answer.peerIndex, written.keys.send, written.keys.receive, host.clock.now());
     this.sessions.set(index, { session, conn });
@@ -458,6 +461,14 @@ export class SecureLayer<L> {
     }
     for (const [index, a] of this.attempts) if (a.expiresAt <= now) this.attempts.delete(index);
     for (const [key, a] of this.answers) if (a.expiresAt <= now) this.answers.delete(key);
+    if (this.spare === null && this.identity !== null) this.spare = generateKeyPair();
+  }
+
+  /** A fresh ephemeral key pair for one handshake message: the spare made ahead, or a new one. */
+  private ephemeral(): KeyPair {
+    const made = this.spare ?? generateKeyPair();
+    this.spare = null;
+    return made;
   }
 
   /** When tick() next has work for `conn`. */
