@@ -4,18 +4,19 @@
 // attempts, answer contexts and session indexes. Pure (keys, clock and randomness injected or from
 // node:crypto); failures are counted drops, never answers. man/msnl.7 SECURE MSNL is the spec.
 
-import { copyOctets, readU32 } from '../abi/bytes.js';
+import { readU32 } from '../abi/bytes.js';
 import type { Clock } from '../base/clock.js';
 import type { RandomSource } from '../base/random.js';
 import { CookieChecker, CookieGenerator } from '../crypto/cookie.js';
 import { initialState, readMessage1, readMessage2, writeMessage1, writeMessage2, type InitiatorState, type ResponderState, type SymmetricState } from '../crypto/noise.js';
-import { AEAD_FAILED, AEAD_ITEM, Desc, describe, nodeCryptoAead, type AeadBatch } from '../crypto/aead.js';
-import { equal, generateKeyPair, KEY_SIZE, TAG_SIZE, type KeyPair } from '../crypto/primitives.js';
+import type { AeadBatch } from '../crypto/aead.js';
+import { equal, generateKeyPair, TAG_SIZE, type KeyPair } from '../crypto/primitives.js';
 import type { Connection } from './connection.js';
 import { MsgType, SIGNAL_SIZE } from './constants.js';
 import { HandshakeGate } from './handshake-gate.js';
+import { FrameSealer } from './secure-sealer.js';
 import { SecureConn, Session, type PeerKey } from './session.js';
-import { decodeCookieReply, decodeInit, decodeResponse, encodeCookieReply, encodeInit, encodeResponse, encodeTimestamp, readSealedHeader, SEALED_HEADER_SIZE, SecureType, TIMESTAMP_SIZE, writeSealedHeader, type SealedHeader } from './secure-wire.js';
+import { decodeCookieReply, decodeInit, decodeResponse, encodeCookieReply, encodeInit, encodeResponse, encodeTimestamp, readSealedHeader, SEALED_HEADER_SIZE, SecureType, TIMESTAMP_SIZE, type SealedHeader } from './secure-wire.js';
 import type { AuthFailure, EndpointConfig, EndpointCounters } from './types.js';
 import { decodeMessage, type SignalMessage } from './wire.js';
 
@@ -88,39 +89,18 @@ export class SecureLayer<L> {
   private readonly gate: HandshakeGate;
   private lastStampNs = 0;
   private readonly sealedHeader: SealedHeader = { receiver: 0, counter: 0 };
-  private readonly aead: AeadBatch;
-  // The one-item batch every sealed frame goes through, and the buffers it works in place in:
-  // reused, so the data path allocates nothing. A nested use (a transmit that is delivered at once,
-  // in memory, and answered) gets fresh buffers instead (the depths).
-  private readonly desc = new Uint32Array(AEAD_ITEM);
-  private readonly keySlot = new Uint8Array(KEY_SIZE);
-  private txBuf = new Uint8Array(2048);
-  private rxBuf = new Uint8Array(2048);
+  private readonly sealer: FrameSealer;
   /** The next handshake's ephemeral key pair, made ahead by tick() so a call set-up need not wait for it. */
   private spare: KeyPair | null = null;
-  private txDepth = 0;
-  private rxDepth = 0;
 
   constructor(private readonly host: SecureHost<L>) {
     this.gate = new HandshakeGate(host.config);
-    this.aead = host.aead ?? nodeCryptoAead;
+    this.sealer = new FrameSealer(host.aead);
   }
 
   /** Which AEAD implementation seals and opens frames ('native' or 'node:crypto'). */
   get aeadName(): string {
-    return this.aead.name;
-  }
-
-  /** A work buffer of at least `size` octets: the kept one (grown), or a fresh one when nested. */
-  private work(which: 'tx' | 'rx', size: number): Uint8Array {
-    if ((which === 'tx' ? this.txDepth : this.rxDepth) > 1) return new Uint8Array(size);
-    let buf = which === 'tx' ? this.txBuf : this.rxBuf;
-    if (buf.length < size) {
-      buf = new Uint8Array(Math.max(size, 2 * buf.length));
-      if (which === 'tx') this.txBuf = buf;
-      else this.rxBuf = buf;
-    }
-    return buf;
+    return this.sealer.name;
   }
 
   get publicKey(): Uint8Array | null {
@@ -386,26 +366,20 @@ export class SecureLayer<L> {
       return;
     }
     const newest = h.counter >= session.window.highest;
-    this.rxDepth++;
+    const rx = this.sealer.open(session.receiveKey, h.counter, buf, offset, length);
+    if (rx === null || !session.window.accept(h.counter)) {
+      if (rx !== null) this.sealer.opened();
+      host.counters.dropAuth++;
+      return;
+    }
     try {
-      // Opened in a copy: the received datagram is left as it came (a capture may hold it).
-      const rx = this.work('rx', length);
-      copyOctets(buf, offset, rx, 0, length);
-      this.keySlot.set(session.receiveKey);
-      describe(this.desc, 0, 0, h.counter, 0, SEALED_HEADER_SIZE, SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE);
-      this.aead.open(this.keySlot, rx, this.desc, 1);
-      const n = this.desc[Desc.RESULT]!;
-      if (n === AEAD_FAILED || n !== length - SEALED_HEADER_SIZE - TAG_SIZE || !session.window.accept(h.counter)) {
-        host.counters.dropAuth++;
-        return;
-      }
       host.counters.sealedIn++;
       session.lastReceivedAt = now;
       if (conn.secure !== null && conn.secure.current !== session && conn.secure.previous !== session) this.forget(conn.secure.promote(session));
       if (newest) this.roam(conn, link); // a late, reordered frame does not move the peer back
-      host.inner(conn, rx, SEALED_HEADER_SIZE, n, link);
+      host.inner(conn, rx, SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE - TAG_SIZE, link);
     } finally {
-      this.rxDepth--;
+      this.sealer.opened();
     }
   }
 
@@ -420,24 +394,17 @@ export class SecureLayer<L> {
       return false;
     }
     const counter = session.sendCounter++;
-    const size = SEALED_HEADER_SIZE + length + TAG_SIZE;
-    this.txDepth++;
+    const out = this.sealer.seal(session.sendKey, session.remoteIndex, counter, buf, offset, length);
+    if (out === null) {
+      host.counters.dropSendNoSession++;
+      return false;
+    }
     try {
-      const out = this.work('tx', size);
-      writeSealedHeader(out, 0, session.remoteIndex, counter);
-      copyOctets(buf, offset, out, SEALED_HEADER_SIZE, length);
-      this.keySlot.set(session.sendKey);
-      describe(this.desc, 0, 0, counter, 0, SEALED_HEADER_SIZE, SEALED_HEADER_SIZE, length);
-      this.aead.seal(this.keySlot, out, this.desc, 1);
-      if (this.desc[Desc.RESULT] !== length + TAG_SIZE) {
-        host.counters.dropSendNoSession++;
-        return false;
-      }
       host.counters.sealedOut++;
-      host.transmit(conn.link, out, 0, size);
+      host.transmit(conn.link, out, 0, SEALED_HEADER_SIZE + length + TAG_SIZE);
       return true;
     } finally {
-      this.txDepth--;
+      this.sealer.sealed();
     }
   }
 
