@@ -64,3 +64,27 @@ test('native and node:crypto sealers make identical datagrams', () => {
     assert.deepEqual(x, y);
   }
 });
+
+test('setting a host key warms the handshake and sealing up, touching no table or counter', async () => {
+  const { SecureLayer } = await import('../../src/msnl/secure.js');
+  const { generateKeyPair } = await import('../../src/crypto/primitives.js');
+  const { DEFAULT_ENDPOINT_CONFIG, newCounters } = await import('../../src/msnl/types.js');
+  let opened = 0;
+  const original = FrameSealer.prototype.opened;
+  FrameSealer.prototype.opened = function (this: FrameSealer): void {
+    opened++;
+    original.call(this);
+  };
+  try {
+    const counters = newCounters();
+    const before = JSON.stringify(counters);
+    const host = { clock: { now: () => 0 }, random: { u32: () => 5 }, config: DEFAULT_ENDPOINT_CONFIG, counters } as unknown as ConstructorParameters<typeof SecureLayer>[0];
+    const layer = new SecureLayer(host);
+    layer.setIdentity(generateKeyPair());
+    assert.equal(opened, 1, 'a whole handshake and one sealed frame ran');
+    assert.equal(layer.stateSize(), 0);
+    assert.equal(JSON.stringify(counters), before);
+  } finally {
+    FrameSealer.prototype.opened = original;
+  }
+});
