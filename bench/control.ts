@@ -82,7 +82,8 @@ export interface RssFigures {
   readonly failed: number;
 }
 
-function rssOf(pid: number): number | Error {
+/** VmRSS of a process in bytes. */
+export function rssOf(pid: number): number | Error {
   try {
     return parseVmRssBytes(readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch (error) {

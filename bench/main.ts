@@ -1,15 +1,16 @@
-// npm run bench: msnl against OpenVPN (no crypto), wireguard-go, the kernel VXLAN tunnel and the
-// bare underlay, over the two-namespace veth topology of src/demo/topology.ts (underlay MTU 1500).
-// Prints one table with the ratios msnl/OpenVPN and msnl/kernel, writes the raw samples as JSON
+// npm run bench: msnl (plain, and keyed: `msnl ms0 (auth)`) against OpenVPN (no crypto),
+// wireguard-go, the kernel VXLAN tunnel and the bare underlay, over the two-namespace veth topology
+// of src/demo/topology.ts (underlay MTU 1500). Prints one table with the ratios msnl/OpenVPN,
+// msnl/kernel and keyed msnl/wireguard-go and /plain ms0, writes the raw samples as JSON
 // into bench/results/, and removes everything it created (also on failure and on SIGINT/SIGTERM).
 // Flags: --quick (a smoke run: 1 s runs, 1 repetition, smaller control figures), --out FILE.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MSNLD, PACKAGE_ROOT, Topology, missingTools, run } from '../src/demo/topology.js';
-import { measureRss, timeApply, timeImport, writeMappingFile } from './control.js';
+import { measureRss, rssOf, timeApply, timeImport, writeMappingFile } from './control.js';
 import { measurePrefixLookups } from './lookups.js';
 import { underlayPeer, vxlanPeer } from './peers/kernel.js';
-import { MsnlPeer, msnlAddress } from './peers/msnl.js';
+import { AUTH_LABEL, MsnlPeer, msnlAddress } from './peers/msnl.js';
 import { NodeRelayPeer } from './peers/node-relay.js';
 import { OpenvpnPeer } from './peers/openvpn.js';
 import type { Peer } from './peers/peer.js';
@@ -46,6 +47,9 @@ export const RATIOS: readonly RatioSpec[] = [
   { over: 'msnl ms0', under: KERNEL, label: 'ms0/kernel' },
   { over: 'msnl ms3', under: 'OpenVPN', label: 'ms3/OpenVPN' },
   { over: 'msnl ms3', under: KERNEL, label: 'ms3/kernel' },
+  // Secure MSNL against the tunnel users hold it to (which also encrypts), and its cost over plain.
+  { over: AUTH_LABEL, under: 'wireguard-go', label: 'auth/wireguard-go' },
+  { over: AUTH_LABEL, under: 'msnl ms0', label: 'auth/ms0' },
 ];
 
 const TOOLS: ReadonlyArray<readonly [string, string]> = [
@@ -96,7 +100,9 @@ async function main(): Promise<number> {
   const topology = Topology.create({ tag: 'bench', hosts: 2, underlayMtu: 1500 });
   const iperf = new IperfServer();
   const msnl = new MsnlPeer(topology);
-  const peers: Peer[] = [underlayPeer, vxlanPeer, new WireguardPeer(), new OpenvpnPeer(), new NodeRelayPeer(), msnl];
+  // Keyed before plain: plain msnl's control figures load host 1's database with mappings.
+  const msnlAuth = new MsnlPeer(topology, true);
+  const peers: Peer[] = [underlayPeer, vxlanPeer, new WireguardPeer(), new OpenvpnPeer(), new NodeRelayPeer(), msnlAuth, msnl];
   let active: Peer | undefined;
   const cleanup = async (): Promise<void> => {
     await iperf.stop();
@@ -125,9 +131,9 @@ async function main(): Promise<number> {
           const first = await firstReply(topology, p);
           const samples: number[] = first instanceof Error ? [] : [first];
           let more: number | Error;
-          if (peer === msnl) {
+          if (peer instanceof MsnlPeer) {
             // One more fresh call per row, on an interface nothing has used yet (ms1 for ms0, ms2 for ms3).
-            const spare = p.label === 'msnl ms0' ? 1 : 2;
+            const spare = p.label === 'msnl ms3' ? 2 : 1;
             more = await firstReply(topology, { ...p, client: msnlAddress(spare, 1), server: msnlAddress(spare, 2) });
           } else {
             // The peers are cheap to rebuild: tear down, set up again, and time the first packet once more.
@@ -138,7 +144,9 @@ async function main(): Promise<number> {
           if (!(more instanceof Error)) samples.push(more);
           const measured = await measurePath(topology, p, () => peer.pids(), settings);
           measured.firstReplyMs = samples.length > 0 ? samples : (first as Error).message;
-          figures.push({ label: p.label, figures: measured });
+          const withRss: PathFigures & { rssBaselineMiB?: number[] | string } = measured;
+          if (peer === msnlAuth) withRss.rssBaselineMiB = daemonRss(topology);
+          figures.push({ label: p.label, figures: withRss });
           log(`${p.label}: ${JSON.stringify(measured)}`);
         }
         for (const { label, figures: f } of figures) columns.set(label, { ...f });
@@ -146,14 +154,14 @@ async function main(): Promise<number> {
       } catch (error) {
         const reason = (error as Error).message.split('\n')[0] ?? 'failed';
         log(`${peer.name}: ${reason}`);
-        const labels = peer === msnl ? ['msnl ms0', 'msnl ms3'] : [peer.name];
+        const labels = peer === msnl ? ['msnl ms0', 'msnl ms3'] : peer === msnlAuth ? [AUTH_LABEL] : [peer.name];
         for (const label of labels) columns.set(label, { ...emptyFigures(reason), ...(label === 'msnl ms0' ? { mapImportMs: reason, rssMiB: reason } : {}) });
         if (peer === msnl) notes.push(`msnl failed: ${(error as Error).message}\n${topology.tail(topology.host(1), 8)}`);
       } finally {
         await peer.teardown(topology).catch(() => undefined);
         active = undefined;
       }
-      if (peer === msnl && msnl.note !== undefined) notes.push(msnl.note);
+      if (peer instanceof MsnlPeer && peer.note !== undefined) notes.push(peer.note);
     }
   } finally {
     await cleanup();
@@ -166,7 +174,7 @@ async function main(): Promise<number> {
   ms0['lookupsM'] = lookups.lookupsPerSecond.map((r) => r / 1e6);
   columns.set('msnl ms0', ms0);
 
-  const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'node relay', 'msnl ms0', 'msnl ms3'];
+  const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'node relay', 'msnl ms0', AUTH_LABEL, 'msnl ms3'];
   const table: Column[] = order.map((label) => ({ label, values: columns.get(label) ?? {} }));
   const seconds = (Date.now() - started) / 1000;
   console.log('');
@@ -179,6 +187,14 @@ async function main(): Promise<number> {
   writeFileSync(out, JSON.stringify({ started: new Date(started).toISOString(), seconds, settings, figures: FIGURES, columns: Object.fromEntries(columns), lookups, notes }, null, 2) + '\n');
   console.log(`raw numbers: ${out} (${seconds.toFixed(0)} s)`);
   return 0;
+}
+
+/** Host 1's msnld RSS now, in MiB (as one sample), or why it cannot be read. */
+function daemonRss(topology: Topology): number[] | string {
+  const pid = topology.host(1).daemon?.pid;
+  if (pid === undefined) return 'msnld is not running on host 1';
+  const rss = rssOf(pid);
+  return rss instanceof Error ? rss.message : [rss / 2 ** 20];
 }
 
 async function controlFigures(topology: Topology, settings: Settings, columns: Map<string, Record<string, number[] | string | undefined>>): Promise<void> {

@@ -1,5 +1,7 @@
 // msnl itself: msnld on hosts 1 and 2, configured through the msnl CLI exactly as an operator
 // would, with ms0 (MTU 1500) and ms3 (MTU 65535) up, plus ms1/ms2 for fresh call-setup samples.
+// Plain (routes `auth none`), or with `auth: true` keyed secure MSNL (host keys, routes `key
+// PUBKEY`): then only ms0 is measured, as the column `msnl ms0 (auth)`.
 import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
 import { UNDERLAY_PORT, type Topology } from '../../src/demo/topology.js';
 import type { Path, Peer } from './peer.js';
@@ -9,23 +11,32 @@ export function msnlAddress(iface: number, index: number): string {
   return `10.${iface}.0.${index}`;
 }
 
+/** The column label of the keyed ms0 path. */
+export const AUTH_LABEL = 'msnl ms0 (auth)';
+
 export class MsnlPeer implements Peer {
-  readonly name = 'msnl';
+  readonly name: string;
   readonly packages: readonly string[] = [];
   /** Interfaces brought up; the first ping to each of them measures a call setup. */
   readonly interfaces = [0, 1, 2, 3];
   /** Set when msnld started but did not answer on its control socket (no `msnl status` yet). */
   note: string | undefined;
 
-  constructor(private readonly topology: Topology) {}
+  constructor(private readonly topology: Topology, readonly auth = false) {
+    this.name = auth ? 'msnl (auth)' : 'msnl';
+  }
 
   async setup(topology: Topology): Promise<Path[]> {
     const hosts = [topology.host(1), topology.host(2)] as const;
     for (const [i, host] of hosts.entries()) {
       const other = hosts[1 - i]!;
       topology.mustMsnl(host, ['host', 'set', 'address', host.msnlAddress]);
-      topology.mustMsnl(host, ['route', 'add', other.msnlAddress, 'via', `${other.underlay}:${UNDERLAY_PORT}`, 'auth', 'none']);
+      // The database outlives a peer's teardown: replace the route, keyed or plain as asked.
+      topology.msnl(host, ['route', 'del', other.msnlAddress]);
+      const peerAuth = this.auth ? ['key', topology.publicKey(other)] : ['auth', 'none'];
+      topology.mustMsnl(host, ['route', 'add', other.msnlAddress, 'via', `${other.underlay}:${UNDERLAY_PORT}`, ...peerAuth]);
       for (const iface of this.interfaces) {
+        topology.msnl(host, ['map', 'del', `${msnlAddress(iface, other.index)}/32`]);
         topology.mustMsnl(host, ['map', 'add', `${msnlAddress(iface, other.index)}/32`, other.msnlAddress]);
         topology.mustMsnl(host, ['ifconfig', `ms${iface}`, `${msnlAddress(iface, host.index)}/24`, 'up']);
       }
@@ -40,8 +51,8 @@ export class MsnlPeer implements Peer {
         this.note = (this.note === undefined ? '' : this.note + '; ') + `msnld on h${host.index} runs but did not answer the readiness probe: ${(error as Error).message.split('\n')[0]}`;
       }
     }
-    return [0, 3].map((iface) => ({
-      label: `msnl ms${iface}`,
+    return (this.auth ? [0] : [0, 3]).map((iface) => ({
+      label: this.auth ? AUTH_LABEL : `msnl ms${iface}`,
       client: msnlAddress(iface, 1),
       server: msnlAddress(iface, 2),
       mtu: TUNNEL_INTERFACES[iface]!.mtu,

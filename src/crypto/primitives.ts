@@ -179,10 +179,15 @@ export function seal(key: Uint8Array, counter: number, ad: Uint8Array, plain: Ui
  * or -1 when authentication fails (nothing trustworthy is left in out).
  */
 export function openInto(key: Uint8Array, counter: number, ad: Uint8Array, box: Uint8Array, from: number, length: number, out: Uint8Array, at: number): number {
+  return openWithNonce(key, writeNonce(scratchNonce, counter), ad, box, from, length, out, at);
+}
+
+/** openInto with an explicit 12-octet nonce. */
+export function openWithNonce(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, box: Uint8Array, from: number, length: number, out: Uint8Array, at: number): number {
   if (length < TAG_SIZE) return -1;
   const n = length - TAG_SIZE;
   try {
-    const decipher = createDecipheriv('chacha20-poly1305', key, writeNonce(scratchNonce, counter), { authTagLength: TAG_SIZE });
+    const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_SIZE });
     decipher.setAuthTag(box.subarray(from + n, from + length));
     decipher.setAAD(ad, { plaintextLength: n });
     const body = decipher.update(box.subarray(from, from + n));

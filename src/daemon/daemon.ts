@@ -3,6 +3,7 @@
 // events, underlay, clock), so two whole daemons run in one process over fakes in tests, and over
 // real TUN devices and UDP in msnld.
 
+import { defaultAead } from './aead.js';
 import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
 import { MmReason } from '../abi/constants.js';
@@ -142,6 +143,7 @@ export class Daemon<L> {
       transmit: (link, buf, offset, length) => this.socket?.send(link, buf, offset, length),
       sameLink: (a, b) => options.underlay.same(a, b),
       peerKeyOf: (address) => this.routeKeys.lookup(address),
+      aead: defaultAead(),
       config: options.endpointConfig,
       events: {
         incomingCall: (call) => this.manager.onIncomingCall(call),

@@ -77,6 +77,8 @@ interface Settings {
   /** Log to flags.logFile rather than stderr: detached, or --log-file given with --foreground. */
   readonly logToFile: boolean;
   readonly idleMs: number;
+  /** MSNL_REKEY_SECONDS: rekey keyed connections this often (tests and labs; default 120 s). */
+  readonly rekeyAfterMs?: number;
   readonly metrics?: { host: string; port: number };
 }
 
@@ -107,7 +109,12 @@ function settingsFrom(flags: Flags, logFileGiven: boolean): Settings {
   if (!/^[0-9]+$/.test(flags.idleTimeout) || idle < 1 || idle > 86_400 * 365) {
     throw new ArgumentError(flags.idleTimeout, 'idle timeout must be a whole number of seconds, 1 or more');
   }
-  return { flags, address, listen, logLevel, logToFile: logFileGiven, idleMs: idle * 1000, metrics };
+  const rekey = process.env.MSNL_REKEY_SECONDS ?? '';
+  const rekeySeconds = Number(rekey);
+  if (rekey !== '' && (!/^[0-9]+$/.test(rekey) || rekeySeconds < 1 || rekeySeconds > 120)) {
+    throw new ArgumentError(rekey, 'MSNL_REKEY_SECONDS must be a whole number of seconds from 1 to 120');
+  }
+  return { flags, address, listen, logLevel, logToFile: logFileGiven, idleMs: idle * 1000, metrics, ...(rekey === '' ? {} : { rekeyAfterMs: rekeySeconds * 1000 }) };
 }
 
 /** The pid of the msnld answering on the control socket, or undefined when none answers. */
@@ -232,7 +239,7 @@ async function startDaemon(settings: Settings, log: Logger): Promise<{ store: St
       log,
       address: settings.address,
       listen: settings.listen,
-      endpointConfig: { idleMs: settings.idleMs },
+      endpointConfig: { idleMs: settings.idleMs, ...(settings.rekeyAfterMs === undefined ? {} : { rekeyAfterMs: settings.rekeyAfterMs }) },
     }) as Daemon<unknown>;
   } catch (error) {
     log.error(`failed to create the tunnel interfaces: ${causeOf(error)}`);

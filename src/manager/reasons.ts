@@ -31,6 +31,7 @@ const WIRE_TO_MM: ReadonlyMap<number, number> = new Map<number, number>([
   [Reason.TIMEOUT, MmReason.TIMEOUT],
   [Reason.SHUTDOWN, MmReason.SHUTDOWN],
   [Reason.DEAD, MmReason.TIMEOUT],
+  [Reason.NO_HANDSHAKE, MmReason.TIMEOUT],
 ]);
 
 /** The wire reason for a manager reason (unknown ones become a plain refusal). */

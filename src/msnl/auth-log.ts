@@ -9,6 +9,7 @@ const EXPLANATION: Record<AuthFailure, (address: string) => string> = {
   'no-key': (a) => `it called with a key but its route here is auth none or missing (msnl route add ${a} via HOST:PORT key PUBKEY)`,
   'plain-refused': (a) => `it called without a key but its route here has a key or is missing (plain calls need 'auth none' on the route to ${a})`,
   'no-host-key': () => "this host has no key pair (msnl host key generate)",
+  'no-answer': (a) => `it answered no handshake: it does not accept this host's key (its route to this host must name the key 'msnl host show' prints here), this host's route to ${a} names a key other than its own ('msnl host show' on ${a}), or it is unreachable`,
 };
 
 const MAX_REMEMBERED = 1024;
@@ -26,7 +27,7 @@ export class AuthFailureLog {
     if (this.last.size >= MAX_REMEMBERED) this.last.clear();
     this.last.set(key, now);
     const text = formatDottedQuad(address);
-    const what = reason === 'no-host-key' ? `make a keyed call with MSNL address ${text}` : `authenticate a call from MSNL address ${text}`;
+    const what = reason === 'no-host-key' ? `make a keyed call with MSNL address ${text}` : reason === 'no-answer' ? `make a keyed call to MSNL address ${text}` : `authenticate a call from MSNL address ${text}`;
     return `failed to ${what}: ${EXPLANATION[reason](text)}`;
   }
 }

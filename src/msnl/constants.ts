@@ -66,6 +66,8 @@ export const Reason = {
   TIMEOUT: 7,
   SHUTDOWN: 8,
   DEAD: 9,
+  /** Local only, never sent: a keyed call got no authenticated answer at all (secure MSNL). */
+  NO_HANDSHAKE: 10,
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

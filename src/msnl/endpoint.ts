@@ -20,6 +20,7 @@ import { Signalling, type ConnectRequest, type SignallingHost } from './signalli
 import { DEFAULT_ENDPOINT_CONFIG, newCounters, type CallRow, type ConnectionInfo, type EndpointConfig, type EndpointCounters, type EndpointEvents, type Health } from './types.js';
 import { decodeDataHeader, decodeMessage, encodeEcho, encodeProbe, encodeReset, encodeSignal, newDataHeader, writeDataHeader, type Message } from './wire.js';
 import type { KeyPair } from '../crypto/primitives.js';
+import type { AeadBatch } from '../crypto/aead.js';
 import { SecureLayer, type SecureHost } from './secure.js';
 import { SEAL_OVERHEAD } from './secure-wire.js';
 import { readU32 } from '../abi/bytes.js';
@@ -46,6 +47,8 @@ export interface EndpointOptions<L> {
    * address is 'none' (the historic behaviour, for tests and embedders without keys).
    */
   readonly peerKeyOf?: (address: number) => Uint8Array | 'none' | undefined;
+  /** Seals and opens sealed frames: the addon's batch AEAD in msnld; default node:crypto. */
+  readonly aead?: AeadBatch;
   /** Wall-clock milliseconds since the Unix epoch, for handshake timestamps (default Date.now). */
   readonly wallClock?: () => number;
   /** The octets that name a link's source address, for cookies and per-source limits. */
@@ -84,6 +87,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   private readonly savedOctets = new Uint8Array(DATA_HEADER_SIZE);
   private readonly resetBucket: TokenBucket;
   private nextEchoIdent = 1;
+  /** Where sendSealed builds each segment's frame (kept: the data path allocates nothing). */
+  private sealFrame = new Uint8Array(0);
   private readonly secure: SecureLayer<L>;
   private readonly peerKeyOf: (address: number) => Uint8Array | 'none' | undefined;
 
@@ -103,6 +108,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     const linkBytes = options.linkBytes ?? defaultLinkBytes;
     const host: SecureHost<L> = {
       clock: this.clock, random: this.random, config: this.config, counters: this.counters,
+      ...(options.aead === undefined ? {} : { aead: options.aead }),
       peerKeyOf: (address) => this.peerKeyOf(address),
       sameLink: this.sameLink,
       linkBytes,
@@ -245,7 +251,9 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   /** A keyed connection's packet: each segment becomes one sealed datagram. */
   private sendSealed(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, seq: number): boolean {
     const chunk = this.config.maxDatagram - SEAL_OVERHEAD - DATA_HEADER_SIZE;
-    const frame = new Uint8Array(DATA_HEADER_SIZE + Math.min(chunk, length));
+    const size = DATA_HEADER_SIZE + Math.min(chunk, length);
+    if (this.sealFrame.length < size) this.sealFrame = new Uint8Array(Math.max(size, 2048));
+    const frame = this.sealFrame; // sealAndSend copies it before anything can reuse it
     let ok = true;
     for (let at = 0; at < length; at += chunk) {
       const n = Math.min(chunk, length - at);

@@ -46,6 +46,8 @@ interface OutCall<L> {
   readonly pair: string;
   /** A keyed call: only authenticated answers count. */
   readonly secure: boolean;
+  /** An answer (authenticated, for a keyed call) matched this call: a wait, say. */
+  answered: boolean;
   nextRetryAt: number;
   retryDelay: number;
   sent: number;
@@ -112,7 +114,7 @@ export class Signalling<L> {
     const call: OutCall<L> = {
       handle: this.nextHandle++, txn, localConnId: host.allocateId(), local, remote, ipa: req.ipa >>> 0, link: req.link,
       deadline: now + host.config.connectTimeoutMs, pair: pairKey(local, remote), secure: host.isKeyed(remote.address),
-      nextRetryAt: now + host.config.connectFirstRetryMs, retryDelay: host.config.connectFirstRetryMs, sent: 0,
+      nextRetryAt: now + host.config.connectFirstRetryMs, retryDelay: host.config.connectFirstRetryMs, sent: 0, answered: false,
     };
     this.outByHandle.set(call.handle, call);
     this.outByTxn.set(txn, call);
@@ -201,7 +203,12 @@ export class Signalling<L> {
         // Tell the responder we gave up, so a half-made call does not linger there (a keyed call
         // has no authenticated way to: the responder forgets it after its decide timeout).
         if (!call.secure) this.host.sendControl(call.link, encodeSignal(this.requestOf(call, MsgType.DISCONNECT, Reason.TIMEOUT)));
-        this.host.events.callFailed(call.handle, 'timeout', Reason.TIMEOUT);
+        if (call.secure && !call.answered) {
+          // Not one handshake answer: the callee drops, unanswered, a call whose key it does not
+          // accept (and one made with a key other than its own), so say that, not just "timeout".
+          this.host.events.authFailed?.(call.remote.address, 'no-answer');
+          this.host.events.callFailed(call.handle, 'no-handshake', Reason.NO_HANDSHAKE);
+        } else this.host.events.callFailed(call.handle, 'timeout', Reason.TIMEOUT);
       } else if (now >= call.nextRetryAt) {
         call.retryDelay = Math.min(call.retryDelay * 2, config.connectMaxRetryMs);
         call.nextRetryAt = Math.min(now + call.retryDelay, call.deadline);
@@ -379,6 +386,7 @@ export class Signalling<L> {
   private matchOut(msg: SignalMessage, authenticated: boolean): OutCall<L> | undefined {
     const out = this.outByTxn.get(msg.transaction);
     if (out === undefined || out.localConnId !== msg.origConnId || out.local.port !== msg.origPort || out.secure !== authenticated) return undefined;
+    out.answered = true;
     return out;
   }
 

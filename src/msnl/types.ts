@@ -141,7 +141,8 @@ export interface Health {
   readonly lastHeardMs: number;
 }
 
-export type CallFailure = 'timeout' | 'refused' | 'redirected';
+/** 'no-handshake': a keyed call timed out without one authenticated answer (a key mismatch, or no peer). */
+export type CallFailure = 'timeout' | 'no-handshake' | 'refused' | 'redirected';
 
 /**
  * Why a call was refused for its keys: 'wrong-key' (the caller proved a key other than its
@@ -149,7 +150,7 @@ export type CallFailure = 'timeout' | 'refused' | 'redirected';
  * 'plain-refused' (a plain call from an address whose route has a key, or has no route),
  * 'no-host-key' (a keyed call to or from this host, which has no private key).
  */
-export type AuthFailure = 'wrong-key' | 'no-key' | 'plain-refused' | 'no-host-key';
+export type AuthFailure = 'wrong-key' | 'no-key' | 'plain-refused' | 'no-host-key' | 'no-answer';
 
 export interface EndpointEvents<L> {
   incomingCall(call: IncomingCall<L>): void;

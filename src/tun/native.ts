@@ -64,6 +64,12 @@ export interface NativeTun {
   linkStats(name: string): NativeLinkStats;
   /** One datagram to a unix socket path ('@name': abstract); bytes sent, throws with errno. */
   sendUnixDatagram(path: string, message: string): number;
+  /**
+   * ChaCha20-Poly1305 in place over a batch of datagrams (aead.cc; the descriptor layout is
+   * src/crypto/aead.ts's). Return how many items were looked at; results go into desc.
+   */
+  aeadSeal(keys: Uint8Array, buf: Uint8Array, desc: Uint32Array, count: number): number;
+  aeadOpen(keys: Uint8Array, buf: Uint8Array, desc: Uint32Array, count: number): number;
   /** Non-blocking rtnetlink socket subscribed to RTMGRP_IPV4_IFADDR. */
   addrMonitorOpen(): number;
   addrMonitorRead(fd: number): NativeAddrEvent[];

@@ -9,6 +9,8 @@ import { DATA_HEADER_SIZE, MsgType } from '../../src/msnl/constants.js';
 import { COOKIE_REPLY_SIZE, INIT_SIZE, RESPONSE_SIZE, SecureType } from '../../src/msnl/secure-wire.js';
 import type { EndpointConfig } from '../../src/msnl/types.js';
 import { FakeClock, makeNode, run, type Node } from './harness.js';
+import { nodeCryptoAead, type AeadBatch } from '../../src/crypto/aead.js';
+import { defaultAead } from '../../src/daemon/aead.js';
 
 const A = 0x80e80001;
 const B = 0x80e80002;
@@ -23,7 +25,7 @@ interface Setup {
   readonly failures: { node: string; address: number; reason: string }[];
 }
 
-function keyedPair(options: { config?: Partial<EndpointConfig>; aSeesB?: 'right' | 'wrong' | 'none'; bSeesA?: 'right' | 'wrong' | 'none'; bIdentity?: boolean } = {}): Setup {
+function keyedPair(options: { config?: Partial<EndpointConfig>; aSeesB?: 'right' | 'wrong' | 'none'; bSeesA?: 'right' | 'wrong' | 'none'; bIdentity?: boolean; aAead?: AeadBatch; bAead?: AeadBatch } = {}): Setup {
   const clock = new FakeClock();
   const hub = new MemoryHub({ clock, seed: 3, delayMs: 5 });
   const keys = { a: generateKeyPair(), b: generateKeyPair() };
@@ -32,12 +34,12 @@ function keyedPair(options: { config?: Partial<EndpointConfig>; aSeesB?: 'right'
   const aView = view(options.aSeesB, keys.b);
   const bView = view(options.bSeesA, keys.a);
   const a = makeNode(hub, clock, 'a', A, 11, options.config, {
-    identity: keys.a, capture: true, wallClock: () => clock.t,
+    identity: keys.a, capture: true, wallClock: () => clock.t, ...(options.aAead === undefined ? {} : { aead: options.aAead }),
     peerKeyOf: (addr) => (addr === B ? aView : undefined),
     authFailed: (address, reason) => failures.push({ node: 'a', address, reason }),
   });
   const b = makeNode(hub, clock, 'b', B, 12, options.config, {
-    identity: options.bIdentity === false ? null : keys.b, capture: true, wallClock: () => clock.t,
+    identity: options.bIdentity === false ? null : keys.b, capture: true, wallClock: () => clock.t, ...(options.bAead === undefined ? {} : { aead: options.bAead }),
     peerKeyOf: (addr) => (addr === A ? bView : undefined),
     authFailed: (address, reason) => failures.push({ node: 'b', address, reason }),
   });
@@ -85,6 +87,30 @@ test('a keyed call: one round trip, authenticated both ends, data sealed both wa
   assert.equal(s.b.ep.health(bConn)!.up, true);
 });
 
+test('the addon AEAD on one end and node:crypto on the other carry data both ways, a forged frame is dropped', () => {
+  const native = defaultAead();
+  assert.equal(native.name, 'native');
+  const s = keyedPair({ aAead: native, bAead: nodeCryptoAead });
+  const { aConn, bConn } = call(s);
+  for (let i = 0; i < 20; i++) {
+    assert.ok(s.a.ep.send(aConn, packet(1 + i * 97, i), DATA_HEADER_SIZE, 1 + i * 97));
+    assert.ok(s.b.ep.send(bConn, packet(2000 + i * 3000, i), DATA_HEADER_SIZE, 2000 + i * 3000)); // segmented
+  }
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.data.length === 20 && s.b.rec.data.length === 20, 2000));
+  for (let i = 0; i < 20; i++) {
+    assert.deepEqual(s.b.rec.data[i]!.bytes, new Uint8Array(1 + i * 97).fill(i));
+    assert.deepEqual(s.a.rec.data[i]!.bytes, new Uint8Array(2000 + i * 3000).fill(i));
+  }
+  const sealed = s.b.sent.filter((d) => d.bytes[1] === SecureType.SEALED).at(-1)!.bytes;
+  const forged = new Uint8Array(sealed);
+  new DataView(forged.buffer).setUint32(12, 1_000_000); // a counter never used: only authentication can stop it
+  forged[forged.length - 1]! ^= 1;
+  const authBefore = s.a.ep.counters.dropAuth;
+  s.a.ep.receive(forged, s.hub.peer('b'));
+  assert.equal(s.a.ep.counters.dropAuth, authBefore + 1);
+  assert.equal(s.a.rec.data.length, 20);
+});
+
 test('replayed and forged frames reach nothing and are never answered, from the peer or a third host', () => {
   const s = keyedPair();
   const { aConn } = call(s);
@@ -127,10 +153,22 @@ test('a caller proving another key than its route names is refused, with one rea
   const s = keyedPair({ bSeesA: 'wrong' });
   s.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT, ipa: 0x0a000001, link: s.hub.peer('b') });
   run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.failed.length === 1, 10000);
-  assert.equal(s.a.rec.failed[0]?.reason, 'timeout');
+  // The caller heard nothing authenticated: it says so, not just "timeout".
+  assert.equal(s.a.rec.failed[0]?.reason, 'no-handshake');
+  assert.ok(s.failures.some((f) => f.node === 'a' && f.address === B && f.reason === 'no-answer'));
   assert.equal(s.b.rec.incoming.length, 0);
   assert.ok(s.b.ep.counters.dropWrongKey >= 1);
   assert.ok(s.failures.some((f) => f.node === 'b' && f.address === A && f.reason === 'wrong-key'));
+  assert.equal(s.b.sent.length, 0, 'never answered');
+});
+
+test('a caller whose route names another key than the callee holds: mac1 fails there, no-handshake here', () => {
+  const s = keyedPair({ aSeesB: 'wrong' });
+  s.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT, ipa: 0x0a000001, link: s.hub.peer('b') });
+  run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.failed.length === 1, 10000);
+  assert.equal(s.a.rec.failed[0]?.reason, 'no-handshake');
+  assert.deepEqual(s.failures.filter((f) => f.node === 'a').map((f) => f.reason), ['no-answer']);
+  assert.ok(s.b.ep.counters.dropAuth >= 1);
   assert.equal(s.b.sent.length, 0, 'never answered');
 });
 

@@ -2,7 +2,8 @@
 // h1 and h2 have a keyed tunnel; h3, on the same bridge, captures h2's frames to h1 and replays
 // them from its own address and with h2's address forged (a raw socket), then claims h2's MSNL
 // and IP addresses with its own key and calls h1. Nothing may reach h1's ms0, h1 stays up and
-// the tunnel keeps working; the impostor gets one clear log line at h1 and no tunnel.
+// the tunnel keeps working; the impostor gets one clear log line at h1 and no tunnel, and sees
+// why on its own side (log line, msnl conn and health reason no-handshake).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -108,6 +109,14 @@ test('replayed and forged frames from a third host reach nothing; an impostor wi
     const rows = JSON.parse(net.mustMsnl(h1, ['-j', 'conn', 'show'])) as Array<{ interface: string; peer_ip: string; auth: string }>;
     assert.deepEqual(rows.filter((r) => r.interface === 'ms0').map((r) => [r.peer_ip, r.auth]), [['10.0.0.2', 'key']], 'h1 keeps its one, authenticated, ms0 tunnel');
     assert.equal(ms0Rx(net, h1) - rxBeforeImpostor, 0, 'nothing from the impostor reached ms0');
+    // The impostor's side: one clear line, and the reason in conn and health, not a bare timeout.
+    await eventually('h3 logged why its keyed call failed', () => /failed to make a keyed call to MSNL address 128\.232\.0\.1: it answered no handshake/.test(readFileSync(h3.log, 'utf8')), 15_000);
+    const h3Lines = readFileSync(h3.log, 'utf8').split('\n').filter((l) => l.includes('failed to make a keyed call to MSNL address 128.232.0.1'));
+    assert.equal(h3Lines.length, 1, `one line, however often it redials:\n${h3Lines.join('\n')}`);
+    const h3Calls = JSON.parse(net.mustMsnl(h3, ['-j', 'conn', 'show'])) as Array<{ interface: string; state: string; reason: string | null; auth: string }>;
+    assert.ok(h3Calls.some((r) => r.interface === 'ms0' && r.state === 'failed' && r.reason === 'no-handshake' && r.auth === 'key'), JSON.stringify(h3Calls));
+    const h3Health = JSON.parse(net.mustMsnl(h3, ['-j', 'health'])) as Array<{ interface: string; reason: string | null }>;
+    assert.ok(h3Health.some((r) => r.interface === 'ms0' && r.reason === 'no-handshake'), JSON.stringify(h3Health));
     const still = await net.execAsync(h2, ['ping', '-n', '-c', '2', '-i', '0.2', '-W', '2', '10.0.0.1'], 30_000);
     assert.equal(still.code, 0, 'the real h2 still reaches h1');
   } finally {

@@ -68,6 +68,10 @@ Napi::Value AddrMonitorRead(const Napi::CallbackInfo& info);
 // notify.cc: one datagram to a unix socket (sd_notify's NOTIFY_SOCKET).
 Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info);
 
+// aead.cc: ChaCha20-Poly1305 seal and open over a batch of datagrams (OpenSSL EVP, in place).
+Napi::Value AeadSeal(const Napi::CallbackInfo& info);
+Napi::Value AeadOpen(const Napi::CallbackInfo& info);
+
 // udp.cc: the UdpSocket class (batched IPv4 UDP for the underlay).
 Napi::Function DefineUdpSocket(Napi::Env env);
 
