@@ -21,7 +21,7 @@ export interface InterfaceConfig {
   readonly adminUp: boolean;
 }
 
-export type MappingOrigin = 'cli' | 'import' | 'daemon';
+export type MappingOrigin = 'cli' | 'import' | 'daemon' | 'cluster';
 
 export interface Mapping {
   readonly prefix: Ipv4Prefix;
