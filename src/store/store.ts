@@ -48,9 +48,10 @@ interface RouteRow {
   host: string;
   port: number;
   public_key: Uint8Array | null;
+  origin: 'cli' | 'cluster';
 }
 
-const ROUTE_COLUMNS = 'network, length, host, port, public_key';
+const ROUTE_COLUMNS = 'network, length, host, port, public_key, origin';
 
 
 interface InterfaceRow {
@@ -80,6 +81,7 @@ function toRoute(row: RouteRow): Route {
     host: row.host,
     port: row.port,
     publicKey: row.public_key === null ? null : new Uint8Array(row.public_key),
+    ...(row.origin === 'cluster' ? { origin: row.origin } : {}),
   });
 }
 
