@@ -63,10 +63,8 @@ export function resolveFleet(hosts: Iterable<FleetHost>, self: number): FleetVie
   const routes = new Map<number, ClusterRoute>();
   for (const host of hosts) {
     const { record } = host;
-    const first = record.endpoints[0];
-    if (record.msnlAddress !== self && first !== undefined) {
-      routes.set(record.msnlAddress, { msnlAddress: record.msnlAddress, host: first.host, port: first.port, publicKey: record.publicKey });
-    }
+    const route = routeTo(host, self);
+    if (route !== undefined) routes.set(record.msnlAddress, route);
     for (const prefix of record.prefixes) {
       const key = formatIpv4Prefix(prefix);
       const claim = claims.get(key);
@@ -77,18 +75,46 @@ export function resolveFleet(hosts: Iterable<FleetHost>, self: number): FleetVie
   const mappings = new Map<string, ClusterMapping>();
   const conflicts: Conflict[] = [];
   for (const [key, { prefix, claimants }] of claims) {
-    claimants.sort(compareClaims);
-    const winner = claimants[0]!.record.msnlAddress;
-    const losers = claimants.slice(1).map((c) => c.record.msnlAddress);
-    if (losers.length > 0) conflicts.push({ prefix, winner, losers });
-    if (winner === self) continue;
-    const comment = losers.length === 0
-      ? `fleet host ${formatDottedQuad(winner)}`
-      : `fleet host ${formatDottedQuad(winner)}; conflict: also claimed by ${losers.map(formatDottedQuad).join(', ')} (older claim wins)`;
-    mappings.set(key, { prefix, msnlAddress: winner, comment });
+    const decided = decideClaim(prefix, claimants, self);
+    if (decided.conflict !== undefined) conflicts.push(decided.conflict);
+    if (decided.mapping !== undefined) mappings.set(key, decided.mapping);
   }
-  conflicts.sort((a, b) => a.prefix.address - b.prefix.address || a.prefix.length - b.prefix.length);
+  conflicts.sort(compareConflicts);
   return { mappings, routes, conflicts };
+}
+
+export function compareConflicts(a: Conflict, b: Conflict): number {
+  return a.prefix.address - b.prefix.address || a.prefix.length - b.prefix.length;
+}
+
+/** One prefix's claimants (sorted in place): the mapping `self` applies for it, if any, and the conflict, if any. */
+export function decideClaim(prefix: Ipv4Prefix, claimants: FleetHost[], self: number): { mapping?: ClusterMapping; conflict?: Conflict } {
+  claimants.sort(compareClaims);
+  const winner = claimants[0]!.record.msnlAddress;
+  const losers = claimants.slice(1).map((c) => c.record.msnlAddress);
+  const conflict = losers.length > 0 ? { prefix, winner, losers } : undefined;
+  if (winner === self) return { conflict };
+  const comment = losers.length === 0
+    ? `fleet host ${formatDottedQuad(winner)}`
+    : `fleet host ${formatDottedQuad(winner)}; conflict: also claimed by ${losers.map(formatDottedQuad).join(', ')} (older claim wins)`;
+  return { mapping: { prefix, msnlAddress: winner, comment }, conflict };
+}
+
+/** The route `self` applies to a host, if any (none to itself, none without an endpoint). */
+export function routeTo(host: FleetHost, self: number): ClusterRoute | undefined {
+  const first = host.record.endpoints[0];
+  if (host.record.msnlAddress === self || first === undefined) return undefined;
+  return { msnlAddress: host.record.msnlAddress, host: first.host, port: first.port, publicKey: host.record.publicKey };
+}
+
+export function sameMapping(a: ClusterMapping | undefined, b: ClusterMapping | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.msnlAddress === b.msnlAddress && a.comment === b.comment;
+}
+
+export function sameRoute(a: ClusterRoute | undefined, b: ClusterRoute | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.host === b.host && a.port === b.port && sameKey(a.publicKey, b.publicKey);
 }
 
 export interface FleetDiff {

@@ -80,7 +80,7 @@ export class FleetSession {
   }
 
   status(): FleetStatus {
-    return { live: this.live, revision: this.state.revision, hosts: this.state.hosts.size, conflicts: this.state.view.conflicts.length, skipped: this.state.skipped, error: this.lastError };
+    return { live: this.live, revision: this.state.revision, hosts: this.state.hosts.size, conflicts: this.state.conflictCount, skipped: this.state.skipped, error: this.lastError };
   }
 
   /** One line for `msnl status`. */

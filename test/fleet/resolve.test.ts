@@ -59,3 +59,33 @@ test('the state applies watch events, skips (and logs) bad records, and removes 
   assert.deepEqual(batch.putMappings, []);
   assert.equal(state.hosts.size, 0);
 });
+
+test('the incremental state ends where a full resolution of the same records does', () => {
+  const quiet: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined, verbose: () => undefined };
+  const self = 0x80e80003;
+  const state = new FleetState(self, quiet);
+  const live = new Map<number, FleetHost>();
+  let seed = 7;
+  const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  // Applied batch by batch, the writes must also rebuild the same tables from empty.
+  const mappings = new Map<string, number>();
+  const routes = new Set<number>();
+  for (let revision = 1; revision <= 400; revision++) {
+    const n = rand(8) + 1;
+    const h = host(n, revision, Array.from({ length: rand(4) }, () => rand(12)));
+    const kv = { key: recordKey(h.record.msnlAddress), value: encodeRecord(h.record), createRevision: live.get(n)?.createRevision ?? revision, modRevision: revision, lease: h.lease };
+    const remove = rand(4) === 0;
+    const batch = state.applyEvents([{ type: remove ? 'delete' : 'put', kv }], revision);
+    if (remove) live.delete(0x80e80000 + n);
+    else live.set(0x80e80000 + n, { ...h, createRevision: kv.createRevision });
+    for (const p of batch.delMappings) mappings.delete(`${p.address}/${p.length}`);
+    for (const m of batch.putMappings) mappings.set(`${m.prefix.address}/${m.prefix.length}`, m.msnlAddress);
+    for (const a of batch.delRoutes) routes.delete(a);
+    for (const r of batch.putRoutes) routes.add(r.msnlAddress);
+  }
+  const full = resolveFleet(live.values(), self);
+  assert.ok(isEmptyDiff(diffViews(full, state.view)), 'same view');
+  assert.deepEqual(state.view.conflicts, full.conflicts);
+  assert.deepEqual(new Map([...full.mappings.values()].map((m) => [`${m.prefix.address}/${m.prefix.length}`, m.msnlAddress])), mappings);
+  assert.deepEqual(new Set(full.routes.keys()), routes);
+});
