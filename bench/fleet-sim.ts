@@ -63,6 +63,7 @@ async function main(): Promise<void> {
   // Register every host: a lease and a record each.
   const ids = Array.from({ length: args.hosts }, (_, i) => i + 1);
   const leases = new Map<number, string>();
+  const cpu0 = procFigures(args.pid);
   let started = Date.now();
   await pool(ids, 32, async (i) => {
     const lease = await client.grant(60);
@@ -79,7 +80,6 @@ async function main(): Promise<void> {
   })();
   say(`phase registered ${args.hosts} hosts in ${registerMs} ms`);
   // Until msnld has applied all of them.
-  const cpu0 = procFigures(args.pid);
   started = Date.now();
   while (store.fleet().hosts().length < args.hosts + 1 && Date.now() - started < 300_000) await sleep(50);
   const syncMs = Date.now() - started;

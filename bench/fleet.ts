@@ -88,7 +88,7 @@ export async function runFleetBench(argv: readonly string[]): Promise<number> {
     if (result === undefined) throw new Error('the simulator gave no result');
     const f = (n: number | undefined, d = 1): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
     console.log(`register ${result.hosts} hosts (lease + put each, 32 at a time): ${result.registerMs} ms`);
-    console.log(`msnld applied them all ${result.syncMs} ms after the last put, using ${f(result.syncCpuS, 2)} CPU s`);
+    console.log(`msnld applied them all ${result.syncMs} ms after the last put; its CPU while they registered and synced: ${f(result.syncCpuS, 2)} s`);
     console.log(`put -> stored in msnld's database: p50 ${f(result.storedP50)} ms, p99 ${f(result.storedP99)} ms`);
     console.log(`put -> msnld's table (reconciled): p50 ${f(result.tableP50)} ms, p99 ${f(result.tableP99)} ms, max ${f(result.tableMax)} ms`);
     console.log(`msnld RSS ${f(result.rssMiB)} MiB, CPU ${f(result.churnCpuPercent)} % of a core during the timed puts`);
