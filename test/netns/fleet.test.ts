@@ -4,12 +4,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Topology, sleep, type Host } from '../../src/demo/topology.js';
 import { requireRoot } from '../helpers/root.js';
 import { eventually } from './network.js';
+import { ETCD_PORT, b64, etcd, startEtcd, stopProcess } from './etcd.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { ControlClient } from '../../src/control/client.js';
 
@@ -22,34 +22,7 @@ function withDb<T>(file: string, body: (store: Store) => T): T {
   }
 }
 
-const ETCD_PORT = 2379;
-
 interface MapJson { prefix: string; msnl_address: string; origin: string; comment: string }
-
-function startEtcd(t: Topology, h: Host): ChildProcess {
-  const log = openSync(path.join(t.dir, 'etcd.log'), 'a');
-  const url = `http://${h.underlay}:${ETCD_PORT}`;
-  const child = spawn('ip', ['netns', 'exec', h.netns, 'etcd', '--name', 'msnl-test', '--data-dir', path.join(t.dir, 'etcd'),
-    '--listen-client-urls', url, '--advertise-client-urls', url,
-    '--listen-peer-urls', 'http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
-    '--initial-cluster', 'msnl-test=http://127.0.0.1:2380'], { stdio: ['ignore', log, log] });
-  closeSync(log);
-  return child;
-}
-
-/** One etcd v3 JSON call, run from inside host h's namespace; the parsed answer or undefined. */
-function etcd(t: Topology, h: Host, url: string, call: string, body: unknown): Record<string, unknown> | undefined {
-  const script = `fetch(${JSON.stringify(`${url}${call}`)},{method:'POST',body:${JSON.stringify(JSON.stringify(body))}}).then(r=>r.text()).then(t=>process.stdout.write(t),()=>process.exit(3))`;
-  const r = t.exec(h, [process.execPath, '-e', script], 10_000);
-  if (r.code !== 0) return undefined;
-  try {
-    return JSON.parse(r.stdout) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-}
-
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
 function maps(t: Topology, h: Host): MapJson[] {
   const r = t.msnl(h, ['-j', 'map', 'show']);
@@ -59,13 +32,6 @@ function maps(t: Topology, h: Host): MapJson[] {
 
 function mapping(t: Topology, h: Host, prefix: string): MapJson | undefined {
   return maps(t, h).find((m) => m.prefix === prefix);
-}
-
-async function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  await Promise.race([exited, sleep(5000)]);
 }
 
 test('a fleet through etcd: join within a second, expire after the TTL, survive etcd down, resolve conflicts, skip bad records', { timeout: 240_000 }, async (t) => {
