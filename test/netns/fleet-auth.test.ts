@@ -1,15 +1,16 @@
 // Root-only: msnld joins an etcd that has authentication on, as a user whose role may only touch
 // /msnl/v1/hosts/, with the password from MSNL_CLUSTER_PASSWORD; a wrong password is logged and
-// leaves the watch not live, without a crash.
+// leaves the watch not live, without a crash. And msnld over TLS with a client certificate.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Topology } from '../../src/demo/topology.js';
 import { requireRoot } from '../helpers/root.js';
 import { eventually } from './network.js';
-import { ETCD_PORT, b64, etcd, startEtcd, stopProcess } from './etcd.js';
+import { ETCD_PORT, b64, etcd, makeTls, startEtcd, stopProcess } from './etcd.js';
 
 test('msnld --cluster-user authenticates to etcd; a wrong password is reported, not fatal', { timeout: 120_000 }, async (t) => {
   if (!requireRoot(t)) return;
@@ -48,6 +49,31 @@ test('msnld --cluster-user authenticates to etcd; a wrong password is reported, 
   } finally {
     if (saved === undefined) delete process.env.MSNL_CLUSTER_PASSWORD;
     else process.env.MSNL_CLUSTER_PASSWORD = saved;
+    await stopProcess(etcdChild);
+    await topo.destroy();
+  }
+});
+
+test('msnld joins an etcd that serves TLS and asks for client certificates', { timeout: 120_000 }, async (t) => {
+  if (!requireRoot(t)) return;
+  const topo = Topology.create({ tag: 'fleettls', hosts: 3 });
+  let etcdChild: ChildProcess | undefined;
+  try {
+    const [h1, h2, h3] = [topo.host(1), topo.host(2), topo.host(3)];
+    const tls = makeTls(topo.dir, h3.underlay);
+    const url = `https://${h3.underlay}:${ETCD_PORT}`;
+    etcdChild = startEtcd(topo, h3, tls);
+    for (const h of [h1, h2]) {
+      topo.mustMsnl(h, ['host', 'set', 'address', h.msnlAddress]);
+      topo.mustMsnl(h, ['ifconfig', 'ms0', `10.0.0.${h.index}/24`, 'up']);
+    }
+    await topo.startDaemon(h1, ['--cluster', url, '--cluster-ca', tls.ca, '--cluster-cert', tls.clientCert, '--cluster-key', tls.clientKey]);
+    await topo.startDaemon(h2, ['--cluster', url, '--cluster-ca', tls.ca]); // no client certificate
+    await eventually('h1 is live over TLS', () => /^fleet live/m.test(topo.mustMsnl(h1, ['status'])) && /128\.232\.0\.1 endpoints/.test(topo.mustMsnl(h1, ['fleet', 'show'])), 30_000)
+      .catch((error: Error) => { throw new Error(`${error.message}\n${topo.tail(h1)}\n${readFileSync(path.join(topo.dir, 'etcd.log'), 'utf8').split('\n').slice(-5).join('\n')}`); });
+    await eventually('h2 is refused without a client certificate', () => /^fleet not live/m.test(topo.mustMsnl(h2, ['status'])) && /fleet: etcd /.test(readFileSync(h2.log, 'utf8')), 30_000);
+    assert.equal(h2.daemon?.exitCode, null, 'h2 keeps running');
+  } finally {
     await stopProcess(etcdChild);
     await topo.destroy();
   }
