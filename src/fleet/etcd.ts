@@ -174,6 +174,12 @@ export class EtcdClient {
     return { revision: num((reply.header as Record<string, unknown> | undefined)?.revision), kvs };
   }
 
+  /** etcd's current revision (a count-only range of one key). */
+  async revision(): Promise<number> {
+    const reply = await this.call('/v3/kv/range', { key: b64('/'), count_only: true });
+    return num((reply.header as Record<string, unknown> | undefined)?.revision);
+  }
+
   async put(key: string, value: string, lease = '0'): Promise<number> {
     const reply = await this.call('/v3/kv/put', { key: b64(key), value: b64(value), lease });
     return num((reply.header as Record<string, unknown> | undefined)?.revision);

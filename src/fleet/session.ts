@@ -135,6 +135,12 @@ export class FleetSession {
         this.lease = await client.grant(ttlS);
         this.published = undefined;
         await this.publish(true);
+        // A cached revision ahead of etcd's: another (or a rebuilt) etcd cluster; list it afresh
+        // rather than wait for revisions it may never reach.
+        if (this.state.revision > 0 && this.state.revision > (await client.revision())) {
+          this.options.log.warn(`fleet: etcd is at an older revision than the cached ${this.state.revision} (another cluster?); listing the fleet again`);
+          this.state.revision = 0;
+        }
         if (this.state.revision === 0) await this.relist();
         if (failed || this.stopped) return;
         this.startWatch(fail);
