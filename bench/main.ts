@@ -3,12 +3,14 @@
 // of src/demo/topology.ts (underlay MTU 1500). Prints one table with the ratios msnl/OpenVPN,
 // msnl/kernel and keyed msnl/wireguard-go and /plain ms0, writes the raw samples as JSON
 // into bench/results/, and removes everything it created (also on failure and on SIGINT/SIGTERM).
-// Flags: --quick (a smoke run: 1 s runs, 1 repetition, smaller control figures), --out FILE.
+// Flags: --quick (a smoke run: 1 s runs, 1 repetition, smaller control figures), --out FILE;
+// --fleet [--hosts N] [--samples N] runs the fleet bench of bench/fleet.ts instead.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MSNLD, PACKAGE_ROOT, Topology, missingTools, run } from '../src/demo/topology.js';
 import { measureRss, rssOf, timeApply, timeImport, writeMappingFile } from './control.js';
 import { measurePrefixLookups } from './lookups.js';
+import { runFleetBench } from './fleet.js';
 import { underlayPeer, vxlanPeer } from './peers/kernel.js';
 import { AUTH_LABEL, MsnlPeer, msnlAddress } from './peers/msnl.js';
 import { NodeRelayPeer } from './peers/node-relay.js';
@@ -88,6 +90,13 @@ function installMissing(): void {
 const log = (text: string): void => console.log(`bench: ${text}`);
 
 async function main(): Promise<number> {
+  if (process.argv.includes('--fleet')) {
+    if (process.getuid?.() !== 0) {
+      console.error('Error: bench needs root (it builds network namespaces)');
+      return 1;
+    }
+    return runFleetBench(process.argv.slice(2).filter((a) => a !== '--fleet'));
+  }
   const settings = parseFlags(process.argv.slice(2));
   if (process.getuid?.() !== 0) {
     console.error('Error: bench needs root (it builds network namespaces)');

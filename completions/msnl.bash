@@ -8,7 +8,7 @@ _msnl() {
     else
         cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
     fi
-    local objects="ifconfig map route host showconf apply conn health ping status reload monitor"
+    local objects="ifconfig map route host showconf apply conn health ping status reload monitor fleet"
     local globals="-j --json -p --pretty --db --socket -n --netns -V --version -h --help"
     case $prev in
         --db|--socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -34,7 +34,8 @@ _msnl() {
         map)
             if [[ -z $command ]]; then COMPREPLY=($(compgen -W "show list ls add replace del delete get flush import export" -- "$cur"))
             else case $command in
-                add|replace) COMPREPLY=($(compgen -W "comment lifetime" -- "$cur")) ;;
+                add) COMPREPLY=($(compgen -W "comment lifetime publish" -- "$cur")) ;;
+                replace) COMPREPLY=($(compgen -W "comment lifetime" -- "$cur")) ;;
                 import) COMPREPLY=($(compgen -f -W "--replace -" -- "$cur")) ;;
                 export) COMPREPLY=($(compgen -f -- "$cur")) ;;
             esac; fi ;;
@@ -43,22 +44,23 @@ _msnl() {
             elif [[ $command == add && $prev != via ]]; then COMPREPLY=($(compgen -W "via" -- "$cur")); fi ;;
         host)
             if [[ -z $command ]]; then COMPREPLY=($(compgen -W "show set" -- "$cur"))
-            else COMPREPLY=($(compgen -W "address listen" -- "$cur")); fi ;;
+            else COMPREPLY=($(compgen -W "address listen private-key cluster cluster-ttl cluster-endpoint" -- "$cur")); fi ;;
         apply) COMPREPLY=($(compgen -f -W "--dry-run -n -" -- "$cur")) ;;
         conn) [[ -z $command ]] && COMPREPLY=($(compgen -W "show list ls del delete" -- "$cur")) ;;
         health) COMPREPLY=($(compgen -W "--check --watch" -- "$cur")) ;;
         ping) COMPREPLY=($(compgen -W "-c -i" -- "$cur")) ;;
+        fleet) [[ -z $command ]] && COMPREPLY=($(compgen -W "show" -- "$cur")) ;;
     esac
 }
 
 _msnld() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     case $prev in
-        --db|--socket|--log-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --db|--socket|--log-file|--cluster-ca|--cluster-cert|--cluster-key) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         -n|--netns) COMPREPLY=($(compgen -W "$(ls /run/netns 2>/dev/null)" -- "$cur")); return ;;
         --log-level) COMPREPLY=($(compgen -W "error warn info debug" -- "$cur")); return ;;
     esac
-    COMPREPLY=($(compgen -W "--db --socket --address --listen -f --foreground --log-level --idle-timeout --log-file --metrics -n --netns --no-gso --no-offload -v --version -h --help" -- "$cur"))
+    COMPREPLY=($(compgen -W "--db --socket --address --listen -f --foreground --log-level --idle-timeout --log-file --metrics --cluster --cluster-ttl --cluster-ca --cluster-cert --cluster-key --cluster-user --cluster-endpoint -n --netns --no-gso --no-offload -v --version -h --help" -- "$cur"))
 }
 
 complete -F _msnl msnl

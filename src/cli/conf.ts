@@ -174,8 +174,9 @@ export function confOf(state: DesiredState): Conf {
   return {
     host: { ...state.host },
     interfaces,
-    routes: state.routes.map((r) => ({ prefix: r.prefix, host: r.host, port: r.port, publicKey: r.publicKey ?? null })),
-    mappings: state.mappings.filter((m) => m.expiresAt === null).map((m) => ({ prefix: m.prefix, msnlAddress: m.msnlAddress, comment: m.comment })),
+    // Fleet rows (origin cluster) are msnld's to write, not part of this host's configuration.
+    routes: state.routes.filter((r) => r.origin !== 'cluster').map((r) => ({ prefix: r.prefix, host: r.host, port: r.port, publicKey: r.publicKey ?? null })),
+    mappings: state.mappings.filter((m) => m.expiresAt === null && m.origin !== 'cluster').map((m) => ({ prefix: m.prefix, msnlAddress: m.msnlAddress, comment: m.comment })),
   };
 }
 

@@ -12,6 +12,8 @@ import { formatHostPort, parseHostPort } from '../abi/endpoint.js';
 import { printObject } from './output.js';
 import { ControlClient } from '../control/client.js';
 import type { StatusRow } from '../control/rows.js';
+import { parseClusterUrls } from '../fleet/etcd.js';
+import { ArgumentError } from '../abi/inet.js';
 
 export interface HostRow {
   readonly [key: string]: string | number;
@@ -79,11 +81,12 @@ export function register(program: Command, context: CliContext): void {
   host
     .command('set')
     .description('set the default MSNL address and/or the underlay UDP listen address')
-    .argument('<settings...>', 'address MSNLADDR | listen HOST:PORT | private-key FILE|-')
-    .addHelpText('after', '\nExamples:\n  msnl host set address 128.232.65.42\n  msnl host set listen 0.0.0.0:1994\n  wg genkey | msnl host set private-key -')
+    .argument('<settings...>', 'address MSNLADDR | listen HOST:PORT | private-key FILE|- | cluster URL[,URL...]|none | cluster-ttl SECONDS | cluster-endpoint HOST:PORT[,...]|none')
+    .addHelpText('after', '\nExamples:\n  msnl host set address 128.232.65.42\n  msnl host set listen 0.0.0.0:1994\n  wg genkey | msnl host set private-key -\n  msnl host set cluster http://192.0.2.10:2379 cluster-ttl 30')
     .action((settings: string[]) => {
-      const keywords = parseKeywords(settings, ['address', 'listen', 'private-key']);
-      if (keywords.size === 0) throw new UsageError('nothing to set: give address MSNLADDR, listen HOST:PORT and/or private-key FILE|-');
+      const keywords = parseKeywords(settings, ['address', 'listen', 'private-key', 'cluster', 'cluster-ttl', 'cluster-endpoint']);
+      if (keywords.size === 0) throw new UsageError('nothing to set: give address MSNLADDR, listen HOST:PORT, private-key FILE|- and/or cluster URL[,URL...]');
+      const cluster = clusterSettings(keywords);
       const addressText = keywords.get('address');
       const listenText = keywords.get('listen');
       const keyFile = keywords.get('private-key');
@@ -93,8 +96,28 @@ export function register(program: Command, context: CliContext): void {
       context.withStore('write', (store) => {
         if (msnlAddress !== undefined || listen !== undefined) store.updateHost({ msnlAddress, listenHost: listen?.host, listenPort: listen?.port });
         if (privateKey !== undefined) store.setPrivateKey(privateKey);
+        if (cluster !== undefined) store.fleet().setSettings(cluster);
       });
     });
+}
+
+/** The fleet settings among `host set`'s keywords (msnld reads them at start), or undefined. */
+function clusterSettings(keywords: Map<string, string>): { urls?: string; ttlS?: number; endpoint?: string } | undefined {
+  const urls = keywords.get('cluster');
+  const ttl = keywords.get('cluster-ttl');
+  const endpoint = keywords.get('cluster-endpoint');
+  if (urls === undefined && ttl === undefined && endpoint === undefined) return undefined;
+  if (urls !== undefined && urls !== 'none') {
+    const parsed = parseClusterUrls(urls);
+    if (typeof parsed === 'string') throw new ArgumentError(urls, parsed);
+  }
+  if (ttl !== undefined && (!/^[0-9]+$/.test(ttl) || Number(ttl) < 2 || Number(ttl) > 3600)) throw new ArgumentError(ttl, 'cluster TTL must be a whole number of seconds, 2 to 3600');
+  if (endpoint !== undefined && endpoint !== 'none') for (const text of endpoint.split(',')) must(parseHostPort(text));
+  return {
+    urls: urls === undefined ? undefined : urls === 'none' ? '' : urls,
+    ttlS: ttl === undefined ? undefined : Number(ttl),
+    endpoint: endpoint === undefined ? undefined : endpoint === 'none' ? '' : endpoint,
+  };
 }
 
 /** msnld's status when it answers within a second, else undefined (not running, no permission, ...). */

@@ -10,6 +10,7 @@ import { expandAbbreviations } from './abbrev.js';
 import { VERSION } from '../base/version.js';
 import * as apply from './apply.js';
 import * as conn from './conn.js';
+import * as fleet from './fleet.js';
 import * as health from './health.js';
 import * as host from './host.js';
 import * as ifconfig from './ifconfig.js';
@@ -23,7 +24,7 @@ import * as status from './status.js';
 export type Register = (program: Command, context: CliContext) => void;
 
 /** The object files, in the order `msnl --help` lists them. */
-export const OBJECTS: ReadonlyArray<{ register: Register }> = [ifconfig, map, route, host, apply, conn, health, ping, status, reload, monitor];
+export const OBJECTS: ReadonlyArray<{ register: Register }> = [ifconfig, map, route, host, apply, conn, health, ping, status, reload, monitor, fleet];
 
 export interface Program {
   readonly program: Command;

@@ -66,12 +66,17 @@ export function register(program: Command, context: CliContext): void {
     .description('add a mapping: IP addresses in PREFIX are reached at MSNL address MSNLADDR')
     .argument('<prefix>', 'IPv4 prefix a.b.c.d/len (host bits zero)')
     .argument('<msnladdr>', 'MSNL address, dotted decimal')
-    .argument('[keywords...]', 'comment TEXT | lifetime SECONDS (seconds until it expires)')
-    .addHelpText('after', '\nExamples:\n  msnl map add 10.9.0.0/16 128.232.65.42 comment "lab hosts"\n  msnl map add 198.51.100.7 128.232.65.43 lifetime 3600')
+    .argument('[keywords...]', 'comment TEXT | lifetime SECONDS (seconds until it expires) | publish (to the fleet, msnld --cluster)')
+    .addHelpText('after', '\nExamples:\n  msnl map add 10.9.0.0/16 128.232.65.42 comment "lab hosts"\n  msnl map add 198.51.100.7 128.232.65.43 lifetime 3600\n  msnl map add 10.9.0.0/16 128.232.65.42 publish')
     .action((prefixText: string, addressText: string, rest: string[]) => {
-      const keywords = parseKeywords(rest, ['comment', 'lifetime']);
+      const keywords = parseKeywords(rest, ['comment', 'lifetime'], ['publish']);
       const mapping = mappingFromFields(prefixText, addressText, keywords.get('comment'), keywords.get('lifetime'));
-      context.withStore('write', (store) => store.addMapping({ ...mapping, origin: 'cli' }));
+      context.withStore('write', (store) =>
+        store.transaction(`add mapping ${prefixText}`, () => {
+          store.addMapping({ ...mapping, origin: 'cli' });
+          if (keywords.has('publish')) store.fleet().setPublish(mapping.prefix, true);
+        }),
+      );
     });
 
   map

@@ -17,11 +17,13 @@ export interface RouteRow {
   readonly auth: string;
   /** The peer's public key in base64, or "" for auth none. */
   readonly public_key: string;
+  /** 'cluster' for a route learned from the fleet, else 'cli'. */
+  readonly origin: string;
 }
 
 export function routeRow(route: Route): RouteRow {
   const key = route.publicKey ?? null;
-  return { dst: formatIpv4Prefix(route.prefix), host: route.host, port: route.port, auth: key === null ? 'none' : 'key', public_key: key === null ? '' : formatKey(key) };
+  return { dst: formatIpv4Prefix(route.prefix), host: route.host, port: route.port, auth: key === null ? 'none' : 'key', public_key: key === null ? '' : formatKey(key), origin: route.origin ?? 'cli' };
 }
 
 /** `key PUBKEY` or `auth none` after the endpoint: the key, or null for auth none. */
@@ -41,7 +43,7 @@ export function parseRouteAuth(words: readonly string[]): Uint8Array | null {
 }
 
 function routeText(r: RouteRow): string {
-  return `${r.dst} via ${formatHostPort(r)} ${r.auth === 'none' ? 'auth none' : `key ${r.public_key}`}`;
+  return `${r.dst} via ${formatHostPort(r)} ${r.auth === 'none' ? 'auth none' : `key ${r.public_key}`}${r.origin === 'cluster' ? ' origin cluster' : ''}`;
 }
 
 export function register(program: Command, context: CliContext): void {

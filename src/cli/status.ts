@@ -32,6 +32,7 @@ export function statusText(row: StatusRow): string {
     `msnld running pid ${row.pid} version ${row.version} uptime ${formatDuration(row.uptime_s)}`,
     `address ${row.msnl_address ?? '(none)'} listen ${row.listen ?? '(none)'}`,
   ];
+  if (row.fleet !== undefined && row.fleet !== null) lines.push(`fleet ${row.fleet}`);
   if (row.db !== null || row.socket !== null) lines.push(`database ${row.db ?? '(unknown)'} socket ${row.socket ?? '(unknown)'}`);
   const names = Object.keys(row.counters).sort();
   if (names.length > 0) lines.push('counters:', ...names.map((name) => `    ${name} ${row.counters[name]}`));

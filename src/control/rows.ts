@@ -21,6 +21,8 @@ export interface StatusRow {
   socket: string | null;
   /** The settings msnld's command line overrides, comma-separated (`address`, `listen`); absent when none. */
   overrides?: string | null;
+  /** The fleet watch (msnld --cluster): live or not, at which revision; absent without a fleet. */
+  fleet?: string | null;
   counters: Record<string, number>;
 }
 
@@ -146,7 +148,7 @@ const COUNTERS = [field('rx_packets', 'uint'), field('rx_bytes', 'uint'), field(
 
 export const STATUS_SCHEMA: RowSchema = {
   fields: [field('pid', 'uint'), field('version', 'string'), field('uptime_s', 'uint'), field('msnl_address', 'string', true), field('listen', 'string', true),
-    field('db', 'string', true), field('socket', 'string', true), field('overrides', 'string', true)],
+    field('db', 'string', true), field('socket', 'string', true), field('overrides', 'string', true), field('fleet', 'string', true)],
 };
 const COUNTER_SCHEMA: RowSchema = { fields: [field('counter', 'string'), field('value', 'uint')] };
 
@@ -281,8 +283,8 @@ export function decodeStatus(pairs: readonly Pair[]): StatusRow | ProtocolError 
     map[counter] = value;
   }
   // overrides is left out when msnld reports none (and by an older msnld), as before it existed.
-  const { overrides, ...rest } = status;
-  return overrides === null || overrides === undefined ? { ...rest, counters: map } : { ...rest, overrides, counters: map };
+  const { overrides, fleet, ...rest } = status;
+  return { ...rest, ...(overrides === null || overrides === undefined ? {} : { overrides }), ...(fleet === null || fleet === undefined ? {} : { fleet }), counters: map };
 }
 
 /** Formats a SAP as `MSNLADDR:0xPORT` (at least four hex digits). */

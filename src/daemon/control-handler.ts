@@ -27,6 +27,8 @@ export class DaemonControl<L> implements ControlHandler {
     private readonly now: () => number = Date.now,
     /** The database and control socket msnld uses, for `msnl status`. */
     private readonly paths: { readonly db?: string; readonly socket?: string } = {},
+    /** The fleet watch's state for `msnl status` (msnld --cluster), when in a fleet. */
+    private readonly fleet?: () => string,
   ) {}
 
   status(): StatusRow {
@@ -43,6 +45,7 @@ export class DaemonControl<L> implements ControlHandler {
       db: this.paths.db ?? null,
       socket: this.paths.socket ?? null,
       overrides: d.overrides.length === 0 ? null : d.overrides.join(','),
+      fleet: this.fleet?.() ?? null,
       counters,
     };
   }

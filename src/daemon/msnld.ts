@@ -24,10 +24,12 @@ import { UdpUnderlay } from '../msdl/udp.js';
 import { loadNative } from '../tun/native.js';
 import { notifierFromEnv } from './sd-notify.js';
 import { MetricsServer } from './metrics-server.js';
+import { checkClusterFlags, startFleet, type ClusterFlags } from './fleet-wiring.js';
+import type { FleetSession } from '../fleet/session.js';
 
 export const DEFAULT_LOG_FILE = '/var/log/msnld.log';
 
-interface Flags {
+interface Flags extends ClusterFlags {
   db: string;
   socket: string;
   address?: string;
@@ -65,6 +67,13 @@ function program(): Command {
     .option('-n, --netns <name>', 'run in network namespace NAME (ip netns exec), with the database, socket and log file of that instance')
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (env MSNL_METRICS)', process.env.MSNL_METRICS || undefined)
     .option('--log-file <path>', 'log file (timestamped, reopened on SIGUSR1) of a detached msnld, or of a foreground one when given (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
+    .option('--cluster <urls>', 'join the fleet in etcd at URL[,URL...] (http://, https://; env MSNL_CLUSTER; else `msnl host set cluster`)', process.env.MSNL_CLUSTER || undefined)
+    .option('--cluster-ttl <seconds>', 'lease TTL of this host\'s fleet record (default 30, or the stored one)')
+    .option('--cluster-ca <file>', 'PEM CA certificate that signs the etcd servers\' certificates (https URLs)')
+    .option('--cluster-cert <file>', 'PEM client certificate for etcd (with --cluster-key)')
+    .option('--cluster-key <file>', 'PEM private key of --cluster-cert')
+    .option('--cluster-user <name>', 'etcd user; the password comes from env MSNL_CLUSTER_PASSWORD')
+    .option('--cluster-endpoint <host:port>', 'underlay endpoint(s) to publish, comma-separated, instead of the listen address')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error: ') ? `Error: ${text.slice(7)}` : text) });
 }
@@ -103,6 +112,8 @@ function settingsFrom(flags: Flags, logFileGiven: boolean): Settings {
     if (parsed instanceof ArgumentError) throw parsed;
     metrics = parsed;
   }
+  const clusterProblem = checkClusterFlags(flags);
+  if (clusterProblem !== undefined) throw clusterProblem;
   const socketProblem = socketPathProblem(flags.socket);
   if (socketProblem !== undefined) throw new ArgumentError('--socket', socketProblem);
   const idle = Number(flags.idleTimeout);
@@ -198,15 +209,25 @@ function boundedBy(ms: number, work: Promise<void>): Promise<void> {
 async function runForeground(settings: Settings, log: Logger, sink: LogSink): Promise<number> {
   const parts = await startDaemon(settings, log);
   if (typeof parts === 'number') return parts;
-  const servers = await startServers(settings, parts.daemon, log);
+  let fleet: FleetSession | undefined;
+  try {
+    fleet = startFleet(settings.flags, parts.store, parts.daemon, log);
+  } catch (error) {
+    log.error(`failed to join the fleet: ${causeOf(error)}`);
+    await parts.daemon.stop();
+    parts.store.close();
+    return 2;
+  }
+  const servers = await startServers(settings, parts.daemon, log, fleet);
   if (servers === undefined) {
+    await fleet?.stop();
     await parts.daemon.stop();
     parts.store.close();
     return 2;
   }
   const { flags } = settings;
   log.info(`msnld ${VERSION} running (pid ${process.pid}), control socket ${flags.socket}, database ${flags.db}`);
-  return runUntilSignal({ ...parts, ...servers }, settings, log, sink);
+  return runUntilSignal({ ...parts, ...servers, fleet }, settings, log, sink);
 }
 
 /** Opens the database, the address monitor and the daemon with ms0..ms3, and starts it; an exit code when it cannot. */
@@ -257,9 +278,9 @@ interface Servers {
 }
 
 /** The control socket and, when asked for, the metrics endpoint; undefined (logged) when one cannot listen. */
-async function startServers(settings: Settings, daemon: Daemon<unknown>, log: Logger): Promise<Servers | undefined> {
+async function startServers(settings: Settings, daemon: Daemon<unknown>, log: Logger, fleet?: FleetSession): Promise<Servers | undefined> {
   const { flags } = settings;
-  const handler = new DaemonControl(daemon, Date.now, { db: flags.db, socket: flags.socket });
+  const handler = new DaemonControl(daemon, Date.now, { db: flags.db, socket: flags.socket }, fleet === undefined ? undefined : () => fleet.describe());
   const control = new ControlServer(handler, flags.socket, { log: (line: string) => log.verbose(line) });
   try {
     await control.listen();
@@ -282,9 +303,9 @@ async function startServers(settings: Settings, daemon: Daemon<unknown>, log: Lo
 }
 
 /** Tells systemd msnld is ready, then serves until SIGTERM/SIGINT; SIGHUP reconciles, SIGUSR1 reopens the log. */
-function runUntilSignal(parts: { store: Store; daemon: Daemon<unknown> } & Servers, settings: Settings, log: Logger, sink: LogSink): Promise<number> {
+function runUntilSignal(parts: { store: Store; daemon: Daemon<unknown>; fleet?: FleetSession } & Servers, settings: Settings, log: Logger, sink: LogSink): Promise<number> {
   const { flags } = settings;
-  const { store, daemon, control, metrics } = parts;
+  const { store, daemon, control, metrics, fleet } = parts;
   // The control socket answers and ms0..ms3 exist (the Daemon constructor opened them): ready.
   const systemd = notifierFromEnv(process.env, (to, message) => loadNative().sendUnixDatagram(to, message), (line) => log.error(line));
   systemd?.send({ READY: 1, MAINPID: process.pid, STATUS: `running, control socket ${flags.socket}` });
@@ -305,6 +326,7 @@ function runUntilSignal(parts: { store: Store; daemon: Daemon<unknown> } & Serve
       void (async () => {
         await boundedBy(STOP_CONTROL_MS, control.close()).catch((error: unknown) => log.error(`failed to close control socket: ${causeOf(error)}`));
         await boundedBy(STOP_CONTROL_MS, metrics?.close() ?? Promise.resolve());
+        await boundedBy(STOP_CONTROL_MS, fleet?.stop() ?? Promise.resolve());
         await daemon.stop();
         store.close();
         resolve(0);

@@ -9,6 +9,7 @@ import { StoreError, isUniqueViolation, translateError } from './errors.js';
 import { DATABASE_MODE, prepareDatabaseFile, removeCreated } from './file.js';
 import { defaultSchemaDir, loadMigrations, migrate } from './migrate.js';
 import { publicKeyOf } from '../crypto/primitives.js';
+import { FleetStore } from './fleet-store.js';
 import type { DesiredState, HostSettings, InterfaceConfig, Mapping, MappingOrigin, NewMapping, Route } from './types.js';
 
 /** Where the database lives unless --db or MSNL_DB says otherwise. */
@@ -47,9 +48,10 @@ interface RouteRow {
   host: string;
   port: number;
   public_key: Uint8Array | null;
+  origin: 'cli' | 'cluster';
 }
 
-const ROUTE_COLUMNS = 'network, length, host, port, public_key';
+const ROUTE_COLUMNS = 'network, length, host, port, public_key, origin';
 
 
 interface InterfaceRow {
@@ -79,6 +81,7 @@ function toRoute(row: RouteRow): Route {
     host: row.host,
     port: row.port,
     publicKey: row.public_key === null ? null : new Uint8Array(row.public_key),
+    ...(row.origin === 'cluster' ? { origin: row.origin } : {}),
   });
 }
 
@@ -246,6 +249,8 @@ export class Store {
     const { address, length } = mapping.prefix;
     // An expired entry does not block a new one for the same prefix (import drops them all first).
     if (dropExpired) this.statement(`DELETE FROM mappings WHERE network = @network AND length = @length AND NOT ${NOT_EXPIRED}`).run({ network: address, length, now });
+    // A local entry wins over one learned from the fleet (src/store/fleet-store.ts).
+    if ((mapping.origin ?? defaultOrigin) !== 'cluster') this.statement("DELETE FROM mappings WHERE network = @network AND length = @length AND origin = 'cluster'").run({ network: address, length });
     const row: MappingRow = {
       network: address,
       length,
@@ -327,6 +332,8 @@ export class Store {
       try {
         const key = route.publicKey ?? null;
         if (key !== null && key.length !== 32) throw new StoreError('invalid', 'a public key is 32 octets');
+        // A local route wins over one learned from the fleet (src/store/fleet-store.ts).
+        this.db.prepare("DELETE FROM routes WHERE network = ? AND length = ? AND origin = 'cluster'").run(route.prefix.address, route.prefix.length);
         this.db.prepare('INSERT INTO routes (network, length, host, port, public_key) VALUES (?, ?, ?, ?, ?)').run(route.prefix.address, route.prefix.length, route.host, route.port, key === null ? null : Buffer.from(key));
       } catch (error) {
         if (isUniqueViolation(error)) throw new StoreError('exists', `route ${text} already exists`);
@@ -383,6 +390,11 @@ export class Store {
    */
   transaction<T>(what: string, body: () => T): T {
     return this.write(what, body);
+  }
+
+  /** The fleet tables: cluster settings, applied host records, cluster rows (fleet-store.ts). */
+  fleet(): FleetStore {
+    return new FleetStore(this.db, (what, body) => this.write(what, body), (what, body) => this.read(what, body), this.clock);
   }
 
   // ---- plumbing ----------------------------------------------------------------------------

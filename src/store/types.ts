@@ -21,7 +21,7 @@ export interface InterfaceConfig {
   readonly adminUp: boolean;
 }
 
-export type MappingOrigin = 'cli' | 'import' | 'daemon';
+export type MappingOrigin = 'cli' | 'import' | 'daemon' | 'cluster';
 
 export interface Mapping {
   readonly prefix: Ipv4Prefix;
@@ -52,6 +52,8 @@ export interface Route {
   readonly port: number;
   /** The peer's X25519 public key; null or absent: auth none (the plain, historic framing). */
   readonly publicKey?: Uint8Array | null;
+  /** 'cluster' for a route learned from the fleet (msnld --cluster); absent for a local one. */
+  readonly origin?: 'cluster';
 }
 
 /** The whole desired state at one instant, expired mappings left out. */

@@ -20,9 +20,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   msdl: ['abi', 'base', 'tun'],
   store: ['abi', 'base', 'crypto'],
   control: ['abi', 'base'],
-  cli: ['abi', 'base', 'control', 'store', 'crypto'],
+  fleet: ['abi', 'base', 'crypto', 'store'],
+  cli: ['abi', 'base', 'control', 'store', 'crypto', 'fleet'],
   demo: ['abi', 'base', 'control'],
-  daemon: ['abi', 'base', 'crypto', 'control', 'manager', 'msdl', 'msnl', 'store', 'tun', 'tunnel'],
+  daemon: ['abi', 'base', 'crypto', 'control', 'fleet', 'manager', 'msdl', 'msnl', 'store', 'tun', 'tunnel'],
 };
 
 function sources(dir: string): string[] {

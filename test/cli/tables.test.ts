@@ -98,7 +98,7 @@ test('a newer schema is refused with exit 2', (t) => {
   raw.prepare('INSERT INTO schema_version (version) VALUES (7)').run();
   raw.close();
   for (const args of [['map', 'show'], ['map', 'add', '11.0.0.0/8', '1.2.3.4']]) {
-    failsWith(box.run(args), 2, new RegExp(`^Error: database ${box.db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} has schema version 7, newer than this msnl \\(2\\): upgrade msnl$`, 'm'));
+    failsWith(box.run(args), 2, new RegExp(`^Error: database ${box.db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} has schema version 7, newer than this msnl \\(3\\): upgrade msnl$`, 'm'));
   }
 });
 

@@ -45,3 +45,20 @@ test('a log directory that cannot be made (under /proc) fails at once instead of
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('msnld --cluster flags are checked before anything starts', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--cluster', 'ftp://192.0.2.4:2379'], /^Error: argument "ftp:\/\/192\.0\.2\.4:2379" is wrong: "ftp:\/\/192\.0\.2\.4:2379": scheme must be http, https, etcd or etcds/],
+    [['--cluster', 'http://192.0.2.4:2379/v3'], /an etcd URL has no path/],
+    [['--cluster', 'http://192.0.2.4:2379', '--cluster-ttl', '1'], /^Error: argument "1" is wrong: cluster TTL must be a whole number of seconds, 2 to 3600/],
+    [['--cluster', 'http://192.0.2.4:2379', '--cluster-cert', '/tmp/c.pem'], /^Error: argument "--cluster-cert" is wrong: a client certificate needs --cluster-key/],
+    [['--cluster', 'http://192.0.2.4:2379', '--cluster-user', 'msnl'], /^Error: argument "msnl" is wrong: --cluster-user needs the password in the environment variable MSNL_CLUSTER_PASSWORD/],
+    [['--cluster', 'http://192.0.2.4:2379', '--cluster-endpoint', '192.0.2.1'], /^Error: argument "192\.0\.2\.1" is wrong: expected HOST:PORT/],
+  ];
+  delete process.env.MSNL_CLUSTER_PASSWORD; // the children inherit this process's environment
+  for (const [args, message] of cases) {
+    const result = run([process.execPath, MSNLD, ...args, '--foreground']);
+    assert.equal(result.code, 1, args.join(' '));
+    assert.match(result.stderr, message);
+  }
+});

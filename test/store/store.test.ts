@@ -41,7 +41,7 @@ test('a new database gets the schema, the directory, WAL mode and the default ro
   store.close();
   const raw = new Database(file, { readonly: true });
   assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-  assert.equal(raw.prepare('SELECT max(version) FROM schema_version').pluck().get(), 2);
+  assert.equal(raw.prepare('SELECT max(version) FROM schema_version').pluck().get(), 3);
   raw.close();
 });
 
@@ -162,7 +162,7 @@ test('a newer schema is refused with a clear error', (t) => {
   raw.close();
   assert.throws(() => openStore(file), (error: unknown) => {
     assert.ok(error instanceof StoreError);
-    assert.equal(error.message, `database ${file} has schema version 99, newer than this msnl (2): upgrade msnl`);
+    assert.equal(error.message, `database ${file} has schema version 99, newer than this msnl (3): upgrade msnl`);
     return true;
   });
 });
