@@ -224,9 +224,9 @@ export class Daemon<L> {
   }
 
   /** The mapping table's size and memory, and the whole re-reads done (bench, tests). */
-  get mappingStats(): { readonly size: number; readonly bytes: number; readonly fullReads: number; readonly appliedSeq: number } {
-    const { table, fullReads, appliedSeq } = this.reconciler;
-    return { size: table.size, bytes: table.byteLength, fullReads, appliedSeq };
+  get mappingStats(): { readonly size: number; readonly bytes: number; readonly fullReads: number; readonly appliedSeq: number; readonly longestSliceMs: number } {
+    const { table, fullReads, appliedSeq, longestSliceMs } = this.reconciler;
+    return { size: table.size, bytes: table.byteLength, fullReads, appliedSeq, longestSliceMs };
   }
 
   private async applyUnderlay(desired: DesiredSettings): Promise<void> {

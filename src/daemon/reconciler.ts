@@ -3,7 +3,7 @@
 // reading that one row again (present: set, absent or expired: delete), O(change) whatever the
 // table's size. A whole re-read happens only at start, on reload, after a bulk write (import,
 // flush) or when the log was pruned past what was applied; it pages through the table in row-id
-// order, yields to the event loop every `sliceMs`, and updates the one live table in place by
+// order, yields to the event loop every `sliceMs` (10 ms), and updates the one live table in place by
 // mark and sweep, so lookups keep answering, nothing blocks for long and no second copy is held.
 // Writes made while the re-read runs are in the log after its starting point and are applied after.
 
@@ -16,9 +16,9 @@ export interface ReconcilerOptions {
   readonly now?: () => number;
   /** Monotonic ms, for the slice budget (default performance.now). */
   readonly monotonic?: () => number;
-  /** Longest a slice of a whole re-read holds the event loop (ms, default 20). */
+  /** Longest a slice of a whole re-read holds the event loop (ms, default 10). */
   readonly sliceMs?: number;
-  /** Rows per page of a whole re-read (default 4096). */
+  /** Rows per page of a whole re-read (default 1024). */
   readonly pageRows?: number;
   /** More pending log entries than this and a whole re-read is cheaper (default 50 000). */
   readonly maxDeltas?: number;
@@ -32,6 +32,9 @@ export interface SyncResult {
   /** Entries set or deleted (full: rows read plus entries swept). */
   readonly changes: number;
 }
+
+/** Slots looked at between checks of the slice budget while sweeping. */
+const SWEEP_SLOTS = 1 << 16;
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -51,12 +54,14 @@ export class Reconciler {
   private readonly pause: () => Promise<void>;
   /** Whole re-reads done (tests, counters). */
   fullReads = 0;
+  /** The longest the last whole re-read held the event loop in one go (ms). */
+  longestSliceMs = 0;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.now = options.now ?? (() => options.log.now());
     this.monotonic = options.monotonic ?? (() => performance.now());
-    this.sliceMs = options.sliceMs ?? 20;
-    this.pageRows = options.pageRows ?? 4096;
+    this.sliceMs = options.sliceMs ?? 10;
+    this.pageRows = options.pageRows ?? 1024;
     this.maxDeltas = options.maxDeltas ?? 50_000;
     this.pause = options.pause ?? nextTurn;
   }
@@ -122,10 +127,18 @@ export class Reconciler {
     const start = log.position().head;
     this.expiredThrough = this.now();
     const table = this.table;
-    table.reserve(log.count());
+    let sliceStart = this.monotonic();
+    this.longestSliceMs = 0;
+    const yieldIfDue = async (): Promise<void> => {
+      const held = this.monotonic() - sliceStart;
+      if (held < this.sliceMs) return;
+      this.longestSliceMs = Math.max(this.longestSliceMs, held);
+      await this.pause();
+      sliceStart = this.monotonic();
+    };
+    table.reserve(log.idBound());
     table.startMarking();
     let rows = 0;
-    let sliceStart = this.monotonic();
     let after = 0;
     try {
       for (;;) {
@@ -134,23 +147,23 @@ export class Reconciler {
         rows += page.length / 4;
         if (page.length < 4 * this.pageRows) break;
         after = page[page.length - 4]!;
-        if (this.monotonic() - sliceStart >= this.sliceMs) {
-          await this.pause();
-          sliceStart = this.monotonic();
-        }
+        await yieldIfDue();
       }
-    } catch (error) {
-      table.finishMarking();
-      throw error;
+    } finally {
+      table.stopMarking();
     }
-    const unmarked = table.finishMarking();
-    for (let k = 0; k < unmarked.count; k++) {
+    await yieldIfDue();
+    // Sweep: list everything the pages did not set (in ranges, yielding), then delete it.
+    const unmarked = { networks: [] as number[], lengths: [] as number[] };
+    for (let from = 0; from < table.slots; from += SWEEP_SLOTS) {
+      table.collectUnmarked(from, from + SWEEP_SLOTS, unmarked);
+      await yieldIfDue();
+    }
+    for (let k = 0; k < unmarked.networks.length; k++) {
       table.delete(unmarked.networks[k]!, unmarked.lengths[k]!);
-      if ((k & 1023) === 1023 && this.monotonic() - sliceStart >= this.sliceMs) {
-        await this.pause();
-        sliceStart = this.monotonic();
-      }
+      if ((k & 1023) === 1023) await yieldIfDue();
     }
+    this.longestSliceMs = Math.max(this.longestSliceMs, this.monotonic() - sliceStart);
     this.applied = start;
     this.fullReads++;
     // What was written while the pages were read: in the log after `start`.
@@ -159,6 +172,6 @@ export class Reconciler {
       for (const change of pending) this.refresh(change.prefix!.address, change.prefix!.length);
       this.applied = pending[pending.length - 1]?.seq ?? start;
     }
-    return { kind: 'full', changes: rows + unmarked.count + pending.length };
+    return { kind: 'full', changes: rows + unmarked.networks.length + pending.length };
   }
 }

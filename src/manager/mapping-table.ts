@@ -20,13 +20,6 @@ function slotOf(network: number, length: number, bits: number): number {
   return Math.imul((network ^ Math.imul(length + 1, 0x27d4eb2d)) | 0, 0x9e3779b1) >>> (32 - bits);
 }
 
-/** The entries a sweep found unmarked: parallel arrays of `count` prefixes. */
-export interface Unmarked {
-  readonly networks: Uint32Array;
-  readonly lengths: Uint8Array;
-  readonly count: number;
-}
-
 export class MappingTable {
   private bits = MIN_BITS;
   private networks = new Uint32Array(1 << MIN_BITS);
@@ -35,6 +28,8 @@ export class MappingTable {
   private marks = new Uint8Array(1 << MIN_BITS);
   private count = 0;
   private marking = false;
+  /** The current marking round: a slot is marked when marks[slot] === epoch (no clearing per round). */
+  private epoch = 0;
   /** Entries per prefix length, and the lengths present, longest first. */
   private readonly perLength = new Uint32Array(33);
   private order = new Uint8Array(0);
@@ -90,7 +85,7 @@ export class MappingTable {
       if (this.perLength[length]!++ === 0) this.reorder();
     }
     this.values[slot] = value >>> 0;
-    this.marks[slot] = this.marking ? 1 : 0;
+    this.marks[slot] = this.marking ? this.epoch : 0;
   }
 
   /** Removes one entry; false when there was none. */
@@ -134,25 +129,36 @@ export class MappingTable {
 
   /** Starts a mark-and-sweep: from now on set() marks what it touches. */
   startMarking(): void {
-    this.marks.fill(0);
+    if (++this.epoch > 255) {
+      this.marks.fill(0);
+      this.epoch = 1;
+    }
     this.marking = true;
   }
 
-  /** Ends marking and lists the entries no set() touched since startMarking (not removed). */
-  finishMarking(): Unmarked {
-    this.marking = false;
-    let n = 0;
-    for (let slot = 0; slot < this.lengths.length; slot++) if (this.lengths[slot] !== EMPTY && this.marks[slot] === 0) n++;
-    const networks = new Uint32Array(n);
-    const lengths = new Uint8Array(n);
-    let k = 0;
-    for (let slot = 0; slot < this.lengths.length; slot++) {
-      if (this.lengths[slot] === EMPTY || this.marks[slot] !== 0) continue;
-      networks[k] = this.networks[slot]!;
-      lengths[k] = this.lengths[slot]!;
-      k++;
+  /** Number of slots, for sweeping in ranges. */
+  get slots(): number {
+    return this.lengths.length;
+  }
+
+  /**
+   * Appends the entries in slots [from, to) that no set() touched since startMarking (they are not
+   * removed). Call over every range before deleting any of them: a delete moves entries between
+   * slots. The table must not change between the calls (the caller may yield in between).
+   */
+  collectUnmarked(from: number, to: number, into: { networks: number[]; lengths: number[] }): void {
+    const end = Math.min(to, this.lengths.length);
+    for (let slot = Math.max(0, from); slot < end; slot++) {
+      const length = this.lengths[slot]!;
+      if (length === EMPTY || this.marks[slot] === this.epoch) continue;
+      into.networks.push(this.networks[slot]!);
+      into.lengths.push(length);
     }
-    return { networks, lengths, count: n };
+  }
+
+  /** Ends marking: set() no longer marks. */
+  stopMarking(): void {
+    this.marking = false;
   }
 
   /** Every entry, in no particular order (tests, dumps). */
