@@ -136,16 +136,20 @@ export class Reconciler {
       await this.pause();
       sliceStart = this.monotonic();
     };
-    table.reserve(log.idBound());
+    table.reserve(log.idBound()); // one allocation of the whole table: tens of ms at a million
+    await yieldIfDue();
     table.startMarking();
     let rows = 0;
     let after = 0;
+    let pageRows = Math.min(this.pageRows, 32);
     try {
       for (;;) {
-        const page = log.page(after, this.pageRows);
+        // Pages start small and double: the first ones run cold (SQLite's cache, unoptimised code).
+        const page = log.page(after, pageRows);
         for (let i = 0; i + 3 < page.length; i += 4) table.set(page[i + 1]!, page[i + 2]!, page[i + 3]!);
         rows += page.length / 4;
-        if (page.length < 4 * this.pageRows) break;
+        if (page.length < 4 * pageRows) break;
+        pageRows = Math.min(this.pageRows, pageRows * 2);
         after = page[page.length - 4]!;
         await yieldIfDue();
       }
