@@ -27,7 +27,6 @@ import type { CallView, ConnectionView, DaemonCounters, DaemonOptions, Interface
 
 export type { CallView, ConnectionView, DaemonCounters, DaemonOptions, InterfaceView, LostTunnelView } from './daemon-types.js';
 
-
 export class Daemon<L> {
   // The parts, readable by tests; the control socket uses the views below instead.
   readonly endpoint: MsnlEndpoint<L>;
@@ -186,7 +185,9 @@ export class Daemon<L> {
     }
     this.pollBusy = true;
     void this.reconcile(false)
-      .catch((error) => this.options.log.error(`failed to read database: ${causeOf(error)}`))
+      .catch((error) => {
+        if (!this.stopped) this.options.log.error(`failed to read database: ${causeOf(error)}`);
+      })
       .finally(() => (this.pollBusy = false));
   }
 
@@ -209,7 +210,7 @@ export class Daemon<L> {
     this.reconciles++;
     await this.applyUnderlay(desired);
     this.applyHost(desired);
-    const routesChanged = this.applyRoutes(desired);
+    const routesChanged = this.applyRoutes(desired, force);
     const synced = await this.reconciler.sync(force);
     if (this.stopped) return;
     if (routesChanged || synced.kind !== 'none') {
@@ -255,10 +256,10 @@ export class Daemon<L> {
     this.options.log.info(`default MSNL address ${formatDottedQuad(address)}`);
   }
 
-  /** Rebuilds the route tables (routes are few) when they changed; true if they did. */
-  private applyRoutes(desired: DesiredSettings): boolean {
+  /** Rebuilds the route tables (routes are few) when they changed or on a forced reconcile; true if rebuilt. */
+  private applyRoutes(desired: DesiredSettings, force: boolean): boolean {
     const text = desired.routes.map((r) => `${r.prefix.address}/${r.prefix.length} ${r.host} ${r.port} ${r.publicKey === null || r.publicKey === undefined ? '-' : Buffer.from(r.publicKey).toString('hex')}`).join('\n');
-    if (text === this.routesText) return false;
+    if (!force && text === this.routesText) return false;
     this.routesText = text;
     const links: Array<{ prefix: Ipv4Prefix; value: L }> = [];
     for (const route of desired.routes) links.push({ prefix: route.prefix, value: this.options.underlay.link(route.host, route.port) });
@@ -405,6 +406,7 @@ export class Daemon<L> {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.reconciler.cancel();
     for (const timer of this.timers) clearInterval(timer);
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.manager.releaseAll(MmReason.SHUTDOWN);

@@ -33,6 +33,14 @@ export interface SyncResult {
   readonly changes: number;
 }
 
+/** A whole read stopped by cancel(). */
+export class ReconcileCancelled extends Error {
+  constructor() {
+    super('the whole read of the mappings was cancelled (shutdown)');
+    this.name = 'ReconcileCancelled';
+  }
+}
+
 /** Slots looked at between checks of the slice budget while sweeping. */
 const SWEEP_SLOTS = 1 << 16;
 
@@ -46,6 +54,7 @@ export class Reconciler {
   /** Expiries up to this time (Unix ms) are applied. */
   private expiredThrough = 0;
   private running: Promise<SyncResult> | undefined;
+  private cancelled = false;
   private readonly now: () => number;
   private readonly monotonic: () => number;
   private readonly sliceMs: number;
@@ -64,6 +73,11 @@ export class Reconciler {
     this.pageRows = options.pageRows ?? 1024;
     this.maxDeltas = options.maxDeltas ?? 50_000;
     this.pause = options.pause ?? nextTurn;
+  }
+
+  /** Stops a whole read in progress at its next slice (daemon shutdown); later syncs do nothing. */
+  cancel(): void {
+    this.cancelled = true;
   }
 
   /** The log sequence number applied through (-1 before the first whole read). */
@@ -86,6 +100,7 @@ export class Reconciler {
   }
 
   private async syncNow(full: boolean): Promise<SyncResult> {
+    if (this.cancelled) return { kind: 'none', changes: 0 };
     const log = this.options.log;
     const position = log.position();
     let result: SyncResult = { kind: 'none', changes: 0 };
@@ -134,6 +149,7 @@ export class Reconciler {
       if (held < this.sliceMs) return;
       this.longestSliceMs = Math.max(this.longestSliceMs, held);
       await this.pause();
+      if (this.cancelled) throw new ReconcileCancelled();
       sliceStart = this.monotonic();
     };
     table.reserve(log.idBound()); // one allocation of the whole table: tens of ms at a million

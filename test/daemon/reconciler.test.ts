@@ -8,7 +8,7 @@ import { prefixMask } from '../../src/abi/inet.js';
 import { seededRandom } from '../../src/base/random.js';
 import { PrefixTable } from '../../src/manager/prefix-table.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { Reconciler } from '../../src/daemon/reconciler.js';
+import { Reconciler, ReconcileCancelled } from '../../src/daemon/reconciler.js';
 
 function tempDb(t: { after: (fn: () => void) => void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msnl-reconcile-'));
@@ -161,4 +161,17 @@ test('a log pruned past what was applied, and bulk writes, make a whole read; ex
   assert.equal(reconciler.table.lookup(0x0b010203), undefined);
   assert.deepEqual(await reconciler.sync(), { kind: 'none', changes: 0 });
   assert.equal(reconciler.fullReads, 2);
+});
+
+test('cancel() stops a whole read at its next slice, and later syncs do nothing (shutdown)', async (t) => {
+  const file = tempDb(t);
+  const store = openStore(file);
+  t.after(() => store.close());
+  store.importMappings(Array.from({ length: 3000 }, (_, i) => ({ prefix: { address: (0x0a000000 + i) >>> 0, length: 32 }, msnlAddress: i })));
+  let clock = 0;
+  const reconciler: Reconciler = new Reconciler({ log: store.mappingLog, pageRows: 100, sliceMs: 1, monotonic: () => (clock += 1), pause: async (): Promise<void> => reconciler.cancel() });
+  await assert.rejects(reconciler.sync(), ReconcileCancelled);
+  assert.ok(reconciler.table.size < 3000, `stopped early (${reconciler.table.size} of 3000)`);
+  store.addMapping({ prefix: { address: 0x0b000000, length: 8 }, msnlAddress: 1 });
+  assert.deepEqual(await reconciler.sync(), { kind: 'none', changes: 0 });
 });
