@@ -4,7 +4,8 @@
 // msnl/kernel and keyed msnl/wireguard-go and /plain ms0, writes the raw samples as JSON
 // into bench/results/, and removes everything it created (also on failure and on SIGINT/SIGTERM).
 // Flags: --quick (a smoke run: 1 s runs, 1 repetition, smaller control figures), --out FILE;
-// --fleet [--hosts N] [--samples N] runs the fleet bench of bench/fleet.ts instead.
+// --fleet [--hosts N] [--samples N] runs the fleet bench of bench/fleet.ts instead;
+// --scale runs the separate scale mode instead (bench/scale.ts: many mappings; no root needed).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MSNLD, PACKAGE_ROOT, Topology, missingTools, run } from '../src/demo/topology.js';
@@ -17,11 +18,13 @@ import { NodeRelayPeer } from './peers/node-relay.js';
 import { OpenvpnPeer } from './peers/openvpn.js';
 import type { Peer } from './peers/peer.js';
 import { WireguardPeer } from './peers/wireguard.js';
+import { runScale } from './scale.js';
 import { renderTable, type Column, type Figure, type RatioSpec } from './report.js';
 import { IperfServer, emptyFigures, firstReply, measurePath, type PathFigures, type TrafficOptions } from './traffic.js';
 
 interface Settings extends TrafficOptions {
   readonly quick: boolean;
+  readonly scale: boolean;
   readonly importRows: number;
   readonly prefixes: number;
   readonly callers: number;
@@ -61,17 +64,18 @@ const TOOLS: ReadonlyArray<readonly [string, string]> = [
 
 function parseFlags(argv: readonly string[]): Settings {
   const quick = argv.includes('--quick');
+  const scale = argv.includes('--scale');
   const outAt = argv.indexOf('--out');
   const out = outAt >= 0 ? argv[outAt + 1] : undefined;
   for (const [i, arg] of argv.entries()) {
-    if (arg !== '--quick' && arg !== '--out' && !(i > 0 && argv[i - 1] === '--out')) {
-      throw new Error(`argument "${arg}" is wrong: bench takes --quick and --out FILE`);
+    if (arg !== '--quick' && arg !== '--scale' && arg !== '--out' && !(i > 0 && argv[i - 1] === '--out')) {
+      throw new Error(`argument "${arg}" is wrong: bench takes --quick, --scale and --out FILE`);
     }
   }
   if (outAt >= 0 && out === undefined) throw new Error('argument "--out" is wrong: it needs a file name');
   return quick
-    ? { quick, seconds: 1, repeat: 1, pings: 20, importRows: 10_000, prefixes: 100_000, callers: 100, out }
-    : { quick, seconds: 5, repeat: 2, pings: 100, importRows: 100_000, prefixes: 1_000_000, callers: 1_000, out };
+    ? { quick, scale, seconds: 1, repeat: 1, pings: 20, importRows: 10_000, prefixes: 100_000, callers: 100, out }
+    : { quick, scale, seconds: 5, repeat: 2, pings: 100, importRows: 100_000, prefixes: 1_000_000, callers: 1_000, out };
 }
 
 function installMissing(): void {
@@ -98,6 +102,7 @@ async function main(): Promise<number> {
     return runFleetBench(process.argv.slice(2).filter((a) => a !== '--fleet'));
   }
   const settings = parseFlags(process.argv.slice(2));
+  if (settings.scale) return runScale({ quick: settings.quick, out: settings.out, packageRoot: PACKAGE_ROOT });
   if (process.getuid?.() !== 0) {
     console.error('Error: bench needs root (it builds network namespaces)');
     return 1;

@@ -46,8 +46,17 @@ _msnl() {
             if [[ -z $command ]]; then COMPREPLY=($(compgen -W "show set" -- "$cur"))
             else COMPREPLY=($(compgen -W "address listen private-key cluster cluster-ttl cluster-endpoint" -- "$cur")); fi ;;
         apply) COMPREPLY=($(compgen -f -W "--dry-run -n -" -- "$cur")) ;;
-        conn) [[ -z $command ]] && COMPREPLY=($(compgen -W "show list ls del delete" -- "$cur")) ;;
-        health) COMPREPLY=($(compgen -W "--check --watch" -- "$cur")) ;;
+        conn)
+            if [[ -z $command ]]; then COMPREPLY=($(compgen -W "show list ls del delete" -- "$cur"))
+            elif [[ $prev == --interface ]]; then COMPREPLY=($(compgen -W "ms0 ms1 ms2 ms3" -- "$cur"))
+            elif [[ $prev == --state ]]; then COMPREPLY=($(compgen -W "open up calling failed" -- "$cur"))
+            elif [[ $command == show || $command == list || $command == ls ]]; then COMPREPLY=($(compgen -W "--interface --peer --state" -- "$cur")); fi ;;
+        health)
+            case $prev in
+                --interface) COMPREPLY=($(compgen -W "ms0 ms1 ms2 ms3" -- "$cur")) ;;
+                --state) COMPREPLY=($(compgen -W "up half down" -- "$cur")) ;;
+                *) COMPREPLY=($(compgen -W "--check --watch --interface --peer --state" -- "$cur")) ;;
+            esac ;;
         ping) COMPREPLY=($(compgen -W "-c -i" -- "$cur")) ;;
         fleet) [[ -z $command ]] && COMPREPLY=($(compgen -W "show" -- "$cur")) ;;
     esac

@@ -1,6 +1,7 @@
 // msnl conn: the daemon's MSNL connections (one per interface and IP peer), and tearing one down.
 //
-//   msnl conn [show]      7: ms0 peer 10.77.0.2 local SAP remote SAP state open auth key age 12s initiator local
+//   msnl conn [show] [--interface IF] [--peer IP] [--state STATE]   (filtered by msnld)
+//                         7: ms0 peer 10.77.0.2 local SAP remote SAP state open auth key age 12s initiator local
 //                             rx 3 packets 252 bytes tx 5 packets 420 bytes
 //                         call: ms0 peer 10.77.0.2 remote 128.232.65.43:0x0800 state failed reason timeout 3s ago
 //                         (a call in progress shows `state calling for 2s`)
@@ -8,10 +9,12 @@
 
 import type { Command } from 'commander';
 import type { ConnectionRow } from '../control/rows.js';
+import { FILTER_STATES } from '../control/protocol.js';
 import { parseInteger } from './args.js';
 import type { CliContext } from './context.js';
 import { must } from './errors.js';
 import { printRows } from './output.js';
+import { addFilterOptions, rowFilter, type FilterOptions } from './filter.js';
 
 export function connectionText(row: ConnectionRow): string {
   // A call in progress or a failed call: no connection id, no counters yet.
@@ -31,10 +34,11 @@ export function register(program: Command, context: CliContext): void {
   conn
     .command('show', { isDefault: true })
     .aliases(['list', 'ls'])
-    .description('list the MSNL connections of the running daemon')
-    .action(async () => {
-      printRows(context, await context.daemon('list connections', (client) => client.connections()), connectionText);
-    });
+    .description('list the MSNL connections of the running daemon');
+  addFilterOptions(conn.commands.find((c) => c.name() === 'show')!, FILTER_STATES.connections).action(async (options: FilterOptions) => {
+    const filter = rowFilter(options, FILTER_STATES.connections);
+    printRows(context, await context.daemon('list connections', (client) => client.connections(filter)), connectionText);
+  });
   conn
     .command('del')
     .alias('delete')

@@ -17,6 +17,8 @@ import type { HealthRow } from '../control/rows.js';
 import type { CliContext } from './context.js';
 import { EXIT_CHECK } from './errors.js';
 import { printRows } from './output.js';
+import { FILTER_STATES, type RowFilter } from '../control/protocol.js';
+import { addFilterOptions, rowFilter, type FilterOptions } from './filter.js';
 
 const WATCH_INTERVAL_MS = 1000;
 /** A failed call fails `health --check` for this long (seconds): one monitoring interval of 5 minutes. */
@@ -60,10 +62,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-async function watch(context: CliContext): Promise<void> {
+async function watch(context: CliContext, filter: RowFilter | undefined): Promise<void> {
   await context.untilInterrupted(async (signal) => {
     while (!signal.aborted) {
-      const rows = await context.daemon('read tunnel health', (client) => client.health());
+      const rows = await context.daemon('read tunnel health', (client) => client.health(filter));
       if (context.stdoutIsTty) context.stdout('\x1b[H\x1b[2J');
       if (!context.options().json) context.stdout(`Every 1s: msnl health    ${new Date(context.clock()).toISOString()}\n\n`);
       printRows(context, rows, healthText);
@@ -73,16 +75,17 @@ async function watch(context: CliContext): Promise<void> {
 }
 
 export function register(program: Command, context: CliContext): void {
-  program
+  const command = program
     .command('health')
     .description('full-duplex tunnel health: state, RTT, loss, last heard, per direction; failed calls as down')
     .option('--watch', 'redraw every second until interrupted')
-    .option('--check', `exit 3 unless every tunnel is up in both directions and no call failed in the last ${CHECK_FAILED_WINDOW_S}s`)
-    .action(async (options: { watch?: boolean; check?: boolean }) => {
-      if (options.watch && options.check) throw new ArgumentError('--check', 'cannot be used with --watch');
-      if (options.watch) return watch(context);
-      const rows = await context.daemon('read tunnel health', (client) => client.health());
-      printRows(context, rows, healthText);
-      if (options.check && !allUp(rows)) context.exitStatus = EXIT_CHECK;
-    });
+    .option('--check', `exit 3 unless every tunnel is up in both directions and no call failed in the last ${CHECK_FAILED_WINDOW_S}s`);
+  addFilterOptions(command, FILTER_STATES.health).action(async (options: { watch?: boolean; check?: boolean } & FilterOptions) => {
+    if (options.watch && options.check) throw new ArgumentError('--check', 'cannot be used with --watch');
+    const filter = rowFilter(options, FILTER_STATES.health);
+    if (options.watch) return watch(context, filter);
+    const rows = await context.daemon('read tunnel health', (client) => client.health(filter));
+    printRows(context, rows, healthText);
+    if (options.check && !allUp(rows)) context.exitStatus = EXIT_CHECK;
+  });
 }

@@ -3,8 +3,8 @@
 // connection leaves the socket file alone: the daemon replaces stale sockets when it starts.
 
 import net from 'node:net';
-import { Errno, LineReader, ProtocolError, decodeReplyLines, encodeRequest, parseLine, type Pair, type Reply, type Request } from './protocol.js';
-import { CONNECTION_SCHEMA, EVENT_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, decodeRow, decodeRows, decodeStatus } from './rows.js';
+import { Errno, LineReader, ProtocolError, decodeReplyLines, encodeRequest, parseLine, type Pair, type Reply, type Request, type RowFilter } from './protocol.js';
+import { CONNECTION_SCHEMA, EVENT_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, decodeRow, decodeRows, decodeStatus, type RowSchema } from './rows.js';
 import type { ConnectionRow, EventRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from './rows.js';
 import { errnoName } from '../abi/errno.js';
 import { parseDottedQuad } from '../abi/inet.js';
@@ -51,12 +51,48 @@ export class ControlClient {
     return this.decoded(decodeRows<InterfaceRow>(INTERFACE_SCHEMA, (await this.request({ kind: 'get', what: 'interfaces' })).body));
   }
 
-  async connections(): Promise<ConnectionRow[]> {
-    return this.decoded(decodeRows<ConnectionRow>(CONNECTION_SCHEMA, (await this.request({ kind: 'get', what: 'connections' })).body));
+  /** The daemon's connections and calls, those passing `filter` (applied by msnld). */
+  async connections(filter?: RowFilter): Promise<ConnectionRow[]> {
+    return this.rows<ConnectionRow>(CONNECTION_SCHEMA, { kind: 'get', what: 'connections', filter });
   }
 
-  async health(): Promise<HealthRow[]> {
-    return this.decoded(decodeRows<HealthRow>(HEALTH_SCHEMA, (await this.request({ kind: 'get', what: 'health' })).body));
+  /** Tunnel health rows, those passing `filter` (applied by msnld). */
+  async health(filter?: RowFilter): Promise<HealthRow[]> {
+    return this.rows<HealthRow>(HEALTH_SCHEMA, { kind: 'get', what: 'health', filter });
+  }
+
+  /**
+   * A list reply of any size: rows are decoded as their lines arrive and the lines are not kept,
+   * so the client holds the rows, never the reply's text (no maxReplyBytes bound applies).
+   */
+  private async rows<T>(schema: RowSchema, request: Request): Promise<T[]> {
+    const contextKey = schema.fields[0]!.key;
+    const rows: T[] = [];
+    let item: Pair[] = [];
+    let failure: ProtocolError | undefined;
+    const flush = (): void => {
+      if (item.length === 0 || failure !== undefined) return;
+      const row = decodeRow<T>(schema, item);
+      item = [];
+      if (row instanceof ProtocolError) failure = row;
+      else rows.push(row);
+    };
+    const onLine = (line: string, index: number): boolean => {
+      if (index === 0) return true; // protocol_version: kept, checked with the reply
+      const pair = parseLine(line);
+      if (pair instanceof ProtocolError) return true; // kept: reported with the reply
+      if (pair[0] === 'message' || pair[0] === 'errno') {
+        flush();
+        return true;
+      }
+      if (pair[0] === contextKey) flush();
+      else if (item.length === 0 && failure === undefined) failure = new ProtocolError(Errno.EINVAL, `key "${pair[0]}" comes before any "${contextKey}"`);
+      item.push(pair);
+      return false;
+    };
+    await this.request(request, { onLine, stream: true });
+    if (failure !== undefined) throw this.protocolError(failure);
+    return rows;
   }
 
   async reload(): Promise<void> {
@@ -124,8 +160,11 @@ export class ControlClient {
   }
 
   /** Sends one request and collects its reply; a non-zero errno becomes a 'daemon' error. */
-  async request(request: Request, extra: { onLine?: (line: string, index: number) => void; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Reply> {
-    const lines = await this.exchange(encodeRequest(request), extra.onLine, extra.signal, extra.timeoutMs ?? this.timeoutMs);
+  async request(
+    request: Request,
+    extra: { onLine?: (line: string, index: number) => boolean | void; signal?: AbortSignal; timeoutMs?: number; stream?: boolean } = {},
+  ): Promise<Reply> {
+    const lines = await this.exchange(encodeRequest(request), extra.onLine, extra.signal, extra.timeoutMs ?? this.timeoutMs, extra.stream ?? false);
     if (lines === undefined) return { errno: 0, message: undefined, body: [] }; // aborted by the caller
     const reply = decodeReplyLines(lines);
     if (reply instanceof ProtocolError) throw this.protocolError(reply);
@@ -142,13 +181,25 @@ export class ControlClient {
     return new ControlClientError('protocol', `msnld sent a bad reply on ${this.socketPath}: ${error.message}`, error.errno);
   }
 
-  /** The raw exchange: the reply's lines up to its blank line, or undefined when aborted. */
-  private exchange(text: string, onLine: ((line: string, index: number) => void) | undefined, signal: AbortSignal | undefined, timeoutMs: number): Promise<string[] | undefined> {
+  /**
+   * The raw exchange: the reply's lines up to its blank line, or undefined when aborted. With
+   * `stream`, a line for which onLine returns false is handed over and not kept, and the reply
+   * may be of any size.
+   */
+  private exchange(
+    text: string,
+    onLine: ((line: string, index: number) => boolean | void) | undefined,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+    stream: boolean,
+  ): Promise<string[] | undefined> {
     return new Promise((resolve, reject) => {
       const socket = net.connect(this.socketPath);
       const reader = new LineReader();
       const lines: string[] = [];
       let received = 0;
+      let seen = 0;
+      let last: string | undefined;
       let done = false;
       const finish = (error: ControlClientError | undefined, result?: string[]): void => {
         if (done) return;
@@ -165,15 +216,16 @@ export class ControlClient {
       socket.on('connect', () => socket.write(text));
       socket.on('data', (chunk: Buffer) => {
         received += chunk.length;
-        if (received > this.maxReplyBytes) return finish(new ControlClientError('protocol', `msnld sent a reply larger than ${this.maxReplyBytes} bytes on ${this.socketPath}`));
+        if (!stream && received > this.maxReplyBytes) return finish(new ControlClientError('protocol', `msnld sent a reply larger than ${this.maxReplyBytes} bytes on ${this.socketPath}`));
         for (const line of reader.push(chunk)) {
           if (line === '') {
-            const last = lines[lines.length - 1];
             if (last !== undefined && last.startsWith('errno=')) return finish(undefined, lines);
             return finish(new ControlClientError('protocol', `msnld sent a blank line before errno on ${this.socketPath}`));
           }
-          onLine?.(line, lines.length);
-          lines.push(line);
+          const keep = onLine?.(line, seen);
+          seen++;
+          last = line;
+          if (!stream || keep !== false) lines.push(line);
         }
         if (reader.overflow) finish(new ControlClientError('protocol', `msnld sent an overlong line on ${this.socketPath}`));
       });

@@ -7,8 +7,9 @@ import type { ConnectionRow, EventRow, HealthRow, InterfaceRow, PingReplyRow, St
 export interface ControlHandler {
   status(): StatusRow | Promise<StatusRow>;
   interfaces(): InterfaceRow[] | Promise<InterfaceRow[]>;
-  connections(): ConnectionRow[] | Promise<ConnectionRow[]>;
-  health(): HealthRow[] | Promise<HealthRow[]>;
+  /** The rows may be any iterable: the server streams them to the client in bounded chunks and applies the client's filter. */
+  connections(): Iterable<ConnectionRow> | Promise<Iterable<ConnectionRow>>;
+  health(): Iterable<HealthRow> | Promise<Iterable<HealthRow>>;
   /** Reconcile running state with the database (as SIGHUP does). */
   reload(): void | Promise<void>;
   /** Apply what changed in the database since the last reconcile, then resolve (the CLI's edits wait for it). */

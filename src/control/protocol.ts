@@ -3,11 +3,12 @@
 // client sends.
 //
 //   request = verb-line *(key "=" value LF) LF      verb-line = get=WHAT | reload=1 | sync=1 | disconnect=ID | ping=ADDR | monitor=1
+//   (get=connections and get=health take the filters interface=, peer= and state=)
 //   reply   = "protocol_version=1" LF *(key "=" value LF) ["message=" text LF] "errno=" N LF LF
 //
 // Keys are lowercase snake_case; an unknown or repeated key is an error (-EINVAL), never ignored.
 
-import { parseDottedQuad } from '../abi/inet.js';
+import { formatDottedQuad, parseDottedQuad } from '../abi/inet.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -39,8 +40,24 @@ export const PING_MAX_COUNT = 100_000;
 export type GetTarget = 'status' | 'interfaces' | 'connections' | 'health';
 const GET_TARGETS: readonly GetTarget[] = ['status', 'interfaces', 'connections', 'health'];
 
+/** Which rows of get=connections / get=health to send: every given field must match. */
+export interface RowFilter {
+  readonly interface?: string;
+  /** Dotted quad of the peer's IP address. */
+  readonly peer?: string;
+  readonly state?: string;
+}
+
+/** The states a filter may ask for, per target. */
+export const FILTER_STATES: Readonly<Record<'connections' | 'health', readonly string[]>> = {
+  connections: ['open', 'up', 'calling', 'failed'],
+  health: ['up', 'half', 'down'],
+};
+
+const FILTER_INTERFACE = /^ms[0-3]$/;
+
 export type Request =
-  | { readonly kind: 'get'; readonly what: GetTarget }
+  | { readonly kind: 'get'; readonly what: GetTarget; readonly filter?: RowFilter }
   | { readonly kind: 'reload' }
   | { readonly kind: 'sync' }
   | { readonly kind: 'disconnect'; readonly id: number }
@@ -211,6 +228,7 @@ function parseRequestLines(lines: readonly string[]): Request | ProtocolError {
     case 'get': {
       const what = GET_TARGETS.find((target) => target === value);
       if (what === undefined) return new ProtocolError(Errno.EOPNOTSUPP, `get "${printable(value)}" is not supported`);
+      if (what === 'connections' || what === 'health') return parseFilter(what, options);
       return noOptions(options, name) ?? { kind: 'get', what };
     }
     case 'reload':
@@ -239,6 +257,33 @@ function noOptions(options: Map<string, string>, verb: string): ProtocolError | 
   return undefined;
 }
 
+function parseFilter(what: 'connections' | 'health', options: Map<string, string>): Request | ProtocolError {
+  const filter: { interface?: string; peer?: string; state?: string } = {};
+  for (const [key, value] of options) {
+    if (key === 'interface') {
+      if (!FILTER_INTERFACE.test(value)) return new ProtocolError(Errno.EINVAL, `interface "${printable(value)}" is not ms0..ms3`);
+      filter.interface = value;
+    } else if (key === 'peer') {
+      const address = parseDottedQuad(value, 'peer');
+      if (typeof address !== 'number') return new ProtocolError(Errno.EINVAL, `peer "${printable(value)}" is wrong: ${address.reason}`);
+      filter.peer = formatDottedQuad(address);
+    } else if (key === 'state') {
+      const states = FILTER_STATES[what];
+      if (!states.includes(value)) return new ProtocolError(Errno.EINVAL, `state "${printable(value)}" is not one of ${states.join(', ')}`);
+      filter.state = value;
+    } else {
+      return new ProtocolError(Errno.EINVAL, `unknown key "${key}" for get=${what}`);
+    }
+  }
+  return Object.keys(filter).length === 0 ? { kind: 'get', what } : { kind: 'get', what, filter };
+}
+
+/** True when a row passes the filter (peer compared as the dotted quad the row carries). */
+export function matchesFilter(filter: RowFilter | undefined, row: { readonly interface: string; readonly peer_ip: string; readonly state: string }): boolean {
+  if (filter === undefined) return true;
+  return (filter.interface === undefined || row.interface === filter.interface) && (filter.peer === undefined || row.peer_ip === filter.peer) && (filter.state === undefined || row.state === filter.state);
+}
+
 function parsePing(addressText: string, options: Map<string, string>): Request | ProtocolError {
   const address = parseDottedQuad(addressText, 'MSNL address');
   if (typeof address !== 'number') return new ProtocolError(Errno.EINVAL, `MSNL address "${printable(addressText)}" is wrong: ${address.reason}`);
@@ -264,8 +309,11 @@ function parsePing(addressText: string, options: Map<string, string>): Request |
 /** Renders a request, blank line included. */
 export function encodeRequest(request: Request): string {
   switch (request.kind) {
-    case 'get':
-      return `get=${request.what}\n\n`;
+    case 'get': {
+      const f = request.filter;
+      const extra = f === undefined ? '' : `${f.interface === undefined ? '' : `interface=${f.interface}\n`}${f.peer === undefined ? '' : `peer=${f.peer}\n`}${f.state === undefined ? '' : `state=${f.state}\n`}`;
+      return `get=${request.what}\n${extra}\n`;
+    }
     case 'reload':
       return 'reload=1\n\n';
     case 'sync':

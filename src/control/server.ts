@@ -9,8 +9,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { makeDirectories } from '../base/files.js';
 import { ControlError, type ControlHandler } from './handler.js';
-import { Errno, REPLY_HEAD, RequestAssembler, encodePairs, encodeReplyEnd, type Pair, type Request } from './protocol.js';
-import { CONNECTION_SCHEMA, EVENT_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, encodeRow, encodeRows, encodeStatus } from './rows.js';
+import { Errno, REPLY_HEAD, RequestAssembler, encodePairs, encodeReplyEnd, matchesFilter, type Pair, type Request, type RowFilter } from './protocol.js';
+import { CONNECTION_SCHEMA, EVENT_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, encodeRow, encodeRows, encodeStatus, type RowSchema } from './rows.js';
 
 export const DEFAULT_SOCKET_PATH = '/run/msnl/msnld.sock';
 
@@ -32,6 +32,11 @@ export interface ControlServerOptions {
   lingerMs?: number;
   /** A client that lets this many reply bytes pile up unread is dropped. */
   maxPendingWrite?: number;
+  /**
+   * A list reply (connections, health) is written in chunks of about this many bytes, and the
+   * next chunk waits until the client has read the ones before (any size, bounded memory).
+   */
+  chunkBytes?: number;
   /** How long the stale-socket probe waits for an answer. */
   probeTimeoutMs?: number;
   /** Called with `failed to ...` lines for the daemon's log (verbose level). */
@@ -44,6 +49,7 @@ export const CONTROL_LIMITS = Object.freeze({
   idleTimeoutMs: 10_000,
   lingerMs: 1000,
   maxPendingWrite: 1 << 20,
+  chunkBytes: 64 << 10,
   // Connections the kernel queues before msnld accepts them (capped by net.core.somaxconn).
   // Node's 511 filled during a burst of 2000 connects, and a client then got EAGAIN.
   backlog: 4096,
@@ -51,6 +57,12 @@ export const CONTROL_LIMITS = Object.freeze({
 
 /** The longest socket path a sockaddr_un holds (108 octets with the terminating NUL). */
 export const MAX_SOCKET_PATH_OCTETS = 107;
+
+/** Where one reply goes: write() queues text; drained() waits until the client has read it. */
+interface ReplySink {
+  readonly write: (text: string) => void;
+  readonly drained: () => Promise<boolean>;
+}
 
 interface Client {
   readonly socket: net.Socket;
@@ -74,6 +86,7 @@ export class ControlServer {
   private readonly idleTimeoutMs: number;
   private readonly lingerMs: number;
   private readonly maxPendingWrite: number;
+  private readonly chunkBytes: number;
   private readonly probeTimeoutMs: number;
   private readonly log: (line: string) => void;
 
@@ -86,6 +99,7 @@ export class ControlServer {
     this.idleTimeoutMs = options.idleTimeoutMs ?? CONTROL_LIMITS.idleTimeoutMs;
     this.lingerMs = options.lingerMs ?? CONTROL_LIMITS.lingerMs;
     this.maxPendingWrite = options.maxPendingWrite ?? CONTROL_LIMITS.maxPendingWrite;
+    this.chunkBytes = Math.max(1024, Math.min(options.chunkBytes ?? CONTROL_LIMITS.chunkBytes, this.maxPendingWrite >> 2));
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1000;
     this.log = options.log ?? (() => {});
   }
@@ -242,6 +256,30 @@ export class ControlServer {
         socket.destroy();
       }
     };
+    // Waits until the client has read all but one chunk of what was written; false when the
+    // socket is gone, or the client read nothing for idleTimeoutMs (then it is destroyed).
+    const drained = (): Promise<boolean> => {
+      if (socket.destroyed || socket.writableEnded) return Promise.resolve(false);
+      if (socket.writableLength <= this.chunkBytes) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const done = (ok: boolean): void => {
+          clearTimeout(timer);
+          socket.off('drain', onDrain);
+          socket.off('close', onClose);
+          resolve(ok);
+        };
+        const onDrain = (): void => done(true);
+        const onClose = (): void => done(false);
+        const timer = setTimeout(() => {
+          this.log(`failed to answer control client: it read nothing for ${this.idleTimeoutMs} ms`);
+          socket.destroy();
+          done(false);
+        }, this.idleTimeoutMs);
+        socket.on('drain', onDrain);
+        socket.once('close', onClose);
+      });
+    };
+    const sink: ReplySink = { write, drained };
     const run = async (): Promise<void> => {
       if (client.busy || (queue.length === 0 && !closing)) return; // a partial request: the idle clock runs on
       client.busy = true;
@@ -266,7 +304,7 @@ export class ControlServer {
       for (const event of assembler.push(chunk)) {
         if (event.type === 'request') {
           const request = event.request;
-          queue.push(() => this.serve(request, write, abort.signal));
+          queue.push(() => this.serve(request, sink, abort.signal));
         } else {
           const { error, fatal } = event;
           if (fatal) {
@@ -291,10 +329,11 @@ export class ControlServer {
   }
 
   /** Answers one request; never rejects. */
-  private async serve(request: Request, write: (text: string) => void, signal: AbortSignal): Promise<void> {
+  private async serve(request: Request, sink: ReplySink, signal: AbortSignal): Promise<void> {
+    const write = sink.write;
     write(REPLY_HEAD);
     try {
-      const body = await this.body(request, write, signal);
+      const body = await this.body(request, sink, signal);
       write(encodePairs(body) + encodeReplyEnd(0));
     } catch (err) {
       const errno = err instanceof ControlError ? err.errno : Errno.EIO;
@@ -303,8 +342,9 @@ export class ControlServer {
     }
   }
 
-  private async body(request: Request, write: (text: string) => void, signal: AbortSignal): Promise<Pair[]> {
+  private async body(request: Request, sink: ReplySink, signal: AbortSignal): Promise<Pair[]> {
     const h = this.handler;
+    const write = sink.write;
     switch (request.kind) {
       case 'get':
         switch (request.what) {
@@ -313,9 +353,11 @@ export class ControlServer {
           case 'interfaces':
             return encodeRows(INTERFACE_SCHEMA, await h.interfaces());
           case 'connections':
-            return encodeRows(CONNECTION_SCHEMA, await h.connections());
+            await this.streamRows(CONNECTION_SCHEMA, await h.connections(), request.filter, sink);
+            return [];
           case 'health':
-            return encodeRows(HEALTH_SCHEMA, await h.health());
+            await this.streamRows(HEALTH_SCHEMA, await h.health(), request.filter, sink);
+            return [];
         }
         break;
       case 'reload':
@@ -336,6 +378,23 @@ export class ControlServer {
         return [];
     }
     throw new ControlError(Errno.EOPNOTSUPP, 'request not supported');
+  }
+
+  /**
+   * Writes the rows that pass the filter in chunks of about chunkBytes, each after the client has
+   * read the ones before: a reply of any size holds at most two chunks of text in msnld.
+   */
+  private async streamRows(schema: RowSchema, rows: Iterable<object>, filter: RowFilter | undefined, sink: ReplySink): Promise<void> {
+    let text = '';
+    for (const row of rows) {
+      if (!matchesFilter(filter, row as { interface: string; peer_ip: string; state: string })) continue;
+      text += encodePairs(encodeRow(schema, row));
+      if (text.length < this.chunkBytes) continue;
+      sink.write(text);
+      text = '';
+      if (!(await sink.drained())) throw new ControlError(Errno.EIO, 'the client went away');
+    }
+    if (text !== '') sink.write(text);
   }
 
   private serialised(operation: () => void | Promise<void>): Promise<void> {

@@ -15,90 +15,19 @@ import { keyPairOf } from '../crypto/primitives.js';
 import { DATA_HEADER_SIZE } from '../msnl/constants.js';
 import { SEAL_OVERHEAD } from '../msnl/secure-wire.js';
 import { HEALTH_SAMPLE_MS, HealthWatch } from './health-watch.js';
-import type { ConnectionInfo, EndpointConfig, EndpointCounters, Health } from '../msnl/types.js';
 import { Manager } from '../manager/manager.js';
 import { PrefixTable } from '../manager/prefix-table.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import type { TunDevice } from '../tun/device.js';
-import type { AddrEventSource } from '../tun/addr-events.js';
-import type { Store } from '../store/store.js';
-import type { DesiredState, InterfaceConfig } from '../store/types.js';
+import type { DesiredSettings } from '../store/types.js';
 import { causeOf, type Logger } from '../base/logger.js';
-import type { Underlay, UnderlaySocket } from '../msdl/underlay.js';
+import type { UnderlaySocket } from '../msdl/underlay.js';
 import { DaemonEvents } from './events.js';
+import { Reconciler } from './reconciler.js';
+import { InterfaceConfigurator } from './interface-config.js';
+import type { CallView, ConnectionView, DaemonCounters, DaemonOptions, InterfaceView, LostTunnelView } from './daemon-types.js';
 
-export interface DaemonOptions<L> {
-  readonly store: Store;
-  readonly underlay: Underlay<L>;
-  readonly openTun: (spec: TunnelInterfaceSpec) => TunDevice;
-  readonly addrEvents?: AddrEventSource;
-  readonly log: Logger;
-  /** Wall clock, Unix milliseconds. */
-  readonly now?: () => number;
-  /** --address: overrides the stored default MSNL address. */
-  readonly address?: number;
-  /** --listen: overrides the stored underlay listen address. */
-  readonly listen?: { readonly host: string; readonly port: number };
-  readonly endpointConfig?: Partial<EndpointConfig>;
-  /** How often the store is polled for changes made by other processes (ms). */
-  readonly pollMs?: number;
-  /** How often the endpoint's timers run (ms). */
-  readonly tickMs?: number;
-}
-
-/** The endpoint's counters and the daemon's own. */
-export interface DaemonCounters extends Readonly<EndpointCounters> {
-  readonly managerRefusedCalls: number;
-  readonly managerBadMessages: number;
-  readonly undeliverable: number;
-  readonly reconciles: number;
-}
-
-/** One tunnel interface as the control socket shows it. */
-export interface InterfaceView {
-  readonly spec: TunnelInterfaceSpec;
-  readonly tunnel: Tunnel;
-  readonly device: TunDevice | undefined;
-}
-
-/** One live connection as the control socket shows it. */
-export interface ConnectionView<L> {
-  readonly conn: number;
-  readonly interfaceName: string;
-  readonly peerIp: number;
-  readonly remoteMsnl: number;
-  readonly initiator: boolean;
-  readonly info: ConnectionInfo<L>;
-  readonly health: Health | undefined;
-}
-
-/** A call in progress, or the last failed call to a host with no connection since. */
-export interface CallView {
-  readonly interfaceName: string;
-  readonly peerIp: number;
-  readonly remoteMsnl: number;
-  /** The MSNL port called (the interface's tunnelling port). */
-  readonly port: number;
-  readonly state: 'calling' | 'failed';
-  /** When the call started (calling) or failed (failed), Unix ms. */
-  readonly since: number;
-  /** msnl(7) reason code of a failed call. */
-  readonly reason: number | undefined;
-}
-
-/** A tunnel whose peer was lost and is being called again. */
-export interface LostTunnelView {
-  readonly interfaceName: string;
-  readonly peerIp: number;
-  readonly remoteMsnl: number | undefined;
-  readonly since: number;
-}
-
-interface AppliedInterface {
-  readonly address: number | null;
-  readonly prefixLength: number | null;
-  readonly adminUp: boolean;
-}
+export type { CallView, ConnectionView, DaemonCounters, DaemonOptions, InterfaceView, LostTunnelView } from './daemon-types.js';
 
 export class Daemon<L> {
   // The parts, readable by tests; the control socket uses the views below instead.
@@ -115,15 +44,19 @@ export class Daemon<L> {
   private readonly echoWaiters = new Map<number, (rttMs: number) => void>();
   private undeliverable = 0;
   readonly startedAt: number;
-  private mappings = PrefixTable.build<number>([]);
+  /** The mapping table, kept equal to the store from its change log. */
+  private readonly reconciler: Reconciler;
+  private reconciling: Promise<void> = Promise.resolve();
   private routes = PrefixTable.build<L>([]);
   /** Per route: the peer's public key, or 'none' (secure MSNL, man/msnl.7). */
   private routeKeys = PrefixTable.build<Uint8Array | 'none'>([]);
   private readonly authLog = new AuthFailureLog();
   private socket: UnderlaySocket<L> | undefined;
   private listenText: string | undefined;
-  private readonly applied = new Map<string, AppliedInterface>();
+  private readonly interfaceConfig: InterfaceConfigurator;
   private lastToken = '';
+  private pollBusy = false;
+  private routesText: string | undefined;
   private timers: NodeJS.Timeout[] = [];
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
@@ -136,6 +69,8 @@ export class Daemon<L> {
     this.startedAt = this.now();
     this.events = new DaemonEvents(() => this.now());
     this.healthWatch = new HealthWatch(options.log, this.events);
+    this.reconciler = new Reconciler({ log: options.store.mappingLog });
+    this.interfaceConfig = new InterfaceConfigurator(options.log);
     const log = options.log;
     this.endpoint = new MsnlEndpoint<L>({
       localAddress: options.address ?? 0,
@@ -162,7 +97,7 @@ export class Daemon<L> {
     this.manager = new Manager<L>({
       endpoint: this.endpoint,
       down: (sock, message) => this.toTunnel(sock, message),
-      msnlAddressOf: (ip) => this.mappings.lookup(ip),
+      msnlAddressOf: (ip) => this.reconciler.table.lookup(ip),
       linkOf: (msnl) => this.routes.lookup(msnl),
       sameLink: (a, b) => options.underlay.same(a, b),
       log,
@@ -176,7 +111,7 @@ export class Daemon<L> {
         spec,
         device,
         data: this.endpoint,
-        mappings: { msnlAddressOf: (ip) => this.mappings.lookup(ip) },
+        mappings: { msnlAddressOf: (ip) => this.reconciler.table.lookup(ip) },
         up: (message) => this.toManager(message),
         headroom: DATA_HEADER_SIZE,
         // Room for the sealed-frame header and tag too, so a keyed connection's TCP segment is one
@@ -241,17 +176,25 @@ export class Daemon<L> {
     const tickMs = this.options.tickMs ?? 20;
     this.timers.push(setInterval(() => this.endpoint.tick(), tickMs));
     this.timers.push(setInterval(() => this.tunnels.forEach((t) => t.tick()), 250));
-    this.timers.push(setInterval(() => void this.pollStore(), this.options.pollMs ?? 250));
+    this.timers.push(setInterval(() => this.pollStore(), this.options.pollMs ?? 250));
     this.timers.push(setInterval(() => this.refreshDevices(), 1000));
     this.timers.push(setInterval(() => this.healthWatch.sample(this.connections()), HEALTH_SAMPLE_MS));
   }
 
-  private async pollStore(): Promise<void> {
+  private pollStore(): void {
+    if (this.pollBusy) return; // a reconcile is still running: the next poll looks again
     try {
-      await this.applyChanges();
+      if (this.options.store.changeToken() === this.lastToken) return;
     } catch (error) {
       this.options.log.error(`failed to read database: ${causeOf(error)}`);
+      return;
     }
+    this.pollBusy = true;
+    void this.reconcile(false)
+      .catch((error) => {
+        if (!this.stopped) this.options.log.error(`failed to read database: ${causeOf(error)}`);
+      })
+      .finally(() => (this.pollBusy = false));
   }
 
   /** Reconciles when the database changed since the last reconcile (the poll, and `msnl`'s edits through sync=1). */
@@ -261,25 +204,44 @@ export class Daemon<L> {
 
   /**
    * Brings running state to the stored state. Idempotent: with `force` (start, SIGHUP) every
-   * interface is re-applied; otherwise only what changed since the last reconcile.
+   * interface is re-applied and the mappings are re-read whole (in slices); otherwise only what
+   * changed since the last reconcile, mappings from the store's change log. Serialised.
    */
-  async reconcile(force: boolean): Promise<void> {
+  reconcile(force: boolean): Promise<void> {
+    const next = this.reconciling.catch(() => undefined).then(() => this.reconcileNow(force));
+    this.reconciling = next;
+    return next;
+  }
+
+  private async reconcileNow(force: boolean): Promise<void> {
     if (this.stopped) return;
     const { store, log } = this.options;
     this.lastToken = store.changeToken();
-    const desired = store.snapshot();
+    const desired = store.settings();
     this.reconciles++;
     await this.applyUnderlay(desired);
     this.applyHost(desired);
-    this.applyTables(desired);
-    desired.interfaces.forEach((cfg) => this.applyInterface(cfg, force));
+    const routesChanged = this.applyRoutes(desired, force);
+    const synced = await this.reconciler.sync(force);
+    if (this.stopped) return;
+    if (routesChanged || synced.kind !== 'none') {
+      this.manager.mappingsChanged();
+      for (const tunnel of this.tunnels) tunnel.revalidate();
+    }
+    desired.interfaces.forEach((cfg) => this.interfaceConfig.apply(this.devices[TUNNEL_INTERFACES.findIndex((s) => s.name === cfg.name)], cfg, force));
     this.refreshDevices();
     this.scheduleExpiry();
-    log.verbose(`reconciled: ${desired.mappings.length} mappings, ${desired.routes.length} routes`);
+    log.verbose(`reconciled: ${this.reconciler.table.size} mappings (${synced.kind}, ${synced.changes} changes), ${desired.routes.length} routes`);
     this.events.emit({ event: 'reconcile', reason: force ? 'forced' : 'database changed' });
   }
 
-  private async applyUnderlay(desired: DesiredState): Promise<void> {
+  /** The mapping table's size and memory, and the whole re-reads done (bench, tests). */
+  get mappingStats(): { readonly size: number; readonly bytes: number; readonly fullReads: number; readonly appliedSeq: number; readonly longestSliceMs: number } {
+    const { table, fullReads, appliedSeq, longestSliceMs } = this.reconciler;
+    return { size: table.size, bytes: table.byteLength, fullReads, appliedSeq, longestSliceMs };
+  }
+
+  private async applyUnderlay(desired: DesiredSettings): Promise<void> {
     const listen = this.options.listen ?? { host: desired.host.listenHost, port: desired.host.listenPort };
     const text = `${listen.host}:${listen.port}`;
     if (text === this.listenText && this.socket !== undefined) return;
@@ -296,7 +258,7 @@ export class Daemon<L> {
     }
   }
 
-  private applyHost(desired: DesiredState): void {
+  private applyHost(desired: DesiredSettings): void {
     this.endpoint.setIdentity(desired.privateKey === null ? null : keyPairOf(desired.privateKey));
     const address = this.options.address ?? desired.host.msnlAddress;
     if (address === this.endpoint.localAddress) return;
@@ -305,57 +267,16 @@ export class Daemon<L> {
     this.options.log.info(`default MSNL address ${formatDottedQuad(address)}`);
   }
 
-  private applyTables(desired: DesiredState): void {
-    this.mappings = PrefixTable.build(desired.mappings.map((m) => ({ prefix: m.prefix, value: m.msnlAddress })));
+  /** Rebuilds the route tables (routes are few) when they changed or on a forced reconcile; true if rebuilt. */
+  private applyRoutes(desired: DesiredSettings, force: boolean): boolean {
+    const text = desired.routes.map((r) => `${r.prefix.address}/${r.prefix.length} ${r.host} ${r.port} ${r.publicKey === null || r.publicKey === undefined ? '-' : Buffer.from(r.publicKey).toString('hex')}`).join('\n');
+    if (!force && text === this.routesText) return false;
+    this.routesText = text;
     const links: Array<{ prefix: Ipv4Prefix; value: L }> = [];
     for (const route of desired.routes) links.push({ prefix: route.prefix, value: this.options.underlay.link(route.host, route.port) });
     this.routes = PrefixTable.build(links);
     this.routeKeys = PrefixTable.build(desired.routes.map((r) => ({ prefix: r.prefix, value: r.publicKey ?? ('none' as const) })));
-    this.manager.mappingsChanged();
-    for (const tunnel of this.tunnels) tunnel.revalidate();
-  }
-
-  /**
-   * Applies one interface's stored state to the kernel. An interface is msnl's when the database
-   * gives it an address or stores it up; one that is neither (the default) belongs to ip(8) and
-   * is never touched, except to carry out an msnl edit that hands it back (delete, down). msnl's
-   * interfaces get the stored state at start, on reload (`force`) and when it changes; in between,
-   * changes made with ip(8) stay (msnl ifconfig shows them beside the stored state), and when
-   * msnld does override the kernel it logs what the kernel had.
-   */
-  private applyInterface(cfg: InterfaceConfig, force: boolean): void {
-    const index = TUNNEL_INTERFACES.findIndex((s) => s.name === cfg.name);
-    const device = this.devices[index];
-    if (device === undefined) return;
-    const last = this.applied.get(cfg.name);
-    const want: AppliedInterface = { address: cfg.address, prefixLength: cfg.prefixLength, adminUp: cfg.adminUp };
-    const changed = last === undefined || last.address !== want.address || last.prefixLength !== want.prefixLength || last.adminUp !== want.adminUp;
-    if (!force && !changed) return;
-    const managed = (s: AppliedInterface | undefined): boolean => s !== undefined && (s.address !== null || s.adminUp);
-    if (!managed(want) && !(changed && managed(last))) {
-      this.applied.set(cfg.name, want);
-      return;
-    }
-    const log = this.options.log;
-    try {
-      const actual = device.getAddress();
-      if (want.address !== null && want.prefixLength !== null) {
-        if (actual?.address !== want.address || actual.prefixLength !== want.prefixLength) {
-          const stored = `${formatDottedQuad(want.address)}/${want.prefixLength}`;
-          if (actual !== undefined) log.info(`${cfg.name}: replacing the kernel's address ${formatDottedQuad(actual.address)}/${actual.prefixLength} with the stored ${stored}`);
-          device.setAddress(want.address, want.prefixLength);
-        }
-      } else if (changed && last !== undefined && last.address !== null && actual !== undefined) {
-        device.removeAddress();
-      }
-      if (want.adminUp !== device.isUp()) {
-        if (!changed) log.info(`${cfg.name}: setting the interface ${want.adminUp ? 'up' : 'down'} as stored (it was set ${want.adminUp ? 'down' : 'up'} outside msnl)`);
-        device.setUp(want.adminUp);
-      }
-      this.applied.set(cfg.name, want);
-    } catch (error) {
-      log.error(`failed to configure ${cfg.name}: ${causeOf(error)}`);
-    }
+    return true;
   }
 
   /** Reads the devices' actual address and state into the tunnels (bind/unbind as needed). */
@@ -401,7 +322,7 @@ export class Daemon<L> {
 
   /** MSNL address an IP maps to, for display. */
   msnlAddressOf(ip: number): number | undefined {
-    return this.mappings.lookup(ip);
+    return this.reconciler.table.lookup(ip);
   }
 
   /** The stored settings this daemon's command line overrides (--address, --listen). */
@@ -458,7 +379,7 @@ export class Daemon<L> {
   *lostTunnels(): IterableIterator<LostTunnelView> {
     for (const tunnel of this.tunnels) {
       for (const lost of tunnel.lostPeers()) {
-        yield { interfaceName: tunnel.spec.name, peerIp: lost.peer, remoteMsnl: this.mappings.lookup(lost.peer), since: lost.since };
+        yield { interfaceName: tunnel.spec.name, peerIp: lost.peer, remoteMsnl: this.reconciler.table.lookup(lost.peer), since: lost.since };
       }
     }
   }
@@ -496,6 +417,7 @@ export class Daemon<L> {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.reconciler.cancel();
     for (const timer of this.timers) clearInterval(timer);
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.manager.releaseAll(MmReason.SHUTDOWN);

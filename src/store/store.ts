@@ -8,9 +8,10 @@ import { interfaceByName } from '../abi/interfaces.js';
 import { StoreError, isUniqueViolation, translateError } from './errors.js';
 import { DATABASE_MODE, prepareDatabaseFile, removeCreated } from './file.js';
 import { defaultSchemaDir, loadMigrations, migrate } from './migrate.js';
+import { MappingLog, bulkWrite } from './mapping-log.js';
 import { publicKeyOf } from '../crypto/primitives.js';
 import { FleetStore } from './fleet-store.js';
-import type { DesiredState, HostSettings, InterfaceConfig, Mapping, MappingOrigin, NewMapping, Route } from './types.js';
+import type { DesiredSettings, DesiredState, HostSettings, InterfaceConfig, Mapping, MappingOrigin, NewMapping, Route } from './types.js';
 
 /** Where the database lives unless --db or MSNL_DB says otherwise. */
 export const DEFAULT_DB_PATH = '/var/lib/msnl/msnl.db';
@@ -25,6 +26,9 @@ export interface StoreOptions {
   /** Where the NNN_*.sql migrations live (default: the package's schema/). */
   readonly schemaDir?: string;
 }
+
+/** Imports of more rows than this log one "re-read everything" entry instead of one per row. */
+export const BULK_IMPORT_ROWS = 1000;
 
 export interface ImportOptions {
   /** Called every `every` rows with (done, total). */
@@ -96,6 +100,8 @@ function checkInterfaceName(name: string): void {
 export class Store {
   private writes = 0;
   private readonly dataVersion: BetterSqlite3.Statement;
+  /** The mapping change log and the paged reads msnld reconciles from. */
+  readonly mappingLog: MappingLog;
 
   /** Use openStore(). */
   constructor(
@@ -105,6 +111,7 @@ export class Store {
     private readonly clock: () => number,
   ) {
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.mappingLog = new MappingLog(db, clock, (what, body) => this.read(what, body));
   }
 
   close(): void {
@@ -227,22 +234,24 @@ export class Store {
    */
   importMappings(mappings: readonly NewMapping[], options: ImportOptions = {}): number {
     const every = options.every ?? 1000;
-    return this.write('import mappings', () => {
-      const now = this.clock();
-      this.db.prepare(`DELETE FROM mappings WHERE NOT ${NOT_EXPIRED}`).run({ now });
-      mappings.forEach((mapping, index) => {
-        try {
-          this.insertMapping(mapping, now, 'import', false);
-        } catch (error) {
-          const where = mapping.line === undefined ? `row ${index + 1}` : `line ${mapping.line}`;
-          const inner = translateError(error, this.path, `import mapping ${formatIpv4Prefix(mapping.prefix)}`);
-          throw new StoreError(inner.kind, `${where}: ${inner.message}`);
-        }
-        if (options.onProgress && (index + 1) % every === 0) options.onProgress(index + 1, mappings.length);
-      });
-      options.onProgress?.(mappings.length, mappings.length);
-      return mappings.length;
+    return this.write('import mappings', () => (mappings.length > BULK_IMPORT_ROWS ? bulkWrite(this.db, () => this.importRows(mappings, options, every)) : this.importRows(mappings, options, every)));
+  }
+
+  private importRows(mappings: readonly NewMapping[], options: ImportOptions, every: number): number {
+    const now = this.clock();
+    this.db.prepare(`DELETE FROM mappings WHERE NOT ${NOT_EXPIRED}`).run({ now });
+    mappings.forEach((mapping, index) => {
+      try {
+        this.insertMapping(mapping, now, 'import', false);
+      } catch (error) {
+        const where = mapping.line === undefined ? `row ${index + 1}` : `line ${mapping.line}`;
+        const inner = translateError(error, this.path, `import mapping ${formatIpv4Prefix(mapping.prefix)}`);
+        throw new StoreError(inner.kind, `${where}: ${inner.message}`);
+      }
+      if (options.onProgress && (index + 1) % every === 0) options.onProgress(index + 1, mappings.length);
     });
+    options.onProgress?.(mappings.length, mappings.length);
+    return mappings.length;
   }
 
   private insertMapping(mapping: NewMapping, now: number, defaultOrigin: MappingOrigin, dropExpired = true): Mapping {
@@ -379,9 +388,24 @@ export class Store {
     );
   }
 
+  /** Everything but the mappings, read in one transaction (the daemon reads mappings apart). */
+  settings(): DesiredSettings {
+    return this.read('read the settings', () =>
+      this.db.transaction(() =>
+        Object.freeze({
+          host: this.getHost(),
+          interfaces: Object.freeze(this.listInterfaces()),
+          routes: Object.freeze(this.listRoutes()),
+          privateKey: this.getPrivateKey(),
+          takenAt: this.clock(),
+        }),
+      )(),
+    );
+  }
+
   /** Deletes every mapping (expired or not); returns how many went. */
   flushMappings(): number {
-    return this.write('flush the mappings', () => this.db.prepare('DELETE FROM mappings').run().changes);
+    return this.write('flush the mappings', () => bulkWrite(this.db, () => this.db.prepare('DELETE FROM mappings').run().changes));
   }
 
   /**

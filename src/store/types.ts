@@ -56,6 +56,15 @@ export interface Route {
   readonly origin?: 'cluster';
 }
 
+/** One entry of the mapping change log: the prefix a write touched, or null for "anything". */
+export interface MappingChange {
+  readonly seq: number;
+  readonly prefix: Ipv4Prefix | null;
+}
+
+/** The desired state without the mappings (msnld reads those apart, in pages and from the log). */
+export type DesiredSettings = Omit<DesiredState, 'mappings'>;
+
 /** The whole desired state at one instant, expired mappings left out. */
 export interface DesiredState {
   readonly host: HostSettings;

@@ -7,6 +7,10 @@ import Database from 'better-sqlite3';
 import { ArgumentError, parseIpv4Prefix, type Ipv4Prefix } from '../../src/abi/inet.js';
 import { openStore } from '../../src/store/store.js';
 import { StoreError } from '../../src/store/errors.js';
+import { defaultSchemaDir, loadMigrations } from '../../src/store/migrate.js';
+
+/** The newest schema version this msnl knows. */
+const LATEST = loadMigrations(defaultSchemaDir()).length;
 
 function tempDb(t: { after: (fn: () => void) => void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msnl-store-'));
@@ -41,7 +45,7 @@ test('a new database gets the schema, the directory, WAL mode and the default ro
   store.close();
   const raw = new Database(file, { readonly: true });
   assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-  assert.equal(raw.prepare('SELECT max(version) FROM schema_version').pluck().get(), 3);
+  assert.equal(raw.prepare('SELECT max(version) FROM schema_version').pluck().get(), LATEST);
   raw.close();
 });
 
@@ -162,7 +166,7 @@ test('a newer schema is refused with a clear error', (t) => {
   raw.close();
   assert.throws(() => openStore(file), (error: unknown) => {
     assert.ok(error instanceof StoreError);
-    assert.equal(error.message, `database ${file} has schema version 99, newer than this msnl (3): upgrade msnl`);
+    assert.equal(error.message, `database ${file} has schema version 99, newer than this msnl (${LATEST}): upgrade msnl`);
     return true;
   });
 });
