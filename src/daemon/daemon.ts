@@ -139,6 +139,10 @@ export class Daemon<L> {
       transmit: (link, buf, offset, length) => this.socket?.send(link, buf, offset, length),
       sameLink: (a, b) => options.underlay.same(a, b),
       peerKeyOf: (address) => this.routeKeys.lookup(address),
+      pathLimitOf: (link) => {
+        const maxDatagram = options.underlay.pathLimit?.(link);
+        return maxDatagram === undefined ? undefined : { maxDatagram, pinned: false };
+      },
       config: options.endpointConfig,
       events: {
         incomingCall: (call) => this.manager.onIncomingCall(call),
@@ -276,7 +280,9 @@ export class Daemon<L> {
     this.socket = undefined;
     if (previous !== undefined) await previous.close();
     try {
-      this.socket = await this.options.underlay.open(listen.host, listen.port, (buf, offset, length, link) => this.endpoint.receiveFrame(buf, offset, length, link));
+      this.socket = await this.options.underlay.open(listen.host, listen.port, (buf, offset, length, link) => this.endpoint.receiveFrame(buf, offset, length, link), {
+        tooBig: (link, maxPayload) => this.endpoint.pathTooBig(link, maxPayload),
+      });
       this.listenText = text;
       this.options.log.info(`listening on underlay ${this.socket.describe()}`);
     } catch (error) {

@@ -272,6 +272,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("addrMonitorRead", Napi::Function::New(env, AddrMonitorRead));
   exports.Set("UdpSocket", DefineUdpSocket(env));
   exports.Set("sendUnixDatagram", Napi::Function::New(env, SendUnixDatagram));
+  exports.Set("routeMtu", Napi::Function::New(env, RouteMtuOf));
   return exports;
 }
 
