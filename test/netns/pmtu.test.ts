@@ -1,7 +1,9 @@
 // Root-only: underlay path MTU. Two real daemons over a veth underlay of MTU 1280, 1400, 1500 and
 // 9000 pass DF pings at the full MTU of ms0..ms3 while a capture on the underlay sees no IP
-// fragment and no datagram larger than the link; and an underlay whose MTU drops from 1500 to 1300
-// under a running iperf3 through ms0 keeps the TCP connection, with no fragment after the drop.
+// fragment and no datagram larger than the link; an underlay whose MTU drops from 1500 to 1300
+// under a running iperf3 through ms0 keeps the TCP connection, with no fragment after the drop; and
+// a black hole (iptables drops underlay datagrams over 1300 octets, no ICMP) is found by the size
+// probes, after which full-size DF pings through ms0 pass.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -89,5 +91,28 @@ test('the underlay MTU drops from 1500 to 1300 under iperf3 through ms0: the TCP
       }
       await server;
     }
+  });
+});
+
+test('a black hole (datagrams over 1300 octets dropped without ICMP): the size probes find the path, then full-size DF pings through ms0 pass', async (t) => {
+  if (!requireRoot(t)) return;
+  requireTools(['iptables', 'ping', 'ethtool']);
+  await withPair(1500, async (net, h1, h2) => {
+    const drop = net.exec(h2, ['iptables', '-A', 'INPUT', '-i', 'u0', '-m', 'length', '--length', '1301:65535', '-j', 'DROP']);
+    assert.equal(drop.code, 0, `iptables -m length: ${drop.stderr}`);
+    // The hole is real: a plain 1400-octet DF datagram from h1 never arrives.
+    const probe = await net.execAsync(h1, ['ping', '-n', '-c', '2', '-W', '1', '-M', 'do', '-s', '1372', h2.underlay]);
+    assert.notEqual(probe.code, 0, 'an ICMP echo of 1400 octets falls into the hole');
+    let passed = false;
+    for (let attempt = 0; attempt < 20 && !passed; attempt++) {
+      const r = await net.execAsync(h1, ['ping', '-n', '-c', '1', '-W', '1', '-M', 'do', '-s', '1472', '10.0.0.2']);
+      passed = r.code === 0;
+      if (!passed) await sleep(500);
+    }
+    assert.ok(passed, `a full-size DF ping through ms0 never passed the black hole\n${net.tail(h1)}`);
+    const steady = await net.execAsync(h1, ['ping', '-n', '-c', '5', '-i', '0.2', '-W', '2', '-M', 'do', '-s', '1472', '10.0.0.2']);
+    assert.match(steady.stdout, / 5 received/, `after the search every full-size ping passes:\n${steady.stdout}`);
+    const counters = (JSON.parse(net.mustMsnl(h1, ['-j', 'status'])) as { counters: Record<string, number> }).counters;
+    assert.ok((counters.size_probes_answered ?? 0) >= 1, `size probes were answered (${JSON.stringify(counters.size_probes_answered)})`);
   });
 });
