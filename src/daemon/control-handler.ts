@@ -12,6 +12,9 @@ import { VERSION } from '../base/version.js';
 import type { MetricsSnapshot } from './metrics.js';
 import { HEALTH_SAMPLE_MS, healthTransitions } from './events.js';
 
+/** IPv4 and UDP headers: a path's largest datagram plus these is its MTU as health prints it. */
+const IPV4_UDP_HEADERS = 28;
+
 
 function sap(address: number, port: number): string {
   return `${formatDottedQuad(address)}:0x${port.toString(16).padStart(4, '0')}`;
@@ -141,6 +144,7 @@ export class DaemonControl<L> implements ControlHandler {
         rx_proven: h.rxProven,
         rtt_ms: h.rttMs < 0 ? null : round(h.rttMs),
         loss: round(h.lossRatio),
+        pmtu: h.maxDatagram + IPV4_UDP_HEADERS,
         last_heard_s: Number.isFinite(h.lastHeardMs) ? round(h.lastHeardMs / 1000, 1) : null,
         reason: null,
         failed_s: null,
@@ -164,6 +168,7 @@ export class DaemonControl<L> implements ControlHandler {
         rx_proven: false,
         rtt_ms: null,
         loss: 1,
+        pmtu: null,
         last_heard_s: round((this.now() - lost.since) / 1000, 1),
         ...failure(lost.remoteMsnl === undefined ? undefined : failures.get(`${lost.interfaceName} ${lost.remoteMsnl}`)),
       });
@@ -182,6 +187,7 @@ export class DaemonControl<L> implements ControlHandler {
         rx_proven: false,
         rtt_ms: null,
         loss: 1,
+        pmtu: null,
         last_heard_s: null,
         ...failure(call),
       });

@@ -74,7 +74,7 @@ test('a handler without monitor answers -EOPNOTSUPP', async () => {
 });
 
 test('healthTransitions: a new tunnel and a changed state are reported once; unchanged ones are not', () => {
-  const row = (peer: string, state: 'up' | 'half' | 'down'): HealthRow => ({ connection: 1, interface: 'ms0', peer_ip: peer, remote_address: '128.232.0.2', state, auth: 'key', tx_proven: false, rx_proven: false, rtt_ms: null, loss: 0, last_heard_s: null, reason: null, failed_s: null });
+  const row = (peer: string, state: 'up' | 'half' | 'down'): HealthRow => ({ connection: 1, interface: 'ms0', peer_ip: peer, remote_address: '128.232.0.2', state, auth: 'key', tx_proven: false, rx_proven: false, rtt_ms: null, loss: 0, pmtu: null, last_heard_s: null, reason: null, failed_s: null });
   const first = healthTransitions(new Map(), [row('10.0.0.2', 'half')]);
   assert.deepEqual(first.changed.map((r) => r.state), ['half']);
   const same = healthTransitions(first.now, [row('10.0.0.2', 'half')]);

@@ -59,6 +59,9 @@ for (const mtu of [1280, 1400, 1500, 9000]) {
         assert.equal(h.fragment, false, `IP fragment on the ${mtu}-octet underlay: ${h.line}`);
         assert.ok(h.length <= mtu, `datagram of ${h.length} octets on the ${mtu}-octet underlay: ${h.line}`);
       }
+      const rows = JSON.parse(net.mustMsnl(h1, ['-j', 'health'])) as Array<{ interface: string; pmtu: number | null }>;
+      assert.equal(rows.length, 4);
+      for (const row of rows) assert.equal(row.pmtu, mtu, `msnl health on h1 prints ${row.interface}'s path MTU as the link's`);
       // Full-size datagrams: the segments fill the path, they are not cut to some smaller constant.
       const largest = Math.max(...headers.map((h) => h.length));
       assert.ok(largest > mtu - 64, `the largest datagram (${largest}) nearly fills the ${mtu}-octet path`);
@@ -112,6 +115,9 @@ test('a black hole (datagrams over 1300 octets dropped without ICMP): the size p
     assert.ok(passed, `a full-size DF ping through ms0 never passed the black hole\n${net.tail(h1)}`);
     const steady = await net.execAsync(h1, ['ping', '-n', '-c', '5', '-i', '0.2', '-W', '2', '-M', 'do', '-s', '1472', '10.0.0.2']);
     assert.match(steady.stdout, / 5 received/, `after the search every full-size ping passes:\n${steady.stdout}`);
+    const rows = JSON.parse(net.mustMsnl(h1, ['-j', 'health'])) as Array<{ interface: string; pmtu: number | null }>;
+    const ms0 = rows.find((r) => r.interface === 'ms0');
+    assert.ok(ms0?.pmtu !== undefined && ms0.pmtu !== null && ms0.pmtu <= 1300, `msnl health prints ms0's path MTU under the hole (${JSON.stringify(ms0)})`);
     const counters = (JSON.parse(net.mustMsnl(h1, ['-j', 'status'])) as { counters: Record<string, number> }).counters;
     assert.ok((counters.size_probes_answered ?? 0) >= 1, `size probes were answered (${JSON.stringify(counters.size_probes_answered)})`);
   });
