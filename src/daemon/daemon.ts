@@ -239,7 +239,7 @@ export class Daemon<L> {
     await this.reconcile(true);
     const tickMs = this.options.tickMs ?? 20;
     this.timers.push(setInterval(() => this.endpoint.tick(), tickMs));
-    this.timers.push(setInterval(() => this.tunnels.forEach((t) => t.tick()), 250));
+    this.timers.push(setInterval(() => this.tunnelTick(), 250));
     this.timers.push(setInterval(() => void this.pollStore(), this.options.pollMs ?? 250));
     this.timers.push(setInterval(() => this.refreshDevices(), 1000));
   }
@@ -270,6 +270,15 @@ export class Daemon<L> {
     this.scheduleExpiry();
     log.verbose(`reconciled: ${desired.mappings.length} mappings, ${desired.routes.length} routes`);
     this.events.emit({ event: 'reconcile', reason: force ? 'forced' : 'database changed' });
+  }
+
+  // Tunnel timers, and the TCP segment size: whole datagrams of the smallest path in use.
+  private tunnelTick(): void {
+    const payload = this.endpoint.smallestPathDatagram() - DATA_HEADER_SIZE - SEAL_OVERHEAD;
+    for (const t of this.tunnels) {
+      t.setDatagramPayload(payload);
+      t.tick();
+    }
   }
 
   private async applyUnderlay(desired: DesiredState): Promise<void> {

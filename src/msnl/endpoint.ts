@@ -95,6 +95,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   private readonly secure: SecureLayer<L>;
   private readonly peerKeyOf: (address: number) => Uint8Array | 'none' | undefined;
   private readonly pathLimitOf: EndpointOptions<L>['pathLimitOf'];
+  private smallestPath: number;
 
   constructor(options: EndpointOptions<L>) {
     this.address = options.localAddress >>> 0;
@@ -109,6 +110,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     this.resetBucket = new TokenBucket(this.config.resetRatePerSecond, this.config.resetBurst, () => this.clock.now());
     this.peerKeyOf = options.peerKeyOf ?? (() => 'none');
     this.pathLimitOf = options.pathLimitOf;
+    this.smallestPath = this.config.maxDatagram;
     const wallClock = options.wallClock ?? Date.now;
     const linkBytes = options.linkBytes ?? defaultLinkBytes;
     const host: SecureHost<L> = {
@@ -341,7 +343,9 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     this.signalling.tick(now);
     this.reassembler.expire();
     const { probeIntervalMs, idleMs, deadMs } = this.config;
+    let smallest = this.config.maxDatagram;
     for (const conn of [...this.conns.values()]) {
+      if (conn.path.maxDatagram < smallest) smallest = conn.path.maxDatagram;
       if (deadMs > 0 && now - conn.lastHeardAt >= deadMs) {
         this.signalling.sendRelease(conn, Reason.DEAD);
         this.closeConnection(conn, Reason.DEAD, false);
@@ -359,6 +363,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
         this.events.idle(conn.connId);
       }
     }
+    this.smallestPath = smallest;
     for (const [ident, e] of this.echoes) if (now - e.sentAt >= this.config.echoTimeoutMs) this.echoes.delete(ident);
     this.secure.tick(now, this.conns.values(), (conn) => encodeSignal({
       type: MsgType.CONNECT_CONFIRM, reason: 0, transaction: conn.transaction,
@@ -611,7 +616,17 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   pathTooBig(link: L, maxPayload: number): void {
     this.counters.pathTooBig++;
     const now = this.clock.now();
-    for (const conn of this.conns.values()) if (conn.link === link || this.sameLink(conn.link, link)) conn.path.tooBig(maxPayload, now);
+    for (const conn of this.conns.values()) {
+      if (conn.link !== link && !this.sameLink(conn.link, link)) continue;
+      conn.path.tooBig(maxPayload, now);
+      if (conn.path.maxDatagram < this.smallestPath) this.smallestPath = conn.path.maxDatagram;
+    }
+  }
+
+  /** The smallest largest-datagram of the open connections' paths as of the last tick or report
+   *  (config.maxDatagram with none): what TCP segments are cut to (the daemon's tunnels). */
+  smallestPathDatagram(): number {
+    return this.smallestPath;
   }
 
   // A new path MTU state for `link`, starting from what the underlay says of its route.
