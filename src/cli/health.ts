@@ -1,6 +1,6 @@
 // msnl health: is each full-duplex tunnel proven in both directions?
 //
-//   7: ms0 peer 10.77.0.2 remote 128.232.65.43 state up auth key tx proven rx proven rtt 1.234ms loss 0% heard 0.5s ago
+//   7: ms0 peer 10.77.0.2 remote 128.232.65.43 state up auth key tx proven rx proven rtt 1.234ms loss 0% pmtu 1500 heard 0.5s ago
 //
 //   0: ms0 peer 10.77.0.2 remote 128.232.65.43 state down ... reason timeout failed 3.2s ago
 //
@@ -31,7 +31,7 @@ export function healthText(row: HealthRow): string {
   const heard = row.last_heard_s === null ? 'never' : `${Number(row.last_heard_s.toFixed(1))}s ago`;
   return (
     `${row.connection}: ${row.interface} peer ${row.peer_ip} remote ${row.remote_address} state ${row.state} auth ${row.auth} ` +
-    `tx ${proven(row.tx_proven)} rx ${proven(row.rx_proven)} rtt ${rtt} loss ${Number((row.loss * 100).toFixed(1))}% heard ${heard}` +
+    `tx ${proven(row.tx_proven)} rx ${proven(row.rx_proven)} rtt ${rtt} loss ${Number((row.loss * 100).toFixed(1))}%${row.pmtu === null ? '' : ` pmtu ${row.pmtu}`} heard ${heard}` +
     (row.reason === null ? '' : ` reason ${row.reason} failed ${row.failed_s === null ? '?' : `${Number(row.failed_s.toFixed(1))}s`} ago`)
   );
 }
@@ -77,7 +77,7 @@ async function watch(context: CliContext, filter: RowFilter | undefined): Promis
 export function register(program: Command, context: CliContext): void {
   const command = program
     .command('health')
-    .description('full-duplex tunnel health: state, RTT, loss, last heard, per direction; failed calls as down')
+    .description('full-duplex tunnel health: state, RTT, loss, path MTU, last heard, per direction; failed calls as down')
     .option('--watch', 'redraw every second until interrupted')
     .option('--check', `exit 3 unless every tunnel is up in both directions and no call failed in the last ${CHECK_FAILED_WINDOW_S}s`);
   addFilterOptions(command, FILTER_STATES.health).action(async (options: { watch?: boolean; check?: boolean } & FilterOptions) => {

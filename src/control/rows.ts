@@ -91,6 +91,9 @@ export interface HealthRow {
   rtt_ms: number | null;
   /** Fraction 0..1 of recent probes lost. */
   loss: number;
+  /** The path MTU the connection sends to (its largest underlay datagram plus 28, as an IPv4
+   *  MTU); null without a connection. */
+  pmtu: number | null;
   /** Seconds since anything was heard from the peer; null when never. */
   last_heard_s: number | null;
   /** msnl(7) reason name of the last call to the peer's host, when it failed; null otherwise. */
@@ -172,7 +175,7 @@ export const HEALTH_SCHEMA: RowSchema = {
   fields: [
     field('connection', 'uint'), field('interface', 'string'), field('peer_ip', 'string'), field('remote_address', 'string'),
     field('state', ['up', 'half', 'down']), field('auth', ['key', 'none']), field('tx_proven', 'bool'), field('rx_proven', 'bool'), field('rtt_ms', 'real', true),
-    field('loss', 'real'), field('last_heard_s', 'real', true), field('reason', 'string', true), field('failed_s', 'real', true),
+    field('loss', 'real'), field('pmtu', 'uint', true), field('last_heard_s', 'real', true), field('reason', 'string', true), field('failed_s', 'real', true),
   ],
 };
 

@@ -11,6 +11,9 @@ import { reasonName } from '../msnl/constants.js';
 import { VERSION } from '../base/version.js';
 import type { MetricsSnapshot } from './metrics.js';
 
+/** IPv4 and UDP headers: a path's largest datagram plus these is its MTU as health prints it. */
+const IPV4_UDP_HEADERS = 28;
+
 
 function sap(address: number, port: number): string {
   return `${formatDottedQuad(address)}:0x${port.toString(16).padStart(4, '0')}`;
@@ -143,6 +146,7 @@ export class DaemonControl<L> implements ControlHandler {
         rx_proven: h.rxProven,
         rtt_ms: h.rttMs < 0 ? null : round(h.rttMs),
         loss: round(h.lossRatio),
+        pmtu: h.maxDatagram + IPV4_UDP_HEADERS,
         last_heard_s: Number.isFinite(h.lastHeardMs) ? round(h.lastHeardMs / 1000, 1) : null,
         reason: null,
         failed_s: null,
@@ -166,6 +170,7 @@ export class DaemonControl<L> implements ControlHandler {
         rx_proven: false,
         rtt_ms: null,
         loss: 1,
+        pmtu: null,
         last_heard_s: round((this.now() - lost.since) / 1000, 1),
         ...failure(lost.remoteMsnl === undefined ? undefined : failures.get(`${lost.interfaceName} ${lost.remoteMsnl}`)),
       });
@@ -184,6 +189,7 @@ export class DaemonControl<L> implements ControlHandler {
         rx_proven: false,
         rtt_ms: null,
         loss: 1,
+        pmtu: null,
         last_heard_s: null,
         ...failure(call),
       });

@@ -79,6 +79,10 @@ export class Daemon<L> {
       sameLink: (a, b) => options.underlay.same(a, b),
       peerKeyOf: (address) => this.routeKeys.lookup(address),
       aead: defaultAead(),
+      pathLimitOf: (link) => {
+        const maxDatagram = options.underlay.pathLimit?.(link);
+        return maxDatagram === undefined ? undefined : { maxDatagram, pinned: false };
+      },
       config: options.endpointConfig,
       events: {
         incomingCall: (call) => this.manager.onIncomingCall(call),
@@ -175,7 +179,7 @@ export class Daemon<L> {
     await this.reconcile(true);
     const tickMs = this.options.tickMs ?? 20;
     this.timers.push(setInterval(() => this.endpoint.tick(), tickMs));
-    this.timers.push(setInterval(() => this.tunnels.forEach((t) => t.tick()), 250));
+    this.timers.push(setInterval(() => this.tunnelTick(), 250));
     this.timers.push(setInterval(() => this.pollStore(), this.options.pollMs ?? 250));
     this.timers.push(setInterval(() => this.refreshDevices(), 1000));
     this.timers.push(setInterval(() => this.healthWatch.sample(this.connections()), HEALTH_SAMPLE_MS));
@@ -241,6 +245,15 @@ export class Daemon<L> {
     return { size: table.size, bytes: table.byteLength, fullReads, appliedSeq, longestSliceMs };
   }
 
+  // Tunnel timers, and the TCP segment size: whole datagrams of the smallest path in use.
+  private tunnelTick(): void {
+    const payload = this.endpoint.smallestPathDatagram() - DATA_HEADER_SIZE - SEAL_OVERHEAD;
+    for (const t of this.tunnels) {
+      t.setDatagramPayload(payload);
+      t.tick();
+    }
+  }
+
   private async applyUnderlay(desired: DesiredSettings): Promise<void> {
     const listen = this.options.listen ?? { host: desired.host.listenHost, port: desired.host.listenPort };
     const text = `${listen.host}:${listen.port}`;
@@ -249,7 +262,9 @@ export class Daemon<L> {
     this.socket = undefined;
     if (previous !== undefined) await previous.close();
     try {
-      this.socket = await this.options.underlay.open(listen.host, listen.port, (buf, offset, length, link) => this.endpoint.receiveFrame(buf, offset, length, link));
+      this.socket = await this.options.underlay.open(listen.host, listen.port, (buf, offset, length, link) => this.endpoint.receiveFrame(buf, offset, length, link), {
+        tooBig: (link, maxPayload) => this.endpoint.pathTooBig(link, maxPayload),
+      });
       this.listenText = text;
       this.options.log.info(`listening on underlay ${this.socket.describe()}`);
     } catch (error) {

@@ -8,7 +8,7 @@ import { octetsOf } from '../abi/bytes.js';
 import { formatHostPort } from '../abi/endpoint.js';
 import { randomUnit, seededRandom, type RandomSource } from '../base/random.js';
 import type { Clock } from '../base/clock.js';
-import { newDatagramCounters, type DatagramCounters, type ReceiveFunc, type Underlay, type UnderlaySocket } from './underlay.js';
+import { newDatagramCounters, type DatagramCounters, type ReceiveFunc, type Underlay, type UnderlayEvents, type UnderlaySocket } from './underlay.js';
 
 /** The link value of the memory hub: one canonical object per node, so links compare with ===. */
 export interface MemoryPeer {
@@ -45,7 +45,10 @@ export class MemoryHub {
   duplicate: number;
   reorder: number;
   readonly maxDatagram: number;
-  readonly stats = { sent: 0, lost: 0, duplicated: 0, reordered: 0, delivered: 0, noSuchNode: 0 };
+  readonly stats = { sent: 0, lost: 0, duplicated: 0, reordered: 0, delivered: 0, noSuchNode: 0, tooBig: 0, blackHoled: 0 };
+  /** Per destination node: the largest datagram its path carries, and whether a larger one is
+   *  refused with a report to the sender (false) or lost without a word (a black hole). */
+  private readonly limits = new Map<string, { readonly maxDatagram: number; readonly silent: boolean }>();
   private readonly random: RandomSource;
   private readonly nodes = new Map<string, MemoryNode>();
   private readonly peers = new Map<string, MemoryPeer>();
@@ -80,6 +83,17 @@ export class MemoryHub {
 
   detach(name: string): void {
     this.nodes.delete(name);
+  }
+
+  /** Limits the path to node `to` (undefined lifts it): larger datagrams are refused, or lost when silent. */
+  limitPath(to: string, maxDatagram: number | undefined, silent = false): void {
+    if (maxDatagram === undefined) this.limits.delete(to);
+    else this.limits.set(to, { maxDatagram, silent });
+  }
+
+  /** @internal The path limit to node `to`, if any. */
+  limitTo(to: string): { readonly maxDatagram: number; readonly silent: boolean } | undefined {
+    return this.limits.get(to);
   }
 
   /** Datagrams in flight. */
@@ -145,6 +159,8 @@ export class MemoryNode {
   readonly counters: DatagramCounters = newDatagramCounters();
   private handler: ((bytes: Uint8Array, from: MemoryPeer) => void) | undefined;
   private closed = false;
+  /** Told when a datagram was refused by a path limit that reports (MemoryHub.limitPath). */
+  tooBig: ((link: MemoryPeer, maxPayload: number) => void) | undefined;
 
   constructor(
     private readonly hub: MemoryHub,
@@ -159,6 +175,17 @@ export class MemoryNode {
     }
     if (bytes.length > this.hub.maxDatagram) {
       this.counters.oversize++;
+      return;
+    }
+    const limit = this.hub.limitTo(link.name);
+    if (limit !== undefined && bytes.length > limit.maxDatagram) {
+      this.counters.oversize++;
+      if (limit.silent) {
+        this.hub.stats.blackHoled++;
+        return;
+      }
+      this.hub.stats.tooBig++;
+      this.tooBig?.(link, limit.maxDatagram);
       return;
     }
     this.counters.datagramsSent++;
@@ -187,9 +214,10 @@ export class MemoryNode {
 export class MemoryUnderlay implements Underlay<MemoryPeer> {
   constructor(readonly hub: MemoryHub) {}
 
-  async open(host: string, port: number, onReceive: ReceiveFunc<MemoryPeer>): Promise<UnderlaySocket<MemoryPeer>> {
+  async open(host: string, port: number, onReceive: ReceiveFunc<MemoryPeer>, events?: UnderlayEvents<MemoryPeer>): Promise<UnderlaySocket<MemoryPeer>> {
     const name = formatHostPort({ host, port });
     const node = this.hub.attach(name);
+    node.tooBig = events?.tooBig;
     node.onReceive((bytes, from) => onReceive(bytes, 0, bytes.length, from));
     return {
       send: (to, buf, offset, length) => node.send(to, octetsOf(buf, offset, length)),

@@ -1,6 +1,7 @@
 // The typed surface of the addon's UdpSocket (src/tun/native/udp.cc; the one msnl_tun addon, loaded
 // by src/tun/native.ts): a non-blocking IPv4 UDP socket moved in batches with recvmmsg/sendmmsg,
-// readiness by uv_poll. udp-batch.ts wraps it. Addresses are unsigned 32-bit IPv4 numbers in host
+// readiness by uv_poll. Its datagrams never fragment (DF, IP_PMTUDISC_DO): one too big for the
+// path (the outgoing link, or a path MTU the kernel learned from ICMP) is refused with EMSGSIZE. udp-batch.ts wraps it. Addresses are unsigned 32-bit IPv4 numbers in host
 // order (src/abi/inet.ts).
 import { loadNative } from '../tun/native.js';
 
@@ -51,6 +52,11 @@ export type NativeUdpSocketConstructor = new (
   sendBuffer: number,
   callback: (status: number, events: number) => void,
 ) => NativeUdpSocket;
+
+/** The MTU of the kernel's route to an IPv4 address (host order), or -errno; loads the addon. */
+export function routeMtu(address: number): number {
+  return (loadNative() as unknown as { routeMtu: (address: number) => number }).routeMtu(address >>> 0);
+}
 
 /** The UdpSocket class of the addon (loads the addon once; throws when it is not built). */
 export function loadUdpSocket(): NativeUdpSocketConstructor {

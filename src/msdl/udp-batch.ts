@@ -7,12 +7,17 @@
 //   valid only during the onReceive call.
 // - Runs of same-size datagrams to one peer go out as one UDP GSO message and may come in as one
 //   UDP GRO slot, split back here. Whether GSO stays on after a refusal is gso.ts's rule.
+// - Datagrams never fragment (DF). One the kernel refuses as too big for its path (EMSGSIZE: larger
+//   than the outgoing link, or than a path MTU learned from ICMP) is dropped, counted, and told to
+//   onTooBig once per destination and flush; what it means is decided above (src/msnl/pmtu.ts).
 // - Nothing allocates per datagram. Failures are counted, never thrown.
 import { errnoName, sysErrorOf } from '../abi/errno.js';
 import { loadUdpSocket, UV_READABLE, UV_WRITABLE, type NativeUdpSocket, type NativeUdpSocketConstructor } from './udp-addon.js';
 import { copyOctets } from '../abi/bytes.js';
 import { GsoPolicy } from './gso.js';
 import { formatDottedQuad } from '../abi/inet.js';
+
+const EMSGSIZE = 90;
 
 /** Largest UDP payload over IPv4 (65535 - 20 - 8). */
 export const MAX_UDP_PAYLOAD = 65507;
@@ -28,6 +33,8 @@ export interface BatchUdpOptions {
   readonly onReceive: (slab: Uint8Array, offset: number, length: number, address: number, port: number) => void;
   /** Socket errors and exceptions thrown by onReceive (the socket keeps running). */
   readonly onError?: (error: Error) => void;
+  /** A datagram to address:port was refused as too big for the path (EMSGSIZE, DF). */
+  readonly onTooBig?: (address: number, port: number) => void;
   /** SO_RCVBUF / SO_SNDBUF requests in octets (default 4 MiB each; SO_*BUFFORCE when privileged). */
   readonly receiveBufferSize?: number;
   readonly sendBufferSize?: number;
@@ -70,6 +77,8 @@ export interface BatchUdpCounters {
   /** sendmmsg calls in which the kernel refused a GSO run (sent plainly instead). */
   gsoRefused: number;
   handlerErrors: number;
+  /** Datagrams refused as too big for their path (EMSGSIZE; never fragmented). */
+  tooBig: number;
 }
 
 export class UdpSocketError extends Error {
@@ -90,7 +99,7 @@ export function udpError(where: string, action: string, cause: unknown): UdpSock
 export function newBatchUdpCounters(): BatchUdpCounters {
   return {
     datagramsSent: 0, bytesSent: 0, datagramsReceived: 0, bytesReceived: 0, sendBatches: 0, receiveBatches: 0,
-    sendErrors: 0, queueDrops: 0, sendBlocked: 0, truncated: 0, receiveErrors: 0, coalescedRuns: 0, gsoRefused: 0, handlerErrors: 0,
+    sendErrors: 0, queueDrops: 0, sendBlocked: 0, truncated: 0, receiveErrors: 0, coalescedRuns: 0, gsoRefused: 0, handlerErrors: 0, tooBig: 0,
   };
 }
 
@@ -233,11 +242,23 @@ export class BatchUdpSocket {
   flush(): void {
     if (this.closed) return;
     const counters = this.counters;
+    let toldAddress = -1;
+    let toldPort = -1;
     while (this.head < this.tail) {
       const r = this.native.sendBatch(this.txSlab, this.txOffsets, this.txLengths, this.txAddrs, this.txPorts, this.head, this.tail, this.gsoStatus);
       if (this.gsoStatus[0] !== 0) this.gsoRefusedWith(this.gsoStatus[0] as number);
       if (r < 0) {
         counters.sendErrors++;
+        if (r === -EMSGSIZE) {
+          counters.tooBig++;
+          const address = this.txAddrs[this.head] as number;
+          const port = this.txPorts[this.head] as number;
+          if (address !== toldAddress || port !== toldPort) {
+            toldAddress = address;
+            toldPort = port;
+            this.tellTooBig(address, port);
+          }
+        }
         this.report(this.head, r);
         this.head++;
         continue;
@@ -352,6 +373,15 @@ export class BatchUdpSocket {
     this.counters.bytesReceived += size;
     try {
       this.options.onReceive(this.rxSlab, offset, size, address, port);
+    } catch (error) {
+      this.counters.handlerErrors++;
+      this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private tellTooBig(address: number, port: number): void {
+    try {
+      this.options.onTooBig?.(address, port);
     } catch (error) {
       this.counters.handlerErrors++;
       this.options.onError?.(error instanceof Error ? error : new Error(String(error)));

@@ -1,14 +1,19 @@
 // NativeUdpUnderlay: msnld's IPv4 underlay (through udp.ts), over BatchUdpSocket (udp-batch.ts: recvmmsg/sendmmsg
 // and UDP GSO/GRO through the addon). Links are the canonical UdpEndpoints of this underlay.
 // A route to a host name resolves (IPv4) in the background; until it has, datagrams to it are
-// dropped and counted as unresolved.
+// dropped and counted as unresolved. Datagrams go with DF; one the kernel refuses as too big
+// (EMSGSIZE) becomes UnderlayEvents.tooBig with the route's MTU, which holds what ICMP taught it.
 import { causeOf } from '../base/logger.js';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { parseDottedQuad } from '../abi/inet.js';
+import { routeMtu } from './udp-addon.js';
 import { BatchUdpSocket, type BatchUdpCounters, type BatchUdpOptions } from './udp-batch.js';
 import { UdpEndpoints, sameUdpEndpoint, type UdpEndpoint } from './udp-endpoint.js';
-import { type ReceiveFunc, type Underlay, type UnderlayLog, type UnderlaySocket } from './underlay.js';
+import { type ReceiveFunc, type Underlay, type UnderlayEvents, type UnderlayLog, type UnderlaySocket } from './underlay.js';
+
+/** IPv4 and UDP headers: an MTU less these is the largest UDP payload. */
+export const IPV4_UDP_HEADERS = 28;
 
 /** Socket tuning passed through to BatchUdpSocket. */
 export type NativeUdpTuning = Pick<BatchUdpOptions, 'receiveBufferSize' | 'sendBufferSize' | 'receiveBatch' | 'slotSize' | 'queueLength' | 'queueBytes' | 'receiveRounds' | 'native' | 'segmentation' | 'coalescing'>;
@@ -40,7 +45,15 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
     return sameUdpEndpoint(a, b);
   }
 
-  async open(host: string, port: number, onReceive: ReceiveFunc<UdpEndpoint>): Promise<NativeUnderlaySocket> {
+  /** The route MTU towards the link's IPv4 address less 28, or undefined (unresolved, no route, a fake socket). */
+  pathLimit(link: UdpEndpoint): number | undefined {
+    const ipv4 = link.ipv4 >= 0 ? link.ipv4 : this.resolved.get(link.address);
+    if (ipv4 === undefined || this.tuning.native !== undefined) return undefined;
+    const mtu = routeMtu(ipv4);
+    return mtu > IPV4_UDP_HEADERS ? mtu - IPV4_UDP_HEADERS : undefined;
+  }
+
+  async open(host: string, port: number, onReceive: ReceiveFunc<UdpEndpoint>, events?: UnderlayEvents<UdpEndpoint>): Promise<NativeUnderlaySocket> {
     const address = await this.bindAddress(host, port);
     let reported = 0;
     const socket = BatchUdpSocket.open({
@@ -48,6 +61,12 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
       address,
       port,
       onReceive: (buf, offset, length, from, fromPort) => onReceive(buf, offset, length, this.endpoints.numeric(from, fromPort)),
+      onTooBig: (to, toPort) => {
+        if (events?.tooBig === undefined) return;
+        // The kernel refused it against the MTU its route cache holds now: that MTU is the answer.
+        const mtu = this.tuning.native === undefined ? routeMtu(to) : 0;
+        events.tooBig(this.endpoints.numeric(to, toPort), mtu > IPV4_UDP_HEADERS ? mtu - IPV4_UDP_HEADERS : 0);
+      },
       onError: (error) => {
         reported++;
         if (reported <= 10 || reported % 1000 === 0) this.log.verbose(`${error.message} (${reported} errors so far)`);

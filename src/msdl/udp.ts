@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { DgramUdpUnderlay } from './udp-dgram.js';
 import { UdpEndpoints, sameUdpEndpoint, type UdpEndpoint } from './udp-endpoint.js';
 import { NativeUdpUnderlay, type NativeUdpTuning } from './udp-native.js';
-import type { ReceiveFunc, Underlay, UnderlayLog, UnderlaySocket } from './underlay.js';
+import type { ReceiveFunc, Underlay, UnderlayEvents, UnderlayLog, UnderlaySocket } from './underlay.js';
 
 export class UdpUnderlay implements Underlay<UdpEndpoint> {
   private readonly native: NativeUdpUnderlay;
@@ -27,7 +27,11 @@ export class UdpUnderlay implements Underlay<UdpEndpoint> {
     return sameUdpEndpoint(a, b);
   }
 
-  open(host: string, port: number, onReceive: ReceiveFunc<UdpEndpoint>): Promise<UnderlaySocket<UdpEndpoint>> {
-    return isIP(host) === 6 ? this.dgram.open(host, port, onReceive) : this.native.open(host, port, onReceive);
+  open(host: string, port: number, onReceive: ReceiveFunc<UdpEndpoint>, events?: UnderlayEvents<UdpEndpoint>): Promise<UnderlaySocket<UdpEndpoint>> {
+    return isIP(host) === 6 ? this.dgram.open(host, port, onReceive) : this.native.open(host, port, onReceive, events);
+  }
+
+  pathLimit(link: UdpEndpoint): number | undefined {
+    return this.native.pathLimit(link);
   }
 }

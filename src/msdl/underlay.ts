@@ -7,6 +7,9 @@
 // A link value `L` names a peer on the underlay. MSNL stores links and hands them back, never looks
 // inside; both UDP underlays use one endpoint type, UdpEndpoint (udp-endpoint.ts).
 //
+// Datagrams are never fragmented: a socket reports a datagram too big for its path through
+// UnderlayEvents.tooBig, and pathLimit() gives a new link's starting size (the outgoing link's).
+//
 // Buffers are borrowed, never kept: send() consumes buf[offset, offset + length) before it returns,
 // and a received datagram is valid during the onReceive call only.
 
@@ -25,9 +28,25 @@ export interface UnderlaySocket<L> {
   describe(): string;
 }
 
+/** What a socket learns about the paths to its peers (optional; the MSNL endpoint takes them). */
+export interface UnderlayEvents<L> {
+  /**
+   * A datagram to `link` was refused as too big for the path (by the local link, or by an ICMP
+   * "fragmentation needed" from a router): `maxPayload` is the largest UDP payload the reported
+   * MTU leaves, 0 when the report named none.
+   */
+  readonly tooBig?: (link: L, maxPayload: number) => void;
+}
+
 export interface Underlay<L> {
   /** Binds HOST:PORT and hands every datagram received to onReceive. */
-  open(host: string, port: number, onReceive: ReceiveFunc<L>): Promise<UnderlaySocket<L>>;
+  open(host: string, port: number, onReceive: ReceiveFunc<L>, events?: UnderlayEvents<L>): Promise<UnderlaySocket<L>>;
+  /**
+   * The largest UDP payload this host would send to `link` unfragmented as far as it knows now (the
+   * outgoing link's MTU less the IP and UDP headers, or a lower path MTU the kernel learned), or
+   * undefined when it cannot tell (not resolved yet, no route, no such notion).
+   */
+  pathLimit?(link: L): number | undefined;
   /** The link value for a route's `HOST:PORT` (wireguard-go's ParseEndpoint). */
   link(host: string, port: number): L;
   /** True when two links name the same peer. */

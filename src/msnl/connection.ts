@@ -5,6 +5,7 @@ import type { Sap } from './address.js';
 import type { SecureConn } from './session.js';
 import { MAX_PROBE_INTERVAL_MS, PEER_INTERVAL_TOLERANCE } from './constants.js';
 import type { ConnectionInfo, ConnectionRole, Health } from './types.js';
+import type { PathMtu } from './pmtu.js';
 
 /** How many recent probes the loss ratio looks at. */
 export const PROBE_WINDOW = 32;
@@ -30,6 +31,9 @@ export class Connection<L> {
   txProvenAt = -Infinity;
   rttMs = -1;
   idleSignalled = false;
+  /** The path MTU of the link in use, and that link (a new link starts a new search). */
+  path: PathMtu;
+  pathLink: L;
   /** Keys and sessions of a keyed connection; null for a plain (auth none) one. */
   secure: SecureConn | null = null;
   /** When the peer's last probe arrived, and the gap before it (the peer's probe rate, at most MAX_PROBE_INTERVAL_MS). */
@@ -51,7 +55,10 @@ export class Connection<L> {
     /** The transaction id and originator SAP of the call that made this connection. */
     readonly transaction: number,
     readonly createdAt: number,
+    path: PathMtu,
   ) {
+    this.path = path;
+    this.pathLink = link;
     this.nextProbeAt = createdAt;
     this.lastHeardAt = createdAt;
     this.lastDataAt = createdAt;
@@ -117,7 +124,8 @@ export class Connection<L> {
     const txProven = now - this.txProvenAt <= windowMs;
     const rxWindowMs = Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.peerProbeIntervalMs);
     const rxProven = now - this.rxProvenAt <= rxWindowMs;
-    return { up: txProven && rxProven, txProven, rxProven, rttMs: this.rttMs, lossRatio: this.lossRatio(), lastHeardMs: now - this.lastHeardAt };
+    return { up: txProven && rxProven, txProven, rxProven, rttMs: this.rttMs, lossRatio: this.lossRatio(), lastHeardMs: now - this.lastHeardAt,
+      maxDatagram: this.path.maxDatagram, pathPhase: this.path.phase };
   }
 
   /** Share of unanswered probes among the recent ones, not counting the newest (still in flight). */

@@ -9,6 +9,8 @@ import type { Sap } from './address.js';
 import { Connection } from './connection.js';
 import { DATA_HEADER_SIZE, MAX_PACKET_SIZE, MsgType, Reason, RESET_SIZE } from './constants.js';
 
+/** The largest UDP payload over IPv4 (65535 - 20 - 8). */
+const MAX_UDP_DATAGRAM = 65507;
 /** Message types 11..14 are the secure framing (src/msnl/secure-wire.ts). */
 const SECURE_FIRST_TYPE = 11;
 const SECURE_LAST_TYPE = 14;
@@ -18,7 +20,8 @@ import { TokenBucket } from '../base/token-bucket.js';
 import { Reassembler, segmentPacket, type ReassemblyCounters } from './sar.js';
 import { Signalling, type ConnectRequest, type SignallingHost } from './signalling.js';
 import { DEFAULT_ENDPOINT_CONFIG, newCounters, type CallRow, type ConnectionInfo, type EndpointConfig, type EndpointCounters, type EndpointEvents, type Health } from './types.js';
-import { decodeDataHeader, decodeMessage, encodeEcho, encodeProbe, encodeReset, encodeSignal, newDataHeader, writeDataHeader, type Message } from './wire.js';
+import { decodeDataHeader, decodeMessage, encodeEcho, encodeProbe, encodeReset, encodeSignal, encodeSizeProbe, newDataHeader, writeDataHeader, type Message } from './wire.js';
+import { PathMtu } from './pmtu.js';
 import type { KeyPair } from '../crypto/primitives.js';
 import type { AeadBatch } from '../crypto/aead.js';
 import { SecureLayer, type SecureHost } from './secure.js';
@@ -53,6 +56,11 @@ export interface EndpointOptions<L> {
   readonly wallClock?: () => number;
   /** The octets that name a link's source address, for cookies and per-source limits. */
   readonly linkBytes?: (link: L) => Uint8Array;
+  /**
+   * Where a new connection's path MTU search starts: the largest datagram the link's route allows
+   * and whether it is pinned (a route's `mtu`); undefined: config.maxDatagram, searched.
+   */
+  readonly pathLimitOf?: (link: L) => { readonly maxDatagram: number; readonly pinned: boolean } | undefined;
 }
 
 /** Default source octets of a link: `address:port` of UDP links, the name of memory peers. */
@@ -91,6 +99,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   private sealFrame = new Uint8Array(0);
   private readonly secure: SecureLayer<L>;
   private readonly peerKeyOf: (address: number) => Uint8Array | 'none' | undefined;
+  private readonly pathLimitOf: EndpointOptions<L>['pathLimitOf'];
+  private smallestPath: number;
 
   constructor(options: EndpointOptions<L>) {
     this.address = options.localAddress >>> 0;
@@ -104,6 +114,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     this.reassembler = new Reassembler(this.clock, this.config.reassembly);
     this.resetBucket = new TokenBucket(this.config.resetRatePerSecond, this.config.resetBurst, () => this.clock.now());
     this.peerKeyOf = options.peerKeyOf ?? (() => 'none');
+    this.pathLimitOf = options.pathLimitOf;
+    this.smallestPath = this.config.maxDatagram;
     const wallClock = options.wallClock ?? Date.now;
     const linkBytes = options.linkBytes ?? defaultLinkBytes;
     const host: SecureHost<L> = {
@@ -215,7 +227,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     conn.dataSent(this.clock.now(), length);
     this.counters.packetsOut++;
     if (conn.secure !== null) return this.sendSealed(conn, buf, offset, length, seq);
-    if (length + DATA_HEADER_SIZE <= this.config.maxDatagram) {
+    const maxDatagram = conn.path.maxDatagram;
+    if (length + DATA_HEADER_SIZE <= maxDatagram) {
       if (offset >= DATA_HEADER_SIZE) {
         writeDataHeader(buf, offset - DATA_HEADER_SIZE, conn.remoteConnId, seq, length, 0);
         this.outFrame(conn.link, buf, offset - DATA_HEADER_SIZE, DATA_HEADER_SIZE + length);
@@ -231,7 +244,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
       // In place: each segment's header goes into the 16 octets in front of its chunk. Those
       // octets are the tail of the previous chunk, already handed to transmit (which consumes a
       // datagram before it returns), so they are saved and put back: no allocation, no copy here.
-      const chunk = this.config.maxDatagram - DATA_HEADER_SIZE;
+      const chunk = maxDatagram - DATA_HEADER_SIZE;
       const saved = this.savedOctets;
       for (let at = 0; at < length; at += chunk) {
         const n = Math.min(chunk, length - at);
@@ -243,14 +256,14 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
       }
       return true;
     }
-    const frames = segmentPacket(buf.subarray(offset, offset + length), conn.remoteConnId, seq, this.config.maxDatagram);
+    const frames = segmentPacket(buf.subarray(offset, offset + length), conn.remoteConnId, seq, maxDatagram);
     for (let i = 0; i < frames.length; i++) this.out(conn.link, frames[i]!);
     return true;
   }
 
   /** A keyed connection's packet: each segment becomes one sealed datagram. */
   private sendSealed(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, seq: number): boolean {
-    const chunk = this.config.maxDatagram - SEAL_OVERHEAD - DATA_HEADER_SIZE;
+    const chunk = conn.path.maxDatagram - SEAL_OVERHEAD - DATA_HEADER_SIZE;
     const size = DATA_HEADER_SIZE + Math.min(chunk, length);
     if (this.sealFrame.length < size) this.sealFrame = new Uint8Array(Math.max(size, 2048));
     const frame = this.sealFrame; // sealAndSend copies it before anything can reuse it
@@ -338,7 +351,9 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     this.signalling.tick(now);
     this.reassembler.expire();
     const { probeIntervalMs, idleMs, deadMs } = this.config;
+    let smallest = this.config.maxDatagram;
     for (const conn of [...this.conns.values()]) {
+      if (conn.path.maxDatagram < smallest) smallest = conn.path.maxDatagram;
       if (deadMs > 0 && now - conn.lastHeardAt >= deadMs) {
         this.signalling.sendRelease(conn, Reason.DEAD);
         this.closeConnection(conn, Reason.DEAD, false);
@@ -349,11 +364,14 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
         this.counters.probesSent++;
         this.connOut(conn, encodeProbe(MsgType.PROBE, conn.remoteConnId, seq, now >>> 0));
       }
+      if (conn.pathLink !== conn.link && !this.sameLink(conn.pathLink, conn.link)) this.newPath(conn, conn.link, now);
+      if (now >= conn.path.nextProbeAt) this.sizeProbe(conn, now);
       if (!conn.idleSignalled && now - conn.lastDataAt >= idleMs) {
         conn.idleSignalled = true;
         this.events.idle(conn.connId);
       }
     }
+    this.smallestPath = smallest;
     for (const [ident, e] of this.echoes) if (now - e.sentAt >= this.config.echoTimeoutMs) this.echoes.delete(ident);
     this.secure.tick(now, this.conns.values(), (conn) => encodeSignal({
       type: MsgType.CONNECT_CONFIRM, reason: 0, transaction: conn.transaction,
@@ -367,7 +385,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     let next = Math.min(this.signalling.nextDeadline(), this.reassembler.nextDeadline());
     const { idleMs, deadMs } = this.config;
     for (const conn of this.conns.values()) {
-      next = Math.min(next, conn.nextProbeAt);
+      next = Math.min(next, conn.nextProbeAt, conn.path.nextProbeAt);
       if (!conn.idleSignalled) next = Math.min(next, conn.lastDataAt + idleMs);
       if (deadMs > 0) next = Math.min(next, conn.lastHeardAt + deadMs);
       if (conn.secure !== null) next = Math.min(next, this.secure.nextDeadline(conn));
@@ -407,7 +425,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
 
   openConnection(id: number, remoteId: number, role: 'originator' | 'responder', local: Sap, remote: Sap, localIpa: number, remoteIpa: number, link: L, transaction: number, secure: boolean): Connection<L> {
     this.reserved.delete(id);
-    const conn = new Connection(id, remoteId, role, local, remote, localIpa, remoteIpa, link, transaction, this.clock.now());
+    const conn = new Connection(id, remoteId, role, local, remote, localIpa, remoteIpa, link, transaction, this.clock.now(), this.pathFor(link, this.clock.now()));
     if (secure) {
       if (role === 'originator') this.secure.attach(conn);
       const key = this.peerKeyOf(remote.address);
@@ -552,6 +570,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
           this.counters.dropPlainRefused++;
           return;
         }
+        if (msg.sized === true) {
+          // A size probe: answered unpadded, and no health probe (msnl(7) Path MTU).
+          this.connOut(conn, encodeSizeProbe(true, conn.remoteConnId, msg.seq, msg.stamp));
+          return;
+        }
         conn.peerProbed(this.clock.now());
         this.connOut(conn, encodeProbe(MsgType.PROBE_REPLY, conn.remoteConnId, msg.seq, msg.stamp));
         return;
@@ -560,6 +583,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
         const conn = this.conns.get(msg.connId);
         if (conn !== undefined && conn !== via && conn.secure !== null) {
           this.counters.dropPlainRefused++;
+          return;
+        }
+        if (conn !== undefined && msg.sized === true) {
+          if (conn.path.answered(msg.seq, this.clock.now())) this.counters.sizeProbesAnswered++;
+          else this.counters.dropUnexpectedSignal++;
           return;
         }
         if (conn === undefined || !conn.probeAnswered(msg.seq, msg.stamp, this.clock.now())) {
@@ -587,6 +615,48 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     if (key === 'none') return true;
     this.events.authFailed?.(msg.origAddr, 'plain-refused');
     return false;
+  }
+
+  /**
+   * The underlay refused a datagram to `link` as too big for its path; `maxPayload` is the largest
+   * that fits by the report (0: none named). Every connection on that link lowers its size at once.
+   */
+  pathTooBig(link: L, maxPayload: number): void {
+    this.counters.pathTooBig++;
+    const now = this.clock.now();
+    for (const conn of this.conns.values()) {
+      if (conn.link !== link && !this.sameLink(conn.link, link)) continue;
+      conn.path.tooBig(maxPayload, now);
+      if (conn.path.maxDatagram < this.smallestPath) this.smallestPath = conn.path.maxDatagram;
+    }
+  }
+
+  /** The smallest largest-datagram of the open connections' paths as of the last tick or report
+   *  (config.maxDatagram with none): what TCP segments are cut to (the daemon's tunnels). */
+  smallestPathDatagram(): number {
+    return this.smallestPath;
+  }
+
+  // A new path MTU state for `link`, starting from what the underlay says of its route.
+  private pathFor(link: L, now: number): PathMtu {
+    const limit = this.pathLimitOf?.(link);
+    const max = Math.min(limit?.maxDatagram ?? this.config.maxDatagram, MAX_UDP_DATAGRAM);
+    return new PathMtu(max, now, limit?.pinned === true || !this.config.pathProbing, this.config.firstSizeProbeMs);
+  }
+
+  private newPath(conn: Connection<L>, link: L, now: number): void {
+    conn.path = this.pathFor(link, now);
+    conn.pathLink = link;
+  }
+
+  // Sends the size probe the connection's path search asks for, if any: padded so the datagram
+  // (sealed or not) is exactly the size probed.
+  private sizeProbe(conn: Connection<L>, now: number): void {
+    const size = conn.path.probe(now);
+    if (size === 0) return;
+    const inner = conn.secure !== null ? size - SEAL_OVERHEAD : size;
+    this.counters.sizeProbesSent++;
+    this.connOut(conn, encodeSizeProbe(false, conn.remoteConnId, conn.path.seq, now >>> 0, inner));
   }
 
   private out(link: L, bytes: Uint8Array): void {

@@ -24,8 +24,12 @@ export interface EndpointConfig {
   readonly deadMs: number;
   /** Unanswered echo requests are forgotten after this long (ms). */
   readonly echoTimeoutMs: number;
-  /** Largest datagram the underlay carries (UDP payload octets). */
+  /** Largest datagram the underlay carries (UDP payload octets); a path's own limit may be lower. */
   readonly maxDatagram: number;
+  /** Search each connection's path MTU with padded size probes (msnl(7) Path MTU). */
+  readonly pathProbing: boolean;
+  /** Delay of a new connection's first size probe (ms). */
+  readonly firstSizeProbeMs: number;
   /** Resets answering unknown-connection traffic: sustained rate per second and burst. */
   readonly resetRatePerSecond: number;
   readonly resetBurst: number;
@@ -65,6 +69,8 @@ export const DEFAULT_ENDPOINT_CONFIG: EndpointConfig = Object.freeze({
   deadMs: 30000,
   echoTimeoutMs: 3000,
   maxDatagram: DEFAULT_MAX_DATAGRAM,
+  pathProbing: true,
+  firstSizeProbeMs: 1000,
   resetRatePerSecond: 20,
   resetBurst: 10,
   callRatePerSource: 100,
@@ -139,6 +145,9 @@ export interface Health {
   readonly lossRatio: number;
   /** Milliseconds since anything arrived on the connection. */
   readonly lastHeardMs: number;
+  /** The largest datagram (UDP payload) its path carries as far as is known, and the search's phase. */
+  readonly maxDatagram: number;
+  readonly pathPhase: 'base' | 'search' | 'done' | 'error' | 'pinned';
 }
 
 /** 'no-handshake': a keyed call timed out without one authenticated answer (a key mismatch, or no peer). */
@@ -196,6 +205,10 @@ export interface EndpointCounters {
   echoesAnswered: number;
   probesSent: number;
   probesAnswered: number;
+  /** Padded size probes sent and answered, and too-big reports taken (msnl(7) Path MTU). */
+  sizeProbesSent: number;
+  sizeProbesAnswered: number;
+  pathTooBig: number;
   /** Handshake or sealed frame that failed authentication (mac1, Noise, AEAD). */
   dropAuth: number;
   /** A sealed frame or an initiation seen before (replay window, handshake timestamp). */
@@ -226,6 +239,7 @@ export function newCounters(): EndpointCounters {
     dropSendNoConnection: 0, dropSendBadLength: 0,
     requestsSent: 0, retransmits: 0, requestsAbsorbed: 0, waitsSent: 0, confirmsResent: 0, requestsRateLimited: 0,
     resetsSent: 0, resetsRateLimited: 0, resetsReceived: 0, echoesAnswered: 0, probesSent: 0, probesAnswered: 0,
+    sizeProbesSent: 0, sizeProbesAnswered: 0, pathTooBig: 0,
     dropAuth: 0, dropReplay: 0, dropWrongKey: 0, dropPlainRefused: 0, dropUnknownSession: 0, dropNoHostKey: 0,
     dropHandshakeRateLimited: 0, dropSendNoSession: 0, handshakesSent: 0, handshakesAnswered: 0,
     cookieRepliesSent: 0, cookiesReceived: 0, rekeys: 0, sealedIn: 0, sealedOut: 0, roams: 0,

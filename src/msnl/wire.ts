@@ -39,7 +39,8 @@ export interface EchoMessage {
   readonly ident: number;
   readonly payload: Uint8Array;
 }
-export interface ProbeMessage { readonly type: 8 | 9; readonly connId: number; readonly seq: number; readonly stamp: number }
+/** `sized`: a size probe (code 1, padded; msnl(7) Path MTU) or its reply, not a health probe. */
+export interface ProbeMessage { readonly type: 8 | 9; readonly connId: number; readonly seq: number; readonly stamp: number; readonly sized?: boolean }
 export interface DataMessage {
   readonly type: 10;
   readonly connId: number;
@@ -144,6 +145,20 @@ export function encodeProbe(type: 8 | 9, connId: number, seq: number, stamp: num
   return out.subarray(0, PROBE_SIZE);
 }
 
+/** Code of a size probe and its reply (msnl(7) Path MTU). */
+export const SIZE_PROBE_CODE = 1;
+
+/**
+ * Encodes a size probe of `size` octets (at least PROBE_SIZE): a probe with code 1 whose octets
+ * after the first 16 are zero padding, or (`reply`) its 16-octet reply.
+ */
+export function encodeSizeProbe(reply: boolean, connId: number, seq: number, stamp: number, size = PROBE_SIZE): Uint8Array {
+  const out = new Uint8Array(reply ? PROBE_SIZE : Math.max(PROBE_SIZE, size));
+  encodeProbe(reply ? MsgType.PROBE_REPLY : MsgType.PROBE, connId, seq, stamp, out);
+  out[3] = SIZE_PROBE_CODE;
+  return out;
+}
+
 /**
  * Writes a data header into `buf` at `at` (the headroom in front of the payload). The caller
  * guarantees at + DATA_HEADER_SIZE <= buf.length and valid field ranges.
@@ -224,11 +239,14 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
     }
     case MsgType.PROBE:
     case MsgType.PROBE_REPLY: {
-      if (buf.length !== PROBE_SIZE) return fail(buf.length < PROBE_SIZE ? 'short' : 'length');
-      if (code !== 0) return fail('reserved');
+      // A size probe (code 1) may carry padding; a health probe and every reply are exactly 16.
+      const sized = code === SIZE_PROBE_CODE;
+      if (buf.length < PROBE_SIZE) return fail('short');
+      if (buf.length !== PROBE_SIZE && !(sized && type === MsgType.PROBE)) return fail('length');
+      if (code !== 0 && !sized) return fail('reserved');
       const connId = u32(buf, 4);
       if (connId === 0) return fail('field');
-      return { ok: true, msg: { type, connId, seq: u32(buf, 8), stamp: u32(buf, 12) } };
+      return { ok: true, msg: sized ? { type, connId, seq: u32(buf, 8), stamp: u32(buf, 12), sized } : { type, connId, seq: u32(buf, 8), stamp: u32(buf, 12) } };
     }
     case MsgType.DATA: {
       const header = newDataHeader();

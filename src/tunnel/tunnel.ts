@@ -77,7 +77,7 @@ export class Tunnel {
   private readonly bufs: Uint8Array[];
   private readonly sizes: Int32Array;
   /** The longest packet a read may give: TCP super-packets are cut to it (offloading devices). */
-  private readonly segmentLimit: number;
+  private segmentLimit = 0;
   private readonly icmpScratch = Buffer.alloc(20 + 8 + 60 + 8);
   private readonly mmScratch = Buffer.alloc(64);
   /** The device's cumulative drop counts already added to ours. */
@@ -90,11 +90,21 @@ export class Tunnel {
     const batch = options.batch ?? (options.spec.mtu > 9180 ? 8 : 32);
     this.bufs = Array.from({ length: batch }, () => new Uint8Array(options.headroom + options.spec.mtu));
     this.sizes = new Int32Array(batch);
-    // Segments of whole datagrams: ms0's 1500 becomes 1456 (one datagram each instead of two).
-    const fit = options.datagramPayload ?? 1456;
-    this.segmentLimit = options.spec.mtu < fit ? options.spec.mtu : Math.floor(options.spec.mtu / fit) * fit;
+    this.setDatagramPayload(options.datagramPayload ?? 1456);
     this.pending = new PendingQueues(options.pendingPerPeer ?? 16, options.headroom);
     this.icmpBucket = new TokenBucket(50, 20, options.now);
+  }
+
+  /**
+   * IP octets one underlay datagram carries after the data header, now (the smallest path MTU in
+   * use changes it): TCP super-packets are cut into segments that fill whole datagrams, so ms0's
+   * 1500 becomes 1456 over a 1500-octet path and 1356 over a 1400-octet one (one datagram each
+   * instead of two).
+   */
+  setDatagramPayload(fit: number): void {
+    const mtu = this.spec.mtu;
+    const f = Math.max(1, Math.floor(fit));
+    this.segmentLimit = mtu < f ? mtu : Math.floor(mtu / f) * f;
   }
 
   /** The interface's IPv4 address and prefix length, when it has one. */

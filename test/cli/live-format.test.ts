@@ -31,13 +31,13 @@ test('health: every tunnel up, vacuously for none; text for unmeasured fields', 
   assert.equal(allUp([]), true);
   assert.equal(allUp([SAMPLE_HEALTH, { ...SAMPLE_HEALTH, state: 'down' }]), false);
   assert.equal(
-    healthText({ ...SAMPLE_HEALTH, state: 'down', tx_proven: false, rx_proven: false, rtt_ms: null, last_heard_s: null, loss: 1 }),
+    healthText({ ...SAMPLE_HEALTH, state: 'down', tx_proven: false, rx_proven: false, rtt_ms: null, last_heard_s: null, loss: 1, pmtu: null }),
     '7: ms0 peer 10.77.0.2 remote 128.232.65.43 state down auth key tx unproven rx unproven rtt - loss 100% heard never',
   );
 });
 
 test('health: a failed call shows its reason and age; it fails the check for CHECK_FAILED_WINDOW_S seconds', () => {
-  const failed = { ...SAMPLE_HEALTH, connection: 0, state: 'down' as const, tx_proven: false, rx_proven: false, rtt_ms: null, last_heard_s: null, loss: 1, reason: 'timeout', failed_s: 3.25 };
+  const failed = { ...SAMPLE_HEALTH, connection: 0, state: 'down' as const, tx_proven: false, rx_proven: false, rtt_ms: null, last_heard_s: null, loss: 1, pmtu: null, reason: 'timeout', failed_s: 3.25 };
   assert.equal(
     healthText(failed),
     '0: ms0 peer 10.77.0.2 remote 128.232.65.43 state down auth key tx unproven rx unproven rtt - loss 100% heard never reason timeout failed 3.3s ago',

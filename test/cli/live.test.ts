@@ -83,13 +83,13 @@ test('conn del: done, unknown id (exit 2), bad id (exit 1)', async () => {
 test('health: text, JSON, and --check exit codes', async () => {
   await withDaemon(async (socket, handler) => {
     const text = await msnl(['--socket', socket, 'health']);
-    assert.equal(text.stdout, '7: ms0 peer 10.77.0.2 remote 128.232.65.43 state up auth key tx proven rx proven rtt 1.250ms loss 0% heard 0.5s ago\n');
+    assert.equal(text.stdout, '7: ms0 peer 10.77.0.2 remote 128.232.65.43 state up auth key tx proven rx proven rtt 1.250ms loss 0% pmtu 1500 heard 0.5s ago\n');
     assert.deepEqual(JSON.parse((await msnl(['--socket', socket, '-j', 'health'])).stdout), [SAMPLE_HEALTH]);
     assert.equal((await msnl(['--socket', socket, 'health', '--check'])).code, 0);
     handler.healthRows = [SAMPLE_HEALTH, { ...SAMPLE_HEALTH, connection: 8, state: 'half', rx_proven: false, rtt_ms: null, last_heard_s: null, loss: 0.25 }];
     const half = await msnl(['--socket', socket, 'health', '--check']);
     assert.equal(half.code, 3);
-    assert.match(half.stdout, /^8: ms0 peer 10\.77\.0\.2 remote 128\.232\.65\.43 state half auth key tx proven rx unproven rtt - loss 25% heard never$/m);
+    assert.match(half.stdout, /^8: ms0 peer 10\.77\.0\.2 remote 128\.232\.65\.43 state half auth key tx proven rx unproven rtt - loss 25% pmtu 1500 heard never$/m);
     handler.healthRows = [];
     const none = await msnl(['--socket', socket, 'health', '--check']);
     assert.deepEqual([none.code, none.stdout], [0, '']);

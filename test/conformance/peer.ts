@@ -150,7 +150,7 @@ async function main(): Promise<void> {
       if (e === undefined) throw new Error(`man/msnl.7 EXAMPLES has no datagram ${i}`);
       return e.bytes;
     };
-    check('the page gives the eleven datagrams of its worked exchange', ex.length === 11, `found ${ex.length}`);
+    check('the page gives the thirteen datagrams of its worked exchange', ex.length === 13, `found ${ex.length}`);
     const type = (t: number) => (b: Buffer) => b.length >= 4 && b[1] === t;
     const NOT_PROBES = (b: Buffer) => b.length >= 4 && b[1] !== 8 && b[1] !== 9;
 
@@ -175,10 +175,15 @@ async function main(): Promise<void> {
     const reply = await wire.next((b) => type(9)(b) && b.readUInt32BE(8) === 0, 2000);
     check('a probe is answered with the page\'s reply', reply !== undefined && hex(reply) === hex(line(3)), reply === undefined ? 'no reply' : hex(reply));
 
+    // --- a size probe (Path MTU): padded to 1232 octets, answered unpadded ---
+    await wire.send(Buffer.concat([withU32(line(4), 4, bId), Buffer.alloc(1216)]));
+    const sizeReply = await wire.next((b) => type(9)(b) && b.readUInt16BE(2) === 1 && b.readUInt32BE(8) === 1, 2000);
+    check('a 1232-octet size probe is answered with the page\'s 16-octet reply', sizeReply !== undefined && hex(sizeReply) === hex(line(5)), sizeReply === undefined ? 'no reply' : hex(sizeReply));
+
     // --- a two-segment packet, sent last segment first ---
     const packet = icmpEcho('10.0.0.1', '10.0.0.2', 1500, 0x4d53);
-    const seg1 = Buffer.concat([withU32(line(4), 4, bId), packet.subarray(0, 1456)]);
-    const seg2 = Buffer.concat([withU32(line(5), 4, bId), packet.subarray(1456)]);
+    const seg1 = Buffer.concat([withU32(line(6), 4, bId), packet.subarray(0, 1456)]);
+    const seg2 = Buffer.concat([withU32(line(7), 4, bId), packet.subarray(1456)]);
     wire.clear();
     await wire.send(seg2);
     await wire.send(seg1);
@@ -201,23 +206,24 @@ async function main(): Promise<void> {
       echoReply === undefined ? `${segments.length} data frames, no whole reply` : `reply of ${echoReply.length} octets, ICMP type ${echoReply[20]}`);
 
     // --- echo ---
-    await wire.send(line(6));
+    await wire.send(line(8));
     const echo = await wire.next(type(7), 2000);
-    check('an echo request for B\'s address gets the page\'s reply', echo !== undefined && hex(echo) === hex(line(7)), echo === undefined ? 'no reply' : hex(echo));
+    check('an echo request for B\'s address gets the page\'s reply', echo !== undefined && hex(echo) === hex(line(9)), echo === undefined ? 'no reply' : hex(echo));
 
     // --- unknown connection, and what is never answered ---
-    await wire.send(line(8));
+    await wire.send(line(10));
     const reset = await wire.next(type(5), 2000);
-    check('a probe for an unknown id gets the page\'s 8-octet reset', reset !== undefined && hex(reset) === hex(line(9)), reset === undefined ? 'no reset' : hex(reset));
+    check('a probe for an unknown id gets the page\'s 8-octet reset', reset !== undefined && hex(reset) === hex(line(11)), reset === undefined ? 'no reset' : hex(reset));
     wire.clear();
     const malformed: Array<[string, Buffer]> = [
       ['7 octets', Buffer.from('01080000333333', 'hex')],
-      ['version 2', withU32(Buffer.from(line(8)), 0, 0x02080000)],
-      ['type 11', withU32(Buffer.from(line(8)), 0, 0x010b0000)],
+      ['version 2', withU32(Buffer.from(line(10)), 0, 0x02080000)],
+      ['type 11', withU32(Buffer.from(line(10)), 0, 0x010b0000)],
       ['a 35-octet request', request.subarray(0, 35)],
-      ['a 20-octet probe', Buffer.concat([line(8), Buffer.alloc(4)])],
+      ['a 20-octet probe', Buffer.concat([line(10), Buffer.alloc(4)])],
+      ['a 20-octet size probe reply', Buffer.concat([line(5), Buffer.alloc(4)])],
       ['data past its total', Buffer.concat([Buffer.from('010a000033333333000000000010000c', 'hex'), Buffer.alloc(8)])],
-      ['a reset', line(9)],
+      ['a reset', line(11)],
     ];
     for (const [, bytes] of malformed) await wire.send(bytes);
     const answered = await wire.next(NOT_PROBES, 600);
@@ -234,7 +240,7 @@ async function main(): Promise<void> {
     await refusal('a request whose ms_ipa does not map to the caller is refused with reason 2', 0x0badc003, (b) => withU32(b, 24, ipv4('10.0.0.77')), 2);
 
     // --- release ---
-    await wire.send(withU32(line(10), 32, bId));
+    await wire.send(withU32(line(12), 32, bId));
     await new Promise((r) => setTimeout(r, 200));
     wire.clear();
     await wire.send(withU32(line(2), 4, bId));

@@ -27,7 +27,7 @@ export const SAMPLE_CONNECTION: ConnectionRow = {
 
 export const SAMPLE_HEALTH: HealthRow = {
   connection: 7, interface: 'ms0', peer_ip: '10.77.0.2', remote_address: '128.232.65.43', state: 'up', auth: 'key',
-  tx_proven: true, rx_proven: true, rtt_ms: 1.25, loss: 0, last_heard_s: 0.5, reason: null, failed_s: null,
+  tx_proven: true, rx_proven: true, rtt_ms: 1.25, loss: 0, pmtu: 1500, last_heard_s: 0.5, reason: null, failed_s: null,
 };
 
 export class FakeHandler implements ControlHandler {

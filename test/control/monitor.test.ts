@@ -83,7 +83,7 @@ test('HealthWatch: each change of state is one event; a tunnel that was up logs 
   const lines: string[] = [];
   const log = { error: (m: string) => lines.push(`error ${m}`), warn: (m: string) => lines.push(`warn ${m}`), info: (m: string) => lines.push(`info ${m}`), debug: () => undefined, verbose: () => undefined };
   const watch = new HealthWatch(log as unknown as Logger, events);
-  const health = (tx: boolean, rx: boolean, lastHeardMs = 100): Health => ({ up: tx && rx, txProven: tx, rxProven: rx, rttMs: 1, lossRatio: 0, lastHeardMs });
+  const health = (tx: boolean, rx: boolean, lastHeardMs = 100): Health => ({ up: tx && rx, txProven: tx, rxProven: rx, rttMs: 1, lossRatio: 0, lastHeardMs, maxDatagram: 1472, pathPhase: 'done' });
   const conn = (h: Health) => [{ conn: 3, interfaceName: 'ms0', peerIp: 0x0a000002, remoteMsnl: 0x80e80002, health: h }];
   watch.sample(conn(health(true, false)));
   watch.sample(conn(health(true, false)));

@@ -64,6 +64,7 @@ tx_proven=true
 rx_proven=true
 rtt_ms=1.25
 loss=0
+pmtu=1500
 last_heard_s=0.5
 `;
 

@@ -310,13 +310,14 @@ test('a real EAGAIN (tiny SO_SNDBUF, shaped veth in a namespace): every datagram
   assert.ok((out.datagramsSent as number) > 500, `most of the burst went out (${out.datagramsSent})`);
 });
 
-test('datagrams above the path MTU, which GSO refuses, go out plainly and segmentation turns off', (t) => {
+test('datagrams above the link MTU are never fragmented: refused as runs and plainly (EMSGSIZE, DF), counted as too big; segmentation turns off', (t) => {
   if (!requireRoot(t)) return;
   const out = inShapedNamespace('gso', 40);
   assert.equal(out.timedOut, false);
-  assert.equal(out.datagramsSent, 40);
-  assert.equal((out.sendErrors as number) + (out.queueDrops as number), 0);
-  assert.equal(out.segmentation, false, 'eight GSO runs refused for their size (EMSGSIZE) turn segmentation off');
+  assert.equal(out.datagramsSent, 0, 'a 2000-octet datagram on a 1500-octet link does not leave (no fragments)');
+  assert.equal(out.sendErrors, 40);
+  assert.equal(out.tooBig, 40, 'each is refused as too big');
+  assert.equal(out.segmentation, false, 'eight GSO runs refused for their size turn segmentation off');
 });
 
 test('a link flap (veth down, then up) does not turn UDP GSO off: no route says nothing about segmentation', (t) => {

@@ -75,6 +75,7 @@ export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address
     }),
   };
   link.onReceive((bytes, from) => node.ep.receive(bytes, from));
+  link.tooBig = (to, maxPayload) => node.ep.pathTooBig(to, maxPayload);
   return node;
 }
 

@@ -109,6 +109,17 @@ test('a 64 KB TCP super-packet read from ms0 leaves as 1456-octet segments, each
   assert.equal(tunnel.counters.txPackets, sent.length);
 });
 
+test('over a smaller path the cut follows it: after setDatagramPayload(1324) a super-packet leaves in segments of at most 1324 octets', () => {
+  const { tunnel, peer, sent } = connectedTunnel();
+  tunnel.setDatagramPayload(1324); // a 1400-octet path: 1372 less the data header and the seal
+  const payload = Buffer.alloc(10 * 1448, 5);
+  assert.ok(peer.inject(tcpPacket(LOCAL, PEER, 1000, payload, 0x18)));
+  tunnel.onReadable();
+  assert.equal(sent.length, Math.ceil(payload.length / (1324 - 52)));
+  assert.ok(sent.every((segment) => segment.length <= 1324 && tcpChecksumOk(segment)));
+  assert.deepEqual(Buffer.concat(sent.map((segment) => segment.subarray(52))), payload);
+});
+
 test('a plain packet with a partial UDP checksum is completed in place and sent whole', () => {
   const { tunnel, peer, sent } = connectedTunnel();
   const udp = Buffer.alloc(20 + 8 + 1472 - 8);

@@ -8,6 +8,7 @@
 // refuses a GSO message this file sends the run plainly and reports the errno; whether GSO goes off
 // is decided by src/msdl/gso.ts. Errors carry `errno` and `syscall` and name the socket.
 #include "common.h"
+#include "pmtu.h"
 #include "udp-msgs.h"
 
 #include <arpa/inet.h>
@@ -120,6 +121,12 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       return errno;
     }
     SizeBuffers(fd, rcv, snd);
+    int dfErr = SetNoFragment(fd);  // DF: never fragment, too big is EMSGSIZE (pmtu.h)
+    if (dfErr != 0) {
+      close(fd);
+      *syscall = "setsockopt";
+      return dfErr;
+    }
     struct sockaddr_in sin;
     memset(&sin, 0, sizeof sin);
     sin.sin_family = AF_INET;
