@@ -45,6 +45,7 @@ export const RATIOS: readonly RatioSpec[] = [
   { over: 'msnl ms0', under: KERNEL, label: 'ms0/kernel' },
   { over: 'msnl ms3', under: 'OpenVPN', label: 'ms3/OpenVPN' },
   { over: 'msnl ms3', under: KERNEL, label: 'ms3/kernel' },
+  { over: 'msnl ms0 IPv6', under: 'msnl ms0', label: 'ms0 IPv6/IPv4' },
 ];
 
 const TOOLS: ReadonlyArray<readonly [string, string]> = [
@@ -92,10 +93,12 @@ async function main(): Promise<number> {
   installMissing();
   if (!existsSync(MSNLD)) log(`${MSNLD} is missing: run npm run build first; msnl rows will fail`);
 
-  const topology = Topology.create({ tag: 'bench', hosts: 2, underlayMtu: 1500 });
+  // Dual-stack underlay: every peer runs over IPv4, and msnl once more over IPv6.
+  const topology = Topology.create({ tag: 'bench', hosts: 2, underlayMtu: 1500, underlayFamily: 'dual' });
   const iperf = new IperfServer();
   const msnl = new MsnlPeer(topology);
-  const peers: Peer[] = [underlayPeer, vxlanPeer, new WireguardPeer(), new OpenvpnPeer(), new NodeRelayPeer(), msnl];
+  const msnl6 = new MsnlPeer(topology, 6);
+  const peers: Peer[] = [underlayPeer, vxlanPeer, new WireguardPeer(), new OpenvpnPeer(), new NodeRelayPeer(), msnl, msnl6];
   let active: Peer | undefined;
   const cleanup = async (): Promise<void> => {
     await iperf.stop();
@@ -124,9 +127,9 @@ async function main(): Promise<number> {
           const first = await firstReply(topology, p);
           const samples: number[] = first instanceof Error ? [] : [first];
           let more: number | Error;
-          if (peer === msnl) {
+          if (peer === msnl || peer === msnl6) {
             // One more fresh call per row, on an interface nothing has used yet (ms1 for ms0, ms2 for ms3).
-            const spare = p.label === 'msnl ms0' ? 1 : 2;
+            const spare = p.label.startsWith('msnl ms0') ? 1 : 2;
             more = await firstReply(topology, { ...p, client: msnlAddress(spare, 1), server: msnlAddress(spare, 2) });
           } else {
             // The peers are cheap to rebuild: tear down, set up again, and time the first packet once more.
@@ -145,14 +148,14 @@ async function main(): Promise<number> {
       } catch (error) {
         const reason = (error as Error).message.split('\n')[0] ?? 'failed';
         log(`${peer.name}: ${reason}`);
-        const labels = peer === msnl ? ['msnl ms0', 'msnl ms3'] : [peer.name];
+        const labels = peer === msnl ? ['msnl ms0', 'msnl ms3'] : peer === msnl6 ? ['msnl ms0 IPv6'] : [peer.name];
         for (const label of labels) columns.set(label, { ...emptyFigures(reason), ...(label === 'msnl ms0' ? { mapImportMs: reason, rssMiB: reason } : {}) });
         if (peer === msnl) notes.push(`msnl failed: ${(error as Error).message}\n${topology.tail(topology.host(1), 8)}`);
       } finally {
         await peer.teardown(topology).catch(() => undefined);
         active = undefined;
       }
-      if (peer === msnl && msnl.note !== undefined) notes.push(msnl.note);
+      if (peer instanceof MsnlPeer && peer.note !== undefined) notes.push(peer.note);
     }
   } finally {
     await cleanup();
@@ -165,7 +168,7 @@ async function main(): Promise<number> {
   ms0['lookupsM'] = lookups.lookupsPerSecond.map((r) => r / 1e6);
   columns.set('msnl ms0', ms0);
 
-  const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'node relay', 'msnl ms0', 'msnl ms3'];
+  const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'node relay', 'msnl ms0', 'msnl ms3', 'msnl ms0 IPv6'];
   const table: Column[] = order.map((label) => ({ label, values: columns.get(label) ?? {} }));
   const seconds = (Date.now() - started) / 1000;
   console.log('');

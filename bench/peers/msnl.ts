@@ -1,7 +1,10 @@
 // msnl itself: msnld on hosts 1 and 2, configured through the msnl CLI exactly as an operator
 // would, with ms0 (MTU 1500) and ms3 (MTU 65535) up, plus ms1/ms2 for fresh call-setup samples.
+// With family 6 the daemons listen and route on the IPv6 underlay addresses of a dual-stack
+// topology, and only ms0 is measured (the row "msnl ms0 IPv6", beside the IPv4 one).
+import { rmSync } from 'node:fs';
 import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
-import { UNDERLAY_PORT, type Topology } from '../../src/demo/topology.js';
+import { UNDERLAY_PORT, type Host, type Topology } from '../../src/demo/topology.js';
 import type { Path, Peer } from './peer.js';
 
 /** Tunnel address of host `index` on interface msN: 10.N.0.index. */
@@ -10,21 +13,30 @@ export function msnlAddress(iface: number, index: number): string {
 }
 
 export class MsnlPeer implements Peer {
-  readonly name = 'msnl';
+  readonly name: string;
   readonly packages: readonly string[] = [];
   /** Interfaces brought up; the first ping to each of them measures a call setup. */
   readonly interfaces = [0, 1, 2, 3];
   /** Set when msnld started but did not answer on its control socket (no `msnl status` yet). */
   note: string | undefined;
 
-  constructor(private readonly topology: Topology) {}
+  constructor(private readonly topology: Topology, readonly family: 4 | 6 = 4) {
+    this.name = family === 6 ? 'msnl IPv6' : 'msnl';
+  }
+
+  /** `HOST:PORT` of a host's msnld on the underlay of this peer's family. */
+  private endpoint(host: Host): string {
+    if (this.family === 4) return `${host.underlay}:${UNDERLAY_PORT}`;
+    if (host.underlay6 === undefined) throw new Error('the topology has no IPv6 underlay (underlayFamily 6 or dual)');
+    return `[${host.underlay6}]:${UNDERLAY_PORT}`;
+  }
 
   async setup(topology: Topology): Promise<Path[]> {
     const hosts = [topology.host(1), topology.host(2)] as const;
     for (const [i, host] of hosts.entries()) {
       const other = hosts[1 - i]!;
       topology.mustMsnl(host, ['host', 'set', 'address', host.msnlAddress]);
-      topology.mustMsnl(host, ['route', 'add', other.msnlAddress, 'via', `${other.underlay}:${UNDERLAY_PORT}`, 'auth', 'none']);
+      topology.mustMsnl(host, ['route', 'add', other.msnlAddress, 'via', this.endpoint(other), 'auth', 'none']);
       for (const iface of this.interfaces) {
         topology.mustMsnl(host, ['map', 'add', `${msnlAddress(iface, other.index)}/32`, other.msnlAddress]);
         topology.mustMsnl(host, ['ifconfig', `ms${iface}`, `${msnlAddress(iface, host.index)}/24`, 'up']);
@@ -32,7 +44,7 @@ export class MsnlPeer implements Peer {
     }
     for (const host of hosts) {
       try {
-        await topology.startDaemon(host);
+        await topology.startDaemon(host, [], [], this.endpoint(host));
       } catch (error) {
         // Until the CLI has a readiness probe the daemon may run fine without answering it.
         const daemon = host.daemon;
@@ -40,8 +52,8 @@ export class MsnlPeer implements Peer {
         this.note = (this.note === undefined ? '' : this.note + '; ') + `msnld on h${host.index} runs but did not answer the readiness probe: ${(error as Error).message.split('\n')[0]}`;
       }
     }
-    return [0, 3].map((iface) => ({
-      label: `msnl ms${iface}`,
+    return (this.family === 6 ? [0] : [0, 3]).map((iface) => ({
+      label: `msnl ms${iface}${this.family === 6 ? ' IPv6' : ''}`,
       client: msnlAddress(iface, 1),
       server: msnlAddress(iface, 2),
       mtu: TUNNEL_INTERFACES[iface]!.mtu,
@@ -52,7 +64,11 @@ export class MsnlPeer implements Peer {
     return this.topology.hosts.slice(0, 2).flatMap((h) => (h.daemon?.pid !== undefined && h.daemon.exitCode === null ? [h.daemon.pid] : []));
   }
 
+  /** Stops the daemons and removes their databases, so the next setup starts afresh. */
   async teardown(topology: Topology): Promise<void> {
-    for (const host of topology.hosts.slice(0, 2)) await topology.stopDaemon(host).catch(() => undefined);
+    for (const host of topology.hosts.slice(0, 2)) {
+      await topology.stopDaemon(host).catch(() => undefined);
+      for (const suffix of ['', '-wal', '-shm']) rmSync(host.db + suffix, { force: true });
+    }
   }
 }

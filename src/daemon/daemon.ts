@@ -278,7 +278,8 @@ export class Daemon<L> {
     try {
       this.socket = await this.options.underlay.open(listen.host, listen.port, (buf, offset, length, link) => this.endpoint.receiveFrame(buf, offset, length, link));
       this.listenText = text;
-      this.options.log.info(`listening on underlay ${this.socket.describe()}`);
+      const kind = this.socket.kind;
+      this.options.log.info(`listening on underlay ${this.socket.describe()}${kind === undefined ? '' : ` (${kind})`}`);
     } catch (error) {
       this.listenText = undefined;
       this.options.log.error(`failed to listen on underlay ${text}: ${causeOf(error)}`);
