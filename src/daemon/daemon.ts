@@ -3,6 +3,7 @@
 // events, underlay, clock), so two whole daemons run in one process over fakes in tests, and over
 // real TUN devices and UDP in msnld.
 
+import { WakeTimer } from './wake-timer.js';
 import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
 import { MmReason } from '../abi/constants.js';
@@ -40,7 +41,8 @@ export interface DaemonOptions<L> {
   readonly endpointConfig?: Partial<EndpointConfig>;
   /** How often the store is polled for changes made by other processes (ms). */
   readonly pollMs?: number;
-  /** How often the endpoint's timers run (ms). */
+  /** The shortest gap between two runs of the endpoint's timers (ms; default 20). They run when
+   *  the earliest deadline comes, not at a fixed rate. */
   readonly tickMs?: number;
 }
 
@@ -122,6 +124,8 @@ export class Daemon<L> {
   private readonly applied = new Map<string, AppliedInterface>();
   private lastToken = '';
   private timers: NodeJS.Timeout[] = [];
+  /** Runs the endpoint's timers at its next deadline. */
+  private readonly endpointTimer: WakeTimer;
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private stopped = false;
@@ -133,7 +137,9 @@ export class Daemon<L> {
     this.startedAt = this.now();
     this.events = new DaemonEvents(() => this.now());
     const log = options.log;
+    this.endpointTimer = new WakeTimer(() => this.endpoint.tick(), this.now, options.tickMs ?? 20);
     this.endpoint = new MsnlEndpoint<L>({
+      wake: (at) => this.endpointTimer.arm(at),
       localAddress: options.address ?? 0,
       clock: { now: this.now },
       transmit: (link, buf, offset, length) => this.socket?.send(link, buf, offset, length),
@@ -233,8 +239,8 @@ export class Daemon<L> {
       else this.refreshDevice(TUNNEL_INTERFACES.findIndex((s) => s.name === ev.ifname));
     });
     await this.reconcile(true);
-    const tickMs = this.options.tickMs ?? 20;
-    this.timers.push(setInterval(() => this.endpoint.tick(), tickMs));
+    this.endpointTimer.start();
+    this.endpoint.tick();
     this.timers.push(setInterval(() => this.tunnels.forEach((t) => t.tick()), 250));
     this.timers.push(setInterval(() => void this.pollStore(), this.options.pollMs ?? 250));
     this.timers.push(setInterval(() => this.refreshDevices(), 1000));
@@ -487,6 +493,7 @@ export class Daemon<L> {
     if (this.stopped) return;
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
+    this.endpointTimer.stop();
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.manager.releaseAll(MmReason.SHUTDOWN);
     this.options.addrEvents?.onEvent(null);

@@ -12,6 +12,17 @@ import { BatchUdpSocket, type BatchUdpCounters, type BatchUdpOptions } from './u
 import { UdpEndpoints, sameUdpEndpoint, type UdpEndpoint } from './udp-endpoint.js';
 import { type ReceiveFunc, type Underlay, type UnderlayLog, type UnderlaySocket } from './underlay.js';
 
+/** SO_RCVBUF asked for when the tuning names none: room for a burst of 20 000 small datagrams
+ *  (call or hang-up storms), each charged at about 1.3 KiB of kernel memory. */
+export const DEFAULT_RECEIVE_BUFFER = 32 << 20;
+
+/** The receive buffer as the kernel set it (it reports twice the request), and why when it is smaller. */
+export function receiveBufferText(asked: number, got: number): string {
+  const mib = (n: number): string => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 2 : 0)} MiB`;
+  if (got >= asked) return `receive buffer ${mib(got)}`;
+  return `receive buffer ${mib(got)}, not the ${mib(asked)} asked: the kernel caps it at net.core.rmem_max unless msnld runs as root (SO_RCVBUFFORCE)`;
+}
+
 /** Socket tuning passed through to BatchUdpSocket. */
 export type NativeUdpTuning = Pick<BatchUdpOptions, 'receiveBufferSize' | 'sendBufferSize' | 'receiveBatch' | 'slotSize' | 'queueLength' | 'queueBytes' | 'receiveRounds' | 'native' | 'segmentation' | 'coalescing'>;
 
@@ -50,6 +61,7 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
     const address = await this.bindAddress(host, port);
     let reported = 0;
     const socket = BatchUdpSocket.open({
+      receiveBufferSize: DEFAULT_RECEIVE_BUFFER,
       ...this.tuning,
       address,
       port,
@@ -62,11 +74,13 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
     });
     const family = socket.family();
     const described = socket.describe();
+    const asked = this.tuning.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER;
+    const got = socket.bufferSizes().receive;
     return {
       counters: socket.counters,
       family,
       bufferSizes: () => socket.bufferSizes(),
-      kind: `batched IPv${family}`,
+      kind: `batched IPv${family}; ${receiveBufferText(asked, got)}`,
       send: (link, buf, offset, length) => {
         if (link.ipv6 !== null) {
           if (family === 4) this.unresolved++;

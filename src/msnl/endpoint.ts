@@ -14,57 +14,22 @@ const SECURE_FIRST_TYPE = 11;
 const SECURE_LAST_TYPE = 14;
 import { cryptoRandom, type RandomSource } from '../base/random.js';
 import type { Clock } from '../base/clock.js';
+import { ConnectionTable } from './connection-table.js';
+import { defaultLinkBytes, type EchoPending, type EndpointOptions } from './endpoint-options.js';
+import { connectionDeadline, runConnectionTimers, type LivenessHost } from './liveness.js';
 import { TokenBucket } from '../base/token-bucket.js';
 import { Reassembler, segmentPacket, type ReassemblyCounters } from './sar.js';
 import { Signalling, type ConnectRequest, type SignallingHost } from './signalling.js';
 import { DEFAULT_ENDPOINT_CONFIG, newCounters, type CallRow, type ConnectionInfo, type EndpointConfig, type EndpointCounters, type EndpointEvents, type Health } from './types.js';
+
+export type { EndpointOptions } from './endpoint-options.js';
 import { decodeDataHeader, decodeMessage, encodeEcho, encodeProbe, encodeReset, encodeSignal, newDataHeader, writeDataHeader, type Message } from './wire.js';
 import type { KeyPair } from '../crypto/primitives.js';
 import { SecureLayer, type SecureHost } from './secure.js';
 import { SEAL_OVERHEAD } from './secure-wire.js';
 import { readU32 } from '../abi/bytes.js';
 
-export interface EndpointOptions<L> {
-  /** This host's MSNL address (the default address that 0.0.0.0 binds to). */
-  readonly localAddress: number;
-  readonly clock: Clock;
-  readonly random?: RandomSource;
-  /**
-   * Sends one datagram, buf[offset, offset + length). It must consume (send or copy) the octets
-   * before it returns: the endpoint writes segment headers in place and reuses them afterwards.
-   */
-  readonly transmit: (link: L, buf: Uint8Array, offset: number, length: number) => void;
-  readonly events: EndpointEvents<L>;
-  readonly config?: Partial<EndpointConfig>;
-  /** Tells whether two links are the same peer (resets are only taken from the connection's peer). */
-  readonly sameLink?: (a: L, b: L) => boolean;
-  /** This host's X25519 key pair (secure MSNL); null or absent: keyed calls cannot be made or taken. */
-  readonly identity?: KeyPair | null;
-  /**
-   * The key configured for an MSNL address (its route's): a key, 'none' for the historic plain
-   * framing, undefined when there is no route (plain calls from it are refused). Absent: every
-   * address is 'none' (the historic behaviour, for tests and embedders without keys).
-   */
-  readonly peerKeyOf?: (address: number) => Uint8Array | 'none' | undefined;
-  /** Wall-clock milliseconds since the Unix epoch, for handshake timestamps (default Date.now). */
-  readonly wallClock?: () => number;
-  /** The octets that name a link's source address, for cookies and per-source limits. */
-  readonly linkBytes?: (link: L) => Uint8Array;
-}
-
-/** Default source octets of a link: `address:port` of UDP links, the name of memory peers. */
-function defaultLinkBytes(link: unknown): Uint8Array {
-  const l = link as { address?: unknown; port?: unknown; name?: unknown } | null;
-  const text = l !== null && typeof l === 'object' ? (l.address !== undefined ? `${String(l.address)}:${String(l.port)}` : String(l.name)) : String(link);
-  return new TextEncoder().encode(text);
-}
-
-interface EchoPending {
-  readonly sentAt: number;
-  readonly to: number;
-}
-
-export class MsnlEndpoint<L> implements SignallingHost<L> {
+export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly config: EndpointConfig;
@@ -73,9 +38,12 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   private address: number;
   private readonly transmit: (link: L, buf: Uint8Array, offset: number, length: number) => void;
   private readonly sameLink: (a: L, b: L) => boolean;
-  private readonly conns = new Map<number, Connection<L>>();
-  /** Ids allocated to outgoing calls not yet confirmed: traffic to them is dropped without a reset. */
-  private readonly reserved = new Set<number>();
+  private readonly conns = new ConnectionTable<L>();
+  /** Asks the shell to call tick() at this time (ms on the clock) at the latest. */
+  private readonly wake: (at: number) => void;
+  /** The earliest time the shell was last asked to tick at. */
+  private wakeAt = Infinity;
+  private readonly dueScratch: Connection<L>[] = [];
   private readonly listening = new Set<number>();
   private readonly echoes = new Map<number, EchoPending>();
   private readonly signalling: Signalling<L>;
@@ -99,6 +67,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     this.reassembler = new Reassembler(this.clock, this.config.reassembly);
     this.resetBucket = new TokenBucket(this.config.resetRatePerSecond, this.config.resetBurst, () => this.clock.now());
     this.peerKeyOf = options.peerKeyOf ?? (() => 'none');
+    this.wake = options.wake ?? (() => undefined);
     const wallClock = options.wallClock ?? Date.now;
     const linkBytes = options.linkBytes ?? defaultLinkBytes;
     const host: SecureHost<L> = {
@@ -266,7 +235,9 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   echo(remoteAddress: number, link: L, payload: Uint8Array = new Uint8Array(0)): number {
     const ident = this.nextEchoIdent;
     this.nextEchoIdent = (this.nextEchoIdent + 1) >>> 0 || 1;
-    this.echoes.set(ident, { sentAt: this.clock.now(), to: remoteAddress >>> 0 });
+    const sentAt = this.clock.now();
+    this.echoes.set(ident, { sentAt, to: remoteAddress >>> 0 });
+    this.scheduleAt(sentAt + this.config.echoTimeoutMs);
     this.out(link, encodeEcho(MsgType.ECHO_REQUEST, remoteAddress >>> 0, this.address, ident, payload));
     return ident;
   }
@@ -324,48 +295,45 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     this.counters.dropUnexpectedSignal++;
   }
 
-  /** Runs every timer that is due. */
+  /** Runs every timer that is due: only the connections whose deadline has come are visited. */
   tick(): void {
     const now = this.clock.now();
+    this.wakeAt = Infinity;
     this.signalling.tick(now);
     this.reassembler.expire();
-    const { probeIntervalMs, idleMs, deadMs } = this.config;
-    for (const conn of [...this.conns.values()]) {
-      if (deadMs > 0 && now - conn.lastHeardAt >= deadMs) {
-        this.signalling.sendRelease(conn, Reason.DEAD);
-        this.closeConnection(conn, Reason.DEAD, false);
-        continue;
-      }
-      if (now >= conn.nextProbeAt) {
-        const seq = conn.probeSent(now, probeIntervalMs);
-        this.counters.probesSent++;
-        this.connOut(conn, encodeProbe(MsgType.PROBE, conn.remoteConnId, seq, now >>> 0));
-      }
-      if (!conn.idleSignalled && now - conn.lastDataAt >= idleMs) {
-        conn.idleSignalled = true;
-        this.events.idle(conn.connId);
-      }
+    const due = this.dueScratch;
+    for (let conn = this.conns.deadlines.popDue(now); conn !== undefined; conn = this.conns.deadlines.popDue(now)) {
+      if (runConnectionTimers(this, conn, now)) due.push(conn);
     }
     for (const [ident, e] of this.echoes) if (now - e.sentAt >= this.config.echoTimeoutMs) this.echoes.delete(ident);
-    this.secure.tick(now, this.conns.values(), (conn) => encodeSignal({
+    this.secure.tick(now, due, (conn) => encodeSignal({
       type: MsgType.CONNECT_CONFIRM, reason: 0, transaction: conn.transaction,
       origAddr: conn.local.address, origPort: conn.local.port, respAddr: conn.remote.address, respPort: conn.remote.port,
       ipa: conn.localIpa, origConnId: conn.connId, respConnId: conn.remoteConnId,
     }));
+    for (const conn of due) if (this.conns.get(conn.connId) === conn) this.conns.deadlines.set(conn, connectionDeadline(conn, this.config, this.secure.nextDeadline(conn)));
+    due.length = 0;
+    this.wakeAt = this.nextDeadline();
+    if (this.wakeAt !== Infinity) this.wake(this.wakeAt);
   }
 
-  /** When tick() next has work (ms on the injected clock), or Infinity. */
+  /** When tick() next has work (ms on the injected clock), or Infinity. O(1) in connections. */
   nextDeadline(): number {
-    let next = Math.min(this.signalling.nextDeadline(), this.reassembler.nextDeadline());
-    const { idleMs, deadMs } = this.config;
-    for (const conn of this.conns.values()) {
-      next = Math.min(next, conn.nextProbeAt);
-      if (!conn.idleSignalled) next = Math.min(next, conn.lastDataAt + idleMs);
-      if (deadMs > 0) next = Math.min(next, conn.lastHeardAt + deadMs);
-      if (conn.secure !== null) next = Math.min(next, this.secure.nextDeadline(conn));
-    }
+    let next = Math.min(this.signalling.nextDeadline(), this.reassembler.nextDeadline(), this.conns.deadlines.peekAt());
     for (const e of this.echoes.values()) next = Math.min(next, e.sentAt + this.config.echoTimeoutMs);
     return next;
+  }
+
+  /** Something is due at `at`: the shell is asked to tick by then (SignallingHost). */
+  scheduleAt(at: number): void {
+    if (at >= this.wakeAt) return;
+    this.wakeAt = at;
+    this.wake(at);
+  }
+
+  /** Number of open connections. */
+  get connectionCount(): number {
+    return this.conns.size;
   }
 
   health(connId: number): Health | undefined {
@@ -387,18 +355,14 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   // --- SignallingHost ---
 
   allocateId(): number {
-    let id = this.random.u32();
-    while (id === 0 || this.conns.has(id) || this.reserved.has(id)) id = this.random.u32();
-    this.reserved.add(id);
-    return id;
+    return this.conns.allocate(() => this.random.u32());
   }
 
   releaseId(id: number): void {
-    this.reserved.delete(id);
+    this.conns.release(id);
   }
 
   openConnection(id: number, remoteId: number, role: 'originator' | 'responder', local: Sap, remote: Sap, localIpa: number, remoteIpa: number, link: L, transaction: number, secure: boolean): Connection<L> {
-    this.reserved.delete(id);
     const conn = new Connection(id, remoteId, role, local, remote, localIpa, remoteIpa, link, transaction, this.clock.now());
     if (secure) {
       if (role === 'originator') this.secure.attach(conn);
@@ -406,13 +370,14 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
       // A responder's keys come with its sealed confirm; until then nothing can be sent in the clear.
       if (conn.secure === null) conn.secure = this.secure.newSecureConn(key instanceof Uint8Array ? key : new Uint8Array(32));
     }
-    this.conns.set(id, conn);
+    // Its first probe goes at once (msnl(7)).
+    this.conns.add(conn, conn.createdAt);
+    this.scheduleAt(conn.createdAt);
     return conn;
   }
 
   closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void {
-    if (this.conns.get(conn.connId) !== conn) return;
-    this.conns.delete(conn.connId);
+    if (!this.conns.delete(conn)) return;
     this.reassembler.dropConnection(conn.connId);
     this.signalling.connectionClosed(conn);
     this.secure.connectionClosed(conn);
@@ -444,6 +409,10 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
 
   sendOnConnection(conn: Connection<L>, bytes: Uint8Array): void {
     this.connOut(conn, bytes);
+  }
+
+  releaseDead(conn: Connection<L>): void {
+    this.signalling.sendRelease(conn, Reason.DEAD);
   }
 
   isKeyed(address: number): boolean {
@@ -498,7 +467,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
 
   private unknownConnection(connId: number, link: L, inLength: number): void {
     this.counters.dropUnknownConnection++;
-    if (this.reserved.has(connId)) return; // early traffic for a call whose confirm is still on its way
+    if (this.conns.isReserved(connId)) return; // early traffic for a call whose confirm is still on its way
     if (inLength >= RESET_SIZE) this.sendReset(link, connId, Reason.UNKNOWN_CONNECTION);
   }
 
@@ -507,11 +476,10 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     switch (msg.type) {
       case MsgType.RESET: {
         this.counters.resetsReceived++;
-        for (const conn of this.conns.values()) {
-          if (conn.remoteConnId === msg.connId && this.sameLink(conn.link, link) && conn.secure === null) {
-            this.closeConnection(conn, msg.reason, true);
-            return;
-          }
+        const conn = this.conns.byRemoteId(msg.connId, (c) => c.secure === null && this.sameLink(c.link, link));
+        if (conn !== undefined) {
+          this.closeConnection(conn, msg.reason, true);
+          return;
         }
         this.counters.dropUnknownConnection++;
         return;

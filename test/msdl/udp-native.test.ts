@@ -132,3 +132,9 @@ test('two MSNL endpoints connect, exchange a segmented packet and release over t
     await sb.close();
   }
 });
+
+test('receiveBufferText reports the size the kernel set, and says why when it capped the request', async () => {
+  const { receiveBufferText } = await import('../../src/msdl/udp-native.js');
+  assert.equal(receiveBufferText(32 << 20, 64 << 20), 'receive buffer 64 MiB');
+  assert.match(receiveBufferText(32 << 20, 425984), /^receive buffer 0\.41 MiB, not the 32 MiB asked: the kernel caps it at net\.core\.rmem_max/);
+});

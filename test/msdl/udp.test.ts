@@ -37,7 +37,7 @@ test('msnld\'s UDP underlay opens IPv6 with the batched native socket too, and :
   const v4 = await underlay.open('127.0.0.1', 0, () => undefined);
   try {
     assert.equal(a.family, 6);
-    assert.equal(a.kind, 'batched IPv6');
+    assert.match(a.kind ?? '', /^batched IPv6; receive buffer /);
     assert.match(a.describe(), /^\[::1\]:\d+$/);
     // A burst of same-size datagrams: one sendmmsg (GSO run), each arrives whole and in order.
     for (let i = 0; i < 10; i++) b.send(underlay.link('::1', portOf(a)), Uint8Array.of(i, 1, 2, 3), 0, 4);
