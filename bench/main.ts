@@ -2,12 +2,14 @@
 // bare underlay, over the two-namespace veth topology of src/demo/topology.ts (underlay MTU 1500).
 // Prints one table with the ratios msnl/OpenVPN and msnl/kernel, writes the raw samples as JSON
 // into bench/results/, and removes everything it created (also on failure and on SIGINT/SIGTERM).
-// Flags: --quick (a smoke run: 1 s runs, 1 repetition, smaller control figures), --out FILE.
+// Flags: --quick (a smoke run: 1 s runs, 1 repetition, smaller control figures), --out FILE,
+// --scale (only the connection scale table of bench/scale-connections.ts, 1 000 with --quick).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MSNLD, PACKAGE_ROOT, Topology, missingTools, run } from '../src/demo/topology.js';
 import { measureRss, timeImport, writeMappingFile } from './control.js';
 import { measurePrefixLookups } from './lookups.js';
+import { measureConnectionScale, renderConnectionScale } from './scale-connections.js';
 import { underlayPeer, vxlanPeer } from './peers/kernel.js';
 import { MsnlPeer, msnlAddress } from './peers/msnl.js';
 import { NodeRelayPeer } from './peers/node-relay.js';
@@ -23,6 +25,7 @@ interface Settings extends TrafficOptions {
   readonly prefixes: number;
   readonly callers: number;
   readonly out: string | undefined;
+  readonly scale: boolean;
 }
 
 export const FIGURES: readonly Figure[] = [
@@ -55,17 +58,18 @@ const TOOLS: ReadonlyArray<readonly [string, string]> = [
 
 function parseFlags(argv: readonly string[]): Settings {
   const quick = argv.includes('--quick');
+  const scale = argv.includes('--scale');
   const outAt = argv.indexOf('--out');
   const out = outAt >= 0 ? argv[outAt + 1] : undefined;
   for (const [i, arg] of argv.entries()) {
-    if (arg !== '--quick' && arg !== '--out' && !(i > 0 && argv[i - 1] === '--out')) {
-      throw new Error(`argument "${arg}" is wrong: bench takes --quick and --out FILE`);
+    if (arg !== '--quick' && arg !== '--scale' && arg !== '--out' && !(i > 0 && argv[i - 1] === '--out')) {
+      throw new Error(`argument "${arg}" is wrong: bench takes --quick, --scale and --out FILE`);
     }
   }
   if (outAt >= 0 && out === undefined) throw new Error('argument "--out" is wrong: it needs a file name');
   return quick
-    ? { quick, seconds: 1, repeat: 1, pings: 20, importRows: 10_000, prefixes: 100_000, callers: 100, out }
-    : { quick, seconds: 5, repeat: 2, pings: 100, importRows: 100_000, prefixes: 1_000_000, callers: 1_000, out };
+    ? { quick, seconds: 1, repeat: 1, pings: 20, importRows: 10_000, prefixes: 100_000, callers: 100, out, scale }
+    : { quick, seconds: 5, repeat: 2, pings: 100, importRows: 100_000, prefixes: 1_000_000, callers: 1_000, out, scale };
 }
 
 function installMissing(): void {
@@ -92,6 +96,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   installMissing();
   if (!existsSync(MSNLD)) log(`${MSNLD} is missing: run npm run build first; msnl rows will fail`);
+  if (settings.scale) return scaleMain(settings, started);
 
   // Dual-stack underlay: every peer runs over IPv4, and msnl once more over IPv6.
   const topology = Topology.create({ tag: 'bench', hosts: 2, underlayMtu: 1500, underlayFamily: 'dual' });
@@ -180,6 +185,18 @@ async function main(): Promise<number> {
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify({ started: new Date(started).toISOString(), seconds, settings, figures: FIGURES, columns: Object.fromEntries(columns), lookups, notes }, null, 2) + '\n');
   console.log(`raw numbers: ${out} (${seconds.toFixed(0)} s)`);
+  return 0;
+}
+
+/** `--scale`: the connection table (bench/scale-connections.ts) under `scale.connections`. */
+async function scaleMain(settings: Settings, started: number): Promise<number> {
+  const sizes = settings.quick ? [1_000] : [1_000, 10_000, 20_000];
+  const connections = await measureConnectionScale(sizes, log);
+  console.log(renderConnectionScale(connections));
+  const out = settings.out ?? path.join(PACKAGE_ROOT, 'bench', 'results', `scale-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify({ started: new Date(started).toISOString(), settings, scale: { connections } }, null, 2) + '\n');
+  console.log(`raw numbers: ${out}`);
   return 0;
 }
 

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     endpoints.push(endpoint);
     endpoint.connect({ remoteAddress: targetAddress, remotePort: port, localPort: port, ipa: parseDottedQuad(me.ip) as number, link });
   }
-  const ticker = setInterval(() => endpoints.forEach((e) => e.tick()), 100);
+  const ticker = setInterval(() => endpoints.forEach((e) => e.tick()), 250);
   const deadline = Date.now() + 30_000;
   while (connected + failed < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   process.stdout.write(`connected ${connected} failed ${failed}\n`);
