@@ -4,6 +4,7 @@
 // real TUN devices and UDP in msnld.
 
 import { WakeTimer } from './wake-timer.js';
+import { warmUp } from './warmup.js';
 import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
 import { MmReason } from '../abi/constants.js';
@@ -44,6 +45,8 @@ export interface DaemonOptions<L> {
   /** The shortest gap between two runs of the endpoint's timers (ms; default 20). They run when
    *  the earliest deadline comes, not at a fixed rate. */
   readonly tickMs?: number;
+  /** Whether start() makes one in-process warm-up call first (src/daemon/warmup.ts; default true). */
+  readonly warmUp?: boolean;
 }
 
 /** The endpoint's counters and the daemon's own. */
@@ -239,6 +242,12 @@ export class Daemon<L> {
       else this.refreshDevice(TUNNEL_INTERFACES.findIndex((s) => s.name === ev.ifname));
     });
     await this.reconcile(true);
+    if (this.options.warmUp !== false) {
+      const started = performance.now();
+      const keyed = this.endpoint.publicKey !== null;
+      const ok = warmUp(keyed);
+      this.options.log.verbose(`warm-up call${keyed ? ' (keyed)' : ''} ${ok ? 'done' : 'did not complete'} in ${(performance.now() - started).toFixed(1)} ms`);
+    }
     this.endpointTimer.start();
     this.endpoint.tick();
     this.timers.push(setInterval(() => this.tunnels.forEach((t) => t.tick()), 250));
