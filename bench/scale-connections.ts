@@ -100,7 +100,12 @@ async function oneSize(n: number, log: (text: string) => void): Promise<Connecti
     const before = released(server);
     child.stdin?.write('hangup\n');
     const hung = Date.now();
-    while (released(server) - before < connected && Date.now() - hung < 30_000) await sleep(20);
+    let swarmDoneS = NaN;
+    while (released(server) - before < connected && Date.now() - hung < 30_000) {
+      if (Number.isNaN(swarmDoneS) && /hung up \d+/.test(output)) swarmDoneS = (Date.now() - hung) / 1000;
+      await sleep(20);
+    }
+    log(`scale ${n}: the swarm had sent its ${connected} releases after ${swarmDoneS} s`);
     const gone = released(server) - before;
     const allHungUpS = gone >= connected ? (Date.now() - hung) / 1000 : `${gone} of ${connected} released in 30 s`;
     const drops = (udpCounters(t, server)['RcvbufErrors'] ?? NaN) - drops0;
