@@ -46,8 +46,3 @@ export function defaultLinkBytes(link: unknown): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
-export interface EchoPending {
-  readonly sentAt: number;
-  readonly to: number;
-}
-

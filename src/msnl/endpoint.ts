@@ -15,7 +15,8 @@ const SECURE_LAST_TYPE = 14;
 import { cryptoRandom, type RandomSource } from '../base/random.js';
 import type { Clock } from '../base/clock.js';
 import { ConnectionTable } from './connection-table.js';
-import { defaultLinkBytes, type EchoPending, type EndpointOptions } from './endpoint-options.js';
+import { defaultLinkBytes, type EndpointOptions } from './endpoint-options.js';
+import { Echoes } from './echoes.js';
 import { connectionDeadline, runConnectionTimers, type LivenessHost } from './liveness.js';
 import { TokenBucket } from '../base/token-bucket.js';
 import { Reassembler, segmentPacket, type ReassemblyCounters } from './sar.js';
@@ -45,13 +46,12 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   private wakeAt = Infinity;
   private readonly dueScratch: Connection<L>[] = [];
   private readonly listening = new Set<number>();
-  private readonly echoes = new Map<number, EchoPending>();
+  private readonly echoes: Echoes;
   private readonly signalling: Signalling<L>;
   private readonly reassembler: Reassembler;
   private readonly header = newDataHeader();
   private readonly savedOctets = new Uint8Array(DATA_HEADER_SIZE);
   private readonly resetBucket: TokenBucket;
-  private nextEchoIdent = 1;
   private readonly secure: SecureLayer<L>;
   private readonly peerKeyOf: (address: number) => Uint8Array | 'none' | undefined;
 
@@ -67,6 +67,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.reassembler = new Reassembler(this.clock, this.config.reassembly);
     this.resetBucket = new TokenBucket(this.config.resetRatePerSecond, this.config.resetBurst, () => this.clock.now());
     this.peerKeyOf = options.peerKeyOf ?? (() => 'none');
+    this.echoes = new Echoes(this.config.echoTimeoutMs);
     this.wake = options.wake ?? (() => undefined);
     const wallClock = options.wallClock ?? Date.now;
     const linkBytes = options.linkBytes ?? defaultLinkBytes;
@@ -233,10 +234,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   /** Sends an echo request to a host's MSNL address; returns its identifier. */
   echo(remoteAddress: number, link: L, payload: Uint8Array = new Uint8Array(0)): number {
-    const ident = this.nextEchoIdent;
-    this.nextEchoIdent = (this.nextEchoIdent + 1) >>> 0 || 1;
     const sentAt = this.clock.now();
-    this.echoes.set(ident, { sentAt, to: remoteAddress >>> 0 });
+    const ident = this.echoes.start(remoteAddress, sentAt);
     this.scheduleAt(sentAt + this.config.echoTimeoutMs);
     this.out(link, encodeEcho(MsgType.ECHO_REQUEST, remoteAddress >>> 0, this.address, ident, payload));
     return ident;
@@ -305,7 +304,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     for (let conn = this.conns.deadlines.popDue(now); conn !== undefined; conn = this.conns.deadlines.popDue(now)) {
       if (runConnectionTimers(this, conn, now)) due.push(conn);
     }
-    for (const [ident, e] of this.echoes) if (now - e.sentAt >= this.config.echoTimeoutMs) this.echoes.delete(ident);
+    this.echoes.expire(now);
     this.secure.tick(now, due, (conn) => encodeSignal({
       type: MsgType.CONNECT_CONFIRM, reason: 0, transaction: conn.transaction,
       origAddr: conn.local.address, origPort: conn.local.port, respAddr: conn.remote.address, respPort: conn.remote.port,
@@ -319,9 +318,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   /** When tick() next has work (ms on the injected clock), or Infinity. O(1) in connections. */
   nextDeadline(): number {
-    let next = Math.min(this.signalling.nextDeadline(), this.reassembler.nextDeadline(), this.conns.deadlines.peekAt());
-    for (const e of this.echoes.values()) next = Math.min(next, e.sentAt + this.config.echoTimeoutMs);
-    return next;
+    return Math.min(this.signalling.nextDeadline(), this.reassembler.nextDeadline(), this.conns.deadlines.peekAt(), this.echoes.nextDeadline());
   }
 
   /** Something is due at `at`: the shell is asked to tick by then (SignallingHost). */
@@ -493,13 +490,12 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
         this.out(link, encodeEcho(MsgType.ECHO_REPLY, msg.srcAddr, this.address, msg.ident, msg.payload));
         return;
       case MsgType.ECHO_REPLY: {
-        const pending = this.echoes.get(msg.ident);
-        if (pending === undefined || pending.to !== msg.srcAddr) {
+        const rtt = this.echoes.answer(msg.ident, msg.srcAddr, this.clock.now());
+        if (rtt === undefined) {
           this.counters.dropUnexpectedSignal++;
           return;
         }
-        this.echoes.delete(msg.ident);
-        this.events.echoReply(msg.ident, msg.srcAddr, msg.payload, this.clock.now() - pending.sentAt);
+        this.events.echoReply(msg.ident, msg.srcAddr, msg.payload, rtt);
         return;
       }
       case MsgType.PROBE: {
