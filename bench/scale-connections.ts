@@ -27,7 +27,7 @@ export interface ConnectionScaleRow {
 
 /** Udp counters of a namespace (/proc/net/snmp). */
 function udpCounters(t: Topology, h: Host): Record<string, number> {
-  const lines = t.exec(h, ['cat', '/proc/net/snmp']).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+  const lines = t.exec(h, ['sh', '-c', 'cat /proc/net/snmp']).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
   const [names = '', values = ''] = lines;
   const keys = names.split(/\s+/).slice(1);
   const nums = values.split(/\s+/).slice(1).map(Number);

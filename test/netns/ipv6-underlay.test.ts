@@ -31,7 +31,7 @@ setTimeout(() => process.exit(2), 60000).unref();
 
 /** UDP datagrams sent over IPv6 in a host's namespace (Udp6OutDatagrams of /proc/net/snmp6). */
 function udp6Out(net: Topology, host: Host): number {
-  const snmp6 = net.exec(host, ['cat', '/proc/net/snmp6']).stdout;
+  const snmp6 = net.exec(host, ['sh', '-c', 'cat /proc/net/snmp6']).stdout;
   return Number(/^Udp6OutDatagrams\s+(\d+)$/m.exec(snmp6)?.[1] ?? NaN);
 }
 
