@@ -5,13 +5,15 @@
 // into bench/results/, and removes everything it created (also on failure and on SIGINT/SIGTERM).
 // Flags: --quick (a smoke run: 1 s runs, 1 repetition, smaller control figures), --out FILE;
 // --fleet [--hosts N] [--samples N] runs the fleet bench of bench/fleet.ts instead;
-// --scale runs the separate scale mode instead (bench/scale.ts: many mappings; no root needed).
+// --scale runs the scale tables instead: mappings (bench/scale.ts, no root needed) and, as root,
+// connections (bench/scale-connections.ts; 1 000 with --quick).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MSNLD, PACKAGE_ROOT, Topology, missingTools, run } from '../src/demo/topology.js';
 import { measureRss, rssOf, timeApply, timeImport, writeMappingFile } from './control.js';
 import { measurePrefixLookups } from './lookups.js';
 import { runFleetBench } from './fleet.js';
+import { measureConnectionScale, renderConnectionScale } from './scale-connections.js';
 import { underlayPeer, vxlanPeer } from './peers/kernel.js';
 import { AUTH_LABEL, MsnlPeer, msnlAddress } from './peers/msnl.js';
 import { NodeRelayPeer } from './peers/node-relay.js';
@@ -55,6 +57,7 @@ export const RATIOS: readonly RatioSpec[] = [
   // Secure MSNL against the tunnel users hold it to (which also encrypts), and its cost over plain.
   { over: AUTH_LABEL, under: 'wireguard-go', label: 'auth/wireguard-go' },
   { over: AUTH_LABEL, under: 'msnl ms0', label: 'auth/ms0' },
+  { over: 'msnl ms0 IPv6', under: 'msnl ms0', label: 'ms0 IPv6/IPv4' },
 ];
 
 const TOOLS: ReadonlyArray<readonly [string, string]> = [
@@ -102,7 +105,17 @@ async function main(): Promise<number> {
     return runFleetBench(process.argv.slice(2).filter((a) => a !== '--fleet'));
   }
   const settings = parseFlags(process.argv.slice(2));
-  if (settings.scale) return runScale({ quick: settings.quick, out: settings.out, packageRoot: PACKAGE_ROOT });
+  if (settings.scale) {
+    // The connection table needs root (namespaces, a real msnld); the mapping table does not.
+    const sizes = settings.quick ? [1_000] : [1_000, 10_000, 20_000];
+    const connections = process.getuid?.() === 0
+      ? async (): Promise<{ rows: unknown[]; text: string }> => {
+          const rows = await measureConnectionScale(sizes, log);
+          return { rows, text: renderConnectionScale(rows) };
+        }
+      : undefined;
+    return runScale({ quick: settings.quick, out: settings.out, packageRoot: PACKAGE_ROOT, connections });
+  }
   if (process.getuid?.() !== 0) {
     console.error('Error: bench needs root (it builds network namespaces)');
     return 1;
@@ -111,12 +124,14 @@ async function main(): Promise<number> {
   installMissing();
   if (!existsSync(MSNLD)) log(`${MSNLD} is missing: run npm run build first; msnl rows will fail`);
 
-  const topology = Topology.create({ tag: 'bench', hosts: 2, underlayMtu: 1500 });
+  // Dual-stack underlay: every peer runs over IPv4, and msnl once more over IPv6.
+  const topology = Topology.create({ tag: 'bench', hosts: 2, underlayMtu: 1500, underlayFamily: 'dual' });
   const iperf = new IperfServer();
   const msnl = new MsnlPeer(topology);
   // Keyed before plain: plain msnl's control figures load host 1's database with mappings.
   const msnlAuth = new MsnlPeer(topology, true);
-  const peers: Peer[] = [underlayPeer, vxlanPeer, new WireguardPeer(), new OpenvpnPeer(), new NodeRelayPeer(), msnlAuth, msnl];
+  const msnl6 = new MsnlPeer(topology, false, 6);
+  const peers: Peer[] = [underlayPeer, vxlanPeer, new WireguardPeer(), new OpenvpnPeer(), new NodeRelayPeer(), msnlAuth, msnl, msnl6];
   let active: Peer | undefined;
   const cleanup = async (): Promise<void> => {
     await iperf.stop();
@@ -168,7 +183,7 @@ async function main(): Promise<number> {
       } catch (error) {
         const reason = (error as Error).message.split('\n')[0] ?? 'failed';
         log(`${peer.name}: ${reason}`);
-        const labels = peer === msnl ? ['msnl ms0', 'msnl ms3'] : peer === msnlAuth ? [AUTH_LABEL] : [peer.name];
+        const labels = peer === msnl ? ['msnl ms0', 'msnl ms3'] : peer === msnlAuth ? [AUTH_LABEL] : peer === msnl6 ? ['msnl ms0 IPv6'] : [peer.name];
         for (const label of labels) columns.set(label, { ...emptyFigures(reason), ...(label === 'msnl ms0' ? { mapImportMs: reason, rssMiB: reason } : {}) });
         if (peer === msnl) notes.push(`msnl failed: ${(error as Error).message}\n${topology.tail(topology.host(1), 8)}`);
       } finally {
@@ -188,7 +203,7 @@ async function main(): Promise<number> {
   ms0['lookupsM'] = lookups.lookupsPerSecond.map((r) => r / 1e6);
   columns.set('msnl ms0', ms0);
 
-  const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'node relay', 'msnl ms0', AUTH_LABEL, 'msnl ms3'];
+  const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'node relay', 'msnl ms0', AUTH_LABEL, 'msnl ms3', 'msnl ms0 IPv6'];
   const table: Column[] = order.map((label) => ({ label, values: columns.get(label) ?? {} }));
   const seconds = (Date.now() - started) / 1000;
   console.log('');

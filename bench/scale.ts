@@ -53,7 +53,13 @@ export function renderMappingTable(rows: ScaleReport['mappings']): string {
   return lines.join('\n');
 }
 
-export async function runScale(options: { quick: boolean; out: string | undefined; packageRoot: string }): Promise<number> {
+export async function runScale(options: {
+  quick: boolean;
+  out: string | undefined;
+  packageRoot: string;
+  /** The connection table (bench/scale-connections.ts, as root), run after the mapping table. */
+  connections?: () => Promise<{ rows: unknown[]; text: string }>;
+}): Promise<number> {
   const sizes = options.quick ? [10_000, 100_000] : [100_000, 1_000_000];
   const dir = mkdtempSync(path.join(tmpdir(), 'msnl-scale-'));
   const report: ScaleReport = { mappings: [], connections: [] };
@@ -75,6 +81,13 @@ export async function runScale(options: { quick: boolean; out: string | undefine
   console.log(renderMappingTable(report.mappings));
   const million = report.mappings.find((row) => row.rows === 1_000_000);
   if (million !== undefined && !('error' in million)) console.log(`\n1 000 000 mappings: ${fmt(million.rssAfterTwoMoreMiB)} MiB RSS steady (goal < 300 MiB)`);
+  if (options.connections !== undefined) {
+    const connections = await options.connections();
+    report.connections = connections.rows;
+    console.log(`\nmsnld with many connections (a real msnld in a namespace, callers from bench/swarm.ts):\n\n${connections.text}`);
+  } else {
+    console.log('\nthe connection table needs root (network namespaces): run as root to measure it');
+  }
   const out = options.out ?? path.join(options.packageRoot, 'bench', 'results', `bench-scale-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify({ started: new Date(started).toISOString(), seconds: (Date.now() - started) / 1000, scale: report }, null, 2) + '\n');

@@ -2,7 +2,9 @@
 // with its own MSNL address (128.233.x.y) and UDP socket, each opening one connection to a real
 // msnld's ms0 tunnelling port claiming the IP 10.9.x.y (which that msnld maps to the caller's
 // address, so the calls pass validation). It prints "connected N failed M" once all calls have
-// settled and then holds the connections until stdin closes or it gets SIGTERM.
+// settled and then holds the connections until stdin closes or it gets SIGTERM. Lines on stdin:
+// `hangup` releases every connection at once (reason normal; prints "hung up N"), `calls` prints
+// "calls N", the calls msnld made to the swarm (refused; a redial would be one).
 // Run (inside a namespace): node dist/bench/swarm.js TARGET_HOST:PORT TARGET_MSNL_ADDR COUNT LOCAL_HOST
 import dgram from 'node:dgram';
 import { TUNNEL_INTERFACES } from '../src/abi/interfaces.js';
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
   const sockets: dgram.Socket[] = [];
   let connected = 0;
   let failed = 0;
+  let incoming = 0;
   for (let i = 1; i <= count; i++) {
     const me = caller(i);
     const socket = dgram.createSocket('udp4');
@@ -51,7 +54,10 @@ async function main(): Promise<void> {
       transmit: (to, buf, offset, length) => socket.send(buf, offset, length, to.port, to.host),
       sameLink: (a, b) => a.host === b.host && a.port === b.port,
       events: {
-        incomingCall: (call) => endpoint.refuse(call.callId),
+        incomingCall: (call) => {
+          incoming++;
+          endpoint.refuse(call.callId);
+        },
         connected: () => void connected++,
         callFailed: () => void failed++,
         data: () => undefined,
@@ -64,7 +70,7 @@ async function main(): Promise<void> {
     endpoints.push(endpoint);
     endpoint.connect({ remoteAddress: targetAddress, remotePort: port, localPort: port, ipa: parseDottedQuad(me.ip) as number, link });
   }
-  const ticker = setInterval(() => endpoints.forEach((e) => e.tick()), 100);
+  const ticker = setInterval(() => endpoints.forEach((e) => e.tick()), 250);
   const deadline = Date.now() + 30_000;
   while (connected + failed < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   process.stdout.write(`connected ${connected} failed ${failed}\n`);
@@ -74,7 +80,20 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   process.on('SIGTERM', stop);
-  process.stdin.on('end', stop).resume();
+  let input = '';
+  process.stdin.setEncoding('utf8').on('data', (chunk: string) => {
+    input += chunk;
+    for (let nl = input.indexOf('\n'); nl >= 0; nl = input.indexOf('\n')) {
+      const line = input.slice(0, nl).trim();
+      input = input.slice(nl + 1);
+      if (line === 'hangup') {
+        let n = 0;
+        for (const e of endpoints) for (const c of e.connections()) if (e.disconnect(c.connId)) n++;
+        process.stdout.write(`hung up ${n}\n`);
+      } else if (line === 'calls') process.stdout.write(`calls ${incoming}\n`);
+    }
+  });
+  process.stdin.on('end', stop);
 }
 
 if (require.main === module) void main();

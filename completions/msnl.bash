@@ -69,7 +69,7 @@ _msnld() {
         -n|--netns) COMPREPLY=($(compgen -W "$(ls /run/netns 2>/dev/null)" -- "$cur")); return ;;
         --log-level) COMPREPLY=($(compgen -W "error warn info debug" -- "$cur")); return ;;
     esac
-    COMPREPLY=($(compgen -W "--db --socket --address --listen -f --foreground --log-level --idle-timeout --log-file --metrics --cluster --cluster-ttl --cluster-ca --cluster-cert --cluster-key --cluster-user --cluster-endpoint -n --netns --no-gso --no-offload -v --version -h --help" -- "$cur"))
+    COMPREPLY=($(compgen -W "--db --socket --address --listen -f --foreground --log-level --idle-timeout --log-file --metrics --receive-buffer --cluster --cluster-ttl --cluster-ca --cluster-cert --cluster-key --cluster-user --cluster-endpoint -n --netns --no-gso --no-offload -v --version -h --help" -- "$cur"))
 }
 
 complete -F _msnl msnl

@@ -1,9 +1,12 @@
 // msnl itself: msnld on hosts 1 and 2, configured through the msnl CLI exactly as an operator
 // would, with ms0 (MTU 1500) and ms3 (MTU 65535) up, plus ms1/ms2 for fresh call-setup samples.
 // Plain (routes `auth none`), or with `auth: true` keyed secure MSNL (host keys, routes `key
-// PUBKEY`): then only ms0 is measured, as the column `msnl ms0 (auth)`.
+// PUBKEY`): then only ms0 is measured, as the column `msnl ms0 (auth)`. With family 6 the daemons
+// listen and route on the IPv6 underlay addresses of a dual-stack topology, and only ms0 is
+// measured (the row "msnl ms0 IPv6", beside the IPv4 one).
+import { rmSync } from 'node:fs';
 import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
-import { UNDERLAY_PORT, type Topology } from '../../src/demo/topology.js';
+import { UNDERLAY_PORT, type Host, type Topology } from '../../src/demo/topology.js';
 import type { Path, Peer } from './peer.js';
 
 /** Tunnel address of host `index` on interface msN: 10.N.0.index. */
@@ -22,8 +25,15 @@ export class MsnlPeer implements Peer {
   /** Set when msnld started but did not answer on its control socket (no `msnl status` yet). */
   note: string | undefined;
 
-  constructor(private readonly topology: Topology, readonly auth = false) {
-    this.name = auth ? 'msnl (auth)' : 'msnl';
+  constructor(private readonly topology: Topology, readonly auth = false, readonly family: 4 | 6 = 4) {
+    this.name = auth ? 'msnl (auth)' : family === 6 ? 'msnl IPv6' : 'msnl';
+  }
+
+  /** `HOST:PORT` of a host's msnld on the underlay of this peer's family. */
+  private endpoint(host: Host): string {
+    if (this.family === 4) return `${host.underlay}:${UNDERLAY_PORT}`;
+    if (host.underlay6 === undefined) throw new Error('the topology has no IPv6 underlay (underlayFamily 6 or dual)');
+    return `[${host.underlay6}]:${UNDERLAY_PORT}`;
   }
 
   async setup(topology: Topology): Promise<Path[]> {
@@ -34,7 +44,7 @@ export class MsnlPeer implements Peer {
       // The database outlives a peer's teardown: replace the route, keyed or plain as asked.
       topology.msnl(host, ['route', 'del', other.msnlAddress]);
       const peerAuth = this.auth ? ['key', topology.publicKey(other)] : ['auth', 'none'];
-      topology.mustMsnl(host, ['route', 'add', other.msnlAddress, 'via', `${other.underlay}:${UNDERLAY_PORT}`, ...peerAuth]);
+      topology.mustMsnl(host, ['route', 'add', other.msnlAddress, 'via', this.endpoint(other), ...peerAuth]);
       for (const iface of this.interfaces) {
         topology.msnl(host, ['map', 'del', `${msnlAddress(iface, other.index)}/32`]);
         topology.mustMsnl(host, ['map', 'add', `${msnlAddress(iface, other.index)}/32`, other.msnlAddress]);
@@ -43,7 +53,7 @@ export class MsnlPeer implements Peer {
     }
     for (const host of hosts) {
       try {
-        await topology.startDaemon(host);
+        await topology.startDaemon(host, [], [], this.endpoint(host));
       } catch (error) {
         // Until the CLI has a readiness probe the daemon may run fine without answering it.
         const daemon = host.daemon;
@@ -51,8 +61,8 @@ export class MsnlPeer implements Peer {
         this.note = (this.note === undefined ? '' : this.note + '; ') + `msnld on h${host.index} runs but did not answer the readiness probe: ${(error as Error).message.split('\n')[0]}`;
       }
     }
-    return (this.auth ? [0] : [0, 3]).map((iface) => ({
-      label: this.auth ? AUTH_LABEL : `msnl ms${iface}`,
+    return (this.auth || this.family === 6 ? [0] : [0, 3]).map((iface) => ({
+      label: this.auth ? AUTH_LABEL : `msnl ms${iface}${this.family === 6 ? ' IPv6' : ''}`,
       client: msnlAddress(iface, 1),
       server: msnlAddress(iface, 2),
       mtu: TUNNEL_INTERFACES[iface]!.mtu,
@@ -63,7 +73,11 @@ export class MsnlPeer implements Peer {
     return this.topology.hosts.slice(0, 2).flatMap((h) => (h.daemon?.pid !== undefined && h.daemon.exitCode === null ? [h.daemon.pid] : []));
   }
 
+  /** Stops the daemons and removes their databases, so the next setup starts afresh. */
   async teardown(topology: Topology): Promise<void> {
-    for (const host of topology.hosts.slice(0, 2)) await topology.stopDaemon(host).catch(() => undefined);
+    for (const host of topology.hosts.slice(0, 2)) {
+      await topology.stopDaemon(host).catch(() => undefined);
+      for (const suffix of ['', '-wal', '-shm']) rmSync(host.db + suffix, { force: true });
+    }
   }
 }

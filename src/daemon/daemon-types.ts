@@ -25,8 +25,11 @@ export interface DaemonOptions<L> {
   readonly endpointConfig?: Partial<EndpointConfig>;
   /** How often the store is polled for changes made by other processes (ms). */
   readonly pollMs?: number;
-  /** How often the endpoint's timers run (ms). */
+  /** The shortest gap between two runs of the endpoint's timers (ms; default 20). They run when
+   *  the earliest deadline comes, not at a fixed rate. */
   readonly tickMs?: number;
+  /** Whether start() makes one in-process warm-up call first (src/daemon/warmup.ts; default true). */
+  readonly warmUp?: boolean;
 }
 
 /** The endpoint's counters and the daemon's own. */

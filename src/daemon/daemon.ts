@@ -4,6 +4,8 @@
 // real TUN devices and UDP in msnld.
 
 import { defaultAead } from './aead.js';
+import { WakeTimer } from './wake-timer.js';
+import { warmUp } from './warmup.js';
 import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
 import { MmReason } from '../abi/constants.js';
@@ -58,6 +60,8 @@ export class Daemon<L> {
   private pollBusy = false;
   private routesText: string | undefined;
   private timers: NodeJS.Timeout[] = [];
+  /** Runs the endpoint's timers at its next deadline. */
+  private readonly endpointTimer: WakeTimer;
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private stopped = false;
@@ -72,7 +76,9 @@ export class Daemon<L> {
     this.reconciler = new Reconciler({ log: options.store.mappingLog });
     this.interfaceConfig = new InterfaceConfigurator(options.log);
     const log = options.log;
+    this.endpointTimer = new WakeTimer(() => this.endpoint.tick(), this.now, options.tickMs ?? 20);
     this.endpoint = new MsnlEndpoint<L>({
+      wake: (at) => this.endpointTimer.arm(at),
       localAddress: options.address ?? 0,
       clock: { now: this.now },
       transmit: (link, buf, offset, length) => this.socket?.send(link, buf, offset, length),
@@ -177,8 +183,14 @@ export class Daemon<L> {
       else this.refreshDevice(TUNNEL_INTERFACES.findIndex((s) => s.name === ev.ifname));
     });
     await this.reconcile(true);
-    const tickMs = this.options.tickMs ?? 20;
-    this.timers.push(setInterval(() => this.endpoint.tick(), tickMs));
+    if (this.options.warmUp !== false) {
+      const started = performance.now();
+      const keyed = this.endpoint.publicKey !== null;
+      const ok = warmUp(keyed);
+      this.options.log.verbose(`warm-up call${keyed ? ' (keyed)' : ''} ${ok ? 'done' : 'did not complete'} in ${(performance.now() - started).toFixed(1)} ms`);
+    }
+    this.endpointTimer.start();
+    this.endpoint.tick();
     this.timers.push(setInterval(() => this.tunnelTick(), 250));
     this.timers.push(setInterval(() => this.pollStore(), this.options.pollMs ?? 250));
     this.timers.push(setInterval(() => this.refreshDevices(), 1000));
@@ -266,7 +278,8 @@ export class Daemon<L> {
         tooBig: (link, maxPayload) => this.endpoint.pathTooBig(link, maxPayload),
       });
       this.listenText = text;
-      this.options.log.info(`listening on underlay ${this.socket.describe()}`);
+      const kind = this.socket.kind;
+      this.options.log.info(`listening on underlay ${this.socket.describe()}${kind === undefined ? '' : ` (${kind})`}`);
     } catch (error) {
       this.listenText = undefined;
       this.options.log.error(`failed to listen on underlay ${text}: ${causeOf(error)}`);
@@ -434,6 +447,7 @@ export class Daemon<L> {
     this.stopped = true;
     this.reconciler.cancel();
     for (const timer of this.timers) clearInterval(timer);
+    this.endpointTimer.stop();
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.manager.releaseAll(MmReason.SHUTDOWN);
     this.options.addrEvents?.onEvent(null);

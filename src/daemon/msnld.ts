@@ -40,6 +40,7 @@ interface Flags extends ClusterFlags {
   logFile: string;
   gso?: boolean;
   offload?: boolean;
+  receiveBuffer: string;
   netns?: string;
   metrics?: string;
 }
@@ -62,6 +63,7 @@ function program(): Command {
     .option('-f, --foreground', 'stay in the foreground and log to standard error')
     .option('--log-level <level>', 'error, warn, info or debug (verbose: debug) (env MSNL_LOG_LEVEL)', env('MSNL_LOG_LEVEL', 'info'))
     .option('--idle-timeout <seconds>', 'release connections that carried no data this long', '1200')
+    .option('--receive-buffer <bytes>', 'underlay socket receive buffer (SO_RCVBUF), room for call and hang-up bursts; K and M suffixes', '32M')
     .option('--no-gso', 'send every underlay datagram on its own instead of runs with UDP segmentation offload')
     .option('--no-offload', 'read and write the msN devices one plain packet at a time (no TCP segmentation offload)')
     .option('-n, --netns <name>', 'run in network namespace NAME (ip netns exec), with the database, socket and log file of that instance')
@@ -88,6 +90,8 @@ interface Settings {
   readonly idleMs: number;
   /** MSNL_REKEY_SECONDS: rekey keyed connections this often (tests and labs; default 120 s). */
   readonly rekeyAfterMs?: number;
+  /** SO_RCVBUF asked for the underlay socket (octets). */
+  readonly receiveBuffer: number;
   readonly metrics?: { host: string; port: number };
 }
 
@@ -125,7 +129,12 @@ function settingsFrom(flags: Flags, logFileGiven: boolean): Settings {
   if (rekey !== '' && (!/^[0-9]+$/.test(rekey) || rekeySeconds < 1 || rekeySeconds > 120)) {
     throw new ArgumentError(rekey, 'MSNL_REKEY_SECONDS must be a whole number of seconds from 1 to 120');
   }
-  return { flags, address, listen, logLevel, logToFile: logFileGiven, idleMs: idle * 1000, metrics, ...(rekey === '' ? {} : { rekeyAfterMs: rekeySeconds * 1000 }) };
+  const buffer = /^([1-9][0-9]*)([KM]?)$/i.exec(flags.receiveBuffer);
+  const receiveBuffer = buffer === null ? NaN : Number(buffer[1]) * (buffer[2] === '' ? 1 : /k/i.test(buffer[2] ?? '') ? 1024 : 1 << 20);
+  if (!(receiveBuffer >= 65536 && receiveBuffer <= 1 << 30)) {
+    throw new ArgumentError(flags.receiveBuffer, 'receive buffer must be 64K to 1024M (a number of octets, or with a K or M suffix)');
+  }
+  return { flags, address, listen, logLevel, logToFile: logFileGiven, idleMs: idle * 1000, metrics, receiveBuffer, ...(rekey === '' ? {} : { rekeyAfterMs: rekeySeconds * 1000 }) };
 }
 
 /** The pid of the msnld answering on the control socket, or undefined when none answers. */
@@ -254,7 +263,7 @@ async function startDaemon(settings: Settings, log: Logger): Promise<{ store: St
   try {
     daemon = new Daemon({
       store,
-      underlay: new UdpUnderlay(log, { segmentation: flags.gso !== false }),
+      underlay: new UdpUnderlay(log, { segmentation: flags.gso !== false, receiveBufferSize: settings.receiveBuffer }),
       openTun: (spec) => openInterface(spec, flags.offload !== false, log),
       addrEvents,
       log,

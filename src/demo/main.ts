@@ -38,7 +38,7 @@ function configure(net: Topology, h: Host, show: boolean): void {
   const commands: string[][] = [['host', 'set', 'address', h.msnlAddress]];
   for (const o of net.hosts) {
     if (o === h) continue;
-    commands.push(['route', 'add', o.msnlAddress, 'via', `${o.underlay}:${UNDERLAY_PORT}`, 'key', net.publicKey(o)]);
+    commands.push(['route', 'add', o.msnlAddress, 'via', o.listen, 'key', net.publicKey(o)]);
     for (const spec of TUNNEL_INTERFACES) commands.push(['map', 'add', `10.${spec.index}.0.${o.index}/32`, o.msnlAddress, 'comment', `h${o.index} ${spec.name}`]);
   }
   for (const spec of TUNNEL_INTERFACES) commands.push(['ifconfig', spec.name, `10.${spec.index}.0.${h.index}/24`, 'up']);
@@ -61,7 +61,7 @@ async function demo(net: Topology): Promise<boolean> {
   step(4, total, 'starting msnld on every host');
   for (const h of net.hosts) {
     const child = await net.startDaemon(h);
-    out(`      h${h.index}: msnld pid ${child.pid}, listening on ${h.underlay}:${UNDERLAY_PORT}`);
+    out(`      h${h.index}: msnld pid ${child.pid}, listening on ${h.listen}`);
   }
 
   step(5, total, 'pinging across every interface at its full MTU with DF set (ping -M do)');

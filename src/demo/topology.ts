@@ -28,8 +28,12 @@ export interface Host {
   readonly index: number;
   /** The network namespace holding this host. */
   readonly netns: string;
-  /** Underlay IPv4 address (TEST-NET-1, 192.0.2.N). */
+  /** Underlay address: IPv4 (TEST-NET-1, 192.0.2.N) or, on an IPv6 underlay, 2001:db8::N. */
   readonly underlay: string;
+  /** The underlay address and msnld's port as `HOST:PORT` (IPv6 in brackets). */
+  readonly listen: string;
+  /** The IPv6 underlay address (2001:db8::N) of an IPv6 or dual-stack underlay, else undefined. */
+  readonly underlay6: string | undefined;
   /** This host's default MSNL address. */
   readonly msnlAddress: string;
   readonly db: string;
@@ -45,6 +49,9 @@ export interface TopologyOptions {
   readonly hosts: number;
   /** MTU of the underlay links. */
   readonly underlayMtu?: number;
+  /** The underlay's address family (default 4: 192.0.2.N; 6: 2001:db8::N, the documentation
+   *  prefix; 'dual': both, with `underlay` the IPv4 one). */
+  readonly underlayFamily?: 4 | 6 | 'dual';
 }
 
 /** Runs a command with a bound on its time; never throws for a non-zero exit. */
@@ -80,11 +87,15 @@ export class Topology {
     this.dir = mkdtempSync(path.join(tmpdir(), `msnl-${options.tag}-`));
     const base = `msnl-${options.tag}-${process.pid}`;
     this.switchNs = options.hosts > 2 ? `${base}-sw` : undefined;
+    const v6 = options.underlayFamily === 6;
     for (let i = 1; i <= options.hosts; i++) {
+      const underlay = v6 ? `2001:db8::${i}` : `192.0.2.${i}`;
       this.hosts.push({
         index: i,
         netns: `${base}-h${i}`,
-        underlay: `192.0.2.${i}`,
+        underlay,
+        listen: v6 ? `[${underlay}]:${UNDERLAY_PORT}` : `${underlay}:${UNDERLAY_PORT}`,
+        underlay6: options.underlayFamily === undefined || options.underlayFamily === 4 ? undefined : `2001:db8::${i}`,
         msnlAddress: `128.232.0.${i}`,
         db: path.join(this.dir, `h${i}.db`),
         socket: path.join(this.dir, `h${i}.sock`),
@@ -112,7 +123,7 @@ export class Topology {
     for (const host of this.hosts) {
       must(['ip', 'netns', 'add', host.netns]);
       must(['ip', '-n', host.netns, 'link', 'set', 'lo', 'up']);
-      // IPv4 only: no IPv6 chatter on the underlay or into the tunnels.
+      // No IPv6 chatter into the tunnels, nor on an IPv4 underlay (an IPv6 one turns it on for u0 only).
       must(['ip', 'netns', 'exec', host.netns, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6']);
     }
     const [first, second] = this.hosts;
@@ -129,7 +140,11 @@ export class Topology {
       }
     }
     for (const host of this.hosts) {
-      must(['ip', '-n', host.netns, 'addr', 'add', `${host.underlay}/24`, 'dev', 'u0']);
+      if (host.underlay6 !== undefined) {
+        must(['ip', 'netns', 'exec', host.netns, 'sh', '-c', 'echo 0 > /proc/sys/net/ipv6/conf/u0/disable_ipv6']);
+        must(['ip', '-n', host.netns, 'addr', 'add', `${host.underlay6}/64`, 'dev', 'u0', 'nodad']);
+      }
+      if (this.options.underlayFamily !== 6) must(['ip', '-n', host.netns, 'addr', 'add', `${host.underlay}/24`, 'dev', 'u0']);
       must(['ip', '-n', host.netns, 'link', 'set', 'u0', 'up']);
     }
   }
@@ -208,12 +223,12 @@ export class Topology {
   }
 
   /** Starts msnld in a host's namespace, logging to host.log, and waits for its control socket.
-   *  `nodeArgs` go to node itself (e.g. `--cpu-prof` for profiling). */
-  async startDaemon(host: Host, extraArgs: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<ChildProcess> {
+   *  `nodeArgs` go to node itself (e.g. `--cpu-prof` for profiling); `listen` defaults to host.listen. */
+  async startDaemon(host: Host, extraArgs: readonly string[] = [], nodeArgs: readonly string[] = [], listen = host.listen): Promise<ChildProcess> {
     if (host.daemon !== undefined && host.daemon.exitCode === null && host.daemon.signalCode === null) throw new Error(`msnld already runs on h${host.index}`);
     const log = openSync(host.log, 'a');
     const argv = ['netns', 'exec', host.netns, process.execPath, ...nodeArgs, MSNLD, '--foreground', '--db', host.db, '--socket', host.socket,
-      '--listen', `${host.underlay}:${UNDERLAY_PORT}`, '--log-level', 'verbose', ...extraArgs];
+      '--listen', listen, '--log-level', 'verbose', ...extraArgs];
     const child = spawn('ip', argv, { stdio: ['ignore', log, log] });
     closeSync(log);
     host.daemon = child;

@@ -1,8 +1,10 @@
 // The typed surface of the addon's UdpSocket (src/tun/native/udp.cc; the one msnl_tun addon, loaded
-// by src/tun/native.ts): a non-blocking IPv4 UDP socket moved in batches with recvmmsg/sendmmsg,
+// by src/tun/native.ts): a non-blocking UDP socket moved in batches with recvmmsg/sendmmsg,
 // readiness by uv_poll. Its datagrams never fragment (DF, IP_PMTUDISC_DO): one too big for the
-// path (the outgoing link, or a path MTU the kernel learned from ICMP) is refused with EMSGSIZE. udp-batch.ts wraps it. Addresses are unsigned 32-bit IPv4 numbers in host
-// order (src/abi/inet.ts).
+// path (the outgoing link, or a path MTU the kernel learned from ICMP) is refused with EMSGSIZE.
+// udp-batch.ts wraps it. On an IPv4 socket an address is one unsigned 32-bit word in host order
+// (src/abi/inet.ts); on an IPv6 socket it is four words holding its 16 octets as they are in
+// memory (network order), so `addrs` arrays are four times as long.
 import { loadNative } from '../tun/native.js';
 
 /** uv_poll event bits the callback receives (uv.h). */
@@ -35,8 +37,8 @@ export interface NativeUdpSocket {
   setCoalescing(on: boolean): boolean;
   /** Adds (true) or removes UV_WRITABLE from the watched events; UV_READABLE is always watched. */
   watchWritable(on: boolean): void;
-  /** The bound address and port. */
-  local(): { address: number; port: number };
+  /** The bound address (host-order IPv4; 0 for IPv6) and port, and `A.B.C.D:P` / `[V6]:P`. */
+  local(): { address: number; port: number; name?: string };
   /** SO_RCVBUF / SO_SNDBUF as the kernel reports them. */
   bufferSizes(): { receive: number; send: number };
   /** Whether the poll handle keeps the event loop alive (it does by default). */
@@ -46,7 +48,8 @@ export interface NativeUdpSocket {
 }
 
 export type NativeUdpSocketConstructor = new (
-  address: number,
+  /** A host-order IPv4 address, or the 16 octets of an IPv6 one (the socket's family follows). */
+  address: number | Uint8Array,
   port: number,
   receiveBuffer: number,
   sendBuffer: number,

@@ -1,4 +1,4 @@
-// BatchUdpSocket: an IPv4 UDP socket that moves datagrams in batches through the addon
+// BatchUdpSocket: a UDP socket (IPv4, or IPv6 and dual-stack) that moves datagrams in batches through the addon
 // (udp-addon.ts), where node:dgram spends a syscall, a callback and a Buffer on each.
 // - Sends are copied into a preallocated slab and flushed with one sendmmsg per burst: a microtask
 //   after the current callback, or at once when a batch is full.
@@ -10,12 +10,18 @@
 // - Datagrams never fragment (DF). One the kernel refuses as too big for its path (EMSGSIZE: larger
 //   than the outgoing link, or than a path MTU learned from ICMP) is dropped, counted, and told to
 //   onTooBig once per destination and flush; what it means is decided above (src/msnl/pmtu.ts).
+// - An IPv6 socket keeps each address as 16 octets (four words of the addrs arrays); IPv4 peers of
+//   a dual-stack socket are IPv4-mapped (::ffff:A.B.C.D) both ways.
 // - Nothing allocates per datagram. Failures are counted, never thrown.
-import { errnoName, sysErrorOf } from '../abi/errno.js';
+import { errnoName } from '../abi/errno.js';
+import { newBatchUdpCounters, udpError, UdpSocketError, type BatchUdpCounters } from './udp-batch-counters.js';
+
+export { newBatchUdpCounters, udpError, UdpSocketError, type BatchUdpCounters };
 import { loadUdpSocket, UV_READABLE, UV_WRITABLE, type NativeUdpSocket, type NativeUdpSocketConstructor } from './udp-addon.js';
 import { copyOctets } from '../abi/bytes.js';
 import { GsoPolicy } from './gso.js';
 import { formatDottedQuad } from '../abi/inet.js';
+import { formatIpv6, mappedIpv4 } from '../abi/inet6.js';
 
 const EMSGSIZE = 90;
 
@@ -25,12 +31,16 @@ export const MAX_UDP_PAYLOAD = 65507;
 export const MAX_BATCH = 1024;
 
 export interface BatchUdpOptions {
-  /** IPv4 address to bind, host order (0 = any). */
-  readonly address: number;
+  /** Address to bind: IPv4 as a host-order number (0 = any), or the 16 octets of an IPv6 one (:: = any, both families). */
+  readonly address: number | Uint8Array;
   /** UDP port to bind; 0 picks a free one. */
   readonly port: number;
-  /** Gets every datagram as slab[offset, offset + length) of a reused receive slab, valid only during the call. */
-  readonly onReceive: (slab: Uint8Array, offset: number, length: number, address: number, port: number) => void;
+  /**
+   * Gets every datagram as slab[offset, offset + length) of a reused receive slab, valid only during
+   * the call, with its source: `address` is the IPv4 address (host order; on an IPv6 socket, that
+   * of an IPv4-mapped source) or -1, when the source is the IPv6 address from6[from6Offset, +16).
+   */
+  readonly onReceive: (slab: Uint8Array, offset: number, length: number, address: number, port: number, from6: Uint8Array, from6Offset: number) => void;
   /** Socket errors and exceptions thrown by onReceive (the socket keeps running). */
   readonly onError?: (error: Error) => void;
   /** A datagram to address:port was refused as too big for the path (EMSGSIZE, DF). */
@@ -55,53 +65,6 @@ export interface BatchUdpOptions {
   readonly native?: NativeUdpSocketConstructor;
 }
 
-export interface BatchUdpCounters {
-  datagramsSent: number;
-  bytesSent: number;
-  datagramsReceived: number;
-  bytesReceived: number;
-  /** sendmmsg / recvmmsg calls that moved at least one datagram. */
-  sendBatches: number;
-  receiveBatches: number;
-  /** Datagrams the kernel refused (EMSGSIZE, EPERM, ...), or larger than MAX_UDP_PAYLOAD. */
-  sendErrors: number;
-  /** Datagrams dropped because the queue was full or the socket closed with them queued. */
-  queueDrops: number;
-  /** Times a send burst hit EAGAIN and waited for writability. */
-  sendBlocked: number;
-  /** Received datagrams longer than a slot (dropped), receive errors, onReceive exceptions. */
-  truncated: number;
-  receiveErrors: number;
-  /** Slots that held a coalesced run of datagrams (UDP GRO). */
-  coalescedRuns: number;
-  /** sendmmsg calls in which the kernel refused a GSO run (sent plainly instead). */
-  gsoRefused: number;
-  handlerErrors: number;
-  /** Datagrams refused as too big for their path (EMSGSIZE; never fragmented). */
-  tooBig: number;
-}
-
-export class UdpSocketError extends Error {
-  constructor(message: string, readonly code: string | undefined) {
-    super(message);
-    this.name = 'UdpSocketError';
-  }
-}
-
-/** The addon's error (or -errno) as `failed to <action> UDP socket <where>: <cause> [CODE]`. */
-export function udpError(where: string, action: string, cause: unknown): UdpSocketError {
-  const { code, message } = sysErrorOf(cause);
-  const text = message !== undefined && message !== '' ? message : (code ?? String(cause));
-  if (text.startsWith('failed to ')) return new UdpSocketError(code === undefined ? text : `${text} [${code}]`, code);
-  return new UdpSocketError(`failed to ${action} UDP socket ${where}: ${text}${code === undefined ? '' : ` [${code}]`}`, code);
-}
-
-export function newBatchUdpCounters(): BatchUdpCounters {
-  return {
-    datagramsSent: 0, bytesSent: 0, datagramsReceived: 0, bytesReceived: 0, sendBatches: 0, receiveBatches: 0,
-    sendErrors: 0, queueDrops: 0, sendBlocked: 0, truncated: 0, receiveErrors: 0, coalescedRuns: 0, gsoRefused: 0, handlerErrors: 0, tooBig: 0,
-  };
-}
 
 export class BatchUdpSocket {
   readonly counters: BatchUdpCounters = newBatchUdpCounters();
@@ -113,6 +76,7 @@ export class BatchUdpSocket {
   private readonly rxSlab: Uint8Array;
   private readonly rxSizes: Int32Array;
   private readonly rxAddrs: Uint32Array;
+  private readonly rxAddrOctets: Uint8Array;
   private readonly rxPorts: Uint16Array;
   private readonly rxSegs: Uint16Array;
   private readonly slotSize: number;
@@ -123,7 +87,10 @@ export class BatchUdpSocket {
   private readonly txOffsets: Uint32Array;
   private readonly txLengths: Uint32Array;
   private readonly txAddrs: Uint32Array;
+  private readonly txAddrOctets: Uint8Array;
   private readonly txPorts: Uint16Array;
+  /** Address words per datagram: 1 (IPv4) or 4 (IPv6). */
+  private readonly words: number;
   /** Where the addon reports the errno of a refused GSO run (0: none). */
   private readonly gsoStatus = new Int32Array(1);
   private readonly gso = new GsoPolicy();
@@ -141,30 +108,34 @@ export class BatchUdpSocket {
     const batch = Math.min(Math.max(1, options.receiveBatch ?? 64), MAX_BATCH);
     this.slotSize = Math.max(1, options.slotSize ?? 65536);
     this.rounds = Math.max(1, options.receiveRounds ?? 8);
+    this.words = typeof options.address === 'number' ? 1 : 4;
     this.rxSlab = new Uint8Array(batch * this.slotSize);
     this.rxSizes = new Int32Array(batch);
-    this.rxAddrs = new Uint32Array(batch);
+    this.rxAddrs = new Uint32Array(batch * this.words);
+    this.rxAddrOctets = new Uint8Array(this.rxAddrs.buffer);
     this.rxPorts = new Uint16Array(batch);
     this.rxSegs = new Uint16Array(batch);
     const length = Math.max(1, options.queueLength ?? 4096);
     this.txSlab = new Uint8Array(Math.max(MAX_UDP_PAYLOAD, options.queueBytes ?? 4 << 20));
     this.txOffsets = new Uint32Array(length);
     this.txLengths = new Uint32Array(length);
-    this.txAddrs = new Uint32Array(length);
+    this.txAddrs = new Uint32Array(length * this.words);
+    this.txAddrOctets = new Uint8Array(this.txAddrs.buffer);
     this.txPorts = new Uint16Array(length);
-    const where = `${formatDottedQuad(options.address)}:${options.port}`;
+    const bind = options.address;
+    const where = typeof bind === 'number' ? `${formatDottedQuad(bind)}:${options.port}` : `[${formatIpv6(bind)}]:${options.port}`;
     const Native = options.native ?? loadUdpSocket();
     const rcv = options.receiveBufferSize ?? 4 << 20;
     const snd = options.sendBufferSize ?? 4 << 20;
     try {
-      this.native = new Native(options.address >>> 0, options.port, rcv, snd, (status, events) => this.onEvent(status, events));
+      this.native = new Native(typeof bind === 'number' ? bind >>> 0 : bind, options.port, rcv, snd, (status, events) => this.onEvent(status, events));
     } catch (error) {
       throw udpError(where, 'bind', error);
     }
     this.native.setSegmentation(options.segmentation ?? true);
     if ((options.coalescing ?? true) && this.slotSize >= 65536) this.native.setCoalescing(true);
     const local = this.native.local();
-    this.name = `${formatDottedQuad(local.address)}:${local.port}`;
+    this.name = local.name ?? `${formatDottedQuad(local.address)}:${local.port}`;
   }
 
   /** Binds the socket and starts receiving; throws UdpSocketError naming the address and cause. */
@@ -172,12 +143,12 @@ export class BatchUdpSocket {
     return new BatchUdpSocket(options);
   }
 
-  /** The bound address and port (host-order IPv4). */
+  /** The bound address (host-order IPv4; 0 for IPv6) and port. */
   local(): { address: number; port: number } {
     return this.native.local();
   }
 
-  /** `A.B.C.D:PORT` as bound. */
+  /** `A.B.C.D:PORT` or `[IPv6]:PORT` as bound. */
   describe(): string {
     return this.name;
   }
@@ -197,45 +168,90 @@ export class BatchUdpSocket {
     return this.native.segmentation();
   }
 
+  /** 6 for an IPv6 (dual-stack) socket, 4 otherwise. */
+  family(): 4 | 6 {
+    return this.words === 4 ? 6 : 4;
+  }
+
   /** Whether the queue waits for the socket to become writable. */
   isBlocked(): boolean {
     return this.blocked;
   }
 
   /**
-   * Queues one datagram, bytes[offset, offset + length), to address:port (copied: the caller may
-   * reuse them). False when it was dropped (queue full, too large, closed): counted, never thrown.
+   * Queues one datagram, bytes[offset, offset + length), to address:port (host-order IPv4; IPv4-mapped
+   * on an IPv6 socket), copied: the caller may reuse them. False when it was dropped (queue full,
+   * too large, closed): counted, never thrown.
    */
   send(address: number, port: number, bytes: Uint8Array, offset = 0, length = bytes.length - offset): boolean {
+    const k = this.reserve(port, bytes, offset, length);
+    if (k < 0) return false;
+    if (this.words === 1) this.txAddrs[k] = address;
+    else {
+      const a = this.txAddrOctets;
+      const o = k * 16;
+      a.fill(0, o, o + 10);
+      a[o + 10] = a[o + 11] = 0xff;
+      a[o + 12] = address >>> 24;
+      a[o + 13] = (address >>> 16) & 0xff;
+      a[o + 14] = (address >>> 8) & 0xff;
+      a[o + 15] = address & 0xff;
+    }
+    this.queued1();
+    return true;
+  }
+
+  /** Like send(), to the IPv6 address to6[to6Offset, +16); dropped (a send error) on an IPv4 socket
+   *  unless it is IPv4-mapped. */
+  send6(to6: Uint8Array, to6Offset: number, port: number, bytes: Uint8Array, offset = 0, length = bytes.length - offset): boolean {
+    if (this.words === 1) {
+      const v4 = mappedIpv4(to6, to6Offset);
+      if (v4 >= 0) return this.send(v4, port, bytes, offset, length);
+      this.counters.sendErrors++;
+      return false;
+    }
+    const k = this.reserve(port, bytes, offset, length);
+    if (k < 0) return false;
+    copyOctets(to6, to6Offset, this.txAddrOctets, k * 16, 16);
+    this.queued1();
+    return true;
+  }
+
+  // Takes a queue slot for a datagram and copies it in (the caller writes the address): its index,
+  // or -1 when it was dropped and counted.
+  private reserve(port: number, bytes: Uint8Array, offset: number, length: number): number {
     if (this.closed) {
       this.counters.queueDrops++;
-      return false;
+      return -1;
     }
     if (length > MAX_UDP_PAYLOAD) {
       this.counters.sendErrors++;
-      return false;
+      return -1;
     }
     if (this.tail === this.txOffsets.length || this.used + length > this.txSlab.length) {
       if (!this.blocked) this.flush();
       if (this.tail === this.txOffsets.length || this.used + length > this.txSlab.length) {
         this.counters.queueDrops++;
-        return false;
+        return -1;
       }
     }
     const k = this.tail++;
     copyOctets(bytes, offset, this.txSlab, this.used, length);
     this.txOffsets[k] = this.used;
     this.txLengths[k] = length;
-    this.txAddrs[k] = address;
     this.txPorts[k] = port;
     this.used += length;
-    if (this.blocked) return true;
+    return k;
+  }
+
+  // After one datagram was queued: flush a full batch now, otherwise after the current burst.
+  private queued1(): void {
+    if (this.blocked) return;
     if (this.tail - this.head >= MAX_BATCH) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       queueMicrotask(this.flushTask);
     }
-    return true;
   }
 
   /** Hands the queue to the kernel now (normally a microtask does it after the current burst). */
@@ -253,7 +269,8 @@ export class BatchUdpSocket {
           counters.tooBig++;
           const address = this.txAddrs[this.head] as number;
           const port = this.txPorts[this.head] as number;
-          if (address !== toldAddress || port !== toldPort) {
+          // Told on an IPv4 socket only; an IPv6 path is found by the probes' search alone.
+          if (this.words === 1 && (address !== toldAddress || port !== toldPort)) {
             toldAddress = address;
             toldPort = port;
             this.tellTooBig(address, port);
@@ -317,7 +334,7 @@ export class BatchUdpSocket {
     this.txSlab.copyWithin(0, base, this.used);
     this.txOffsets.copyWithin(0, this.head, this.tail);
     this.txLengths.copyWithin(0, this.head, this.tail);
-    this.txAddrs.copyWithin(0, this.head, this.tail);
+    this.txAddrs.copyWithin(0, this.head * this.words, this.tail * this.words);
     this.txPorts.copyWithin(0, this.head, this.tail);
     this.tail -= this.head;
     this.head = 0;
@@ -337,7 +354,7 @@ export class BatchUdpSocket {
   }
 
   private receive(): void {
-    const { rxSlab, rxSizes, rxAddrs, rxPorts, rxSegs, slotSize, counters } = this;
+    const { rxSlab, rxSizes, rxAddrs, rxPorts, rxSegs, slotSize, counters, words } = this;
     const batch = rxSizes.length;
     for (let round = 0; round < this.rounds && !this.closed; round++) {
       const n = this.native.recvBatch(rxSlab, slotSize, rxSizes, rxAddrs, rxPorts, rxSegs);
@@ -356,23 +373,24 @@ export class BatchUdpSocket {
         }
         const base = i * slotSize;
         const seg = rxSegs[i] as number;
+        const from = words === 1 ? (rxAddrs[i] as number) : mappedIpv4(this.rxAddrOctets, i * 16);
         if (seg === 0) {
-          this.deliver(base, size, rxAddrs[i] as number, rxPorts[i] as number);
+          this.deliver(base, size, from, rxPorts[i] as number, i * 16);
           continue;
         }
         // A coalesced run (UDP GRO): datagrams of `seg` octets, the last one possibly shorter.
         counters.coalescedRuns++;
-        for (let off = 0; off < size && !this.closed; off += seg) this.deliver(base + off, Math.min(seg, size - off), rxAddrs[i] as number, rxPorts[i] as number);
+        for (let off = 0; off < size && !this.closed; off += seg) this.deliver(base + off, Math.min(seg, size - off), from, rxPorts[i] as number, i * 16);
       }
       if (n < batch) return;
     }
   }
 
-  private deliver(offset: number, size: number, address: number, port: number): void {
+  private deliver(offset: number, size: number, address: number, port: number, from6Offset: number): void {
     this.counters.datagramsReceived++;
     this.counters.bytesReceived += size;
     try {
-      this.options.onReceive(this.rxSlab, offset, size, address, port);
+      this.options.onReceive(this.rxSlab, offset, size, address, port, this.rxAddrOctets, from6Offset);
     } catch (error) {
       this.counters.handlerErrors++;
       this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
@@ -400,7 +418,7 @@ export class BatchUdpSocket {
   private report(k: number, errno: number): void {
     const onError = this.options.onError;
     if (onError === undefined) return;
-    const to = `${formatDottedQuad(this.txAddrs[k] as number)}:${this.txPorts[k] as number}`;
+    const to = this.words === 1 ? `${formatDottedQuad(this.txAddrs[k] as number)}:${this.txPorts[k] as number}` : `[${formatIpv6(this.txAddrOctets, k * 16)}]:${this.txPorts[k] as number}`;
     const code = errnoName(-errno);
     onError(new UdpSocketError(`failed to send datagram to ${to} from UDP socket ${this.name}: ${code}`, code));
   }

@@ -1,13 +1,15 @@
-// NativeUdpUnderlay: msnld's IPv4 underlay (through udp.ts), over BatchUdpSocket (udp-batch.ts: recvmmsg/sendmmsg
-// and UDP GSO/GRO through the addon). Links are the canonical UdpEndpoints of this underlay.
-// A route to a host name resolves (IPv4) in the background; until it has, datagrams to it are
-// dropped and counted as unresolved. Datagrams go with DF; one the kernel refuses as too big
-// (EMSGSIZE) becomes UnderlayEvents.tooBig with the route's MTU, which holds what ICMP taught it.
+// NativeUdpUnderlay: msnld's underlay (through udp.ts), IPv4 or IPv6, over BatchUdpSocket
+// (udp-batch.ts: recvmmsg/sendmmsg and UDP GSO/GRO through the addon). Links are the canonical
+// UdpEndpoints of this underlay. A route to a host name resolves (IPv4) in the background; until
+// it has, datagrams to it are dropped and counted as unresolved. An IPv6 link on an IPv4 socket
+// is dropped as unresolved too. Datagrams go with DF; one the kernel refuses as too big (EMSGSIZE,
+// IPv4) becomes UnderlayEvents.tooBig with the route's MTU, which holds what ICMP taught it.
 import { causeOf } from '../base/logger.js';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { parseDottedQuad } from '../abi/inet.js';
 import { routeMtu } from './udp-addon.js';
+import { parseIpv6 } from '../abi/inet6.js';
 import { BatchUdpSocket, type BatchUdpCounters, type BatchUdpOptions } from './udp-batch.js';
 import { UdpEndpoints, sameUdpEndpoint, type UdpEndpoint } from './udp-endpoint.js';
 import { type ReceiveFunc, type Underlay, type UnderlayEvents, type UnderlayLog, type UnderlaySocket } from './underlay.js';
@@ -15,12 +17,27 @@ import { type ReceiveFunc, type Underlay, type UnderlayEvents, type UnderlayLog,
 /** IPv4 and UDP headers: an MTU less these is the largest UDP payload. */
 export const IPV4_UDP_HEADERS = 28;
 
+/** SO_RCVBUF asked for when the tuning names none: room for a burst of 20 000 small datagrams
+ *  (call or hang-up storms), each charged at about 1.3 KiB of kernel memory. */
+export const DEFAULT_RECEIVE_BUFFER = 32 << 20;
+
+/** The receive buffer as the kernel set it (it reports twice the request), and why when it is smaller. */
+export function receiveBufferText(asked: number, got: number): string {
+  const mib = (n: number): string => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 2 : 0)} MiB`;
+  if (got >= asked) return `receive buffer ${mib(got)}`;
+  return `receive buffer ${mib(got)}, not the ${mib(asked)} asked: the kernel caps it at net.core.rmem_max unless msnld runs as root (SO_RCVBUFFORCE)`;
+}
+
 /** Socket tuning passed through to BatchUdpSocket. */
 export type NativeUdpTuning = Pick<BatchUdpOptions, 'receiveBufferSize' | 'sendBufferSize' | 'receiveBatch' | 'slotSize' | 'queueLength' | 'queueBytes' | 'receiveRounds' | 'native' | 'segmentation' | 'coalescing'>;
 
 /** An open native underlay socket, with the batch socket's counters. */
 export interface NativeUnderlaySocket extends UnderlaySocket<UdpEndpoint> {
   readonly counters: BatchUdpCounters;
+  /** 4, or 6 for an IPv6 (dual-stack when bound to ::) socket. */
+  readonly family: 4 | 6;
+  /** SO_RCVBUF / SO_SNDBUF as the kernel set them. */
+  bufferSizes(): { receive: number; send: number };
 }
 
 export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
@@ -57,10 +74,12 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
     const address = await this.bindAddress(host, port);
     let reported = 0;
     const socket = BatchUdpSocket.open({
+      receiveBufferSize: DEFAULT_RECEIVE_BUFFER,
       ...this.tuning,
       address,
       port,
-      onReceive: (buf, offset, length, from, fromPort) => onReceive(buf, offset, length, this.endpoints.numeric(from, fromPort)),
+      onReceive: (buf, offset, length, from, fromPort, from6, from6Offset) =>
+        onReceive(buf, offset, length, from >= 0 ? this.endpoints.numeric(from, fromPort) : this.endpoints.fromIpv6(from6, from6Offset, fromPort)),
       onTooBig: (to, toPort) => {
         if (events?.tooBig === undefined) return;
         // The kernel refused it against the MTU its route cache holds now: that MTU is the answer.
@@ -72,10 +91,21 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
         if (reported <= 10 || reported % 1000 === 0) this.log.verbose(`${error.message} (${reported} errors so far)`);
       },
     });
+    const family = socket.family();
     const described = socket.describe();
+    const asked = this.tuning.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER;
+    const got = socket.bufferSizes().receive;
     return {
       counters: socket.counters,
+      family,
+      bufferSizes: () => socket.bufferSizes(),
+      kind: `batched IPv${family}; ${receiveBufferText(asked, got)}`,
       send: (link, buf, offset, length) => {
+        if (link.ipv6 !== null) {
+          if (family === 4) this.unresolved++;
+          else socket.send6(link.ipv6, 0, link.port, buf, offset, length);
+          return;
+        }
         let ipv4 = link.ipv4;
         if (ipv4 < 0) ipv4 = this.resolved.get(link.address) ?? -1;
         if (ipv4 < 0) {
@@ -94,11 +124,15 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
     return this.resolved.get(host);
   }
 
-  // The IPv4 address to bind: a dotted quad as it is, a host name looked up once.
-  private async bindAddress(host: string, port: number): Promise<number> {
+  // The address to bind: a dotted quad as it is, IPv6 as its octets, a host name looked up (IPv4) once.
+  private async bindAddress(host: string, port: number): Promise<number | Uint8Array> {
     const quad = parseDottedQuad(host);
     if (typeof quad === 'number') return quad;
-    if (isIP(host) === 6) throw new Error(`failed to open UDP socket [${host}]:${port}: the native underlay is IPv4 only`);
+    if (isIP(host) === 6) {
+      const octets = parseIpv6(host);
+      if (octets === null) throw new Error(`failed to open UDP socket [${host}]:${port}: not a plain IPv6 address (zone ids are not supported)`);
+      return octets;
+    }
     let address: number | Error;
     try {
       address = parseDottedQuad((await lookup(host, { family: 4 })).address);

@@ -1,8 +1,8 @@
 // The underlay: the data links under MSNL, behind one interface in the manner of
 // wireguard-go's conn.Bind. Its implementations sit beside it:
-//   udp.ts         UdpUnderlay, msnld's: the next two behind one endpoint table, by address family
-//   udp-native.ts  NativeUdpUnderlay: IPv4 over the batched addon socket of udp-batch.ts
-//   udp-dgram.ts   DgramUdpUnderlay: node:dgram, for an IPv6 listen address
+//   udp.ts         UdpUnderlay, msnld's: the native one below, for IPv4 and IPv6
+//   udp-native.ts  NativeUdpUnderlay: IPv4 or IPv6 over the batched addon socket of udp-batch.ts
+//   udp-dgram.ts   DgramUdpUnderlay: node:dgram, one datagram at a time (tests, tools)
 //   memory.ts      MemoryUnderlay: an in-process hub with seeded faults, for whole daemons in tests
 // A link value `L` names a peer on the underlay. MSNL stores links and hands them back, never looks
 // inside; both UDP underlays use one endpoint type, UdpEndpoint (udp-endpoint.ts).
@@ -26,6 +26,8 @@ export interface UnderlaySocket<L> {
   close(): Promise<void>;
   /** `HOST:PORT` actually bound. */
   describe(): string;
+  /** What moves the datagrams, for the log (e.g. `batched IPv6`). */
+  readonly kind?: string;
 }
 
 /** What a socket learns about the paths to its peers (optional; the MSNL endpoint takes them). */

@@ -16,10 +16,16 @@ const SECURE_FIRST_TYPE = 11;
 const SECURE_LAST_TYPE = 14;
 import { cryptoRandom, type RandomSource } from '../base/random.js';
 import type { Clock } from '../base/clock.js';
+import { ConnectionTable } from './connection-table.js';
+import { defaultLinkBytes, type EndpointOptions } from './endpoint-options.js';
+import { Echoes } from './echoes.js';
+import { connectionDeadline, runConnectionTimers, type LivenessHost } from './liveness.js';
 import { TokenBucket } from '../base/token-bucket.js';
 import { Reassembler, segmentPacket, type ReassemblyCounters } from './sar.js';
 import { Signalling, type ConnectRequest, type SignallingHost } from './signalling.js';
 import { DEFAULT_ENDPOINT_CONFIG, newCounters, type CallRow, type ConnectionInfo, type EndpointConfig, type EndpointCounters, type EndpointEvents, type Health } from './types.js';
+
+export type { EndpointOptions } from './endpoint-options.js';
 import { decodeDataHeader, decodeMessage, encodeEcho, encodeProbe, encodeReset, encodeSignal, encodeSizeProbe, newDataHeader, writeDataHeader, type Message } from './wire.js';
 import { PathMtu } from './pmtu.js';
 import type { KeyPair } from '../crypto/primitives.js';
@@ -28,54 +34,7 @@ import { SecureLayer, type SecureHost } from './secure.js';
 import { SEAL_OVERHEAD } from './secure-wire.js';
 import { readU32 } from '../abi/bytes.js';
 
-export interface EndpointOptions<L> {
-  /** This host's MSNL address (the default address that 0.0.0.0 binds to). */
-  readonly localAddress: number;
-  readonly clock: Clock;
-  readonly random?: RandomSource;
-  /**
-   * Sends one datagram, buf[offset, offset + length). It must consume (send or copy) the octets
-   * before it returns: the endpoint writes segment headers in place and reuses them afterwards.
-   */
-  readonly transmit: (link: L, buf: Uint8Array, offset: number, length: number) => void;
-  readonly events: EndpointEvents<L>;
-  readonly config?: Partial<EndpointConfig>;
-  /** Tells whether two links are the same peer (resets are only taken from the connection's peer). */
-  readonly sameLink?: (a: L, b: L) => boolean;
-  /** This host's X25519 key pair (secure MSNL); null or absent: keyed calls cannot be made or taken. */
-  readonly identity?: KeyPair | null;
-  /**
-   * The key configured for an MSNL address (its route's): a key, 'none' for the historic plain
-   * framing, undefined when there is no route (plain calls from it are refused). Absent: every
-   * address is 'none' (the historic behaviour, for tests and embedders without keys).
-   */
-  readonly peerKeyOf?: (address: number) => Uint8Array | 'none' | undefined;
-  /** Seals and opens sealed frames: the addon's batch AEAD in msnld; default node:crypto. */
-  readonly aead?: AeadBatch;
-  /** Wall-clock milliseconds since the Unix epoch, for handshake timestamps (default Date.now). */
-  readonly wallClock?: () => number;
-  /** The octets that name a link's source address, for cookies and per-source limits. */
-  readonly linkBytes?: (link: L) => Uint8Array;
-  /**
-   * Where a new connection's path MTU search starts: the largest datagram the link's route allows
-   * and whether it is pinned (a route's `mtu`); undefined: config.maxDatagram, searched.
-   */
-  readonly pathLimitOf?: (link: L) => { readonly maxDatagram: number; readonly pinned: boolean } | undefined;
-}
-
-/** Default source octets of a link: `address:port` of UDP links, the name of memory peers. */
-function defaultLinkBytes(link: unknown): Uint8Array {
-  const l = link as { address?: unknown; port?: unknown; name?: unknown } | null;
-  const text = l !== null && typeof l === 'object' ? (l.address !== undefined ? `${String(l.address)}:${String(l.port)}` : String(l.name)) : String(link);
-  return new TextEncoder().encode(text);
-}
-
-interface EchoPending {
-  readonly sentAt: number;
-  readonly to: number;
-}
-
-export class MsnlEndpoint<L> implements SignallingHost<L> {
+export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly config: EndpointConfig;
@@ -84,23 +43,24 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   private address: number;
   private readonly transmit: (link: L, buf: Uint8Array, offset: number, length: number) => void;
   private readonly sameLink: (a: L, b: L) => boolean;
-  private readonly conns = new Map<number, Connection<L>>();
-  /** Ids allocated to outgoing calls not yet confirmed: traffic to them is dropped without a reset. */
-  private readonly reserved = new Set<number>();
+  private readonly conns = new ConnectionTable<L>();
+  /** Asks the shell to call tick() at this time (ms on the clock) at the latest. */
+  private readonly wake: (at: number) => void;
+  /** The earliest time the shell was last asked to tick at. */
+  private wakeAt = Infinity;
+  private readonly dueScratch: Connection<L>[] = [];
   private readonly listening = new Set<number>();
-  private readonly echoes = new Map<number, EchoPending>();
+  private readonly echoes: Echoes;
   private readonly signalling: Signalling<L>;
   private readonly reassembler: Reassembler;
   private readonly header = newDataHeader();
   private readonly savedOctets = new Uint8Array(DATA_HEADER_SIZE);
   private readonly resetBucket: TokenBucket;
-  private nextEchoIdent = 1;
   /** Where sendSealed builds each segment's frame (kept: the data path allocates nothing). */
   private sealFrame = new Uint8Array(0);
   private readonly secure: SecureLayer<L>;
   private readonly peerKeyOf: (address: number) => Uint8Array | 'none' | undefined;
   private readonly pathLimitOf: EndpointOptions<L>['pathLimitOf'];
-  private smallestPath: number;
 
   constructor(options: EndpointOptions<L>) {
     this.address = options.localAddress >>> 0;
@@ -115,7 +75,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     this.resetBucket = new TokenBucket(this.config.resetRatePerSecond, this.config.resetBurst, () => this.clock.now());
     this.peerKeyOf = options.peerKeyOf ?? (() => 'none');
     this.pathLimitOf = options.pathLimitOf;
-    this.smallestPath = this.config.maxDatagram;
+    this.echoes = new Echoes(this.config.echoTimeoutMs);
+    this.wake = options.wake ?? (() => undefined);
     const wallClock = options.wallClock ?? Date.now;
     const linkBytes = options.linkBytes ?? defaultLinkBytes;
     const host: SecureHost<L> = {
@@ -285,9 +246,9 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
 
   /** Sends an echo request to a host's MSNL address; returns its identifier. */
   echo(remoteAddress: number, link: L, payload: Uint8Array = new Uint8Array(0)): number {
-    const ident = this.nextEchoIdent;
-    this.nextEchoIdent = (this.nextEchoIdent + 1) >>> 0 || 1;
-    this.echoes.set(ident, { sentAt: this.clock.now(), to: remoteAddress >>> 0 });
+    const sentAt = this.clock.now();
+    const ident = this.echoes.start(remoteAddress, sentAt);
+    this.scheduleAt(sentAt + this.config.echoTimeoutMs);
     this.out(link, encodeEcho(MsgType.ECHO_REQUEST, remoteAddress >>> 0, this.address, ident, payload));
     return ident;
   }
@@ -345,53 +306,47 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     this.counters.dropUnexpectedSignal++;
   }
 
-  /** Runs every timer that is due. */
+  /** Runs every timer that is due: only the connections whose deadline has come are visited. */
   tick(): void {
     const now = this.clock.now();
+    this.wakeAt = Infinity;
     this.signalling.tick(now);
     this.reassembler.expire();
-    const { probeIntervalMs, idleMs, deadMs } = this.config;
-    let smallest = this.config.maxDatagram;
-    for (const conn of [...this.conns.values()]) {
-      if (conn.path.maxDatagram < smallest) smallest = conn.path.maxDatagram;
-      if (deadMs > 0 && now - conn.lastHeardAt >= deadMs) {
-        this.signalling.sendRelease(conn, Reason.DEAD);
-        this.closeConnection(conn, Reason.DEAD, false);
-        continue;
-      }
-      if (now >= conn.nextProbeAt) {
-        const seq = conn.probeSent(now, probeIntervalMs);
-        this.counters.probesSent++;
-        this.connOut(conn, encodeProbe(MsgType.PROBE, conn.remoteConnId, seq, now >>> 0));
-      }
+    const due = this.dueScratch;
+    for (let conn = this.conns.deadlines.popDue(now); conn !== undefined; conn = this.conns.deadlines.popDue(now)) {
+      if (!runConnectionTimers(this, conn, now)) continue;
+      // The path MTU search of the connection's exit (pmtu.ts): a new path after roaming, size probes.
       if (conn.pathLink !== conn.link && !this.sameLink(conn.pathLink, conn.link)) this.newPath(conn, conn.link, now);
       if (now >= conn.path.nextProbeAt) this.sizeProbe(conn, now);
-      if (!conn.idleSignalled && now - conn.lastDataAt >= idleMs) {
-        conn.idleSignalled = true;
-        this.events.idle(conn.connId);
-      }
+      due.push(conn);
     }
-    this.smallestPath = smallest;
-    for (const [ident, e] of this.echoes) if (now - e.sentAt >= this.config.echoTimeoutMs) this.echoes.delete(ident);
-    this.secure.tick(now, this.conns.values(), (conn) => encodeSignal({
+    this.echoes.expire(now);
+    this.secure.tick(now, due, (conn) => encodeSignal({
       type: MsgType.CONNECT_CONFIRM, reason: 0, transaction: conn.transaction,
       origAddr: conn.local.address, origPort: conn.local.port, respAddr: conn.remote.address, respPort: conn.remote.port,
       ipa: conn.localIpa, origConnId: conn.connId, respConnId: conn.remoteConnId,
     }));
+    for (const conn of due) if (this.conns.get(conn.connId) === conn) this.conns.deadlines.set(conn, connectionDeadline(conn, this.config, this.secure.nextDeadline(conn)));
+    due.length = 0;
+    this.wakeAt = this.nextDeadline();
+    if (this.wakeAt !== Infinity) this.wake(this.wakeAt);
   }
 
-  /** When tick() next has work (ms on the injected clock), or Infinity. */
+  /** When tick() next has work (ms on the injected clock), or Infinity. O(1) in connections. */
   nextDeadline(): number {
-    let next = Math.min(this.signalling.nextDeadline(), this.reassembler.nextDeadline());
-    const { idleMs, deadMs } = this.config;
-    for (const conn of this.conns.values()) {
-      next = Math.min(next, conn.nextProbeAt, conn.path.nextProbeAt);
-      if (!conn.idleSignalled) next = Math.min(next, conn.lastDataAt + idleMs);
-      if (deadMs > 0) next = Math.min(next, conn.lastHeardAt + deadMs);
-      if (conn.secure !== null) next = Math.min(next, this.secure.nextDeadline(conn));
-    }
-    for (const e of this.echoes.values()) next = Math.min(next, e.sentAt + this.config.echoTimeoutMs);
-    return next;
+    return Math.min(this.signalling.nextDeadline(), this.reassembler.nextDeadline(), this.conns.deadlines.peekAt(), this.echoes.nextDeadline());
+  }
+
+  /** Something is due at `at`: the shell is asked to tick by then (SignallingHost). */
+  scheduleAt(at: number): void {
+    if (at >= this.wakeAt) return;
+    this.wakeAt = at;
+    this.wake(at);
+  }
+
+  /** Number of open connections. */
+  get connectionCount(): number {
+    return this.conns.size;
   }
 
   health(connId: number): Health | undefined {
@@ -413,18 +368,14 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
   // --- SignallingHost ---
 
   allocateId(): number {
-    let id = this.random.u32();
-    while (id === 0 || this.conns.has(id) || this.reserved.has(id)) id = this.random.u32();
-    this.reserved.add(id);
-    return id;
+    return this.conns.allocate(() => this.random.u32());
   }
 
   releaseId(id: number): void {
-    this.reserved.delete(id);
+    this.conns.release(id);
   }
 
   openConnection(id: number, remoteId: number, role: 'originator' | 'responder', local: Sap, remote: Sap, localIpa: number, remoteIpa: number, link: L, transaction: number, secure: boolean): Connection<L> {
-    this.reserved.delete(id);
     const conn = new Connection(id, remoteId, role, local, remote, localIpa, remoteIpa, link, transaction, this.clock.now(), this.pathFor(link, this.clock.now()));
     if (secure) {
       if (role === 'originator') this.secure.attach(conn);
@@ -432,13 +383,14 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
       // A responder's keys come with its sealed confirm; until then nothing can be sent in the clear.
       if (conn.secure === null) conn.secure = this.secure.newSecureConn(key instanceof Uint8Array ? key : new Uint8Array(32));
     }
-    this.conns.set(id, conn);
+    // Its first probe goes at once (msnl(7)).
+    this.conns.add(conn, conn.createdAt);
+    this.scheduleAt(conn.createdAt);
     return conn;
   }
 
   closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void {
-    if (this.conns.get(conn.connId) !== conn) return;
-    this.conns.delete(conn.connId);
+    if (!this.conns.delete(conn)) return;
     this.reassembler.dropConnection(conn.connId);
     this.signalling.connectionClosed(conn);
     this.secure.connectionClosed(conn);
@@ -470,6 +422,10 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
 
   sendOnConnection(conn: Connection<L>, bytes: Uint8Array): void {
     this.connOut(conn, bytes);
+  }
+
+  releaseDead(conn: Connection<L>): void {
+    this.signalling.sendRelease(conn, Reason.DEAD);
   }
 
   isKeyed(address: number): boolean {
@@ -524,7 +480,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
 
   private unknownConnection(connId: number, link: L, inLength: number): void {
     this.counters.dropUnknownConnection++;
-    if (this.reserved.has(connId)) return; // early traffic for a call whose confirm is still on its way
+    if (this.conns.isReserved(connId)) return; // early traffic for a call whose confirm is still on its way
     if (inLength >= RESET_SIZE) this.sendReset(link, connId, Reason.UNKNOWN_CONNECTION);
   }
 
@@ -533,11 +489,10 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     switch (msg.type) {
       case MsgType.RESET: {
         this.counters.resetsReceived++;
-        for (const conn of this.conns.values()) {
-          if (conn.remoteConnId === msg.connId && this.sameLink(conn.link, link) && conn.secure === null) {
-            this.closeConnection(conn, msg.reason, true);
-            return;
-          }
+        const conn = this.conns.byRemoteId(msg.connId, (c) => c.secure === null && this.sameLink(c.link, link));
+        if (conn !== undefined) {
+          this.closeConnection(conn, msg.reason, true);
+          return;
         }
         this.counters.dropUnknownConnection++;
         return;
@@ -551,13 +506,12 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
         this.out(link, encodeEcho(MsgType.ECHO_REPLY, msg.srcAddr, this.address, msg.ident, msg.payload));
         return;
       case MsgType.ECHO_REPLY: {
-        const pending = this.echoes.get(msg.ident);
-        if (pending === undefined || pending.to !== msg.srcAddr) {
+        const rtt = this.echoes.answer(msg.ident, msg.srcAddr, this.clock.now());
+        if (rtt === undefined) {
           this.counters.dropUnexpectedSignal++;
           return;
         }
-        this.echoes.delete(msg.ident);
-        this.events.echoReply(msg.ident, msg.srcAddr, msg.payload, this.clock.now() - pending.sentAt);
+        this.events.echoReply(msg.ident, msg.srcAddr, msg.payload, rtt);
         return;
       }
       case MsgType.PROBE: {
@@ -586,8 +540,10 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
           return;
         }
         if (conn !== undefined && msg.sized === true) {
-          if (conn.path.answered(msg.seq, this.clock.now())) this.counters.sizeProbesAnswered++;
-          else this.counters.dropUnexpectedSignal++;
+          if (conn.path.answered(msg.seq, this.clock.now())) {
+            this.counters.sizeProbesAnswered++;
+            this.reschedule(conn);
+          } else this.counters.dropUnexpectedSignal++;
           return;
         }
         if (conn === undefined || !conn.probeAnswered(msg.seq, msg.stamp, this.clock.now())) {
@@ -627,14 +583,24 @@ export class MsnlEndpoint<L> implements SignallingHost<L> {
     for (const conn of this.conns.values()) {
       if (conn.link !== link && !this.sameLink(conn.link, link)) continue;
       conn.path.tooBig(maxPayload, now);
-      if (conn.path.maxDatagram < this.smallestPath) this.smallestPath = conn.path.maxDatagram;
+      this.reschedule(conn);
     }
   }
 
-  /** The smallest largest-datagram of the open connections' paths as of the last tick or report
-   *  (config.maxDatagram with none): what TCP segments are cut to (the daemon's tunnels). */
+  /** The smallest largest-datagram of the open connections' paths (config.maxDatagram with none):
+   *  what TCP segments are cut to (the daemon's tunnels ask every 250 ms). */
   smallestPathDatagram(): number {
-    return this.smallestPath;
+    let smallest = this.config.maxDatagram;
+    for (const conn of this.conns.values()) if (conn.path.maxDatagram < smallest) smallest = conn.path.maxDatagram;
+    return smallest;
+  }
+
+  /** A connection's timers changed outside tick(): its place in the deadline heap follows. */
+  private reschedule(conn: Connection<L>): void {
+    if (this.conns.get(conn.connId) !== conn) return;
+    const at = connectionDeadline(conn, this.config, this.secure.nextDeadline(conn));
+    this.conns.deadlines.set(conn, at);
+    this.scheduleAt(at);
   }
 
   // A new path MTU state for `link`, starting from what the underlay says of its route.

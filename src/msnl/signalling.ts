@@ -32,6 +32,8 @@ export interface SignallingHost<L> {
   /** True when calls to or from `address` must be keyed (its route has a key). */
   isKeyed(address: number): boolean;
   sendReset(link: L, connId: number, reason: number): void;
+  /** A timer of this module is due at `at`: tick() must run by then. */
+  scheduleAt(at: number): void;
 }
 
 interface OutCall<L> {
@@ -117,6 +119,7 @@ export class Signalling<L> {
       nextRetryAt: now + host.config.connectFirstRetryMs, retryDelay: host.config.connectFirstRetryMs, sent: 0, answered: false,
     };
     this.outByHandle.set(call.handle, call);
+    host.scheduleAt(Math.min(call.nextRetryAt, call.deadline));
     this.outByTxn.set(txn, call);
     this.outByPair.set(call.pair, call);
     this.sendRequest(call);
@@ -305,6 +308,7 @@ export class Signalling<L> {
     }
     const call: InCall<L> = { callId: this.nextCallId++, key, msg, link, local, remote, expiresAt: now + host.config.decideTimeoutMs, secure: authenticated };
     this.inById.set(call.callId, call);
+    host.scheduleAt(call.expiresAt);
     this.inByKey.set(key, call);
     const incoming: IncomingCall<L> = { callId: call.callId, caller: remote, called: local, ipa: msg.ipa, link };
     host.events.incomingCall(incoming);

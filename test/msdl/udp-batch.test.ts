@@ -157,7 +157,7 @@ class ScriptedNative implements NativeUdpSocket {
   sent: number[] = [];
   watching: boolean[] = [];
   closed = 0;
-  constructor(_a: number, _p: number, _r: number, _s: number, readonly callback: (status: number, events: number) => void) {
+  constructor(_a: number | Uint8Array, _p: number, _r: number, _s: number, readonly callback: (status: number, events: number) => void) {
     ScriptedNative.last = this;
   }
   recvBatch(): number {

@@ -110,7 +110,7 @@ test('the node:dgram underlay carries datagrams between two sockets and names li
     assert.equal(underlay.link('127.0.0.1', aPort), underlay.link('127.0.0.1', aPort));
     assert.equal(links[0], underlay.link('127.0.0.1', bPort), 'a received link is the route link');
     assert.equal(links[1], links[0]);
-    assert.ok(underlay.same(underlay.link('127.0.0.1', aPort), { address: '127.0.0.1', port: aPort, ipv4: 0x7f000001 }));
+    assert.ok(underlay.same(underlay.link('127.0.0.1', aPort), { address: '127.0.0.1', port: aPort, ipv4: 0x7f000001, ipv6: null }));
     assert.ok(!underlay.same(underlay.link('127.0.0.1', aPort), underlay.link('127.0.0.1', bPort)));
   } finally {
     await a.close();

@@ -16,13 +16,13 @@ test('links are canonical: one frozen object per IPv4 peer, shared with the rece
   const underlay = new NativeUdpUnderlay(quiet);
   const a = underlay.link('127.0.0.1', 4000);
   assert.equal(underlay.link('127.0.0.1', 4000), a);
-  assert.deepEqual({ ...a }, { address: '127.0.0.1', port: 4000, ipv4: 0x7f000001 });
+  assert.deepEqual({ ...a }, { address: '127.0.0.1', port: 4000, ipv4: 0x7f000001, ipv6: null });
   assert.equal(Object.isFrozen(a), true);
   assert.notEqual(underlay.link('127.0.0.1', 4001), a);
   assert.equal(underlay.same(a, underlay.link('127.0.0.1', 4000)), true);
   assert.equal(underlay.same(a, underlay.link('127.0.0.1', 4001)), false);
   assert.equal(underlay.same(a, underlay.link('127.0.0.2', 4000)), false);
-  assert.equal(underlay.same(a, { address: '127.0.0.1', port: 4000, ipv4: 0x7f000001 }), true, 'same by value too');
+  assert.equal(underlay.same(a, { address: '127.0.0.1', port: 4000, ipv4: 0x7f000001, ipv6: null }), true, 'same by value too');
   const named = underlay.link('localhost', 4000);
   assert.equal(named.ipv4, -1);
   assert.equal(underlay.link('localhost', 4000), named);
@@ -73,7 +73,7 @@ test('open names the address and the cause when it cannot bind', async () => {
   try {
     const port = Number(s.describe().split(':')[1]);
     await assert.rejects(underlay.open('127.0.0.1', port, () => undefined), new RegExp(`failed to bind UDP socket 127\\.0\\.0\\.1:${port}: Address already in use \\[EADDRINUSE\\]`));
-    await assert.rejects(underlay.open('::1', 0, () => undefined), /failed to open UDP socket \[::1\]:0: the native underlay is IPv4 only/);
+    await assert.rejects(underlay.open('fe80::1%lo', 0, () => undefined), /failed to open UDP socket \[fe80::1%lo\]:0: not a plain IPv6 address/);
     await assert.rejects(underlay.open('no-such-host.invalid', 0, () => undefined), /failed to open UDP socket no-such-host\.invalid:0: cannot resolve no-such-host\.invalid/);
   } finally {
     await s.close();
@@ -131,4 +131,10 @@ test('two MSNL endpoints connect, exchange a segmented packet and release over t
     await sa.close();
     await sb.close();
   }
+});
+
+test('receiveBufferText reports the size the kernel set, and says why when it capped the request', async () => {
+  const { receiveBufferText } = await import('../../src/msdl/udp-native.js');
+  assert.equal(receiveBufferText(32 << 20, 64 << 20), 'receive buffer 64 MiB');
+  assert.match(receiveBufferText(32 << 20, 425984), /^receive buffer 0\.41 MiB, not the 32 MiB asked: the kernel caps it at net\.core\.rmem_max/);
 });

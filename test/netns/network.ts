@@ -11,7 +11,7 @@ export function configure(t: Topology, hosts: readonly Host[] = t.hosts): void {
     t.mustMsnl(h, ['host', 'set', 'address', h.msnlAddress]);
     for (const o of t.hosts) {
       if (o === h) continue;
-      t.mustMsnl(h, ['route', 'add', o.msnlAddress, 'via', `${o.underlay}:7010`, 'key', t.publicKey(o)]);
+      t.mustMsnl(h, ['route', 'add', o.msnlAddress, 'via', o.listen, 'key', t.publicKey(o)]);
       for (const spec of TUNNEL_INTERFACES) t.mustMsnl(h, ['map', 'add', `10.${spec.index}.0.${o.index}/32`, o.msnlAddress]);
     }
     for (const spec of TUNNEL_INTERFACES) t.mustMsnl(h, ['ifconfig', spec.name, `10.${spec.index}.0.${h.index}/24`, 'up']);

@@ -13,9 +13,14 @@
 
 namespace msnl {
 
-int SetNoFragment(int fd) {
+int SetNoFragment(int fd, int family) {
   int mode = IP_PMTUDISC_DO;
-  if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &mode, sizeof mode) < 0) return errno;
+  // On an IPv6 socket IP_MTU_DISCOVER covers its IPv4-mapped peers, IPV6_MTU_DISCOVER the rest.
+  if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &mode, sizeof mode) < 0 && family != AF_INET6) return errno;
+  if (family == AF_INET6) {
+    int mode6 = IPV6_PMTUDISC_DO;
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &mode6, sizeof mode6) < 0) return errno;
+  }
   return 0;
 }
 

@@ -10,8 +10,8 @@ namespace msnl {
 
 // IP_MTU_DISCOVER = IP_PMTUDISC_DO: DF on every datagram; the kernel never fragments, takes ICMP
 // "fragmentation needed" into its route cache, and refuses a datagram larger than the path MTU
-// it knows with EMSGSIZE. 0, or the errno.
-int SetNoFragment(int fd);
+// it knows with EMSGSIZE (IPV6_MTU_DISCOVER too on an AF_INET6 socket). 0, or the errno.
+int SetNoFragment(int fd, int family);
 
 // The MTU of the route to address (host order) as the kernel knows it (the outgoing link's, or a
 // lower path MTU it learned): a positive MTU, or -errno.

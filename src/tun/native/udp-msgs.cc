@@ -7,7 +7,33 @@
 
 namespace msnl {
 
-MsgArena::MsgArena() : msgs_(kMaxBatch), iovs_(kMaxBatch), addrs_(kMaxBatch), control_(kMaxBatch), per_(kMaxBatch) {}
+MsgArena::MsgArena(int family)
+    : family_(family),
+      words_(family == AF_INET6 ? kWords6 : kWords4),
+      namelen_(family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)),
+      msgs_(kMaxBatch),
+      iovs_(kMaxBatch),
+      addrs_(kMaxBatch),
+      control_(kMaxBatch),
+      per_(kMaxBatch) {}
+
+bool MsgArena::SameAddress(const uint32_t* addrs, size_t a, size_t b) const {
+  return memcmp(addrs + a * words_, addrs + b * words_, words_ * sizeof(uint32_t)) == 0;
+}
+
+void MsgArena::SetAddress(size_t m, const uint32_t* addrs, size_t k, uint16_t port) {
+  memset(&addrs_[m], 0, sizeof addrs_[m]);
+  if (family_ == AF_INET6) {
+    addrs_[m].sin6_family = AF_INET6;
+    memcpy(&addrs_[m].sin6_addr, addrs + k * kWords6, 16);
+    addrs_[m].sin6_port = htons(port);
+    return;
+  }
+  struct sockaddr_in* sin = reinterpret_cast<struct sockaddr_in*>(&addrs_[m]);
+  sin->sin_family = AF_INET;
+  sin->sin_addr.s_addr = htonl(addrs[k]);
+  sin->sin_port = htons(port);
+}
 
 size_t MsgArena::BuildSend(const SendArrays& in, size_t from, size_t end, bool gso) {
   size_t m = 0, iov = 0, k = from;
@@ -17,7 +43,7 @@ size_t MsgArena::BuildSend(const SendArrays& in, size_t from, size_t end, bool g
     size_t total = seg;
     k++;
     if (gso && seg > 0) {
-      while (k < end && k - first < kMaxSegments && iov + (k - first) < kMaxBatch && in.addrs[k] == in.addrs[first] &&
+      while (k < end && k - first < kMaxSegments && iov + (k - first) < kMaxBatch && SameAddress(in.addrs, k, first) &&
              in.ports[k] == in.ports[first] && in.lengths[k] > 0 && in.lengths[k] <= seg && total + in.lengths[k] <= kMaxGsoBytes) {
         total += in.lengths[k];
         k++;
@@ -29,14 +55,11 @@ size_t MsgArena::BuildSend(const SendArrays& in, size_t from, size_t end, bool g
       iovs_[iov + i].iov_base = in.slab + in.offsets[first + i];
       iovs_[iov + i].iov_len = in.lengths[first + i];
     }
-    memset(&addrs_[m], 0, sizeof addrs_[m]);
-    addrs_[m].sin_family = AF_INET;
-    addrs_[m].sin_addr.s_addr = htonl(in.addrs[first]);
-    addrs_[m].sin_port = htons(in.ports[first]);
+    SetAddress(m, in.addrs, first, in.ports[first]);
     struct msghdr& h = msgs_[m].msg_hdr;
     memset(&h, 0, sizeof h);
     h.msg_name = &addrs_[m];
-    h.msg_namelen = sizeof addrs_[m];
+    h.msg_namelen = namelen_;
     h.msg_iov = &iovs_[iov];
     h.msg_iovlen = count;
     if (count > 1) {
@@ -63,7 +86,7 @@ void MsgArena::BuildRecv(uint8_t* slab, size_t slot, size_t n, bool gro) {
     struct msghdr& h = msgs_[i].msg_hdr;
     memset(&h, 0, sizeof h);
     h.msg_name = &addrs_[i];
-    h.msg_namelen = sizeof addrs_[i];
+    h.msg_namelen = sizeof addrs_[i];  // room for either family
     h.msg_iov = &iovs_[i];
     h.msg_iovlen = 1;
     if (gro) {
@@ -78,8 +101,14 @@ void MsgArena::ReadRecv(int r, const RecvArrays& out, bool gro) {
     struct msghdr& h = msgs_[i].msg_hdr;
     bool trunc = (h.msg_flags & MSG_TRUNC) != 0;
     out.sizes[i] = trunc ? -1 : static_cast<int32_t>(msgs_[i].msg_len);
-    out.addrs[i] = ntohl(addrs_[i].sin_addr.s_addr);
-    out.ports[i] = ntohs(addrs_[i].sin_port);
+    if (family_ == AF_INET6) {
+      memcpy(out.addrs + i * kWords6, &addrs_[i].sin6_addr, 16);
+      out.ports[i] = ntohs(addrs_[i].sin6_port);
+    } else {
+      const struct sockaddr_in* sin = reinterpret_cast<const struct sockaddr_in*>(&addrs_[i]);
+      out.addrs[i] = ntohl(sin->sin_addr.s_addr);
+      out.ports[i] = ntohs(sin->sin_port);
+    }
     if (out.segs == nullptr) continue;
     int seg = 0;
     if (gro && h.msg_controllen > 0) {

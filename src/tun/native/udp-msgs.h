@@ -19,7 +19,13 @@ constexpr size_t kMaxBatch = 1024;
 constexpr size_t kMaxSegments = 64;
 constexpr size_t kMaxGsoBytes = 65000;
 
-// One send request: datagram k is slab[offsets[k], +lengths[k]) to addrs[k]:ports[k] (host order).
+// Words per address in the addrs arrays: an IPv4 address is one host-order word; an IPv6 address is
+// four words holding its 16 octets as they are in memory (network order).
+constexpr size_t kWords4 = 1;
+constexpr size_t kWords6 = 4;
+
+// One send request: datagram k is slab[offsets[k], +lengths[k]) to the address at
+// addrs[k * words] and ports[k] (host order).
 struct SendArrays {
   uint8_t* slab;
   const uint32_t* offsets;
@@ -38,7 +44,8 @@ struct RecvArrays {
 
 class MsgArena {
  public:
-  MsgArena();
+  // family: AF_INET or AF_INET6, the family of every address of this arena's socket.
+  explicit MsgArena(int family = AF_INET);
   // Fills messages for datagrams from..end-1 (at most kMaxBatch iovecs in all); with gso, a run to
   // one peer of one length (the last may be shorter) becomes one UDP_SEGMENT message. Returns the
   // message count; Datagrams(m) says how many datagrams message m carries.
@@ -55,9 +62,15 @@ class MsgArena {
     struct cmsghdr align;
     char buf[CMSG_SPACE(sizeof(int))];
   };
+  bool SameAddress(const uint32_t* addrs, size_t a, size_t b) const;
+  void SetAddress(size_t m, const uint32_t* addrs, size_t k, uint16_t port);
+
+  int family_;
+  size_t words_;
+  socklen_t namelen_;
   std::vector<struct mmsghdr> msgs_;
   std::vector<struct iovec> iovs_;
-  std::vector<struct sockaddr_in> addrs_;
+  std::vector<struct sockaddr_in6> addrs_;  // large enough for either family
   std::vector<Control> control_;
   std::vector<size_t> per_;
 };

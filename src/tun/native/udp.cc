@@ -1,4 +1,4 @@
-// msnl_tun UdpSocket: a non-blocking IPv4 UDP socket for the underlay, moved in batches.
+// msnl_tun UdpSocket: a non-blocking UDP socket (IPv4 or IPv6) for the underlay, moved in batches.
 // recvmmsg fills caller-owned slots (one datagram per slot) and sendmmsg sends a caller-owned slab
 // described by offset/length/address/port arrays, so a batch of 64 datagrams is one N-API call and
 // one or two syscalls instead of 64 of each. Runs of one size to one peer go as one UDP GSO message
@@ -33,6 +33,12 @@ std::string Endpoint(uint32_t hostOrder, uint32_t port) {
   return std::string(text) + ":" + std::to_string(port);
 }
 
+std::string Endpoint6(const struct in6_addr& address, uint32_t port) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  inet_ntop(AF_INET6, &address, text, sizeof text);
+  return "[" + std::string(text) + "]:" + std::to_string(port);
+}
+
 // Throws Error("failed to <what> UDP socket <endpoint>: <strerror>") with errno and syscall.
 void ThrowSock(Napi::Env env, int err, const char* syscall, const char* what, const std::string& endpoint) {
   std::string message = std::string("failed to ") + what + " UDP socket " + endpoint + ": " + strerror(err);
@@ -65,7 +71,10 @@ bool View(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type typ
 }
 
 // new UdpSocket(address, port, receiveBuffer, sendBuffer, callback(status, events)): binds
-// address:port (host-order IPv4; port 0 picks one) and watches it for UV_READABLE.
+// address:port and watches it for UV_READABLE. address is a host-order IPv4 number (an AF_INET
+// socket) or the 16 octets of an IPv6 address in a Uint8Array (an AF_INET6 socket, dual-stack when
+// it is ::); port 0 picks one. The family decides the addrs layout of recvBatch/sendBatch: one word
+// per datagram for IPv4, four (the 16 octets as they are in memory) for IPv6.
 class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -78,26 +87,51 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                         InstanceMethod("setCoalescing", &UdpSocket::SetCoalescing),
                         InstanceMethod("local", &UdpSocket::Local),
                         InstanceMethod("bufferSizes", &UdpSocket::BufferSizes),
+                        InstanceMethod("family", &UdpSocket::Family),
                         InstanceMethod("ref", &UdpSocket::Ref),
                         InstanceMethod("close", &UdpSocket::Close)});
   }
 
   explicit UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocket>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() ||
+    bool v6 = info.Length() > 0 && info[0].IsTypedArray();
+    if (info.Length() < 5 || (!info[0].IsNumber() && !v6) || !info[1].IsNumber() || !info[2].IsNumber() ||
         !info[3].IsNumber() || !info[4].IsFunction()) {
       ThrowType(env, "UdpSocket(address, port, receiveBuffer, sendBuffer, callback)");
       return;
     }
-    uint32_t address = info[0].As<Napi::Number>().Uint32Value();
+    struct sockaddr_in6 bound;
+    memset(&bound, 0, sizeof bound);
     uint32_t port = info[1].As<Napi::Number>().Uint32Value();
-    name_ = Endpoint(address, port);
     if (port > 65535) {
       ThrowType(env, "port must be 0..65535");
       return;
     }
+    if (v6) {
+      uint8_t* octets;
+      size_t length;
+      if (!View(info, 0, napi_uint8_array, &octets, &length, "an IPv6 address must be a Uint8Array")) return;
+      if (length != 16) {
+        ThrowType(env, "an IPv6 address must be 16 octets");
+        return;
+      }
+      family_ = AF_INET6;
+      words_ = kWords6;
+      bound.sin6_family = AF_INET6;
+      memcpy(&bound.sin6_addr, octets, 16);
+      bound.sin6_port = htons(static_cast<uint16_t>(port));
+      name_ = Endpoint6(bound.sin6_addr, port);
+    } else {
+      struct sockaddr_in* sin = reinterpret_cast<struct sockaddr_in*>(&bound);
+      uint32_t address = info[0].As<Napi::Number>().Uint32Value();
+      sin->sin_family = AF_INET;
+      sin->sin_addr.s_addr = htonl(address);
+      sin->sin_port = htons(static_cast<uint16_t>(port));
+      name_ = Endpoint(address, port);
+    }
+    arena_ = MsgArena(family_);
     const char* syscall = "";
-    int err = OpenBound(address, port, info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value(), &syscall);
+    int err = OpenBound(bound, info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value(), &syscall);
     if (err != 0) {
       ThrowSock(env, err, syscall, strcmp(syscall, "bind") == 0 ? "bind" : "create", name_);
       return;
@@ -114,36 +148,37 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
  private:
   // Creates the socket, sizes its buffers, binds address:port and learns the name it got: 0, or
   // an errno with *syscall naming the call that failed (nothing is left open then).
-  int OpenBound(uint32_t address, uint32_t port, int rcv, int snd, const char** syscall) {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int OpenBound(struct sockaddr_in6& bound, int rcv, int snd, const char** syscall) {
+    int fd = socket(family_, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       *syscall = "socket";
       return errno;
     }
     SizeBuffers(fd, rcv, snd);
-    int dfErr = SetNoFragment(fd);  // DF: never fragment, too big is EMSGSIZE (pmtu.h)
+    int dfErr = SetNoFragment(fd, family_);  // DF: never fragment, too big is EMSGSIZE (pmtu.h)
     if (dfErr != 0) {
       close(fd);
       *syscall = "setsockopt";
       return dfErr;
     }
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof sin);
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(address);
-    sin.sin_port = htons(static_cast<uint16_t>(port));
-    if (bind(fd, reinterpret_cast<struct sockaddr*>(&sin), sizeof sin) < 0) {
+    socklen_t len = SockLen();
+    if (bind(fd, reinterpret_cast<struct sockaddr*>(&bound), len) < 0) {
       int err = errno;
       close(fd);
       *syscall = "bind";
       return err;
     }
-    socklen_t len = sizeof sin;
-    if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&sin), &len) == 0) {
-      name_ = Endpoint(ntohl(sin.sin_addr.s_addr), ntohs(sin.sin_port));
-    }
+    if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&bound), &len) == 0) name_ = Name(bound);
     fd_ = fd;
     return 0;
+  }
+
+  socklen_t SockLen() const { return family_ == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in); }
+
+  std::string Name(const struct sockaddr_in6& a) const {
+    if (family_ == AF_INET6) return Endpoint6(a.sin6_addr, ntohs(a.sin6_port));
+    const struct sockaddr_in& sin = reinterpret_cast<const struct sockaddr_in&>(a);
+    return Endpoint(ntohl(sin.sin_addr.s_addr), ntohs(sin.sin_port));
   }
 
   // SO_RCVBUF / SO_SNDBUF: the FORCE variants pass rmem_max/wmem_max when privileged; otherwise
@@ -174,7 +209,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   // recvBatch(slab, slotSize, sizes Int32Array, addrs Uint32Array, ports Uint16Array[, segs
   // Uint16Array]) -> n, or -errno when nothing was read because of an error. Datagram i lands at
-  // slab[i*slotSize..]; sizes[i] is its length, or -1 when it was longer than a slot (truncated:
+  // slab[i*slotSize..]; its source is addrs[i*words..] (one word, or four for IPv6) and ports[i];
+  // sizes[i] is its length, or -1 when it was longer than a slot (truncated:
   // drop it). With coalescing on, slot i may hold several datagrams from one peer: segs[i] is then
   // their size (the last may be shorter), 0 when the slot holds one datagram.
   Napi::Value RecvBatch(const Napi::CallbackInfo& info) {
@@ -203,7 +239,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     }
     size_t n = slabLen / slot;
     if (nSizes < n) n = nSizes;
-    if (nAddrs < n) n = nAddrs;
+    if (nAddrs / words_ < n) n = nAddrs / words_;
     if (nPorts < n) n = nPorts;
     if (segs != nullptr && nSegs < n) n = nSegs;
     if (n > kMaxBatch) n = kMaxBatch;
@@ -231,7 +267,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   }
 
   // sendBatch(slab, offsets Uint32Array, lengths Uint32Array, addrs Uint32Array, ports Uint16Array,
-  // start, end[, gsoStatus Int32Array]) -> datagrams sent from `start` (fewer than end-start:
+  // start, end[, gsoStatus Int32Array]) -> datagrams sent from `start` (datagram k goes to
+  // addrs[k*words..]:ports[k]; fewer than end-start:
   // EAGAIN, wait for writable), or -errno when datagram `start` itself was refused (the caller drops
   // it and goes on). With segmentation on, a run of datagrams to one peer, all of one length but the
   // last (which may be shorter), goes as one UDP GSO message (UDP_SEGMENT): one trip down the stack
@@ -264,7 +301,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     size_t end = info[6].As<Napi::Number>().Uint32Value();
     if (end > nOff) end = nOff;
     if (end > nLen) end = nLen;
-    if (end > nAddrs) end = nAddrs;
+    if (end > nAddrs / words_) end = nAddrs / words_;
     if (end > nPorts) end = nPorts;
     for (size_t k = start; k < end; k++) {
       if (static_cast<uint64_t>(offsets[k]) + lengths[k] > slabLen) {
@@ -318,21 +355,26 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     return env.Undefined();
   }
 
-  // local() -> { address (host order), port }.
+  // local() -> { address (host-order IPv4; 0 for IPv6), port, name ("A.B.C.D:P" or "[V6]:P") }.
   Napi::Value Local(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Open(env)) return env.Undefined();
-    struct sockaddr_in sin;
-    socklen_t len = sizeof sin;
-    if (getsockname(fd_, reinterpret_cast<struct sockaddr*>(&sin), &len) < 0) {
+    struct sockaddr_in6 a;
+    socklen_t len = sizeof a;
+    if (getsockname(fd_, reinterpret_cast<struct sockaddr*>(&a), &len) < 0) {
       ThrowSock(env, errno, "getsockname", "inspect", name_);
       return env.Undefined();
     }
     Napi::Object out = Napi::Object::New(env);
-    out.Set("address", Napi::Number::New(env, ntohl(sin.sin_addr.s_addr)));
-    out.Set("port", Napi::Number::New(env, ntohs(sin.sin_port)));
+    const struct sockaddr_in& sin = reinterpret_cast<const struct sockaddr_in&>(a);
+    out.Set("address", Napi::Number::New(env, family_ == AF_INET6 ? 0 : ntohl(sin.sin_addr.s_addr)));
+    out.Set("port", Napi::Number::New(env, ntohs(family_ == AF_INET6 ? a.sin6_port : sin.sin_port)));
+    out.Set("name", Napi::String::New(env, Name(a)));
     return out;
   }
+
+  // family() -> 4 or 6.
+  Napi::Value Family(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), family_ == AF_INET6 ? 6 : 4); }
 
   // bufferSizes() -> { receive, send } as the kernel reports them (twice the request, capped).
   Napi::Value BufferSizes(const Napi::CallbackInfo& info) {
@@ -360,6 +402,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   }
 
   int fd_ = -1;
+  int family_ = AF_INET;
+  size_t words_ = kWords4;
   std::string name_;
   PollWatcher poll_;
   MsgArena arena_;

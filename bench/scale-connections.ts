@@ -1,0 +1,142 @@
+// The connection half of `npm run bench -- --scale` (issue 21): one real msnld in host 1 of a
+// fresh two-namespace topology and N callers from bench/swarm.ts in host 2, for each N. Per N:
+// RSS with all up, idle CPU of msnld (% of a core over 5 s with nothing but probes), underlay
+// datagrams/s in that window, the time until all N are up, `msnl conn show` / `msnl health`
+// times, the time until all N are gone after they hang up at once, and the kernel's receive
+// drops (UdpRcvbufErrors) meanwhile. Written under the bench JSON key `scale.connections`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT, Topology, UNDERLAY_PORT, sleep, type Host } from '../src/demo/topology.js';
+import { cpuPercent, parseProcStatTicks, parseVmRssBytes } from './measure.js';
+import { caller } from './swarm.js';
+
+export interface ConnectionScaleRow {
+  readonly connections: number;
+  readonly connected: number;
+  readonly rssMiB: number | string;
+  readonly idleCpuPercent: number | string;
+  readonly datagramsPerSecond: number | string;
+  readonly allUpS: number | string;
+  readonly connShowMs: number | string;
+  readonly healthMs: number | string;
+  readonly allHungUpS: number | string;
+  /** Datagrams the kernel dropped for want of receive buffer in msnld's namespace during the run. */
+  readonly rcvbufErrors: number | string;
+}
+
+/** Udp counters of a namespace (/proc/net/snmp). */
+function udpCounters(t: Topology, h: Host): Record<string, number> {
+  const lines = t.exec(h, ['sh', '-c', 'cat /proc/net/snmp']).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+  const [names = '', values = ''] = lines;
+  const keys = names.split(/\s+/).slice(1);
+  const nums = values.split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(keys.map((k, i) => [k, nums[i] ?? NaN]));
+}
+
+function ticksOf(pid: number): number {
+  const ticks = parseProcStatTicks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  return ticks instanceof Error ? NaN : ticks;
+}
+
+function timed(t: Topology, h: Host, args: readonly string[]): number | string {
+  const started = process.hrtime.bigint();
+  const r = t.msnl(h, args, 60_000);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  return r.code === 0 ? ms : `exit ${r.code}: ${r.stderr.trim().split('\n')[0] ?? ''}`.slice(0, 120);
+}
+
+/** Released connections so far, from the daemon's log (conn show may not answer at large N). */
+function released(h: Host): number {
+  return (readFileSync(h.log, 'utf8').match(/down: released by peer/g) ?? []).length;
+}
+
+async function oneSize(n: number, log: (text: string) => void): Promise<ConnectionScaleRow> {
+  const t = Topology.create({ tag: 'scale', hosts: 2 });
+  const [server, client] = [t.host(1), t.host(2)];
+  let swarm: ChildProcess | undefined;
+  const fail = (reason: string): ConnectionScaleRow => ({ connections: n, connected: 0, rssMiB: reason, idleCpuPercent: reason, datagramsPerSecond: reason, allUpS: reason, connShowMs: reason, healthMs: reason, allHungUpS: reason, rcvbufErrors: reason });
+  try {
+    t.mustMsnl(server, ['host', 'set', 'address', server.msnlAddress]);
+    t.mustMsnl(server, ['ifconfig', 'ms0', '10.0.0.1/8', 'up']);
+    t.mustMsnl(server, ['route', 'add', '128.233.0.0/16', 'via', `${client.underlay}:${UNDERLAY_PORT + 1}`, 'auth', 'none']);
+    const file = path.join(t.dir, 'swarm.csv');
+    writeFileSync(file, Array.from({ length: n }, (_, i) => `${caller(i + 1).ip}/32,${caller(i + 1).msnl},swarm`).join('\n') + '\n');
+    t.mustMsnl(server, ['map', 'import', file]);
+    const daemon = await t.startDaemon(server, ['--log-level', 'info']);
+    const pid = daemon.pid ?? 0;
+    const drops0 = udpCounters(t, server)['RcvbufErrors'] ?? NaN;
+    const started = Date.now();
+    const child = spawn('ip', ['netns', 'exec', client.netns, process.execPath, path.join(PACKAGE_ROOT, 'dist', 'bench', 'swarm.js'),
+      server.listen, server.msnlAddress, String(n), client.underlay], { stdio: ['pipe', 'pipe', 'pipe'] });
+    swarm = child;
+    let output = '';
+    child.stdout?.setEncoding('utf8').on('data', (c: string) => (output += c));
+    child.stderr?.setEncoding('utf8').on('data', (c: string) => (output += c));
+    const until = async (re: RegExp, ms: number): Promise<RegExpExecArray | null> => {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline && child.exitCode === null) {
+        const m = re.exec(output);
+        if (m !== null) return m;
+        await sleep(20);
+      }
+      return re.exec(output);
+    };
+    const up = await until(/connected (\d+) failed (\d+)/, 120_000);
+    if (up === null) return fail(`swarm did not report: ${output.slice(-200)}`);
+    const allUpS = (Date.now() - started) / 1000;
+    const connected = Number(up[1]);
+    await sleep(3_000); // settle: first probes done, only the steady probe rate left
+    const rss = parseVmRssBytes(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const udp0 = udpCounters(t, server);
+    const ticks0 = ticksOf(pid);
+    const seconds = 5;
+    await sleep(seconds * 1000);
+    const ticks1 = ticksOf(pid);
+    const udp1 = udpCounters(t, server);
+    const datagrams = ((udp1['InDatagrams'] ?? 0) - (udp0['InDatagrams'] ?? 0) + (udp1['OutDatagrams'] ?? 0) - (udp0['OutDatagrams'] ?? 0)) / seconds;
+    const connShowMs = timed(t, server, ['-j', 'conn', 'show']);
+    const healthMs = timed(t, server, ['-j', 'health']);
+    const before = released(server);
+    child.stdin?.write('hangup\n');
+    const hung = Date.now();
+    let swarmDoneS = NaN;
+    while (released(server) - before < connected && Date.now() - hung < 30_000) {
+      if (Number.isNaN(swarmDoneS) && /hung up \d+/.test(output)) swarmDoneS = (Date.now() - hung) / 1000;
+      await sleep(20);
+    }
+    log(`scale ${n}: the swarm had sent its ${connected} releases after ${swarmDoneS} s`);
+    const gone = released(server) - before;
+    const allHungUpS = gone >= connected ? (Date.now() - hung) / 1000 : `${gone} of ${connected} released in 30 s`;
+    const drops = (udpCounters(t, server)['RcvbufErrors'] ?? NaN) - drops0;
+    const row: ConnectionScaleRow = {
+      connections: n, connected, rssMiB: rss instanceof Error ? rss.message : rss / 2 ** 20, idleCpuPercent: cpuPercent(ticks1 - ticks0, seconds),
+      datagramsPerSecond: datagrams, allUpS, connShowMs, healthMs, allHungUpS, rcvbufErrors: drops,
+    };
+    log(`scale ${n}: ${JSON.stringify(row)}`);
+    return row;
+  } catch (error) {
+    return fail((error as Error).message.split('\n')[0] ?? 'failed');
+  } finally {
+    swarm?.stdin?.end();
+    if (swarm !== undefined && swarm.exitCode === null) swarm.kill('SIGTERM');
+    await t.destroy();
+  }
+}
+
+/** The connection table of `--scale`: one fresh topology per size. */
+export async function measureConnectionScale(sizes: readonly number[], log: (text: string) => void): Promise<ConnectionScaleRow[]> {
+  const rows: ConnectionScaleRow[] = [];
+  for (const n of sizes) rows.push(await oneSize(n, log));
+  return rows;
+}
+
+/** The rows as a text table. */
+export function renderConnectionScale(rows: readonly ConnectionScaleRow[]): string {
+  const f = (v: number | string, digits: number): string => (typeof v === 'number' ? v.toFixed(digits) : 'fail');
+  const lines = ['| connections | up | RSS MiB | idle CPU % | datagrams/s | all up s | conn show ms | health ms | all hang up s | rcvbuf drops |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  for (const r of rows) {
+    lines.push(`| ${r.connections} | ${r.connected} | ${f(r.rssMiB, 0)} | ${f(r.idleCpuPercent, 1)} | ${f(r.datagramsPerSecond, 0)} | ${f(r.allUpS, 2)} | ${f(r.connShowMs, 0)} | ${f(r.healthMs, 0)} | ${f(r.allHungUpS, 2)} | ${f(r.rcvbufErrors, 0)} |`);
+  }
+  return lines.join('\n');
+}

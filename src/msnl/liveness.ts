@@ -1,0 +1,46 @@
+// The timers of one open connection (msnl(7) HEALTH): its probe every probeIntervalMs, the idle
+// signal after idleMs without data, the release after deadMs without hearing anything, and, for a
+// keyed connection, the deadline its keys set (secure.ts), and its path's next size probe (pmtu.ts). The endpoint runs them only when the
+// connection's deadline comes (connection-table.ts), never by walking every connection. Pure.
+import type { Connection } from './connection.js';
+import { MsgType, Reason } from './constants.js';
+import type { EndpointConfig, EndpointCounters, EndpointEvents } from './types.js';
+import { encodeProbe } from './wire.js';
+
+export interface LivenessHost<L> {
+  readonly config: EndpointConfig;
+  readonly counters: EndpointCounters;
+  readonly events: EndpointEvents<L>;
+  sendOnConnection(conn: Connection<L>, bytes: Uint8Array): void;
+  closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void;
+  /** Sends the release of a connection that is going (signalling's). */
+  releaseDead(conn: Connection<L>): void;
+}
+
+/** The earliest time any timer of `conn` has work; `secureAt` is its keys' deadline (or Infinity). */
+export function connectionDeadline<L>(conn: Connection<L>, config: EndpointConfig, secureAt: number): number {
+  let next = Math.min(conn.nextProbeAt, conn.path.nextProbeAt, secureAt);
+  if (!conn.idleSignalled) next = Math.min(next, conn.lastDataAt + config.idleMs);
+  if (config.deadMs > 0) next = Math.min(next, conn.lastHeardAt + config.deadMs);
+  return next;
+}
+
+/** Runs what is due on `conn` at `now`; false when it was released as dead. */
+export function runConnectionTimers<L>(host: LivenessHost<L>, conn: Connection<L>, now: number): boolean {
+  const { probeIntervalMs, idleMs, deadMs } = host.config;
+  if (deadMs > 0 && now - conn.lastHeardAt >= deadMs) {
+    host.releaseDead(conn);
+    host.closeConnection(conn, Reason.DEAD, false);
+    return false;
+  }
+  if (now >= conn.nextProbeAt) {
+    const seq = conn.probeSent(now, probeIntervalMs);
+    host.counters.probesSent++;
+    host.sendOnConnection(conn, encodeProbe(MsgType.PROBE, conn.remoteConnId, seq, now >>> 0));
+  }
+  if (!conn.idleSignalled && now - conn.lastDataAt >= idleMs) {
+    conn.idleSignalled = true;
+    host.events.idle(conn.connId);
+  }
+  return true;
+}

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryHub } from '../../src/msdl/memory.js';
+import { MsgType } from '../../src/msnl/constants.js';
+import { FakeClock, makeNode, run } from './harness.js';
+
+const A = 0x80e80001;
+const B = 0x80e80002;
+
+test('the endpoint asks to be woken at its next deadline, and a tick before it sends nothing', () => {
+  const clock = new FakeClock();
+  const hub = new MemoryHub({ clock, seed: 1, loss: 0, delayMs: 1 });
+  const wakes: number[] = [];
+  const a = makeNode(hub, clock, 'a', A, 1, { probeIntervalMs: 2000 }, { capture: true, wake: (at) => wakes.push(at) });
+  const b = makeNode(hub, clock, 'b', B, 2, { probeIntervalMs: 2000 });
+  b.ep.listen(0x1234);
+  const COUNT = 50;
+  for (let i = 0; i < COUNT; i++) a.ep.connect({ remoteAddress: B, remotePort: 0x1234, localPort: 0x1000 + i, ipa: 1, link: hub.peer('b') });
+  assert.ok(wakes.length > 0 && (wakes[0] as number) <= clock.t + 1000, 'a call asks for a wake-up for its retry');
+  assert.ok(run(hub, clock, [a, b], () => a.rec.connected.length === COUNT, 5000));
+  assert.equal(a.ep.connectionCount, COUNT);
+  // Every connection probed at once; the next deadline is a probe interval on.
+  run(hub, clock, [a, b], () => false, 100);
+  const next = a.ep.nextDeadline();
+  assert.ok(next > clock.t && next <= clock.t + 2000, `next deadline ${next - clock.t} ms on`);
+  wakes.length = 0;
+  a.sent.length = 0;
+  a.ep.tick();
+  assert.equal(a.sent.length, 0, 'nothing due: a tick sends nothing');
+  assert.deepEqual(wakes, [next], 'and asks again for the same deadline');
+  clock.t = next;
+  a.ep.tick();
+  const probes = a.sent.filter((s) => s.bytes[1] === MsgType.PROBE).length;
+  assert.ok(probes >= 1 && probes <= COUNT, `the due connections probe (${probes})`);
+  assert.ok(a.ep.nextDeadline() > clock.t);
+});
