@@ -45,10 +45,11 @@ export function health(t: Topology, h: Host): HealthJson[] {
   return JSON.parse(r.stdout) as HealthJson[];
 }
 
-export function connections(t: Topology, h: Host): Array<{ interface: string; peer_ip: string }> {
+/** The open connections `msnl conn show` lists; calls in progress or failed (connection 0) are left out. */
+export function connections(t: Topology, h: Host): Array<{ interface: string; peer_ip: string; state: string }> {
   const r = t.msnl(h, ['-j', 'conn', 'show']);
   if (r.code !== 0) throw new Error(`msnl conn show failed on h${h.index}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Array<{ interface: string; peer_ip: string }>;
+  return (JSON.parse(r.stdout) as Array<{ connection: number; interface: string; peer_ip: string; state: string }>).filter((row) => row.connection !== 0);
 }
 
 /** Polls `check` every 200 ms until it holds, or fails after `timeoutMs` with `what`. */
