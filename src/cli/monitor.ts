@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import type { EventRow } from '../control/rows.js';
 import type { CliContext } from './context.js';
 
-const TEXT_FIELDS = ['connection', 'peer_ip', 'remote_address', 'state', 'reason'] as const;
+const TEXT_FIELDS = ['connection', 'prefix', 'peer_ip', 'remote_address', 'state', 'reason'] as const;
 
 /** The text line of one event (no LF). */
 export function formatEvent(event: EventRow): string {
@@ -32,8 +32,8 @@ export function eventJson(event: EventRow): Record<string, unknown> {
 export function register(program: Command, context: CliContext): void {
   program
     .command('monitor')
-    .description('follow msnld: connections up/down, tunnel health changes, failed or refused calls, reconciles (like ip monitor)')
-    .addHelpText('after', '\nEvents: up, down, health (state up|half|down), call_failed, call_refused, connect_refused, bound, unbound, reconcile.\nRuns until interrupted; with -j prints one JSON object per line.')
+    .description('follow msnld: connections up/down, tunnel health changes, failed or refused calls, mapping changes, reconciles (like ip monitor)')
+    .addHelpText('after', '\nEvents: up, down, health (state up|half|down), call_failed, call_refused, connect_refused, bound, unbound, mapping (prefix, state set|deleted), reconcile.\nRuns until interrupted; with -j prints one JSON object per line.')
     .action(async () => {
       const json = context.options().json;
       await context.untilInterrupted((signal) =>

@@ -103,7 +103,7 @@ export interface HealthRow {
 }
 
 /** What `monitor=1` streams, one item per change (msnld(8) CONTROL PROTOCOL). */
-export const EVENT_KINDS = ['up', 'down', 'health', 'call_failed', 'call_refused', 'connect_refused', 'reconcile', 'bound', 'unbound'] as const;
+export const EVENT_KINDS = ['up', 'down', 'health', 'call_failed', 'call_refused', 'connect_refused', 'reconcile', 'mapping', 'bound', 'unbound'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 export interface EventRow {
@@ -116,6 +116,8 @@ export interface EventRow {
   state: string | null;
   /** Why, in words: the reason name of a down, failed or refused call. */
   reason: string | null;
+  /** mapping: the IP prefix that was set (state set, remote_address its MSNL address) or deleted. */
+  prefix: string | null;
   /** Milliseconds since the epoch; the last key of every event. */
   time_ms: number;
 }
@@ -183,7 +185,7 @@ export const HEALTH_SCHEMA: RowSchema = {
 export const EVENT_SCHEMA: RowSchema = {
   fields: [
     field('event', [...EVENT_KINDS]), field('interface', 'string', true), field('connection', 'uint', true), field('peer_ip', 'string', true),
-    field('remote_address', 'string', true), field('state', 'string', true), field('reason', 'string', true), field('time_ms', 'uint'),
+    field('remote_address', 'string', true), field('state', 'string', true), field('reason', 'string', true), field('prefix', 'string', true), field('time_ms', 'uint'),
   ],
 };
 

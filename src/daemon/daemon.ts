@@ -73,7 +73,14 @@ export class Daemon<L> {
     this.startedAt = this.now();
     this.events = new DaemonEvents(() => this.now());
     this.healthWatch = new HealthWatch(options.log, this.events);
-    this.reconciler = new Reconciler({ log: options.store.mappingLog });
+    this.reconciler = new Reconciler({
+      log: options.store.mappingLog,
+      onMapping: (address, length, msnl) => {
+        if (!this.events.listening) return;
+        const prefix = `${formatDottedQuad(address)}/${length}`;
+        this.events.emit({ event: 'mapping', prefix, state: msnl === undefined ? 'deleted' : 'set', remote_address: msnl === undefined ? null : formatDottedQuad(msnl) });
+      },
+    });
     this.interfaceConfig = new InterfaceConfigurator(options.log);
     const log = options.log;
     this.endpointTimer = new WakeTimer(() => this.endpoint.tick(), this.now, options.tickMs ?? 20);

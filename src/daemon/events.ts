@@ -24,7 +24,12 @@ export class DaemonEvents {
 
   /** A complete row from the given fields (the rest null) at the current time. */
   row(fields: EventFields): EventRow {
-    return { interface: null, connection: null, peer_ip: null, remote_address: null, state: null, reason: null, ...fields, time_ms: this.now() };
+    return { interface: null, connection: null, peer_ip: null, remote_address: null, state: null, reason: null, prefix: null, ...fields, time_ms: this.now() };
+  }
+
+  /** Whether any monitor listens (callers skip building an event nobody reads). */
+  get listening(): boolean {
+    return this.listeners.size > 0;
   }
 
   emit(fields: EventFields): void {

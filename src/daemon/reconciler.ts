@@ -22,6 +22,8 @@ export interface ReconcilerOptions {
   readonly pageRows?: number;
   /** More pending log entries than this and a whole re-read is cheaper (default 50 000). */
   readonly maxDeltas?: number;
+  /** Told of each mapping a delta or an expiry set (msnl address) or deleted (undefined); not of whole re-reads. */
+  readonly onMapping?: (address: number, length: number, msnlAddress: number | undefined) => void;
   /** How a slice gives the event loop back (default setImmediate). */
   readonly pause?: () => Promise<void>;
 }
@@ -124,6 +126,7 @@ export class Reconciler {
     const value = this.options.log.value(address, length);
     if (value === undefined) this.table.delete(address, length);
     else this.table.set(address, length, value);
+    this.options.onMapping?.(address, length, value);
   }
 
   /** Drops the mappings whose lifetime ended since the last sync: expiry writes nothing to the log. */

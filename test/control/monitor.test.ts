@@ -54,8 +54,8 @@ test('the server streams events as they happen and the client decodes each at on
     }
     events.emit({ event: 'call_failed', interface: 'ms1', remote_address: '128.232.0.9', reason: 'timeout (TIMEOUT)' });
     await following;
-    assert.deepEqual(seen[0], { event: 'up', interface: 'ms0', connection: 7, peer_ip: '10.0.0.2', remote_address: '128.232.0.2', state: null, reason: null, time_ms: T });
-    assert.deepEqual(seen[1], { event: 'call_failed', interface: 'ms1', connection: null, peer_ip: null, remote_address: '128.232.0.9', state: null, reason: 'timeout (TIMEOUT)', time_ms: T });
+    assert.deepEqual(seen[0], { event: 'up', interface: 'ms0', connection: 7, peer_ip: '10.0.0.2', remote_address: '128.232.0.2', state: null, reason: null, prefix: null, time_ms: T });
+    assert.deepEqual(seen[1], { event: 'call_failed', interface: 'ms1', connection: null, peer_ip: null, remote_address: '128.232.0.9', state: null, reason: 'timeout (TIMEOUT)', prefix: null, time_ms: T });
     assert.equal(seen.length, 2);
   } finally {
     await server.close();

@@ -16,6 +16,8 @@ interface Event {
   interface?: string;
   peer_ip?: string;
   state?: string;
+  prefix?: string;
+  remote_address?: string;
   time_ms: number;
 }
 
@@ -48,6 +50,11 @@ test('msnl monitor -j: up within 1 s of the first ping to a new peer, down after
       net.mustMsnl(h1, ['reload']);
       return false;
     }, 15_000).catch((error: Error) => assert.fail(`${error.message}: ${stderr}`));
+    // A mapping edit shows as one mapping event (msnl waits for msnld to apply it: sync=1).
+    net.mustMsnl(h1, ['map', 'add', '10.44.0.0/16', h2.msnlAddress]);
+    net.mustMsnl(h1, ['map', 'del', '10.44.0.0/16']);
+    await until('mapping events', () => events.filter((e) => e.event === 'mapping' && e.prefix === '10.44.0.0/16').length >= 2, 5000);
+    assert.deepEqual(events.filter((e) => e.event === 'mapping').map((e) => `${e.prefix} ${e.state} ${e.remote_address ?? '-'}`), [`10.44.0.0/16 set ${h2.msnlAddress}`, '10.44.0.0/16 deleted -']);
     const pingStarted = Date.now();
     const ping = await net.execAsync(h1, ['ping', '-n', '-c', '2', '-i', '0.2', '-W', '3', '10.0.0.2']);
     assert.equal(ping.code, 0, ping.stdout + ping.stderr);
