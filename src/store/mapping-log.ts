@@ -3,6 +3,7 @@
 // transaction, whoever the writer is, so the daemon applies a one-row edit by reading one row;
 // bulk writes log one "anything may have changed" entry and the daemon re-reads the table in pages.
 import type BetterSqlite3 from 'better-sqlite3';
+import { StatementCache } from './statements.js';
 import type { Ipv4Prefix } from '../abi/inet.js';
 import type { MappingChange } from './types.js';
 
@@ -30,13 +31,15 @@ export interface LogPosition {
 }
 
 export class MappingLog {
-  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+  private readonly statements: StatementCache;
 
   constructor(
     private readonly db: BetterSqlite3.Database,
     private readonly clock: () => number,
     private readonly read: <T>(what: string, body: () => T) => T,
-  ) {}
+  ) {
+    this.statements = new StatementCache(db);
+  }
 
   /** The store's clock (Unix ms): what "expired" is measured against. */
   now(): number {
@@ -44,12 +47,7 @@ export class MappingLog {
   }
 
   private statement(sql: string): BetterSqlite3.Statement {
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+    return this.statements.get(sql);
   }
 
   /**

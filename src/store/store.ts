@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
+import { StatementCache } from './statements.js';
 import { formatIpv4Prefix, prefixMask, type Ipv4Prefix } from '../abi/inet.js';
 import { interfaceByName } from '../abi/interfaces.js';
 import { StoreError, isUniqueViolation, translateError } from './errors.js';
@@ -110,6 +111,7 @@ export class Store {
     readonly readonly: boolean,
     private readonly clock: () => number,
   ) {
+    this.statements = new StatementCache(db);
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     this.mappingLog = new MappingLog(db, clock, (what, body) => this.read(what, body));
   }
@@ -423,15 +425,10 @@ export class Store {
 
   // ---- plumbing ----------------------------------------------------------------------------
 
-  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+  private readonly statements: StatementCache;
 
   private statement(sql: string): BetterSqlite3.Statement {
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+    return this.statements.get(sql);
   }
 
   private read<T>(what: string, body: () => T): T {
