@@ -7,10 +7,11 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { makeDirectories } from '../base/files.js';
 import { ControlError, type ControlHandler } from './handler.js';
 import { Errno, REPLY_HEAD, RequestAssembler, encodePairs, encodeReplyEnd, matchesFilter, type Pair, type Request, type RowFilter } from './protocol.js';
-import { CONNECTION_SCHEMA, EVENT_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, encodeRow, encodeRows, encodeStatus, type RowSchema } from './rows.js';
+import { CONNECTION_SCHEMA, EVENT_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, encodeRow, encodeRowText, encodeRows, encodeStatus, type RowSchema } from './rows.js';
 
 export const DEFAULT_SOCKET_PATH = '/run/msnl/msnld.sock';
 
@@ -388,11 +389,14 @@ export class ControlServer {
     let text = '';
     for (const row of rows) {
       if (!matchesFilter(filter, row as { interface: string; peer_ip: string; state: string })) continue;
-      text += encodePairs(encodeRow(schema, row));
+      text += encodeRowText(schema, row);
       if (text.length < this.chunkBytes) continue;
       sink.write(text);
       text = '';
       if (!(await sink.drained())) throw new ControlError(Errno.EIO, 'the client went away');
+      // A client that reads as fast as msnld writes never makes drained() wait: without this turn
+      // of the event loop a long reply would be made in one go, and nothing else answered meanwhile.
+      await setImmediatePromise();
     }
     if (text !== '') sink.write(text);
   }
