@@ -9,11 +9,22 @@ import path from 'node:path';
 import { openStore } from '../src/store/store.js';
 import type { NewMapping } from '../src/store/types.js';
 import type { MappingScaleFigures } from './scale-child.js';
+import type { ConnShowFigures } from './conn-show.js';
+import type { AbuseFigures } from './control-abuse.js';
 
 /** The figures of one scale run; `connections` stays empty until the connection rows exist. */
 export interface ScaleReport {
   mappings: Array<MappingScaleFigures | { rows: number; error: string }>;
   connections: unknown[];
+  /** The control socket: `msnl conn show`/`health` of 100 000 connections, `msnl status` under 2000 abusive clients. */
+  control?: { connShow: ConnShowFigures | { error: string }; abuse: AbuseFigures | { error: string } };
+}
+
+/** Runs one control bench (bench/conn-show.ts, bench/control-abuse.ts) in a fresh process; its last stdout line is JSON. */
+function runControlChild<T>(script: string, args: string[]): T | { error: string } {
+  const result = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, script), ...args], { encoding: 'utf8', timeout: 300_000 });
+  if (result.status !== 0) return { error: `${script} failed (exit ${result.status}): ${(result.stderr ?? '').trim().slice(0, 300)}` };
+  return JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as T;
 }
 
 /** `rows` /32 mappings 10.100.0.0 upwards -> 128.240.x.y, imported in one transaction. */
@@ -53,6 +64,22 @@ export function renderMappingTable(rows: ScaleReport['mappings']): string {
   return lines.join('\n');
 }
 
+export function renderControl(control: NonNullable<ScaleReport['control']>): string {
+  const { connShow: c, abuse: a } = control;
+  const lines: string[] = [];
+  if ('error' in c) lines.push(`conn show: fail: ${c.error}`);
+  else {
+    lines.push(`msnl conn show, ${c.connections.toLocaleString('en-US')} connections: ${fmt(c.connShowMs)} ms (${c.connShowLines} lines); msnl health: ${fmt(c.healthMs)} ms (goal < 2000 ms)`);
+    lines.push(`  msnld side: RSS ${fmt(c.rssBeforeMiB)} -> peak ${fmt(c.rssPeakMiB)} MiB while answering, event loop delay max ${fmt(c.loopDelayMaxMs, 1)} ms`);
+  }
+  if ('error' in a) lines.push(`status under abuse: fail: ${a.error}`);
+  else {
+    lines.push(`msnl status under ${a.abusers} abusive clients: ${a.statusReplies} replies (${a.statusFailures} failed), p50 ${fmt(a.statusP50Ms, 1)} ms, p99 ${fmt(a.statusP99Ms, 1)} ms, max ${fmt(a.statusMaxMs, 1)} ms (goal < 100 ms)`);
+    lines.push(`  msnld side: event loop delay max ${fmt(a.serverLoopDelayMaxMs, 1)} ms, most CPU between two 10 ms ticks ${fmt(a.serverWorkMaxMs, 1)} ms; load ${fmt(a.load, 1)} on ${a.cpus} CPUs`);
+  }
+  return lines.join('\n');
+}
+
 export async function runScale(options: {
   quick: boolean;
   out: string | undefined;
@@ -81,6 +108,9 @@ export async function runScale(options: {
   console.log(renderMappingTable(report.mappings));
   const million = report.mappings.find((row) => row.rows === 1_000_000);
   if (million !== undefined && !('error' in million)) console.log(`\n1 000 000 mappings: ${fmt(million.rssAfterTwoMoreMiB)} MiB RSS steady (goal < 300 MiB)`);
+  console.log('bench: scale: control socket: conn show of 100 000 connections, status under 2000 abusive clients');
+  report.control = { connShow: runControlChild<ConnShowFigures>('conn-show.js', ['100000']), abuse: runControlChild<AbuseFigures>('control-abuse.js', ['2000']) };
+  console.log(`\nmsnld's control socket (the real server and CLI over a fake connection table; wall times on this machine as loaded):\n\n${renderControl(report.control)}`);
   if (options.connections !== undefined) {
     const connections = await options.connections();
     report.connections = connections.rows;

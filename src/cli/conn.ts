@@ -13,7 +13,7 @@ import { FILTER_STATES } from '../control/protocol.js';
 import { parseInteger } from './args.js';
 import type { CliContext } from './context.js';
 import { must } from './errors.js';
-import { printRows } from './output.js';
+import { rowPrinter } from './output.js';
 import { addFilterOptions, rowFilter, type FilterOptions } from './filter.js';
 
 export function connectionText(row: ConnectionRow): string {
@@ -37,7 +37,10 @@ export function register(program: Command, context: CliContext): void {
     .description('list the MSNL connections of the running daemon');
   addFilterOptions(conn.commands.find((c) => c.name() === 'show')!, FILTER_STATES.connections).action(async (options: FilterOptions) => {
     const filter = rowFilter(options, FILTER_STATES.connections);
-    printRows(context, await context.daemon('list connections', (client) => client.connections(filter)), connectionText);
+    // Printed as the rows arrive: a reply of any size is never held whole.
+    const printer = rowPrinter(context, connectionText);
+    await context.daemon('list connections', (client) => client.eachConnection(filter, printer.add));
+    printer.end();
   });
   conn
     .command('del')

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { ControlClient, ControlClientError } from '../control/client.js';
 import type { InterfaceRow as LiveInterfaceRow } from '../control/rows.js';
-import { DEFAULT_SOCKET_PATH, defaultSocketPath, socketPathProblem } from '../control/server.js';
+import { DEFAULT_SOCKET_PATH, defaultSocketPath, socketPathProblem } from '../control/socket-file.js';
 import { ArgumentError } from '../abi/inet.js';
 import { DEFAULT_DB_PATH, openStore, type Store } from '../store/store.js';
 import { instancePaths, netnsNameProblem } from '../base/instance.js';

@@ -16,7 +16,7 @@ import { ArgumentError } from '../abi/inet.js';
 import type { HealthRow } from '../control/rows.js';
 import type { CliContext } from './context.js';
 import { EXIT_CHECK } from './errors.js';
-import { printRows } from './output.js';
+import { printRows, rowPrinter } from './output.js';
 import { FILTER_STATES, type RowFilter } from '../control/protocol.js';
 import { addFilterOptions, rowFilter, type FilterOptions } from './filter.js';
 
@@ -84,8 +84,16 @@ export function register(program: Command, context: CliContext): void {
     if (options.watch && options.check) throw new ArgumentError('--check', 'cannot be used with --watch');
     const filter = rowFilter(options, FILTER_STATES.health);
     if (options.watch) return watch(context, filter);
-    const rows = await context.daemon('read tunnel health', (client) => client.health(filter));
-    printRows(context, rows, healthText);
-    if (options.check && !allUp(rows)) context.exitStatus = EXIT_CHECK;
+    // Printed as the rows arrive (a reply of any size is not held); --check judges them on the way.
+    const printer = rowPrinter(context, healthText);
+    let up = true;
+    await context.daemon('read tunnel health', (client) =>
+      client.eachHealth(filter, (row) => {
+        printer.add(row);
+        if (options.check && up && !allUp([row])) up = false;
+      }),
+    );
+    printer.end();
+    if (!up) context.exitStatus = EXIT_CHECK;
   });
 }

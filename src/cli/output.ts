@@ -9,12 +9,43 @@ export function printJson(context: CliContext, value: unknown): void {
 }
 
 /** Prints a list: a JSON array under --json, otherwise one text block per row. */
-export function printRows<R extends object>(context: CliContext, rows: readonly R[], text: (row: R) => string): void {
-  if (context.options().json) {
-    printJson(context, rows);
-    return;
-  }
-  for (const row of rows) context.stdout(`${text(row)}\n`);
+export function printRows<R extends object>(context: CliContext, rows: Iterable<R>, text: (row: R) => string): void {
+  const printer = rowPrinter(context, text);
+  for (const row of rows) printer.add(row);
+  printer.end();
+}
+
+/** A list printed as its rows come (a long reply is not held whole): add() each row, then end(). */
+export interface RowPrinter<R> {
+  readonly add: (row: R) => void;
+  readonly end: () => void;
+}
+
+/**
+ * Prints rows as printRows does, one at a time, in blocks of about 64 KiB (100 000 rows are not
+ * 100 000 writes). Under --json the output is the same text JSON.stringify gives for the array.
+ */
+export function rowPrinter<R extends object>(context: CliContext, text: (row: R) => string): RowPrinter<R> {
+  const json = context.options().json;
+  const pretty = context.options().pretty;
+  let block = '';
+  let count = 0;
+  const flush = (): void => {
+    if (block !== '') context.stdout(block);
+    block = '';
+  };
+  const add = (row: R): void => {
+    if (!json) block += `${text(row)}\n`;
+    else if (!pretty) block += `${count === 0 ? '[' : ','}${JSON.stringify(row)}`;
+    else block += `${count === 0 ? '[\n' : ',\n'}  ${JSON.stringify(row, null, 2).replace(/\n/g, '\n  ')}`;
+    count++;
+    if (block.length >= 1 << 16) flush();
+  };
+  const end = (): void => {
+    if (json) block += count === 0 ? '[]\n' : pretty ? '\n]\n' : ']\n';
+    flush();
+  };
+  return { add, end };
 }
 
 /** Prints a single object (e.g. host settings): a JSON object under --json. */

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ControlClient, ControlClientError } from '../control/client.js';
-import { socketPathProblem } from '../control/server.js';
+import { socketPathProblem } from '../control/socket-file.js';
 
 /** How long msnl waits for msnld to apply an edit before it says the daemon did not confirm it. */
 export const SETTLE_TIMEOUT_MS = 10_000;

@@ -53,21 +53,35 @@ export class ControlClient {
 
   /** The daemon's connections and calls, those passing `filter` (applied by msnld). */
   async connections(filter?: RowFilter): Promise<ConnectionRow[]> {
-    return this.rows<ConnectionRow>(CONNECTION_SCHEMA, { kind: 'get', what: 'connections', filter });
+    const rows: ConnectionRow[] = [];
+    await this.eachConnection(filter, (row) => rows.push(row));
+    return rows;
+  }
+
+  /** As connections(), each row handed to `onRow` as it arrives and not kept (a reply of any size). */
+  async eachConnection(filter: RowFilter | undefined, onRow: (row: ConnectionRow) => void): Promise<void> {
+    await this.eachRow<ConnectionRow>(CONNECTION_SCHEMA, { kind: 'get', what: 'connections', filter }, onRow);
   }
 
   /** Tunnel health rows, those passing `filter` (applied by msnld). */
   async health(filter?: RowFilter): Promise<HealthRow[]> {
-    return this.rows<HealthRow>(HEALTH_SCHEMA, { kind: 'get', what: 'health', filter });
+    const rows: HealthRow[] = [];
+    await this.eachHealth(filter, (row) => rows.push(row));
+    return rows;
+  }
+
+  /** As health(), each row handed to `onRow` as it arrives and not kept. */
+  async eachHealth(filter: RowFilter | undefined, onRow: (row: HealthRow) => void): Promise<void> {
+    await this.eachRow<HealthRow>(HEALTH_SCHEMA, { kind: 'get', what: 'health', filter }, onRow);
   }
 
   /**
-   * A list reply of any size: rows are decoded as their lines arrive and the lines are not kept,
-   * so the client holds the rows, never the reply's text (no maxReplyBytes bound applies).
+   * A list reply of any size: rows are decoded as their lines arrive and handed to `onRow`; the
+   * lines are not kept (no maxReplyBytes bound applies). A bad row stops the hand-over and the
+   * reply then fails as a protocol error.
    */
-  private async rows<T>(schema: RowSchema, request: Request): Promise<T[]> {
+  private async eachRow<T>(schema: RowSchema, request: Request, onRow: (row: T) => void): Promise<void> {
     const contextKey = schema.fields[0]!.key;
-    const rows: T[] = [];
     let item: Pair[] = [];
     let failure: ProtocolError | undefined;
     const flush = (): void => {
@@ -75,7 +89,7 @@ export class ControlClient {
       const row = decodeRow<T>(schema, item);
       item = [];
       if (row instanceof ProtocolError) failure = row;
-      else rows.push(row);
+      else onRow(row);
     };
     const onLine = (line: string, index: number): boolean => {
       if (index === 0) return true; // protocol_version: kept, checked with the reply
@@ -92,7 +106,6 @@ export class ControlClient {
     };
     await this.request(request, { onLine, stream: true });
     if (failure !== undefined) throw this.protocolError(failure);
-    return rows;
   }
 
   async reload(): Promise<void> {

@@ -119,17 +119,35 @@ export class LineReader {
   push(chunk: Buffer): string[] {
     const lines: string[] = [];
     if (this.overflow) return lines;
+    const lastLf = chunk.lastIndexOf(0x0a);
     let start = 0;
-    for (;;) {
-      const lf = chunk.indexOf(0x0a, start);
-      if (lf < 0) break;
-      const piece = chunk.subarray(start, lf);
-      if (this.pendingBytes + piece.length > this.maxLine) return this.fail(lines);
-      const line = this.pending.length === 0 ? piece : Buffer.concat([...this.pending, piece]);
-      this.pending = [];
-      this.pendingBytes = 0;
-      lines.push(line.toString('utf8'));
-      start = lf + 1;
+    if (lastLf >= 0) {
+      // The held bytes end at the first LF; the complete lines after it are decoded in one go (an
+      // LF never falls inside a UTF-8 character), not one Buffer per line: a long reply holds
+      // hundreds of thousands of lines.
+      const firstLf = chunk.indexOf(0x0a);
+      if (this.pending.length > 0) {
+        const piece = chunk.subarray(0, firstLf);
+        if (this.pendingBytes + piece.length > this.maxLine) return this.fail(lines);
+        lines.push(Buffer.concat([...this.pending, piece]).toString('utf8'));
+        this.pending = [];
+        this.pendingBytes = 0;
+        start = firstLf + 1;
+      }
+      if (start <= lastLf) {
+        const text = chunk.toString('utf8', start, lastLf);
+        let from = 0;
+        for (;;) {
+          const lf = text.indexOf('\n', from);
+          const line = lf < 0 ? text.slice(from) : text.slice(from, lf);
+          // A string of n UTF-16 units holds at most 3n bytes; only long lines are measured.
+          if (line.length * 3 > this.maxLine && Buffer.byteLength(line) > this.maxLine) return this.fail(lines);
+          lines.push(line);
+          if (lf < 0) break;
+          from = lf + 1;
+        }
+      }
+      start = lastLf + 1;
     }
     const rest = chunk.subarray(start);
     if (rest.length > 0) {

@@ -214,6 +214,25 @@ export function encodeRow(schema: RowSchema, row: object): Pair[] {
   return pairs;
 }
 
+/**
+ * Renders one row as the `key=value` lines encodePairs(encodeRow(schema, row)) gives, without the
+ * pairs in between (a long list reply renders hundreds of thousands of rows).
+ */
+export function encodeRowText(schema: RowSchema, row: object): string {
+  const record = row as Record<string, unknown>;
+  let text = '';
+  for (const spec of schema.fields) {
+    const value = record[spec.key];
+    if (value === null || value === undefined) continue;
+    const encoded = encodeValue(spec, value);
+    // Only text fields can hold a control character; they would break the framing.
+    text += `${spec.key}=${typeof spec.type === 'string' && spec.type !== 'string' ? encoded : encoded.replace(CONTROL_CHARS, '?')}\n`;
+  }
+  return text;
+}
+
+const CONTROL_CHARS = /[\x00-\x1f\x7f]/g;
+
 export function encodeRows(schema: RowSchema, rows: readonly object[]): Pair[] {
   return rows.flatMap((row) => encodeRow(schema, row));
 }
@@ -227,21 +246,41 @@ function decodeValue(spec: FieldSpec, text: string): unknown {
   return type.includes(text) ? text : undefined;
 }
 
-/** Decodes one item's pairs into a row; every key must belong to the schema, once. */
+/** Each schema's field positions by key, made once: a long list reply decodes hundreds of thousands of pairs. */
+const POSITIONS = new WeakMap<RowSchema, ReadonlyMap<string, number>>();
+
+function positionsOf(schema: RowSchema): ReadonlyMap<string, number> {
+  let positions = POSITIONS.get(schema);
+  if (positions === undefined) {
+    positions = new Map(schema.fields.map((spec, i) => [spec.key, i]));
+    POSITIONS.set(schema, positions);
+  }
+  return positions;
+}
+
+/**
+ * Decodes one item's pairs into a row; every key must belong to the schema, once. The row's keys
+ * are in the schema's order whatever the order on the wire (every row of a list has one shape).
+ */
 export function decodeRow<T>(schema: RowSchema, pairs: readonly Pair[]): T | ProtocolError {
-  const row: Record<string, unknown> = {};
+  const positions = positionsOf(schema);
+  const fields = schema.fields;
+  const values: unknown[] = new Array<unknown>(fields.length).fill(undefined);
   for (const [key, text] of pairs) {
-    const spec = schema.fields.find((f) => f.key === key);
-    if (spec === undefined) return new ProtocolError(Errno.EINVAL, `unknown key "${key}"`);
-    if (key in row) return new ProtocolError(Errno.EINVAL, `key "${key}" is repeated`);
+    const at = positions.get(key);
+    if (at === undefined) return new ProtocolError(Errno.EINVAL, `unknown key "${key}"`);
+    if (values[at] !== undefined) return new ProtocolError(Errno.EINVAL, `key "${key}" is repeated`);
+    const spec = fields[at]!;
     const value = decodeValue(spec, text);
     if (value === undefined) return new ProtocolError(Errno.EINVAL, `value "${printable(text)}" of "${key}" is wrong`);
-    row[key] = value;
+    values[at] = value;
   }
-  for (const spec of schema.fields) {
-    if (spec.key in row) continue;
-    if (!spec.nullable) return new ProtocolError(Errno.EINVAL, `key "${spec.key}" is missing`);
-    row[spec.key] = null;
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < fields.length; i++) {
+    const spec = fields[i]!;
+    const value = values[i];
+    if (value === undefined && !spec.nullable) return new ProtocolError(Errno.EINVAL, `key "${spec.key}" is missing`);
+    row[spec.key] = value ?? null;
   }
   return row as T;
 }

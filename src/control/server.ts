@@ -1,24 +1,18 @@
 // The control socket of msnld: a unix stream socket speaking the protocol of protocol.ts. The
-// socket is made under umask 077 and chmod 0600 (root only). An existing socket file is probed:
-// if something answers, msnld refuses to start; if nothing does, the file is stale and replaced.
+// socket is made under umask 077 and chmod 0600 (root only); its file's path and the handling of
+// one already there are socket-file.ts's (re-exported here for msnld).
 // Requests on one connection are answered one at a time, in order; reload, sync and disconnect are
 // also serialised across connections (one queue, like wg-go's ipcMutex).
 
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { makeDirectories } from '../base/files.js';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { ControlError, type ControlHandler } from './handler.js';
+import { defaultSocketPath, prepareSocketPath, removeOwnSocket } from './socket-file.js';
 import { Errno, REPLY_HEAD, RequestAssembler, encodePairs, encodeReplyEnd, matchesFilter, type Pair, type Request, type RowFilter } from './protocol.js';
-import { CONNECTION_SCHEMA, EVENT_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, encodeRow, encodeRows, encodeStatus, type RowSchema } from './rows.js';
+import { CONNECTION_SCHEMA, EVENT_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, encodeRow, encodeRowText, encodeRows, encodeStatus, type RowSchema } from './rows.js';
 
-export const DEFAULT_SOCKET_PATH = '/run/msnl/msnld.sock';
-
-/** The socket path: MSNL_SOCKET when set, else the default. */
-export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env.MSNL_SOCKET;
-  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_SOCKET_PATH;
-}
+export { DEFAULT_SOCKET_PATH, MAX_SOCKET_PATH_OCTETS, defaultSocketPath, probeSocket, socketPathProblem } from './socket-file.js';
 
 export interface ControlServerOptions {
   /**
@@ -54,9 +48,6 @@ export const CONTROL_LIMITS = Object.freeze({
   // Node's 511 filled during a burst of 2000 connects, and a client then got EAGAIN.
   backlog: 4096,
 });
-
-/** The longest socket path a sockaddr_un holds (108 octets with the terminating NUL). */
-export const MAX_SOCKET_PATH_OCTETS = 107;
 
 /** Where one reply goes: write() queues text; drained() waits until the client has read it. */
 interface ReplySink {
@@ -107,31 +98,8 @@ export class ControlServer {
   /** Creates the socket; rejects with `failed to listen on control socket PATH: CAUSE`. */
   async listen(): Promise<void> {
     const failure = (cause: string): Error => new Error(`failed to listen on control socket ${this.socketPath}: ${cause}`);
-    // Checked before anything is made: bind(2) would otherwise fail after creating a socket
-    // file with a truncated name, or Node would report a bare ENOENT.
-    const tooLong = socketPathProblem(this.socketPath);
-    if (tooLong !== undefined) throw failure(tooLong);
-    try {
-      makeDirectories(path.dirname(this.socketPath), 0o755);
-    } catch (err) {
-      throw failure((err as Error).message);
-    }
-    let existing: fs.Stats | undefined;
-    try {
-      existing = fs.lstatSync(this.socketPath);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw failure((err as Error).message);
-    }
-    if (existing !== undefined) {
-      if (!existing.isSocket()) throw failure('a file that is not a socket is in the way');
-      const probe = await probeSocket(this.socketPath, this.probeTimeoutMs);
-      if (probe instanceof Error) throw failure(probe.message);
-      if (probe === 'in-use') throw failure('in use by another msnld');
-      if (probe === 'stale') {
-        this.log(`removing stale control socket ${this.socketPath}`);
-        fs.rmSync(this.socketPath, { force: true });
-      }
-    }
+    const problem = await prepareSocketPath(this.socketPath, this.probeTimeoutMs, this.log);
+    if (problem !== undefined) throw failure(problem);
     const server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
     const oldMask = process.umask(0o077);
     try {
@@ -163,12 +131,7 @@ export class ControlServer {
     this.clients.clear();
     if (server === undefined) return;
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    try {
-      // Remove only our own socket: a successor may already have replaced it.
-      if (fs.statSync(this.socketPath).ino === this.socketInode) fs.rmSync(this.socketPath, { force: true });
-    } catch {
-      // already gone
-    }
+    removeOwnSocket(this.socketPath, this.socketInode);
   }
 
   /** Number of served clients (for tests and the status counters). */
@@ -234,7 +197,11 @@ export class ControlServer {
     const client: Client = { socket, busy: false, idleSince: ++this.sequence, idleTimer: undefined };
     this.clients.set(socket, client);
     const assembler = new RequestAssembler();
-    const abort = new AbortController();
+    // Made only for a request that can be aborted (ping, monitor): an abort() on every close
+    // builds a DOMException with a stack, a cost 2000 abusive clients would pay for nothing.
+    let abort: AbortController | undefined;
+    let gone = false;
+    const signal = (): AbortSignal => (gone ? AbortSignal.abort() : (abort ??= new AbortController()).signal);
     const queue: Array<() => Promise<void>> = [];
     let closing = false;
 
@@ -304,7 +271,7 @@ export class ControlServer {
       for (const event of assembler.push(chunk)) {
         if (event.type === 'request') {
           const request = event.request;
-          queue.push(() => this.serve(request, sink, abort.signal));
+          queue.push(() => this.serve(request, sink, signal));
         } else {
           const { error, fatal } = event;
           if (fatal) {
@@ -323,13 +290,14 @@ export class ControlServer {
     });
     socket.on('close', () => {
       clearTimeout(client.idleTimer);
-      abort.abort();
+      gone = true;
+      abort?.abort();
       if (this.clients.get(socket) === client) this.clients.delete(socket);
     });
   }
 
   /** Answers one request; never rejects. */
-  private async serve(request: Request, sink: ReplySink, signal: AbortSignal): Promise<void> {
+  private async serve(request: Request, sink: ReplySink, signal: () => AbortSignal): Promise<void> {
     const write = sink.write;
     write(REPLY_HEAD);
     try {
@@ -342,7 +310,7 @@ export class ControlServer {
     }
   }
 
-  private async body(request: Request, sink: ReplySink, signal: AbortSignal): Promise<Pair[]> {
+  private async body(request: Request, sink: ReplySink, signal: () => AbortSignal): Promise<Pair[]> {
     const h = this.handler;
     const write = sink.write;
     switch (request.kind) {
@@ -370,11 +338,11 @@ export class ControlServer {
         await this.serialised(() => h.disconnect(request.id));
         return [];
       case 'ping':
-        await h.ping(request.address, request.count, request.intervalMs, (reply) => write(encodePairs(encodeRow(PING_REPLY_SCHEMA, reply))), signal);
+        await h.ping(request.address, request.count, request.intervalMs, (reply) => write(encodePairs(encodeRow(PING_REPLY_SCHEMA, reply))), signal());
         return [];
       case 'monitor':
         if (h.monitor === undefined) throw new ControlError(Errno.EOPNOTSUPP, 'monitor is not supported');
-        await h.monitor((event) => write(encodePairs(encodeRow(EVENT_SCHEMA, event))), signal);
+        await h.monitor((event) => write(encodePairs(encodeRow(EVENT_SCHEMA, event))), signal());
         return [];
     }
     throw new ControlError(Errno.EOPNOTSUPP, 'request not supported');
@@ -388,11 +356,14 @@ export class ControlServer {
     let text = '';
     for (const row of rows) {
       if (!matchesFilter(filter, row as { interface: string; peer_ip: string; state: string })) continue;
-      text += encodePairs(encodeRow(schema, row));
+      text += encodeRowText(schema, row);
       if (text.length < this.chunkBytes) continue;
       sink.write(text);
       text = '';
       if (!(await sink.drained())) throw new ControlError(Errno.EIO, 'the client went away');
+      // A client that reads as fast as msnld writes never makes drained() wait: without this turn
+      // of the event loop a long reply would be made in one go, and nothing else answered meanwhile.
+      await setImmediatePromise();
     }
     if (text !== '') sink.write(text);
   }
@@ -402,34 +373,4 @@ export class ControlServer {
     this.mutations = next.catch(() => undefined);
     return next;
   }
-}
-
-/** Why `socketPath` cannot name a unix socket (too long for sockaddr_un, or empty), else undefined. */
-export function socketPathProblem(socketPath: string): string | undefined {
-  if (socketPath === '') return 'path is empty';
-  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_OCTETS) return `path is longer than ${MAX_SOCKET_PATH_OCTETS} octets`;
-  return undefined;
-}
-
-/**
- * Connects to an existing socket file: `in-use` if something accepts (or hangs), `stale` if the
- * connection is refused, `absent` if the file vanished, or the error for anything else.
- */
-export function probeSocket(socketPath: string, timeoutMs: number): Promise<'in-use' | 'stale' | 'absent' | Error> {
-  return new Promise((resolve) => {
-    const socket = net.connect(socketPath);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve('in-use'); // it accepted or hangs: someone owns it; do not steal it
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve('in-use');
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve(err.code === 'ENOENT' ? 'absent' : err.code === 'ECONNREFUSED' ? 'stale' : err);
-    });
-  });
 }

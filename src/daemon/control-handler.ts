@@ -7,6 +7,8 @@ import { ControlError } from '../control/handler.js';
 import { Errno } from '../control/protocol.js';
 import type { ConnectionRow, EventRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from '../control/rows.js';
 import type { CallView, Daemon } from './daemon.js';
+import type { ConnectionView } from './daemon-types.js';
+import { ascendingKeys, type KeyScan } from '../base/ascending.js';
 import { reasonName } from '../msnl/constants.js';
 import { VERSION } from '../base/version.js';
 import type { MetricsSnapshot } from './metrics.js';
@@ -14,6 +16,14 @@ import type { MetricsSnapshot } from './metrics.js';
 /** IPv4 and UDP headers: a path's largest datagram plus these is its MTU as health prints it. */
 const IPV4_UDP_HEADERS = 28;
 
+/** Connection ids looked up per scan of the connection table when streaming rows (64 KiB of ids). */
+const ID_BATCH = 8192;
+
+/** One interface of a reply: its name and which manager sockets its connections have. */
+interface InterfaceGroup {
+  readonly name: string;
+  readonly holds: (sock: number) => boolean;
+}
 
 function sap(address: number, port: number): string {
   return `${formatDottedQuad(address)}:0x${port.toString(16).padStart(4, '0')}`;
@@ -86,115 +96,156 @@ export class DaemonControl<L> implements ControlHandler {
     });
   }
 
-  connections(): ConnectionRow[] {
-    const rows: ConnectionRow[] = [];
-    for (const c of this.daemon.connections()) {
-      const { info } = c;
-      rows.push({
-        connection: c.conn,
-        interface: c.interfaceName,
-        peer_ip: formatDottedQuad(c.peerIp),
-        local_sap: sap(info.local.address, info.local.port),
-        remote_sap: sap(info.remote.address, info.remote.port),
-        state: c.health?.up === true ? 'up' : 'open',
-        auth: info.authenticated ? 'key' : 'none',
-        age_s: Math.max(0, Math.floor((this.now() - info.createdAt) / 1000)),
-        rx_packets: info.rxPackets,
-        rx_bytes: info.rxBytes,
-        tx_packets: info.txPackets,
-        tx_bytes: info.txBytes,
-        initiator: c.initiator ? 'local' : 'remote',
-        reason: null,
-      });
+  /**
+   * The connection rows, made one at a time as the control server streams them (paced by the
+   * client's reading): by interface name; in each, the calls (connection 0) then the connections
+   * by id. No array of all rows is built: ids are walked in batches (base/ascending.ts), so a
+   * reply's memory is bounded by the batch whatever the number of connections, and a connection
+   * that comes or goes during a long reply is shown at most once.
+   */
+  *connections(): IterableIterator<ConnectionRow> {
+    for (const group of this.groups()) {
+      for (const call of this.daemon.calls()) if (call.interfaceName === group.name) yield this.callRow(call);
+      for (const c of this.connectionsOn(group)) yield this.connectionRow(c);
     }
-    // Calls in progress and failed calls, so a destination that cannot be reached is not invisible.
-    const local = this.daemon.localAddress;
-    for (const call of this.daemon.calls()) {
-      rows.push({
-        connection: 0,
-        interface: call.interfaceName,
-        peer_ip: formatDottedQuad(call.peerIp),
-        local_sap: sap(local, call.port),
-        remote_sap: sap(call.remoteMsnl, call.port),
-        state: call.state,
-        auth: this.daemon.isKeyed(call.remoteMsnl) ? 'key' : 'none',
-        age_s: Math.max(0, Math.floor((this.now() - call.since) / 1000)),
-        rx_packets: 0,
-        rx_bytes: 0,
-        tx_packets: 0,
-        tx_bytes: 0,
-        initiator: 'local',
-        reason: call.reason === undefined ? null : reasonName(call.reason),
-      });
-    }
-    return rows.sort(byInterfaceThenConnection);
   }
 
-  health(): HealthRow[] {
-    const rows: HealthRow[] = [];
-    for (const c of this.daemon.connections()) {
-      const h = c.health;
-      if (h === undefined) continue;
-      rows.push({
-        connection: c.conn,
-        interface: c.interfaceName,
-        peer_ip: formatDottedQuad(c.peerIp),
-        remote_address: formatDottedQuad(c.remoteMsnl),
-        state: h.up ? 'up' : h.txProven || h.rxProven ? 'half' : 'down',
-        auth: c.info.authenticated ? 'key' : 'none',
-        tx_proven: h.txProven,
-        rx_proven: h.rxProven,
-        rtt_ms: h.rttMs < 0 ? null : round(h.rttMs),
-        loss: round(h.lossRatio),
-        pmtu: h.maxDatagram + IPV4_UDP_HEADERS,
-        last_heard_s: Number.isFinite(h.lastHeardMs) ? round(h.lastHeardMs / 1000, 1) : null,
-        reason: null,
-        failed_s: null,
-      });
+  /**
+   * The health rows, made lazily like connections(): by interface name; in each, the tunnels lost
+   * and being called again, the hosts whose last call failed, then the connections by id. Only
+   * the failed calls of one interface are indexed at a time (to pair them with lost tunnels).
+   */
+  *health(): IterableIterator<HealthRow> {
+    for (const group of this.groups()) {
+      // The last failed call to each host of this interface with no connection since.
+      const failures = new Map<number, CallView>();
+      for (const call of this.daemon.calls()) if (call.state === 'failed' && call.interfaceName === group.name) failures.set(call.remoteMsnl, call);
+      // Tunnels lost to a dead or restarted peer and being called again show as down.
+      for (const lost of this.daemon.lostTunnels()) {
+        if (lost.interfaceName !== group.name) continue;
+        const failed = lost.remoteMsnl === undefined ? undefined : failures.get(lost.remoteMsnl);
+        if (lost.remoteMsnl !== undefined) failures.delete(lost.remoteMsnl);
+        yield {
+          connection: 0,
+          interface: lost.interfaceName,
+          peer_ip: formatDottedQuad(lost.peerIp),
+          remote_address: lost.remoteMsnl === undefined ? '0.0.0.0' : formatDottedQuad(lost.remoteMsnl),
+          state: 'down',
+          auth: lost.remoteMsnl !== undefined && this.daemon.isKeyed(lost.remoteMsnl) ? 'key' : 'none',
+          tx_proven: false,
+          rx_proven: false,
+          rtt_ms: null,
+          loss: 1,
+          pmtu: null,
+          last_heard_s: round((this.now() - lost.since) / 1000, 1),
+          ...this.failure(failed),
+        };
+      }
+      // A mapped destination whose last call failed is down, with the reason.
+      for (const call of failures.values()) {
+        yield {
+          connection: 0,
+          interface: call.interfaceName,
+          peer_ip: formatDottedQuad(call.peerIp),
+          remote_address: formatDottedQuad(call.remoteMsnl),
+          state: 'down',
+          auth: this.daemon.isKeyed(call.remoteMsnl) ? 'key' : 'none',
+          tx_proven: false,
+          rx_proven: false,
+          rtt_ms: null,
+          loss: 1,
+          pmtu: null,
+          last_heard_s: null,
+          ...this.failure(call),
+        };
+      }
+      failures.clear();
+      for (const c of this.connectionsOn(group)) {
+        const h = c.health;
+        if (h === undefined) continue;
+        yield {
+          connection: c.conn,
+          interface: c.interfaceName,
+          peer_ip: formatDottedQuad(c.peerIp),
+          remote_address: formatDottedQuad(c.remoteMsnl),
+          state: h.up ? 'up' : h.txProven || h.rxProven ? 'half' : 'down',
+          auth: c.info.authenticated ? 'key' : 'none',
+          tx_proven: h.txProven,
+          rx_proven: h.rxProven,
+          rtt_ms: h.rttMs < 0 ? null : round(h.rttMs),
+          loss: round(h.lossRatio),
+          pmtu: h.maxDatagram + IPV4_UDP_HEADERS,
+          last_heard_s: Number.isFinite(h.lastHeardMs) ? round(h.lastHeardMs / 1000, 1) : null,
+          reason: null,
+          failed_s: null,
+        };
+      }
     }
-    // The last failed call to each host with no connection since, by interface and host.
-    const failures = new Map<string, CallView>();
-    for (const call of this.daemon.calls()) if (call.state === 'failed') failures.set(`${call.interfaceName} ${call.remoteMsnl}`, call);
-    const failure = (call: CallView | undefined): Pick<HealthRow, 'reason' | 'failed_s'> =>
-      call === undefined ? { reason: null, failed_s: null } : { reason: reasonName(call.reason ?? 0), failed_s: round((this.now() - call.since) / 1000, 1) };
-    // Tunnels lost to a dead or restarted peer and being called again show as down.
-    for (const lost of this.daemon.lostTunnels()) {
-      rows.push({
-        connection: 0,
-        interface: lost.interfaceName,
-        peer_ip: formatDottedQuad(lost.peerIp),
-        remote_address: lost.remoteMsnl === undefined ? '0.0.0.0' : formatDottedQuad(lost.remoteMsnl),
-        state: 'down',
-        auth: lost.remoteMsnl !== undefined && this.daemon.isKeyed(lost.remoteMsnl) ? 'key' : 'none',
-        tx_proven: false,
-        rx_proven: false,
-        rtt_ms: null,
-        loss: 1,
-        pmtu: null,
-        last_heard_s: round((this.now() - lost.since) / 1000, 1),
-        ...failure(lost.remoteMsnl === undefined ? undefined : failures.get(`${lost.interfaceName} ${lost.remoteMsnl}`)),
-      });
-      if (lost.remoteMsnl !== undefined) failures.delete(`${lost.interfaceName} ${lost.remoteMsnl}`);
+  }
+
+  /** The interfaces in reply order (by name), each with a test for its connections' socket; `?` holds the rest. */
+  private groups(): InterfaceGroup[] {
+    const names = [...this.daemon.interfaces()].map((view) => view.spec.name);
+    const groups: InterfaceGroup[] = names.map((name, i) => ({ name, holds: (sock: number) => sock === i + 1 }));
+    groups.push({ name: '?', holds: (sock: number) => sock < 1 || sock > names.length });
+    return groups.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The connections of one interface by ascending id, looked up one at a time. */
+  private *connectionsOn(group: InterfaceGroup): IterableIterator<ConnectionView<L>> {
+    const manager = this.daemon.manager;
+    const scan: KeyScan = (visit) => {
+      for (const c of manager.connections().values()) if (group.holds(c.sock)) visit(c.conn);
+    };
+    for (const connId of ascendingKeys(scan, ID_BATCH)) {
+      const view = this.daemon.connection(connId);
+      if (view !== undefined) yield view;
     }
-    // A mapped destination whose last call failed is down, with the reason.
-    for (const call of failures.values()) {
-      rows.push({
-        connection: 0,
-        interface: call.interfaceName,
-        peer_ip: formatDottedQuad(call.peerIp),
-        remote_address: formatDottedQuad(call.remoteMsnl),
-        state: 'down',
-        auth: this.daemon.isKeyed(call.remoteMsnl) ? 'key' : 'none',
-        tx_proven: false,
-        rx_proven: false,
-        rtt_ms: null,
-        loss: 1,
-        pmtu: null,
-        last_heard_s: null,
-        ...failure(call),
-      });
-    }
-    return rows.sort(byInterfaceThenConnection);
+  }
+
+  private connectionRow(c: ConnectionView<L>): ConnectionRow {
+    const { info } = c;
+    return {
+      connection: c.conn,
+      interface: c.interfaceName,
+      peer_ip: formatDottedQuad(c.peerIp),
+      local_sap: sap(info.local.address, info.local.port),
+      remote_sap: sap(info.remote.address, info.remote.port),
+      state: c.health?.up === true ? 'up' : 'open',
+      auth: info.authenticated ? 'key' : 'none',
+      age_s: Math.max(0, Math.floor((this.now() - info.createdAt) / 1000)),
+      rx_packets: info.rxPackets,
+      rx_bytes: info.rxBytes,
+      tx_packets: info.txPackets,
+      tx_bytes: info.txBytes,
+      initiator: c.initiator ? 'local' : 'remote',
+      reason: null,
+    };
+  }
+
+  /** A call in progress or failed, so a destination that cannot be reached is not invisible. */
+  private callRow(call: CallView): ConnectionRow {
+    const local = this.daemon.localAddress;
+    return {
+      connection: 0,
+      interface: call.interfaceName,
+      peer_ip: formatDottedQuad(call.peerIp),
+      local_sap: sap(local, call.port),
+      remote_sap: sap(call.remoteMsnl, call.port),
+      state: call.state,
+      auth: this.daemon.isKeyed(call.remoteMsnl) ? 'key' : 'none',
+      age_s: Math.max(0, Math.floor((this.now() - call.since) / 1000)),
+      rx_packets: 0,
+      rx_bytes: 0,
+      tx_packets: 0,
+      tx_bytes: 0,
+      initiator: 'local',
+      reason: call.reason === undefined ? null : reasonName(call.reason),
+    };
+  }
+
+  private failure(call: CallView | undefined): Pick<HealthRow, 'reason' | 'failed_s'> {
+    return call === undefined ? { reason: null, failed_s: null } : { reason: reasonName(call.reason ?? 0), failed_s: round((this.now() - call.since) / 1000, 1) };
   }
 
   /** Everything `msnld --metrics` exposes, read at once. */
@@ -206,7 +257,7 @@ export class DaemonControl<L> implements ControlHandler {
     });
     const setup = this.daemon.manager.callSetupMs;
     const callSetup = { bounds: setup.bounds.map((ms) => ms / 1000), cumulative: setup.cumulative(), sum: setup.sum / 1000, count: setup.count };
-    return { version: status.version, uptimeS: status.uptime_s, counters: status.counters, interfaces, connections: this.connections(), health: this.health(), callSetup };
+    return { version: status.version, uptimeS: status.uptime_s, counters: status.counters, interfaces, connections: [...this.connections()], health: [...this.health()], callSetup };
   }
 
   /** Streams the daemon's events (health transitions included: the daemon samples them) until `signal` aborts. */
@@ -248,8 +299,4 @@ export class DaemonControl<L> implements ControlHandler {
       if ((count === 0 || seq < count) && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
-}
-
-function byInterfaceThenConnection(a: { interface: string; connection: number }, b: { interface: string; connection: number }): number {
-  return a.interface.localeCompare(b.interface) || a.connection - b.connection;
 }

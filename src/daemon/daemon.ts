@@ -396,12 +396,19 @@ export class Daemon<L> {
   }
 
   *connections(): IterableIterator<ConnectionView<L>> {
-    for (const c of this.manager.connections().values()) {
-      const info = this.endpoint.connection(c.conn);
-      if (info === undefined) continue;
-      const interfaceName = this.tunnels[c.sock - 1]?.spec.name ?? '?';
-      yield { conn: c.conn, interfaceName, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, initiator: c.initiator, info, health: this.endpoint.health(c.conn) };
+    for (const connId of this.manager.connections().keys()) {
+      const view = this.connection(connId);
+      if (view !== undefined) yield view;
     }
+  }
+
+  /** One connection's view by id (the control socket walks ids in order); undefined when gone. */
+  connection(connId: number): ConnectionView<L> | undefined {
+    const c = this.manager.connections().get(connId);
+    const info = c === undefined ? undefined : this.endpoint.connection(connId);
+    if (c === undefined || info === undefined) return undefined;
+    const interfaceName = this.tunnels[c.sock - 1]?.spec.name ?? '?';
+    return { conn: c.conn, interfaceName, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, initiator: c.initiator, info, health: this.endpoint.health(c.conn) };
   }
 
   *calls(): IterableIterator<CallView> {

@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { probeSocket } from '../control/server.js';
+import { probeSocket } from '../control/socket-file.js';
 
 /** The package root, found from this compiled file (dist/src/demo/topology.js). */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ControlClient } from '../../src/control/client.js';
 import { ControlServer } from '../../src/control/server.js';
 import { FakeHandler, SAMPLE_STATUS } from './fake-handler.js';
@@ -112,6 +114,38 @@ test('after an over-long line the server closes the connection even if the clien
   });
 });
 
+/**
+ * Watches this process's event loop: the longest timer delay, and for every gap between 10 ms
+ * ticks the CPU the process used in it. A gap with little CPU is time the kernel gave to other
+ * processes (a loaded machine); a gap full of CPU is msnld's own work holding the loop.
+ */
+function loopWatch(): { stop: () => { delayMaxMs: number; delayP99Ms: number; ownWorkMaxMs: number; gapMaxMs: number; gapCpuMs: number } } {
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  let lastWall = performance.now();
+  let lastCpu = process.cpuUsage();
+  let ownWorkMaxMs = 0;
+  let gapMaxMs = 0;
+  let gapCpuMs = 0;
+  const timer = setInterval(() => {
+    const wall = performance.now();
+    const cpu = process.cpuUsage();
+    const used = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
+    ownWorkMaxMs = Math.max(ownWorkMaxMs, Math.min(used, wall - lastWall));
+    if (wall - lastWall > gapMaxMs) [gapMaxMs, gapCpuMs] = [wall - lastWall, used];
+    [lastWall, lastCpu] = [wall, cpu];
+  }, 10);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      delay.disable();
+      return { delayMaxMs: delay.max / 1e6, delayP99Ms: delay.percentile(99) / 1e6, ownWorkMaxMs, gapMaxMs, gapCpuMs };
+    },
+  };
+}
+
+const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Infinity;
+
 test('2000 abusive clients: no crash, status answers throughout, descriptors back to baseline', async () => {
   await withServer({ idleTimeoutMs: 500, lingerMs: 200 }, async (socketPath, server) => {
     const baseline = openDescriptors();
@@ -124,6 +158,9 @@ test('2000 abusive clients: no crash, status answers throughout, descriptors bac
     const latencies: number[] = [];
     const failures: string[] = [];
     const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    // The server and the status client share this process: its loop is the server's loop.
+    const watch = loopWatch();
+    let loop: ReturnType<ReturnType<typeof loopWatch>['stop']>;
     try {
       while (running) {
         const started = process.hrtime.bigint();
@@ -137,18 +174,29 @@ test('2000 abusive clients: no crash, status answers throughout, descriptors bac
       }
     } finally {
       clearTimeout(killer);
+      loop = watch.stop();
     }
     assert.equal(await exited, 0);
     const report = JSON.parse(output) as { outcomes: Record<string, number> };
     assert.equal(report.outcomes['gave-up'], 0, `abusers the server never closed: ${output}`);
     latencies.sort((a, b) => a - b);
-    const max = latencies[latencies.length - 1] ?? Infinity;
-    const median = latencies[Math.floor(latencies.length / 2)] ?? Infinity;
-    const p95 = latencies[Math.floor(latencies.length * 0.95)] ?? Infinity;
-    console.log(`status under abuse: ${latencies.length} replies, median ${median.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${max.toFixed(1)} ms; abusers ${output.trim()}`);
+    const [median, p95, p99, max] = [0.5, 0.95, 0.99, 1].map((p) => percentile(latencies, p)) as [number, number, number, number];
+    console.log(
+      `status under abuse: ${latencies.length} replies, median ${median.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms; ` +
+        `event loop: delay p99 ${loop.delayP99Ms.toFixed(1)} ms, max ${loop.delayMaxMs.toFixed(1)} ms; longest gap ${loop.gapMaxMs.toFixed(0)} ms of which ${loop.gapCpuMs.toFixed(0)} ms CPU; ` +
+        `most CPU in one gap ${loop.ownWorkMaxMs.toFixed(0)} ms; load ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs; abusers ${output.trim()}`,
+    );
     assert.deepEqual(failures, []);
     assert.ok(latencies.length >= 20, `only ${latencies.length} status replies`);
-    // A liveness bound, not a benchmark: the 100 ms goal with headroom for this shared machine.
+    // The product's own bound: msnld's work never holds its loop for 100 ms at a stretch, so
+    // status could always be answered within 100 ms. (CPU per gap includes the status client,
+    // the test's own bookkeeping and GC threads: an upper bound on the server's work.)
+    assert.ok(loop.ownWorkMaxMs < 100, `the process worked ${loop.ownWorkMaxMs.toFixed(0)} ms without turning its event loop`);
+    // What a client sees also depends on the scheduler: on this 2-core box shared with other
+    // suites (load 8-10) waits of 100-450 ms come from being descheduled, not from msnld: with
+    // the server and client at SCHED_FIFO and the same abuse, max was 13-20 ms (bench/README.md).
+    // So these are liveness bounds, not the benchmark (bench/control-abuse.ts is).
+    assert.ok(median < 100, `median status reply ${median.toFixed(1)} ms`);
     assert.ok(max < 1000, `slowest status reply ${max.toFixed(1)} ms`);
     await until('every abusive socket released', () => server.connectionCount === 0, 5000);
     await until(`descriptors back to ${baseline}`, () => openDescriptors() <= baseline, 5000);

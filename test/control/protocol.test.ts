@@ -82,6 +82,24 @@ test('line reader joins chunks, keeps split UTF-8 intact and stops on overlong l
   assert.deepEqual(reader.push(Buffer.from('a=1\n')), []);
 });
 
+test('line reader gives the same lines for any chunking, and stops at an overlong line inside a chunk', () => {
+  const text = 'a=\u00e9t\u00e9\nb=2\n\nc=\u20ac\u20ac\u20ac\nd=\n';
+  const bytes = Buffer.from(text);
+  const expected = ['a=\u00e9t\u00e9', 'b=2', '', 'c=\u20ac\u20ac\u20ac', 'd='];
+  for (let size = 1; size <= bytes.length; size++) {
+    const reader = new LineReader(16);
+    const lines: string[] = [];
+    for (let i = 0; i < bytes.length; i += size) lines.push(...reader.push(bytes.subarray(i, i + size)));
+    assert.deepEqual(lines, expected, `chunks of ${size}`);
+    assert.equal(reader.buffered, 0);
+  }
+  const reader = new LineReader(16);
+  // Bytes, not characters: 6 euro signs are 18 bytes.
+  assert.deepEqual(reader.push(Buffer.from('a=1\nb=\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\nc=3\n')), ['a=1']);
+  assert.equal(reader.overflow, true);
+  assert.deepEqual(reader.push(Buffer.from('a=1\n')), []);
+});
+
 test('assembler answers every blank line, pipelined or byte by byte', () => {
   const text = 'get=status\n\nbogus\n\n\nping=10.0.0.1\ncount=1\n\n';
   const whole = new RequestAssembler().push(Buffer.from(text));

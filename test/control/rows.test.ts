@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtocolError, encodePairs, parseLine, type Pair } from '../../src/control/protocol.js';
 import {
-  CONNECTION_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, decodeRows, decodeStatus, encodeRows, encodeStatus, formatSap,
+  CONNECTION_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, decodeRows, decodeStatus, encodeRow, encodeRowText, encodeRows, encodeStatus, formatSap,
   type ConnectionRow, type HealthRow, type InterfaceRow, type PingReplyRow,
 } from '../../src/control/rows.js';
 import { SAMPLE_CONNECTION, SAMPLE_HEALTH, SAMPLE_INTERFACE, SAMPLE_STATUS } from './fake-handler.js';
@@ -138,4 +138,13 @@ test('row decoders refuse unknown, repeated, missing and mistyped keys', () => {
 test('SAPs are written with a hex port', () => {
   assert.equal(formatSap('128.232.65.42', 0x800), '128.232.65.42:0x0800');
   assert.equal(formatSap('1.2.3.4', 0xdeadbeef), '1.2.3.4:0xdeadbeef');
+});
+
+test('encodeRowText renders exactly what encodePairs(encodeRow()) renders, control characters included', () => {
+  const odd = { ...SAMPLE_CONNECTION, interface: 'ms\n0', peer_ip: 'a\x7fb', reason: null, age_s: 12.7, rx_bytes: -3 };
+  const health = { ...SAMPLE_HEALTH, rtt_ms: null, loss: 0.25, last_heard_s: Number.NaN };
+  for (const [schema, row] of [[CONNECTION_SCHEMA, SAMPLE_CONNECTION], [CONNECTION_SCHEMA, odd], [HEALTH_SCHEMA, SAMPLE_HEALTH], [HEALTH_SCHEMA, health]] as const) {
+    assert.equal(encodeRowText(schema, row), encodePairs(encodeRow(schema, row)));
+  }
+  assert.match(encodeRowText(CONNECTION_SCHEMA, odd), /^interface=ms\?0$/m);
 });

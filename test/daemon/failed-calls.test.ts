@@ -66,28 +66,28 @@ test('a route to a port nobody listens on: conn shows the call, then the failure
   try {
     const { A } = await startPair(lab, 7011);
     const control = new DaemonControl(A.daemon);
-    assert.deepEqual(control.connections(), [], 'nothing before the first packet');
+    assert.deepEqual([...control.connections()], [], 'nothing before the first packet');
     A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100));
-    await until('the call is in progress', () => control.connections().some((row) => row.state === 'calling'));
-    const calling = control.connections().find((row) => row.state === 'calling')!;
+    await until('the call is in progress', () => [...control.connections()].some((row) => row.state === 'calling'));
+    const calling = [...control.connections()].find((row) => row.state === 'calling')!;
     assert.equal(calling.connection, 0);
     assert.equal(calling.peer_ip, '10.0.0.2');
     assert.equal(calling.remote_sap, '128.232.0.2:0x0800');
     assert.equal(calling.reason, null);
-    await until('the call failed', () => control.connections().some((row) => row.state === 'failed'), 5000);
-    const failed = control.connections().filter((row) => row.state === 'failed');
+    await until('the call failed', () => [...control.connections()].some((row) => row.state === 'failed'), 5000);
+    const failed = [...control.connections()].filter((row) => row.state === 'failed');
     assert.equal(failed.length, 1);
     assert.equal(failed[0]!.reason, 'timeout');
     assert.equal(failed[0]!.interface, 'ms0');
     assert.ok(A.logs.some((line) => /failed to call 128\.232\.0\.2: timeout \(reason 7: timeout\)/.test(line)), A.logs.join('\n'));
 
-    const health = control.health().filter((row) => row.reason !== null);
-    assert.equal(health.length, 1, JSON.stringify(control.health()));
+    const health = [...control.health()].filter((row) => row.reason !== null);
+    assert.equal(health.length, 1, JSON.stringify([...control.health()]));
     assert.equal(health[0]!.state, 'down');
     assert.equal(health[0]!.reason, 'timeout');
     assert.equal(health[0]!.remote_address, '128.232.0.2');
-    assert.equal(allUp(control.health()), false, 'a fresh failure fails the check');
-    assert.equal(allUp(control.health().map((row) => ({ ...row, failed_s: CHECK_FAILED_WINDOW_S + 1 }))), true, 'an old one does not');
+    assert.equal(allUp([...control.health()]), false, 'a fresh failure fails the check');
+    assert.equal(allUp([...control.health()].map((row) => ({ ...row, failed_s: CHECK_FAILED_WINDOW_S + 1 }))), true, 'an old one does not');
 
     await withControl(A, async (socket) => {
       const conn = await msnl(['--socket', socket, 'conn']);
@@ -111,9 +111,9 @@ test('a call refused by the peer shows reason refused; a later connection clears
     const { A, B } = await startPair(lab, 7010, false);
     const control = new DaemonControl(A.daemon);
     A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100));
-    await until('the call failed', () => control.connections().some((row) => row.state === 'failed'), 5000);
-    assert.equal(control.connections().find((row) => row.state === 'failed')!.reason, 'refused');
-    assert.equal(control.health().find((row) => row.reason !== null)?.state, 'down');
+    await until('the call failed', () => [...control.connections()].some((row) => row.state === 'failed'), 5000);
+    assert.equal([...control.connections()].find((row) => row.state === 'failed')!.reason, 'refused');
+    assert.equal([...control.health()].find((row) => row.reason !== null)?.state, 'down');
     // The peer learns the mapping: the next packet connects and the failure is forgotten.
     B.store.addMapping({ prefix: prefix('10.0.0.1/32'), msnlAddress: ip('128.232.0.1') });
     await until('B reloaded', () => B.daemon.msnlAddressOf(ip('10.0.0.1')) === ip('128.232.0.1'));
@@ -124,9 +124,9 @@ test('a call refused by the peer shows reason refused; a later connection clears
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     assert.ok(atB.length > 0, 'a packet crossed once B maps A');
-    await until('the failure is forgotten', () => control.connections().every((row) => row.state !== 'failed'));
-    assert.ok(control.connections().some((row) => row.state === 'open' || row.state === 'up'));
-    assert.ok(control.health().every((row) => row.reason === null));
+    await until('the failure is forgotten', () => [...control.connections()].every((row) => row.state !== 'failed'));
+    assert.ok([...control.connections()].some((row) => row.state === 'open' || row.state === 'up'));
+    assert.ok([...control.health()].every((row) => row.reason === null));
   } finally {
     await lab.close();
   }
@@ -138,10 +138,10 @@ test('removing the mapping of a destination forgets its failed call', async () =
     const { A } = await startPair(lab, 7011);
     const control = new DaemonControl(A.daemon);
     A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100));
-    await until('the call failed', () => control.health().some((row) => row.reason === 'timeout'), 5000);
+    await until('the call failed', () => [...control.health()].some((row) => row.reason === 'timeout'), 5000);
     A.store.delMapping(prefix('10.0.0.2/32'));
-    await until('the failure is forgotten', () => control.health().length === 0 && control.connections().length === 0);
-    assert.equal(allUp(control.health()), true);
+    await until('the failure is forgotten', () => [...control.health()].length === 0 && [...control.connections()].length === 0);
+    assert.equal(allUp([...control.health()]), true);
   } finally {
     await lab.close();
   }
