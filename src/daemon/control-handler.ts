@@ -5,7 +5,7 @@ import { formatDottedQuad } from '../abi/inet.js';
 import type { ControlHandler } from '../control/handler.js';
 import { ControlError } from '../control/handler.js';
 import { Errno } from '../control/protocol.js';
-import type { ConnectionRow, EventRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from '../control/rows.js';
+import { formatExits, type ConnectionRow, type EventRow, type HealthRow, type InterfaceRow, type PingReplyRow, type StatusRow } from '../control/rows.js';
 import type { CallView, Daemon } from './daemon.js';
 import { reasonName } from '../msnl/constants.js';
 import { VERSION } from '../base/version.js';
@@ -104,6 +104,7 @@ export class DaemonControl<L> implements ControlHandler {
         tx_packets: info.txPackets,
         tx_bytes: info.txBytes,
         initiator: c.initiator ? 'local' : 'remote',
+        pmtu: c.health === undefined ? null : c.health.maxDatagram + IPV4_UDP_HEADERS,
         reason: null,
       });
     }
@@ -124,6 +125,7 @@ export class DaemonControl<L> implements ControlHandler {
         tx_packets: 0,
         tx_bytes: 0,
         initiator: 'local',
+        pmtu: null,
         reason: call.reason === undefined ? null : reasonName(call.reason),
       });
     }
@@ -150,6 +152,9 @@ export class DaemonControl<L> implements ControlHandler {
         last_heard_s: Number.isFinite(h.lastHeardMs) ? round(h.lastHeardMs / 1000, 1) : null,
         reason: null,
         failed_s: null,
+        exits: c.exits === undefined ? null : formatExits(c.exits.map((e) => ({
+          endpoint: e.endpoint, priority: e.priority, state: e.state, rtt_ms: e.rttMs < 0 ? null : round(e.rttMs), loss: round(e.lossRatio), pmtu: e.maxDatagram + IPV4_UDP_HEADERS,
+        }))),
       });
     }
     // The last failed call to each host with no connection since, by interface and host.
@@ -171,6 +176,7 @@ export class DaemonControl<L> implements ControlHandler {
         rtt_ms: null,
         loss: 1,
         pmtu: null,
+        exits: null,
         last_heard_s: round((this.now() - lost.since) / 1000, 1),
         ...failure(lost.remoteMsnl === undefined ? undefined : failures.get(`${lost.interfaceName} ${lost.remoteMsnl}`)),
       });
@@ -190,6 +196,7 @@ export class DaemonControl<L> implements ControlHandler {
         rtt_ms: null,
         loss: 1,
         pmtu: null,
+        exits: null,
         last_heard_s: null,
         ...failure(call),
       });
