@@ -24,7 +24,7 @@ export interface RouteRow {
   /** 'cluster' for a route learned from the fleet, else 'cli'. */
   readonly origin: string;
   /** Every exit, the first one first; with msnld running and a connection on the route, each
-   *  with what its probes found (state, rtt_ms, loss, pmtu; msnl(7) EXITS). */
+   *  with what its probes found (state, rtt_ms, loss, pmtu; msnl(7) Exits). */
   readonly exits: ReadonlyArray<{ readonly host: string; readonly port: number; readonly priority: number } & Partial<Omit<ExitRow, 'endpoint' | 'priority'>>>;
   /** The pinned path MTU (`mtu N`), or null: probed. */
   readonly mtu: number | null;

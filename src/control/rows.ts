@@ -302,7 +302,7 @@ export function formatSap(addressText: string, port: number): string {
   return `${addressText}:0x${(port >>> 0).toString(16).padStart(4, '0')}`;
 }
 
-/** One exit of a connection as msnl health and route show print it (msnl(7) EXITS). */
+/** One exit of a connection as msnl health and route show print it (msnl(7) Exits). */
 export interface ExitRow {
   /** The peer's underlay `HOST:PORT` for this exit. */
   endpoint: string;

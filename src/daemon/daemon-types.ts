@@ -57,7 +57,7 @@ export interface ConnectionView<L> {
   readonly initiator: boolean;
   readonly info: ConnectionInfo<L>;
   readonly health: Health | undefined;
-  /** Its exits when its route has several (msnl(7) EXITS), else undefined. */
+  /** Its exits when its route has several (msnl(7) Exits), else undefined. */
   readonly exits: readonly ExitView[] | undefined;
 }
 

@@ -54,7 +54,7 @@ export class Daemon<L> {
   private routes = PrefixTable.build<L>([]);
   /** Per route: the peer's public key, or 'none' (secure MSNL, man/msnl.7). */
   private routeKeys = PrefixTable.build<Uint8Array | 'none'>([]);
-  /** Per route with several exits: the exits (msnl(7) EXITS); per route with `mtu N`: N. */
+  /** Per route with several exits: the exits (msnl(7) Exits); per route with `mtu N`: N. */
   private routeExits = PrefixTable.build<readonly ExitSpec<L>[]>([]);
   private routeMtus = PrefixTable.build<number>([]);
   private readonly authLog = new AuthFailureLog();

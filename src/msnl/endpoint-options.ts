@@ -47,7 +47,7 @@ export interface EndpointOptions<L> {
    */
   readonly pathLimitOf?: (link: L, address: number) => { readonly maxDatagram: number; readonly pinned: boolean } | undefined;
   /**
-   * The exits of the route to an MSNL address (msnl(7) EXITS), in the route's order; undefined or
+   * The exits of the route to an MSNL address (msnl(7) Exits), in the route's order; undefined or
    * fewer than two: a connection to it keeps the one link it was made on.
    */
   readonly exitsOf?: (address: number) => readonly ExitSpec<L>[] | undefined;

@@ -357,7 +357,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     return this.conns.get(connId)?.health(this.clock.now(), this.config.healthWindowMs);
   }
 
-  /** The exits of a connection whose route has several, or undefined (msnl(7) EXITS). */
+  /** The exits of a connection whose route has several, or undefined (msnl(7) Exits). */
   exits(connId: number): ExitInfo<L>[] | undefined {
     return this.conns.get(connId)?.exits?.info(this.clock.now());
   }
@@ -653,7 +653,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.connOut(conn, encodeSizeProbe(false, conn.remoteConnId, conn.path.seq, now >>> 0, inner));
   }
 
-  // --- exits (exits.ts, msnl(7) EXITS) ---
+  // --- exits (exits.ts, msnl(7) Exits) ---
 
   // Sends a connection's due exit probes and, when its exit set says so, moves it: only the
   // underlay destination changes (the connection, its ids and keys stay), and its path is that exit's.

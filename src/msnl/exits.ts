@@ -1,5 +1,5 @@
 // The underlay exits of one connection (a route with several `via HOST:PORT priority N`, msnl(7)
-// EXITS) and the choice between them. Each exit has its own exit probes, round trip, loss and
+// Exits) and the choice between them. Each exit has its own exit probes, round trip, loss and
 // path MTU; the connection sends on one, the active exit. The active exit is probed often and the
 // standby exits at a low rate; when the active one stops answering for `activeDownMs`, the
 // connection moves to the best standby that answers (lowest priority number, then the order

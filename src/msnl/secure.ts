@@ -377,7 +377,7 @@ export class SecureLayer<L> {
       host.counters.sealedIn++;
       session.lastReceivedAt = now;
       if (conn.secure !== null && conn.secure.current !== session && conn.secure.previous !== session) this.forget(conn.secure.promote(session));
-      // A late, reordered frame does not move the peer back, nor does an exit probe (msnl(7) EXITS).
+      // A late, reordered frame does not move the peer back, nor does an exit probe (msnl(7) Exits).
       if (newest && !isExitProbe(rx, SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE - TAG_SIZE)) this.roam(conn, link);
       host.inner(conn, rx, SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE - TAG_SIZE, link);
     } finally {

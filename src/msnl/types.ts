@@ -215,7 +215,7 @@ export interface EndpointCounters {
   sizeProbesSent: number;
   sizeProbesAnswered: number;
   pathTooBig: number;
-  /** Exit probes sent and answered, and moves of a connection between its exits (msnl(7) EXITS). */
+  /** Exit probes sent and answered, and moves of a connection between its exits (msnl(7) Exits). */
   exitProbesSent: number;
   exitProbesAnswered: number;
   exitMoves: number;

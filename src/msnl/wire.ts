@@ -40,7 +40,7 @@ export interface EchoMessage {
   readonly payload: Uint8Array;
 }
 /** `sized`: a size probe (code 1, padded; msnl(7) Path MTU) or its reply, not a health probe. */
-/** `exit`: an exit probe (code 2; msnl(7) EXITS) or its reply, answered to the address it came from. */
+/** `exit`: an exit probe (code 2; msnl(7) Exits) or its reply, answered to the address it came from. */
 export interface ProbeMessage { readonly type: 8 | 9; readonly connId: number; readonly seq: number; readonly stamp: number; readonly sized?: boolean; readonly exit?: boolean }
 export interface DataMessage {
   readonly type: 10;
@@ -160,7 +160,7 @@ export function encodeSizeProbe(reply: boolean, connId: number, seq: number, sta
   return out;
 }
 
-/** Code of an exit probe and its reply (msnl(7) EXITS). */
+/** Code of an exit probe and its reply (msnl(7) Exits). */
 export const EXIT_PROBE_CODE = 2;
 
 /** Encodes an exit probe or its reply: a 16-octet probe with code 2. */

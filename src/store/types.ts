@@ -53,7 +53,7 @@ export interface RouteExit {
   readonly priority: number;
 }
 
-/** At most this many exits per route (msnl(7) EXITS). */
+/** At most this many exits per route (msnl(7) Exits). */
 export const MAX_ROUTE_EXITS = 8;
 
 export interface Route {
