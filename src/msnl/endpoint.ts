@@ -537,7 +537,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
         }
         if (msg.exit === true) {
           // An exit probe: answered to the address it came from, which may be another exit's.
-          if (via === null && !this.fromExit(conn, link)) this.counters.dropPlainRefused++;
+          // Plain, it is answered only to the connection's peer or an exit of its route (no reflection).
+          if (via === null && (conn.exits === null ? !this.sameLink(conn.link, link) : !this.fromExit(conn, link))) this.counters.dropPlainRefused++;
           else this.toExit(conn, link, encodeExitProbe(true, conn.remoteConnId, msg.seq, msg.stamp));
           return;
         }

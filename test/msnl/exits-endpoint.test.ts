@@ -8,7 +8,7 @@ import { MemoryHub, type MemoryPeer } from '../../src/msdl/memory.js';
 import { generateKeyPair } from '../../src/crypto/primitives.js';
 import { DATA_HEADER_SIZE } from '../../src/msnl/constants.js';
 import { DEFAULT_EXIT_TIMERS } from '../../src/msnl/exits.js';
-import { writeDataHeader } from '../../src/msnl/wire.js';
+import { encodeExitProbe, writeDataHeader } from '../../src/msnl/wire.js';
 import { FakeClock, makeNode, run, type Node, type NodeExtras } from './harness.js';
 
 const A = 0x80e80001;
@@ -137,4 +137,17 @@ test('plain frames of a connection with exits are taken from its exits only', ()
   a2.send(s.hub.peer('b1'), forged);
   run(s.hub, s.clock, [s.a, s.b], () => false, 50);
   assert.equal(s.b.rec.data.length, before + 1, 'a frame from the route\'s other exit is taken');
+});
+
+test('a plain exit probe is answered only from the connection\'s peer or its route\'s exits (no reflection to a forged source)', () => {
+  const s = setup(false);
+  const { bConn } = call(s);
+  const evil = s.hub.attach('evil');
+  const answers: Uint8Array[] = [];
+  evil.onReceive((bytes) => answers.push(bytes));
+  const refused = s.b.ep.counters.dropPlainRefused;
+  evil.send(s.hub.peer('b1'), encodeExitProbe(false, bConn, 8, 1));
+  run(s.hub, s.clock, [s.a, s.b], () => false, 50);
+  assert.deepEqual(answers, [], 'b has one exit for a: nothing goes to another source');
+  assert.equal(s.b.ep.counters.dropPlainRefused, refused + 1);
 });
