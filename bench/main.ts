@@ -15,7 +15,7 @@ import { measurePrefixLookups } from './lookups.js';
 import { runFleetBench } from './fleet.js';
 import { measureConnectionScale, renderConnectionScale } from './scale-connections.js';
 import { underlayPeer, vxlanPeer } from './peers/kernel.js';
-import { AUTH_LABEL, MsnlPeer, msnlAddress } from './peers/msnl.js';
+import { AUTH_LABEL, MsnlPeer, SMALL_PATH_LABEL, msnlAddress } from './peers/msnl.js';
 import { NodeRelayPeer } from './peers/node-relay.js';
 import { OpenvpnPeer } from './peers/openvpn.js';
 import type { Peer } from './peers/peer.js';
@@ -58,6 +58,8 @@ export const RATIOS: readonly RatioSpec[] = [
   { over: AUTH_LABEL, under: 'wireguard-go', label: 'auth/wireguard-go' },
   { over: AUTH_LABEL, under: 'msnl ms0', label: 'auth/ms0' },
   { over: 'msnl ms0 IPv6', under: 'msnl ms0', label: 'ms0 IPv6/IPv4' },
+  // The same ms0 over 1400-octet underlay links (path MTU search, segments cut to the path): target >= 0.85.
+  { over: SMALL_PATH_LABEL, under: 'msnl ms0', label: 'ms0 u1400/u1500' },
 ];
 
 const TOOLS: ReadonlyArray<readonly [string, string]> = [
@@ -131,7 +133,9 @@ async function main(): Promise<number> {
   // Keyed before plain: plain msnl's control figures load host 1's database with mappings.
   const msnlAuth = new MsnlPeer(topology, true);
   const msnl6 = new MsnlPeer(topology, false, 6);
-  const peers: Peer[] = [underlayPeer, vxlanPeer, new WireguardPeer(), new OpenvpnPeer(), new NodeRelayPeer(), msnlAuth, msnl, msnl6];
+  // Last: it lowers the underlay links' MTU to 1400 for its runs (and puts 1500 back).
+  const msnlSmall = new MsnlPeer(topology, false, 4, 1400);
+  const peers: Peer[] = [underlayPeer, vxlanPeer, new WireguardPeer(), new OpenvpnPeer(), new NodeRelayPeer(), msnlAuth, msnl, msnl6, msnlSmall];
   let active: Peer | undefined;
   const cleanup = async (): Promise<void> => {
     await iperf.stop();
@@ -183,7 +187,7 @@ async function main(): Promise<number> {
       } catch (error) {
         const reason = (error as Error).message.split('\n')[0] ?? 'failed';
         log(`${peer.name}: ${reason}`);
-        const labels = peer === msnl ? ['msnl ms0', 'msnl ms3'] : peer === msnlAuth ? [AUTH_LABEL] : peer === msnl6 ? ['msnl ms0 IPv6'] : [peer.name];
+        const labels = peer === msnl ? ['msnl ms0', 'msnl ms3'] : peer === msnlAuth ? [AUTH_LABEL] : peer === msnl6 ? ['msnl ms0 IPv6'] : peer === msnlSmall ? [SMALL_PATH_LABEL] : [peer.name];
         for (const label of labels) columns.set(label, { ...emptyFigures(reason), ...(label === 'msnl ms0' ? { mapImportMs: reason, rssMiB: reason } : {}) });
         if (peer === msnl) notes.push(`msnl failed: ${(error as Error).message}\n${topology.tail(topology.host(1), 8)}`);
       } finally {
@@ -203,7 +207,7 @@ async function main(): Promise<number> {
   ms0['lookupsM'] = lookups.lookupsPerSecond.map((r) => r / 1e6);
   columns.set('msnl ms0', ms0);
 
-  const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'node relay', 'msnl ms0', AUTH_LABEL, 'msnl ms3', 'msnl ms0 IPv6'];
+  const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'node relay', 'msnl ms0', AUTH_LABEL, 'msnl ms3', 'msnl ms0 IPv6', SMALL_PATH_LABEL];
   const table: Column[] = order.map((label) => ({ label, values: columns.get(label) ?? {} }));
   const seconds = (Date.now() - started) / 1000;
   console.log('');

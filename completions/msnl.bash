@@ -41,7 +41,20 @@ _msnl() {
             esac; fi ;;
         route)
             if [[ -z $command ]]; then COMPREPLY=($(compgen -W "show list ls add del delete" -- "$cur"))
-            elif [[ $command == add && $prev != via ]]; then COMPREPLY=($(compgen -W "via" -- "$cur")); fi ;;
+            elif [[ $command == add ]]; then
+                # MSNLADDR via HOST:PORT [priority N] [via HOST:PORT [priority N]]... key PUBKEY|auth none [mtu N]
+                case $prev in
+                    via|priority|key|mtu) ;;
+                    auth) COMPREPLY=($(compgen -W "none" -- "$cur")) ;;
+                    none) COMPREPLY=($(compgen -W "mtu" -- "$cur")) ;;
+                    *:*) COMPREPLY=($(compgen -W "priority via key auth mtu" -- "$cur")) ;;
+                    *) case ${words[cword-2]} in
+                           priority) COMPREPLY=($(compgen -W "via key auth" -- "$cur")) ;;
+                           key) COMPREPLY=($(compgen -W "mtu" -- "$cur")) ;;
+                           *) COMPREPLY=($(compgen -W "via" -- "$cur")) ;;
+                       esac ;;
+                esac
+            fi ;;
         host)
             if [[ -z $command ]]; then COMPREPLY=($(compgen -W "show set" -- "$cur"))
             else COMPREPLY=($(compgen -W "address listen private-key cluster cluster-ttl cluster-endpoint" -- "$cur")); fi ;;

@@ -16,6 +16,8 @@ export function msnlAddress(iface: number, index: number): string {
 
 /** The column label of the keyed ms0 path. */
 export const AUTH_LABEL = 'msnl ms0 (auth)';
+/** The column label of plain ms0 over an underlay whose links are 1400 octets (issue 14). */
+export const SMALL_PATH_LABEL = 'msnl ms0 u1400';
 
 export class MsnlPeer implements Peer {
   readonly name: string;
@@ -25,8 +27,16 @@ export class MsnlPeer implements Peer {
   /** Set when msnld started but did not answer on its control socket (no `msnl status` yet). */
   note: string | undefined;
 
-  constructor(private readonly topology: Topology, readonly auth = false, readonly family: 4 | 6 = 4) {
-    this.name = auth ? 'msnl (auth)' : family === 6 ? 'msnl IPv6' : 'msnl';
+  /** `underlayMtu`: the underlay links' MTU during this peer's runs (then only ms0 is measured). */
+  constructor(private readonly topology: Topology, readonly auth = false, readonly family: 4 | 6 = 4, readonly underlayMtu?: number) {
+    this.name = auth ? 'msnl (auth)' : family === 6 ? 'msnl IPv6' : underlayMtu !== undefined ? `msnl u${underlayMtu}` : 'msnl';
+  }
+
+  private setUnderlayMtu(topology: Topology, mtu: number): void {
+    for (const host of topology.hosts.slice(0, 2)) {
+      const r = topology.exec(host, ['ip', 'link', 'set', 'u0', 'mtu', String(mtu)]);
+      if (r.code !== 0) throw new Error(`failed to set the underlay MTU to ${mtu}: ${r.stderr.trim()}`);
+    }
   }
 
   /** `HOST:PORT` of a host's msnld on the underlay of this peer's family. */
@@ -51,6 +61,7 @@ export class MsnlPeer implements Peer {
         topology.mustMsnl(host, ['ifconfig', `ms${iface}`, `${msnlAddress(iface, host.index)}/24`, 'up']);
       }
     }
+    if (this.underlayMtu !== undefined) this.setUnderlayMtu(topology, this.underlayMtu);
     for (const host of hosts) {
       try {
         await topology.startDaemon(host, [], [], this.endpoint(host));
@@ -61,8 +72,8 @@ export class MsnlPeer implements Peer {
         this.note = (this.note === undefined ? '' : this.note + '; ') + `msnld on h${host.index} runs but did not answer the readiness probe: ${(error as Error).message.split('\n')[0]}`;
       }
     }
-    return (this.auth || this.family === 6 ? [0] : [0, 3]).map((iface) => ({
-      label: this.auth ? AUTH_LABEL : `msnl ms${iface}${this.family === 6 ? ' IPv6' : ''}`,
+    return (this.auth || this.family === 6 || this.underlayMtu !== undefined ? [0] : [0, 3]).map((iface) => ({
+      label: this.auth ? AUTH_LABEL : this.underlayMtu !== undefined ? SMALL_PATH_LABEL : `msnl ms${iface}${this.family === 6 ? ' IPv6' : ''}`,
       client: msnlAddress(iface, 1),
       server: msnlAddress(iface, 2),
       mtu: TUNNEL_INTERFACES[iface]!.mtu,
@@ -79,5 +90,6 @@ export class MsnlPeer implements Peer {
       await topology.stopDaemon(host).catch(() => undefined);
       for (const suffix of ['', '-wal', '-shm']) rmSync(host.db + suffix, { force: true });
     }
+    if (this.underlayMtu !== undefined) this.setUnderlayMtu(topology, 1500);
   }
 }

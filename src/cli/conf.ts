@@ -10,6 +10,7 @@
 //   ms0 = 10.0.0.1/24 up           # ADDR/LEN or none, then up or down; unlisted: none down
 //   [Routes]
 //   128.232.0.2/32 = 192.0.2.2:1994 key PUBKEY   # or: auth none
+//   128.232.0.3/32 = 198.51.100.3:1994 priority 10 via 203.0.113.3:1994 priority 20 key PUBKEY mtu 1400
 //   [Mappings]
 //   10.0.0.2/32 = 128.232.0.2 comment lab B
 //
@@ -21,7 +22,7 @@
 import { ArgumentError, formatDottedQuad, formatIpv4Prefix, parseDottedQuad, parseInterfaceAddress, parseIpv4Prefix, type Ipv4Prefix } from '../abi/inet.js';
 import { formatHostPort, parseHostPort } from '../abi/endpoint.js';
 import { TUNNEL_INTERFACES, interfaceByName } from '../abi/interfaces.js';
-import { formatKey, parseKey } from '../crypto/keys.js';
+import { formatRouteWords, parseRouteWords, sameRouteSpec, type RouteSpec } from './route-spec.js';
 import type { DesiredState } from '../store/types.js';
 import { LineError } from './errors.js';
 
@@ -36,29 +37,17 @@ export interface ConfMapping {
   readonly comment: string;
 }
 
-export interface ConfRoute {
+/** A route: its first exit, further exits, key (null: `auth none`) and pinned MTU (route-spec.ts). */
+export interface ConfRoute extends RouteSpec {
   readonly prefix: Ipv4Prefix;
-  readonly host: string;
-  readonly port: number;
-  /** The peer's public key; null for an `auth none` route. */
-  readonly publicKey: Uint8Array | null;
 }
 
-/** `HOST:PORT key PUBKEY` or `HOST:PORT auth none`. */
-function parseRouteValue(value: string): { host: string; port: number; publicKey: Uint8Array | null } {
-  const [endpoint, word, arg, ...rest] = value.split(/\s+/);
-  const at = ok(parseHostPort(endpoint ?? ''));
-  if (rest.length > 0 || arg === undefined) throw new Error('expected HOST:PORT key PUBKEY, or HOST:PORT auth none');
-  if (word === 'auth' && arg === 'none') return { ...at, publicKey: null };
-  if (word !== 'key') throw new Error(`expected "key PUBKEY" or "auth none" after ${endpoint}, found "${word} ${arg}"`);
-  const key = parseKey(arg, 'the public key');
-  if (typeof key === 'string') throw new Error(key);
-  return { ...at, publicKey: key };
-}
-
-function sameKey(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+/** `HOST:PORT [priority N] [via HOST:PORT [priority N]]... key PUBKEY|auth none [mtu N]`: `msnl route add`'s words, the first `via` left out. */
+function parseRouteValue(value: string): RouteSpec {
+  const words = value.split(/\s+/);
+  const spec = parseRouteWords(words[0] === 'via' ? words : ['via', ...words]);
+  if (typeof spec === 'string') throw new Error(spec);
+  return spec;
 }
 
 /** A whole configuration: what the database is made equal to. */
@@ -175,7 +164,10 @@ export function confOf(state: DesiredState): Conf {
     host: { ...state.host },
     interfaces,
     // Fleet rows (origin cluster) are msnld's to write, not part of this host's configuration.
-    routes: state.routes.filter((r) => r.origin !== 'cluster').map((r) => ({ prefix: r.prefix, host: r.host, port: r.port, publicKey: r.publicKey ?? null })),
+    routes: state.routes.filter((r) => r.origin !== 'cluster').map((r) => ({
+      prefix: r.prefix, host: r.host, port: r.port, publicKey: r.publicKey ?? null,
+      ...(r.priority === undefined ? {} : { priority: r.priority }), ...(r.moreExits === undefined ? {} : { moreExits: r.moreExits }), ...(r.mtu === undefined || r.mtu === null ? {} : { mtu: r.mtu }),
+    })),
     mappings: state.mappings.filter((m) => m.expiresAt === null && m.origin !== 'cluster').map((m) => ({ prefix: m.prefix, msnlAddress: m.msnlAddress, comment: m.comment })),
   };
 }
@@ -185,7 +177,7 @@ function interfaceValue(i: ConfInterface): string {
   return `${address} ${i.adminUp ? 'up' : 'down'}`;
 }
 
-const routeValue = (r: ConfRoute): string => `${formatHostPort(r)} ${r.publicKey === null ? 'auth none' : `key ${formatKey(r.publicKey)}`}`;
+const routeValue = (r: ConfRoute): string => formatRouteWords(r).replace(/^via /, '');
 const mappingValue = (m: ConfMapping): string => `${formatDottedQuad(m.msnlAddress)}${m.comment === '' ? '' : ` comment ${m.comment}`}`;
 
 /** Writes a configuration in the format parseConf reads; interfaces that are `none down` are left out. */
@@ -262,7 +254,7 @@ export function diffConf(from: Conf, to: Conf): ConfDiff {
     }
     return { deleted, added, count: deleted.length + added.length - changed };
   };
-  const routes = table('Routes', from.routes, to.routes, (x, y) => x.host === y.host && x.port === y.port && sameKey(x.publicKey, y.publicKey), routeValue);
+  const routes = table('Routes', from.routes, to.routes, sameRouteSpec, routeValue);
   const maps = table('Mappings', from.mappings, to.mappings, (x, y) => x.msnlAddress === y.msnlAddress && x.comment === y.comment, mappingValue);
   return { host, interfaces, routesDeleted: routes.deleted, routesAdded: routes.added, mappingsDeleted: maps.deleted, mappingsAdded: maps.added, lines,
     changes: (host ? 1 : 0) + interfaces.length + routes.count + maps.count };

@@ -1,7 +1,7 @@
 // msnl conn: the daemon's MSNL connections (one per interface and IP peer), and tearing one down.
 //
 //   msnl conn [show] [--interface IF] [--peer IP] [--state STATE]   (filtered by msnld)
-//                         7: ms0 peer 10.77.0.2 local SAP remote SAP state open auth key age 12s initiator local
+//                         7: ms0 peer 10.77.0.2 local SAP remote SAP state open auth key age 12s initiator local pmtu 1500
 //                             rx 3 packets 252 bytes tx 5 packets 420 bytes
 //                         call: ms0 peer 10.77.0.2 remote 128.232.65.43:0x0800 state failed reason timeout 3s ago
 //                         (a call in progress shows `state calling for 2s`)
@@ -24,7 +24,7 @@ export function connectionText(row: ConnectionRow): string {
   }
   return (
     `${row.connection}: ${row.interface} peer ${row.peer_ip} local ${row.local_sap} remote ${row.remote_sap} ` +
-    `state ${row.state} auth ${row.auth} age ${row.age_s}s initiator ${row.initiator}\n` +
+    `state ${row.state} auth ${row.auth} age ${row.age_s}s initiator ${row.initiator}${row.pmtu === null ? '' : ` pmtu ${row.pmtu}`}\n` +
     `    rx ${row.rx_packets} packets ${row.rx_bytes} bytes tx ${row.tx_packets} packets ${row.tx_bytes} bytes`
   );
 }

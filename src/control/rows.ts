@@ -70,6 +70,8 @@ export interface ConnectionRow {
   tx_packets: number;
   tx_bytes: number;
   initiator: Initiator;
+  /** The path MTU the connection sends to, as HealthRow.pmtu; null for a call. */
+  pmtu: number | null;
   /** msnl(7) reason name of a failed call (`timeout`, `refused`, ...); null otherwise. */
   reason: string | null;
 }
@@ -96,6 +98,8 @@ export interface HealthRow {
   pmtu: number | null;
   /** Seconds since anything was heard from the peer; null when never. */
   last_heard_s: number | null;
+  /** The connection's exits when its route has several (formatExits); null otherwise. */
+  exits: string | null;
   /** msnl(7) reason name of the last call to the peer's host, when it failed; null otherwise. */
   reason: string | null;
   /** Seconds since that call failed; null when no call failed. */
@@ -169,7 +173,7 @@ export const CONNECTION_SCHEMA: RowSchema = {
   fields: [
     field('connection', 'uint'), field('interface', 'string'), field('peer_ip', 'string'), field('local_sap', 'string'),
     field('remote_sap', 'string'), field('state', 'string'), field('auth', ['key', 'none']), field('age_s', 'uint'), ...COUNTERS,
-    field('initiator', ['local', 'remote']), field('reason', 'string', true),
+    field('initiator', ['local', 'remote']), field('pmtu', 'uint', true), field('reason', 'string', true),
   ],
 };
 
@@ -178,6 +182,7 @@ export const HEALTH_SCHEMA: RowSchema = {
     field('connection', 'uint'), field('interface', 'string'), field('peer_ip', 'string'), field('remote_address', 'string'),
     field('state', ['up', 'half', 'down']), field('auth', ['key', 'none']), field('tx_proven', 'bool'), field('rx_proven', 'bool'), field('rtt_ms', 'real', true),
     field('loss', 'real'), field('pmtu', 'uint', true), field('last_heard_s', 'real', true), field('reason', 'string', true), field('failed_s', 'real', true),
+    field('exits', 'string', true),
   ],
 };
 
@@ -334,4 +339,39 @@ export function decodeStatus(pairs: readonly Pair[]): StatusRow | ProtocolError 
 /** Formats a SAP as `MSNLADDR:0xPORT` (at least four hex digits). */
 export function formatSap(addressText: string, port: number): string {
   return `${addressText}:0x${(port >>> 0).toString(16).padStart(4, '0')}`;
+}
+
+/** One exit of a connection as msnl health and route show print it (msnl(7) Exits). */
+export interface ExitRow {
+  /** The peer's underlay `HOST:PORT` for this exit. */
+  endpoint: string;
+  priority: number;
+  /** active: in use; standby: answers its probes; down: does not; unknown: not probed yet. */
+  state: 'active' | 'standby' | 'down' | 'unknown';
+  rtt_ms: number | null;
+  loss: number;
+  pmtu: number;
+}
+
+const EXIT_STATES: ReadonlySet<string> = new Set(['active', 'standby', 'down', 'unknown']);
+
+/** The exits in one field value: `ENDPOINT/PRIORITY/STATE/RTT_MS/LOSS/PMTU` items, space-separated (RTT `-` when none). */
+export function formatExits(exits: readonly ExitRow[]): string {
+  return exits.map((e) => `${e.endpoint}/${e.priority}/${e.state}/${e.rtt_ms === null ? '-' : e.rtt_ms}/${e.loss}/${e.pmtu}`).join(' ');
+}
+
+/** Reads formatExits' text back; a ProtocolError for anything else. */
+export function parseExits(text: string): ExitRow[] | ProtocolError {
+  const rows: ExitRow[] = [];
+  for (const item of text.split(' ')) {
+    const parts = item.split('/');
+    const [endpoint, priority, state, rtt, loss, pmtu] = parts;
+    const number = (t: string | undefined): number => (t !== undefined && REAL.test(t) ? Number(t) : NaN);
+    if (parts.length !== 6 || endpoint === undefined || endpoint === '' || state === undefined || !EXIT_STATES.has(state) ||
+      !Number.isInteger(number(priority)) || (rtt !== '-' && Number.isNaN(number(rtt))) || Number.isNaN(number(loss)) || !Number.isInteger(number(pmtu))) {
+      return new ProtocolError(Errno.EINVAL, `exit "${printable(item)}" is wrong`);
+    }
+    rows.push({ endpoint, priority: number(priority), state: state as ExitRow['state'], rtt_ms: rtt === '-' ? null : number(rtt), loss: number(loss), pmtu: number(pmtu) });
+  }
+  return rows;
 }

@@ -5,7 +5,7 @@ import { formatDottedQuad } from '../abi/inet.js';
 import type { ControlHandler } from '../control/handler.js';
 import { ControlError } from '../control/handler.js';
 import { Errno } from '../control/protocol.js';
-import type { ConnectionRow, EventRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from '../control/rows.js';
+import { formatExits, type ConnectionRow, type EventRow, type HealthRow, type InterfaceRow, type PingReplyRow, type StatusRow } from '../control/rows.js';
 import type { CallView, Daemon } from './daemon.js';
 import type { ConnectionView } from './daemon-types.js';
 import { ascendingKeys, type KeyScan } from '../base/ascending.js';
@@ -137,6 +137,7 @@ export class DaemonControl<L> implements ControlHandler {
           rtt_ms: null,
           loss: 1,
           pmtu: null,
+          exits: null,
           last_heard_s: round((this.now() - lost.since) / 1000, 1),
           ...this.failure(failed),
         };
@@ -155,6 +156,7 @@ export class DaemonControl<L> implements ControlHandler {
           rtt_ms: null,
           loss: 1,
           pmtu: null,
+          exits: null,
           last_heard_s: null,
           ...this.failure(call),
         };
@@ -178,6 +180,9 @@ export class DaemonControl<L> implements ControlHandler {
           last_heard_s: Number.isFinite(h.lastHeardMs) ? round(h.lastHeardMs / 1000, 1) : null,
           reason: null,
           failed_s: null,
+          exits: c.exits === undefined ? null : formatExits(c.exits.map((e) => ({
+            endpoint: e.endpoint, priority: e.priority, state: e.state, rtt_ms: e.rttMs < 0 ? null : round(e.rttMs), loss: round(e.lossRatio), pmtu: e.maxDatagram + IPV4_UDP_HEADERS,
+          }))),
         };
       }
     }
@@ -219,6 +224,7 @@ export class DaemonControl<L> implements ControlHandler {
       tx_packets: info.txPackets,
       tx_bytes: info.txBytes,
       initiator: c.initiator ? 'local' : 'remote',
+      pmtu: c.health === undefined ? null : c.health.maxDatagram + IPV4_UDP_HEADERS,
       reason: null,
     };
   }
@@ -240,6 +246,7 @@ export class DaemonControl<L> implements ControlHandler {
       tx_packets: 0,
       tx_bytes: 0,
       initiator: 'local',
+      pmtu: null,
       reason: call.reason === undefined ? null : reasonName(call.reason),
     };
   }

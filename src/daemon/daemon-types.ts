@@ -4,6 +4,7 @@
 import type { TunnelInterfaceSpec } from '../abi/interfaces.js';
 import type { ConnectionInfo, EndpointConfig, EndpointCounters, Health } from '../msnl/types.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
+import type { ExitInfo } from '../msnl/exits.js';
 import type { TunDevice } from '../tun/device.js';
 import type { AddrEventSource } from '../tun/addr-events.js';
 import type { Store } from '../store/store.js';
@@ -56,6 +57,13 @@ export interface ConnectionView<L> {
   readonly initiator: boolean;
   readonly info: ConnectionInfo<L>;
   readonly health: Health | undefined;
+  /** Its exits when its route has several (msnl(7) Exits), else undefined. */
+  readonly exits: readonly ExitView[] | undefined;
+}
+
+/** One exit of a connection: its underlay endpoint as `HOST:PORT`, and what its probes found. */
+export interface ExitView extends Omit<ExitInfo<unknown>, 'link'> {
+  readonly endpoint: string;
 }
 
 /** A call in progress, or the last failed call to a host with no connection since. */

@@ -9,6 +9,7 @@ import { warmUp } from './warmup.js';
 import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
 import { MmReason } from '../abi/constants.js';
+import { formatHostPort } from '../abi/endpoint.js';
 import { DecodeError } from '../abi/decode-error.js';
 import { decodeMm } from '../abi/mm.js';
 import { MsnlEndpoint } from '../msnl/endpoint.js';
@@ -21,7 +22,8 @@ import { Manager } from '../manager/manager.js';
 import { PrefixTable } from '../manager/prefix-table.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import type { TunDevice } from '../tun/device.js';
-import type { DesiredSettings } from '../store/types.js';
+import { routeExits, type DesiredSettings } from '../store/types.js';
+import type { ExitSpec } from '../msnl/exits.js';
 import { causeOf, type Logger } from '../base/logger.js';
 import type { UnderlaySocket } from '../msdl/underlay.js';
 import { DaemonEvents } from './events.js';
@@ -52,6 +54,9 @@ export class Daemon<L> {
   private routes = PrefixTable.build<L>([]);
   /** Per route: the peer's public key, or 'none' (secure MSNL, man/msnl.7). */
   private routeKeys = PrefixTable.build<Uint8Array | 'none'>([]);
+  /** Per route with several exits: the exits (msnl(7) Exits); per route with `mtu N`: N. */
+  private routeExits = PrefixTable.build<readonly ExitSpec<L>[]>([]);
+  private routeMtus = PrefixTable.build<number>([]);
   private readonly authLog = new AuthFailureLog();
   private socket: UnderlaySocket<L> | undefined;
   private listenText: string | undefined;
@@ -92,10 +97,13 @@ export class Daemon<L> {
       sameLink: (a, b) => options.underlay.same(a, b),
       peerKeyOf: (address) => this.routeKeys.lookup(address),
       aead: defaultAead(),
-      pathLimitOf: (link) => {
+      pathLimitOf: (link, address) => {
+        const pinned = this.routeMtus.lookup(address);
+        if (pinned !== undefined) return { maxDatagram: pinned - underlayHeaders(link), pinned: true };
         const maxDatagram = options.underlay.pathLimit?.(link);
         return maxDatagram === undefined ? undefined : { maxDatagram, pinned: false };
       },
+      exitsOf: (address) => this.routeExits.lookup(address),
       config: options.endpointConfig,
       events: {
         incomingCall: (call) => this.manager.onIncomingCall(call),
@@ -105,6 +113,7 @@ export class Daemon<L> {
         disconnected: (connId, reason, byPeer) => this.manager.onDisconnected(connId, reason, byPeer),
         idle: (connId) => this.manager.onIdle(connId),
         echoReply: (ident, from, payload, rttMs) => this.echoWaiters.get(ident)?.(rttMs),
+        exitMoved: (connId, link, reason) => log.info(`connection ${connId} moved to exit ${linkText(link)} (${reason === 'down' ? 'the exit in use stopped answering' : 'a preferred exit answers again'})`),
         authFailed: (address, reason) => {
           const line = this.authLog.line(address, reason, this.now());
           if (line !== undefined) log.error(line);
@@ -304,12 +313,21 @@ export class Daemon<L> {
 
   /** Rebuilds the route tables (routes are few) when they changed or on a forced reconcile; true if rebuilt. */
   private applyRoutes(desired: DesiredSettings, force: boolean): boolean {
-    const text = desired.routes.map((r) => `${r.prefix.address}/${r.prefix.length} ${r.host} ${r.port} ${r.publicKey === null || r.publicKey === undefined ? '-' : Buffer.from(r.publicKey).toString('hex')}`).join('\n');
+    const text = desired.routes.map((r) => `${r.prefix.address}/${r.prefix.length} ${routeExits(r).map((e) => `${e.host} ${e.port} ${e.priority}`).join(' ')} ${r.mtu ?? '-'} ${r.publicKey === null || r.publicKey === undefined ? '-' : Buffer.from(r.publicKey).toString('hex')}`).join('\n');
     if (!force && text === this.routesText) return false;
     this.routesText = text;
     const links: Array<{ prefix: Ipv4Prefix; value: L }> = [];
-    for (const route of desired.routes) links.push({ prefix: route.prefix, value: this.options.underlay.link(route.host, route.port) });
+    const exits: Array<{ prefix: Ipv4Prefix; value: readonly ExitSpec<L>[] }> = [];
+    for (const route of desired.routes) {
+      const specs = routeExits(route).map((e) => ({ link: this.options.underlay.link(e.host, e.port), priority: e.priority }));
+      // A call goes out on the most preferred exit (the first of equals).
+      const best = specs.reduce((a, b) => (b.priority < a.priority ? b : a));
+      links.push({ prefix: route.prefix, value: best.link });
+      if (specs.length > 1) exits.push({ prefix: route.prefix, value: specs });
+    }
     this.routes = PrefixTable.build(links);
+    this.routeExits = PrefixTable.build(exits);
+    this.routeMtus = PrefixTable.build(desired.routes.flatMap((r) => (r.mtu === undefined || r.mtu === null ? [] : [{ prefix: r.prefix, value: r.mtu }])));
     this.routeKeys = PrefixTable.build(desired.routes.map((r) => ({ prefix: r.prefix, value: r.publicKey ?? ('none' as const) })));
     return true;
   }
@@ -408,7 +426,8 @@ export class Daemon<L> {
     const info = c === undefined ? undefined : this.endpoint.connection(connId);
     if (c === undefined || info === undefined) return undefined;
     const interfaceName = this.tunnels[c.sock - 1]?.spec.name ?? '?';
-    return { conn: c.conn, interfaceName, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, initiator: c.initiator, info, health: this.endpoint.health(c.conn) };
+    const exits = this.endpoint.exits(c.conn)?.map(({ link, ...rest }) => ({ ...rest, endpoint: linkText(link) }));
+    return { conn: c.conn, interfaceName, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, initiator: c.initiator, info, health: this.endpoint.health(c.conn), exits };
   }
 
   *calls(): IterableIterator<CallView> {
@@ -474,4 +493,17 @@ export class Daemon<L> {
       device.close();
     }
   }
+}
+
+/** A link as `HOST:PORT` (UDP) or its name (memory). */
+function linkText(link: unknown): string {
+  const l = link as { address?: unknown; port?: unknown; name?: unknown } | null;
+  if (l !== null && typeof l === 'object' && typeof l.address === 'string') return formatHostPort({ host: l.address, port: Number(l.port) });
+  return String(l !== null && typeof l === 'object' ? l.name : link);
+}
+
+/** IP and UDP header octets in front of a datagram to `link`: 48 on IPv6, 28 on IPv4. */
+function underlayHeaders(link: unknown): number {
+  const address = (link as { address?: unknown } | null)?.address;
+  return typeof address === 'string' && address.includes(':') ? 48 : 28;
 }

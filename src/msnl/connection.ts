@@ -6,6 +6,7 @@ import type { SecureConn } from './session.js';
 import { MAX_PROBE_INTERVAL_MS, PEER_INTERVAL_TOLERANCE } from './constants.js';
 import type { ConnectionInfo, ConnectionRole, Health } from './types.js';
 import type { PathMtu } from './pmtu.js';
+import type { ExitSet } from './exits.js';
 
 /** How many recent probes the loss ratio looks at. */
 export const PROBE_WINDOW = 32;
@@ -36,6 +37,8 @@ export class Connection<L> {
   pathLink: L;
   /** Keys and sessions of a keyed connection; null for a plain (auth none) one. */
   secure: SecureConn | null = null;
+  /** The exits of a route with several (exits.ts); null: the connection keeps one link. */
+  exits: ExitSet<L> | null = null;
   /** When the peer's last probe arrived, and the gap before it (the peer's probe rate, at most MAX_PROBE_INTERVAL_MS). */
   private lastPeerProbeAt = -Infinity;
   private peerProbeIntervalMs = MAX_PROBE_INTERVAL_MS;

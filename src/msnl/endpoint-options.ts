@@ -5,6 +5,7 @@ import type { RandomSource } from '../base/random.js';
 import type { KeyPair } from '../crypto/primitives.js';
 import type { AeadBatch } from '../crypto/aead.js';
 import type { EndpointConfig, EndpointEvents } from './types.js';
+import type { ExitSpec } from './exits.js';
 
 export interface EndpointOptions<L> {
   /** This host's MSNL address (the default address that 0.0.0.0 binds to). */
@@ -41,10 +42,15 @@ export interface EndpointOptions<L> {
    */
   readonly wake?: (at: number) => void;
   /**
-   * Where a new connection's path MTU search starts: the largest datagram the link's route allows
-   * and whether it is pinned (a route's `mtu`); undefined: config.maxDatagram, searched.
+   * Where a new path MTU search starts, for a link to an MSNL address: the largest datagram the
+   * link's route allows and whether it is pinned (a route's `mtu`); undefined: config.maxDatagram, searched.
    */
-  readonly pathLimitOf?: (link: L) => { readonly maxDatagram: number; readonly pinned: boolean } | undefined;
+  readonly pathLimitOf?: (link: L, address: number) => { readonly maxDatagram: number; readonly pinned: boolean } | undefined;
+  /**
+   * The exits of the route to an MSNL address (msnl(7) Exits), in the route's order; undefined or
+   * fewer than two: a connection to it keeps the one link it was made on.
+   */
+  readonly exitsOf?: (address: number) => readonly ExitSpec<L>[] | undefined;
 }
 
 /** Default source octets of a link: `address:port` of UDP links, the name of memory peers. */

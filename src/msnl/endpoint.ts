@@ -26,8 +26,9 @@ import { Signalling, type ConnectRequest, type SignallingHost } from './signalli
 import { DEFAULT_ENDPOINT_CONFIG, newCounters, type CallRow, type ConnectionInfo, type EndpointConfig, type EndpointCounters, type EndpointEvents, type Health } from './types.js';
 
 export type { EndpointOptions } from './endpoint-options.js';
-import { decodeDataHeader, decodeMessage, encodeEcho, encodeProbe, encodeReset, encodeSignal, encodeSizeProbe, newDataHeader, writeDataHeader, type Message } from './wire.js';
+import { decodeDataHeader, decodeMessage, encodeEcho, encodeExitProbe, encodeProbe, encodeReset, encodeSignal, encodeSizeProbe, newDataHeader, writeDataHeader, type Message } from './wire.js';
 import { PathMtu } from './pmtu.js';
+import { exitSetFor, type ExitInfo } from './exits.js';
 import type { KeyPair } from '../crypto/primitives.js';
 import type { AeadBatch } from '../crypto/aead.js';
 import { SecureLayer, type SecureHost } from './secure.js';
@@ -61,6 +62,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   private readonly secure: SecureLayer<L>;
   private readonly peerKeyOf: (address: number) => Uint8Array | 'none' | undefined;
   private readonly pathLimitOf: EndpointOptions<L>['pathLimitOf'];
+  private readonly exitsOf: EndpointOptions<L>['exitsOf'];
 
   constructor(options: EndpointOptions<L>) {
     this.address = options.localAddress >>> 0;
@@ -75,6 +77,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.resetBucket = new TokenBucket(this.config.resetRatePerSecond, this.config.resetBurst, () => this.clock.now());
     this.peerKeyOf = options.peerKeyOf ?? (() => 'none');
     this.pathLimitOf = options.pathLimitOf;
+    this.exitsOf = options.exitsOf;
     this.echoes = new Echoes(this.config.echoTimeoutMs);
     this.wake = options.wake ?? (() => undefined);
     const wallClock = options.wallClock ?? Date.now;
@@ -315,8 +318,9 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     const due = this.dueScratch;
     for (let conn = this.conns.deadlines.popDue(now); conn !== undefined; conn = this.conns.deadlines.popDue(now)) {
       if (!runConnectionTimers(this, conn, now)) continue;
+      if (conn.exits !== null && now >= conn.exits.nextAt) this.runExits(conn, now);
       // The path MTU search of the connection's exit (pmtu.ts): a new path after roaming, size probes.
-      if (conn.pathLink !== conn.link && !this.sameLink(conn.pathLink, conn.link)) this.newPath(conn, conn.link, now);
+      if (conn.pathLink !== conn.link && !this.sameLink(conn.pathLink, conn.link)) this.newPath(conn, conn.link, now, conn.remote.address);
       if (now >= conn.path.nextProbeAt) this.sizeProbe(conn, now);
       due.push(conn);
     }
@@ -353,6 +357,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     return this.conns.get(connId)?.health(this.clock.now(), this.config.healthWindowMs);
   }
 
+  /** The exits of a connection whose route has several, or undefined (msnl(7) Exits). */
+  exits(connId: number): ExitInfo<L>[] | undefined {
+    return this.conns.get(connId)?.exits?.info(this.clock.now());
+  }
+
   connection(connId: number): ConnectionInfo<L> | undefined {
     return this.conns.get(connId)?.info();
   }
@@ -376,7 +385,9 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   }
 
   openConnection(id: number, remoteId: number, role: 'originator' | 'responder', local: Sap, remote: Sap, localIpa: number, remoteIpa: number, link: L, transaction: number, secure: boolean): Connection<L> {
-    const conn = new Connection(id, remoteId, role, local, remote, localIpa, remoteIpa, link, transaction, this.clock.now(), this.pathFor(link, this.clock.now()));
+    const now = this.clock.now();
+    const conn = new Connection(id, remoteId, role, local, remote, localIpa, remoteIpa, link, transaction, now, this.pathFor(link, now, remote.address));
+    conn.exits = exitSetFor(link, conn.path, this.exitsOf?.(remote.address), this.sameLink, (l) => this.pathFor(l, now, remote.address), now, this.config.exitTimers);
     if (secure) {
       if (role === 'originator') this.secure.attach(conn);
       const key = this.peerKeyOf(remote.address);
@@ -457,7 +468,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       else this.counters.dropUnknownConnection++;
       return;
     }
-    if (conn !== via && (via !== null || conn.secure !== null)) {
+    if (conn !== via && (via !== null || conn.secure !== null || !this.fromExit(conn, link))) {
       this.counters.dropPlainRefused++;
       return;
     }
@@ -524,6 +535,13 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
           this.counters.dropPlainRefused++;
           return;
         }
+        if (msg.exit === true) {
+          // An exit probe: answered to the address it came from, which may be another exit's.
+          // Plain, it is answered only to the connection's peer or an exit of its route (no reflection).
+          if (via === null && (conn.exits === null ? !this.sameLink(conn.link, link) : !this.fromExit(conn, link))) this.counters.dropPlainRefused++;
+          else this.toExit(conn, link, encodeExitProbe(true, conn.remoteConnId, msg.seq, msg.stamp));
+          return;
+        }
         if (msg.sized === true) {
           // A size probe: answered unpadded, and no health probe (msnl(7) Path MTU).
           this.connOut(conn, encodeSizeProbe(true, conn.remoteConnId, msg.seq, msg.stamp));
@@ -537,6 +555,13 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
         const conn = this.conns.get(msg.connId);
         if (conn !== undefined && conn !== via && conn.secure !== null) {
           this.counters.dropPlainRefused++;
+          return;
+        }
+        if (conn !== undefined && msg.exit === true) {
+          if (conn.exits?.answered(msg.seq, this.clock.now()) === true) {
+            this.counters.exitProbesAnswered++;
+            this.reschedule(conn);
+          } else this.counters.dropUnexpectedSignal++;
           return;
         }
         if (conn !== undefined && msg.sized === true) {
@@ -581,6 +606,10 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.counters.pathTooBig++;
     const now = this.clock.now();
     for (const conn of this.conns.values()) {
+      if (conn.exits !== null) {
+        // A standby exit keeps its own path (the active one's is conn.path, below).
+        for (const exit of conn.exits.exits) if (exit.path !== conn.path && this.sameLink(exit.link, link)) exit.path.tooBig(maxPayload, now);
+      }
       if (conn.link !== link && !this.sameLink(conn.link, link)) continue;
       conn.path.tooBig(maxPayload, now);
       this.reschedule(conn);
@@ -604,14 +633,14 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   }
 
   // A new path MTU state for `link`, starting from what the underlay says of its route.
-  private pathFor(link: L, now: number): PathMtu {
-    const limit = this.pathLimitOf?.(link);
+  private pathFor(link: L, now: number, address: number): PathMtu {
+    const limit = this.pathLimitOf?.(link, address);
     const max = Math.min(limit?.maxDatagram ?? this.config.maxDatagram, MAX_UDP_DATAGRAM);
     return new PathMtu(max, now, limit?.pinned === true || !this.config.pathProbing, this.config.firstSizeProbeMs);
   }
 
-  private newPath(conn: Connection<L>, link: L, now: number): void {
-    conn.path = this.pathFor(link, now);
+  private newPath(conn: Connection<L>, link: L, now: number, address: number): void {
+    conn.path = this.pathFor(link, now, address);
     conn.pathLink = link;
   }
 
@@ -623,6 +652,38 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     const inner = conn.secure !== null ? size - SEAL_OVERHEAD : size;
     this.counters.sizeProbesSent++;
     this.connOut(conn, encodeSizeProbe(false, conn.remoteConnId, conn.path.seq, now >>> 0, inner));
+  }
+
+  // --- exits (exits.ts, msnl(7) Exits) ---
+
+  // Sends a connection's due exit probes and, when its exit set says so, moves it: only the
+  // underlay destination changes (the connection, its ids and keys stay), and its path is that exit's.
+  private runExits(conn: Connection<L>, now: number): void {
+    const exits = conn.exits!;
+    const from = exits.active;
+    const moved = exits.run(now, (link, seq) => {
+      this.counters.exitProbesSent++;
+      this.toExit(conn, link, encodeExitProbe(false, conn.remoteConnId, seq, now >>> 0));
+    });
+    if (!moved) return;
+    const exit = exits.current;
+    conn.link = exit.link;
+    conn.path = exit.path;
+    conn.pathLink = exit.link;
+    this.counters.exitMoves++;
+    this.events.exitMoved?.(conn.connId, exit.link, exits.exits[from]!.priority <= exit.priority ? 'down' : 'preferred');
+  }
+
+  // One frame of a connection to a given exit (sealed on a keyed connection).
+  private toExit(conn: Connection<L>, link: L, bytes: Uint8Array): void {
+    if (conn.secure !== null) this.secure.sealAndSend(conn, bytes, 0, bytes.length, link);
+    else this.out(link, bytes);
+  }
+
+  // A plain frame of `conn` from `link`: a connection with exits takes it from those only (one
+  // without keeps the historic rule: the connection id decides).
+  private fromExit(conn: Connection<L>, link: L): boolean {
+    return conn.exits === null || this.sameLink(conn.link, link) || conn.exits.indexOf(link, this.sameLink) >= 0;
   }
 
   private out(link: L, bytes: Uint8Array): void {

@@ -19,7 +19,7 @@ export interface LivenessHost<L> {
 
 /** The earliest time any timer of `conn` has work; `secureAt` is its keys' deadline (or Infinity). */
 export function connectionDeadline<L>(conn: Connection<L>, config: EndpointConfig, secureAt: number): number {
-  let next = Math.min(conn.nextProbeAt, conn.path.nextProbeAt, secureAt);
+  let next = Math.min(conn.nextProbeAt, conn.path.nextProbeAt, secureAt, conn.exits?.nextAt ?? Infinity);
   if (!conn.idleSignalled) next = Math.min(next, conn.lastDataAt + config.idleMs);
   if (config.deadMs > 0) next = Math.min(next, conn.lastHeardAt + config.deadMs);
   return next;

@@ -18,7 +18,7 @@ import { FrameSealer } from './secure-sealer.js';
 import { SecureConn, Session, type PeerKey } from './session.js';
 import { decodeCookieReply, decodeInit, decodeResponse, encodeCookieReply, encodeInit, encodeResponse, encodeTimestamp, readSealedHeader, SEALED_HEADER_SIZE, SecureType, TIMESTAMP_SIZE, type SealedHeader } from './secure-wire.js';
 import type { AuthFailure, EndpointConfig, EndpointCounters } from './types.js';
-import { decodeMessage, type SignalMessage } from './wire.js';
+import { decodeMessage, isExitProbe, type SignalMessage } from './wire.js';
 
 /** Mixed into every handshake as the Noise prologue: names this protocol and its version. */
 export const PROLOGUE = new TextEncoder().encode('MSNL secure v1');
@@ -377,7 +377,8 @@ export class SecureLayer<L> {
       host.counters.sealedIn++;
       session.lastReceivedAt = now;
       if (conn.secure !== null && conn.secure.current !== session && conn.secure.previous !== session) this.forget(conn.secure.promote(session));
-      if (newest) this.roam(conn, link); // a late, reordered frame does not move the peer back
+      // A late, reordered frame does not move the peer back, nor does an exit probe (msnl(7) Exits).
+      if (newest && !isExitProbe(rx, SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE - TAG_SIZE)) this.roam(conn, link);
       host.inner(conn, rx, SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE - TAG_SIZE, link);
     } finally {
       this.sealer.opened();
@@ -387,7 +388,7 @@ export class SecureLayer<L> {
   // --- sealing ---------------------------------------------------------------------------
 
   /** Seals buf[offset, offset + length), one MSNL frame, and sends it to the connection's peer. */
-  sealAndSend(conn: Connection<L>, buf: Uint8Array, offset: number, length: number): boolean {
+  sealAndSend(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, to: L = conn.link): boolean {
     const session = conn.secure?.sendSession() ?? null;
     const { host } = this;
     if (session === null || host.clock.now() - session.createdAt >= host.config.rejectAfterMs || session.sendCounter >= host.config.rejectAfterMessages) {
@@ -402,7 +403,7 @@ export class SecureLayer<L> {
     }
     try {
       host.counters.sealedOut++;
-      host.transmit(conn.link, out, 0, SEALED_HEADER_SIZE + length + TAG_SIZE);
+      host.transmit(to, out, 0, SEALED_HEADER_SIZE + length + TAG_SIZE);
       return true;
     } finally {
       this.sealer.sealed();
@@ -484,7 +485,8 @@ export class SecureLayer<L> {
   // --- helpers ---------------------------------------------------------------------------
 
   private roam(conn: Connection<L>, link: L): void {
-    if (this.host.sameLink(conn.link, link)) return;
+    // A connection with several exits moves by its own exit probes, not by where frames come from.
+    if (conn.exits !== null || this.host.sameLink(conn.link, link)) return;
     conn.link = link;
     this.host.counters.roams++;
   }

@@ -3,6 +3,7 @@
 
 import type { Sap } from './address.js';
 import { DEFAULT_MAX_DATAGRAM } from './constants.js';
+import { DEFAULT_EXIT_TIMERS, type ExitTimers } from './exits.js';
 import { DEFAULT_REASSEMBLY, type ReassemblyConfig } from './sar.js';
 
 export interface EndpointConfig {
@@ -56,6 +57,8 @@ export interface EndpointConfig {
   /** Initiations processed per underlay source: sustained rate per second and burst. */
   readonly handshakeRatePerSecond: number;
   readonly handshakeBurst: number;
+  /** Probe rates, down times and hold-down of a connection's exits when its route has several (exits.ts). */
+  readonly exitTimers: ExitTimers;
 }
 
 export const DEFAULT_ENDPOINT_CONFIG: EndpointConfig = Object.freeze({
@@ -87,6 +90,7 @@ export const DEFAULT_ENDPOINT_CONFIG: EndpointConfig = Object.freeze({
   handshakeLoadPerSecond: 200,
   handshakeRatePerSecond: 20,
   handshakeBurst: 20,
+  exitTimers: DEFAULT_EXIT_TIMERS,
 });
 
 /** An incoming call waiting for the manager's accept() or refuse(). */
@@ -177,6 +181,8 @@ export interface EndpointEvents<L> {
   callCancelled?(callId: number): void;
   /** A call was refused for its keys (see AuthFailure). Optional; the daemon logs it, rate-limited. */
   authFailed?(address: number, reason: AuthFailure): void;
+  /** A connection moved to another of its exits: its active one went silent, or a preferred one came back. Optional. */
+  exitMoved?(connId: number, link: L, reason: 'down' | 'preferred'): void;
 }
 
 export interface EndpointCounters {
@@ -209,6 +215,10 @@ export interface EndpointCounters {
   sizeProbesSent: number;
   sizeProbesAnswered: number;
   pathTooBig: number;
+  /** Exit probes sent and answered, and moves of a connection between its exits (msnl(7) Exits). */
+  exitProbesSent: number;
+  exitProbesAnswered: number;
+  exitMoves: number;
   /** Handshake or sealed frame that failed authentication (mac1, Noise, AEAD). */
   dropAuth: number;
   /** A sealed frame or an initiation seen before (replay window, handshake timestamp). */
@@ -239,7 +249,7 @@ export function newCounters(): EndpointCounters {
     dropSendNoConnection: 0, dropSendBadLength: 0,
     requestsSent: 0, retransmits: 0, requestsAbsorbed: 0, waitsSent: 0, confirmsResent: 0, requestsRateLimited: 0,
     resetsSent: 0, resetsRateLimited: 0, resetsReceived: 0, echoesAnswered: 0, probesSent: 0, probesAnswered: 0,
-    sizeProbesSent: 0, sizeProbesAnswered: 0, pathTooBig: 0,
+    sizeProbesSent: 0, sizeProbesAnswered: 0, pathTooBig: 0, exitProbesSent: 0, exitProbesAnswered: 0, exitMoves: 0,
     dropAuth: 0, dropReplay: 0, dropWrongKey: 0, dropPlainRefused: 0, dropUnknownSession: 0, dropNoHostKey: 0,
     dropHandshakeRateLimited: 0, dropSendNoSession: 0, handshakesSent: 0, handshakesAnswered: 0,
     cookieRepliesSent: 0, cookiesReceived: 0, rekeys: 0, sealedIn: 0, sealedOut: 0, roams: 0,

@@ -40,7 +40,8 @@ export interface EchoMessage {
   readonly payload: Uint8Array;
 }
 /** `sized`: a size probe (code 1, padded; msnl(7) Path MTU) or its reply, not a health probe. */
-export interface ProbeMessage { readonly type: 8 | 9; readonly connId: number; readonly seq: number; readonly stamp: number; readonly sized?: boolean }
+/** `exit`: an exit probe (code 2; msnl(7) Exits) or its reply, answered to the address it came from. */
+export interface ProbeMessage { readonly type: 8 | 9; readonly connId: number; readonly seq: number; readonly stamp: number; readonly sized?: boolean; readonly exit?: boolean }
 export interface DataMessage {
   readonly type: 10;
   readonly connId: number;
@@ -159,6 +160,22 @@ export function encodeSizeProbe(reply: boolean, connId: number, seq: number, sta
   return out;
 }
 
+/** Code of an exit probe and its reply (msnl(7) Exits). */
+export const EXIT_PROBE_CODE = 2;
+
+/** Encodes an exit probe or its reply: a 16-octet probe with code 2. */
+export function encodeExitProbe(reply: boolean, connId: number, seq: number, stamp: number): Uint8Array {
+  const out = encodeProbe(reply ? MsgType.PROBE_REPLY : MsgType.PROBE, connId, seq, stamp);
+  out[3] = EXIT_PROBE_CODE;
+  return out;
+}
+
+/** True when frame buf[offset, offset + length) is an exit probe or its reply (a sealed frame's inner frame too). */
+export function isExitProbe(buf: Uint8Array, offset: number, length: number): boolean {
+  const type = buf[offset + 1];
+  return length === PROBE_SIZE && (type === MsgType.PROBE || type === MsgType.PROBE_REPLY) && buf[offset + 3] === EXIT_PROBE_CODE;
+}
+
 /**
  * Writes a data header into `buf` at `at` (the headroom in front of the payload). The caller
  * guarantees at + DATA_HEADER_SIZE <= buf.length and valid field ranges.
@@ -243,10 +260,12 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
       const sized = code === SIZE_PROBE_CODE;
       if (buf.length < PROBE_SIZE) return fail('short');
       if (buf.length !== PROBE_SIZE && !(sized && type === MsgType.PROBE)) return fail('length');
-      if (code !== 0 && !sized) return fail('reserved');
+      const exit = code === EXIT_PROBE_CODE;
+      if (code !== 0 && !sized && !exit) return fail('reserved');
       const connId = u32(buf, 4);
       if (connId === 0) return fail('field');
-      return { ok: true, msg: sized ? { type, connId, seq: u32(buf, 8), stamp: u32(buf, 12), sized } : { type, connId, seq: u32(buf, 8), stamp: u32(buf, 12) } };
+      const fields = { type, connId, seq: u32(buf, 8), stamp: u32(buf, 12) };
+      return { ok: true, msg: sized ? { ...fields, sized } : exit ? { ...fields, exit } : fields };
     }
     case MsgType.DATA: {
       const header = newDataHeader();

@@ -12,7 +12,7 @@ import { defaultSchemaDir, loadMigrations, migrate } from './migrate.js';
 import { MappingLog, bulkWrite } from './mapping-log.js';
 import { publicKeyOf } from '../crypto/primitives.js';
 import { FleetStore } from './fleet-store.js';
-import type { DesiredSettings, DesiredState, HostSettings, InterfaceConfig, Mapping, MappingOrigin, NewMapping, Route } from './types.js';
+import { MAX_ROUTE_EXITS, routeExits, type DesiredSettings, type DesiredState, type HostSettings, type InterfaceConfig, type Mapping, type MappingOrigin, type NewMapping, type Route, type RouteExit } from './types.js';
 
 /** Where the database lives unless --db or MSNL_DB says otherwise. */
 export const DEFAULT_DB_PATH = '/var/lib/msnl/msnl.db';
@@ -54,9 +54,11 @@ interface RouteRow {
   port: number;
   public_key: Uint8Array | null;
   origin: 'cli' | 'cluster';
+  priority: number;
+  mtu: number | null;
 }
 
-const ROUTE_COLUMNS = 'network, length, host, port, public_key, origin';
+const ROUTE_COLUMNS = 'network, length, host, port, public_key, origin, priority, mtu';
 
 
 interface InterfaceRow {
@@ -80,11 +82,14 @@ function toMapping(row: MappingRow): Mapping {
   });
 }
 
-function toRoute(row: RouteRow): Route {
+function toRoute(row: RouteRow, more: readonly RouteExit[]): Route {
   return Object.freeze({
     prefix: Object.freeze({ address: row.network, length: row.length }),
     host: row.host,
     port: row.port,
+    ...(row.priority !== 0 ? { priority: row.priority } : {}),
+    ...(more.length > 0 ? { moreExits: Object.freeze(more) } : {}),
+    ...(row.mtu !== null ? { mtu: row.mtu } : {}),
     publicKey: row.public_key === null ? null : new Uint8Array(row.public_key),
     ...(row.origin === 'cluster' ? { origin: row.origin } : {}),
   });
@@ -345,7 +350,15 @@ export class Store {
         if (key !== null && key.length !== 32) throw new StoreError('invalid', 'a public key is 32 octets');
         // A local route wins over one learned from the fleet (src/store/fleet-store.ts).
         this.db.prepare("DELETE FROM routes WHERE network = ? AND length = ? AND origin = 'cluster'").run(route.prefix.address, route.prefix.length);
-        this.db.prepare('INSERT INTO routes (network, length, host, port, public_key) VALUES (?, ?, ?, ?, ?)').run(route.prefix.address, route.prefix.length, route.host, route.port, key === null ? null : Buffer.from(key));
+        const more = route.moreExits ?? [];
+        if (more.length + 1 > MAX_ROUTE_EXITS) throw new StoreError('invalid', `a route has at most ${MAX_ROUTE_EXITS} exits`);
+        const all = routeExits(route).map((e) => `${e.host}:${e.port}`);
+        if (new Set(all).size !== all.length) throw new StoreError('invalid', `route ${text} names an exit twice`);
+        this.db.prepare('INSERT INTO routes (network, length, host, port, public_key, priority, mtu) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(route.prefix.address, route.prefix.length, route.host, route.port, key === null ? null : Buffer.from(key), route.priority ?? 0, route.mtu ?? null);
+        const exit = this.db.prepare('INSERT INTO route_exits (network, length, position, host, port, priority) VALUES (?, ?, ?, ?, ?, ?)');
+        more.forEach((e, i) => exit.run(route.prefix.address, route.prefix.length, i + 1, e.host, e.port, e.priority));
+
       } catch (error) {
         if (isUniqueViolation(error)) throw new StoreError('exists', `route ${text} already exists`);
         throw error;
@@ -362,13 +375,24 @@ export class Store {
   }
 
   listRoutes(): Route[] {
-    return this.read('list routes', () => (this.db.prepare(`SELECT ${ROUTE_COLUMNS} FROM routes ORDER BY network, length`).all() as RouteRow[]).map(toRoute));
+    return this.read('list routes', () => {
+      const more = new Map<string, RouteExit[]>();
+      for (const e of this.db.prepare('SELECT network, length, host, port, priority FROM route_exits ORDER BY network, length, position').all() as Array<RouteExit & { network: number; length: number }>) {
+        const key = `${e.network}/${e.length}`;
+        const list = more.get(key) ?? [];
+        list.push(Object.freeze({ host: e.host, port: e.port, priority: e.priority }));
+        more.set(key, list);
+      }
+      return (this.db.prepare(`SELECT ${ROUTE_COLUMNS} FROM routes ORDER BY network, length`).all() as RouteRow[]).map((row) => toRoute(row, more.get(`${row.network}/${row.length}`) ?? []));
+    });
   }
 
   getRoute(prefix: Ipv4Prefix): Route | undefined {
     return this.read('read a route', () => {
       const row = this.db.prepare(`SELECT ${ROUTE_COLUMNS} FROM routes WHERE network = ? AND length = ?`).get(prefix.address, prefix.length) as RouteRow | undefined;
-      return row === undefined ? undefined : toRoute(row);
+      if (row === undefined) return undefined;
+      const more = this.db.prepare('SELECT host, port, priority FROM route_exits WHERE network = ? AND length = ? ORDER BY position').all(prefix.address, prefix.length) as RouteExit[];
+      return toRoute(row, more.map((e) => Object.freeze({ host: e.host, port: e.port, priority: e.priority })));
     });
   }
 

@@ -45,11 +45,29 @@ export interface NewMapping {
   readonly line?: number;
 }
 
+/** One underlay exit of a route: where the peer is reached, and how much it is preferred. */
+export interface RouteExit {
+  readonly host: string;
+  readonly port: number;
+  /** Lower is preferred (0..65535). */
+  readonly priority: number;
+}
+
+/** At most this many exits per route (msnl(7) Exits). */
+export const MAX_ROUTE_EXITS = 8;
+
 export interface Route {
   /** MSNL address prefix (a single address is /32). */
   readonly prefix: Ipv4Prefix;
+  /** The first exit. */
   readonly host: string;
   readonly port: number;
+  /** The first exit's priority; absent: 0. */
+  readonly priority?: number;
+  /** The further exits, in the order given; absent: none. */
+  readonly moreExits?: readonly RouteExit[];
+  /** The path MTU pinned for the route's exits (`mtu N`, IP octets); absent or null: probed. */
+  readonly mtu?: number | null;
   /** The peer's X25519 public key; null or absent: auth none (the plain, historic framing). */
   readonly publicKey?: Uint8Array | null;
   /** 'cluster' for a route learned from the fleet (msnld --cluster); absent for a local one. */
@@ -75,4 +93,9 @@ export interface DesiredState {
   readonly privateKey: Uint8Array | null;
   /** The clock reading the snapshot was taken at (Unix milliseconds). */
   readonly takenAt: number;
+}
+
+/** Every exit of a route, the first one first. */
+export function routeExits(route: Route): RouteExit[] {
+  return [{ host: route.host, port: route.port, priority: route.priority ?? 0 }, ...(route.moreExits ?? [])];
 }

@@ -137,3 +137,50 @@ test('conf: format and parse round-trip; the diff of equal configurations is emp
   assert.equal(diffConf(conf, again).changes, 0);
   assert.throws(() => parseConf('[Host]\nAddress = 1.2.3.4\nAddress = 1.2.3.5\n'), (error: unknown) => error instanceof LineError && error.line === 3);
 });
+
+test('a route with two exits, priorities and an MTU: route add, route show (text and JSON), showconf and apply round-trip it', (t) => {
+  const box = sandbox(t);
+  ok(box.run(['route', 'add', '128.232.65.43', 'via', '198.51.100.2:7001', 'priority', '10', 'via', '203.0.113.2:7001', 'priority', '20', 'key', KEY, 'mtu', '1400']));
+  ok(box.run(['route', 'add', '128.232.65.44', 'via', '198.51.100.4:7001', 'via', '203.0.113.4:7001', 'priority', '10', 'auth', 'none']));
+  assert.equal(ok(box.run(['route', 'show'])),
+    `128.232.65.43/32 via 198.51.100.2:7001 priority 10 via 203.0.113.2:7001 priority 20 key ${KEY} mtu 1400\n` +
+    '128.232.65.44/32 via 198.51.100.4:7001 via 203.0.113.4:7001 priority 10 auth none\n');
+  const rows = JSON.parse(ok(box.run(['-j', 'route', 'show']))) as Array<{ host: string; exits: Array<{ host: string; port: number; priority: number }>; mtu: number | null }>;
+  assert.deepEqual(rows[0]!.exits, [{ host: '198.51.100.2', port: 7001, priority: 10 }, { host: '203.0.113.2', port: 7001, priority: 20 }]);
+  assert.equal(rows[0]!.host, '198.51.100.2', 'the one-exit fields name the first exit');
+  assert.equal(rows[0]!.mtu, 1400);
+  assert.equal(rows[1]!.mtu, null);
+  const conf = ok(box.run(['showconf']));
+  assert.match(conf, new RegExp(`^128\\.232\\.65\\.43/32 = 198\\.51\\.100\\.2:7001 priority 10 via 203\\.0\\.113\\.2:7001 priority 20 key ${KEY.replace(/[+/]/g, '\\$&')} mtu 1400$`, 'm'));
+  const file = path.join(box.dir, 'msnl.conf');
+  fs.writeFileSync(file, conf);
+  const before = dbFiles(box.db);
+  assert.equal(ok(box.run(['apply', file])), 'no changes\n');
+  assert.deepEqual(dbFiles(box.db), before);
+  fs.writeFileSync(file, conf.replace('priority 20', 'priority 5'));
+  assert.match(ok(box.run(['apply', file])), /^\+ \[Routes\] 128\.232\.65\.43\/32 = .*priority 5/m);
+  assert.match(ok(box.run(['route', 'show'])), /via 203\.0\.113\.2:7001 priority 5 key/);
+  // The one-exit form is unchanged.
+  ok(box.run(['route', 'add', '128.232.65.45', 'via', '192.0.2.5:1994', 'auth', 'none']));
+  assert.match(ok(box.run(['route', 'show'])), /^128\.232\.65\.45\/32 via 192\.0\.2\.5:1994 auth none$/m);
+});
+
+test('route add refuses a bad exit list with a clear error and changes nothing', (t) => {
+  const box = sandbox(t);
+  const before = dbFiles(box.db);
+  for (const [words, message] of [
+    [['via', '198.51.100.2:7001', 'via', '198.51.100.2:7001', 'auth', 'none'], /named twice/],
+    [['via', '198.51.100.2:7001', 'priority', '70000', 'auth', 'none'], /priority must be an integer from 0 to 65535/],
+    [['via', '198.51.100.2:7001', 'priority', '1', 'priority', '2', 'auth', 'none'], /one priority per exit/],
+    [['via', '198.51.100.2:7001', 'auth', 'none', 'mtu', '100'], /mtu must be an integer from 576 to 65535/],
+    [['via', '198.51.100.2:7001', 'auth', 'none', 'via', '203.0.113.2:7001'], /must come before the key/],
+    [['via', '198.51.100.2:7001', 'via'], /expected HOST:PORT after "via"/],
+    [['via', '198.51.100.2:7001', 'via', '203.0.113.2:7001'], /needs "key PUBKEY"/],
+    [[...Array.from({ length: 9 }, (_, i) => ['via', `198.51.100.${i + 1}:7001`]).flat(), 'auth', 'none'], /at most 8 exits/],
+  ] as const) {
+    const r = box.run(['route', 'add', '128.232.65.43', ...words]);
+    assert.equal(r.status, 1, `${words.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+  assert.deepEqual(rawDbFiles(box.db) === undefined ? before : dbFiles(box.db), before);
+});

@@ -24,5 +24,9 @@ test('bash completion offers every object and the subcommands', () => {
   assert.deepEqual(complete('msnl ma'), ['map']);
   assert.deepEqual(complete('msnl --db x.db map f'), ['flush']);
   assert.deepEqual(complete('msnl route add 128.232.0.2 '), ['via']);
+  assert.deepEqual(complete('msnl route add 128.232.0.2 via 192.0.2.2:1994 '), ['auth', 'key', 'mtu', 'priority', 'via']);
+  assert.deepEqual(complete('msnl route add 128.232.0.2 via 192.0.2.2:1994 priority 10 '), ['auth', 'key', 'via']);
+  assert.deepEqual(complete('msnl route add 128.232.0.2 via 192.0.2.2:1994 auth '), ['none']);
+  assert.deepEqual(complete('msnl route add 128.232.0.2 via 192.0.2.2:1994 key K= '), ['mtu']);
   assert.deepEqual(complete('msnl ifconfig ms'), ['ms0', 'ms1', 'ms2', 'ms3']);
 });

@@ -64,3 +64,22 @@ test('status text names the database and socket the daemon uses', () => {
 test('status text without an address, listen address or counters', () => {
   assert.equal(statusText({ ...SAMPLE_STATUS, msnl_address: null, listen: null, counters: {}, uptime_s: 5 }), 'msnld running pid 4242 version 0.1.0 uptime 5s\naddress (none) listen (none)');
 });
+
+test('health: a connection with several exits prints each one, and the exits text round-trips', async () => {
+  const { formatExits, parseExits } = await import('../../src/control/rows.js');
+  const { healthOutput } = await import('../../src/cli/health.js');
+  const exits = [
+    { endpoint: '198.51.100.2:7001', priority: 10, state: 'active' as const, rtt_ms: 0.412, loss: 0, pmtu: 1500 },
+    { endpoint: '[2001:db8::2]:7001', priority: 20, state: 'down' as const, rtt_ms: null, loss: 1, pmtu: 1280 },
+  ];
+  const text = formatExits(exits);
+  assert.deepEqual(parseExits(text), exits);
+  for (const bad of ['', 'x/1/up/-/0/1500', '198.51.100.2:7001/1/active/-/0', '198.51.100.2:7001/a/active/-/0/1500']) assert.ok(!Array.isArray(parseExits(bad)), bad);
+  const row = { ...SAMPLE_HEALTH, exits: text };
+  assert.equal(healthText(row),
+    '7: ms0 peer 10.77.0.2 remote 128.232.65.43 state up auth key tx proven rx proven rtt 1.250ms loss 0% pmtu 1500 heard 0.5s ago\n' +
+    '    exit 198.51.100.2:7001 priority 10 state active rtt 0.412ms loss 0% pmtu 1500\n' +
+    '    exit [2001:db8::2]:7001 priority 20 state down rtt - loss 100% pmtu 1280');
+  assert.deepEqual(healthOutput(row).exits, exits, 'JSON prints the exits as a list');
+  assert.equal(healthOutput(SAMPLE_HEALTH).exits, null);
+});

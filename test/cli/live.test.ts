@@ -57,7 +57,7 @@ test('conn show: text lines and a JSON array with snake_case keys', async () => 
   await withDaemon(async (socket, handler) => {
     const text = await msnl(['--socket', socket, 'conn', 'show']);
     assert.equal(text.code, 0, text.stderr);
-    assert.equal(text.stdout, '7: ms0 peer 10.77.0.2 local 128.232.65.42:0x0800 remote 128.232.65.43:0x0800 state open auth key age 12s initiator local\n    rx 3 packets 252 bytes tx 5 packets 420 bytes\n');
+    assert.equal(text.stdout, '7: ms0 peer 10.77.0.2 local 128.232.65.42:0x0800 remote 128.232.65.43:0x0800 state open auth key age 12s initiator local pmtu 1500\n    rx 3 packets 252 bytes tx 5 packets 420 bytes\n');
     assert.equal((await msnl(['--socket', socket, 'conn'])).stdout, text.stdout); // show is the default
     const json = await msnl(['--socket', socket, '-j', 'conn', 'show']);
     assert.deepEqual(JSON.parse(json.stdout), [SAMPLE_CONNECTION]);

@@ -22,12 +22,12 @@ export const SAMPLE_INTERFACE: InterfaceRow = {
 
 export const SAMPLE_CONNECTION: ConnectionRow = {
   connection: 7, interface: 'ms0', peer_ip: '10.77.0.2', local_sap: '128.232.65.42:0x0800', remote_sap: '128.232.65.43:0x0800',
-  state: 'open', auth: 'key', age_s: 12, rx_packets: 3, rx_bytes: 252, tx_packets: 5, tx_bytes: 420, initiator: 'local', reason: null,
+  state: 'open', auth: 'key', age_s: 12, rx_packets: 3, rx_bytes: 252, tx_packets: 5, tx_bytes: 420, initiator: 'local', pmtu: 1500, reason: null,
 };
 
 export const SAMPLE_HEALTH: HealthRow = {
   connection: 7, interface: 'ms0', peer_ip: '10.77.0.2', remote_address: '128.232.65.43', state: 'up', auth: 'key',
-  tx_proven: true, rx_proven: true, rtt_ms: 1.25, loss: 0, pmtu: 1500, last_heard_s: 0.5, reason: null, failed_s: null,
+  tx_proven: true, rx_proven: true, rtt_ms: 1.25, loss: 0, pmtu: 1500, last_heard_s: 0.5, reason: null, failed_s: null, exits: null,
 };
 
 export class FakeHandler implements ControlHandler {

@@ -52,6 +52,7 @@ rx_bytes=252
 tx_packets=5
 tx_bytes=420
 initiator=local
+pmtu=1500
 `;
 
 const HEALTH_TEXT = `connection=7

@@ -25,10 +25,10 @@ function snapshot(): MetricsSnapshot {
       { name: 'ms0', bound: true, connections: 1, rxPackets: 5, rxBytes: 500, txPackets: 6, txBytes: 600, drops: Object.fromEntries(DROP_CAUSES.map((c) => [c, c === 'refused' ? 2 : 0])) },
       { name: 'ms1', bound: false, connections: 0, rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, drops: Object.fromEntries(DROP_CAUSES.map((c) => [c, 0])) },
     ],
-    connections: [{ connection: 42, interface: 'ms0', peer_ip: '10.0.0.2', local_sap: '', remote_sap: '', state: 'up', auth: 'key', age_s: 3, rx_packets: 5, rx_bytes: 500, tx_packets: 6, tx_bytes: 600, initiator: 'local', reason: null }],
+    connections: [{ connection: 42, interface: 'ms0', peer_ip: '10.0.0.2', local_sap: '', remote_sap: '', state: 'up', auth: 'key', age_s: 3, rx_packets: 5, rx_bytes: 500, tx_packets: 6, tx_bytes: 600, initiator: 'local', pmtu: 1500, reason: null }],
     health: [
-      { connection: 42, interface: 'ms0', peer_ip: '10.0.0.2', remote_address: '128.232.0.2', state: 'up', auth: 'key', tx_proven: true, rx_proven: true, rtt_ms: 1.5, loss: 0, pmtu: 1500, last_heard_s: 0.2, reason: null, failed_s: null },
-      { connection: 0, interface: 'ms0', peer_ip: '10.0.0.3', remote_address: '0.0.0.0', state: 'down', auth: 'none', tx_proven: false, rx_proven: false, rtt_ms: null, loss: 1, pmtu: null, last_heard_s: null, reason: 'timeout', failed_s: 2 },
+      { connection: 42, interface: 'ms0', peer_ip: '10.0.0.2', remote_address: '128.232.0.2', state: 'up', auth: 'key', tx_proven: true, rx_proven: true, rtt_ms: 1.5, loss: 0, pmtu: 1500, last_heard_s: 0.2, reason: null, failed_s: null, exits: null },
+      { connection: 0, interface: 'ms0', peer_ip: '10.0.0.3', remote_address: '0.0.0.0', state: 'down', auth: 'none', tx_proven: false, rx_proven: false, rtt_ms: null, loss: 1, pmtu: null, last_heard_s: null, reason: 'timeout', failed_s: 2, exits: null },
     ],
     callSetup: (() => {
       const h = new Histogram(CALL_SETUP_BUCKETS_MS);

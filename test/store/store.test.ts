@@ -197,3 +197,24 @@ test('a write blocked by another connection fails as busy and changes nothing', 
     holder.close();
   }
 });
+
+test('a route with several exits, priorities and a pinned MTU round-trips; deleting it deletes its exits', (t) => {
+  const file = tempDb(t);
+  const store = openStore(file);
+  const route = {
+    prefix: prefix('128.232.65.43/32'), host: '198.51.100.2', port: 7001, priority: 10,
+    moreExits: [{ host: '203.0.113.2', port: 7001, priority: 20 }, { host: 'gw.example', port: 1994, priority: 0 }], mtu: 1400, publicKey: null,
+  };
+  store.addRoute(route);
+  assert.deepEqual(store.listRoutes(), [route]);
+  assert.deepEqual(store.getRoute(route.prefix), route);
+  assert.equal(kindOf(() => store.addRoute({ ...route, prefix: prefix('1.2.3.4/32'), moreExits: [{ host: '198.51.100.2', port: 7001, priority: 1 }] })), 'invalid', 'an exit named twice');
+  assert.equal(kindOf(() => store.addRoute({ ...route, prefix: prefix('1.2.3.5/32'), moreExits: Array.from({ length: 8 }, (_, i) => ({ host: `h${i}`, port: 1, priority: 0 })) })), 'invalid', 'nine exits');
+  assert.equal(kindOf(() => store.addRoute({ ...route, prefix: prefix('1.2.3.6/32'), mtu: 100 })), 'invalid', 'an MTU under 576');
+  assert.equal(kindOf(() => store.addRoute({ ...route, prefix: prefix('1.2.3.7/32'), priority: 70000 })), 'invalid');
+  assert.equal(store.listRoutes().length, 1, 'the bad writes changed nothing');
+  store.delRoute(route.prefix);
+  store.addRoute({ prefix: route.prefix, host: '192.0.2.9', port: 1 });
+  assert.deepEqual(store.listRoutes(), [{ prefix: route.prefix, host: '192.0.2.9', port: 1, publicKey: null }], 'the old exits went with the old route');
+  store.close();
+});
