@@ -82,6 +82,7 @@ class FakeTun implements TunDevice {
       this.framing = new VnetFraming(
         { readFrames: (bufs, sizes) => this.readQueue(bufs, sizes, 0), writeFrame: (header, buf, off, len) => this.writeFrame(header, buf, off, len) },
         FAKE_FRAME_BATCH,
+        true,
       );
     }
   }

@@ -3,7 +3,8 @@
 // as Linux tcp_gro_receive and wireguard-go's tcpGRO do, and runs of same-size UDP/IPv4 datagrams
 // of one flow with consecutive IP identifiers into one UDP_L4 super-packet (as udp_gro_receive and
 // wireguard-go's udpGRO do; the kernel cuts it back into exactly those datagrams, so one write
-// carries up to 64 small datagrams instead of one). Anything else is written as it came with an
+// carries up to 64 small datagrams instead of one; only where the kernel takes UDP_L4, 6.2+).
+// Anything else is written as it came with an
 // all-zero header. Pure: the write is a callback; nothing allocates per packet.
 
 import { readU16, readU32, writeU16 } from '../abi/bytes.js';
@@ -54,9 +55,13 @@ export class GroCoalescer {
   /** The IP identifier the next datagram of a UDP run must carry. */
   private nextId = 0;
 
+  /** Whether UDP runs are joined (the device takes UDP_L4 super-packets: Linux 6.2+). */
+  private readonly udp: boolean;
+
   /** write(header10, buf, off, len): header is a 10-octet vnet header to write in front of buf[off..off+len); both are reused after write returns. */
-  constructor(write: VnetWrite, maxPacket = MAX_IP_PACKET) {
+  constructor(write: VnetWrite, maxPacket = MAX_IP_PACKET, udp = true) {
     this.write = write;
+    this.udp = udp;
     this.maxPacket = Math.max(0, Math.min(MAX_IP_PACKET, Math.floor(maxPacket)));
     this.run = new Uint8Array(this.maxPacket);
   }
@@ -75,7 +80,7 @@ export class GroCoalescer {
   push(buf: Uint8Array, off: number, len: number): boolean {
     this.counters.pushed++;
     const tcpHdrLen = this.eligible(buf, off, len);
-    if (tcpHdrLen < 0) return this.pushUdp(buf, off, len);
+    if (tcpHdrLen < 0 && this.udp) return this.pushUdp(buf, off, len);
     if (tcpHdrLen > 0 && this.runLen > 0 && !this.runUdp && this.joins(buf, off, len, tcpHdrLen)) {
       const hdrs = 20 + tcpHdrLen;
       const payload = len - hdrs;

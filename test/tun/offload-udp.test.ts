@@ -164,3 +164,11 @@ test('fuzz: mutated UDP runs never throw, and what is written stands for exactly
   assert.deepEqual(writes.flatMap(expand), pushed);
   assert.ok(c.counters.superPackets > 50, `runs were joined (${c.counters.superPackets})`);
 });
+
+test('a coalescer for a device without UDP_L4 writes every datagram on its own', () => {
+  const writes: Written[] = [];
+  const c = new GroCoalescer((h, b, o, l) => writes.push({ header: Buffer.from(h), packet: Buffer.from(b.subarray(o, o + l)) }) > 0, 65535, false);
+  const input = run(5);
+  pushAll(c, input);
+  assert.deepEqual(writes, input.map((packet) => ({ header: ZERO, packet })));
+});
