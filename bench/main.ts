@@ -34,6 +34,7 @@ export const FIGURES: readonly Figure[] = [
   { key: 'pingAvgMs', title: 'ping RTT avg', unit: 'ms', digits: 3 },
   { key: 'pingMedianMs', title: 'ping RTT median', unit: 'ms', digits: 3 },
   { key: 'cpuPercent', title: 'tunnel CPU, both ends, TCP 1', unit: '% of a core', digits: 0 },
+  { key: 'udp64CpuUs', title: 'tunnel CPU per 64 B datagram received', unit: 'us', digits: 1 },
   { key: 'firstReplyMs', title: 'first reply to a new peer', unit: 'ms', digits: 2 },
   { key: 'mapImportMs', title: 'msnl map import', unit: 'ms', digits: 0 },
   { key: 'applyMs', title: 'msnl apply, whole conf', unit: 'ms', digits: 0 },
