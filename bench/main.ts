@@ -3,7 +3,9 @@
 // of src/demo/topology.ts (underlay MTU 1500). Prints one table with the ratios msnl/OpenVPN,
 // msnl/kernel and keyed msnl/wireguard-go and /plain ms0, writes the raw samples as JSON
 // into bench/results/, and removes everything it created (also on failure and on SIGINT/SIGTERM).
-// Flags: --quick (a smoke run: 1 s runs, 1 repetition, smaller control figures), --out FILE;
+// Flags: --quick (a smoke run: 1 s runs, 1 repetition, smaller control figures), --out FILE,
+// --only NAME[,NAME] (only those peers' data runs: no control figures, no lookups), --seconds N,
+// --repeat N (bench/flags.ts);
 // --fleet [--hosts N] [--samples N] runs the fleet bench of bench/fleet.ts instead;
 // --scale runs the scale tables instead: mappings (bench/scale.ts, no root needed) and, as root,
 // connections (bench/scale-connections.ts; 1 000 with --quick).
@@ -22,16 +24,8 @@ import type { Peer } from './peers/peer.js';
 import { WireguardPeer } from './peers/wireguard.js';
 import { runScale } from './scale.js';
 import { renderTable, type Column, type Figure, type RatioSpec } from './report.js';
-import { IperfServer, emptyFigures, firstReply, measurePath, type PathFigures, type TrafficOptions } from './traffic.js';
-
-interface Settings extends TrafficOptions {
-  readonly quick: boolean;
-  readonly scale: boolean;
-  readonly importRows: number;
-  readonly prefixes: number;
-  readonly callers: number;
-  readonly out: string | undefined;
-}
+import { IperfServer, emptyFigures, firstReply, measurePath, type PathFigures } from './traffic.js';
+import { parseFlags, type Settings } from './flags.js';
 
 export const FIGURES: readonly Figure[] = [
   { key: 'tcp1Gbps', title: 'iperf3 TCP 1 stream', unit: 'Gbit/s', digits: 2 },
@@ -40,6 +34,7 @@ export const FIGURES: readonly Figure[] = [
   { key: 'pingAvgMs', title: 'ping RTT avg', unit: 'ms', digits: 3 },
   { key: 'pingMedianMs', title: 'ping RTT median', unit: 'ms', digits: 3 },
   { key: 'cpuPercent', title: 'tunnel CPU, both ends, TCP 1', unit: '% of a core', digits: 0 },
+  { key: 'udp64CpuUs', title: 'tunnel CPU per 64 B datagram received', unit: 'us', digits: 1 },
   { key: 'firstReplyMs', title: 'first reply to a new peer', unit: 'ms', digits: 2 },
   { key: 'mapImportMs', title: 'msnl map import', unit: 'ms', digits: 0 },
   { key: 'applyMs', title: 'msnl apply, whole conf', unit: 'ms', digits: 0 },
@@ -66,22 +61,6 @@ const TOOLS: ReadonlyArray<readonly [string, string]> = [
   ['iperf3', 'iperf3'], ['openvpn', 'openvpn'], ['wireguard-go', 'wireguard-go'], ['wg', 'wireguard-tools'],
   ['ping', 'iputils-ping'], ['ss', 'iproute2'], ['ip', 'iproute2'],
 ];
-
-function parseFlags(argv: readonly string[]): Settings {
-  const quick = argv.includes('--quick');
-  const scale = argv.includes('--scale');
-  const outAt = argv.indexOf('--out');
-  const out = outAt >= 0 ? argv[outAt + 1] : undefined;
-  for (const [i, arg] of argv.entries()) {
-    if (arg !== '--quick' && arg !== '--scale' && arg !== '--out' && !(i > 0 && argv[i - 1] === '--out')) {
-      throw new Error(`argument "${arg}" is wrong: bench takes --quick, --scale and --out FILE`);
-    }
-  }
-  if (outAt >= 0 && out === undefined) throw new Error('argument "--out" is wrong: it needs a file name');
-  return quick
-    ? { quick, scale, seconds: 1, repeat: 1, pings: 20, importRows: 10_000, prefixes: 100_000, callers: 100, out }
-    : { quick, scale, seconds: 5, repeat: 2, pings: 100, importRows: 100_000, prefixes: 1_000_000, callers: 1_000, out };
-}
 
 function installMissing(): void {
   const missing = [...new Set(missingTools(TOOLS))];
@@ -135,7 +114,9 @@ async function main(): Promise<number> {
   const msnl6 = new MsnlPeer(topology, false, 6);
   // Last: it lowers the underlay links' MTU to 1400 for its runs (and puts 1500 back).
   const msnlSmall = new MsnlPeer(topology, false, 4, 1400);
-  const peers: Peer[] = [underlayPeer, vxlanPeer, new WireguardPeer(), new OpenvpnPeer(), new NodeRelayPeer(), msnlAuth, msnl, msnl6, msnlSmall];
+  const all: Peer[] = [underlayPeer, vxlanPeer, new WireguardPeer(), new OpenvpnPeer(), new NodeRelayPeer(), msnlAuth, msnl, msnl6, msnlSmall];
+  const only = settings.only;
+  const peers = only === undefined ? all : all.filter((peer) => only.includes(peer.name));
   let active: Peer | undefined;
   const cleanup = async (): Promise<void> => {
     await iperf.stop();
@@ -183,7 +164,7 @@ async function main(): Promise<number> {
           log(`${p.label}: ${JSON.stringify(measured)}`);
         }
         for (const { label, figures: f } of figures) columns.set(label, { ...f });
-        if (peer === msnl) await controlFigures(topology, settings, columns);
+        if (peer === msnl && only === undefined) await controlFigures(topology, settings, columns);
       } catch (error) {
         const reason = (error as Error).message.split('\n')[0] ?? 'failed';
         log(`${peer.name}: ${reason}`);
@@ -202,18 +183,22 @@ async function main(): Promise<number> {
     process.removeListener('SIGTERM', onSignal);
   }
   // The lookup figure needs no network: it is the table the packet path reads.
-  const lookups = measurePrefixLookups(settings.prefixes, settings.quick ? 2 : 4);
-  const ms0 = columns.get('msnl ms0') ?? {};
-  ms0['lookupsM'] = lookups.lookupsPerSecond.map((r) => r / 1e6);
-  columns.set('msnl ms0', ms0);
+  const lookups = only === undefined ? measurePrefixLookups(settings.prefixes, settings.quick ? 2 : 4) : undefined;
+  if (lookups !== undefined) {
+    const ms0 = columns.get('msnl ms0') ?? {};
+    ms0['lookupsM'] = lookups.lookupsPerSecond.map((r) => r / 1e6);
+    columns.set('msnl ms0', ms0);
+  }
 
   const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'node relay', 'msnl ms0', AUTH_LABEL, 'msnl ms3', 'msnl ms0 IPv6', SMALL_PATH_LABEL];
-  const table: Column[] = order.map((label) => ({ label, values: columns.get(label) ?? {} }));
+  const table: Column[] = order.filter((label) => columns.has(label)).map((label) => ({ label, values: columns.get(label) ?? {} }));
   const seconds = (Date.now() - started) / 1000;
   console.log('');
   console.log(`msnl benchmark${settings.quick ? ' (--quick)' : ''}: median of ${settings.repeat} run(s) of ${settings.seconds} s each, ` +
-    `${settings.pings} pings; map import ${settings.importRows} rows; ${settings.prefixes} prefixes; RSS with ${settings.importRows} mappings and ${settings.callers} connections`);
-  console.log(renderTable(FIGURES, table, RATIOS));
+    `${settings.pings} pings; ` + (only === undefined
+      ? `map import ${settings.importRows} rows; ${settings.prefixes} prefixes; RSS with ${settings.importRows} mappings and ${settings.callers} connections`
+      : `only ${only.join(', ')}`));
+  console.log(renderTable(FIGURES, table, only === undefined ? RATIOS : RATIOS.filter((r) => columns.has(r.over) && columns.has(r.under))));
   for (const note of notes) console.log(`note: ${note}`);
   const out = settings.out ?? path.join(PACKAGE_ROOT, 'bench', 'results', `bench-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(path.dirname(out), { recursive: true });

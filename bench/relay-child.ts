@@ -4,6 +4,9 @@
 // bench/peers/node-relay.ts inside a host's namespace:
 //   node relay-child.js DEVICE TUNNEL-ADDRESS/24 LOCAL-UNDERLAY PEER-UNDERLAY PORT
 // It prints "ready" once the device is up and runs until SIGTERM.
+// The TUN MTU is 1472: the underlay socket never fragments (DF, EMSGSIZE for a datagram larger than
+// the 1500-octet link), so a packet must fit one IPv4 UDP payload (1500 - 20 - 8). With MTU 1500 every
+// full-size TCP segment was refused and the TCP rows read 0.
 import { parseDottedQuad } from '../src/abi/inet.js';
 import { BatchUdpSocket } from '../src/msdl/udp-batch.js';
 import { openTun } from '../src/tun/device.js';
@@ -19,7 +22,9 @@ const [tunnelAddress, prefixText = '24'] = tunnelText.split('/');
 const local = address(localText, 'the local underlay address');
 const peer = address(peerText, 'the peer underlay address');
 const port = Number(portText);
-const device = openTun(name, { mtu: 1500, address: { address: address(tunnelAddress, 'the tunnel address'), prefixLength: Number(prefixText) } });
+/** The largest packet one UDP datagram carries over the 1500-octet IPv4 underlay. */
+const RELAY_MTU = 1500 - 20 - 8;
+const device = openTun(name, { mtu: RELAY_MTU, address: { address: address(tunnelAddress, 'the tunnel address'), prefixLength: Number(prefixText) } });
 const socket = BatchUdpSocket.open({
   address: local,
   port,
@@ -28,7 +33,7 @@ const socket = BatchUdpSocket.open({
   },
 });
 const batch = 32;
-const bufs = Array.from({ length: batch }, () => Buffer.allocUnsafe(1500));
+const bufs = Array.from({ length: batch }, () => Buffer.allocUnsafe(RELAY_MTU));
 const sizes = new Int32Array(batch);
 device.onReadable(() => {
   for (let round = 0; round < 64; round++) {

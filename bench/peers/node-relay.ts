@@ -1,6 +1,7 @@
 // The floor under msnl: a bare Node.js relay (bench/relay-child.ts) between a TUN device and a UDP
 // socket on each host, over the same I/O layers as msnld but with no MSNL at all. What separates
 // it from OpenVPN is the cost of a Node.js event loop; what separates msnl from it is MSNL.
+// Its TUN MTU is 1472 (relay-child.ts): the underlay socket sets DF, so a packet must fit one datagram.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { sleep, type Topology } from '../../src/demo/topology.js';
@@ -37,7 +38,7 @@ export class NodeRelayPeer implements Peer {
       }));
     });
     await Promise.race([Promise.all(ready), sleep(15_000).then(() => Promise.reject(new Error('the relays did not start within 15 s')))]);
-    return [{ label: this.name, client: '10.70.0.1', server: '10.70.0.2', mtu: 1500 }];
+    return [{ label: this.name, client: '10.70.0.1', server: '10.70.0.2', mtu: 1472 }];
   }
 
   pids(): number[] {

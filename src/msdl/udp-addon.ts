@@ -56,9 +56,11 @@ export type NativeUdpSocketConstructor = new (
   callback: (status: number, events: number) => void,
 ) => NativeUdpSocket;
 
-/** The MTU of the kernel's route to an IPv4 address (host order), or -errno; loads the addon. */
-export function routeMtu(address: number): number {
-  return (loadNative() as unknown as { routeMtu: (address: number) => number }).routeMtu(address >>> 0);
+/** The MTU of the kernel's route to an IPv4 address (host order) or to the IPv6 address
+ *  octets[offset, +16), or -errno; loads the addon. */
+export function routeMtu(address: number | Uint8Array, offset = 0): number {
+  const native = loadNative() as unknown as { routeMtu: (address: number | Uint8Array, offset?: number) => number };
+  return typeof address === 'number' ? native.routeMtu(address >>> 0) : native.routeMtu(address, offset);
 }
 
 /** The UdpSocket class of the addon (loads the addon once; throws when it is not built). */

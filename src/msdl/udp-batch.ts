@@ -43,8 +43,9 @@ export interface BatchUdpOptions {
   readonly onReceive: (slab: Uint8Array, offset: number, length: number, address: number, port: number, from6: Uint8Array, from6Offset: number) => void;
   /** Socket errors and exceptions thrown by onReceive (the socket keeps running). */
   readonly onError?: (error: Error) => void;
-  /** A datagram to address:port was refused as too big for the path (EMSGSIZE, DF). */
-  readonly onTooBig?: (address: number, port: number) => void;
+  /** A datagram to address:port was refused as too big for the path (EMSGSIZE, DF); `address` is
+   *  -1 for an IPv6 destination, then to6[to6Offset, +16) (valid only during the call). */
+  readonly onTooBig?: (address: number, port: number, to6: Uint8Array, to6Offset: number) => void;
   /** SO_RCVBUF / SO_SNDBUF requests in octets (default 4 MiB each; SO_*BUFFORCE when privileged). */
   readonly receiveBufferSize?: number;
   readonly sendBufferSize?: number;
@@ -258,8 +259,7 @@ export class BatchUdpSocket {
   flush(): void {
     if (this.closed) return;
     const counters = this.counters;
-    let toldAddress = -1;
-    let toldPort = -1;
+    let told = -1;
     while (this.head < this.tail) {
       const r = this.native.sendBatch(this.txSlab, this.txOffsets, this.txLengths, this.txAddrs, this.txPorts, this.head, this.tail, this.gsoStatus);
       if (this.gsoStatus[0] !== 0) this.gsoRefusedWith(this.gsoStatus[0] as number);
@@ -267,13 +267,10 @@ export class BatchUdpSocket {
         counters.sendErrors++;
         if (r === -EMSGSIZE) {
           counters.tooBig++;
-          const address = this.txAddrs[this.head] as number;
-          const port = this.txPorts[this.head] as number;
-          // Told on an IPv4 socket only; an IPv6 path is found by the probes' search alone.
-          if (this.words === 1 && (address !== toldAddress || port !== toldPort)) {
-            toldAddress = address;
-            toldPort = port;
-            this.tellTooBig(address, port);
+          // Once per destination and flush (the slots before head stay put until compact()).
+          if (told < 0 || !this.sameDestination(told, this.head)) {
+            told = this.head;
+            this.tellTooBig(this.head);
           }
         }
         this.report(this.head, r);
@@ -397,9 +394,19 @@ export class BatchUdpSocket {
     }
   }
 
-  private tellTooBig(address: number, port: number): void {
+  private sameDestination(j: number, k: number): boolean {
+    if (this.txPorts[j] !== this.txPorts[k]) return false;
+    const w = this.words;
+    for (let i = 0; i < w; i++) if (this.txAddrs[j * w + i] !== this.txAddrs[k * w + i]) return false;
+    return true;
+  }
+
+  // Tells onTooBig of queue slot k's destination (an IPv4-mapped one of an IPv6 socket as IPv4).
+  private tellTooBig(k: number): void {
+    const port = this.txPorts[k] as number;
+    const address = this.words === 1 ? (this.txAddrs[k] as number) : mappedIpv4(this.txAddrOctets, k * 16);
     try {
-      this.options.onTooBig?.(address, port);
+      this.options.onTooBig?.(address, port, this.txAddrOctets, k * 16);
     } catch (error) {
       this.counters.handlerErrors++;
       this.options.onError?.(error instanceof Error ? error : new Error(String(error)));

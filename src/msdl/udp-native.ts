@@ -2,8 +2,8 @@
 // (udp-batch.ts: recvmmsg/sendmmsg and UDP GSO/GRO through the addon). Links are the canonical
 // UdpEndpoints of this underlay. A route to a host name resolves (IPv4) in the background; until
 // it has, datagrams to it are dropped and counted as unresolved. An IPv6 link on an IPv4 socket
-// is dropped as unresolved too. Datagrams go with DF; one the kernel refuses as too big (EMSGSIZE,
-// IPv4) becomes UnderlayEvents.tooBig with the route's MTU, which holds what ICMP taught it.
+// is dropped as unresolved too. Datagrams go with DF; one the kernel refuses as too big (EMSGSIZE)
+// becomes UnderlayEvents.tooBig with the route's MTU, which holds what ICMP taught it.
 import { causeOf } from '../base/logger.js';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -16,6 +16,8 @@ import { type ReceiveFunc, type Underlay, type UnderlayEvents, type UnderlayLog,
 
 /** IPv4 and UDP headers: an MTU less these is the largest UDP payload. */
 export const IPV4_UDP_HEADERS = 28;
+/** IPv6 and UDP headers (no extension headers). */
+export const IPV6_UDP_HEADERS = 48;
 
 /** SO_RCVBUF asked for when the tuning names none: room for a burst of 20 000 small datagrams
  *  (call or hang-up storms), each charged at about 1.3 KiB of kernel memory. */
@@ -62,12 +64,13 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
     return sameUdpEndpoint(a, b);
   }
 
-  /** The route MTU towards the link's IPv4 address less 28, or undefined (unresolved, no route, a fake socket). */
+  /** The route MTU towards the link's address less the IP and UDP headers (28, or 48 for IPv6),
+   *  or undefined (unresolved, no route, a fake socket). */
   pathLimit(link: UdpEndpoint): number | undefined {
+    if (this.tuning.native !== undefined) return undefined;
+    if (link.ipv6 !== null) return payloadOf(routeMtu(link.ipv6, 0), IPV6_UDP_HEADERS);
     const ipv4 = link.ipv4 >= 0 ? link.ipv4 : this.resolved.get(link.address);
-    if (ipv4 === undefined || this.tuning.native !== undefined) return undefined;
-    const mtu = routeMtu(ipv4);
-    return mtu > IPV4_UDP_HEADERS ? mtu - IPV4_UDP_HEADERS : undefined;
+    return ipv4 === undefined ? undefined : payloadOf(routeMtu(ipv4), IPV4_UDP_HEADERS);
   }
 
   async open(host: string, port: number, onReceive: ReceiveFunc<UdpEndpoint>, events?: UnderlayEvents<UdpEndpoint>): Promise<NativeUnderlaySocket> {
@@ -80,11 +83,12 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
       port,
       onReceive: (buf, offset, length, from, fromPort, from6, from6Offset) =>
         onReceive(buf, offset, length, from >= 0 ? this.endpoints.numeric(from, fromPort) : this.endpoints.fromIpv6(from6, from6Offset, fromPort)),
-      onTooBig: (to, toPort) => {
+      onTooBig: (to, toPort, to6, to6Offset) => {
         if (events?.tooBig === undefined) return;
         // The kernel refused it against the MTU its route cache holds now: that MTU is the answer.
-        const mtu = this.tuning.native === undefined ? routeMtu(to) : 0;
-        events.tooBig(this.endpoints.numeric(to, toPort), mtu > IPV4_UDP_HEADERS ? mtu - IPV4_UDP_HEADERS : 0);
+        const fake = this.tuning.native !== undefined;
+        if (to >= 0) events.tooBig(this.endpoints.numeric(to, toPort), fake ? 0 : payloadOf(routeMtu(to), IPV4_UDP_HEADERS) ?? 0);
+        else events.tooBig(this.endpoints.fromIpv6(to6, to6Offset, toPort), fake ? 0 : payloadOf(routeMtu(to6, to6Offset), IPV6_UDP_HEADERS) ?? 0);
       },
       onError: (error) => {
         reported++;
@@ -155,4 +159,9 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
       .catch((error: unknown) => this.log.error(`failed to resolve underlay host ${host}: ${causeOf(error)}`))
       .finally(() => this.resolving.delete(host));
   }
+}
+
+// The largest UDP payload under a route MTU (or -errno), or undefined.
+function payloadOf(mtu: number, headers: number): number | undefined {
+  return mtu > headers ? mtu - headers : undefined;
 }

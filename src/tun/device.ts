@@ -131,15 +131,19 @@ export class KernelTun implements TunDevice {
   /** Whether the fd speaks virtio_net_hdr frames (IFF_VNET_HDR). Should the kernel refuse
    *  TUNSETOFFLOAD it hands over no super-packets, but joined writes are still taken. */
   readonly offload: boolean;
+  /** Whether writes join runs of UDP datagrams (the kernel takes UDP_L4 super-packets, 6.2+). */
+  readonly udpSegmentation: boolean;
 
   private constructor(
     private readonly native: NativeTun,
     readonly name: string,
     fd: number,
     vnetHeader: boolean,
+    udpSegmentation: boolean,
   ) {
     this.fd = fd;
     this.offload = vnetHeader;
+    this.udpSegmentation = vnetHeader && udpSegmentation;
     if (vnetHeader) {
       this.framing = new VnetFraming(
         {
@@ -147,6 +151,7 @@ export class KernelTun implements TunDevice {
           writeFrame: (header, buf, offset, length) => this.counted(this.native.writeWithHeader(this.live('write'), header, buf, offset, length)),
         },
         OFFLOAD_READ_BATCH,
+        udpSegmentation,
       );
     }
   }
@@ -154,13 +159,13 @@ export class KernelTun implements TunDevice {
   /** Creates the TUN device `name` (or attaches to a persistent one) and applies opts. */
   static open(name: string, opts: TunOpenOptions = {}): KernelTun {
     const native = loadNative();
-    let opened: { fd: number; name: string; vnetHeader: boolean; offload: boolean };
+    let opened: { fd: number; name: string; vnetHeader: boolean; offload: boolean; udpSegmentation?: boolean };
     try {
       opened = native.openTun(name, opts.blocking !== true, opts.offload === true);
     } catch (err) {
       throw tunError(name, 'create', err);
     }
-    const dev = new KernelTun(native, opened.name, opened.fd, opened.vnetHeader);
+    const dev = new KernelTun(native, opened.name, opened.fd, opened.vnetHeader, opened.udpSegmentation === true);
     try {
       if (opts.mtu !== undefined) dev.setMtu(opts.mtu);
       if (opts.address !== undefined) dev.setAddress(opts.address.address, opts.address.prefixLength, opts.address.peer);

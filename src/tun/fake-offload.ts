@@ -1,8 +1,9 @@
 // The kernel's side of an IFF_VNET_HDR device with TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4), for
 // the fake TUN (fake.ts): what the kernel hands over for a packet the host routed into the device
 // (a TCP packet longer than the MTU as a TSO super-packet, TCP and UDP with a partial checksum),
-// and what it makes of a frame written into the device (a super-packet is taken whole, as the
-// stack sees a GRO'd packet, with its checksum completed). Pure.
+// and what it makes of a frame written into the device (a TCP super-packet is taken whole, as the
+// stack sees a GRO'd packet, with its checksum completed; a UDP_L4 one is cut back into its
+// datagrams, as the kernel does for a socket without UDP_GRO). Pure.
 
 import { readU16, writeU16 } from '../abi/bytes.js';
 import { checkIpv4, internetChecksum, Ipv4Check, onesComplementSum } from '../abi/ipv4.js';
@@ -69,8 +70,9 @@ export function acceptFrame(header: Uint8Array, buf: Uint8Array, off: number, le
   if (version !== 4 && version !== 6) return 'not IP';
   if (gso === VnetGso.NONE && len > mtu) return 'longer than the MTU';
   if (gso !== VnetGso.NONE) {
-    if (gso !== VnetGso.TCPV4 || version !== 4 || (flags & VnetFlag.NEEDS_CSUM) === 0) return 'unsupported GSO';
-    if (len > MAX_IP_PACKET || checkIpv4(buf, off, len) !== Ipv4Check.OK || readU16(buf, off + 2) !== len || buf[off + 9] !== IPPROTO_TCP) {
+    if ((gso !== VnetGso.TCPV4 && gso !== VnetGso.UDP_L4) || version !== 4 || (flags & VnetFlag.NEEDS_CSUM) === 0) return 'unsupported GSO';
+    const protocol = gso === VnetGso.TCPV4 ? IPPROTO_TCP : IPPROTO_UDP;
+    if (len > MAX_IP_PACKET || checkIpv4(buf, off, len) !== Ipv4Check.OK || readU16(buf, off + 2) !== len || buf[off + 9] !== protocol) {
       return 'malformed super-packet';
     }
     if (readLe16(header, 4) === 0) return 'gso_size 0';
@@ -83,4 +85,30 @@ export function acceptFrame(header: Uint8Array, buf: Uint8Array, off: number, le
     writeU16(packet, field, internetChecksum(packet, start, len - start));
   }
   return packet;
+}
+
+/**
+ * The datagrams the kernel cuts a UDP_L4 super-packet (IPv4, IHL 5, as acceptFrame returned it)
+ * into: gso_size octets of payload each (the last may be shorter), identifiers counting up from
+ * the super-packet's, lengths and checksums of their own.
+ */
+export function segmentUdp(packet: Uint8Array, gsoSize: number): Buffer[] {
+  const out: Buffer[] = [];
+  const id = readU16(packet, 4);
+  for (let at = 28, k = 0; at < packet.length; at += gsoSize, k++) {
+    const payload = Math.min(gsoSize, packet.length - at);
+    const d = Buffer.alloc(28 + payload);
+    d.set(packet.subarray(0, 28), 0);
+    d.set(packet.subarray(at, at + payload), 28);
+    writeU16(d, 2, d.length);
+    writeU16(d, 4, (id + k) & 0xffff);
+    writeU16(d, 10, 0);
+    writeU16(d, 10, internetChecksum(d, 0, 20));
+    writeU16(d, 24, 8 + payload);
+    writeU16(d, 26, 0);
+    const sum = internetChecksum(d, 20, 8 + payload, pseudoSum(d, 0, IPPROTO_UDP, 8 + payload));
+    writeU16(d, 26, sum === 0 ? 0xffff : sum);
+    out.push(d);
+  }
+  return out;
 }

@@ -10,9 +10,9 @@ import type { AddrEvent, AddrEventSource } from './addr-events.js';
 import { decodeFlags, type TunAddress, type TunDevice, type TunFlags, type TunStats } from './device.js';
 import { IFF } from './native.js';
 import { TunError } from './errors.js';
-import { acceptFrame, kernelFrame } from './fake-offload.js';
+import { acceptFrame, kernelFrame, segmentUdp } from './fake-offload.js';
 import { VnetFraming } from './offload-framing.js';
-import { MAX_IP_PACKET } from './offload.js';
+import { MAX_IP_PACKET, readLe16, VnetGso } from './offload.js';
 
 /** Address events a test emits by hand, or that fake devices emit on setAddress/removeAddress. */
 export class FakeAddrEventSource implements AddrEventSource {
@@ -82,6 +82,7 @@ class FakeTun implements TunDevice {
       this.framing = new VnetFraming(
         { readFrames: (bufs, sizes) => this.readQueue(bufs, sizes, 0), writeFrame: (header, buf, off, len) => this.writeFrame(header, buf, off, len) },
         FAKE_FRAME_BATCH,
+        true,
       );
     }
   }
@@ -160,7 +161,11 @@ class FakeTun implements TunDevice {
   private writeFrame(header: Uint8Array, buf: Uint8Array, offset: number, length: number): boolean {
     this.live('write'); // as KernelTun: a closed fd throws
     const packet = acceptFrame(header, buf, offset, length, this.mtu);
-    return typeof packet === 'string' ? this.refuse() : this.take(packet);
+    if (typeof packet === 'string') return this.refuse();
+    if ((header[1]! & ~VnetGso.ECN) !== VnetGso.UDP_L4) return this.take(packet);
+    let ok = true;
+    for (const datagram of segmentUdp(packet, readLe16(header, 4))) ok = this.take(datagram) && ok;
+    return ok;
   }
 
   /** The kernel takes the packet (a copy) into the stack, unless the interface is down. */

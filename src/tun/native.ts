@@ -38,8 +38,9 @@ export interface NativeFdPoll {
 export interface NativeTun {
   /** Opens /dev/net/tun and binds it to `name` (IFF_TUN | IFF_NO_PI), creating the device if needed.
    *  With offload: IFF_VNET_HDR (vnetHeader: reads and writes are virtio_net_hdr frames) and
-   *  TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4 (offload, false when the kernel refused it). */
-  openTun(name: string, nonBlocking: boolean, offload?: boolean): { fd: number; name: string; vnetHeader: boolean; offload: boolean };
+   *  TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4 (offload, false when the kernel refused it);
+   *  udpSegmentation: the kernel takes UDP_L4 super-packets on write (it knows TUN_F_USO4, 6.2+). */
+  openTun(name: string, nonBlocking: boolean, offload?: boolean): { fd: number; name: string; vnetHeader: boolean; offload: boolean; udpSegmentation?: boolean };
   closeFd(fd: number): void;
   /** Reads up to min(bufs.length, sizes.length) packets, one read each, into bufs[i] at offset;
    *  sizes[i] = length. Returns the count (stops at EAGAIN), or -errno when the first read failed. */

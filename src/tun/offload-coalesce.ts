@@ -1,19 +1,25 @@
 // The write side of TUN offload: GroCoalescer merges runs of TCP/IPv4 segments of one flow into
 // one super-packet per write (with a virtio_net_hdr announcing TCPV4 GSO and a partial checksum),
-// as Linux tcp_gro_receive and wireguard-go's tcpGRO do; anything else is written as it came with
-// an all-zero header. Pure: the write is a callback; nothing allocates per packet.
+// as Linux tcp_gro_receive and wireguard-go's tcpGRO do, and runs of same-size UDP/IPv4 datagrams
+// of one flow with consecutive IP identifiers into one UDP_L4 super-packet (as udp_gro_receive and
+// wireguard-go's udpGRO do; the kernel cuts it back into exactly those datagrams, so one write
+// carries up to 64 small datagrams instead of one; only where the kernel takes UDP_L4, 6.2+).
+// Anything else is written as it came with an
+// all-zero header. Pure: the write is a callback; nothing allocates per packet.
 
 import { readU16, readU32, writeU16 } from '../abi/bytes.js';
 import { internetChecksum, onesComplementSum } from '../abi/ipv4.js';
 import {
   copyAndSum,
   IPPROTO_TCP,
+  IPPROTO_UDP,
   MAX_IP_PACKET,
   TCP_ACK,
   TCP_CSUM_OFFSET,
   TCP_MIN_HEADER,
   TCP_PSH,
   tcpPseudoSum,
+  UDP_CSUM_OFFSET,
   VNET_HDR_LEN,
   VnetFlag,
   VnetGso,
@@ -44,10 +50,18 @@ export class GroCoalescer {
   private runTcpHdrLen = 0;
   private segSize = 0;
   private nextSeq = 0;
+  /** What the pending run holds: TCP segments or UDP datagrams. */
+  private runUdp = false;
+  /** The IP identifier the next datagram of a UDP run must carry. */
+  private nextId = 0;
+
+  /** Whether UDP runs are joined (the device takes UDP_L4 super-packets: Linux 6.2+). */
+  private readonly udp: boolean;
 
   /** write(header10, buf, off, len): header is a 10-octet vnet header to write in front of buf[off..off+len); both are reused after write returns. */
-  constructor(write: VnetWrite, maxPacket = MAX_IP_PACKET) {
+  constructor(write: VnetWrite, maxPacket = MAX_IP_PACKET, udp = true) {
     this.write = write;
+    this.udp = udp;
     this.maxPacket = Math.max(0, Math.min(MAX_IP_PACKET, Math.floor(maxPacket)));
     this.run = new Uint8Array(this.maxPacket);
   }
@@ -66,7 +80,8 @@ export class GroCoalescer {
   push(buf: Uint8Array, off: number, len: number): boolean {
     this.counters.pushed++;
     const tcpHdrLen = this.eligible(buf, off, len);
-    if (tcpHdrLen > 0 && this.runLen > 0 && this.joins(buf, off, len, tcpHdrLen)) {
+    if (tcpHdrLen < 0 && this.udp) return this.pushUdp(buf, off, len);
+    if (tcpHdrLen > 0 && this.runLen > 0 && !this.runUdp && this.joins(buf, off, len, tcpHdrLen)) {
       const hdrs = 20 + tcpHdrLen;
       const payload = len - hdrs;
       const dst = this.run;
@@ -107,8 +122,15 @@ export class GroCoalescer {
     writeU16(run, 2, len);
     writeU16(run, 10, 0);
     writeU16(run, 10, internetChecksum(run, 0, 20));
-    writeU16(run, 20 + TCP_CSUM_OFFSET, onesComplementSum(run, 0, 0, tcpPseudoSum(run, 0, len - 20)));
-    writeVnetHeader(this.header, 0, VnetFlag.NEEDS_CSUM, VnetGso.TCPV4, 20 + this.runTcpHdrLen, this.segSize, 20, TCP_CSUM_OFFSET);
+    if (this.runUdp) {
+      // The UDP length and the partial checksum cover the whole run; the kernel adjusts both per datagram.
+      writeU16(run, 24, len - 20);
+      writeU16(run, 20 + UDP_CSUM_OFFSET, onesComplementSum(run, 0, 0, udpPseudoSum(run, 0, len - 20)));
+      writeVnetHeader(this.header, 0, VnetFlag.NEEDS_CSUM, VnetGso.UDP_L4, 28, this.segSize, 20, UDP_CSUM_OFFSET);
+    } else {
+      writeU16(run, 20 + TCP_CSUM_OFFSET, onesComplementSum(run, 0, 0, tcpPseudoSum(run, 0, len - 20)));
+      writeVnetHeader(this.header, 0, VnetFlag.NEEDS_CSUM, VnetGso.TCPV4, 20 + this.runTcpHdrLen, this.segSize, 20, TCP_CSUM_OFFSET);
+    }
     this.counters.superPackets++;
     this.counters.merged += this.runSegments;
     if (!this.write(this.header, run, 0, len)) this.counters.runsRefused++;
@@ -130,6 +152,7 @@ export class GroCoalescer {
     for (let i = 0; i < 20; i++) run[i] = buf[off + i]!;
     const sum = copyAndSum(buf, off + 20, run, 20, len - 20);
     if (internetChecksum(run, 0, 0, sum + tcpPseudoSum(run, 0, len - 20)) !== 0) return this.single(buf, off, len);
+    this.runUdp = false;
     this.runLen = len;
     this.runSegments = 1;
     this.runTcpHdrLen = tcpHdrLen;
@@ -138,14 +161,61 @@ export class GroCoalescer {
     return true;
   }
 
+  // A UDP datagram (eligible() said so): joins the pending UDP run, or flushes and starts one.
+  private pushUdp(buf: Uint8Array, off: number, len: number): boolean {
+    const payload = len - 28;
+    if (this.runLen > 0 && this.runUdp && this.udpJoins(buf, off, len)) {
+      const sum = onesComplementSum(buf, off + 20, 8, udpPseudoSum(buf, off, len - 20)) + copyAndSum(buf, off + 28, this.run, this.runLen, payload);
+      if (internetChecksum(this.run, 0, 0, sum) === 0) {
+        this.runLen += payload;
+        this.runSegments++;
+        this.nextId = (this.nextId + 1) & 0xffff;
+        if (payload < this.segSize || this.runSegments >= MAX_RUN_SEGMENTS) this.flush();
+        return true;
+      }
+      this.flush();
+      return this.single(buf, off, len);
+    }
+    this.flush();
+    if (2 * len - 28 > this.maxPacket) return this.single(buf, off, len);
+    const run = this.run;
+    for (let i = 0; i < 20; i++) run[i] = buf[off + i]!;
+    const sum = copyAndSum(buf, off + 20, run, 20, len - 20);
+    if (internetChecksum(run, 0, 0, sum + udpPseudoSum(run, 0, len - 20)) !== 0) return this.single(buf, off, len);
+    this.runUdp = true;
+    this.runLen = len;
+    this.runSegments = 1;
+    this.segSize = payload;
+    this.nextId = (readU16(buf, off + 4) + 1) & 0xffff;
+    return true;
+  }
+
+  /** May this UDP datagram join the pending UDP run (same flow and IP header, next identifier, not larger, fits)? */
+  private udpJoins(buf: Uint8Array, off: number, len: number): boolean {
+    const run = this.run;
+    const payload = len - 28;
+    if (payload > this.segSize || this.runLen + payload > this.maxPacket || readU16(buf, off + 4) !== this.nextId) return false;
+    // TOS, DF, TTL, addresses, ports.
+    if (buf[off + 1] !== run[1] || (buf[off + 6]! & 0x40) !== (run[6]! & 0x40) || buf[off + 8] !== run[8]) return false;
+    for (let i = 12; i < 24; i++) if (buf[off + i] !== run[i]) return false;
+    return true;
+  }
+
   /**
-   * The TCP header length when the packet may start or join a run: IPv4, IHL 5, total length ==
-   * len, header checksum right (a merged header is recomputed, so it must not hide a bad one), not
-   * a fragment, TCP, flags ACK or ACK|PSH, payload > 0. Otherwise 0.
+   * The TCP header length when the packet may start or join a TCP run, -1 for a UDP datagram that
+   * may start or join a UDP run, otherwise 0. Both: IPv4, IHL 5, total length == len, header
+   * checksum right (a merged header is recomputed, so it must not hide a bad one), not a fragment,
+   * payload > 0. TCP: flags ACK or ACK|PSH. UDP: its length says len - 20 and it has a checksum.
    */
   private eligible(buf: Uint8Array, off: number, len: number): number {
-    if (!(off >= 0 && len >= 40 && off + len <= buf.length)) return 0;
-    if (buf[off] !== 0x45 || buf[off + 9] !== IPPROTO_TCP || readU16(buf, off + 2) !== len) return 0;
+    if (!(off >= 0 && len >= 29 && off + len <= buf.length)) return 0;
+    if (buf[off] !== 0x45 || readU16(buf, off + 2) !== len) return 0;
+    const protocol = buf[off + 9];
+    if (protocol === IPPROTO_UDP) {
+      if (readU16(buf, off + 24) !== len - 20 || readU16(buf, off + 26) === 0) return 0;
+      return (readU16(buf, off + 6) & 0x3fff) === 0 && internetChecksum(buf, off, 20) === 0 ? -1 : 0;
+    }
+    if (protocol !== IPPROTO_TCP || len < 40) return 0;
     if ((readU16(buf, off + 6) & 0x3fff) !== 0 || internetChecksum(buf, off, 20) !== 0) return 0;
     const flags = buf[off + 33]!;
     if (flags !== TCP_ACK && flags !== (TCP_ACK | TCP_PSH)) return 0;
@@ -170,4 +240,9 @@ export class GroCoalescer {
     for (let i = 38; i < end; i++) if (buf[off + i] !== run[i]) return false;
     return true;
   }
+}
+
+/** Unfolded sum of the UDP pseudo-header (source, destination, protocol 17, UDP length) of the IPv4 packet at `ip`. */
+function udpPseudoSum(buf: Uint8Array, ip: number, udpLength: number): number {
+  return tcpPseudoSum(buf, ip, udpLength) - IPPROTO_TCP + IPPROTO_UDP;
 }

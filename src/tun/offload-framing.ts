@@ -52,14 +52,16 @@ export class VnetFraming {
     if (!this.closed) this.coalescer.flush();
   };
 
-  /** batch: frames read per call into the device (each buffer holds the largest frame). */
+  /** batch: frames read per call into the device (each buffer holds the largest frame); udp:
+   *  whether the device takes UDP_L4 super-packets (then runs of UDP datagrams are joined too). */
   constructor(
     private readonly io: FrameIo,
     batch: number,
+    udp = false,
   ) {
     this.frames = Array.from({ length: Math.max(1, batch) }, () => new Uint8Array(VNET_HDR_LEN + MAX_IP_PACKET));
     this.frameSizes = new Int32Array(this.frames.length);
-    this.coalescer = new GroCoalescer(io.writeFrame);
+    this.coalescer = new GroCoalescer(io.writeFrame, MAX_IP_PACKET, udp);
   }
 
   /** Whether packets of frames already read are waiting to be handed out (no fd event will say so). */

@@ -13,7 +13,7 @@ import { checkIpv4, internetChecksum, Ipv4Check } from '../abi/ipv4.js';
 /** Size of struct virtio_net_hdr (without num_buffers). */
 export const VNET_HDR_LEN = 10;
 export const VnetFlag = Object.freeze({ NEEDS_CSUM: 1, DATA_VALID: 2 } as const);
-export const VnetGso = Object.freeze({ NONE: 0, TCPV4: 1, UDP: 3, TCPV6: 4, ECN: 0x80 } as const);
+export const VnetGso = Object.freeze({ NONE: 0, TCPV4: 1, UDP: 3, TCPV6: 4, UDP_L4: 5, ECN: 0x80 } as const);
 export const OffloadDrop = Object.freeze({ MALFORMED: -1, UNSUPPORTED_GSO: -2, TOO_BIG: -3 } as const);
 
 export const IPPROTO_TCP = 6;

@@ -244,6 +244,34 @@ test('EAGAIN keeps the rest queued in order, waits for writable, and drops only 
   assert.equal(fake.closed, 1);
 });
 
+test('too big on an IPv6 socket: told once per destination and flush, IPv6 by its octets, IPv4-mapped as IPv4', () => {
+  const told: string[] = [];
+  const any6 = new Uint8Array(16);
+  const s = BatchUdpSocket.open({
+    address: any6, port: 0, native: ScriptedNative, onReceive: () => undefined,
+    onTooBig: (address, port, to6, off) => told.push(`${address} ${port} ${Buffer.from(to6.subarray(off, off + 16)).toString('hex')}`),
+  });
+  const fake = ScriptedNative.last as ScriptedNative;
+  fake.room = 100;
+  const a = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), 2]);
+  const b = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), 3]);
+  // Tags 1..3 to a (refused), 4 to b (refused), 5 to 10.0.0.2 (IPv4-mapped, refused), 6 to a (sent).
+  for (const tag of [1, 2, 3, 4, 5]) fake.refuse.add(tag);
+  for (const tag of [1, 2, 3]) s.send6(a, 0, 7010, Uint8Array.of(tag, 0, 0));
+  s.send6(b, 0, 7010, Uint8Array.of(4, 0, 0));
+  s.send(0x0a000002, 7010, Uint8Array.of(5, 0, 0));
+  s.send6(a, 0, 7010, Uint8Array.of(6, 0, 0));
+  s.flush();
+  assert.deepEqual(told, [
+    `-1 7010 ${Buffer.from(a).toString('hex')}`,
+    `-1 7010 ${Buffer.from(b).toString('hex')}`,
+    `${0x0a000002} 7010 00000000000000000000ffff0a000002`,
+  ]);
+  assert.equal(s.counters.tooBig, 5);
+  assert.deepEqual(fake.sent, [6]);
+  s.close();
+});
+
 test('refused GSO runs: errnos about the path leave segmentation on; EIO turns it off at once, EINVAL after 8', () => {
   const E = constants.errno;
   const errors: Error[] = [];

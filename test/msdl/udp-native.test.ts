@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NativeUdpUnderlay } from '../../src/msdl/udp-native.js';
+import { readFileSync } from 'node:fs';
+import { IPV4_UDP_HEADERS, IPV6_UDP_HEADERS, NativeUdpUnderlay } from '../../src/msdl/udp-native.js';
+import { routeMtu } from '../../src/msdl/udp-addon.js';
 import type { UdpEndpoint } from '../../src/msdl/udp-endpoint.js';
 import { performance } from 'node:perf_hooks';
 import { createLogger } from '../../src/base/logger.js';
@@ -137,4 +139,19 @@ test('receiveBufferText reports the size the kernel set, and says why when it ca
   const { receiveBufferText } = await import('../../src/msdl/udp-native.js');
   assert.equal(receiveBufferText(32 << 20, 64 << 20), 'receive buffer 64 MiB');
   assert.match(receiveBufferText(32 << 20, 425984), /^receive buffer 0\.41 MiB, not the 32 MiB asked: the kernel caps it at net\.core\.rmem_max/);
+});
+
+test('pathLimit: the route MTU less 28 for IPv4 and less 48 for IPv6 (loopback); routeMtu checks its octets', (t) => {
+  const underlay = new NativeUdpUnderlay(quiet);
+  const loMtu = Number(readFileSync('/sys/class/net/lo/mtu', 'utf8'));
+  // IPv4 reports at most 65535 (its largest packet), IPv6 the link's own 65536.
+  assert.equal(underlay.pathLimit(underlay.link('127.0.0.1', 4000)), Math.min(loMtu, 65535) - IPV4_UDP_HEADERS);
+  if (readFileSync('/proc/sys/net/ipv6/conf/lo/disable_ipv6', 'utf8').trim() !== '0') {
+    t.diagnostic('IPv6 is disabled on lo here: only the IPv4 half and the argument checks ran');
+  } else {
+    assert.equal(underlay.pathLimit(underlay.link('::1', 4000)), loMtu - IPV6_UDP_HEADERS);
+  }
+  assert.equal(IPV6_UDP_HEADERS, 48);
+  assert.throws(() => routeMtu(new Uint8Array(20), 5), /16 octets/);
+  assert.throws(() => routeMtu(new Uint8Array(8)), /16 octets/);
 });

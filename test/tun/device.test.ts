@@ -30,6 +30,22 @@ test('ms0 with MTU 1500 and 10.77.0.1/24: ping makes a packet readable, our echo
   assert.equal(r.existsAfterClose, false);
 });
 
+test('UDP datagrams written into an offloading ms0 are joined into UDP_L4 super-packets and arrive as the same datagrams, in order', (t) => {
+  if (!requireRoot(t)) return;
+  const r = runInNetns('udp-gro');
+  assert.equal(r.error, undefined);
+  assert.equal(r.offload, true, 'the kernel took TUN offload');
+  // Linux 6.2+ takes UDP_L4 super-packets (TUN_F_USO4); older kernels get every datagram on its own.
+  const [major = 0, minor = 0] = os.release().split('.').map(Number);
+  const uso = major > 6 || (major === 6 && minor >= 2);
+  assert.equal(r.udpSegmentation, uso, `kernel ${os.release()}`);
+  assert.equal(r.written, 43);
+  assert.equal(r.received, 43, 'every datagram reached the socket');
+  assert.equal(r.inOrder, true, 'with its payload and length, in order');
+  assert.equal(r.superPacketsWritten, uso ? 1 : 0, 'the 40 with consecutive identifiers went as one write');
+  assert.equal(r.segmentsJoined, uso ? 40 : 0);
+});
+
 test('with UV_THREADPOOL_SIZE=4 and ms0..ms3 open and idle, fs.promises.readFile completes within a second', (t) => {
   if (!requireRoot(t)) return;
   const r = runInNetns('threadpool', { UV_THREADPOOL_SIZE: '4' });

@@ -67,7 +67,7 @@ Napi::Value AddrMonitorRead(const Napi::CallbackInfo& info);
 
 // notify.cc: one datagram to a unix socket (sd_notify's NOTIFY_SOCKET).
 Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info);
-// routeMtu(address) -> the MTU of the route to an IPv4 address, or -errno (pmtu.cc).
+// routeMtu(address | octets, offset) -> the MTU of the route to an IPv4 or IPv6 address, or -errno (pmtu.cc).
 Napi::Value RouteMtuOf(const Napi::CallbackInfo& info);
 
 // aead.cc: ChaCha20-Poly1305 seal and open over a batch of datagrams (OpenSSL EVP, in place).

@@ -16,5 +16,7 @@ int SetNoFragment(int fd, int family);
 // The MTU of the route to address (host order) as the kernel knows it (the outgoing link's, or a
 // lower path MTU it learned): a positive MTU, or -errno.
 int RouteMtu(uint32_t address);
+// The same towards the IPv6 address address[0, 16) (IPV6_MTU).
+int RouteMtu6(const uint8_t* address);
 
 }  // namespace msnl

@@ -21,6 +21,10 @@
 #include <uv.h>
 
 
+// TUN_F_USO4 and TUN_F_USO6 of linux/if_tun.h (6.2+), spelled out for older headers; the kernel
+// takes them only together.
+#define MSNL_TUN_F_USO 0x60
+
 namespace msnl {
 
 void ThrowSys(Napi::Env env, int err, const char* syscall) {
@@ -93,11 +97,18 @@ Napi::Value OpenTun(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   bool offload = wantOffload && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) == 0;
+  // Whether the kernel takes UDP_L4 super-packets (Linux 6.2+): it knows TUN_F_USO4 | TUN_F_USO6
+  // then. Only a probe: reads must not yield UDP super-packets, so the flags go back to CSUM | TSO4.
+  bool udpSegmentation = false;
+  if (offload && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | MSNL_TUN_F_USO) == 0) {
+    udpSegmentation = ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) == 0;
+  }
   Napi::Object result = Napi::Object::New(env);
   result.Set("fd", Napi::Number::New(env, fd));
   result.Set("name", Napi::String::New(env, ifr.ifr_name));
   result.Set("vnetHeader", Napi::Boolean::New(env, wantOffload));
   result.Set("offload", Napi::Boolean::New(env, offload));
+  result.Set("udpSegmentation", Napi::Boolean::New(env, udpSegmentation));
   return result;
 }
 
