@@ -92,6 +92,7 @@ export class Daemon<L> {
       sameLink: (a, b) => options.underlay.same(a, b),
       peerKeyOf: (address) => this.routeKeys.lookup(address),
       aead: defaultAead(),
+      scheduleSeals: queueMicrotask,
       pathLimitOf: (link) => {
         const maxDatagram = options.underlay.pathLimit?.(link);
         return maxDatagram === undefined ? undefined : { maxDatagram, pinned: false };

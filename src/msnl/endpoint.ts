@@ -82,6 +82,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     const host: SecureHost<L> = {
       clock: this.clock, random: this.random, config: this.config, counters: this.counters,
       ...(options.aead === undefined ? {} : { aead: options.aead }),
+      ...(options.scheduleSeals === undefined ? {} : { scheduleSeals: options.scheduleSeals }),
       peerKeyOf: (address) => this.peerKeyOf(address),
       sameLink: this.sameLink,
       linkBytes,
