@@ -6,6 +6,7 @@
 // callback, before the UDP socket's own flush); a full slab flushes at once. Octets only: keys,
 // counters and every decision stay with the caller (secure.ts). Nothing allocates per frame.
 
+import { copyOctets } from '../abi/bytes.js';
 import { AEAD_ITEM, Desc, describe, type AeadBatch } from '../crypto/aead.js';
 import { KEY_SIZE, TAG_SIZE } from '../crypto/primitives.js';
 import { SEALED_HEADER_SIZE, writeSealedHeader } from './secure-wire.js';
@@ -55,11 +56,14 @@ export class SealQueue<L> {
   }
 
   /**
-   * Queues buf[offset, offset + length), one MSNL frame, to be sealed under `key` and `counter` for
-   * `receiver` and sent to `link`. False when the frame cannot fit any batch (larger than the slab).
+   * Queues `head` (when given) then buf[offset, offset + length), one MSNL frame, to be sealed
+   * under `key` and `counter` for `receiver` and sent to `link`. False when the frame cannot fit
+   * any batch (larger than the slab) or a flush is sending.
    */
-  add(key: Uint8Array, receiver: number, counter: number, link: L, buf: Uint8Array, offset: number, length: number): boolean {
-    const size = SEALED_HEADER_SIZE + length + TAG_SIZE;
+  add(key: Uint8Array, receiver: number, counter: number, link: L, buf: Uint8Array, offset: number, length: number, head: Uint8Array | null = null): boolean {
+    const headLength = head === null ? 0 : head.length;
+    const frameLength = headLength + length;
+    const size = SEALED_HEADER_SIZE + frameLength + TAG_SIZE;
     if (size > this.slab.length || this.sending) return false;
     if (this.count === SEAL_BATCH_ITEMS || this.used + size > this.slab.length) this.flush();
     if (key !== this.lastKey) {
@@ -70,8 +74,9 @@ export class SealQueue<L> {
     }
     const at = this.used;
     writeSealedHeader(this.slab, at, receiver, counter);
-    this.slab.set(buf.subarray(offset, offset + length), at + SEALED_HEADER_SIZE);
-    describe(this.desc, this.count, this.lastKeyAt, counter, at, SEALED_HEADER_SIZE, at + SEALED_HEADER_SIZE, length);
+    if (head !== null) this.slab.set(head, at + SEALED_HEADER_SIZE);
+    copyOctets(buf, offset, this.slab, at + SEALED_HEADER_SIZE + headLength, length);
+    describe(this.desc, this.count, this.lastKeyAt, counter, at, SEALED_HEADER_SIZE, at + SEALED_HEADER_SIZE, frameLength);
     this.links[this.count++] = link;
     this.used += size;
     if (!this.scheduled) {

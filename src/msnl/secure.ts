@@ -402,8 +402,11 @@ export class SecureLayer<L> {
 
   // --- sealing ---------------------------------------------------------------------------
 
-  /** Seals buf[offset, offset + length), one MSNL frame, and sends it to the connection's peer. */
-  sealAndSend(conn: Connection<L>, buf: Uint8Array, offset: number, length: number): boolean {
+  /**
+   * Seals `head` (when given: a data header) then buf[offset, offset + length), one MSNL frame,
+   * and sends it to the connection's peer; the octets are copied once, into the sealed datagram.
+   */
+  sealAndSend(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, head: Uint8Array | null = null): boolean {
     const session = conn.secure?.sendSession() ?? null;
     const { host } = this;
     if (session === null || host.clock.now() - session.createdAt >= host.config.rejectAfterMs || session.sendCounter >= host.config.rejectAfterMessages) {
@@ -411,18 +414,18 @@ export class SecureLayer<L> {
       return false;
     }
     const counter = session.sendCounter++;
-    if (this.sealQueue?.add(session.sendKey, session.remoteIndex, counter, conn.link, buf, offset, length) === true) {
+    if (this.sealQueue?.add(session.sendKey, session.remoteIndex, counter, conn.link, buf, offset, length, head) === true) {
       host.counters.sealedOut++;
       return true;
     }
-    const out = this.sealer.seal(session.sendKey, session.remoteIndex, counter, buf, offset, length);
+    const out = this.sealer.seal(session.sendKey, session.remoteIndex, counter, buf, offset, length, head);
     if (out === null) {
       host.counters.dropSendNoSession++;
       return false;
     }
     try {
       host.counters.sealedOut++;
-      host.transmit(conn.link, out, 0, SEALED_HEADER_SIZE + length + TAG_SIZE);
+      host.transmit(conn.link, out, 0, SEALED_HEADER_SIZE + (head === null ? 0 : head.length) + length + TAG_SIZE);
       return true;
     } finally {
       this.sealer.sealed();
