@@ -10,7 +10,7 @@ import type { RandomSource } from '../base/random.js';
 import { CookieChecker, CookieGenerator } from '../crypto/cookie.js';
 import { initialState, readMessage1, readMessage2, writeMessage1, writeMessage2, type InitiatorState, type ResponderState, type SymmetricState } from '../crypto/noise.js';
 import { nodeCryptoAead, type AeadBatch } from '../crypto/aead.js';
-import { equal, generateKeyPair, TAG_SIZE, type KeyPair } from '../crypto/primitives.js';
+import { dh, equal, generateKeyPair, TAG_SIZE, type KeyPair } from '../crypto/primitives.js';
 import type { Connection } from './connection.js';
 import { MsgType, SIGNAL_SIZE } from './constants.js';
 import { HandshakeGate } from './handshake-gate.js';
@@ -94,11 +94,18 @@ export class SecureLayer<L> {
   private readonly sessions = new Map<number, { session: Session; conn: Connection<L> }>();
   private arrived: Arrived | null = null;
   private readonly gate: HandshakeGate;
-  private lastStampNs = 0;
+  /** The last handshake timestamp: whole milliseconds, and a count of stamps within that millisecond. */
+  private lastStampMs = 0;
+  private stampsInMs = 0;
   private readonly sealedHeader: SealedHeader = { receiver: 0, counter: 0 };
   private readonly sealer: FrameSealer;
   /** Sealed frames waiting to be sealed together (null: each is sealed at once). */
   private readonly sealQueue: SealQueue<L> | null;
+  /** DH(host key, peer's static key) of configured peers by key (hex): fixed for a pair of keys, so
+   *  each handshake does one X25519 less (WireGuard keeps it per peer too). */
+  private readonly staticShared = new Map<string, Uint8Array>();
+  /** The DH(host key, initiator's key) receiveInit's readMessage1 just computed, until the key is checked. */
+  private sharedJustMade: Uint8Array | null = null;
   /** The next handshake's ephemeral key pair, made ahead by tick() so a call set-up need not wait for it. */
   private spare: KeyPair | null = null;
 
@@ -128,6 +135,7 @@ export class SecureLayer<L> {
     if (identity !== null && this.identity !== null && equal(identity.privateKey, this.identity.privateKey)) return;
     this.identity = identity;
     this.answers.clear();
+    this.staticShared.clear();
     this.spare = identity === null ? null : generateKeyPair();
     this.checker = identity === null ? null : new CookieChecker(identity.publicKey, () => this.host.clock.now());
     this.start = identity === null ? null : initialState(PROLOGUE, identity.publicKey);
@@ -136,7 +144,7 @@ export class SecureLayer<L> {
 
   /** How many handshake and session entries are held (the fuzz tests watch it stay bounded). */
   stateSize(): number {
-    return this.attempts.size + this.answers.size + this.sessions.size + this.gate.size + this.peers.size;
+    return this.attempts.size + this.answers.size + this.sessions.size + this.gate.size + this.peers.size + this.staticShared.size;
   }
 
   // --- sending handshakes -----------------------------------------------------------------
@@ -154,7 +162,7 @@ export class SecureLayer<L> {
     const payload = new Uint8Array(SIGNAL_SIZE + TIMESTAMP_SIZE);
     payload.set(signal.subarray(0, SIGNAL_SIZE));
     payload.set(this.timestamp(), SIGNAL_SIZE);
-    const written = writeMessage1(peer.start, this.identity, peerKey, this.ephemeral(), payload);
+    const written = writeMessage1(peer.start, this.identity, peerKey, this.ephemeral(), payload, this.sharedWith(peer));
     if (written === null) {
       host.counters.dropAuth++;
       return false;
@@ -256,7 +264,8 @@ export class SecureLayer<L> {
       host.counters.dropHandshakeRateLimited++;
       return;
     }
-    const read = readMessage1(this.start, this.identity, view.noise);
+    this.sharedJustMade = null;
+    const read = readMessage1(this.start, this.identity, view.noise, this.sharedOf);
     if (read === null || read.payload.length !== SIGNAL_SIZE + TIMESTAMP_SIZE) {
       host.counters.dropAuth++;
       return;
@@ -275,6 +284,7 @@ export class SecureLayer<L> {
       return;
     }
     const peer = this.peer(configured);
+    if (this.sharedJustMade !== null) this.keepShared(peer.id, this.sharedJustMade);
     const stamp = read.payload.subarray(SIGNAL_SIZE);
     if (peer.lastTimestamp !== null && Buffer.compare(stamp, peer.lastTimestamp) <= 0) {
       host.counters.dropReplay++;
@@ -506,6 +516,30 @@ export class SecureLayer<L> {
 
   // --- helpers ---------------------------------------------------------------------------
 
+  /** DH(host key, the peer's key), made once per peer and host key; null when it fails. */
+  private sharedWith(peer: PeerState): Uint8Array | null {
+    let shared = this.staticShared.get(peer.id) ?? null;
+    if (shared === null && this.identity !== null) {
+      shared = dh(this.identity.privateKey, peer.publicKey);
+      if (shared !== null) this.keepShared(peer.id, shared);
+    }
+    return shared;
+  }
+
+  /** readMessage1's source of DH(host key, rs): the kept value of a configured peer, else computed
+   *  here and kept aside until receiveInit has checked rs against the route's key. */
+  private readonly sharedOf = (rs: Uint8Array): Uint8Array | null => {
+    const kept = this.staticShared.get(hexOf(rs));
+    if (kept !== undefined || this.identity === null) return kept ?? null;
+    this.sharedJustMade = dh(this.identity.privateKey, rs);
+    return this.sharedJustMade;
+  };
+
+  private keepShared(id: string, shared: Uint8Array): void {
+    if (this.staticShared.size >= MAX_TABLE) this.staticShared.clear();
+    this.staticShared.set(id, shared);
+  }
+
   private roam(conn: Connection<L>, link: L): void {
     if (this.host.sameLink(conn.link, link)) return;
     conn.link = link;
@@ -536,9 +570,18 @@ export class SecureLayer<L> {
 
   /** A strictly increasing TAI64N stamp from the wall clock. */
   private timestamp(): Uint8Array {
-    const ns = Math.max(Math.floor(this.host.wallClockMs() * 1e6), this.lastStampNs + 1);
-    this.lastStampNs = ns;
-    return encodeTimestamp(Math.floor(ns / 1e9), ns % 1e9);
+    // Nanoseconds since 1970 are past 2^53, where a double cannot add 1: counted in integers apart,
+    // so two initiations within one millisecond (calls on two interfaces, a call and a rekey)
+    // still get increasing stamps instead of the second being dropped by the peer as a replay.
+    const ms = Math.floor(this.host.wallClockMs());
+    if (ms > this.lastStampMs) {
+      this.lastStampMs = ms;
+      this.stampsInMs = 0;
+    } else if (++this.stampsInMs >= 1_000_000) {
+      this.lastStampMs++;
+      this.stampsInMs = 0;
+    }
+    return encodeTimestamp(Math.floor(this.lastStampMs / 1000), (this.lastStampMs % 1000) * 1_000_000 + this.stampsInMs);
   }
 
   private boundTable<K, V>(table: Map<K, V>): void {
