@@ -25,7 +25,8 @@ export class MsnlPeer implements Peer {
   /** Set when msnld started but did not answer on its control socket (no `msnl status` yet). */
   note: string | undefined;
 
-  constructor(private readonly topology: Topology, readonly auth = false, readonly family: 4 | 6 = 4) {
+  /** `nodeArgs` go to node for each msnld (e.g. `--cpu-prof` in bench/keyed.ts). */
+  constructor(private readonly topology: Topology, readonly auth = false, readonly family: 4 | 6 = 4, private readonly nodeArgs: readonly string[] = []) {
     this.name = auth ? 'msnl (auth)' : family === 6 ? 'msnl IPv6' : 'msnl';
   }
 
@@ -53,7 +54,7 @@ export class MsnlPeer implements Peer {
     }
     for (const host of hosts) {
       try {
-        await topology.startDaemon(host, [], [], this.endpoint(host));
+        await topology.startDaemon(host, [], this.nodeArgs, this.endpoint(host));
       } catch (error) {
         // Until the CLI has a readiness probe the daemon may run fine without answering it.
         const daemon = host.daemon;
