@@ -27,8 +27,11 @@ export class MsnlPeer implements Peer {
   /** Set when msnld started but did not answer on its control socket (no `msnl status` yet). */
   note: string | undefined;
 
-  /** `underlayMtu`: the underlay links' MTU during this peer's runs (then only ms0 is measured). */
-  constructor(private readonly topology: Topology, readonly auth = false, readonly family: 4 | 6 = 4, readonly underlayMtu?: number) {
+  /**
+   * `underlayMtu`: the underlay links' MTU during this peer's runs (then only ms0 is measured);
+   * `nodeArgs` go to node for each msnld (e.g. `--cpu-prof` in bench/keyed.ts).
+   */
+  constructor(private readonly topology: Topology, readonly auth = false, readonly family: 4 | 6 = 4, readonly underlayMtu?: number, private readonly nodeArgs: readonly string[] = []) {
     this.name = auth ? 'msnl (auth)' : family === 6 ? 'msnl IPv6' : underlayMtu !== undefined ? `msnl u${underlayMtu}` : 'msnl';
   }
 
@@ -64,7 +67,7 @@ export class MsnlPeer implements Peer {
     if (this.underlayMtu !== undefined) this.setUnderlayMtu(topology, this.underlayMtu);
     for (const host of hosts) {
       try {
-        await topology.startDaemon(host, [], [], this.endpoint(host));
+        await topology.startDaemon(host, [], this.nodeArgs, this.endpoint(host));
       } catch (error) {
         // Until the CLI has a readiness probe the daemon may run fine without answering it.
         const daemon = host.daemon;

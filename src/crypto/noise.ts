@@ -125,13 +125,18 @@ export function initialState(prologue: Uint8Array, responderStatic: Uint8Array, 
   return state;
 }
 
-/** Writes message 1. Null when a DH fails (the responder's key is not a valid point). */
-export function writeMessage1(start: SymmetricState, staticKey: KeyPair, remoteStatic: Uint8Array, ephemeral: KeyPair, payload: Uint8Array): { message: Uint8Array; state: InitiatorState } | null {
+/**
+ * Writes message 1. Null when a DH fails (the responder's key is not a valid point). `staticShared`:
+ * DH(s, rs) computed earlier (it never changes for a pair of static keys; WireGuard keeps it per
+ * peer too), instead of computing it here.
+ */
+export function writeMessage1(start: SymmetricState, staticKey: KeyPair, remoteStatic: Uint8Array, ephemeral: KeyPair, payload: Uint8Array, staticShared: Uint8Array | null = null): { message: Uint8Array; state: InitiatorState } | null {
   const ss = start.clone();
   ss.mixHash(ephemeral.publicKey);
   if (!ss.mixDh(ephemeral.privateKey, remoteStatic)) return null;
   const encStatic = ss.encryptAndHash(staticKey.publicKey);
-  if (!ss.mixDh(staticKey.privateKey, remoteStatic)) return null;
+  if (staticShared !== null) ss.mixKey(staticShared);
+  else if (!ss.mixDh(staticKey.privateKey, remoteStatic)) return null;
   const encPayload = ss.encryptAndHash(payload);
   const message = new Uint8Array(KEY_SIZE + encStatic.length + encPayload.length);
   message.set(ephemeral.publicKey, 0);
@@ -140,8 +145,11 @@ export function writeMessage1(start: SymmetricState, staticKey: KeyPair, remoteS
   return { message, state: { symmetric: ss, ephemeral, staticKey, remoteStatic } };
 }
 
-/** Reads message 1 as the responder. Null when it does not authenticate. */
-export function readMessage1(start: SymmetricState, staticKey: KeyPair, message: Uint8Array): { payload: Uint8Array; state: ResponderState } | null {
+/**
+ * Reads message 1 as the responder. Null when it does not authenticate. `staticSharedOf(rs)`, when
+ * given, supplies DH(s, rs) for the initiator's static key (null: it is not known and computed here).
+ */
+export function readMessage1(start: SymmetricState, staticKey: KeyPair, message: Uint8Array, staticSharedOf?: (remoteStatic: Uint8Array) => Uint8Array | null): { payload: Uint8Array; state: ResponderState } | null {
   if (message.length < MESSAGE1_OVERHEAD) return null;
   const ss = start.clone();
   const re = message.slice(0, KEY_SIZE);
@@ -149,7 +157,9 @@ export function readMessage1(start: SymmetricState, staticKey: KeyPair, message:
   if (!ss.mixDh(staticKey.privateKey, re)) return null;
   const rs = ss.decryptAndHash(message.subarray(KEY_SIZE, 2 * KEY_SIZE + TAG_SIZE));
   if (rs === null) return null;
-  if (!ss.mixDh(staticKey.privateKey, rs)) return null;
+  const known = staticSharedOf?.(rs) ?? null;
+  if (known !== null) ss.mixKey(known);
+  else if (!ss.mixDh(staticKey.privateKey, rs)) return null;
   const payload = ss.decryptAndHash(message.subarray(2 * KEY_SIZE + TAG_SIZE));
   if (payload === null) return null;
   return { payload, state: { symmetric: ss, staticKey, remoteEphemeral: re, remoteStatic: rs } };

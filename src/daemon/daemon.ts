@@ -97,6 +97,7 @@ export class Daemon<L> {
       sameLink: (a, b) => options.underlay.same(a, b),
       peerKeyOf: (address) => this.routeKeys.lookup(address),
       aead: defaultAead(),
+      scheduleSeals: queueMicrotask,
       pathLimitOf: (link, address) => {
         const pinned = this.routeMtus.lookup(address);
         if (pinned !== undefined) return { maxDatagram: pinned - underlayHeaders(link), pinned: true };

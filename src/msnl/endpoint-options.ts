@@ -31,6 +31,12 @@ export interface EndpointOptions<L> {
   readonly peerKeyOf?: (address: number) => Uint8Array | 'none' | undefined;
   /** Seals and opens sealed frames: the addon's batch AEAD in msnld; default node:crypto. */
   readonly aead?: AeadBatch;
+  /**
+   * Seal the sealed frames of a burst with one AEAD call: they then leave when `schedule` runs
+   * the flush (msnld: queueMicrotask, after the current callback). Absent: each is sealed and
+   * sent at once.
+   */
+  readonly scheduleSeals?: (flush: () => void) => void;
   /** Wall-clock milliseconds since the Unix epoch, for handshake timestamps (default Date.now). */
   readonly wallClock?: () => number;
   /** The octets that name a link's source address, for cookies and per-source limits. */

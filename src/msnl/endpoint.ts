@@ -57,8 +57,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   private readonly header = newDataHeader();
   private readonly savedOctets = new Uint8Array(DATA_HEADER_SIZE);
   private readonly resetBucket: TokenBucket;
-  /** Where sendSealed builds each segment's frame (kept: the data path allocates nothing). */
-  private sealFrame = new Uint8Array(0);
+  /** Where sendSealed writes each segment's data header (kept: the data path allocates nothing). */
+  private readonly sealHead = new Uint8Array(DATA_HEADER_SIZE);
   private readonly secure: SecureLayer<L>;
   private readonly peerKeyOf: (address: number) => Uint8Array | 'none' | undefined;
   private readonly pathLimitOf: EndpointOptions<L>['pathLimitOf'];
@@ -85,6 +85,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     const host: SecureHost<L> = {
       clock: this.clock, random: this.random, config: this.config, counters: this.counters,
       ...(options.aead === undefined ? {} : { aead: options.aead }),
+      ...(options.scheduleSeals === undefined ? {} : { scheduleSeals: options.scheduleSeals }),
       peerKeyOf: (address) => this.peerKeyOf(address),
       sameLink: this.sameLink,
       linkBytes,
@@ -225,18 +226,15 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     return true;
   }
 
-  /** A keyed connection's packet: each segment becomes one sealed datagram. */
+  /** A keyed connection's packet: each segment becomes one sealed datagram (header and chunk copied once, into it). */
   private sendSealed(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, seq: number): boolean {
     const chunk = conn.path.maxDatagram - SEAL_OVERHEAD - DATA_HEADER_SIZE;
-    const size = DATA_HEADER_SIZE + Math.min(chunk, length);
-    if (this.sealFrame.length < size) this.sealFrame = new Uint8Array(Math.max(size, 2048));
-    const frame = this.sealFrame; // sealAndSend copies it before anything can reuse it
+    const head = this.sealHead;
     let ok = true;
     for (let at = 0; at < length; at += chunk) {
       const n = Math.min(chunk, length - at);
-      writeDataHeader(frame, 0, conn.remoteConnId, seq, length, at);
-      copyOctets(buf, offset + at, frame, DATA_HEADER_SIZE, n);
-      ok = this.secure.sealAndSend(conn, frame, 0, DATA_HEADER_SIZE + n) && ok;
+      writeDataHeader(head, 0, conn.remoteConnId, seq, length, at);
+      ok = this.secure.sealAndSend(conn, buf, offset + at, n, head) && ok;
     }
     return ok;
   }
@@ -676,7 +674,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   // One frame of a connection to a given exit (sealed on a keyed connection).
   private toExit(conn: Connection<L>, link: L, bytes: Uint8Array): void {
-    if (conn.secure !== null) this.secure.sealAndSend(conn, bytes, 0, bytes.length, link);
+    if (conn.secure !== null) this.secure.sealAndSend(conn, bytes, 0, bytes.length, null, link);
     else this.out(link, bytes);
   }
 

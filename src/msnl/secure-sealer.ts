@@ -43,18 +43,22 @@ export class FrameSealer {
   }
 
   /**
-   * Seals buf[offset, offset + length) under `key` and `counter` as a sealed frame to `receiver`:
-   * the datagram is the returned array's first SEALED_HEADER_SIZE + length + TAG_SIZE octets, the
-   * caller's until sealed(). Null (nothing to give back) when the AEAD refused the item.
+   * Seals `head` (when given) then buf[offset, offset + length), one MSNL frame, under `key` and
+   * `counter` as a sealed frame to `receiver`: the datagram is the returned array's first
+   * SEALED_HEADER_SIZE + frame length + TAG_SIZE octets, the caller's until sealed(). Null
+   * (nothing to give back) when the AEAD refused the item.
    */
-  seal(key: Uint8Array, receiver: number, counter: number, buf: Uint8Array, offset: number, length: number): Uint8Array | null {
-    const out = this.tx.take(SEALED_HEADER_SIZE + length + TAG_SIZE);
+  seal(key: Uint8Array, receiver: number, counter: number, buf: Uint8Array, offset: number, length: number, head: Uint8Array | null = null): Uint8Array | null {
+    const headLength = head === null ? 0 : head.length;
+    const frameLength = headLength + length;
+    const out = this.tx.take(SEALED_HEADER_SIZE + frameLength + TAG_SIZE);
     writeSealedHeader(out, 0, receiver, counter);
-    copyOctets(buf, offset, out, SEALED_HEADER_SIZE, length);
+    if (head !== null) out.set(head, SEALED_HEADER_SIZE);
+    copyOctets(buf, offset, out, SEALED_HEADER_SIZE + headLength, length);
     this.keySlot.set(key);
-    describe(this.desc, 0, 0, counter, 0, SEALED_HEADER_SIZE, SEALED_HEADER_SIZE, length);
+    describe(this.desc, 0, 0, counter, 0, SEALED_HEADER_SIZE, SEALED_HEADER_SIZE, frameLength);
     this.aead.seal(this.keySlot, out, this.desc, 1);
-    if (this.desc[Desc.RESULT] === length + TAG_SIZE) return out;
+    if (this.desc[Desc.RESULT] === frameLength + TAG_SIZE) return out;
     this.tx.give();
     return null;
   }

@@ -9,12 +9,13 @@ import type { Clock } from '../base/clock.js';
 import type { RandomSource } from '../base/random.js';
 import { CookieChecker, CookieGenerator } from '../crypto/cookie.js';
 import { initialState, readMessage1, readMessage2, writeMessage1, writeMessage2, type InitiatorState, type ResponderState, type SymmetricState } from '../crypto/noise.js';
-import type { AeadBatch } from '../crypto/aead.js';
-import { equal, generateKeyPair, TAG_SIZE, type KeyPair } from '../crypto/primitives.js';
+import { nodeCryptoAead, type AeadBatch } from '../crypto/aead.js';
+import { dh, equal, generateKeyPair, TAG_SIZE, type KeyPair } from '../crypto/primitives.js';
 import type { Connection } from './connection.js';
 import { MsgType, SIGNAL_SIZE } from './constants.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { FrameSealer } from './secure-sealer.js';
+import { SealQueue } from './secure-batch.js';
 import { SecureConn, Session, type PeerKey } from './session.js';
 import { decodeCookieReply, decodeInit, decodeResponse, encodeCookieReply, encodeInit, encodeResponse, encodeTimestamp, readSealedHeader, SEALED_HEADER_SIZE, SecureType, TIMESTAMP_SIZE, type SealedHeader } from './secure-wire.js';
 import type { AuthFailure, EndpointConfig, EndpointCounters } from './types.js';
@@ -31,6 +32,12 @@ export interface SecureHost<L> {
   readonly counters: EndpointCounters;
   /** Seals and opens sealed frames (default: node:crypto, the reference; msnld: the addon's). */
   readonly aead?: AeadBatch;
+  /**
+   * When set, sealed frames of a burst are sealed by one AEAD call (secure-batch.ts): this runs
+   * the flush after the current callback (msnld: queueMicrotask). Unset: each frame is sealed and
+   * transmitted at once (the tests step the endpoints synchronously).
+   */
+  readonly scheduleSeals?: (flush: () => void) => void;
   /** The configured key of an MSNL address: a key, 'none' (plain), or undefined (no route). */
   peerKeyOf(address: number): Uint8Array | 'none' | undefined;
   sameLink(a: L, b: L): boolean;
@@ -87,15 +94,31 @@ export class SecureLayer<L> {
   private readonly sessions = new Map<number, { session: Session; conn: Connection<L> }>();
   private arrived: Arrived | null = null;
   private readonly gate: HandshakeGate;
-  private lastStampNs = 0;
+  /** The last handshake timestamp: whole milliseconds, and a count of stamps within that millisecond. */
+  private lastStampMs = 0;
+  private stampsInMs = 0;
   private readonly sealedHeader: SealedHeader = { receiver: 0, counter: 0 };
   private readonly sealer: FrameSealer;
+  /** Sealed frames waiting to be sealed together (null: each is sealed at once). */
+  private readonly sealQueue: SealQueue<L> | null;
+  /** DH(host key, peer's static key) of configured peers by key (hex): fixed for a pair of keys, so
+   *  each handshake does one X25519 less (WireGuard keeps it per peer too). */
+  private readonly staticShared = new Map<string, Uint8Array>();
+  /** The DH(host key, initiator's key) receiveInit's readMessage1 just computed, until the key is checked. */
+  private sharedJustMade: Uint8Array | null = null;
   /** The next handshake's ephemeral key pair, made ahead by tick() so a call set-up need not wait for it. */
   private spare: KeyPair | null = null;
 
   constructor(private readonly host: SecureHost<L>) {
     this.gate = new HandshakeGate(host.config);
     this.sealer = new FrameSealer(host.aead);
+    const schedule = host.scheduleSeals;
+    this.sealQueue = schedule === undefined ? null : new SealQueue<L>({
+      aead: host.aead ?? nodeCryptoAead,
+      send: (link, buf, offset, length) => host.transmit(link, buf, offset, length),
+      refused: () => host.counters.dropSendNoSession++,
+      schedule,
+    });
   }
 
   /** Which AEAD implementation seals and opens frames ('native' or 'node:crypto'). */
@@ -112,6 +135,7 @@ export class SecureLayer<L> {
     if (identity !== null && this.identity !== null && equal(identity.privateKey, this.identity.privateKey)) return;
     this.identity = identity;
     this.answers.clear();
+    this.staticShared.clear();
     this.spare = identity === null ? null : generateKeyPair();
     this.checker = identity === null ? null : new CookieChecker(identity.publicKey, () => this.host.clock.now());
     this.start = identity === null ? null : initialState(PROLOGUE, identity.publicKey);
@@ -120,7 +144,7 @@ export class SecureLayer<L> {
 
   /** How many handshake and session entries are held (the fuzz tests watch it stay bounded). */
   stateSize(): number {
-    return this.attempts.size + this.answers.size + this.sessions.size + this.gate.size + this.peers.size;
+    return this.attempts.size + this.answers.size + this.sessions.size + this.gate.size + this.peers.size + this.staticShared.size;
   }
 
   // --- sending handshakes -----------------------------------------------------------------
@@ -138,7 +162,7 @@ export class SecureLayer<L> {
     const payload = new Uint8Array(SIGNAL_SIZE + TIMESTAMP_SIZE);
     payload.set(signal.subarray(0, SIGNAL_SIZE));
     payload.set(this.timestamp(), SIGNAL_SIZE);
-    const written = writeMessage1(peer.start, this.identity, peerKey, this.ephemeral(), payload);
+    const written = writeMessage1(peer.start, this.identity, peerKey, this.ephemeral(), payload, this.sharedWith(peer));
     if (written === null) {
       host.counters.dropAuth++;
       return false;
@@ -240,7 +264,8 @@ export class SecureLayer<L> {
       host.counters.dropHandshakeRateLimited++;
       return;
     }
-    const read = readMessage1(this.start, this.identity, view.noise);
+    this.sharedJustMade = null;
+    const read = readMessage1(this.start, this.identity, view.noise, this.sharedOf);
     if (read === null || read.payload.length !== SIGNAL_SIZE + TIMESTAMP_SIZE) {
       host.counters.dropAuth++;
       return;
@@ -259,6 +284,7 @@ export class SecureLayer<L> {
       return;
     }
     const peer = this.peer(configured);
+    if (this.sharedJustMade !== null) this.keepShared(peer.id, this.sharedJustMade);
     const stamp = read.payload.subarray(SIGNAL_SIZE);
     if (peer.lastTimestamp !== null && Buffer.compare(stamp, peer.lastTimestamp) <= 0) {
       host.counters.dropReplay++;
@@ -387,8 +413,12 @@ export class SecureLayer<L> {
 
   // --- sealing ---------------------------------------------------------------------------
 
-  /** Seals buf[offset, offset + length), one MSNL frame, and sends it to the connection's peer. */
-  sealAndSend(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, to: L = conn.link): boolean {
+  /**
+   * Seals `head` (when given: a data header) then buf[offset, offset + length), one MSNL frame,
+   * and sends it to the connection's peer (or to `to`, one of its exits); the octets are copied
+   * once, into the sealed datagram.
+   */
+  sealAndSend(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, head: Uint8Array | null = null, to: L = conn.link): boolean {
     const session = conn.secure?.sendSession() ?? null;
     const { host } = this;
     if (session === null || host.clock.now() - session.createdAt >= host.config.rejectAfterMs || session.sendCounter >= host.config.rejectAfterMessages) {
@@ -396,14 +426,18 @@ export class SecureLayer<L> {
       return false;
     }
     const counter = session.sendCounter++;
-    const out = this.sealer.seal(session.sendKey, session.remoteIndex, counter, buf, offset, length);
+    if (this.sealQueue?.add(session.sendKey, session.remoteIndex, counter, to, buf, offset, length, head) === true) {
+      host.counters.sealedOut++;
+      return true;
+    }
+    const out = this.sealer.seal(session.sendKey, session.remoteIndex, counter, buf, offset, length, head);
     if (out === null) {
       host.counters.dropSendNoSession++;
       return false;
     }
     try {
       host.counters.sealedOut++;
-      host.transmit(to, out, 0, SEALED_HEADER_SIZE + length + TAG_SIZE);
+      host.transmit(to, out, 0, SEALED_HEADER_SIZE + (head === null ? 0 : head.length) + length + TAG_SIZE);
       return true;
     } finally {
       this.sealer.sealed();
@@ -484,6 +518,30 @@ export class SecureLayer<L> {
 
   // --- helpers ---------------------------------------------------------------------------
 
+  /** DH(host key, the peer's key), made once per peer and host key; null when it fails. */
+  private sharedWith(peer: PeerState): Uint8Array | null {
+    let shared = this.staticShared.get(peer.id) ?? null;
+    if (shared === null && this.identity !== null) {
+      shared = dh(this.identity.privateKey, peer.publicKey);
+      if (shared !== null) this.keepShared(peer.id, shared);
+    }
+    return shared;
+  }
+
+  /** readMessage1's source of DH(host key, rs): the kept value of a configured peer, else computed
+   *  here and kept aside until receiveInit has checked rs against the route's key. */
+  private readonly sharedOf = (rs: Uint8Array): Uint8Array | null => {
+    const kept = this.staticShared.get(hexOf(rs));
+    if (kept !== undefined || this.identity === null) return kept ?? null;
+    this.sharedJustMade = dh(this.identity.privateKey, rs);
+    return this.sharedJustMade;
+  };
+
+  private keepShared(id: string, shared: Uint8Array): void {
+    if (this.staticShared.size >= MAX_TABLE) this.staticShared.clear();
+    this.staticShared.set(id, shared);
+  }
+
   private roam(conn: Connection<L>, link: L): void {
     // A connection with several exits moves by its own exit probes, not by where frames come from.
     if (conn.exits !== null || this.host.sameLink(conn.link, link)) return;
@@ -515,9 +573,18 @@ export class SecureLayer<L> {
 
   /** A strictly increasing TAI64N stamp from the wall clock. */
   private timestamp(): Uint8Array {
-    const ns = Math.max(Math.floor(this.host.wallClockMs() * 1e6), this.lastStampNs + 1);
-    this.lastStampNs = ns;
-    return encodeTimestamp(Math.floor(ns / 1e9), ns % 1e9);
+    // Nanoseconds since 1970 are past 2^53, where a double cannot add 1: counted in integers apart,
+    // so two initiations within one millisecond (calls on two interfaces, a call and a rekey)
+    // still get increasing stamps instead of the second being dropped by the peer as a replay.
+    const ms = Math.floor(this.host.wallClockMs());
+    if (ms > this.lastStampMs) {
+      this.lastStampMs = ms;
+      this.stampsInMs = 0;
+    } else if (++this.stampsInMs >= 1_000_000) {
+      this.lastStampMs++;
+      this.stampsInMs = 0;
+    }
+    return encodeTimestamp(Math.floor(this.lastStampMs / 1000), (this.lastStampMs % 1000) * 1_000_000 + this.stampsInMs);
   }
 
   private boundTable<K, V>(table: Map<K, V>): void {

@@ -67,10 +67,13 @@ export interface NativeTun {
   sendUnixDatagram(path: string, message: string): number;
   /**
    * ChaCha20-Poly1305 in place over a batch of datagrams (aead.cc; the descriptor layout is
-   * src/crypto/aead.ts's). Return how many items were looked at; results go into desc.
+   * src/crypto/aead.ts's). Return how many items were looked at; results go into desc. `evp`
+   * true: through OpenSSL's EVP even where its ChaCha20 and Poly1305 are exported (tests).
    */
-  aeadSeal(keys: Uint8Array, buf: Uint8Array, desc: Uint32Array, count: number): number;
-  aeadOpen(keys: Uint8Array, buf: Uint8Array, desc: Uint32Array, count: number): number;
+  aeadSeal(keys: Uint8Array, buf: Uint8Array, desc: Uint32Array, count: number, evp?: boolean): number;
+  aeadOpen(keys: Uint8Array, buf: Uint8Array, desc: Uint32Array, count: number, evp?: boolean): number;
+  /** 'openssl-primitives' (ChaCha20_ctr32 and Poly1305 called directly) or 'evp'. */
+  aeadImplementation(): string;
   /** Non-blocking rtnetlink socket subscribed to RTMGRP_IPV4_IFADDR. */
   addrMonitorOpen(): number;
   addrMonitorRead(fd: number): NativeAddrEvent[];

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initialState, readMessage1, readMessage2, writeMessage1, writeMessage2 } from '../../src/crypto/noise.js';
-import { generateKeyPair, keyPairOf, open, seal } from '../../src/crypto/primitives.js';
+import { dh, generateKeyPair, keyPairOf, open, seal } from '../../src/crypto/primitives.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
@@ -81,4 +81,24 @@ test('a handshake between two fresh instances; a wrong responder key or a flippe
   const tampered: Uint8Array = new Uint8Array(w2.message);
   tampered[40]! ^= 1;
   assert.equal(readMessage2(w1.state, tampered), null);
+});
+
+test('a precomputed static-static DH gives the same messages and keys; a wrong one fails to authenticate', () => {
+  const prologue = new TextEncoder().encode('test');
+  const a = generateKeyPair();
+  const b = generateKeyPair();
+  const e = generateKeyPair();
+  const start = initialState(prologue, b.publicKey);
+  const ss = dh(a.privateKey, b.publicKey)!;
+  assert.deepEqual(dh(b.privateKey, a.publicKey), ss, 'both ends compute the same value');
+  const computed = writeMessage1(start, a, b.publicKey, e, Uint8Array.of(9))!;
+  const given = writeMessage1(start, a, b.publicKey, e, Uint8Array.of(9), ss)!;
+  assert.deepEqual(given.message, computed.message);
+  const asked: Uint8Array[] = [];
+  const r1 = readMessage1(start, b, given.message, (rs) => (asked.push(rs), ss))!;
+  assert.deepEqual(asked, [a.publicKey], 'asked once, for the initiator key');
+  assert.deepEqual(r1.state.symmetric.h, readMessage1(start, b, given.message, () => null)!.state.symmetric.h, 'null: computed here, same result');
+  const w2 = writeMessage2(r1.state, generateKeyPair(), new Uint8Array(0))!;
+  assert.deepEqual(readMessage2(given.state, w2.message)!.keys.send, w2.keys.receive);
+  assert.equal(readMessage1(start, b, given.message, () => new Uint8Array(32).fill(7)), null, 'a wrong shared secret does not authenticate');
 });

@@ -37,7 +37,7 @@ export interface Node {
 }
 
 /** Extra endpoint options for makeNode (keys), and whether to capture what the node sends. */
-export type NodeExtras = Partial<Pick<EndpointOptions<MemoryPeer>, 'identity' | 'peerKeyOf' | 'wallClock' | 'aead' | 'wake' | 'exitsOf' | 'pathLimitOf'>> & { capture?: boolean; authFailed?: (address: number, reason: string) => void };
+export type NodeExtras = Partial<Pick<EndpointOptions<MemoryPeer>, 'identity' | 'peerKeyOf' | 'wallClock' | 'aead' | 'wake' | 'exitsOf' | 'pathLimitOf' | 'scheduleSeals'>> & { capture?: boolean; authFailed?: (address: number, reason: string) => void };
 
 export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address: number, seed: number, config?: Partial<EndpointConfig>, extras: NodeExtras = {}): Node {
   const link = hub.attach(name);
@@ -60,6 +60,7 @@ export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address
       ...(extras.wake !== undefined ? { wake: extras.wake } : {}),
       ...(extras.exitsOf !== undefined ? { exitsOf: extras.exitsOf } : {}),
       ...(extras.pathLimitOf !== undefined ? { pathLimitOf: extras.pathLimitOf } : {}),
+      ...(extras.scheduleSeals !== undefined ? { scheduleSeals: extras.scheduleSeals } : {}),
       events: {
         incomingCall: (call) => {
           rec.incoming.push(call);

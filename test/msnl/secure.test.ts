@@ -25,7 +25,7 @@ interface Setup {
   readonly failures: { node: string; address: number; reason: string }[];
 }
 
-function keyedPair(options: { config?: Partial<EndpointConfig>; aSeesB?: 'right' | 'wrong' | 'none'; bSeesA?: 'right' | 'wrong' | 'none'; bIdentity?: boolean; aAead?: AeadBatch; bAead?: AeadBatch } = {}): Setup {
+function keyedPair(options: { config?: Partial<EndpointConfig>; aSeesB?: 'right' | 'wrong' | 'none'; bSeesA?: 'right' | 'wrong' | 'none'; bIdentity?: boolean; aAead?: AeadBatch; bAead?: AeadBatch; aSchedule?: (flush: () => void) => void; wallClock?: () => number } = {}): Setup {
   const clock = new FakeClock();
   const hub = new MemoryHub({ clock, seed: 3, delayMs: 5 });
   const keys = { a: generateKeyPair(), b: generateKeyPair() };
@@ -34,7 +34,7 @@ function keyedPair(options: { config?: Partial<EndpointConfig>; aSeesB?: 'right'
   const aView = view(options.aSeesB, keys.b);
   const bView = view(options.bSeesA, keys.a);
   const a = makeNode(hub, clock, 'a', A, 11, options.config, {
-    identity: keys.a, capture: true, wallClock: () => clock.t, ...(options.aAead === undefined ? {} : { aead: options.aAead }),
+    identity: keys.a, capture: true, wallClock: options.wallClock ?? ((): number => clock.t), ...(options.aAead === undefined ? {} : { aead: options.aAead }), ...(options.aSchedule === undefined ? {} : { scheduleSeals: options.aSchedule }),
     peerKeyOf: (addr) => (addr === B ? aView : undefined),
     authFailed: (address, reason) => failures.push({ node: 'a', address, reason }),
   });
@@ -109,6 +109,36 @@ test('the addon AEAD on one end and node:crypto on the other carry data both way
   s.a.ep.receive(forged, s.hub.peer('b'));
   assert.equal(s.a.ep.counters.dropAuth, authBefore + 1);
   assert.equal(s.a.rec.data.length, 20);
+});
+
+test('sealed in batches (as msnld does): a burst leaves in one AEAD call after the callback, in order, and opens on the other end', () => {
+  const flushes: (() => void)[] = [];
+  let calls = 0;
+  const native = defaultAead();
+  const counting: AeadBatch = { name: 'counting', seal: (k, b, d, n) => (calls++, native.seal(k, b, d, n)), open: native.open };
+  const s = keyedPair({ aAead: counting, aSchedule: (flush) => flushes.push(flush) });
+  const { aConn } = call(s);
+  for (const flush of flushes.splice(0)) flush();
+  const sealedBefore = s.a.ep.counters.datagramsOut;
+  calls = 0;
+  for (let i = 0; i < 30; i++) assert.ok(s.a.ep.send(aConn, packet(100 + i * 40, i), DATA_HEADER_SIZE, 100 + i * 40));
+  assert.equal(s.a.ep.counters.datagramsOut, sealedBefore, 'nothing sent before the flush');
+  assert.equal(flushes.length, 1);
+  flushes.pop()!();
+  assert.equal(calls, 1, 'one AEAD call for the burst');
+  assert.equal(s.a.ep.counters.datagramsOut, sealedBefore + 30);
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.b.rec.data.length === 30, 1000));
+  for (let i = 0; i < 30; i++) assert.deepEqual(s.b.rec.data[i]!.bytes, new Uint8Array(100 + i * 40).fill(i), `packet ${i}`);
+});
+
+test('two keyed calls to one peer in the same millisecond of a real wall clock: both initiations are taken, none is a replay', () => {
+  // Nanoseconds since 1970 are past 2^53: stamps counted in a double repeated within a millisecond.
+  const s = keyedPair({ wallClock: () => 1_796_000_000_000.25 });
+  s.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT, ipa: 0x0a000001, link: s.hub.peer('b') });
+  s.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT + 1, ipa: 0x0a000001, link: s.hub.peer('b') });
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.connected.length === 2, 150), 'both up before any retransmission');
+  assert.equal(s.b.ep.counters.dropReplay, 0);
+  assert.equal(s.a.ep.counters.retransmits, 0);
 });
 
 test('replayed and forged frames reach nothing and are never answered, from the peer or a third host', () => {

@@ -1,0 +1,127 @@
+// Keyed against plain msnl ms0 in one run, alternating, on fresh daemons each time (issue 13's
+// targets: keyed TCP >= 0.7x plain, keyed first reply < 5 ms). Each round sets up plain then
+// keyed msnld on hosts 1 and 2 (bench/peers/msnl.ts), times the first ping through each of
+// ms0..ms3 (each a new MSNL call, so with a Noise IK handshake when keyed), then one iperf3 TCP
+// stream over ms0 and the CPU of both msnld. Prints every sample and the medians; the ratio of
+// medians is the figure (the machine's other load moves both columns alike).
+// Run (root): npx tsc -p tsconfig.json && node dist/bench/keyed.js [--rounds N] [--seconds S]
+//   [--cpu-prof DIR] (V8 profiles of every msnld) [--perf DIR] (`perf record -g` of both msnld
+//   during each TCP run, JavaScript frames named by --perf-basic-prof) [--first-only] (no TCP runs)
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Topology } from '../src/demo/topology.js';
+import { cpuPercent, median, parseIperfTcp, parseProcStatTicks } from './measure.js';
+import { MsnlPeer, msnlAddress } from './peers/msnl.js';
+import { IperfServer, firstReply } from './traffic.js';
+
+interface Samples {
+  tcpGbps: number[];
+  cpu: number[];
+  firstMs: number[];
+}
+
+function flag(name: string, fallback: string): string {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] ?? fallback : fallback;
+}
+
+function ticks(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    const t = parseProcStatTicks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    if (!(t instanceof Error)) total += t;
+  }
+  return total;
+}
+
+/** Starts `perf record -g` of `pids` for `seconds` into DIR/LABEL-N.data; resolves when it ends. */
+function perfRecord(dir: string, label: string, pids: readonly number[], seconds: number): Promise<void> {
+  const out = path.join(dir, `${label}-${Date.now()}.data`);
+  const child = spawn('perf', ['record', '-q', '-g', '-o', out, '-p', pids.join(','), '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+}
+
+async function round(topology: Topology, auth: boolean, seconds: number, into: Samples, nodeArgs: readonly string[], perfDir?: string): Promise<void> {
+  const peer = new MsnlPeer(topology, auth, 4, undefined, nodeArgs);
+  try {
+    await peer.setup(topology);
+    for (const iface of [0, 1, 2, 3]) {
+      const ms = await firstReply(topology, { label: '', client: msnlAddress(iface, 1), server: msnlAddress(iface, 2), mtu: 1500 });
+      if (!(ms instanceof Error)) into.firstMs.push(ms);
+    }
+    if (process.argv.includes('--first-only')) return;
+    const pids = peer.pids();
+    const t0 = ticks(pids);
+    const started = process.hrtime.bigint();
+    const recorded = perfDir === undefined ? Promise.resolve() : perfRecord(perfDir, auth ? 'keyed' : 'plain', pids, Math.max(1, seconds - 1));
+    const out = await topology.execAsync(topology.host(1), ['iperf3', '-J', '-t', String(seconds), '-c', msnlAddress(0, 2), '-B', msnlAddress(0, 1)], (seconds + 20) * 1000);
+    const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+    await recorded;
+    const tcp = parseIperfTcp(out.stdout || out.stderr);
+    if (tcp instanceof Error) console.log(`${auth ? 'keyed' : 'plain'}: iperf3: ${tcp.message}`);
+    else {
+      const sent = (JSON.parse(out.stdout) as { end?: { sum_sent?: { retransmits?: number } } }).end?.sum_sent?.retransmits;
+      console.log(`${auth ? 'keyed' : 'plain'}: ${(tcp.bitsPerSecond / 1e9).toFixed(2)} Gbit/s, ${sent} retransmits`);
+      into.tcpGbps.push(tcp.bitsPerSecond / 1e9);
+      into.cpu.push(cpuPercent(ticks(pids) - t0, elapsed));
+    }
+  } finally {
+    await peer.teardown(topology);
+  }
+}
+
+async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    console.error('Error: bench/keyed needs root (it builds network namespaces)');
+    return 1;
+  }
+  const rounds = Number(flag('--rounds', '3'));
+  const seconds = Number(flag('--seconds', '4'));
+  const profDir = process.argv.includes('--cpu-prof') ? path.resolve(flag('--cpu-prof', 'prof')) : undefined;
+  if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
+  const perfDir = process.argv.includes('--perf') ? path.resolve(flag('--perf', 'perf')) : undefined;
+  if (perfDir !== undefined) mkdirSync(perfDir, { recursive: true });
+  const nodeArgs = [...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]), ...(perfDir === undefined ? [] : ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${path.join(perfDir, 'v8.log')}`])];
+  const topology = Topology.create({ tag: 'keyed', hosts: 2, underlayMtu: 1500 });
+  const iperf = new IperfServer();
+  const stop = (): void => void iperf.stop().finally(() => topology.destroy().finally(() => process.exit(130)));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const plain: Samples = { tcpGbps: [], cpu: [], firstMs: [] };
+  const keyed: Samples = { tcpGbps: [], cpu: [], firstMs: [] };
+  try {
+    await iperf.start(topology);
+    for (let r = 0; r < rounds; r++) {
+      await round(topology, false, seconds, plain, nodeArgs, perfDir);
+      await round(topology, true, seconds, keyed, nodeArgs, perfDir);
+      console.log(`round ${r + 1}: plain ${JSON.stringify(plain)}\n         keyed ${JSON.stringify(keyed)}`);
+    }
+    if (process.env['MSNL_DEBUG_COUNTERS'] !== undefined) {
+      for (const host of topology.hosts) console.log(readFileSync(host.log, 'utf8').split('\n').filter((l) => l.includes('DEBUG')).join('\n'));
+    }
+  } finally {
+    await iperf.stop();
+    await topology.destroy();
+  }
+  const f = (n: number, d = 2): string => n.toFixed(d);
+  if (plain.tcpGbps.length === 0) {
+    console.log(`first reply, ms0..ms3 (ms, median of ${plain.firstMs.length} / ${keyed.firstMs.length}): plain ${f(median(plain.firstMs))}, keyed ${f(median(keyed.firstMs))}`);
+    return 0;
+  }
+  console.log(`ms0 TCP 1 stream (Gbit/s, median of ${rounds} x ${seconds} s): plain ${f(median(plain.tcpGbps))}, keyed ${f(median(keyed.tcpGbps))}, keyed/plain ${f(median(keyed.tcpGbps) / median(plain.tcpGbps))}`);
+  console.log(`msnld CPU, both ends (% of a core): plain ${f(median(plain.cpu), 0)}, keyed ${f(median(keyed.cpu), 0)}`);
+  // CPU per octet moved: what a stream gets on a machine whose cores are all busy.
+  const cost = (s: Samples): number => median(s.cpu.map((c, i) => c / 100 / s.tcpGbps[i]!));
+  console.log(`msnld CPU seconds per Gbit, both ends: plain ${f(cost(plain), 3)}, keyed ${f(cost(keyed), 3)}, plain/keyed ${f(cost(plain) / cost(keyed))}`);
+  console.log(`first reply, ms0..ms3 (ms, median of ${plain.firstMs.length} / ${keyed.firstMs.length}): plain ${f(median(plain.firstMs))}, keyed ${f(median(keyed.firstMs))}`);
+  return 0;
+}
+
+main().then((code) => process.exit(code), (error: unknown) => {
+  console.error(`Error: ${(error as Error).message}`);
+  process.exit(2);
+});

@@ -1,0 +1,126 @@
+// The data path of one keyed connection against a plain one, in one process without sockets:
+// endpoint A sends 1424- or 1456-octet IP packets (each one datagram, as ms0's offload cuts them)
+// into a slab the way the batched UDP socket queues them, endpoint B takes them from the slab and
+// delivers them. CPU time (user + system) per datagram on each side, plain and keyed alternately
+// in one run, so the ratio stands even on a loaded machine. The AEAD is the daemon's (the addon's).
+// Run: npx tsc -p tsconfig.json && node dist/bench/sealed-path.js [rounds] [--one-by-one]
+// (--one-by-one: each frame sealed by its own AEAD call, as before the batches of secure-batch.ts)
+import { generateKeyPair } from '../src/crypto/primitives.js';
+import { defaultAead } from '../src/daemon/aead.js';
+import { DATA_HEADER_SIZE } from '../src/msnl/constants.js';
+import { MsnlEndpoint } from '../src/msnl/endpoint.js';
+import { SEAL_OVERHEAD } from '../src/msnl/secure-wire.js';
+import type { EndpointEvents } from '../src/msnl/types.js';
+
+const A = 0x80e80001;
+const B = 0x80e80002;
+const PORT = 0x0800;
+const BURST = 64;
+const SLOT = 2048;
+
+type Link = 'a' | 'b';
+
+interface Pair {
+  readonly a: MsnlEndpoint<Link>;
+  readonly b: MsnlEndpoint<Link>;
+  readonly connA: number;
+  /** Datagrams A queued since the last drain: slab offsets i * SLOT, lengths. */
+  readonly lengths: Int32Array;
+  count: number;
+  readonly slab: Uint8Array;
+  received: number;
+}
+
+function pair(keyed: boolean): Pair {
+  const clock = { now: (): number => performance.now() };
+  const keys = { a: generateKeyPair(), b: generateKeyPair() };
+  const wire: { to: Link; bytes: Uint8Array }[] = [];
+  let steady: Pair | null = null;
+  const quiet = (): void => undefined;
+  const events = (onConnected: (id: number) => void, onData: () => void, accept: (callId: number) => void): EndpointEvents<Link> => ({
+    incomingCall: (call) => accept(call.callId), connected: (_h, conn) => onConnected(conn.connId), callFailed: quiet,
+    data: onData, disconnected: quiet, idle: quiet, echoReply: quiet,
+  });
+  const transmit = (to: Link) => (_link: Link, buf: Uint8Array, offset: number, length: number): void => {
+    if (steady !== null && to === 'b') {
+      // As BatchUdpSocket.send: copied into the send slab.
+      steady.slab.set(buf.subarray(offset, offset + length), steady.count * SLOT);
+      steady.lengths[steady.count++] = length;
+      return;
+    }
+    wire.push({ to, bytes: buf.slice(offset, offset + length) });
+  };
+  let connA = -1;
+  let b: MsnlEndpoint<Link> | null = null;
+  const key = (k: Uint8Array): Uint8Array | 'none' => (keyed ? k : 'none');
+  const aead = defaultAead();
+  const batching = process.argv.includes('--one-by-one') ? {} : { scheduleSeals: queueMicrotask };
+  const a = new MsnlEndpoint<Link>({
+    localAddress: A, clock, transmit: transmit('b'), identity: keys.a, aead, ...batching, peerKeyOf: (x) => (x === B ? key(keys.b.publicKey) : undefined),
+    events: events((id) => (connA = id), quiet, quiet),
+  });
+  const counted = { n: 0 };
+  b = new MsnlEndpoint<Link>({
+    localAddress: B, clock, transmit: transmit('a'), identity: keys.b, aead, peerKeyOf: (x) => (x === A ? key(keys.a.publicKey) : undefined),
+    events: events(quiet, () => counted.n++, (callId) => b!.accept(callId, 0x0a000002)),
+  });
+  b.listen(PORT);
+  a.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT, ipa: 0x0a000001, link: 'b' });
+  for (let i = 0; i < 100 && connA < 0; i++) {
+    for (const d of wire.splice(0)) (d.to === 'b' ? b : a).receive(d.bytes, d.to === 'b' ? 'a' : 'b');
+  }
+  if (connA < 0) throw new Error(`the ${keyed ? 'keyed' : 'plain'} call did not complete`);
+  steady = { a, b, connA, lengths: new Int32Array(BURST * 64), count: 0, slab: new Uint8Array(BURST * 64 * SLOT), get received() { return counted.n; }, set received(v) { counted.n = v; } };
+  return steady;
+}
+
+function cpuUs(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+/** CPU microseconds per datagram for sending and for receiving, over about `ms` of bursts. */
+async function measure(p: Pair, packet: Uint8Array, size: number, ms: number): Promise<{ send: number; receive: number; datagrams: number }> {
+  let send = 0, receive = 0, datagrams = 0;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    const t0 = cpuUs();
+    for (let i = 0; i < BURST; i++) p.a.send(p.connA, packet, DATA_HEADER_SIZE, size);
+    await Promise.resolve(); // a batched endpoint seals and sends in a microtask
+    const t1 = cpuUs();
+    for (let i = 0; i < p.count; i++) p.b.receiveFrame(p.slab, i * SLOT, p.lengths[i]!, 'a');
+    const t2 = cpuUs();
+    send += t1 - t0;
+    receive += t2 - t1;
+    datagrams += p.count;
+    p.count = 0;
+  }
+  if (p.received < datagrams) throw new Error(`only ${p.received} of ${datagrams} datagrams were delivered`);
+  p.received = 0;
+  return { send: send / datagrams, receive: receive / datagrams, datagrams };
+}
+
+async function main(): Promise<void> {
+const rounds = Number(process.argv.find((a, i) => i > 1 && /^\d+$/.test(a)) ?? 5);
+const plain = pair(false);
+const keyed = pair(true);
+const plainSize = 1472 - DATA_HEADER_SIZE;
+const keyedSize = plainSize - SEAL_OVERHEAD;
+const packet = new Uint8Array(DATA_HEADER_SIZE + plainSize).fill(0x5a);
+const rows: { plain: { send: number; receive: number }; keyed: { send: number; receive: number } }[] = [];
+for (let r = 0; r < rounds + 1; r++) {
+  const p = await measure(plain, packet, plainSize, 400);
+  const k = await measure(keyed, packet, keyedSize, 400);
+  if (r > 0) rows.push({ plain: p, keyed: k }); // the first round warms V8 up
+}
+const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+const f = (n: number): string => n.toFixed(2).padStart(6);
+const ps = med(rows.map((r) => r.plain.send)), pr = med(rows.map((r) => r.plain.receive));
+const ks = med(rows.map((r) => r.keyed.send)), kr = med(rows.map((r) => r.keyed.receive));
+console.log(`CPU us per datagram (median of ${rounds} rounds; aead ${defaultAead().name}, ${process.argv.includes('--one-by-one') ? 'one AEAD call per frame' : 'sealed in batches'}):`);
+console.log(`  send:    plain ${f(ps)}  keyed ${f(ks)}  (+${f(ks - ps)})`);
+console.log(`  receive: plain ${f(pr)}  keyed ${f(kr)}  (+${f(kr - pr)})`);
+console.log(`  octets per datagram: plain ${plainSize}, keyed ${keyedSize}; per octet keyed/plain ${(((ks + kr) / keyedSize) / ((ps + pr) / plainSize)).toFixed(2)}x`);
+}
+
+void main();
