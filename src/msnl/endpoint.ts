@@ -56,6 +56,10 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   private readonly header = newDataHeader();
   private readonly savedOctets = new Uint8Array(DATA_HEADER_SIZE);
   private readonly resetBucket: TokenBucket;
+  /** Size probes of all connections (config.sizeProbeRatePerSecond). */
+  private readonly sizeProbeBucket: TokenBucket;
+  /** Connections whose size probe waits for the budget, in order of arrival. */
+  private readonly sizeProbeQueue = new Set<Connection<L>>();
   /** Where sendSealed builds each segment's frame (kept: the data path allocates nothing). */
   private sealFrame = new Uint8Array(0);
   private readonly secure: SecureLayer<L>;
@@ -73,6 +77,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.signalling = new Signalling(this);
     this.reassembler = new Reassembler(this.clock, this.config.reassembly);
     this.resetBucket = new TokenBucket(this.config.resetRatePerSecond, this.config.resetBurst, () => this.clock.now());
+    this.sizeProbeBucket = new TokenBucket(this.config.sizeProbeRatePerSecond, this.config.sizeProbeBurst, () => this.clock.now());
     this.peerKeyOf = options.peerKeyOf ?? (() => 'none');
     this.pathLimitOf = options.pathLimitOf;
     this.echoes = new Echoes(this.config.echoTimeoutMs);
@@ -313,11 +318,15 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.signalling.tick(now);
     this.reassembler.expire();
     const due = this.dueScratch;
+    this.drainSizeProbes(now, due);
     for (let conn = this.conns.deadlines.popDue(now); conn !== undefined; conn = this.conns.deadlines.popDue(now)) {
       if (!runConnectionTimers(this, conn, now)) continue;
       // The path MTU search of the connection's exit (pmtu.ts): a new path after roaming, size probes.
       if (conn.pathLink !== conn.link && !this.sameLink(conn.pathLink, conn.link)) this.newPath(conn, conn.link, now);
-      if (now >= conn.path.nextProbeAt) this.sizeProbe(conn, now);
+      if (now >= conn.path.nextProbeAt) {
+        if (this.sizeProbeQueue.size === 0 && this.sizeProbeBucket.take()) this.sizeProbe(conn, now);
+        else this.queueSizeProbe(conn);
+      }
       due.push(conn);
     }
     this.echoes.expire(now);
@@ -334,7 +343,32 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   /** When tick() next has work (ms on the injected clock), or Infinity. O(1) in connections. */
   nextDeadline(): number {
-    return Math.min(this.signalling.nextDeadline(), this.reassembler.nextDeadline(), this.conns.deadlines.peekAt(), this.echoes.nextDeadline());
+    const queued = this.sizeProbeQueue.size === 0 ? Infinity : this.sizeProbeBucket.nextTokenAt();
+    return Math.min(this.signalling.nextDeadline(), this.reassembler.nextDeadline(), this.conns.deadlines.peekAt(), this.echoes.nextDeadline(), queued);
+  }
+
+  // A size probe is due over the budget (config.sizeProbeRatePerSecond): the connection waits in
+  // line, its path timer parked, and is not visited again until its turn (drainSizeProbes).
+  private queueSizeProbe(conn: Connection<L>): void {
+    conn.path.nextProbeAt = Infinity;
+    this.sizeProbeQueue.add(conn);
+  }
+
+  // Sends the waiting size probes the budget allows, oldest first; their connections go into `due`
+  // to have their deadlines set again.
+  private drainSizeProbes(now: number, due: Connection<L>[]): void {
+    for (const conn of this.sizeProbeQueue) {
+      if (this.conns.get(conn.connId) !== conn) {
+        this.sizeProbeQueue.delete(conn);
+        continue;
+      }
+      if (!this.sizeProbeBucket.take()) return;
+      this.sizeProbeQueue.delete(conn);
+      conn.path.nextProbeAt = now;
+      this.sizeProbe(conn, now);
+      if (this.conns.deadlines.at(conn) !== undefined) this.conns.deadlines.delete(conn);
+      due.push(conn);
+    }
   }
 
   /** Something is due at `at`: the shell is asked to tick by then (SignallingHost). */
@@ -391,6 +425,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void {
     if (!this.conns.delete(conn)) return;
+    this.sizeProbeQueue.delete(conn);
     this.reassembler.dropConnection(conn.connId);
     this.signalling.connectionClosed(conn);
     this.secure.connectionClosed(conn);

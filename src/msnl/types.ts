@@ -30,6 +30,10 @@ export interface EndpointConfig {
   readonly pathProbing: boolean;
   /** Delay of a new connection's first size probe (ms). */
   readonly firstSizeProbeMs: number;
+  /** Size probes of all connections together: sustained per second, and burst; a probe beyond
+   *  them waits its turn, so a call storm's path searches never flood the underlay. */
+  readonly sizeProbeRatePerSecond: number;
+  readonly sizeProbeBurst: number;
   /** Resets answering unknown-connection traffic: sustained rate per second and burst. */
   readonly resetRatePerSecond: number;
   readonly resetBurst: number;
@@ -71,12 +75,14 @@ export const DEFAULT_ENDPOINT_CONFIG: EndpointConfig = Object.freeze({
   maxDatagram: DEFAULT_MAX_DATAGRAM,
   pathProbing: true,
   firstSizeProbeMs: 1000,
+  sizeProbeRatePerSecond: 500,
+  sizeProbeBurst: 500,
   resetRatePerSecond: 20,
   resetBurst: 10,
   callRatePerSource: 100,
   callBurstPerSource: 400,
-  callRateTotal: 2000,
-  callBurstTotal: 4000,
+  callRateTotal: 10_000,
+  callBurstTotal: 20_000,
   callSources: 4096,
   reassembly: DEFAULT_REASSEMBLY,
   rekeyAfterMs: 120_000,
