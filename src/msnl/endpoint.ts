@@ -19,7 +19,7 @@ import type { Clock } from '../base/clock.js';
 import { ConnectionTable } from './connection-table.js';
 import { defaultLinkBytes, type EndpointOptions } from './endpoint-options.js';
 import { Echoes } from './echoes.js';
-import { connectionDeadline, runConnectionTimers, type LivenessHost } from './liveness.js';
+import { connectionDeadline, probeInterval, runConnectionTimers, type LivenessHost } from './liveness.js';
 import { TokenBucket } from '../base/token-bucket.js';
 import { Reassembler, segmentPacket, type ReassemblyCounters } from './sar.js';
 import { Signalling, type ConnectRequest, type SignallingHost } from './signalling.js';
@@ -319,8 +319,9 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.reassembler.expire();
     const due = this.dueScratch;
     this.drainSizeProbes(now, due);
+    const interval = probeInterval(this.config, this.conns.size);
     for (let conn = this.conns.deadlines.popDue(now); conn !== undefined; conn = this.conns.deadlines.popDue(now)) {
-      if (!runConnectionTimers(this, conn, now)) continue;
+      if (!runConnectionTimers(this, conn, now, interval)) continue;
       // The path MTU search of the connection's exit (pmtu.ts): a new path after roaming, size probes.
       if (conn.pathLink !== conn.link && !this.sameLink(conn.pathLink, conn.link)) this.newPath(conn, conn.link, now);
       if (now >= conn.path.nextProbeAt) {
@@ -385,6 +386,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   health(connId: number): Health | undefined {
     return this.conns.get(connId)?.health(this.clock.now(), this.config.healthWindowMs);
+  }
+
+  /** Whether the connection is up (health(connId)?.up === true), allocating nothing. */
+  isUp(connId: number): boolean {
+    return this.conns.get(connId)?.isUp(this.clock.now(), this.config.healthWindowMs) === true;
   }
 
   connection(connId: number): ConnectionInfo<L> | undefined {

@@ -16,6 +16,9 @@ export interface EndpointConfig {
   readonly decideTimeoutMs: number;
   /** In-band health probes are sent on every connection at this interval (ms). */
   readonly probeIntervalMs: number;
+  /** The probes of all connections together, per second: with more connections than that many
+   *  probe intervals hold, each interval stretches, never beyond MAX_PROBE_INTERVAL_MS (msnl(7)). */
+  readonly probesPerSecond: number;
   /** A direction counts as proven when it was shown working within this time (ms). */
   readonly healthWindowMs: number;
   /** The idle event fires after this long without data in either direction (ms). */
@@ -68,6 +71,7 @@ export const DEFAULT_ENDPOINT_CONFIG: EndpointConfig = Object.freeze({
   connectTimeoutMs: 5000,
   decideTimeoutMs: 5000,
   probeIntervalMs: 2000,
+  probesPerSecond: 1000,
   healthWindowMs: 5000,
   idleMs: 20 * 60 * 1000,
   deadMs: 30000,

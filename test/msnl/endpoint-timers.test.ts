@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryHub } from '../../src/msdl/memory.js';
 import { MsgType } from '../../src/msnl/constants.js';
+import { probeInterval } from '../../src/msnl/liveness.js';
+import { DEFAULT_ENDPOINT_CONFIG } from '../../src/msnl/types.js';
 import { FakeClock, makeNode, run } from './harness.js';
 
 const A = 0x80e80001;
@@ -58,4 +60,35 @@ test('size probes of all connections keep to the budget: the rest wait their tur
   assert.equal(searching(), 0, 'every connection found its size');
   assert.ok(a.ep.counters.sizeProbesAnswered >= 2 * COUNT, `${a.ep.counters.sizeProbesAnswered} size probes answered`);
   assert.ok(clock.t - start >= 4000, `and they kept to the rate (${clock.t - start} ms)`);
+});
+
+test('the probe interval stretches with many connections (at most probesPerSecond in all), never beyond 5 s, and health follows it', () => {
+  const config = { ...DEFAULT_ENDPOINT_CONFIG, probeIntervalMs: 2000, probesPerSecond: 1000 };
+  assert.equal(probeInterval(config, 1), 2000);
+  assert.equal(probeInterval(config, 2000), 2000);
+  assert.equal(probeInterval(config, 3000), 3000);
+  assert.equal(probeInterval(config, 20_000), 5000, 'msnl(7): at least every 5 s');
+  const clock = new FakeClock();
+  const hub = new MemoryHub({ clock, seed: 4, loss: 0, delayMs: 1 });
+  const a = makeNode(hub, clock, 'a', A, 1, { probesPerSecond: 1 }, { capture: true });
+  const b = makeNode(hub, clock, 'b', B, 2);
+  b.ep.listen(0x1234);
+  for (let i = 0; i < 4; i++) a.ep.connect({ remoteAddress: B, remotePort: 0x1234, localPort: 0x1000 + i, ipa: 1, link: hub.peer('b') });
+  assert.ok(run(hub, clock, [a, b], () => a.rec.connected.length === 4, 5000));
+  a.sent.length = 0;
+  run(hub, clock, [a, b], () => false, 20_000);
+  const probes = a.sent.filter((s) => s.bytes[1] === MsgType.PROBE && s.bytes[3] === 0).length;
+  // 4 connections at 1 probe a second in all: each interval stretches to 4 s (not the 2 s asked).
+  assert.ok(probes >= 4 * 4 && probes <= 4 * 6, `${probes} probes in 20 s`);
+  for (const c of a.ep.connections()) {
+    assert.equal(a.ep.health(c.connId)?.up, true, 'up');
+    assert.equal(a.ep.isUp(c.connId), true);
+  }
+  // Our window is 2.5 of our own (stretched) interval: 10 s, not the configured 5 s.
+  hub.detach('b'); // b hears nothing more: our probes go unanswered
+  run(hub, clock, [a, b], () => false, 6000);
+  assert.equal(a.ep.health(a.ep.connections()[0]!.connId)?.txProven, true, 'still proven 6 s into a partition');
+  run(hub, clock, [a, b], () => false, 6000);
+  assert.equal(a.ep.health(a.ep.connections()[0]!.connId)?.txProven, false, 'not after 12 s');
+  assert.equal(a.ep.isUp(a.ep.connections()[0]!.connId), false);
 });
