@@ -23,6 +23,8 @@ export interface ConnectionScaleRow {
   readonly allHungUpS: number | string;
   /** Datagrams the kernel dropped for want of receive buffer in msnld's namespace during the run. */
   readonly rcvbufErrors: number | string;
+  /** Calls the swarm made again after a timeout (as msnld redials) before all were up. */
+  readonly redialled: number | string;
 }
 
 /** Udp counters of a namespace (/proc/net/snmp). */
@@ -56,7 +58,7 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
   const [server, client] = [t.host(1), t.host(2)];
   let swarm: Swarm | undefined;
   let connected = 0;
-  const fail = (reason: string): ConnectionScaleRow => ({ connections: n, connected, rssMiB: reason, idleCpuPercent: reason, datagramsPerSecond: reason, allUpS: reason, connShowMs: reason, healthMs: reason, allHungUpS: reason, rcvbufErrors: reason });
+  const fail = (reason: string): ConnectionScaleRow => ({ connections: n, connected, rssMiB: reason, idleCpuPercent: reason, datagramsPerSecond: reason, allUpS: reason, connShowMs: reason, healthMs: reason, allHungUpS: reason, rcvbufErrors: reason, redialled: reason });
   try {
     t.mustMsnl(server, ['host', 'set', 'address', server.msnlAddress]);
     t.mustMsnl(server, ['ifconfig', 'ms0', '10.0.0.1/8', 'up']);
@@ -76,6 +78,7 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
       return fail(why);
     }
     const allUpS = up.seconds;
+    log(`scale ${n}: all up in ${up.seconds} s; the callers sent ${up.resent} requests again and made ${up.redialled} calls again`);
     await sleep(3_000); // settle: first probes done, only the steady probe rate left
     const rss = parseVmRssBytes(readFileSync(`/proc/${pid}/status`, 'utf8'));
     const udp0 = udpCounters(t, server);
@@ -91,14 +94,14 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     const hung = Date.now();
     const sent = await swarm.hangup(30_000);
     const swarmDoneS = (Date.now() - hung) / 1000;
-    while (released(server) - before < connected && Date.now() - hung < 30_000) await sleep(10);
+    while (released(server) - before < connected && Date.now() - hung < 30_000) await sleep(25);
     log(`scale ${n}: the swarm had sent its ${sent} releases after ${swarmDoneS} s`);
     const gone = released(server) - before;
     const allHungUpS = gone >= connected ? (Date.now() - hung) / 1000 : `${gone} of ${connected} released in 30 s`;
     const drops = (udpCounters(t, server)['RcvbufErrors'] ?? NaN) - drops0;
     const row: ConnectionScaleRow = {
       connections: n, connected, rssMiB: rss instanceof Error ? rss.message : rss / 2 ** 20, idleCpuPercent: cpuPercent(ticks1 - ticks0, seconds),
-      datagramsPerSecond: datagrams, allUpS, connShowMs, healthMs, allHungUpS, rcvbufErrors: drops,
+      datagramsPerSecond: datagrams, allUpS, connShowMs, healthMs, allHungUpS, rcvbufErrors: drops, redialled: up.redialled,
     };
     log(`scale ${n}: ${JSON.stringify(row)}`);
     return row;
@@ -122,9 +125,9 @@ export async function measureConnectionScale(sizes: readonly number[], log: (tex
 /** The rows as a text table. */
 export function renderConnectionScale(rows: readonly ConnectionScaleRow[]): string {
   const f = (v: number | string, digits: number): string => (typeof v === 'number' ? v.toFixed(digits) : 'fail');
-  const lines = ['| connections | up | RSS MiB | idle CPU % | datagrams/s | all up s | conn show ms | health ms | all hang up s | rcvbuf drops |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  const lines = ['| connections | up | RSS MiB | idle CPU % | datagrams/s | all up s | calls made again | conn show ms | health ms | all hang up s | rcvbuf drops |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
   for (const r of rows) {
-    lines.push(`| ${r.connections} | ${r.connected} | ${f(r.rssMiB, 0)} | ${f(r.idleCpuPercent, 1)} | ${f(r.datagramsPerSecond, 0)} | ${f(r.allUpS, 2)} | ${f(r.connShowMs, 0)} | ${f(r.healthMs, 0)} | ${f(r.allHungUpS, 2)} | ${f(r.rcvbufErrors, 0)} |`);
+    lines.push(`| ${r.connections} | ${r.connected} | ${f(r.rssMiB, 0)} | ${f(r.idleCpuPercent, 1)} | ${f(r.datagramsPerSecond, 0)} | ${f(r.allUpS, 2)} | ${f(r.redialled, 0)} | ${f(r.connShowMs, 0)} | ${f(r.healthMs, 0)} | ${f(r.allHungUpS, 2)} | ${f(r.rcvbufErrors, 0)} |`);
   }
   // Every failed cell says why underneath, once per distinct reason.
   const reasons = new Set<string>();

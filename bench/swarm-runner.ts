@@ -15,6 +15,9 @@ export interface SwarmUp {
   readonly seconds: number;
   /** "REASON/CODE=N ..." of every process, or '' when none failed. */
   readonly failures: string;
+  /** Call requests the callers sent again, and calls they made again after a timeout. */
+  readonly resent: number;
+  readonly redialled: number;
 }
 
 export class Swarm {
@@ -64,7 +67,7 @@ export class Swarm {
 
   /** Waits for every process's call report. */
   async up(ms: number): Promise<SwarmUp> {
-    const reports = await this.each('call report', /connected (\d+) failed (\d+) in ([\d.]+) s/, ms);
+    const reports = await this.each('call report', /connected (\d+) failed (\d+) in ([\d.]+) s \((\d+) requests sent again, (\d+) calls made again/, ms);
     await sleep(20); // a failures line follows its report at once
     const failures = this.outputs.map((o) => /^failures (.*)$/m.exec(o)?.[1] ?? '').filter((f) => f !== '').join(' ');
     return {
@@ -72,6 +75,8 @@ export class Swarm {
       failed: reports.reduce((sum, m) => sum + Number(m[2]), 0),
       seconds: Math.max(...reports.map((m) => Number(m[3]))),
       failures,
+      resent: reports.reduce((sum, m) => sum + Number(m[4]), 0),
+      redialled: reports.reduce((sum, m) => sum + Number(m[5]), 0),
     };
   }
 

@@ -5,8 +5,9 @@
 // address, so the calls pass validation). The callers answer probes as msnl(7) asks but search
 // no path MTU of their own (they are load, not peers under test).
 // It binds every socket first ("bound N in S s"), then makes all the calls at once and prints
-// "connected N failed M in S s" once all have settled (S: from the first call to the last answer;
-// failures by reason follow as "failures REASON/CODE=N ..."), then holds the connections until
+// "connected N failed M in S s (...)" once all have settled (S: from the first call to the last
+// answer; a call that times out is made again after a backoff, as msnld redials; failures by
+// reason follow as "failures REASON/CODE=N ..."), then holds the connections until
 // stdin closes or it gets SIGTERM. A socket that cannot be made or bound (the descriptor limit, a
 // port in use) ends it with "Error: ..." and exit 2. Lines on stdin: `hangup` releases every
 // connection at once (reason normal; prints "hung up N"), `calls` prints "calls N", the calls
@@ -28,6 +29,8 @@ export function caller(i: number): { msnl: string; ip: string } {
 export const SWARM_BASE_PORT = 10_000;
 /** Callers per swarm process: well under a descriptor limit of 20 000. */
 export const SWARM_PROCESS_MAX = 10_000;
+/** How long the calls may take to settle, redials included (ms). */
+const SETTLE_MS = 60_000;
 /** The swarm's timer turn (ms): each turn ticks only the endpoints with something due. */
 const TURN_MS = 50;
 
@@ -53,6 +56,12 @@ async function main(): Promise<void> {
   let failed = 0;
   let incoming = 0;
   const failures = new Map<string, number>();
+  const redials = new Uint8Array(count);
+  let redialled = 0;
+  let callStarted = 0;
+  const call = (i: number): void => {
+    endpoints[i - first]!.connect({ remoteAddress: targetAddress, remotePort: port, localPort: port, ipa: parseDottedQuad(caller(i).ip) as number, link });
+  };
   const bindStarted = Date.now();
   for (let i = first; i < first + count; i++) {
     const socket = dgram.createSocket('udp4');
@@ -78,6 +87,15 @@ async function main(): Promise<void> {
         },
         connected: () => void connected++,
         callFailed: (_handle, reason, code) => {
+          // A call lost in a storm is made again after a backoff, as msnld redials (0.5 s doubling
+          // to 10 s), until the swarm's 60 s are up; any other failure is final.
+          const tries = (redials[i - first] ?? 0) + 1;
+          if (reason === 'timeout' && Date.now() - callStarted < SETTLE_MS - 10_000) {
+            redials[i - first] = tries;
+            redialled++;
+            setTimeout(() => call(i), Math.min(500 * 2 ** (tries - 1), 10_000));
+            return;
+          }
           failed++;
           const key = `${reason}/${code}`;
           failures.set(key, (failures.get(key) ?? 0) + 1);
@@ -91,10 +109,8 @@ async function main(): Promise<void> {
     socket.on('message', (bytes) => endpoint.receive(bytes, link));
     endpoints.push(endpoint);
   }
-  const callStarted = Date.now();
-  for (let i = first; i < first + count; i++) {
-    endpoints[i - first]!.connect({ remoteAddress: targetAddress, remotePort: port, localPort: port, ipa: parseDottedQuad(caller(i).ip) as number, link });
-  }
+  callStarted = Date.now();
+  for (let i = first; i < first + count; i++) call(i);
   const ticker = setInterval(() => {
     const now = Date.now();
     for (const e of endpoints) if (e.nextDeadline() <= now) e.tick();
@@ -102,7 +118,7 @@ async function main(): Promise<void> {
   // SWARM_PROGRESS=1 in the environment: a line a second on stderr while the calls settle.
   const progress = process.env['SWARM_PROGRESS'] === undefined ? undefined
     : setInterval(() => process.stderr.write(`+${Date.now() - callStarted} ms: connected ${connected} failed ${failed}\n`), 1000);
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + SETTLE_MS;
   let settledAt = Date.now();
   while (connected + failed < count && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 5));
@@ -112,7 +128,7 @@ async function main(): Promise<void> {
   const pending = count - connected - failed;
   if (pending > 0) failures.set('unanswered', pending);
   const retransmits = endpoints.reduce((sum, e) => sum + e.counters.retransmits, 0);
-  process.stdout.write(`connected ${connected} failed ${failed + pending} in ${seconds(settledAt - callStarted, 3)} s (${retransmits} requests sent again)\n`);
+  process.stdout.write(`connected ${connected} failed ${failed + pending} in ${seconds(settledAt - callStarted, 3)} s (${retransmits} requests sent again, ${redialled} calls made again after a timeout)\n`);
   if (failures.size > 0) process.stdout.write(`failures ${[...failures].map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
   const stop = (): void => {
     clearInterval(ticker);

@@ -7,7 +7,7 @@
 import { copyOctets, octetsOf } from '../abi/bytes.js';
 import type { Sap } from './address.js';
 import { Connection } from './connection.js';
-import { DATA_HEADER_SIZE, MAX_PACKET_SIZE, MsgType, Reason, RESET_SIZE } from './constants.js';
+import { DATA_HEADER_SIZE, MAX_PACKET_SIZE, MsgType, PROBE_SIZE, Reason, RESET_SIZE } from './constants.js';
 
 /** The largest UDP payload over IPv4 (65535 - 20 - 8). */
 const MAX_UDP_DATAGRAM = 65507;
@@ -55,6 +55,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   private readonly reassembler: Reassembler;
   private readonly header = newDataHeader();
   private readonly savedOctets = new Uint8Array(DATA_HEADER_SIZE);
+  private readonly probeFrame = new Uint8Array(PROBE_SIZE);
   private readonly resetBucket: TokenBucket;
   /** Size probes of all connections (config.sizeProbeRatePerSecond). */
   private readonly sizeProbeBucket: TokenBucket;
@@ -275,6 +276,16 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     if (type >= SECURE_FIRST_TYPE && type <= SECURE_LAST_TYPE) {
       this.secure.receive(buf, offset, length, link);
       return;
+    }
+    // A health probe or its reply (the bulk of an idle host's traffic): read where it lies, as
+    // decodeMessage would accept it (version 1, exactly 16 octets, code 0, a non-zero id).
+    if ((type === MsgType.PROBE || type === MsgType.PROBE_REPLY) && length === PROBE_SIZE && buf[offset] === 1 && buf[offset + 2] === 0 && buf[offset + 3] === 0) {
+      const connId = readU32(buf, offset + 4);
+      if (connId !== 0) {
+        if (type === MsgType.PROBE) this.onProbe(connId, readU32(buf, offset + 8), readU32(buf, offset + 12), link, length, null);
+        else this.onProbeReply(connId, readU32(buf, offset + 8), readU32(buf, offset + 12), null);
+        return;
+      }
     }
     const decoded = decodeMessage(octetsOf(buf, offset, length));
     if (!decoded.ok) {
@@ -570,8 +581,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
           this.connOut(conn, encodeSizeProbe(true, conn.remoteConnId, msg.seq, msg.stamp));
           return;
         }
-        conn.peerProbed(this.clock.now());
-        this.connOut(conn, encodeProbe(MsgType.PROBE_REPLY, conn.remoteConnId, msg.seq, msg.stamp));
+        this.onProbe(msg.connId, msg.seq, msg.stamp, link, inLength, via);
         return;
       }
       case MsgType.PROBE_REPLY: {
@@ -587,11 +597,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
           } else this.counters.dropUnexpectedSignal++;
           return;
         }
-        if (conn === undefined || !conn.probeAnswered(msg.seq, msg.stamp, this.clock.now())) {
-          this.counters.dropUnexpectedSignal++;
-          return;
-        }
-        this.counters.probesAnswered++;
+        this.onProbeReply(msg.connId, msg.seq, msg.stamp, via);
         return;
       }
       case MsgType.DATA:
@@ -603,6 +609,40 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
         }
         this.signalling.onSignal(msg, link);
     }
+  }
+
+  /** A health probe (not a size probe): answered, and the peer's direction counts as proven. */
+  private onProbe(connId: number, seq: number, stamp: number, link: L, inLength: number, via: Connection<L> | null): void {
+    const conn = this.conns.get(connId);
+    if (conn === undefined) {
+      this.unknownConnection(connId, link, inLength);
+      return;
+    }
+    if (conn !== via && conn.secure !== null) {
+      this.counters.dropPlainRefused++;
+      return;
+    }
+    conn.peerProbed(this.clock.now());
+    this.sendProbe(conn, MsgType.PROBE_REPLY, seq, stamp);
+  }
+
+  /** A reply to one of our health probes. */
+  private onProbeReply(connId: number, seq: number, stamp: number, via: Connection<L> | null): void {
+    const conn = this.conns.get(connId);
+    if (conn !== undefined && conn !== via && conn.secure !== null) {
+      this.counters.dropPlainRefused++;
+      return;
+    }
+    if (conn === undefined || !conn.probeAnswered(seq, stamp, this.clock.now())) {
+      this.counters.dropUnexpectedSignal++;
+      return;
+    }
+    this.counters.probesAnswered++;
+  }
+
+  /** Sends a health probe or reply on `conn` from one reused frame (transmit and sealing copy it). */
+  sendProbe(conn: Connection<L>, type: 8 | 9, seq: number, stamp: number): void {
+    this.connOut(conn, encodeProbe(type, conn.remoteConnId, seq, stamp, this.probeFrame));
   }
 
   /** A plain connect request is taken only from an address whose route says auth none. */

@@ -5,13 +5,14 @@
 import type { Connection } from './connection.js';
 import { MAX_PROBE_INTERVAL_MS, MsgType, Reason } from './constants.js';
 import type { EndpointConfig, EndpointCounters, EndpointEvents } from './types.js';
-import { encodeProbe } from './wire.js';
 
 export interface LivenessHost<L> {
   readonly config: EndpointConfig;
   readonly counters: EndpointCounters;
   readonly events: EndpointEvents<L>;
   sendOnConnection(conn: Connection<L>, bytes: Uint8Array): void;
+  /** Sends a health probe on the connection (from a reused frame). */
+  sendProbe(conn: Connection<L>, type: 8, seq: number, stamp: number): void;
   closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void;
   /** Sends the release of a connection that is going (signalling's). */
   releaseDead(conn: Connection<L>): void;
@@ -50,7 +51,7 @@ export function runConnectionTimers<L>(host: LivenessHost<L>, conn: Connection<L
     const next = Math.floor((now + intervalMs) / PROBE_GRID_MS) * PROBE_GRID_MS;
     const seq = conn.probeSent(now, next > now ? next - now : intervalMs);
     host.counters.probesSent++;
-    host.sendOnConnection(conn, encodeProbe(MsgType.PROBE, conn.remoteConnId, seq, now >>> 0));
+    host.sendProbe(conn, MsgType.PROBE, seq, now >>> 0);
   }
   if (!conn.idleSignalled && now - conn.lastDataAt >= idleMs) {
     conn.idleSignalled = true;
