@@ -543,7 +543,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
         this.counters.resetsReceived++;
         const conn = this.conns.byRemoteId(msg.connId, (c) => c.secure === null && this.sameLink(c.link, link));
         if (conn !== undefined) {
-          this.closeConnection(conn, msg.reason, true);
+          // A callee's connection reset before it heard anything from its caller: the caller had
+          // given up the call when our confirm came (msnl(7) Call set-up), so it is reported as
+          // that call's timeout (reason 7), not as a peer that lost the connection.
+          const gaveUp = conn.role === 'responder' && conn.lastHeardAt === conn.createdAt;
+          this.closeConnection(conn, gaveUp ? Reason.TIMEOUT : msg.reason, true);
           return;
         }
         this.counters.dropUnknownConnection++;

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryHub } from '../../src/msdl/memory.js';
-import { MsgType } from '../../src/msnl/constants.js';
+import { MsgType, Reason } from '../../src/msnl/constants.js';
+import { encodeReset } from '../../src/msnl/wire.js';
 import { probeInterval } from '../../src/msnl/liveness.js';
 import { DEFAULT_ENDPOINT_CONFIG } from '../../src/msnl/types.js';
 import { FakeClock, makeNode, run } from './harness.js';
@@ -91,4 +92,27 @@ test('the probe interval stretches with many connections (at most probesPerSecon
   run(hub, clock, [a, b], () => false, 6000);
   assert.equal(a.ep.health(a.ep.connections()[0]!.connId)?.txProven, false, 'not after 12 s');
   assert.equal(a.ep.isUp(a.ep.connections()[0]!.connId), false);
+});
+
+test('a reset of a callee\'s connection that never heard its caller is that call given up (reason 7), not a lost peer (reason 5)', () => {
+  const clock = new FakeClock();
+  const hub = new MemoryHub({ clock, seed: 5, loss: 0, delayMs: 1 });
+  const a = makeNode(hub, clock, 'a', A, 1);
+  const b = makeNode(hub, clock, 'b', B, 2);
+  b.ep.listen(0x1234);
+  for (const port of [0x1000, 0x1001]) a.ep.connect({ remoteAddress: B, remotePort: 0x1234, localPort: port, ipa: 1, link: hub.peer('b') });
+  // b's connections have heard a's probes by now.
+  assert.ok(run(hub, clock, [a, b], () => a.rec.connected.length === 2, 5000));
+  const heard = b.ep.connections()[0]!;
+  run(hub, clock, [a, b], () => false, 100);
+  b.ep.receive(encodeReset(heard.remoteConnId, Reason.UNKNOWN_CONNECTION), hub.peer('a'));
+  assert.deepEqual(b.rec.disconnected.at(-1), { connId: heard.connId, reason: Reason.UNKNOWN_CONNECTION, byPeer: true }, 'a connection that had heard its caller: the peer lost it');
+  const c = makeNode(hub, clock, 'c', 0x80e80003, 6, { callBurstPerSource: 100 });
+  c.ep.listen(0x1234);
+  a.ep.connect({ remoteAddress: 0x80e80003, remotePort: 0x1234, localPort: 0x1002, ipa: 1, link: hub.peer('c') });
+  // Stopped the moment c accepts: its confirm, and a's first probe, are still in flight.
+  assert.ok(run(hub, clock, [a, c], () => c.ep.connectionCount === 1, 5000), 'c accepted');
+  const opened = c.ep.connections()[0]!;
+  c.ep.receive(encodeReset(opened.remoteConnId, Reason.UNKNOWN_CONNECTION), hub.peer('a'));
+  assert.deepEqual(c.rec.disconnected.at(-1), { connId: opened.connId, reason: Reason.TIMEOUT, byPeer: true }, 'reset before anything was heard: the caller gave up');
 });
