@@ -88,7 +88,7 @@ async function main(): Promise<number> {
   const settings = parseFlags(process.argv.slice(2));
   if (settings.scale) {
     // The connection table needs root (namespaces, a real msnld); the mapping table does not.
-    const sizes = settings.quick ? [1_000] : [1_000, 10_000, 20_000];
+    const sizes = settings.quick ? [1_000] : [1_000, 10_000, 20_000, 50_000];
     const connections = process.getuid?.() === 0
       ? async (): Promise<{ rows: unknown[]; text: string }> => {
           const rows = await measureConnectionScale(sizes, log);

@@ -4,12 +4,12 @@
 // datagrams/s in that window, the time until all N are up, `msnl conn show` / `msnl health`
 // times, the time until all N are gone after they hang up at once, and the kernel's receive
 // drops (UdpRcvbufErrors) meanwhile. Written under the bench JSON key `scale.connections`.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT, Topology, UNDERLAY_PORT, sleep, type Host } from '../src/demo/topology.js';
+import { Topology, UNDERLAY_PORT, sleep, type Host } from '../src/demo/topology.js';
 import { cpuPercent, parseProcStatTicks, parseVmRssBytes } from './measure.js';
 import { caller } from './swarm.js';
+import { Swarm } from './swarm-runner.js';
 
 export interface ConnectionScaleRow {
   readonly connections: number;
@@ -23,6 +23,8 @@ export interface ConnectionScaleRow {
   readonly allHungUpS: number | string;
   /** Datagrams the kernel dropped for want of receive buffer in msnld's namespace during the run. */
   readonly rcvbufErrors: number | string;
+  /** Calls the swarm made again after a timeout (as msnld redials) before all were up. */
+  readonly redialled: number | string;
 }
 
 /** Udp counters of a namespace (/proc/net/snmp). */
@@ -51,11 +53,12 @@ function released(h: Host): number {
   return (readFileSync(h.log, 'utf8').match(/down: released by peer/g) ?? []).length;
 }
 
-async function oneSize(n: number, log: (text: string) => void): Promise<ConnectionScaleRow> {
+async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonly string[]): Promise<ConnectionScaleRow> {
   const t = Topology.create({ tag: 'scale', hosts: 2 });
   const [server, client] = [t.host(1), t.host(2)];
-  let swarm: ChildProcess | undefined;
-  const fail = (reason: string): ConnectionScaleRow => ({ connections: n, connected: 0, rssMiB: reason, idleCpuPercent: reason, datagramsPerSecond: reason, allUpS: reason, connShowMs: reason, healthMs: reason, allHungUpS: reason, rcvbufErrors: reason });
+  let swarm: Swarm | undefined;
+  let connected = 0;
+  const fail = (reason: string): ConnectionScaleRow => ({ connections: n, connected, rssMiB: reason, idleCpuPercent: reason, datagramsPerSecond: reason, allUpS: reason, connShowMs: reason, healthMs: reason, allHungUpS: reason, rcvbufErrors: reason, redialled: reason });
   try {
     t.mustMsnl(server, ['host', 'set', 'address', server.msnlAddress]);
     t.mustMsnl(server, ['ifconfig', 'ms0', '10.0.0.1/8', 'up']);
@@ -63,29 +66,19 @@ async function oneSize(n: number, log: (text: string) => void): Promise<Connecti
     const file = path.join(t.dir, 'swarm.csv');
     writeFileSync(file, Array.from({ length: n }, (_, i) => `${caller(i + 1).ip}/32,${caller(i + 1).msnl},swarm`).join('\n') + '\n');
     t.mustMsnl(server, ['map', 'import', file]);
-    const daemon = await t.startDaemon(server, ['--log-level', 'info']);
+    const daemon = await t.startDaemon(server, ['--log-level', 'info'], nodeArgs);
     const pid = daemon.pid ?? 0;
     const drops0 = udpCounters(t, server)['RcvbufErrors'] ?? NaN;
-    const started = Date.now();
-    const child = spawn('ip', ['netns', 'exec', client.netns, process.execPath, path.join(PACKAGE_ROOT, 'dist', 'bench', 'swarm.js'),
-      server.listen, server.msnlAddress, String(n), client.underlay], { stdio: ['pipe', 'pipe', 'pipe'] });
-    swarm = child;
-    let output = '';
-    child.stdout?.setEncoding('utf8').on('data', (c: string) => (output += c));
-    child.stderr?.setEncoding('utf8').on('data', (c: string) => (output += c));
-    const until = async (re: RegExp, ms: number): Promise<RegExpExecArray | null> => {
-      const deadline = Date.now() + ms;
-      while (Date.now() < deadline && child.exitCode === null) {
-        const m = re.exec(output);
-        if (m !== null) return m;
-        await sleep(20);
-      }
-      return re.exec(output);
-    };
-    const up = await until(/connected (\d+) failed (\d+)/, 120_000);
-    if (up === null) return fail(`swarm did not report: ${output.slice(-200)}`);
-    const allUpS = (Date.now() - started) / 1000;
-    const connected = Number(up[1]);
+    swarm = new Swarm(client, server, n);
+    const up = await swarm.up(180_000);
+    connected = up.connected;
+    if (up.connected < n) {
+      const why = `${up.connected} of ${n} up after ${up.seconds} s; failures: ${up.failures}`;
+      log(`scale ${n}: ${why}`);
+      return fail(why);
+    }
+    const allUpS = up.seconds;
+    log(`scale ${n}: all up in ${up.seconds} s; the callers sent ${up.resent} requests again and made ${up.redialled} calls again`);
     await sleep(3_000); // settle: first probes done, only the steady probe rate left
     const rss = parseVmRssBytes(readFileSync(`/proc/${pid}/status`, 'utf8'));
     const udp0 = udpCounters(t, server);
@@ -98,45 +91,47 @@ async function oneSize(n: number, log: (text: string) => void): Promise<Connecti
     const connShowMs = timed(t, server, ['-j', 'conn', 'show']);
     const healthMs = timed(t, server, ['-j', 'health']);
     const before = released(server);
-    child.stdin?.write('hangup\n');
     const hung = Date.now();
-    let swarmDoneS = NaN;
-    while (released(server) - before < connected && Date.now() - hung < 30_000) {
-      if (Number.isNaN(swarmDoneS) && /hung up \d+/.test(output)) swarmDoneS = (Date.now() - hung) / 1000;
-      await sleep(20);
-    }
-    log(`scale ${n}: the swarm had sent its ${connected} releases after ${swarmDoneS} s`);
+    const sent = await swarm.hangup(30_000);
+    const swarmDoneS = (Date.now() - hung) / 1000;
+    while (released(server) - before < connected && Date.now() - hung < 30_000) await sleep(25);
+    log(`scale ${n}: the swarm had sent its ${sent} releases after ${swarmDoneS} s`);
     const gone = released(server) - before;
     const allHungUpS = gone >= connected ? (Date.now() - hung) / 1000 : `${gone} of ${connected} released in 30 s`;
     const drops = (udpCounters(t, server)['RcvbufErrors'] ?? NaN) - drops0;
     const row: ConnectionScaleRow = {
       connections: n, connected, rssMiB: rss instanceof Error ? rss.message : rss / 2 ** 20, idleCpuPercent: cpuPercent(ticks1 - ticks0, seconds),
-      datagramsPerSecond: datagrams, allUpS, connShowMs, healthMs, allHungUpS, rcvbufErrors: drops,
+      datagramsPerSecond: datagrams, allUpS, connShowMs, healthMs, allHungUpS, rcvbufErrors: drops, redialled: up.redialled,
     };
     log(`scale ${n}: ${JSON.stringify(row)}`);
     return row;
   } catch (error) {
-    return fail((error as Error).message.split('\n')[0] ?? 'failed');
+    const why = (error as Error).message.split('\n')[0] ?? 'failed';
+    log(`scale ${n}: failed: ${why}`);
+    return fail(why);
   } finally {
-    swarm?.stdin?.end();
-    if (swarm !== undefined && swarm.exitCode === null) swarm.kill('SIGTERM');
+    swarm?.stop();
     await t.destroy();
   }
 }
 
 /** The connection table of `--scale`: one fresh topology per size. */
-export async function measureConnectionScale(sizes: readonly number[], log: (text: string) => void): Promise<ConnectionScaleRow[]> {
+export async function measureConnectionScale(sizes: readonly number[], log: (text: string) => void, nodeArgs: readonly string[] = []): Promise<ConnectionScaleRow[]> {
   const rows: ConnectionScaleRow[] = [];
-  for (const n of sizes) rows.push(await oneSize(n, log));
+  for (const n of sizes) rows.push(await oneSize(n, log, nodeArgs));
   return rows;
 }
 
 /** The rows as a text table. */
 export function renderConnectionScale(rows: readonly ConnectionScaleRow[]): string {
   const f = (v: number | string, digits: number): string => (typeof v === 'number' ? v.toFixed(digits) : 'fail');
-  const lines = ['| connections | up | RSS MiB | idle CPU % | datagrams/s | all up s | conn show ms | health ms | all hang up s | rcvbuf drops |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  const lines = ['| connections | up | RSS MiB | idle CPU % | datagrams/s | all up s | calls made again | conn show ms | health ms | all hang up s | rcvbuf drops |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
   for (const r of rows) {
-    lines.push(`| ${r.connections} | ${r.connected} | ${f(r.rssMiB, 0)} | ${f(r.idleCpuPercent, 1)} | ${f(r.datagramsPerSecond, 0)} | ${f(r.allUpS, 2)} | ${f(r.connShowMs, 0)} | ${f(r.healthMs, 0)} | ${f(r.allHungUpS, 2)} | ${f(r.rcvbufErrors, 0)} |`);
+    lines.push(`| ${r.connections} | ${r.connected} | ${f(r.rssMiB, 0)} | ${f(r.idleCpuPercent, 1)} | ${f(r.datagramsPerSecond, 0)} | ${f(r.allUpS, 2)} | ${f(r.redialled, 0)} | ${f(r.connShowMs, 0)} | ${f(r.healthMs, 0)} | ${f(r.allHungUpS, 2)} | ${f(r.rcvbufErrors, 0)} |`);
   }
+  // Every failed cell says why underneath, once per distinct reason.
+  const reasons = new Set<string>();
+  for (const r of rows) for (const value of Object.values(r)) if (typeof value === 'string') reasons.add(`fail at ${r.connections} connections: ${value}`);
+  if (reasons.size > 0) lines.push('', ...reasons);
   return lines.join('\n');
 }

@@ -1,79 +1,135 @@
-// A crowd of MSNL callers for the RSS figure: COUNT user-space MSNL endpoints in one process, each
-// with its own MSNL address (128.233.x.y) and UDP socket, each opening one connection to a real
+// A crowd of MSNL callers: COUNT user-space MSNL endpoints in one process, callers FIRST..FIRST+COUNT-1,
+// each with its own MSNL address (128.233.x.y) and UDP socket (port SWARM_BASE_PORT + i, connected
+// to the target, so a send needs no address lookup), each opening one connection to a real
 // msnld's ms0 tunnelling port claiming the IP 10.9.x.y (which that msnld maps to the caller's
-// address, so the calls pass validation). It prints "connected N failed M" once all calls have
-// settled and then holds the connections until stdin closes or it gets SIGTERM. Lines on stdin:
-// `hangup` releases every connection at once (reason normal; prints "hung up N"), `calls` prints
-// "calls N", the calls msnld made to the swarm (refused; a redial would be one).
-// Run (inside a namespace): node dist/bench/swarm.js TARGET_HOST:PORT TARGET_MSNL_ADDR COUNT LOCAL_HOST
+// address, so the calls pass validation). The callers answer probes as msnl(7) asks but search
+// no path MTU of their own (they are load, not peers under test).
+// It binds every socket first ("bound N in S s"), then makes all the calls at once and prints
+// "connected N failed M in S s (...)" once all have settled (S: from the first call to the last
+// answer; a call that times out is made again after a backoff, as msnld redials; failures by
+// reason follow as "failures REASON/CODE=N ..."), then holds the connections until
+// stdin closes or it gets SIGTERM. A socket that cannot be made or bound (the descriptor limit, a
+// port in use) ends it with "Error: ..." and exit 2. Lines on stdin: `hangup` releases every
+// connection at once (reason normal; prints "hung up N"), `calls` prints "calls N", the calls
+// msnld made to the swarm (refused; a redial would be one). One process holds at most
+// SWARM_PROCESS_MAX callers (one descriptor each); bench/swarm-runner.ts starts as many as N needs.
+// Run (inside a namespace): node dist/bench/swarm.js TARGET_HOST:PORT TARGET_MSNL_ADDR COUNT LOCAL_HOST [FIRST]
 import dgram from 'node:dgram';
 import { TUNNEL_INTERFACES } from '../src/abi/interfaces.js';
 import { ArgumentError, parseDottedQuad } from '../src/abi/inet.js';
 import { MsnlEndpoint } from '../src/msnl/endpoint.js';
 
-interface Link {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Caller i (1-based): MSNL address 128.233.hi.lo and tunnel IP 10.9.hi.lo. */
+/** Caller i (1-based, below 65 536): MSNL address 128.233.hi.lo and tunnel IP 10.9.hi.lo. */
 export function caller(i: number): { msnl: string; ip: string } {
   const tail = `${(i >> 8) & 255}.${i & 255}`;
   return { msnl: `128.233.${tail}`, ip: `10.9.${tail}` };
 }
 
-export const SWARM_BASE_PORT = 20_000;
+/** Caller i binds port SWARM_BASE_PORT + i: up to 55 000 callers fit below 65 536. */
+export const SWARM_BASE_PORT = 10_000;
+/** Callers per swarm process: well under a descriptor limit of 20 000. */
+export const SWARM_PROCESS_MAX = 10_000;
+/** How long the calls may take to settle, redials included (ms). */
+const SETTLE_MS = 60_000;
+/** The swarm's timer turn (ms): each turn ticks only the endpoints with something due. */
+const TURN_MS = 50;
+
+const seconds = (ms: number, digits: number): string => (ms / 1000).toFixed(digits);
 
 async function main(): Promise<void> {
-  const [target = '', targetAddressText = '', countText = '', localHost = ''] = process.argv.slice(2);
+  const [target = '', targetAddressText = '', countText = '', localHost = '', firstText = '1'] = process.argv.slice(2);
   const [targetHost = '', targetPortText = ''] = target.split(':');
   const targetAddress = parseDottedQuad(targetAddressText, 'MSNL address');
   const count = Number(countText);
-  if (targetAddress instanceof ArgumentError || !Number.isInteger(count) || count < 1 || count > 60_000 || localHost === '') {
-    process.stderr.write('usage: swarm TARGET_HOST:PORT TARGET_MSNL_ADDR COUNT LOCAL_HOST\n');
+  const first = Number(firstText);
+  const targetPort = Number(targetPortText);
+  if (targetAddress instanceof ArgumentError || !Number.isInteger(count) || !Number.isInteger(first) || count < 1 || first < 1 ||
+    first + count - 1 > 65_535 - SWARM_BASE_PORT || localHost === '' || !(targetPort > 0 && targetPort < 65_536)) {
+    process.stderr.write('usage: swarm TARGET_HOST:PORT TARGET_MSNL_ADDR COUNT LOCAL_HOST [FIRST]\n');
     process.exit(1);
   }
-  const link: Link = { host: targetHost, port: Number(targetPortText) };
+  const link = { host: targetHost, port: targetPort };
   const port = TUNNEL_INTERFACES[0]!.port;
-  const endpoints: MsnlEndpoint<Link>[] = [];
+  const endpoints: MsnlEndpoint<typeof link>[] = [];
   const sockets: dgram.Socket[] = [];
   let connected = 0;
   let failed = 0;
   let incoming = 0;
-  for (let i = 1; i <= count; i++) {
-    const me = caller(i);
+  const failures = new Map<string, number>();
+  const redials = new Uint8Array(count);
+  let redialled = 0;
+  let callStarted = 0;
+  const call = (i: number): void => {
+    endpoints[i - first]!.connect({ remoteAddress: targetAddress, remotePort: port, localPort: port, ipa: parseDottedQuad(caller(i).ip) as number, link });
+  };
+  const bindStarted = Date.now();
+  for (let i = first; i < first + count; i++) {
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(SWARM_BASE_PORT + i, localHost, () => resolve());
+      socket.once('error', (error) => reject(new Error(`caller ${i} (port ${SWARM_BASE_PORT + i}): ${error.message}`)));
+      socket.bind(SWARM_BASE_PORT + i, localHost, () => socket.connect(targetPort, targetHost, () => resolve()));
     });
     sockets.push(socket);
-    const endpoint = new MsnlEndpoint<Link>({
+  }
+  process.stdout.write(`bound ${count} in ${seconds(Date.now() - bindStarted, 2)} s\n`);
+  for (let i = first; i < first + count; i++) {
+    const me = caller(i);
+    const socket = sockets[i - first]!;
+    const endpoint = new MsnlEndpoint<typeof link>({
       localAddress: parseDottedQuad(me.msnl) as number,
       clock: { now: Date.now },
-      transmit: (to, buf, offset, length) => socket.send(buf, offset, length, to.port, to.host),
-      sameLink: (a, b) => a.host === b.host && a.port === b.port,
+      config: { pathProbing: false },
+      transmit: (_to, buf, offset, length) => socket.send(buf, offset, length),
       events: {
         incomingCall: (call) => {
           incoming++;
           endpoint.refuse(call.callId);
         },
         connected: () => void connected++,
-        callFailed: () => void failed++,
+        callFailed: (_handle, reason, code) => {
+          // A call lost in a storm is made again after a backoff, as msnld redials (0.5 s doubling
+          // to 10 s), until the swarm's 60 s are up; any other failure is final.
+          const tries = (redials[i - first] ?? 0) + 1;
+          if (reason === 'timeout' && Date.now() - callStarted < SETTLE_MS - 10_000) {
+            redials[i - first] = tries;
+            redialled++;
+            setTimeout(() => call(i), Math.min(500 * 2 ** (tries - 1), 10_000));
+            return;
+          }
+          failed++;
+          const key = `${reason}/${code}`;
+          failures.set(key, (failures.get(key) ?? 0) + 1);
+        },
         data: () => undefined,
         disconnected: () => undefined,
         idle: () => undefined,
         echoReply: () => undefined,
       },
     });
-    socket.on('message', (bytes, rinfo) => endpoint.receive(bytes, { host: rinfo.address, port: rinfo.port }));
+    socket.on('message', (bytes) => endpoint.receive(bytes, link));
     endpoints.push(endpoint);
-    endpoint.connect({ remoteAddress: targetAddress, remotePort: port, localPort: port, ipa: parseDottedQuad(me.ip) as number, link });
   }
-  const ticker = setInterval(() => endpoints.forEach((e) => e.tick()), 250);
-  const deadline = Date.now() + 30_000;
-  while (connected + failed < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  process.stdout.write(`connected ${connected} failed ${failed}\n`);
+  callStarted = Date.now();
+  for (let i = first; i < first + count; i++) call(i);
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    for (const e of endpoints) if (e.nextDeadline() <= now) e.tick();
+  }, TURN_MS);
+  // SWARM_PROGRESS=1 in the environment: a line a second on stderr while the calls settle.
+  const progress = process.env['SWARM_PROGRESS'] === undefined ? undefined
+    : setInterval(() => process.stderr.write(`+${Date.now() - callStarted} ms: connected ${connected} failed ${failed}\n`), 1000);
+  const deadline = Date.now() + SETTLE_MS;
+  let settledAt = Date.now();
+  while (connected + failed < count && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
+    settledAt = Date.now();
+  }
+  if (progress !== undefined) clearInterval(progress);
+  const pending = count - connected - failed;
+  if (pending > 0) failures.set('unanswered', pending);
+  const retransmits = endpoints.reduce((sum, e) => sum + e.counters.retransmits, 0);
+  process.stdout.write(`connected ${connected} failed ${failed + pending} in ${seconds(settledAt - callStarted, 3)} s (${retransmits} requests sent again, ${redialled} calls made again after a timeout)\n`);
+  if (failures.size > 0) process.stdout.write(`failures ${[...failures].map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
   const stop = (): void => {
     clearInterval(ticker);
     sockets.forEach((s) => s.close());
@@ -96,4 +152,9 @@ async function main(): Promise<void> {
   process.stdin.on('end', stop);
 }
 
-if (require.main === module) void main();
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stdout.write(`Error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  });
+}

@@ -29,4 +29,11 @@ export class TokenBucket {
     this.tokens -= 1;
     return true;
   }
+
+  /** When (on the clock) the bucket next holds a whole token: now when it holds one already. */
+  nextTokenAt(): number {
+    const t = this.now();
+    const tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.ratePerSecond) / 1000);
+    return tokens >= 1 ? t : t + Math.ceil(((1 - tokens) * 1000) / this.ratePerSecond);
+  }
 }

@@ -17,7 +17,7 @@ import { AuthFailureLog } from '../msnl/auth-log.js';
 import { keyPairOf } from '../crypto/primitives.js';
 import { DATA_HEADER_SIZE } from '../msnl/constants.js';
 import { SEAL_OVERHEAD } from '../msnl/secure-wire.js';
-import { HEALTH_SAMPLE_MS, HealthWatch } from './health-watch.js';
+import { HEALTH_SAMPLE_MS, HealthWatch, type WatchedConnection } from './health-watch.js';
 import { Manager } from '../manager/manager.js';
 import { PrefixTable } from '../manager/prefix-table.js';
 import { Tunnel } from '../tunnel/tunnel.js';
@@ -211,7 +211,7 @@ export class Daemon<L> {
     this.timers.push(setInterval(() => this.tunnelTick(), 250));
     this.timers.push(setInterval(() => this.pollStore(), this.options.pollMs ?? 250));
     this.timers.push(setInterval(() => this.refreshDevices(), 1000));
-    this.timers.push(setInterval(() => this.healthWatch.sample(this.connections()), HEALTH_SAMPLE_MS));
+    this.timers.push(setInterval(() => this.healthWatch.sample(this.watched()), HEALTH_SAMPLE_MS));
   }
 
   private pollStore(): void {
@@ -411,6 +411,16 @@ export class Daemon<L> {
     for (let i = 0; i < this.tunnels.length; i++) {
       const tunnel = this.tunnels[i]!;
       yield { spec: tunnel.spec, tunnel, device: this.devices[i] };
+    }
+  }
+
+  /** What the health watch samples every second: each connection's health, without its details. */
+  private *watched(): IterableIterator<WatchedConnection> {
+    for (const c of this.manager.connections().values()) {
+      if (this.endpoint.isUp(c.conn) && this.healthWatch.stillUp(c.conn)) continue; // the common case, read cheaply
+      const health = this.endpoint.health(c.conn);
+      if (health === undefined) continue;
+      yield { conn: c.conn, interfaceName: this.tunnels[c.sock - 1]?.spec.name ?? '?', peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, health };
     }
   }
 

@@ -69,6 +69,18 @@ export class HealthWatch {
     for (const [id, entry] of this.states) if (entry.seen !== round) this.states.delete(id);
   }
 
+  /**
+   * Called while sample() reads its connections (from their iterable) for one found up: when it
+   * was up at the last sample too, nothing changed, it counts as seen and true is returned, so the
+   * caller need not read its health; false: hand it to sample() as usual.
+   */
+  stillUp(conn: number): boolean {
+    const entry = this.states.get(conn);
+    if (entry === undefined || entry.state !== 'up') return false;
+    entry.seen = this.round;
+    return true;
+  }
+
   /** Connections being watched (for tests and leak checks). */
   get size(): number {
     return this.states.size;

@@ -17,7 +17,7 @@ import { Reason, reasonName } from '../msnl/constants.js';
 import type { CallFailure, ConnectionInfo, IncomingCall } from '../msnl/types.js';
 import type { Logger } from '../base/logger.js';
 import type { ManagedEndpoint } from './endpoint-port.js';
-import { mmReason, wireReason } from './reasons.js';
+import { mmReason, releaseReason, wireReason } from './reasons.js';
 import { Histogram } from '../base/histogram.js';
 
 /** Bucket bounds of the call set-up histogram, milliseconds. */
@@ -354,7 +354,7 @@ export class Manager<L> {
     if (c === undefined) return;
     this.options.log.info(`connection ${connId} down: ${byPeer ? 'released by peer' : 'released'} (reason ${reason}: ${reasonName(reason)})`);
     this.options.onEvent?.({ kind: 'down', sock: c.sock, conn: connId, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, reason: `${byPeer ? 'released by peer' : 'released'}: ${reasonName(reason)}` });
-    this.send(c.sock, { type: 'MMDOWN_DISCONNECT', conn: connId, reason: mmReason(reason) });
+    this.send(c.sock, { type: 'MMDOWN_DISCONNECT', conn: connId, reason: releaseReason(reason, byPeer) });
   }
 
   /** Endpoint event: no data for the idle period; the tunnel decides (it answers MMUP_DISCONNECT). */

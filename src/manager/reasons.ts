@@ -43,3 +43,14 @@ export function wireReason(mm: number): number {
 export function mmReason(wire: number): number {
   return WIRE_TO_MM.get(wire) ?? MmReason.REFUSED_BY_PEER;
 }
+
+/**
+ * The manager reason for an open connection that went down with wire reason `wire`. A peer that
+ * releases with reason 7 (timeout) is a caller that gave up its own call after we had confirmed
+ * it (our confirm was late or lost, as in a call storm): it calls again itself if it still wants
+ * the tunnel, so this end must not redial it as a lost tunnel; that is a normal release here.
+ */
+export function releaseReason(wire: number, byPeer: boolean): number {
+  if (byPeer && wire === Reason.TIMEOUT) return MmReason.NORMAL;
+  return mmReason(wire);
+}

@@ -12,6 +12,10 @@ import { routeMtu } from './udp-addon.js';
 import { parseIpv6 } from '../abi/inet6.js';
 import { BatchUdpSocket, type BatchUdpCounters, type BatchUdpOptions } from './udp-batch.js';
 import { UdpEndpoints, sameUdpEndpoint, type UdpEndpoint } from './udp-endpoint.js';
+
+/** How long a route MTU answer is reused for new links to the same address (ms), and how many are kept. */
+const ROUTE_MTU_CACHE_MS = 1000;
+const ROUTE_MTU_CACHE_SIZE = 4096;
 import { type ReceiveFunc, type Underlay, type UnderlayEvents, type UnderlayLog, type UnderlaySocket } from './underlay.js';
 
 /** IPv4 and UDP headers: an MTU less these is the largest UDP payload. */
@@ -46,6 +50,8 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
   /** Datagrams dropped because their link's host name has not resolved (or is IPv6). */
   unresolved = 0;
   private readonly resolved = new Map<string, number>();
+  /** routeMtu answers by IPv4 address, and when they were asked (performance.now()). */
+  private readonly routeMtus = new Map<number, { readonly mtu: number; readonly at: number }>();
   private readonly resolving = new Set<string>();
 
   constructor(
@@ -64,13 +70,27 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
     return sameUdpEndpoint(a, b);
   }
 
-  /** The route MTU towards the link's address less the IP and UDP headers (28, or 48 for IPv6),
-   *  or undefined (unresolved, no route, a fake socket). */
+  /**
+   * The route MTU towards the link's address less the IP and UDP headers (28, or 48 for IPv6),
+   * or undefined (unresolved, no route, a fake socket). For IPv4 asked once a second per address
+   * at most (a call storm from one host would otherwise cost four syscalls a call); a refusal to
+   * that address forgets the answer.
+   */
   pathLimit(link: UdpEndpoint): number | undefined {
     if (this.tuning.native !== undefined) return undefined;
     if (link.ipv6 !== null) return payloadOf(routeMtu(link.ipv6, 0), IPV6_UDP_HEADERS);
     const ipv4 = link.ipv4 >= 0 ? link.ipv4 : this.resolved.get(link.address);
-    return ipv4 === undefined ? undefined : payloadOf(routeMtu(ipv4), IPV4_UDP_HEADERS);
+    if (ipv4 === undefined) return undefined;
+    const now = performance.now();
+    const cached = this.routeMtus.get(ipv4);
+    let mtu: number;
+    if (cached !== undefined && now - cached.at < ROUTE_MTU_CACHE_MS) mtu = cached.mtu;
+    else {
+      mtu = routeMtu(ipv4);
+      if (this.routeMtus.size >= ROUTE_MTU_CACHE_SIZE) this.routeMtus.clear();
+      this.routeMtus.set(ipv4, { mtu, at: now });
+    }
+    return payloadOf(mtu, IPV4_UDP_HEADERS);
   }
 
   async open(host: string, port: number, onReceive: ReceiveFunc<UdpEndpoint>, events?: UnderlayEvents<UdpEndpoint>): Promise<NativeUnderlaySocket> {
@@ -87,8 +107,10 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
         if (events?.tooBig === undefined) return;
         // The kernel refused it against the MTU its route cache holds now: that MTU is the answer.
         const fake = this.tuning.native !== undefined;
-        if (to >= 0) events.tooBig(this.endpoints.numeric(to, toPort), fake ? 0 : payloadOf(routeMtu(to), IPV4_UDP_HEADERS) ?? 0);
-        else events.tooBig(this.endpoints.fromIpv6(to6, to6Offset, toPort), fake ? 0 : payloadOf(routeMtu(to6, to6Offset), IPV6_UDP_HEADERS) ?? 0);
+        if (to >= 0) {
+          this.routeMtus.delete(to);
+          events.tooBig(this.endpoints.numeric(to, toPort), fake ? 0 : payloadOf(routeMtu(to), IPV4_UDP_HEADERS) ?? 0);
+        } else events.tooBig(this.endpoints.fromIpv6(to6, to6Offset, toPort), fake ? 0 : payloadOf(routeMtu(to6, to6Offset), IPV6_UDP_HEADERS) ?? 0);
       },
       onError: (error) => {
         reported++;

@@ -42,6 +42,8 @@ export class Connection<L> {
   /** When the peer's last probe arrived, and the gap before it (the peer's probe rate, at most MAX_PROBE_INTERVAL_MS). */
   private lastPeerProbeAt = -Infinity;
   private peerProbeIntervalMs = MAX_PROBE_INTERVAL_MS;
+  /** The interval our last probe was sent with (it stretches with many connections). */
+  private probeIntervalMs = 0;
   private readonly probeStates = new Uint8Array(PROBE_WINDOW);
   /** When each probe in the window was sent, on the injected clock (sub-millisecond if it is). */
   private readonly probeSentAt = new Float64Array(PROBE_WINDOW);
@@ -74,6 +76,7 @@ export class Connection<L> {
     this.probeStates[seq % PROBE_WINDOW] = PROBE_SENT;
     this.probeSentAt[seq % PROBE_WINDOW] = now;
     this.nextProbeAt = now + intervalMs;
+    this.probeIntervalMs = intervalMs;
     return seq;
   }
 
@@ -118,13 +121,20 @@ export class Connection<L> {
   }
 
   /**
-   * The tx direction is judged by our own probes (`windowMs`, sized for our interval); the rx
+   * The tx direction is judged by our own probes (`windowMs`, sized for our usual interval, or
+   * PEER_INTERVAL_TOLERANCE of the interval of our last probe when that was stretched); the rx
    * direction by the peer's, whose interval may be anything up to MAX_PROBE_INTERVAL_MS, so its
    * window stretches to PEER_INTERVAL_TOLERANCE of the peer's measured interval (one lost probe
    * plus jitter at the slowest rate msnl(7) allows).
    */
+  /** health(now, windowMs).up, with nothing allocated (the daemon's health watch asks every second). */
+  isUp(now: number, windowMs: number): boolean {
+    return now - this.txProvenAt <= Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.probeIntervalMs) &&
+      now - this.rxProvenAt <= Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.peerProbeIntervalMs);
+  }
+
   health(now: number, windowMs: number): Health {
-    const txProven = now - this.txProvenAt <= windowMs;
+    const txProven = now - this.txProvenAt <= Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.probeIntervalMs);
     const rxWindowMs = Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.peerProbeIntervalMs);
     const rxProven = now - this.rxProvenAt <= rxWindowMs;
     return { up: txProven && rxProven, txProven, rxProven, rttMs: this.rttMs, lossRatio: this.lossRatio(), lastHeardMs: now - this.lastHeardAt,

@@ -7,7 +7,7 @@
 import { copyOctets, octetsOf } from '../abi/bytes.js';
 import type { Sap } from './address.js';
 import { Connection } from './connection.js';
-import { DATA_HEADER_SIZE, MAX_PACKET_SIZE, MsgType, Reason, RESET_SIZE } from './constants.js';
+import { DATA_HEADER_SIZE, MAX_PACKET_SIZE, MsgType, PROBE_SIZE, Reason, RESET_SIZE } from './constants.js';
 
 /** The largest UDP payload over IPv4 (65535 - 20 - 8). */
 const MAX_UDP_DATAGRAM = 65507;
@@ -19,7 +19,7 @@ import type { Clock } from '../base/clock.js';
 import { ConnectionTable } from './connection-table.js';
 import { defaultLinkBytes, type EndpointOptions } from './endpoint-options.js';
 import { Echoes } from './echoes.js';
-import { connectionDeadline, runConnectionTimers, type LivenessHost } from './liveness.js';
+import { connectionDeadline, probeInterval, runConnectionTimers, type LivenessHost } from './liveness.js';
 import { TokenBucket } from '../base/token-bucket.js';
 import { Reassembler, segmentPacket, type ReassemblyCounters } from './sar.js';
 import { Signalling, type ConnectRequest, type SignallingHost } from './signalling.js';
@@ -56,9 +56,14 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   private readonly reassembler: Reassembler;
   private readonly header = newDataHeader();
   private readonly savedOctets = new Uint8Array(DATA_HEADER_SIZE);
+  private readonly probeFrame = new Uint8Array(PROBE_SIZE);
   private readonly resetBucket: TokenBucket;
   /** Where sendSealed writes each segment's data header (kept: the data path allocates nothing). */
   private readonly sealHead = new Uint8Array(DATA_HEADER_SIZE);
+  /** Size probes of all connections (config.sizeProbeRatePerSecond). */
+  private readonly sizeProbeBucket: TokenBucket;
+  /** Connections whose size probe waits for the budget, in order of arrival. */
+  private readonly sizeProbeQueue = new Set<Connection<L>>();
   private readonly secure: SecureLayer<L>;
   private readonly peerKeyOf: (address: number) => Uint8Array | 'none' | undefined;
   private readonly pathLimitOf: EndpointOptions<L>['pathLimitOf'];
@@ -75,6 +80,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.signalling = new Signalling(this);
     this.reassembler = new Reassembler(this.clock, this.config.reassembly);
     this.resetBucket = new TokenBucket(this.config.resetRatePerSecond, this.config.resetBurst, () => this.clock.now());
+    this.sizeProbeBucket = new TokenBucket(this.config.sizeProbeRatePerSecond, this.config.sizeProbeBurst, () => this.clock.now());
     this.peerKeyOf = options.peerKeyOf ?? (() => 'none');
     this.pathLimitOf = options.pathLimitOf;
     this.exitsOf = options.exitsOf;
@@ -272,6 +278,16 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       this.secure.receive(buf, offset, length, link);
       return;
     }
+    // A health probe or its reply (the bulk of an idle host's traffic): read where it lies, as
+    // decodeMessage would accept it (version 1, exactly 16 octets, code 0, a non-zero id).
+    if ((type === MsgType.PROBE || type === MsgType.PROBE_REPLY) && length === PROBE_SIZE && buf[offset] === 1 && buf[offset + 2] === 0 && buf[offset + 3] === 0) {
+      const connId = readU32(buf, offset + 4);
+      if (connId !== 0) {
+        if (type === MsgType.PROBE) this.onProbe(connId, readU32(buf, offset + 8), readU32(buf, offset + 12), link, length, null);
+        else this.onProbeReply(connId, readU32(buf, offset + 8), readU32(buf, offset + 12), null);
+        return;
+      }
+    }
     const decoded = decodeMessage(octetsOf(buf, offset, length));
     if (!decoded.ok) {
       this.counters.dropMalformed++;
@@ -314,12 +330,17 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.signalling.tick(now);
     this.reassembler.expire();
     const due = this.dueScratch;
+    this.drainSizeProbes(now, due);
+    const interval = probeInterval(this.config, this.conns.size);
     for (let conn = this.conns.deadlines.popDue(now); conn !== undefined; conn = this.conns.deadlines.popDue(now)) {
-      if (!runConnectionTimers(this, conn, now)) continue;
+      if (!runConnectionTimers(this, conn, now, interval)) continue;
       if (conn.exits !== null && now >= conn.exits.nextAt) this.runExits(conn, now);
       // The path MTU search of the connection's exit (pmtu.ts): a new path after roaming, size probes.
       if (conn.pathLink !== conn.link && !this.sameLink(conn.pathLink, conn.link)) this.newPath(conn, conn.link, now, conn.remote.address);
-      if (now >= conn.path.nextProbeAt) this.sizeProbe(conn, now);
+      if (now >= conn.path.nextProbeAt) {
+        if (this.sizeProbeQueue.size === 0 && this.sizeProbeBucket.take()) this.sizeProbe(conn, now);
+        else this.queueSizeProbe(conn);
+      }
       due.push(conn);
     }
     this.echoes.expire(now);
@@ -336,7 +357,32 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   /** When tick() next has work (ms on the injected clock), or Infinity. O(1) in connections. */
   nextDeadline(): number {
-    return Math.min(this.signalling.nextDeadline(), this.reassembler.nextDeadline(), this.conns.deadlines.peekAt(), this.echoes.nextDeadline());
+    const queued = this.sizeProbeQueue.size === 0 ? Infinity : this.sizeProbeBucket.nextTokenAt();
+    return Math.min(this.signalling.nextDeadline(), this.reassembler.nextDeadline(), this.conns.deadlines.peekAt(), this.echoes.nextDeadline(), queued);
+  }
+
+  // A size probe is due over the budget (config.sizeProbeRatePerSecond): the connection waits in
+  // line, its path timer parked, and is not visited again until its turn (drainSizeProbes).
+  private queueSizeProbe(conn: Connection<L>): void {
+    conn.path.nextProbeAt = Infinity;
+    this.sizeProbeQueue.add(conn);
+  }
+
+  // Sends the waiting size probes the budget allows, oldest first; their connections go into `due`
+  // to have their deadlines set again.
+  private drainSizeProbes(now: number, due: Connection<L>[]): void {
+    for (const conn of this.sizeProbeQueue) {
+      if (this.conns.get(conn.connId) !== conn) {
+        this.sizeProbeQueue.delete(conn);
+        continue;
+      }
+      if (!this.sizeProbeBucket.take()) return;
+      this.sizeProbeQueue.delete(conn);
+      conn.path.nextProbeAt = now;
+      this.sizeProbe(conn, now);
+      if (this.conns.deadlines.at(conn) !== undefined) this.conns.deadlines.delete(conn);
+      due.push(conn);
+    }
   }
 
   /** Something is due at `at`: the shell is asked to tick by then (SignallingHost). */
@@ -358,6 +404,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   /** The exits of a connection whose route has several, or undefined (msnl(7) Exits). */
   exits(connId: number): ExitInfo<L>[] | undefined {
     return this.conns.get(connId)?.exits?.info(this.clock.now());
+  }
+
+  /** Whether the connection is up (health(connId)?.up === true), allocating nothing. */
+  isUp(connId: number): boolean {
+    return this.conns.get(connId)?.isUp(this.clock.now(), this.config.healthWindowMs) === true;
   }
 
   connection(connId: number): ConnectionInfo<L> | undefined {
@@ -400,6 +451,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void {
     if (!this.conns.delete(conn)) return;
+    this.sizeProbeQueue.delete(conn);
     this.reassembler.dropConnection(conn.connId);
     this.signalling.connectionClosed(conn);
     this.secure.connectionClosed(conn);
@@ -500,7 +552,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
         this.counters.resetsReceived++;
         const conn = this.conns.byRemoteId(msg.connId, (c) => c.secure === null && this.sameLink(c.link, link));
         if (conn !== undefined) {
-          this.closeConnection(conn, msg.reason, true);
+          // A callee's connection reset before it heard anything from its caller: the caller had
+          // given up the call when our confirm came (msnl(7) Call set-up), so it is reported as
+          // that call's timeout (reason 7), not as a peer that lost the connection.
+          const gaveUp = conn.role === 'responder' && conn.lastHeardAt === conn.createdAt;
+          this.closeConnection(conn, gaveUp ? Reason.TIMEOUT : msg.reason, true);
           return;
         }
         this.counters.dropUnknownConnection++;
@@ -545,8 +601,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
           this.connOut(conn, encodeSizeProbe(true, conn.remoteConnId, msg.seq, msg.stamp));
           return;
         }
-        conn.peerProbed(this.clock.now());
-        this.connOut(conn, encodeProbe(MsgType.PROBE_REPLY, conn.remoteConnId, msg.seq, msg.stamp));
+        this.onProbe(msg.connId, msg.seq, msg.stamp, link, inLength, via);
         return;
       }
       case MsgType.PROBE_REPLY: {
@@ -569,11 +624,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
           } else this.counters.dropUnexpectedSignal++;
           return;
         }
-        if (conn === undefined || !conn.probeAnswered(msg.seq, msg.stamp, this.clock.now())) {
-          this.counters.dropUnexpectedSignal++;
-          return;
-        }
-        this.counters.probesAnswered++;
+        this.onProbeReply(msg.connId, msg.seq, msg.stamp, via);
         return;
       }
       case MsgType.DATA:
@@ -585,6 +636,40 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
         }
         this.signalling.onSignal(msg, link);
     }
+  }
+
+  /** A health probe (not a size probe): answered, and the peer's direction counts as proven. */
+  private onProbe(connId: number, seq: number, stamp: number, link: L, inLength: number, via: Connection<L> | null): void {
+    const conn = this.conns.get(connId);
+    if (conn === undefined) {
+      this.unknownConnection(connId, link, inLength);
+      return;
+    }
+    if (conn !== via && conn.secure !== null) {
+      this.counters.dropPlainRefused++;
+      return;
+    }
+    conn.peerProbed(this.clock.now());
+    this.sendProbe(conn, MsgType.PROBE_REPLY, seq, stamp);
+  }
+
+  /** A reply to one of our health probes. */
+  private onProbeReply(connId: number, seq: number, stamp: number, via: Connection<L> | null): void {
+    const conn = this.conns.get(connId);
+    if (conn !== undefined && conn !== via && conn.secure !== null) {
+      this.counters.dropPlainRefused++;
+      return;
+    }
+    if (conn === undefined || !conn.probeAnswered(seq, stamp, this.clock.now())) {
+      this.counters.dropUnexpectedSignal++;
+      return;
+    }
+    this.counters.probesAnswered++;
+  }
+
+  /** Sends a health probe or reply on `conn` from one reused frame (transmit and sealing copy it). */
+  sendProbe(conn: Connection<L>, type: 8 | 9, seq: number, stamp: number): void {
+    this.connOut(conn, encodeProbe(type, conn.remoteConnId, seq, stamp, this.probeFrame));
   }
 
   /** A plain connect request is taken only from an address whose route says auth none. */

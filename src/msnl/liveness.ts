@@ -3,15 +3,16 @@
 // keyed connection, the deadline its keys set (secure.ts), and its path's next size probe (pmtu.ts). The endpoint runs them only when the
 // connection's deadline comes (connection-table.ts), never by walking every connection. Pure.
 import type { Connection } from './connection.js';
-import { MsgType, Reason } from './constants.js';
+import { MAX_PROBE_INTERVAL_MS, MsgType, Reason } from './constants.js';
 import type { EndpointConfig, EndpointCounters, EndpointEvents } from './types.js';
-import { encodeProbe } from './wire.js';
 
 export interface LivenessHost<L> {
   readonly config: EndpointConfig;
   readonly counters: EndpointCounters;
   readonly events: EndpointEvents<L>;
   sendOnConnection(conn: Connection<L>, bytes: Uint8Array): void;
+  /** Sends a health probe on the connection (from a reused frame). */
+  sendProbe(conn: Connection<L>, type: 8, seq: number, stamp: number): void;
   closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void;
   /** Sends the release of a connection that is going (signalling's). */
   releaseDead(conn: Connection<L>): void;
@@ -25,18 +26,32 @@ export function connectionDeadline<L>(conn: Connection<L>, config: EndpointConfi
   return next;
 }
 
-/** Runs what is due on `conn` at `now`; false when it was released as dead. */
-export function runConnectionTimers<L>(host: LivenessHost<L>, conn: Connection<L>, now: number): boolean {
-  const { probeIntervalMs, idleMs, deadMs } = host.config;
+/** Probe deadlines fall on this grid (ms), so one wake-up sends every probe due near it, in one batch. */
+export const PROBE_GRID_MS = 100;
+
+/**
+ * The probe interval with `connections` open: config.probeIntervalMs, stretched so that all of
+ * them together send at most config.probesPerSecond, and never beyond MAX_PROBE_INTERVAL_MS.
+ */
+export function probeInterval(config: EndpointConfig, connections: number): number {
+  const stretched = (connections * 1000) / Math.max(config.probesPerSecond, 1);
+  return Math.min(Math.max(config.probeIntervalMs, stretched), Math.max(config.probeIntervalMs, MAX_PROBE_INTERVAL_MS));
+}
+
+/** Runs what is due on `conn` at `now` (`intervalMs`: probeInterval()); false when it was released as dead. */
+export function runConnectionTimers<L>(host: LivenessHost<L>, conn: Connection<L>, now: number, intervalMs: number): boolean {
+  const { idleMs, deadMs } = host.config;
   if (deadMs > 0 && now - conn.lastHeardAt >= deadMs) {
     host.releaseDead(conn);
     host.closeConnection(conn, Reason.DEAD, false);
     return false;
   }
   if (now >= conn.nextProbeAt) {
-    const seq = conn.probeSent(now, probeIntervalMs);
+    // The next probe goes on the grid point at or just before the interval's end (never later).
+    const next = Math.floor((now + intervalMs) / PROBE_GRID_MS) * PROBE_GRID_MS;
+    const seq = conn.probeSent(now, next > now ? next - now : intervalMs);
     host.counters.probesSent++;
-    host.sendOnConnection(conn, encodeProbe(MsgType.PROBE, conn.remoteConnId, seq, now >>> 0));
+    host.sendProbe(conn, MsgType.PROBE, seq, now >>> 0);
   }
   if (!conn.idleSignalled && now - conn.lastDataAt >= idleMs) {
     conn.idleSignalled = true;

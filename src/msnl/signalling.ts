@@ -138,6 +138,7 @@ export class Signalling<L> {
   refuse(callId: number, reason: number): boolean {
     const call = this.takeIncoming(callId);
     if (call === undefined) return false;
+    this.refusals.delete(call.key);
     this.refusals.set(call.key, { reason, until: this.host.clock.now() + this.host.config.connectTimeoutMs });
     this.answer(call.msg, call.link, MsgType.DISCONNECT, reason);
     return true;
@@ -166,6 +167,7 @@ export class Signalling<L> {
     if (conn.role !== 'responder') return;
     const key = callKey(conn.remote.address, conn.remote.port, conn.transaction);
     if (this.confirmed.get(key) === conn) this.confirmed.delete(key);
+    this.absorbed.delete(key);
     this.absorbed.set(key, this.host.clock.now() + this.host.config.connectTimeoutMs);
   }
 
@@ -224,9 +226,20 @@ export class Signalling<L> {
       this.takeIncoming(call.callId);
       this.host.events.callCancelled?.(call.callId);
     }
-    for (const [key, until] of this.absorbed) if (until <= now) this.absorbed.delete(key);
-    for (const [key, r] of this.refusals) if (r.until <= now) this.refusals.delete(key);
-    for (const [key, o] of this.originated) if (o.until <= now) this.originated.delete(key);
+    // Each map is in order of expiry (every entry lives connectTimeoutMs from when it was set, and
+    // a set moves it to the end): only the expired head is visited, never every entry.
+    for (const [key, until] of this.absorbed) {
+      if (until > now) break;
+      this.absorbed.delete(key);
+    }
+    for (const [key, r] of this.refusals) {
+      if (r.until > now) break;
+      this.refusals.delete(key);
+    }
+    for (const [key, o] of this.originated) {
+      if (o.until > now) break;
+      this.originated.delete(key);
+    }
   }
 
   nextDeadline(): number {
@@ -279,6 +292,7 @@ export class Signalling<L> {
     const out = this.outByPair.get(pair);
     if (out !== undefined) {
       if (weWin) {
+        this.absorbed.delete(key);
         this.absorbed.set(key, now + host.config.connectTimeoutMs);
         host.counters.requestsAbsorbed++;
         return;
@@ -291,6 +305,7 @@ export class Signalling<L> {
     }
     const mine = this.originated.get(pair);
     if (weWin && mine !== undefined && mine.until > now && host.findConnection(mine.conn.connId) === mine.conn) {
+      this.absorbed.delete(key);
       this.absorbed.set(key, now + host.config.connectTimeoutMs);
       host.counters.requestsAbsorbed++;
       return;
@@ -302,6 +317,7 @@ export class Signalling<L> {
       return;
     }
     if (!host.isListening(msg.respPort)) {
+      this.refusals.delete(key);
       this.refusals.set(key, { reason: Reason.NO_LISTENER, until: now + host.config.connectTimeoutMs });
       this.answer(msg, link, MsgType.DISCONNECT, Reason.NO_LISTENER);
       return;
@@ -337,6 +353,7 @@ export class Signalling<L> {
     this.finishOut(out, false);
     const remote = { address: msg.respAddr === 0 ? out.remote.address : msg.respAddr, port: out.remote.port };
     const conn = host.openConnection(out.localConnId, msg.respConnId, 'originator', out.local, remote, out.ipa, msg.ipa, link, out.txn, out.secure);
+    this.originated.delete(out.pair);
     this.originated.set(out.pair, { conn, until: host.clock.now() + host.config.connectTimeoutMs });
     host.events.connected(out.handle, conn.info());
   }

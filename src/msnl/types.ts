@@ -17,6 +17,9 @@ export interface EndpointConfig {
   readonly decideTimeoutMs: number;
   /** In-band health probes are sent on every connection at this interval (ms). */
   readonly probeIntervalMs: number;
+  /** The probes of all connections together, per second: with more connections than that many
+   *  probe intervals hold, each interval stretches, never beyond MAX_PROBE_INTERVAL_MS (msnl(7)). */
+  readonly probesPerSecond: number;
   /** A direction counts as proven when it was shown working within this time (ms). */
   readonly healthWindowMs: number;
   /** The idle event fires after this long without data in either direction (ms). */
@@ -31,6 +34,10 @@ export interface EndpointConfig {
   readonly pathProbing: boolean;
   /** Delay of a new connection's first size probe (ms). */
   readonly firstSizeProbeMs: number;
+  /** Size probes of all connections together: sustained per second, and burst; a probe beyond
+   *  them waits its turn, so a call storm's path searches never flood the underlay. */
+  readonly sizeProbeRatePerSecond: number;
+  readonly sizeProbeBurst: number;
   /** Resets answering unknown-connection traffic: sustained rate per second and burst. */
   readonly resetRatePerSecond: number;
   readonly resetBurst: number;
@@ -67,6 +74,7 @@ export const DEFAULT_ENDPOINT_CONFIG: EndpointConfig = Object.freeze({
   connectTimeoutMs: 5000,
   decideTimeoutMs: 5000,
   probeIntervalMs: 2000,
+  probesPerSecond: 1000,
   healthWindowMs: 5000,
   idleMs: 20 * 60 * 1000,
   deadMs: 30000,
@@ -74,12 +82,14 @@ export const DEFAULT_ENDPOINT_CONFIG: EndpointConfig = Object.freeze({
   maxDatagram: DEFAULT_MAX_DATAGRAM,
   pathProbing: true,
   firstSizeProbeMs: 1000,
+  sizeProbeRatePerSecond: 500,
+  sizeProbeBurst: 500,
   resetRatePerSecond: 20,
   resetBurst: 10,
   callRatePerSource: 100,
   callBurstPerSource: 400,
-  callRateTotal: 2000,
-  callBurstTotal: 4000,
+  callRateTotal: 10_000,
+  callBurstTotal: 20_000,
   callSources: 4096,
   reassembly: DEFAULT_REASSEMBLY,
   rekeyAfterMs: 120_000,

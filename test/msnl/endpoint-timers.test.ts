@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryHub } from '../../src/msdl/memory.js';
-import { MsgType } from '../../src/msnl/constants.js';
+import { MsgType, Reason } from '../../src/msnl/constants.js';
+import { encodeReset } from '../../src/msnl/wire.js';
+import { probeInterval } from '../../src/msnl/liveness.js';
+import { DEFAULT_ENDPOINT_CONFIG } from '../../src/msnl/types.js';
 import { FakeClock, makeNode, run } from './harness.js';
 
 const A = 0x80e80001;
@@ -33,4 +36,83 @@ test('the endpoint asks to be woken at its next deadline, and a tick before it s
   const probes = a.sent.filter((s) => s.bytes[1] === MsgType.PROBE).length;
   assert.ok(probes >= 1 && probes <= COUNT, `the due connections probe (${probes})`);
   assert.ok(a.ep.nextDeadline() > clock.t);
+});
+
+test('size probes of all connections keep to the budget: the rest wait their turn, and every search finishes', () => {
+  const clock = new FakeClock();
+  const hub = new MemoryHub({ clock, seed: 3, loss: 0, delayMs: 1 });
+  const budget = { sizeProbeRatePerSecond: 20, sizeProbeBurst: 10, firstSizeProbeMs: 100, callBurstPerSource: 1000, callBurstTotal: 1000 };
+  const a = makeNode(hub, clock, 'a', A, 1, budget, { capture: true });
+  const b = makeNode(hub, clock, 'b', B, 2);
+  b.ep.listen(0x1234);
+  const COUNT = 60;
+  for (let i = 0; i < COUNT; i++) a.ep.connect({ remoteAddress: B, remotePort: 0x1234, localPort: 0x1000 + i, ipa: 1, link: hub.peer('b') });
+  assert.ok(run(hub, clock, [a, b], () => a.rec.connected.length === COUNT, 5000));
+  const start = clock.t;
+  a.sent.length = 0;
+  run(hub, clock, [a, b], () => false, 1000);
+  const sized = a.sent.filter((s) => s.bytes[1] === MsgType.PROBE && s.bytes[3] === 1).length;
+  // Over 1 s at most the burst plus a second's rate (and the storm needs far more than that).
+  assert.ok(sized >= 10 && sized <= 10 + 20 + 1, `${sized} size probes in the first second`);
+  // Each connection's search needs at least two probes (1232, then the starting size): at 20 a
+  // second the 60 connections are done after some 6 s, and none is left out.
+  const searching = (): number => a.ep.connections().filter((c) => a.ep.health(c.connId)?.pathPhase !== 'done').length;
+  run(hub, clock, [a, b], () => searching() === 0, 30_000);
+  assert.equal(searching(), 0, 'every connection found its size');
+  assert.ok(a.ep.counters.sizeProbesAnswered >= 2 * COUNT, `${a.ep.counters.sizeProbesAnswered} size probes answered`);
+  assert.ok(clock.t - start >= 4000, `and they kept to the rate (${clock.t - start} ms)`);
+});
+
+test('the probe interval stretches with many connections (at most probesPerSecond in all), never beyond 5 s, and health follows it', () => {
+  const config = { ...DEFAULT_ENDPOINT_CONFIG, probeIntervalMs: 2000, probesPerSecond: 1000 };
+  assert.equal(probeInterval(config, 1), 2000);
+  assert.equal(probeInterval(config, 2000), 2000);
+  assert.equal(probeInterval(config, 3000), 3000);
+  assert.equal(probeInterval(config, 20_000), 5000, 'msnl(7): at least every 5 s');
+  const clock = new FakeClock();
+  const hub = new MemoryHub({ clock, seed: 4, loss: 0, delayMs: 1 });
+  const a = makeNode(hub, clock, 'a', A, 1, { probesPerSecond: 1 }, { capture: true });
+  const b = makeNode(hub, clock, 'b', B, 2);
+  b.ep.listen(0x1234);
+  for (let i = 0; i < 4; i++) a.ep.connect({ remoteAddress: B, remotePort: 0x1234, localPort: 0x1000 + i, ipa: 1, link: hub.peer('b') });
+  assert.ok(run(hub, clock, [a, b], () => a.rec.connected.length === 4, 5000));
+  a.sent.length = 0;
+  run(hub, clock, [a, b], () => false, 20_000);
+  const probes = a.sent.filter((s) => s.bytes[1] === MsgType.PROBE && s.bytes[3] === 0).length;
+  // 4 connections at 1 probe a second in all: each interval stretches to 4 s (not the 2 s asked).
+  assert.ok(probes >= 4 * 4 && probes <= 4 * 6, `${probes} probes in 20 s`);
+  for (const c of a.ep.connections()) {
+    assert.equal(a.ep.health(c.connId)?.up, true, 'up');
+    assert.equal(a.ep.isUp(c.connId), true);
+  }
+  // Our window is 2.5 of our own (stretched) interval: 10 s, not the configured 5 s.
+  hub.detach('b'); // b hears nothing more: our probes go unanswered
+  run(hub, clock, [a, b], () => false, 6000);
+  assert.equal(a.ep.health(a.ep.connections()[0]!.connId)?.txProven, true, 'still proven 6 s into a partition');
+  run(hub, clock, [a, b], () => false, 6000);
+  assert.equal(a.ep.health(a.ep.connections()[0]!.connId)?.txProven, false, 'not after 12 s');
+  assert.equal(a.ep.isUp(a.ep.connections()[0]!.connId), false);
+});
+
+test('a reset of a callee\'s connection that never heard its caller is that call given up (reason 7), not a lost peer (reason 5)', () => {
+  const clock = new FakeClock();
+  const hub = new MemoryHub({ clock, seed: 5, loss: 0, delayMs: 1 });
+  const a = makeNode(hub, clock, 'a', A, 1);
+  const b = makeNode(hub, clock, 'b', B, 2);
+  b.ep.listen(0x1234);
+  for (const port of [0x1000, 0x1001]) a.ep.connect({ remoteAddress: B, remotePort: 0x1234, localPort: port, ipa: 1, link: hub.peer('b') });
+  // b's connections have heard a's probes by now.
+  assert.ok(run(hub, clock, [a, b], () => a.rec.connected.length === 2, 5000));
+  const heard = b.ep.connections()[0]!;
+  run(hub, clock, [a, b], () => false, 100);
+  b.ep.receive(encodeReset(heard.remoteConnId, Reason.UNKNOWN_CONNECTION), hub.peer('a'));
+  assert.deepEqual(b.rec.disconnected.at(-1), { connId: heard.connId, reason: Reason.UNKNOWN_CONNECTION, byPeer: true }, 'a connection that had heard its caller: the peer lost it');
+  const c = makeNode(hub, clock, 'c', 0x80e80003, 6, { callBurstPerSource: 100 });
+  c.ep.listen(0x1234);
+  a.ep.connect({ remoteAddress: 0x80e80003, remotePort: 0x1234, localPort: 0x1002, ipa: 1, link: hub.peer('c') });
+  // Stopped the moment c accepts: its confirm, and a's first probe, are still in flight.
+  assert.ok(run(hub, clock, [a, c], () => c.ep.connectionCount === 1, 5000), 'c accepted');
+  const opened = c.ep.connections()[0]!;
+  c.ep.receive(encodeReset(opened.remoteConnId, Reason.UNKNOWN_CONNECTION), hub.peer('a'));
+  assert.deepEqual(c.rec.disconnected.at(-1), { connId: opened.connId, reason: Reason.TIMEOUT, byPeer: true }, 'reset before anything was heard: the caller gave up');
 });

@@ -50,6 +50,7 @@ test('msnl(7) gives the timers msnld runs with', () => {
   assert.match(flat, new RegExp(`msnld sends one every ${c.probeIntervalMs / 1000} s`));
   assert.match(flat, new RegExp(`within ${PEER_INTERVAL_TOLERANCE} times the gap between the peer's last two probes`));
   assert.match(flat, new RegExp(`\\(${c.healthWindowMs / 1000} s for msnld\\)`));
+  assert.match(flat, new RegExp(`more than ${c.probesPerSecond} probes a second together`));
   assert.match(flat, new RegExp(`for ${c.deadMs / 1000} s is released with reason 9`));
   assert.match(flat, new RegExp(`given up, and gives up after ${c.connectTimeoutMs / 1000} s|gives up after ${c.connectTimeoutMs / 1000} s`));
 });

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Logger } from '../../src/base/logger.js';
+import { DaemonEvents } from '../../src/daemon/events.js';
+import { HealthWatch, type WatchedConnection } from '../../src/daemon/health-watch.js';
+import type { Health } from '../../src/msnl/types.js';
+
+const health = (up: boolean): Health => ({ up, txProven: up, rxProven: up, rttMs: 1, lossRatio: 0, lastHeardMs: 100, maxDatagram: 1472, pathPhase: 'done' });
+
+test('HealthWatch.stillUp: a tunnel up at the last sample and up now is kept without its health being read; anything else is read', () => {
+  const events = new DaemonEvents(() => 0);
+  const states: string[] = [];
+  events.subscribe((e) => states.push(`${e.connection} ${e.state}`));
+  const quiet = () => undefined;
+  const watch = new HealthWatch({ error: quiet, warn: quiet, info: quiet, debug: quiet, verbose: quiet } as unknown as Logger, events);
+  let reads = 0;
+  // As the daemon's watched(): a cheap "is it up" first, the health only when that says nothing.
+  function* connections(up: ReadonlyMap<number, boolean>): IterableIterator<WatchedConnection> {
+    for (const [conn, isUp] of up) {
+      if (isUp && watch.stillUp(conn)) continue;
+      reads++;
+      yield { conn, interfaceName: 'ms0', peerIp: 0x0a000000 + conn, remoteMsnl: 0x80e80000 + conn, health: health(isUp) };
+    }
+  }
+  watch.sample(connections(new Map([[1, true], [2, false]])));
+  assert.equal(reads, 2, 'the first sample reads every connection');
+  assert.deepEqual(states, ['1 up', '2 down']);
+  reads = 0;
+  watch.sample(connections(new Map([[1, true], [2, false]])));
+  assert.equal(reads, 1, 'the one still up is not read again; the one down is');
+  assert.equal(watch.size, 2, 'and neither is forgotten');
+  watch.sample(connections(new Map([[1, false], [2, true]])));
+  assert.deepEqual(states, ['1 up', '2 down', '1 down', '2 up'], 'changes are still seen both ways');
+  watch.sample(connections(new Map([[2, true]])));
+  assert.equal(watch.size, 1, 'a connection that went is forgotten');
+});
