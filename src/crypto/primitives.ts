@@ -50,23 +50,22 @@ function publicKeyObject(raw: Uint8Array): KeyObject {
   return key;
 }
 
-/** The raw octets of a JWK member (base64url). */
-function jwkOctets(value: unknown): Uint8Array {
-  return new Uint8Array(Buffer.from(typeof value === 'string' ? value : '', 'base64url'));
-}
-
+// Keys leave Node.js as DER, never as JWK: on Node.js 20 a JWK export of a freshly generated key
+// can deadlock the process (ExportJWK holds the key's mutex while it allocates a string; a garbage
+// collection then runs the finished KeyGenJob's destructor, which waits for the same mutex). It
+// hung msnld's warm-up call at start, about one run in ten.
 function rawPublic(key: KeyObject): Uint8Array {
-  return jwkOctets(key.export({ format: 'jwk' }).x);
+  const der = key.export({ format: 'der', type: 'spki' });
+  return new Uint8Array(der.subarray(der.length - KEY_SIZE));
 }
 
 /** A fresh X25519 key pair from the operating system's random source. */
 export function generateKeyPair(): KeyPair {
-  const { privateKey } = generateKeyPairSync('x25519');
-  // One JWK export gives both halves raw (3 us; the DER exports took 140 us together).
-  const jwk = privateKey.export({ format: 'jwk' });
-  const raw = jwkOctets(jwk.d);
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  const der = privateKey.export({ format: 'der', type: 'pkcs8' });
+  const raw = new Uint8Array(der.subarray(der.length - KEY_SIZE));
   privateObjects.set(raw, privateKey);
-  return { privateKey: raw, publicKey: jwkOctets(jwk.x) };
+  return { privateKey: raw, publicKey: rawPublic(publicKey) };
 }
 
 /** The public key of a raw 32-octet X25519 private key (RFC 7748 clamping is OpenSSL's). */
