@@ -125,41 +125,11 @@ export class DaemonControl<L> implements ControlHandler {
         if (lost.interfaceName !== group.name) continue;
         const failed = lost.remoteMsnl === undefined ? undefined : failures.get(lost.remoteMsnl);
         if (lost.remoteMsnl !== undefined) failures.delete(lost.remoteMsnl);
-        yield {
-          connection: 0,
-          interface: lost.interfaceName,
-          peer_ip: formatDottedQuad(lost.peerIp),
-          remote_address: lost.remoteMsnl === undefined ? '0.0.0.0' : formatDottedQuad(lost.remoteMsnl),
-          state: 'down',
-          auth: lost.remoteMsnl !== undefined && this.daemon.isKeyed(lost.remoteMsnl) ? 'key' : 'none',
-          tx_proven: false,
-          rx_proven: false,
-          rtt_ms: null,
-          loss: 1,
-          pmtu: null,
-          exits: null,
-          last_heard_s: round((this.now() - lost.since) / 1000, 1),
-          ...this.failure(failed),
-        };
+        yield this.downRow(lost.interfaceName, lost.peerIp, lost.remoteMsnl, round((this.now() - lost.since) / 1000, 1), failed);
       }
       // A mapped destination whose last call failed is down, with the reason.
       for (const call of failures.values()) {
-        yield {
-          connection: 0,
-          interface: call.interfaceName,
-          peer_ip: formatDottedQuad(call.peerIp),
-          remote_address: formatDottedQuad(call.remoteMsnl),
-          state: 'down',
-          auth: this.daemon.isKeyed(call.remoteMsnl) ? 'key' : 'none',
-          tx_proven: false,
-          rx_proven: false,
-          rtt_ms: null,
-          loss: 1,
-          pmtu: null,
-          exits: null,
-          last_heard_s: null,
-          ...this.failure(call),
-        };
+        yield this.downRow(call.interfaceName, call.peerIp, call.remoteMsnl, null, call);
       }
       failures.clear();
       for (const c of this.connectionsOn(group)) {
@@ -248,6 +218,26 @@ export class DaemonControl<L> implements ControlHandler {
       initiator: 'local',
       pmtu: null,
       reason: call.reason === undefined ? null : reasonName(call.reason),
+    };
+  }
+
+  /** A health row for a tunnel that is down with no connection: lost (being called again) or its last call failed. */
+  private downRow(interfaceName: string, peerIp: number, remoteMsnl: number | undefined, lastHeardS: number | null, failed: CallView | undefined): HealthRow {
+    return {
+      connection: 0,
+      interface: interfaceName,
+      peer_ip: formatDottedQuad(peerIp),
+      remote_address: remoteMsnl === undefined ? '0.0.0.0' : formatDottedQuad(remoteMsnl),
+      state: 'down',
+      auth: remoteMsnl !== undefined && this.daemon.isKeyed(remoteMsnl) ? 'key' : 'none',
+      tx_proven: false,
+      rx_proven: false,
+      rtt_ms: null,
+      loss: 1,
+      pmtu: null,
+      exits: null,
+      last_heard_s: lastHeardS,
+      ...this.failure(failed),
     };
   }
 
