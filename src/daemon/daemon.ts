@@ -492,6 +492,7 @@ export class Daemon<L> {
     this.endpointTimer.stop();
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.manager.releaseAll(MmReason.SHUTDOWN);
+    this.manager.summariseLog();
     this.options.addrEvents?.onEvent(null);
     this.options.addrEvents?.close();
     await new Promise<void>((resolve) => setImmediate(resolve));

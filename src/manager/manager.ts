@@ -390,6 +390,11 @@ export class Manager<L> {
     }
   }
 
+  /** Logs the summary of the connection lines counted so far, if any (at stop: its timer would not run). */
+  summariseLog(): void {
+    this.lines.summarise();
+  }
+
   /** Releases every connection (shutdown), so peers learn at once. */
   releaseAll(reason: number): void {
     for (const connId of [...this.conns.keys()]) this.release(connId, reason, true);
