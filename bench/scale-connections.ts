@@ -2,7 +2,8 @@
 // fresh two-namespace topology and N callers from bench/swarm.ts in host 2, for each N. Per N:
 // RSS with all up, idle CPU of msnld (% of a core over 5 s with nothing but probes), underlay
 // datagrams/s in that window, the time until all N are up, `msnl conn show` / `msnl health`
-// times, the time until all N are gone after they hang up at once, and the kernel's receive
+// times, the time until msnld holds none of the N after they hang up at once (its control socket's
+// interface rows, polled every 25 ms), and the kernel's receive
 // drops (UdpRcvbufErrors) meanwhile. Written under the bench JSON key `scale.connections`.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { Topology, UNDERLAY_PORT, sleep, type Host } from '../src/demo/topology.
 import { cpuPercent, parseProcStatTicks, parseVmRssBytes } from './measure.js';
 import { caller } from './swarm.js';
 import { Swarm } from './swarm-runner.js';
+import { ControlClient } from '../src/control/client.js';
 
 export interface ConnectionScaleRow {
   readonly connections: number;
@@ -25,6 +27,11 @@ export interface ConnectionScaleRow {
   readonly rcvbufErrors: number | string;
   /** Calls the swarm made again after a timeout (as msnld redials) before all were up. */
   readonly redialled: number | string;
+  /** msnld's CPU (user + system) from the first call until all were up, per call (us): the
+   *  figure the machine's other load moves least. */
+  readonly callCpuUs: number | string;
+  /** msnld's CPU from the hang-up until none was left, per connection (us). */
+  readonly hangupCpuUs: number | string;
 }
 
 /** Udp counters of a namespace (/proc/net/snmp). */
@@ -48,9 +55,10 @@ function timed(t: Topology, h: Host, args: readonly string[]): number | string {
   return r.code === 0 ? ms : `exit ${r.code}: ${r.stderr.trim().split('\n')[0] ?? ''}`.slice(0, 120);
 }
 
-/** Released connections so far, from the daemon's log (conn show may not answer at large N). */
-function released(h: Host): number {
-  return (readFileSync(h.log, 'utf8').match(/down: released by peer/g) ?? []).length;
+/** msnld's open connections, from its control socket directly (no CLI process per poll). */
+async function openConnections(h: Host): Promise<number> {
+  const rows = await new ControlClient(h.socket, { timeoutMs: 10_000 }).interfaces();
+  return rows.reduce((sum, r) => sum + r.connections, 0);
 }
 
 async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonly string[]): Promise<ConnectionScaleRow> {
@@ -58,7 +66,7 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
   const [server, client] = [t.host(1), t.host(2)];
   let swarm: Swarm | undefined;
   let connected = 0;
-  const fail = (reason: string): ConnectionScaleRow => ({ connections: n, connected, rssMiB: reason, idleCpuPercent: reason, datagramsPerSecond: reason, allUpS: reason, connShowMs: reason, healthMs: reason, allHungUpS: reason, rcvbufErrors: reason, redialled: reason });
+  const fail = (reason: string): ConnectionScaleRow => ({ connections: n, connected, rssMiB: reason, idleCpuPercent: reason, datagramsPerSecond: reason, allUpS: reason, connShowMs: reason, healthMs: reason, allHungUpS: reason, rcvbufErrors: reason, redialled: reason, callCpuUs: reason, hangupCpuUs: reason });
   try {
     t.mustMsnl(server, ['host', 'set', 'address', server.msnlAddress]);
     t.mustMsnl(server, ['ifconfig', 'ms0', '10.0.0.1/8', 'up']);
@@ -69,8 +77,10 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     const daemon = await t.startDaemon(server, ['--log-level', 'info'], nodeArgs);
     const pid = daemon.pid ?? 0;
     const drops0 = udpCounters(t, server)['RcvbufErrors'] ?? NaN;
+    const callTicks0 = ticksOf(pid);
     swarm = new Swarm(client, server, n);
     const up = await swarm.up(180_000);
+    const callCpuUs = ((ticksOf(pid) - callTicks0) * 10_000) / n;
     connected = up.connected;
     if (up.connected < n) {
       const why = `${up.connected} of ${n} up after ${up.seconds} s; failures: ${up.failures}`;
@@ -90,18 +100,22 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     const datagrams = ((udp1['InDatagrams'] ?? 0) - (udp0['InDatagrams'] ?? 0) + (udp1['OutDatagrams'] ?? 0) - (udp0['OutDatagrams'] ?? 0)) / seconds;
     const connShowMs = timed(t, server, ['-j', 'conn', 'show']);
     const healthMs = timed(t, server, ['-j', 'health']);
-    const before = released(server);
+    const hungTicks0 = ticksOf(pid);
     const hung = Date.now();
     const sent = await swarm.hangup(30_000);
     const swarmDoneS = (Date.now() - hung) / 1000;
-    while (released(server) - before < connected && Date.now() - hung < 30_000) await sleep(25);
+    let open = await openConnections(server);
+    while (open > 0 && Date.now() - hung < 30_000) {
+      await sleep(25);
+      open = await openConnections(server);
+    }
+    const hangupCpuUs = ((ticksOf(pid) - hungTicks0) * 10_000) / n;
     log(`scale ${n}: the swarm had sent its ${sent} releases after ${swarmDoneS} s`);
-    const gone = released(server) - before;
-    const allHungUpS = gone >= connected ? (Date.now() - hung) / 1000 : `${gone} of ${connected} released in 30 s`;
+    const allHungUpS = open === 0 ? (Date.now() - hung) / 1000 : `${connected - open} of ${connected} released in 30 s`;
     const drops = (udpCounters(t, server)['RcvbufErrors'] ?? NaN) - drops0;
     const row: ConnectionScaleRow = {
       connections: n, connected, rssMiB: rss instanceof Error ? rss.message : rss / 2 ** 20, idleCpuPercent: cpuPercent(ticks1 - ticks0, seconds),
-      datagramsPerSecond: datagrams, allUpS, connShowMs, healthMs, allHungUpS, rcvbufErrors: drops, redialled: up.redialled,
+      datagramsPerSecond: datagrams, allUpS, connShowMs, healthMs, allHungUpS, rcvbufErrors: drops, redialled: up.redialled, callCpuUs, hangupCpuUs,
     };
     log(`scale ${n}: ${JSON.stringify(row)}`);
     return row;
@@ -125,9 +139,9 @@ export async function measureConnectionScale(sizes: readonly number[], log: (tex
 /** The rows as a text table. */
 export function renderConnectionScale(rows: readonly ConnectionScaleRow[]): string {
   const f = (v: number | string, digits: number): string => (typeof v === 'number' ? v.toFixed(digits) : 'fail');
-  const lines = ['| connections | up | RSS MiB | idle CPU % | datagrams/s | all up s | calls made again | conn show ms | health ms | all hang up s | rcvbuf drops |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  const lines = ['| connections | up | RSS MiB | idle CPU % | datagrams/s | all up s | calls made again | conn show ms | health ms | all hang up s | rcvbuf drops | msnld CPU per call us | per hang-up us |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
   for (const r of rows) {
-    lines.push(`| ${r.connections} | ${r.connected} | ${f(r.rssMiB, 0)} | ${f(r.idleCpuPercent, 1)} | ${f(r.datagramsPerSecond, 0)} | ${f(r.allUpS, 2)} | ${f(r.redialled, 0)} | ${f(r.connShowMs, 0)} | ${f(r.healthMs, 0)} | ${f(r.allHungUpS, 2)} | ${f(r.rcvbufErrors, 0)} |`);
+    lines.push(`| ${r.connections} | ${r.connected} | ${f(r.rssMiB, 0)} | ${f(r.idleCpuPercent, 1)} | ${f(r.datagramsPerSecond, 0)} | ${f(r.allUpS, 2)} | ${f(r.redialled, 0)} | ${f(r.connShowMs, 0)} | ${f(r.healthMs, 0)} | ${f(r.allHungUpS, 2)} | ${f(r.rcvbufErrors, 0)} | ${f(r.callCpuUs, 0)} | ${f(r.hangupCpuUs, 0)} |`);
   }
   // Every failed cell says why underneath, once per distinct reason.
   const reasons = new Set<string>();

@@ -181,6 +181,27 @@ export function peekMmLength(bytes: Uint8Array, offset = 0): number | DecodeErro
   return claimed;
 }
 
+/**
+ * The type of a well-framed message (its length is the type's), or -1: for a reader that only
+ * routes messages (the daemon snooping connection ids) and need not decode them whole.
+ */
+export function mmTypeOf(bytes: Uint8Array): number {
+  const claimed = peekMmLength(bytes, 0);
+  return typeof claimed === 'number' && claimed === bytes.length ? readU16(bytes, MM_TYPE_OFFSET) : -1;
+}
+
+/** Where each message type that names a connection holds its id (a u32; ms(4)). */
+const CONN_OFFSET: ReadonlyMap<number, number> = new Map([
+  [MmType.MMUP_ACCEPT, 8], [MmType.MMUP_DISCONNECT, 4], [MmType.MMUP_ASSOCBAD, 4],
+  [MmType.MMDOWN_NEWCONN, 8], [MmType.MMDOWN_DISCONNECT, 4], [MmType.MMDOWN_ASSOCIDLE, 4], [MmType.MMDOWN_CONNECTED, 12],
+]);
+
+/** The connection id of a message of type `type` (mmTypeOf) that names one, else -1. */
+export function mmConnOf(bytes: Uint8Array, type: number): number {
+  const at = CONN_OFFSET.get(type);
+  return at === undefined ? -1 : readU32(bytes, at);
+}
+
 function readReason(bytes: Uint8Array, at: number): number | DecodeError {
   const reason = readU32(bytes, at);
   if (reason > MM_REASON_MAX) return new DecodeError('value', at, `unknown reason code ${reason}`);

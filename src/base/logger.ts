@@ -41,13 +41,18 @@ export interface LoggerOptions {
   readonly style?: LineStyle;
   readonly prefix?: string;
   readonly now?: () => number;
+  /** Where error lines go when not to `write`: a buffered sink's write-at-once (src/base/log-sink.ts). */
+  readonly urgent?: (line: string) => void;
 }
 
 /** A logger writing lines to a sink (stderr by default), plain `msnld: LEVEL: message` by default. */
 export function createLogger(level: LogLevel | 'verbose', write: (line: string) => void = (line) => process.stderr.write(line), options: LoggerOptions = {}): Logger {
   const rank = LOG_LEVELS.indexOf(level === 'verbose' ? 'debug' : level);
-  const { style = 'plain', prefix = 'msnld', now = Date.now } = options;
-  const at = (name: LogLevel) => (rank >= LOG_LEVELS.indexOf(name) ? (message: string) => write(formatLine(style, prefix, name, message, now)) : noop);
+  const { style = 'plain', prefix = 'msnld', now = Date.now, urgent = write } = options;
+  const at = (name: LogLevel) => {
+    const to = name === 'error' ? urgent : write;
+    return rank >= LOG_LEVELS.indexOf(name) ? (message: string) => to(formatLine(style, prefix, name, message, now)) : noop;
+  };
   const debug = at('debug');
   return { error: at('error'), warn: at('warn'), info: at('info'), debug, verbose: debug };
 }

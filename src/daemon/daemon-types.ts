@@ -31,6 +31,8 @@ export interface DaemonOptions<L> {
   readonly tickMs?: number;
   /** Whether start() makes one in-process warm-up call first (src/daemon/warmup.ts; default true). */
   readonly warmUp?: boolean;
+  /** Connection lines logged one by one per second before a storm is summarised (default 0: all). */
+  readonly connectionLinesPerSecond?: number;
 }
 
 /** The endpoint's counters and the daemon's own. */

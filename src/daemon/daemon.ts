@@ -8,10 +8,9 @@ import { WakeTimer } from './wake-timer.js';
 import { warmUp } from './warmup.js';
 import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
-import { MmReason } from '../abi/constants.js';
+import { MmReason, MmType } from '../abi/constants.js';
 import { formatHostPort } from '../abi/endpoint.js';
-import { DecodeError } from '../abi/decode-error.js';
-import { decodeMm } from '../abi/mm.js';
+import { mmConnOf, mmTypeOf } from '../abi/mm.js';
 import { MsnlEndpoint } from '../msnl/endpoint.js';
 import { AuthFailureLog } from '../msnl/auth-log.js';
 import { keyPairOf } from '../crypto/primitives.js';
@@ -130,6 +129,7 @@ export class Daemon<L> {
       log,
       now: this.now,
       onEvent: (event) => this.events.fromManager(event, (sock) => this.tunnels[sock - 1]?.spec.name),
+      connectionLinesPerSecond: options.connectionLinesPerSecond,
     });
     for (const spec of TUNNEL_INTERFACES) {
       const device = options.openTun(spec);
@@ -157,29 +157,27 @@ export class Daemon<L> {
   // messages that start and end connections as they pass, so the packet path finds a connection's
   // tunnel without asking the manager (the two halves could run in separate processes).
   private toManager(message: Uint8Array): void {
-    const msg = decodeMm(message);
-    if (!(msg instanceof DecodeError) && msg.type === 'MMUP_DISCONNECT') this.tunnelOfConn.delete(msg.conn);
+    if (mmTypeOf(message) === MmType.MMUP_DISCONNECT) this.tunnelOfConn.delete(mmConnOf(message, MmType.MMUP_DISCONNECT));
     this.manager.onUp(message);
   }
 
   private toTunnel(sock: number, message: Uint8Array): void {
     const tunnel = this.tunnels[sock - 1];
     if (tunnel === undefined) return;
-    const msg = decodeMm(message);
-    if (!(msg instanceof DecodeError)) {
-      switch (msg.type) {
-        case 'MMDOWN_NEWCONN':
-        case 'MMDOWN_CONNECTED':
-          this.tunnelOfConn.set(msg.conn, tunnel);
-          break;
-        case 'MMDOWN_DISCONNECT':
-          this.tunnelOfConn.delete(msg.conn);
-          break;
-        case 'MMDOWN_FINAL':
-          for (const [conn, owner] of this.tunnelOfConn) if (owner === tunnel) this.tunnelOfConn.delete(conn);
-          break;
-        default:
-      }
+    // Only the type and the connection id are read here (no decoded object per message).
+    const type = mmTypeOf(message);
+    switch (type) {
+      case MmType.MMDOWN_NEWCONN:
+      case MmType.MMDOWN_CONNECTED:
+        this.tunnelOfConn.set(mmConnOf(message, type), tunnel);
+        break;
+      case MmType.MMDOWN_DISCONNECT:
+        this.tunnelOfConn.delete(mmConnOf(message, type));
+        break;
+      case MmType.MMDOWN_FINAL:
+        for (const [conn, owner] of this.tunnelOfConn) if (owner === tunnel) this.tunnelOfConn.delete(conn);
+        break;
+      default:
     }
     tunnel.onDown(message);
   }
@@ -494,6 +492,7 @@ export class Daemon<L> {
     this.endpointTimer.stop();
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.manager.releaseAll(MmReason.SHUTDOWN);
+    this.manager.summariseLog();
     this.options.addrEvents?.onEvent(null);
     this.options.addrEvents?.close();
     await new Promise<void>((resolve) => setImmediate(resolve));

@@ -57,11 +57,15 @@ export class HealthWatch {
         continue;
       }
       this.states.set(c.conn, { state, wasUp: (before?.wasUp ?? false) || state === 'up', seen: round });
+      // A tunnel coming up for the first time (a call storm's thousands each second) is news only
+      // to a monitor: the manager logged it; no text is made for it otherwise.
+      const logged = before?.wasUp === true;
+      if (!logged && !this.events.listening) continue;
       const reason = healthReason(c.health);
       const peer = formatDottedQuad(c.peerIp);
       const remote = formatDottedQuad(c.remoteMsnl);
       this.events.emit({ event: 'health', interface: c.interfaceName, connection: c.conn, peer_ip: peer, remote_address: remote, state, reason });
-      if (before?.wasUp !== true) continue; // a tunnel coming up for the first time: the manager logged it
+      if (!logged) continue;
       const what = `${c.interfaceName}: tunnel to ${peer} (connection ${c.conn}, MSNL ${remote})`;
       if (state === 'up') this.log.info(`${what} up again`);
       else this.log.warn(`${what} ${state}: ${reason ?? ''}`);

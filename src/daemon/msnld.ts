@@ -18,7 +18,7 @@ import { DaemonControl } from './control-handler.js';
 import { VERSION } from '../base/version.js';
 import { instancePaths, netnsNameProblem } from '../base/instance.js';
 import { causeOf, createLogger, parseLogLevel, type Logger, type LogLevel } from '../base/logger.js';
-import { fileSink, stderrSink, type LogSink } from '../base/log-sink.js';
+import { bufferedSink, fileSink, stderrSink, type LogSink } from '../base/log-sink.js';
 import { parseHostPort } from '../abi/endpoint.js';
 import { UdpUnderlay } from '../msdl/udp.js';
 import { loadNative } from '../tun/native.js';
@@ -28,6 +28,8 @@ import { checkClusterFlags, startFleet, type ClusterFlags } from './fleet-wiring
 import type { FleetSession } from '../fleet/session.js';
 
 export const DEFAULT_LOG_FILE = '/var/log/msnld.log';
+/** Connection lines (up, down, failed, refused) logged one by one per second below debug. */
+export const CONNECTION_LINES_PER_SECOND = 50;
 
 interface Flags extends ClusterFlags {
   db: string;
@@ -269,6 +271,8 @@ async function startDaemon(settings: Settings, log: Logger): Promise<{ store: St
       log,
       address: settings.address,
       listen: settings.listen,
+      // man/msnld.8 DIAGNOSTICS: at debug every connection line; below, a storm is summarised.
+      connectionLinesPerSecond: settings.logLevel === 'debug' ? 0 : CONNECTION_LINES_PER_SECOND,
       endpointConfig: { idleMs: settings.idleMs, ...(settings.rekeyAfterMs === undefined ? {} : { rekeyAfterMs: settings.rekeyAfterMs }) },
     }) as Daemon<unknown>;
   } catch (error) {
@@ -413,20 +417,25 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   if (settings.flags.foreground !== true) return detach(settings);
-  let sink: LogSink;
+  let sink: ReturnType<typeof bufferedSink>;
   try {
-    sink = settings.logToFile ? fileSink(settings.flags.logFile) : stderrSink(process.env);
+    sink = bufferedSink(settings.logToFile ? fileSink(settings.flags.logFile) : stderrSink(process.env));
   } catch (error) {
     process.stderr.write(`msnld: error: failed to open the log file ${settings.flags.logFile}: ${causeOf(error)}\n`);
     return 2;
   }
-  const log = createLogger(settings.logLevel, (line) => sink.write(line), { style: sink.style });
+  const log = createLogger(settings.logLevel, (line) => sink.write(line), { style: sink.style, urgent: (line) => sink.writeNow(line) });
+  flushLog = () => sink.flush();
   return runForeground(settings, log, sink);
 }
+
+/** Writes out the buffered log lines (before a line written past the logger). */
+let flushLog = (): void => undefined;
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    flushLog();
     process.stderr.write(`msnld: error: failed to run: ${causeOf(error)}\n`);
     process.exit(2);
   },

@@ -19,6 +19,7 @@ import type { Logger } from '../base/logger.js';
 import type { ManagedEndpoint } from './endpoint-port.js';
 import { mmReason, releaseReason, wireReason } from './reasons.js';
 import { Histogram } from '../base/histogram.js';
+import { LineSummary } from '../base/line-summary.js';
 
 /** Bucket bounds of the call set-up histogram, milliseconds. */
 export const CALL_SETUP_BUCKETS_MS: readonly number[] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
@@ -38,6 +39,12 @@ export interface ManagerOptions<L> {
   readonly now?: () => number;
   /** Told of each state change the log reports (for `msnl monitor`); `sock` is the tunnel's. */
   readonly onEvent?: (event: ManagerEvent) => void;
+  /**
+   * Connection lines (up, down, failed and refused calls) logged one by one in a second; past
+   * that they are counted and summarised once a second (src/base/line-summary.ts). 0 or absent:
+   * every line.
+   */
+  readonly connectionLinesPerSecond?: number;
 }
 
 /** A change of a connection or call, as the manager sees it. Addresses are host-order numbers. */
@@ -96,11 +103,11 @@ export class Manager<L> {
   private readonly bindings = new Map<number, Binding>();
   private readonly sockByPort = new Map<number, number>();
   private readonly conns = new Map<number, ManagedConnection>();
-  private readonly connByKey = new Map<string, number>();
-  private readonly calls = new Map<string, OutgoingCall>();
+  private readonly connByKey = new Map<number, number>();
+  private readonly calls = new Map<number, OutgoingCall>();
   private readonly callByHandle = new Map<number, OutgoingCall>();
   /** The last failed call per (sock, host), until a connection to that host opens. */
-  private readonly failed = new Map<string, CallRecord>();
+  private readonly failed = new Map<number, CallRecord>();
   private readonly now: () => number;
   /** The underlay endpoint of each connection, to judge a second call that claims the same peer. */
   private readonly linkByConn = new Map<number, L>();
@@ -110,12 +117,17 @@ export class Manager<L> {
   /** Milliseconds from starting a call to its connection opening (the handshake included), for msnld --metrics. */
   readonly callSetupMs = new Histogram(CALL_SETUP_BUCKETS_MS);
 
+  /** The per-connection lines, summarised in a storm. */
+  private readonly lines: LineSummary;
+
   constructor(private readonly options: ManagerOptions<L>) {
     this.now = options.now ?? Date.now;
+    this.lines = new LineSummary({ write: (line) => options.log.info(line), now: this.now, perSecond: options.connectionLinesPerSecond ?? 0 });
   }
 
-  private static key(sock: number, remoteMsnl: number): string {
-    return `${sock}:${remoteMsnl}`;
+  /** (sock, host) as one number, no string per call: sock ids are small, addresses 32 bits. */
+  private static key(sock: number, remoteMsnl: number): number {
+    return sock * 0x1_0000_0000 + remoteMsnl;
   }
 
   connections(): ReadonlyMap<number, ManagedConnection> {
@@ -238,12 +250,12 @@ export class Manager<L> {
 
   /** Endpoint event: an incoming call to decide. */
   onIncomingCall(call: IncomingCall<L>): void {
-    const { endpoint, log } = this.options;
+    const { endpoint } = this.options;
     const sock = this.sockByPort.get(call.called.port);
-    const who = `${formatDottedQuad(call.caller.address)} (ms_ipa ${formatDottedQuad(call.ipa)})`;
+    const who = (): string => `${formatDottedQuad(call.caller.address)} (ms_ipa ${formatDottedQuad(call.ipa)})`;
     if (sock === undefined) {
       this.refusedCalls++;
-      log.info(`refused call from ${who}: port 0x${call.called.port.toString(16)} is not bound`);
+      this.lines.line('calls refused: port not bound', () => `refused call from ${who()}: port 0x${call.called.port.toString(16)} is not bound`);
       this.options.onEvent?.({ kind: 'call_refused', remoteMsnl: call.caller.address, reason: `port 0x${call.called.port.toString(16)} is not bound` });
       endpoint.refuse(call.callId, wireReason(MmReason.NO_SERVICE));
       return;
@@ -252,14 +264,14 @@ export class Manager<L> {
     if (mapped !== call.caller.address) {
       this.refusedCalls++;
       const maps = mapped === undefined ? 'no MSNL address' : formatDottedQuad(mapped);
-      log.info(`refused call from ${who}: ms_ipa maps to ${maps}`);
+      this.lines.line('calls refused: ms_ipa mapped elsewhere', () => `refused call from ${who()}: ms_ipa maps to ${maps}`);
       this.options.onEvent?.({ kind: 'call_refused', sock, remoteMsnl: call.caller.address, reason: `ms_ipa ${formatDottedQuad(call.ipa)} maps to ${maps}` });
       endpoint.refuse(call.callId, wireReason(MmReason.IPA_MISMATCH));
       return;
     }
     if (this.wouldHijack(sock, call)) {
       this.refusedCalls++;
-      log.info(`refused call from ${who}: a connection to that host is open via another underlay endpoint`);
+      this.lines.line('calls refused: open via another underlay endpoint', () => `refused call from ${who()}: a connection to that host is open via another underlay endpoint`);
       this.options.onEvent?.({ kind: 'call_refused', sock, remoteMsnl: call.caller.address, reason: 'a connection to that host is open via another underlay endpoint' });
       endpoint.refuse(call.callId, wireReason(MmReason.REFUSED_BY_PEER));
       return;
@@ -316,7 +328,7 @@ export class Manager<L> {
     this.connByKey.set(key, c.conn);
     this.failed.delete(key);
     this.linkByConn.set(c.conn, link);
-    this.options.log.info(`connection ${c.conn} up: ${formatDottedQuad(c.peerIp)} via MSNL ${formatDottedQuad(c.remoteMsnl)}`);
+    this.lines.line('connections up', () => `connection ${c.conn} up: ${formatDottedQuad(c.peerIp)} via MSNL ${formatDottedQuad(c.remoteMsnl)}`);
     this.options.onEvent?.({ kind: 'up', sock: c.sock, conn: c.conn, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl });
   }
 
@@ -330,7 +342,7 @@ export class Manager<L> {
     const mm = reason === 'timeout' ? MmReason.TIMEOUT : mmReason(code);
     const wire = reason === 'timeout' ? Reason.TIMEOUT : code;
     this.rememberFailure(key, { sock: call.sock, remoteMsnl: call.remoteMsnl, peerIp: call.refs[0]?.peerIp ?? 0, port: call.port, state: 'failed', since: this.now(), reason: wire });
-    this.options.log.info(`failed to call ${formatDottedQuad(call.remoteMsnl)}: ${reason} (reason ${code}: ${reasonName(code)})`);
+    this.lines.line(`calls failed: ${reason} (reason ${code}: ${reasonName(code)})`, () => `failed to call ${formatDottedQuad(call.remoteMsnl)}: ${reason} (reason ${code}: ${reasonName(code)})`);
     this.options.onEvent?.({ kind: 'call_failed', sock: call.sock, remoteMsnl: call.remoteMsnl, reason: `${reason} (${reasonName(code)})` });
     for (const { ref, peerIp } of call.refs) {
       const port = this.bindings.get(call.sock)?.port ?? 0;
@@ -338,7 +350,7 @@ export class Manager<L> {
     }
   }
 
-  private rememberFailure(key: string, record: CallRecord): void {
+  private rememberFailure(key: number, record: CallRecord): void {
     this.failed.delete(key);
     this.failed.set(key, record);
     while (this.failed.size > MAX_FAILED_CALLS) {
@@ -352,7 +364,8 @@ export class Manager<L> {
   onDisconnected(connId: number, reason: number, byPeer: boolean): void {
     const c = this.forget(connId);
     if (c === undefined) return;
-    this.options.log.info(`connection ${connId} down: ${byPeer ? 'released by peer' : 'released'} (reason ${reason}: ${reasonName(reason)})`);
+    const how = `down: ${byPeer ? 'released by peer' : 'released'} (reason ${reason}: ${reasonName(reason)})`;
+    this.lines.line(`connections ${how}`, () => `connection ${connId} ${how}`);
     this.options.onEvent?.({ kind: 'down', sock: c.sock, conn: connId, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, reason: `${byPeer ? 'released by peer' : 'released'}: ${reasonName(reason)}` });
     this.send(c.sock, { type: 'MMDOWN_DISCONNECT', conn: connId, reason: releaseReason(reason, byPeer) });
   }
@@ -371,10 +384,15 @@ export class Manager<L> {
     }
     for (const c of [...this.conns.values()]) {
       if (this.options.msnlAddressOf(c.peerIp) !== c.remoteMsnl) {
-        this.options.log.info(`connection ${c.conn}: mapping for ${formatDottedQuad(c.peerIp)} removed`);
+        this.lines.line('connections whose mapping was removed', () => `connection ${c.conn}: mapping for ${formatDottedQuad(c.peerIp)} removed`);
         this.release(c.conn, MmReason.MAPPING_REMOVED, true);
       }
     }
+  }
+
+  /** Logs the summary of the connection lines counted so far, if any (at stop: its timer would not run). */
+  summariseLog(): void {
+    this.lines.summarise();
   }
 
   /** Releases every connection (shutdown), so peers learn at once. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AF_INET, AF_MSNL, MM_LENGTH, MmErrno, MmReason, MmType, type MmTypeName } from '../../src/abi/constants.js';
 import { DecodeError } from '../../src/abi/decode-error.js';
 import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
-import { decodeMm, encodeMm, encodeMmToBuffer, isMmUp, peekMmLength, type MmMessage } from '../../src/abi/mm.js';
+import { decodeMm, encodeMm, encodeMmToBuffer, isMmUp, mmConnOf, mmTypeOf, peekMmLength, type MmMessage } from '../../src/abi/mm.js';
 import { sockaddrIn, sockaddrMsnl } from '../../src/abi/sockaddr.js';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
@@ -151,4 +151,28 @@ test('reason codes are distinct and contiguous from 0', () => {
   assert.deepEqual(codes, codes.map((_, i) => i));
   const names: MmTypeName[] = Object.keys(MmType) as MmTypeName[];
   assert.equal(new Set(names.map((n) => MmType[n])).size, names.length);
+});
+
+test('mmTypeOf/mmConnOf read the type and connection id a full decode gives, and -1 for what is not a message or names none', () => {
+  const peer = sockaddrIn(0x0a000002, 0x0800);
+  const messages: MmMessage[] = [
+    { type: 'MMDOWN_NEWCONN', sock: 1, conn: 0xdeadbeef, peer },
+    { type: 'MMDOWN_CONNECTED', sock: 2, ref: 7, conn: 0x80000001, peer },
+    { type: 'MMDOWN_DISCONNECT', conn: 42, reason: MmReason.NORMAL },
+    { type: 'MMUP_DISCONNECT', conn: 43, reason: MmReason.NORMAL },
+    { type: 'MMUP_ACCEPT', sock: 1, conn: 44 },
+    { type: 'MMDOWN_ASSOCIDLE', conn: 45 },
+  ];
+  for (const msg of messages) {
+    const bytes = encodeMmToBuffer(msg);
+    const type = mmTypeOf(bytes);
+    assert.equal(type, MmType[msg.type], msg.type);
+    assert.equal(mmConnOf(bytes, type), (msg as { conn: number }).conn, msg.type);
+  }
+  const final = encodeMmToBuffer({ type: 'MMDOWN_FINAL', sock: 1 });
+  assert.equal(mmConnOf(final, mmTypeOf(final)), -1, 'MMDOWN_FINAL names no connection');
+  assert.equal(mmTypeOf(final.subarray(0, 4)), -1, 'shorter than its type');
+  assert.equal(mmTypeOf(Buffer.concat([final, Buffer.alloc(1)])), -1, 'longer than its type');
+  assert.equal(mmTypeOf(Buffer.from([0xff, 0xff, 0, 8, 0, 0, 0, 0])), -1, 'unknown type');
+  assert.equal(mmTypeOf(new Uint8Array(0)), -1, 'empty');
 });

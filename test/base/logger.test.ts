@@ -3,11 +3,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger, parseLogLevel } from '../../src/base/logger.js';
-import { fileSink, stderrIsJournal } from '../../src/base/log-sink.js';
+import { bufferedSink, fileSink, LOG_BUFFER_MAX, stderrIsJournal, type LogSink } from '../../src/base/log-sink.js';
 
 const T0 = Date.UTC(2026, 10, 30, 3, 10, 0, 123);
 
@@ -74,4 +75,44 @@ test('fileSink appends, and after a rename reopen() starts a new file; a failed 
   assert.match(sink.reopen() ?? '', /ENOENT/);
   sink.close();
   assert.throws(() => fileSink(path.join(dir, 'gone', 'x.log')), /ENOENT/);
+});
+
+test('bufferedSink: the lines of one turn leave in one write, in order; urgent lines, a full buffer, flush and exit write at once', () => {
+  const writes: string[] = [];
+  const inner: LogSink = { style: 'plain', write: (l) => void writes.push(l), reopen: () => undefined, flush: () => undefined, close: () => undefined };
+  const turns: Array<() => void> = [];
+  let exit: (() => void) | undefined;
+  const sink = bufferedSink(inner, (run) => void turns.push(run), (run) => (exit = run));
+  sink.write('a\n');
+  sink.write('b\n');
+  assert.deepEqual(writes, [], 'nothing before the turn ends');
+  assert.equal(turns.length, 1, 'one flush scheduled for the turn');
+  turns[0]!();
+  assert.deepEqual(writes, ['a\nb\n']);
+  sink.write('c\n');
+  sink.writeNow('error\n');
+  assert.deepEqual(writes, ['a\nb\n', 'c\nerror\n'], 'an urgent line goes at once, after the lines before it');
+  turns[1]!();
+  assert.equal(writes.length, 2, 'the turn that ends finds nothing left');
+  sink.write('x'.repeat(LOG_BUFFER_MAX));
+  assert.equal(writes.length, 3, 'a full buffer is written without waiting');
+  sink.write('last\n');
+  exit!();
+  assert.equal(writes[3], 'last\n', 'the exit hook writes the last lines');
+  sink.write('z\n');
+  sink.flush();
+  assert.equal(writes[4], 'z\n');
+});
+
+test('bufferedSink: a process ending on an uncaught exception or on process.exit still writes its last lines', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'msnl-log-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const sinkModule = path.join(__dirname, '..', '..', 'src', 'base', 'log-sink.js');
+  for (const [how, end] of [['throw', 'throw new Error("crash")'], ['exit', 'process.exit(3)'], ['reject', 'Promise.reject(new Error("crash"))']] as const) {
+    const file = path.join(dir, `${how}.log`);
+    const script = `const s = require(${JSON.stringify(sinkModule)}); const sink = s.bufferedSink(s.fileSink(${JSON.stringify(file)})); sink.write("one\\n"); sink.write("last\\n"); ${end};`;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 });
+    assert.notEqual(run.status, 0, how);
+    assert.equal(readFileSync(file, 'utf8'), 'one\nlast\n', how);
+  }
 });

@@ -69,7 +69,7 @@ export class Lab {
     return store;
   }
 
-  async start(name: string, msnl: string, store: Store, endpointConfig: Partial<EndpointConfig> = {}): Promise<TestHost> {
+  async start(name: string, msnl: string, store: Store, endpointConfig: Partial<EndpointConfig> = {}, connectionLinesPerSecond = 0): Promise<TestHost> {
     const peers = new Map<string, FakeTunPeer>();
     const devices = new Map<string, TunDevice>();
     const logs: string[] = [];
@@ -85,6 +85,7 @@ export class Lab {
       log: createLogger('verbose', (line) => logs.push(line)),
       pollMs: 50,
       tickMs: 10,
+      connectionLinesPerSecond,
       endpointConfig: { probeIntervalMs: 200, healthWindowMs: 1000, ...endpointConfig },
     });
     await daemon.start();
