@@ -4,7 +4,8 @@
 // delivers them. CPU time (user + system) per datagram on each side, plain and keyed alternately
 // in one run, so the ratio stands even on a loaded machine. The AEAD is the daemon's (the addon's).
 // Run: npx tsc -p tsconfig.json && node dist/bench/sealed-path.js [rounds] [--one-by-one]
-// (--one-by-one: each frame sealed by its own AEAD call, as before the batches of secure-batch.ts)
+// (--one-by-one: each frame sealed, and opened, by its own AEAD call, as before the batches of
+// secure-batch.ts and secure-open.ts)
 import { generateKeyPair } from '../src/crypto/primitives.js';
 import { defaultAead } from '../src/daemon/aead.js';
 import { DATA_HEADER_SIZE } from '../src/msnl/constants.js';
@@ -61,7 +62,7 @@ function pair(keyed: boolean): Pair {
   });
   const counted = { n: 0 };
   b = new MsnlEndpoint<Link>({
-    localAddress: B, clock, transmit: transmit('a'), identity: keys.b, aead, peerKeyOf: (x) => (x === A ? key(keys.a.publicKey) : undefined),
+    localAddress: B, clock, transmit: transmit('a'), identity: keys.b, aead, ...batching, peerKeyOf: (x) => (x === A ? key(keys.a.publicKey) : undefined),
     events: events(quiet, () => counted.n++, (callId) => b!.accept(callId, 0x0a000002)),
   });
   b.listen(PORT);
@@ -89,6 +90,7 @@ async function measure(p: Pair, packet: Uint8Array, size: number, ms: number): P
     await Promise.resolve(); // a batched endpoint seals and sends in a microtask
     const t1 = cpuUs();
     for (let i = 0; i < p.count; i++) p.b.receiveFrame(p.slab, i * SLOT, p.lengths[i]!, 'a');
+    await Promise.resolve(); // and opens what it received in a microtask
     const t2 = cpuUs();
     send += t1 - t0;
     receive += t2 - t1;
