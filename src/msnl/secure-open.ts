@@ -9,13 +9,15 @@
 // caller (secure.ts). Nothing allocates per frame.
 
 import { copyOctets } from '../abi/bytes.js';
-import { AEAD_FAILED, AEAD_ITEM, Desc, describe, type AeadBatch } from '../crypto/aead.js';
+import { AEAD_FAILED, AEAD_FRONT, AEAD_ITEM, Desc, describe, type AeadBatch } from '../crypto/aead.js';
 import { KEY_SIZE, TAG_SIZE } from '../crypto/primitives.js';
 import { SEALED_HEADER_SIZE } from './secure-wire.js';
 
 /** Frames per AEAD call at most, and the slab they are copied into. */
 export const OPEN_BATCH_ITEMS = 256;
 export const OPEN_BATCH_BYTES = 512 * 1024;
+/** Where the first item starts: its data AEAD_FRONT octets into the slab (one ChaCha20 call each). */
+const FIRST = AEAD_FRONT - SEALED_HEADER_SIZE;
 
 export interface OpenQueueHost<E, L> {
   readonly aead: AeadBatch;
@@ -37,7 +39,7 @@ export class OpenQueue<E, L> {
   private readonly entries: (E | undefined)[] = new Array<E | undefined>(OPEN_BATCH_ITEMS).fill(undefined);
   private readonly links: (L | undefined)[] = new Array<L | undefined>(OPEN_BATCH_ITEMS).fill(undefined);
   private count = 0;
-  private used = 0;
+  private used = FIRST;
   /** The key of the last frame and where it sits in `keys` (a burst mostly keeps one key). */
   private lastKey: Uint8Array | null = null;
   private lastKeyAt = 0;
@@ -63,7 +65,7 @@ export class OpenQueue<E, L> {
    * opens it at once.
    */
   add(key: Uint8Array, counter: number, entry: E, link: L, buf: Uint8Array, offset: number, length: number): boolean {
-    if (length > this.slab.length || length < SEALED_HEADER_SIZE + TAG_SIZE || this.opening) return false;
+    if (FIRST + length > this.slab.length || length < SEALED_HEADER_SIZE + TAG_SIZE || this.opening) return false;
     if (this.count === OPEN_BATCH_ITEMS || this.used + length > this.slab.length) this.flush();
     if (key !== this.lastKey) {
       this.lastKeyAt = this.keysUsed;
@@ -107,7 +109,8 @@ export class OpenQueue<E, L> {
       this.opening = false;
       this.keys.fill(0, 0, this.keysUsed);
       for (let i = 0; i < n; i++) entries[i] = links[i] = undefined;
-      this.count = this.used = this.keysUsed = 0;
+      this.count = this.keysUsed = 0;
+      this.used = FIRST;
       this.lastKey = null;
     }
   }
