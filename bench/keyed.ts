@@ -7,6 +7,7 @@
 // Run (root): npx tsc -p tsconfig.json && node dist/bench/keyed.js [--rounds N] [--seconds S]
 //   [--cpu-prof DIR] (V8 profiles of every msnld) [--perf DIR] (`perf record -g` of both msnld
 //   during each TCP run, JavaScript frames named by --perf-basic-prof) [--first-only] (no TCP runs)
+//   [--iface N] (the TCP runs over msN instead of ms0: ms3 moves 64 KiB packets)
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -45,7 +46,7 @@ function perfRecord(dir: string, label: string, pids: readonly number[], seconds
   });
 }
 
-async function round(topology: Topology, auth: boolean, seconds: number, into: Samples, nodeArgs: readonly string[], perfDir?: string): Promise<void> {
+async function round(topology: Topology, auth: boolean, seconds: number, into: Samples, nodeArgs: readonly string[], perfDir?: string, iface = 0): Promise<void> {
   const peer = new MsnlPeer(topology, auth, 4, undefined, nodeArgs);
   try {
     await peer.setup(topology);
@@ -58,7 +59,7 @@ async function round(topology: Topology, auth: boolean, seconds: number, into: S
     const t0 = ticks(pids);
     const started = process.hrtime.bigint();
     const recorded = perfDir === undefined ? Promise.resolve() : perfRecord(perfDir, auth ? 'keyed' : 'plain', pids, Math.max(1, seconds - 1));
-    const out = await topology.execAsync(topology.host(1), ['iperf3', '-J', '-t', String(seconds), '-c', msnlAddress(0, 2), '-B', msnlAddress(0, 1)], (seconds + 20) * 1000);
+    const out = await topology.execAsync(topology.host(1), ['iperf3', '-J', '-t', String(seconds), '-c', msnlAddress(iface, 2), '-B', msnlAddress(iface, 1)], (seconds + 20) * 1000);
     const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
     await recorded;
     const tcp = parseIperfTcp(out.stdout || out.stderr);
@@ -81,6 +82,11 @@ async function main(): Promise<number> {
   }
   const rounds = Number(flag('--rounds', '3'));
   const seconds = Number(flag('--seconds', '4'));
+  const iface = Number(flag('--iface', '0'));
+  if (![0, 1, 2, 3].includes(iface)) {
+    console.error(`Error: argument "--iface ${flag('--iface', '')}" is wrong: it takes 0, 1, 2 or 3`);
+    return 1;
+  }
   const profDir = process.argv.includes('--cpu-prof') ? path.resolve(flag('--cpu-prof', 'prof')) : undefined;
   if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
   const perfDir = process.argv.includes('--perf') ? path.resolve(flag('--perf', 'perf')) : undefined;
@@ -96,8 +102,8 @@ async function main(): Promise<number> {
   try {
     await iperf.start(topology);
     for (let r = 0; r < rounds; r++) {
-      await round(topology, false, seconds, plain, nodeArgs, perfDir);
-      await round(topology, true, seconds, keyed, nodeArgs, perfDir);
+      await round(topology, false, seconds, plain, nodeArgs, perfDir, iface);
+      await round(topology, true, seconds, keyed, nodeArgs, perfDir, iface);
       console.log(`round ${r + 1}: plain ${JSON.stringify(plain)}\n         keyed ${JSON.stringify(keyed)}`);
     }
     if (process.env['MSNL_DEBUG_COUNTERS'] !== undefined) {
@@ -112,7 +118,7 @@ async function main(): Promise<number> {
     console.log(`first reply, ms0..ms3 (ms, median of ${plain.firstMs.length} / ${keyed.firstMs.length}): plain ${f(median(plain.firstMs))}, keyed ${f(median(keyed.firstMs))}`);
     return 0;
   }
-  console.log(`ms0 TCP 1 stream (Gbit/s, median of ${rounds} x ${seconds} s): plain ${f(median(plain.tcpGbps))}, keyed ${f(median(keyed.tcpGbps))}, keyed/plain ${f(median(keyed.tcpGbps) / median(plain.tcpGbps))}`);
+  console.log(`ms${iface} TCP 1 stream (Gbit/s, median of ${rounds} x ${seconds} s): plain ${f(median(plain.tcpGbps))}, keyed ${f(median(keyed.tcpGbps))}, keyed/plain ${f(median(keyed.tcpGbps) / median(plain.tcpGbps))}`);
   console.log(`msnld CPU, both ends (% of a core): plain ${f(median(plain.cpu), 0)}, keyed ${f(median(keyed.cpu), 0)}`);
   // CPU per octet moved: what a stream gets on a machine whose cores are all busy.
   const cost = (s: Samples): number => median(s.cpu.map((c, i) => c / 100 / s.tcpGbps[i]!));

@@ -3,8 +3,10 @@
 // into a slab the way the batched UDP socket queues them, endpoint B takes them from the slab and
 // delivers them. CPU time (user + system) per datagram on each side, plain and keyed alternately
 // in one run, so the ratio stands even on a loaded machine. The AEAD is the daemon's (the addon's).
-// Run: npx tsc -p tsconfig.json && node dist/bench/sealed-path.js [rounds] [--one-by-one]
-// (--one-by-one: each frame sealed by its own AEAD call, as before the batches of secure-batch.ts)
+// Run: npx tsc -p tsconfig.json && node dist/bench/sealed-path.js [rounds] [--one-by-one] [--size N]
+// (--size N: N-octet packets both ways, as 64-octet UDP, instead of the largest datagram)
+// (--one-by-one: each frame sealed, and opened, by its own AEAD call, as before the batches of
+// secure-batch.ts and secure-open.ts)
 import { generateKeyPair } from '../src/crypto/primitives.js';
 import { defaultAead } from '../src/daemon/aead.js';
 import { DATA_HEADER_SIZE } from '../src/msnl/constants.js';
@@ -61,7 +63,7 @@ function pair(keyed: boolean): Pair {
   });
   const counted = { n: 0 };
   b = new MsnlEndpoint<Link>({
-    localAddress: B, clock, transmit: transmit('a'), identity: keys.b, aead, peerKeyOf: (x) => (x === A ? key(keys.a.publicKey) : undefined),
+    localAddress: B, clock, transmit: transmit('a'), identity: keys.b, aead, ...batching, peerKeyOf: (x) => (x === A ? key(keys.a.publicKey) : undefined),
     events: events(quiet, () => counted.n++, (callId) => b!.accept(callId, 0x0a000002)),
   });
   b.listen(PORT);
@@ -89,6 +91,7 @@ async function measure(p: Pair, packet: Uint8Array, size: number, ms: number): P
     await Promise.resolve(); // a batched endpoint seals and sends in a microtask
     const t1 = cpuUs();
     for (let i = 0; i < p.count; i++) p.b.receiveFrame(p.slab, i * SLOT, p.lengths[i]!, 'a');
+    await Promise.resolve(); // and opens what it received in a microtask
     const t2 = cpuUs();
     send += t1 - t0;
     receive += t2 - t1;
@@ -101,11 +104,17 @@ async function measure(p: Pair, packet: Uint8Array, size: number, ms: number): P
 }
 
 async function main(): Promise<void> {
-const rounds = Number(process.argv.find((a, i) => i > 1 && /^\d+$/.test(a)) ?? 5);
+const rounds = Number(process.argv.find((a, i) => i > 1 && /^\d+$/.test(a) && process.argv[i - 1] !== '--size') ?? 5);
 const plain = pair(false);
 const keyed = pair(true);
-const plainSize = 1472 - DATA_HEADER_SIZE;
-const keyedSize = plainSize - SEAL_OVERHEAD;
+const sizeAt = process.argv.indexOf('--size');
+const small = sizeAt >= 0 ? Number(process.argv[sizeAt + 1]) : NaN;
+if (sizeAt >= 0 && !(Number.isInteger(small) && small >= 20 && small <= 1400)) {
+  console.error(`Error: argument "--size ${process.argv[sizeAt + 1] ?? ''}" is wrong: it takes 20..1400 (octets per packet)`);
+  process.exit(1);
+}
+const plainSize = Number.isNaN(small) ? 1472 - DATA_HEADER_SIZE : small;
+const keyedSize = Number.isNaN(small) ? plainSize - SEAL_OVERHEAD : small;
 const packet = new Uint8Array(DATA_HEADER_SIZE + plainSize).fill(0x5a);
 const rows: { plain: { send: number; receive: number }; keyed: { send: number; receive: number } }[] = [];
 for (let r = 0; r < rounds + 1; r++) {

@@ -109,7 +109,7 @@ export class Daemon<L> {
         incomingCall: (call) => this.manager.onIncomingCall(call),
         connected: (handle, info) => this.manager.onConnected(handle, info),
         callFailed: (handle, reason, code) => this.manager.onCallFailed(handle, reason, code),
-        data: (connId, buf, offset, length) => this.deliver(connId, buf, offset, length),
+        data: (connId, buf, offset, length, authenticated) => this.deliver(connId, buf, offset, length, authenticated),
         disconnected: (connId, reason, byPeer) => this.manager.onDisconnected(connId, reason, byPeer),
         idle: (connId) => this.manager.onIdle(connId),
         echoReply: (ident, from, payload, rttMs) => this.echoWaiters.get(ident)?.(rttMs),
@@ -182,13 +182,13 @@ export class Daemon<L> {
     tunnel.onDown(message);
   }
 
-  private deliver(connId: number, buf: Uint8Array, offset: number, length: number): void {
+  private deliver(connId: number, buf: Uint8Array, offset: number, length: number, authenticated: boolean): void {
     const tunnel = this.tunnelOfConn.get(connId);
     if (tunnel === undefined) {
       this.undeliverable++;
       return;
     }
-    tunnel.deliver(connId, buf, offset, length);
+    tunnel.deliver(connId, buf, offset, length, authenticated);
   }
 
   /** Starts everything and applies the stored state. */

@@ -528,14 +528,14 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       // A whole packet in one datagram: handed on where it lies.
       conn.dataReceived(now, payload, true);
       this.counters.packetsIn++;
-      this.events.data(conn.connId, buf, offset + DATA_HEADER_SIZE, payload);
+      this.events.data(conn.connId, buf, offset + DATA_HEADER_SIZE, payload, via !== null);
       return;
     }
     const packet = this.reassembler.accept(conn.connId, header, buf, offset + DATA_HEADER_SIZE, payload);
     conn.dataReceived(now, packet === null ? 0 : packet.length, packet !== null);
     if (packet === null) return; // more segments to come, or a drop counted by the reassembler
     this.counters.packetsIn++;
-    this.events.data(conn.connId, packet, 0, packet.length);
+    this.events.data(conn.connId, packet, 0, packet.length, via !== null);
     this.reassembler.recycle();
   }
 

@@ -7,13 +7,15 @@
 // counters and every decision stay with the caller (secure.ts). Nothing allocates per frame.
 
 import { copyOctets } from '../abi/bytes.js';
-import { AEAD_ITEM, Desc, describe, type AeadBatch } from '../crypto/aead.js';
+import { AEAD_FRONT, AEAD_ITEM, Desc, describe, type AeadBatch } from '../crypto/aead.js';
 import { KEY_SIZE, TAG_SIZE } from '../crypto/primitives.js';
 import { SEALED_HEADER_SIZE, writeSealedHeader } from './secure-wire.js';
 
 /** Items per AEAD call at most, and the slab they are packed into. */
 export const SEAL_BATCH_ITEMS = 256;
 export const SEAL_BATCH_BYTES = 512 * 1024;
+/** Where the first item starts: its data AEAD_FRONT octets into the slab (one ChaCha20 call each). */
+const FIRST = AEAD_FRONT - SEALED_HEADER_SIZE;
 
 export interface SealQueueHost<L> {
   readonly aead: AeadBatch;
@@ -31,7 +33,7 @@ export class SealQueue<L> {
   private readonly desc = new Uint32Array(SEAL_BATCH_ITEMS * AEAD_ITEM);
   private readonly links: (L | undefined)[] = new Array<L | undefined>(SEAL_BATCH_ITEMS).fill(undefined);
   private count = 0;
-  private used = 0;
+  private used = FIRST;
   /** The key of the last item and where it sits in `keys` (a burst mostly keeps one key). */
   private lastKey: Uint8Array | null = null;
   private lastKeyAt = 0;
@@ -64,7 +66,7 @@ export class SealQueue<L> {
     const headLength = head === null ? 0 : head.length;
     const frameLength = headLength + length;
     const size = SEALED_HEADER_SIZE + frameLength + TAG_SIZE;
-    if (size > this.slab.length || this.sending) return false;
+    if (FIRST + size > this.slab.length || this.sending) return false;
     if (this.count === SEAL_BATCH_ITEMS || this.used + size > this.slab.length) this.flush();
     if (key !== this.lastKey) {
       this.lastKeyAt = this.keysUsed;
@@ -105,7 +107,8 @@ export class SealQueue<L> {
     } finally {
       this.sending = false;
       this.keys.fill(0, 0, this.keysUsed);
-      this.count = this.used = this.keysUsed = 0;
+      this.count = this.keysUsed = 0;
+      this.used = FIRST;
       this.lastKey = null;
     }
   }

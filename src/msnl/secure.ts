@@ -16,6 +16,7 @@ import { MsgType, SIGNAL_SIZE } from './constants.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { FrameSealer } from './secure-sealer.js';
 import { SealQueue } from './secure-batch.js';
+import { OpenQueue } from './secure-open.js';
 import { SecureConn, Session, type PeerKey } from './session.js';
 import { decodeCookieReply, decodeInit, decodeResponse, encodeCookieReply, encodeInit, encodeResponse, encodeTimestamp, readSealedHeader, SEALED_HEADER_SIZE, SecureType, TIMESTAMP_SIZE, type SealedHeader } from './secure-wire.js';
 import type { AuthFailure, EndpointConfig, EndpointCounters } from './types.js';
@@ -33,9 +34,10 @@ export interface SecureHost<L> {
   /** Seals and opens sealed frames (default: node:crypto, the reference; msnld: the addon's). */
   readonly aead?: AeadBatch;
   /**
-   * When set, sealed frames of a burst are sealed by one AEAD call (secure-batch.ts): this runs
-   * the flush after the current callback (msnld: queueMicrotask). Unset: each frame is sealed and
-   * transmitted at once (the tests step the endpoints synchronously).
+   * When set, sealed frames of a burst are sealed by one AEAD call (secure-batch.ts), and those
+   * received in a burst opened by one (secure-open.ts): this runs each flush after the current
+   * callback (msnld: queueMicrotask). Unset: each frame is sealed and transmitted, or opened and
+   * handled, at once (the tests step the endpoints synchronously).
    */
   readonly scheduleSeals?: (flush: () => void) => void;
   /** The configured key of an MSNL address: a key, 'none' (plain), or undefined (no route). */
@@ -50,6 +52,12 @@ export interface SecureHost<L> {
   /** Hands an opened inner frame of `conn` to the endpoint. */
   inner(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, link: L): void;
   authFailed(address: number, reason: AuthFailure, link: L): void;
+}
+
+/** A session index's entry: the session and the connection it keys. */
+interface SessionEntry<L> {
+  readonly session: Session;
+  readonly conn: Connection<L>;
 }
 
 interface PeerState extends PeerKey {
@@ -91,7 +99,7 @@ export class SecureLayer<L> {
   private readonly peers = new Map<string, PeerState>();
   private readonly attempts = new Map<number, Attempt<L>>();
   private readonly answers = new Map<string, Answer<L>>();
-  private readonly sessions = new Map<number, { session: Session; conn: Connection<L> }>();
+  private readonly sessions = new Map<number, SessionEntry<L>>();
   private arrived: Arrived | null = null;
   private readonly gate: HandshakeGate;
   /** The last handshake timestamp: whole milliseconds, and a count of stamps within that millisecond. */
@@ -101,6 +109,12 @@ export class SecureLayer<L> {
   private readonly sealer: FrameSealer;
   /** Sealed frames waiting to be sealed together (null: each is sealed at once). */
   private readonly sealQueue: SealQueue<L> | null;
+  /** Received sealed frames waiting to be opened together (null: each is opened at once). */
+  private readonly openQueue: OpenQueue<SessionEntry<L>, L> | null;
+  /** The clock, read once per burst of received and of sent sealed frames: key ages (seconds)
+   *  need no finer time, and a read per frame was half as costly as the AEAD on small frames. */
+  private rxNow = 0;
+  private txNow = 0;
   /** DH(host key, peer's static key) of configured peers by key (hex): fixed for a pair of keys, so
    *  each handshake does one X25519 less (WireGuard keeps it per peer too). */
   private readonly staticShared = new Map<string, Uint8Array>();
@@ -117,6 +131,11 @@ export class SecureLayer<L> {
       aead: host.aead ?? nodeCryptoAead,
       send: (link, buf, offset, length) => host.transmit(link, buf, offset, length),
       refused: () => host.counters.dropSendNoSession++,
+      schedule,
+    });
+    this.openQueue = schedule === undefined ? null : new OpenQueue<SessionEntry<L>, L>({
+      aead: host.aead ?? nodeCryptoAead,
+      opened: (entry, link, counter, buf, offset, length, ok) => this.opened(entry, link, counter, buf, offset, length, ok),
       schedule,
     });
   }
@@ -386,29 +405,44 @@ export class SecureLayer<L> {
       host.counters.dropUnknownSession++;
       return;
     }
-    const { session, conn } = entry;
-    const now = host.clock.now();
+    const { session } = entry;
+    const q = this.openQueue;
+    const now = q === null || q.pending === 0 ? (this.rxNow = host.clock.now()) : this.rxNow;
     if (!session.window.check(h.counter) || now - session.createdAt >= host.config.rejectAfterMs) {
       host.counters.dropReplay++;
       return;
     }
-    const newest = h.counter >= session.window.highest;
+    // The window is checked again, and moved, once the frame has authenticated.
+    if (q?.add(session.receiveKey, h.counter, entry, link, buf, offset, length) === true) return;
     const rx = this.sealer.open(session.receiveKey, h.counter, buf, offset, length);
-    if (rx === null || !session.window.accept(h.counter)) {
+    try {
+      this.opened(entry, link, h.counter, rx ?? buf, rx === null ? offset : 0, length, rx !== null);
+    } finally {
       if (rx !== null) this.sealer.opened();
+    }
+  }
+
+  /** A sealed frame of `entry` opened (at once, or with its burst): buf[offset, offset + length) is the datagram. */
+  private opened(entry: SessionEntry<L>, link: L, counter: number, buf: Uint8Array, offset: number, length: number, ok: boolean): void {
+    const { host } = this;
+    const { session, conn } = entry;
+    // Opened with its burst: an earlier frame of the burst may have closed the connection.
+    if (this.sessions.get(session.localIndex) !== entry) {
+      host.counters.dropUnknownSession++;
+      return;
+    }
+    const newest = counter >= session.window.highest;
+    if (!ok || !session.window.accept(counter)) {
       host.counters.dropAuth++;
       return;
     }
-    try {
-      host.counters.sealedIn++;
-      session.lastReceivedAt = now;
-      if (conn.secure !== null && conn.secure.current !== session && conn.secure.previous !== session) this.forget(conn.secure.promote(session));
-      // A late, reordered frame does not move the peer back, nor does an exit probe (msnl(7) Exits).
-      if (newest && !isExitProbe(rx, SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE - TAG_SIZE)) this.roam(conn, link);
-      host.inner(conn, rx, SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE - TAG_SIZE, link);
-    } finally {
-      this.sealer.opened();
-    }
+    host.counters.sealedIn++;
+    session.lastReceivedAt = this.rxNow;
+    if (conn.secure !== null && conn.secure.current !== session && conn.secure.previous !== session) this.forget(conn.secure.promote(session));
+    const inner = length - SEALED_HEADER_SIZE - TAG_SIZE;
+    // A late, reordered frame does not move the peer back, nor does an exit probe (msnl(7) Exits).
+    if (newest && !isExitProbe(buf, offset + SEALED_HEADER_SIZE, inner)) this.roam(conn, link);
+    host.inner(conn, buf, offset + SEALED_HEADER_SIZE, inner, link);
   }
 
   // --- sealing ---------------------------------------------------------------------------
@@ -421,12 +455,14 @@ export class SecureLayer<L> {
   sealAndSend(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, head: Uint8Array | null = null, to: L = conn.link): boolean {
     const session = conn.secure?.sendSession() ?? null;
     const { host } = this;
-    if (session === null || host.clock.now() - session.createdAt >= host.config.rejectAfterMs || session.sendCounter >= host.config.rejectAfterMessages) {
+    const q = this.sealQueue;
+    const now = q === null || q.pending === 0 ? (this.txNow = host.clock.now()) : this.txNow;
+    if (session === null || now - session.createdAt >= host.config.rejectAfterMs || session.sendCounter >= host.config.rejectAfterMessages) {
       host.counters.dropSendNoSession++;
       return false;
     }
     const counter = session.sendCounter++;
-    if (this.sealQueue?.add(session.sendKey, session.remoteIndex, counter, to, buf, offset, length, head) === true) {
+    if (q?.add(session.sendKey, session.remoteIndex, counter, to, buf, offset, length, head) === true) {
       host.counters.sealedOut++;
       return true;
     }

@@ -181,8 +181,12 @@ export interface EndpointEvents<L> {
   connected(handle: number | undefined, conn: ConnectionInfo<L>): void;
   /** A connect() failed; `code` is the peer's reason code (Reason), `redirect` the SAP to call instead. */
   callFailed(handle: number, reason: CallFailure, code: number, redirect?: Sap): void;
-  /** A whole packet arrived: buf[offset, offset + length), valid during the call only (copy what you keep). */
-  data(connId: number, buf: Uint8Array, offset: number, length: number): void;
+  /**
+   * A whole packet arrived: buf[offset, offset + length), valid during the call only (copy what you
+   * keep). `authenticated`: it came in sealed frames of a keyed connection, so its octets are
+   * exactly those the peer's msnld read from its TUN (the AEAD tag vouches for them).
+   */
+  data(connId: number, buf: Uint8Array, offset: number, length: number, authenticated: boolean): void;
   /** The connection is gone; `byPeer` when the peer released or reset it. */
   disconnected(connId: number, reason: number, byPeer: boolean): void;
   idle(connId: number): void;

@@ -63,8 +63,10 @@ export interface TunDevice {
   /**
    * Writes one IP packet buf[offset, offset+length). False when the kernel refused it (counted).
    * With offload a TCP segment may wait to join the next ones until the current callback returns.
+   * `valid` (offload only): the packet's checksums need no verifying, by msnld nor by the kernel
+   * (VIRTIO_NET_HDR_F_DATA_VALID): it came authenticated by a keyed connection's AEAD.
    */
-  write(buf: Uint8Array, offset: number, length: number): boolean;
+  write(buf: Uint8Array, offset: number, length: number, valid?: boolean): boolean;
   /** Writes packets 0..count-1 (bufs[i] at offset, sizes[i] bytes); refused ones are counted and
    *  skipped. Returns how many the kernel took. */
   writeBatch(bufs: readonly Uint8Array[], sizes: Int32Array, offset: number, count?: number): number;
@@ -218,8 +220,8 @@ export class KernelTun implements TunDevice {
     return false;
   }
 
-  write(buf: Uint8Array, offset: number, length: number): boolean {
-    if (this.framing !== undefined) return this.framing.write(buf, offset, length);
+  write(buf: Uint8Array, offset: number, length: number, valid = false): boolean {
+    if (this.framing !== undefined) return this.framing.write(buf, offset, length, valid);
     return this.counted(this.native.write(this.live('write'), buf, offset, length));
   }
 

@@ -149,9 +149,9 @@ class FakeTun implements TunDevice {
     return i;
   }
 
-  write(buf: Uint8Array, offset: number, length: number): boolean {
+  write(buf: Uint8Array, offset: number, length: number, valid = false): boolean {
     this.live('write');
-    if (this.framing !== undefined) return this.framing.write(buf, offset, length);
+    if (this.framing !== undefined) return this.framing.write(buf, offset, length, valid);
     const version = length > 0 ? (buf[offset] ?? 0) >> 4 : 0;
     if (length > this.mtu || (version !== 4 && version !== 6)) return this.refuse();
     return this.take(Buffer.from(buf.subarray(offset, offset + length)));

@@ -6,8 +6,13 @@
 // carries up to 64 small datagrams instead of one; only where the kernel takes UDP_L4, 6.2+).
 // Anything else is written as it came with an
 // all-zero header. Pure: the write is a callback; nothing allocates per packet.
+//
+// A packet pushed as `valid` (it came authenticated by a keyed connection's AEAD, so its octets
+// are exactly those the peer's msnld read from its TUN, checksums filled by the sender) is not
+// summed here: it joins runs on its headers alone, and is written alone with DATA_VALID (which
+// Linux's tun, 6.18 at least, ignores on write: it then checks it as any other packet).
 
-import { readU16, readU32, writeU16 } from '../abi/bytes.js';
+import { copyOctets, readU16, readU32, writeU16 } from '../abi/bytes.js';
 import { internetChecksum, onesComplementSum } from '../abi/ipv4.js';
 import {
   copyAndSum,
@@ -44,6 +49,10 @@ export class GroCoalescer {
   private readonly run: Uint8Array;
   private readonly header = new Uint8Array(VNET_HDR_LEN);
   private readonly zeroHeader = new Uint8Array(VNET_HDR_LEN);
+  /** The header of a packet written alone whose checksums need no verifying. */
+  private readonly validHeader = new Uint8Array(VNET_HDR_LEN);
+  /** Whether the pending run's first packet came `valid` (a run of one is written with validHeader). */
+  private runValid = false;
   /** Octets in the run (IP header + TCP header + payloads); 0 when nothing is pending. */
   private runLen = 0;
   private runSegments = 0;
@@ -64,6 +73,7 @@ export class GroCoalescer {
     this.udp = udp;
     this.maxPacket = Math.max(0, Math.min(MAX_IP_PACKET, Math.floor(maxPacket)));
     this.run = new Uint8Array(this.maxPacket);
+    writeVnetHeader(this.validHeader, 0, VnetFlag.DATA_VALID, VnetGso.NONE, 0, 0, 0, 0);
   }
 
   get pending(): boolean {
@@ -75,21 +85,22 @@ export class GroCoalescer {
    * flushes the pending run and then starts a new run or writes the packet at once with an
    * all-zero header. Segments whose IP or TCP checksum is wrong never start or join a run: they are
    * written as they came, for the kernel to drop. False when the packet was written at once and
-   * the device refused it.
+   * the device refused it. `valid`: its checksums need no verifying (see the top of this file).
    */
-  push(buf: Uint8Array, off: number, len: number): boolean {
+  push(buf: Uint8Array, off: number, len: number, valid = false): boolean {
     this.counters.pushed++;
-    const tcpHdrLen = this.eligible(buf, off, len);
-    if (tcpHdrLen < 0 && this.udp) return this.pushUdp(buf, off, len);
+    const tcpHdrLen = this.eligible(buf, off, len, valid);
+    if (tcpHdrLen < 0 && this.udp) return this.pushUdp(buf, off, len, valid);
     if (tcpHdrLen > 0 && this.runLen > 0 && !this.runUdp && this.joins(buf, off, len, tcpHdrLen)) {
       const hdrs = 20 + tcpHdrLen;
       const payload = len - hdrs;
       const dst = this.run;
       const at = this.runLen;
-      // Copy the payload and sum it: a segment with a bad checksum must not be vouched for.
-      const sum =
-        onesComplementSum(buf, off + 20, tcpHdrLen, tcpPseudoSum(buf, off, len - 20)) + copyAndSum(buf, off + hdrs, dst, at, payload);
-      if (internetChecksum(dst, 0, 0, sum) === 0) {
+      // Copy the payload and sum it (unless valid): a segment with a bad checksum must not be vouched for.
+      const ok = valid
+        ? this.append(buf, off + hdrs, payload)
+        : internetChecksum(dst, 0, 0, onesComplementSum(buf, off + 20, tcpHdrLen, tcpPseudoSum(buf, off, len - 20)) + copyAndSum(buf, off + hdrs, dst, at, payload)) === 0;
+      if (ok) {
         this.runLen += payload;
         this.runSegments++;
         this.nextSeq = (this.nextSeq + payload) >>> 0;
@@ -99,13 +110,13 @@ export class GroCoalescer {
         return true;
       }
       this.flush();
-      return this.single(buf, off, len);
+      return this.single(buf, off, len, false);
     }
     this.flush();
     // A segment with PSH would close its own run at once, and one whose payload could not follow
     // it (ms3's 64 KiB packets) could have no partner: write those as they came, without a copy.
-    if (tcpHdrLen > 0 && (buf[off + 33]! & TCP_PSH) === 0 && 2 * len - 20 - tcpHdrLen <= this.maxPacket) return this.start(buf, off, len, tcpHdrLen);
-    return this.single(buf, off, len);
+    if (tcpHdrLen > 0 && (buf[off + 33]! & TCP_PSH) === 0 && 2 * len - 20 - tcpHdrLen <= this.maxPacket) return this.start(buf, off, len, tcpHdrLen, valid);
+    return this.single(buf, off, len, valid);
   }
 
   /** Writes the pending run, if any (a run of one is written as it came, all-zero header). */
@@ -116,7 +127,7 @@ export class GroCoalescer {
     const run = this.run;
     if (this.runSegments < 2) {
       this.counters.singles++;
-      if (!this.write(this.zeroHeader, run, 0, len)) this.counters.runsRefused++;
+      if (!this.write(this.runValid ? this.validHeader : this.zeroHeader, run, 0, len)) this.counters.runsRefused++;
       return;
     }
     writeU16(run, 2, len);
@@ -141,17 +152,27 @@ export class GroCoalescer {
     this.runLen = 0;
   }
 
-  private single(buf: Uint8Array, off: number, len: number): boolean {
-    this.counters.singles++;
-    return this.write(this.zeroHeader, buf, off, len);
+  /** Copies a payload to the end of the run (not yet counted in runLen); true. */
+  private append(buf: Uint8Array, from: number, length: number): boolean {
+    copyOctets(buf, from, this.run, this.runLen, length);
+    return true;
   }
 
-  /** Starts a run with this packet if its TCP checksum is right, else writes it at once. */
-  private start(buf: Uint8Array, off: number, len: number, tcpHdrLen: number): boolean {
+  private single(buf: Uint8Array, off: number, len: number, valid: boolean): boolean {
+    this.counters.singles++;
+    return this.write(valid ? this.validHeader : this.zeroHeader, buf, off, len);
+  }
+
+  /** Starts a run with this packet if its TCP checksum is right (or `valid`), else writes it at once. */
+  private start(buf: Uint8Array, off: number, len: number, tcpHdrLen: number, valid: boolean): boolean {
     const run = this.run;
-    for (let i = 0; i < 20; i++) run[i] = buf[off + i]!;
-    const sum = copyAndSum(buf, off + 20, run, 20, len - 20);
-    if (internetChecksum(run, 0, 0, sum + tcpPseudoSum(run, 0, len - 20)) !== 0) return this.single(buf, off, len);
+    if (valid) copyOctets(buf, off, run, 0, len);
+    else {
+      for (let i = 0; i < 20; i++) run[i] = buf[off + i]!;
+      const sum = copyAndSum(buf, off + 20, run, 20, len - 20);
+      if (internetChecksum(run, 0, 0, sum + tcpPseudoSum(run, 0, len - 20)) !== 0) return this.single(buf, off, len, false);
+    }
+    this.runValid = valid;
     this.runUdp = false;
     this.runLen = len;
     this.runSegments = 1;
@@ -162,11 +183,13 @@ export class GroCoalescer {
   }
 
   // A UDP datagram (eligible() said so): joins the pending UDP run, or flushes and starts one.
-  private pushUdp(buf: Uint8Array, off: number, len: number): boolean {
+  private pushUdp(buf: Uint8Array, off: number, len: number, valid: boolean): boolean {
     const payload = len - 28;
     if (this.runLen > 0 && this.runUdp && this.udpJoins(buf, off, len)) {
-      const sum = onesComplementSum(buf, off + 20, 8, udpPseudoSum(buf, off, len - 20)) + copyAndSum(buf, off + 28, this.run, this.runLen, payload);
-      if (internetChecksum(this.run, 0, 0, sum) === 0) {
+      const ok = valid
+        ? this.append(buf, off + 28, payload)
+        : internetChecksum(this.run, 0, 0, onesComplementSum(buf, off + 20, 8, udpPseudoSum(buf, off, len - 20)) + copyAndSum(buf, off + 28, this.run, this.runLen, payload)) === 0;
+      if (ok) {
         this.runLen += payload;
         this.runSegments++;
         this.nextId = (this.nextId + 1) & 0xffff;
@@ -174,14 +197,18 @@ export class GroCoalescer {
         return true;
       }
       this.flush();
-      return this.single(buf, off, len);
+      return this.single(buf, off, len, false);
     }
     this.flush();
-    if (2 * len - 28 > this.maxPacket) return this.single(buf, off, len);
+    if (2 * len - 28 > this.maxPacket) return this.single(buf, off, len, valid);
     const run = this.run;
-    for (let i = 0; i < 20; i++) run[i] = buf[off + i]!;
-    const sum = copyAndSum(buf, off + 20, run, 20, len - 20);
-    if (internetChecksum(run, 0, 0, sum + udpPseudoSum(run, 0, len - 20)) !== 0) return this.single(buf, off, len);
+    if (valid) copyOctets(buf, off, run, 0, len);
+    else {
+      for (let i = 0; i < 20; i++) run[i] = buf[off + i]!;
+      const sum = copyAndSum(buf, off + 20, run, 20, len - 20);
+      if (internetChecksum(run, 0, 0, sum + udpPseudoSum(run, 0, len - 20)) !== 0) return this.single(buf, off, len, false);
+    }
+    this.runValid = valid;
     this.runUdp = true;
     this.runLen = len;
     this.runSegments = 1;
@@ -206,17 +233,18 @@ export class GroCoalescer {
    * may start or join a UDP run, otherwise 0. Both: IPv4, IHL 5, total length == len, header
    * checksum right (a merged header is recomputed, so it must not hide a bad one), not a fragment,
    * payload > 0. TCP: flags ACK or ACK|PSH. UDP: its length says len - 20 and it has a checksum.
+   * A `valid` packet's header checksum is taken as it is.
    */
-  private eligible(buf: Uint8Array, off: number, len: number): number {
+  private eligible(buf: Uint8Array, off: number, len: number, valid: boolean): number {
     if (!(off >= 0 && len >= 29 && off + len <= buf.length)) return 0;
     if (buf[off] !== 0x45 || readU16(buf, off + 2) !== len) return 0;
     const protocol = buf[off + 9];
     if (protocol === IPPROTO_UDP) {
       if (readU16(buf, off + 24) !== len - 20 || readU16(buf, off + 26) === 0) return 0;
-      return (readU16(buf, off + 6) & 0x3fff) === 0 && internetChecksum(buf, off, 20) === 0 ? -1 : 0;
+      return (readU16(buf, off + 6) & 0x3fff) === 0 && (valid || internetChecksum(buf, off, 20) === 0) ? -1 : 0;
     }
     if (protocol !== IPPROTO_TCP || len < 40) return 0;
-    if ((readU16(buf, off + 6) & 0x3fff) !== 0 || internetChecksum(buf, off, 20) !== 0) return 0;
+    if ((readU16(buf, off + 6) & 0x3fff) !== 0 || (!valid && internetChecksum(buf, off, 20) !== 0)) return 0;
     const flags = buf[off + 33]!;
     if (flags !== TCP_ACK && flags !== (TCP_ACK | TCP_PSH)) return 0;
     const tcpHdrLen = (buf[off + 32]! >>> 4) * 4;

@@ -109,8 +109,8 @@ export class VnetFraming {
   }
 
   /** TunDevice.write: joins the packet to the pending run or writes it (false: refused at once). */
-  write(buf: Uint8Array, offset: number, length: number): boolean {
-    const ok = this.coalescer.push(buf, offset, length);
+  write(buf: Uint8Array, offset: number, length: number, valid = false): boolean {
+    const ok = this.coalescer.push(buf, offset, length, valid);
     if (this.coalescer.pending && !this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushTask);

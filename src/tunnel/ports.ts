@@ -9,7 +9,8 @@ export interface TunnelDevice {
    */
   readBatch(bufs: readonly Uint8Array[], sizes: Int32Array, offset: number, segmentLimit: number): number;
   /** Writes one IP packet (an offloading device may join it with the next). False when dropped. */
-  write(buf: Uint8Array, offset: number, length: number): boolean;
+  /** `valid`: it came authenticated (TunDevice.write). */
+  write(buf: Uint8Array, offset: number, length: number, valid?: boolean): boolean;
   /** Frames read that could not be turned into plain packets; cumulative. */
   readonly readDrops: number;
   /** Joined runs refused after write() had taken their packets; cumulative. */

@@ -235,8 +235,12 @@ export class Tunnel {
     return this.redial.list();
   }
 
-  /** Delivers one inbound IP packet from connection `conn`; checks its source against the mapping. */
-  deliver(conn: number, buf: Uint8Array, offset: number, length: number): void {
+  /**
+   * Delivers one inbound IP packet from connection `conn`; checks its source against the mapping.
+   * `authenticated` (it came sealed, man/msnl.7 SECURE MSNL): written as DATA_VALID, its inner
+   * checksums not verified again (they are as the peer's msnld read them from its TUN).
+   */
+  deliver(conn: number, buf: Uint8Array, offset: number, length: number, authenticated = false): void {
     const entry = this.byConn.get(conn);
     if (entry === undefined) {
       this.counters.drop('unknown_connection');
@@ -253,7 +257,7 @@ export class Tunnel {
       this.counters.drop('spoofed_source');
       return;
     }
-    if (this.options.device.write(buf, offset, length)) this.counters.rx(length);
+    if (this.options.device.write(buf, offset, length, authenticated)) this.counters.rx(length);
     else this.counters.drop('device_write');
   }
 

@@ -131,6 +131,35 @@ test('sealed in batches (as msnld does): a burst leaves in one AEAD call after t
   for (let i = 0; i < 30; i++) assert.deepEqual(s.b.rec.data[i]!.bytes, new Uint8Array(100 + i * 40).fill(i), `packet ${i}`);
 });
 
+test('opened in batches (as msnld does): a burst opens in one AEAD call after the callback; a replay and a forgery inside it are dropped', () => {
+  const flushes: (() => void)[] = [];
+  let opens = 0;
+  const native = defaultAead();
+  const counting: AeadBatch = { name: 'counting', seal: native.seal, open: (k, b, d, n) => (opens++, native.open(k, b, d, n)) };
+  const s = keyedPair({ aAead: counting, aSchedule: (flush) => flushes.push(flush) });
+  call(s);
+  for (const flush of flushes.splice(0)) flush();
+  const bConn = s.b.rec.connected[0]!.conn.connId;
+  s.b.sent.length = 0;
+  for (let i = 0; i < 30; i++) assert.ok(s.b.ep.send(bConn, packet(100 + i * 40, i), DATA_HEADER_SIZE, 100 + i * 40));
+  const frames = s.b.sent.filter((d) => d.bytes[1] === SecureType.SEALED).map((d) => d.bytes);
+  assert.equal(frames.length, 30);
+  const forged = new Uint8Array(frames[5]!);
+  forged[40]! ^= 0x80;
+  const burst = [...frames.slice(0, 5), forged, ...frames.slice(5, 10), frames[3]!, ...frames.slice(10)];
+  const dataBefore = s.a.rec.data.length;
+  const dropsBefore = s.a.ep.counters.dropAuth;
+  opens = 0;
+  for (const bytes of burst) s.a.ep.receive(bytes, s.hub.peer('b'));
+  assert.equal(s.a.rec.data.length, dataBefore, 'nothing handled before the flush');
+  assert.equal(flushes.length, 1);
+  flushes.pop()!();
+  assert.equal(opens, 1, 'one AEAD call for the burst');
+  assert.equal(s.a.rec.data.length, dataBefore + 30);
+  for (let i = 0; i < 30; i++) assert.deepEqual(s.a.rec.data[dataBefore + i]!.bytes, new Uint8Array(100 + i * 40).fill(i), `packet ${i}`);
+  assert.equal(s.a.ep.counters.dropAuth, dropsBefore + 2, 'the forgery and the replay');
+});
+
 test('two keyed calls to one peer in the same millisecond of a real wall clock: both initiations are taken, none is a replay', () => {
   // Nanoseconds since 1970 are past 2^53: stamps counted in a double repeated within a millisecond.
   const s = keyedPair({ wallClock: () => 1_796_000_000_000.25 });

@@ -482,6 +482,34 @@ test('a shorter segment closes the run; a larger one, PSH first, or a bad checks
   assert.deepEqual(y.writes, [start, bad, badFirst, next, badIp, last].map((packet) => ({ header: ZERO, packet })));
 });
 
+test('valid (authenticated) segments are not summed: they join runs on their headers, and one alone is written DATA_VALID', () => {
+  const corrupt = (p: Buffer): Buffer => ((p[60] = p[60]! ^ 0xff), p);
+  const segs = flow(3).map((p, i) => (i === 1 ? corrupt(p) : p));
+  const { c, writes } = coalescer();
+  for (const p of segs) c.push(p, 0, p.length, true);
+  c.flush();
+  // The corrupt middle one joins: its octets were vouched for by the AEAD, not by its checksum.
+  assert.equal(writes.length, 1);
+  assert.equal(writes[0]!.header[0], VnetFlag.NEEDS_CSUM);
+  const hdrs = segs[0]!.length - 1448;
+  assert.equal(writes[0]!.packet.length, hdrs + 3 * 1448);
+  assert.deepEqual(writes[0]!.packet.subarray(hdrs + 1448, hdrs + 2 * 1448), segs[1]!.subarray(hdrs));
+
+  const alone = buildTcp({ seq: 9000, flags: ACK | PSH, payload: pattern(100) });
+  const lone = coalescer();
+  lone.c.push(alone, 0, alone.length, true);
+  lone.c.push(alone, 0, alone.length);
+  assert.deepEqual(lone.writes.map((w) => w.header[0]), [VnetFlag.DATA_VALID, 0]);
+  assert.deepEqual(lone.writes[0]!.packet, alone);
+
+  // A run of one started valid is written DATA_VALID; a plain segment after a valid start is still summed.
+  const [first, second] = flow(2, {}, 30000);
+  const mixed = coalescer();
+  mixed.c.push(first!, 0, first!.length, true);
+  mixed.c.push(corrupt(second!), 0, second!.length);
+  assert.deepEqual(mixed.writes.map((w) => w.header[0]), [VnetFlag.DATA_VALID, 0]);
+});
+
 test('garbage pushed into the coalescer never throws and is written as it came', () => {
   let state = 12345;
   const { c, writes } = coalescer();

@@ -96,11 +96,16 @@ inline unsigned int LoadLe32(const uint8_t* p) {
          static_cast<unsigned int>(p[3]) << 24;
 }
 
-// Sets the key and nonce, and starts Poly1305 with the one-time key from keystream block 0.
-void DirectStart(Direct& d, const uint8_t* key, const uint8_t* nonce) {
+// Sets the key and the nonce, block counter 0.
+void DirectKey(Direct& d, const uint8_t* key, const uint8_t* nonce) {
   for (int i = 0; i < 8; i++) d.key[i] = LoadLe32(key + 4 * i);
   d.counter[0] = 0;
   for (int i = 0; i < 3; i++) d.counter[1 + i] = LoadLe32(nonce + 4 * i);
+}
+
+// Sets the key and nonce, and starts Poly1305 with the one-time key from keystream block 0.
+void DirectStart(Direct& d, const uint8_t* key, const uint8_t* nonce) {
+  DirectKey(d, key, nonce);
   memset(d.block, 0, sizeof d.block);
   ChaCha20_ctr32(d.block, d.block, sizeof d.block, d.key, d.counter);
   Poly1305_Init(d.poly, d.block);
@@ -149,6 +154,63 @@ uint32_t DirectOpen(const uint8_t* key, const uint8_t* nonce, const uint8_t* ad,
   uint32_t result = kFailed;
   if (CRYPTO_memcmp(tag, data + plain, kTagSize) == 0) {
     if (plain > 0) ChaCha20_ctr32(data, data, plain, d.key, d.counter);
+    result = static_cast<uint32_t>(plain);
+  }
+  OPENSSL_cleanse(d.key, sizeof d.key);
+  return result;
+}
+
+// One ChaCha20 call per item instead of two. Block 0 (the Poly1305 key) and the data's keystream
+// are contiguous, so where the data has 64 octets of `buf` in front of it (batches leave room for
+// that) those 64 octets are set aside, zeroed, enciphered with the data in one call from block 0,
+// and put back: a second, 64-octet call cost as much as a third of a 1400-octet datagram's
+// cipher work (perf: ChaCha20_avx512 beside ChaCha20_16x). Same octets out as DirectSeal/Open.
+
+constexpr size_t kFront = 64;
+// Open enciphers into this (the ciphertext must stay for the tag check): items up to this long.
+constexpr size_t kJoinedOpenMax = 65536;
+
+// data - kFront .. data lies inside the caller's buffer; ad does not overlap the data.
+uint32_t JoinedSeal(const uint8_t* key, const uint8_t* nonce, const uint8_t* ad, size_t adLength, uint8_t* data, size_t length) {
+  static thread_local Direct d;
+  unsigned char saved[kFront];
+  uint8_t* front = data - kFront;
+  DirectKey(d, key, nonce);
+  memcpy(saved, front, kFront);
+  memset(front, 0, kFront);
+  ChaCha20_ctr32(front, front, kFront + length, d.key, d.counter);
+  Poly1305_Init(d.poly, front);
+  memcpy(front, saved, kFront);  // the AD (when it lies there) is back before it is read
+  MacPadded(d, ad, adLength);
+  MacPadded(d, data, length);
+  MacFinal(d, adLength, length, data + length);
+  OPENSSL_cleanse(d.key, sizeof d.key);
+  return static_cast<uint32_t>(length) + kTagSize;
+}
+
+// Enciphers [64 zero octets | ciphertext] into a scratch buffer, checks the tag over the
+// ciphertext as it came, and only then copies the plaintext over it: a forgery leaves buf as it came.
+uint32_t JoinedOpen(const uint8_t* key, const uint8_t* nonce, const uint8_t* ad, size_t adLength, uint8_t* data, size_t length) {
+  static thread_local Direct d;
+  alignas(64) static thread_local unsigned char scratch[kFront + kJoinedOpenMax];
+  if (length < kTagSize) return kFailed;
+  size_t plain = length - kTagSize;
+  unsigned char saved[kFront];
+  unsigned char tag[kTagSize];
+  uint8_t* front = data - kFront;
+  DirectKey(d, key, nonce);
+  memcpy(saved, front, kFront);
+  memset(front, 0, kFront);
+  ChaCha20_ctr32(scratch, front, kFront + plain, d.key, d.counter);
+  memcpy(front, saved, kFront);
+  Poly1305_Init(d.poly, scratch);
+  OPENSSL_cleanse(scratch, kFront);
+  MacPadded(d, ad, adLength);
+  MacPadded(d, data, plain);
+  MacFinal(d, adLength, plain, tag);
+  uint32_t result = kFailed;
+  if (CRYPTO_memcmp(tag, data + plain, kTagSize) == 0) {
+    memcpy(data, scratch + kFront, plain);
     result = static_cast<uint32_t>(plain);
   }
   OPENSSL_cleanse(d.key, sizeof d.key);
@@ -219,7 +281,11 @@ Napi::Value Batch(const Napi::CallbackInfo& info, bool encrypt) {
     const uint8_t* key = keys + keyOffset;
     const uint8_t* ad = buf + adOffset;
     uint8_t* data = buf + dataOffset;
-    if (direct) {
+    const bool apart = static_cast<uint64_t>(adOffset) + adLength <= dataOffset || adOffset >= static_cast<uint64_t>(dataOffset) + room;
+    const bool joined = direct && dataOffset >= kFront && apart && (encrypt || dataLength <= kJoinedOpenMax + kTagSize);
+    if (joined) {
+      d[8] = encrypt ? JoinedSeal(key, nonce, ad, adLength, data, dataLength) : JoinedOpen(key, nonce, ad, adLength, data, dataLength);
+    } else if (direct) {
       d[8] = encrypt ? DirectSeal(key, nonce, ad, adLength, data, dataLength) : DirectOpen(key, nonce, ad, adLength, data, dataLength);
     } else {
       d[8] = encrypt ? SealOne(ctx, key, nonce, ad, static_cast<int>(adLength), data, static_cast<int>(dataLength))
