@@ -19,7 +19,7 @@ import { DataSend } from './data-send.js';
 import { Echoes } from './echoes.js';
 import { defaultLinkBytes, type EndpointOptions } from './endpoint-options.js';
 import { ExitPaths } from './exit-paths.js';
-import { exitSetFor, type ExitInfo } from './exits.js';
+import { callLinks, exitSetFor, type ExitInfo } from './exits.js';
 import { connectionDeadline, probeInterval, runConnectionTimers, type LivenessHost } from './liveness.js';
 import { PathProbes } from './path-probes.js';
 import { ReceivePath } from './receive-path.js';
@@ -388,6 +388,10 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   releaseDead(conn: Connection<L>): void {
     this.signalling.sendRelease(conn, Reason.DEAD);
+  }
+
+  callLinks(address: number, link: L): readonly L[] {
+    return callLinks(link, this.exitsOf?.(address), this.sameLink);
   }
 
   isKeyed(address: number): boolean {

@@ -248,3 +248,18 @@ export function exitSetFor<L>(link: L, path: PathMtu, specs: readonly ExitSpec<L
   }
   return new ExitSet(list, active, path, pathOf, now, timers);
 }
+
+/**
+ * The underlay links a call to an address tries, in order (msnl(7) Exits, Call set-up): `first`
+ * (the link the call was asked on, the route's most preferred exit), then the route's other exits
+ * by priority (the route's order between equals), at most MAX_EXITS. The connect request goes to
+ * the first; each retransmission goes to the next, around again after the last, so a call whose
+ * preferred exit is dead comes up through a standby one retransmission later. Only `first` when
+ * the route names fewer than two exits.
+ */
+export function callLinks<L>(first: L, specs: readonly ExitSpec<L>[] | undefined, same: (a: L, b: L) => boolean): readonly L[] {
+  if (specs === undefined || specs.length < 2) return [first];
+  const rest = specs.slice(0, MAX_EXITS).map((s, i) => ({ s, i })).filter(({ s }) => !same(s.link, first));
+  rest.sort((a, b) => a.s.priority - b.s.priority || a.i - b.i);
+  return [first, ...rest.map(({ s }) => s.link)].slice(0, MAX_EXITS);
+}
