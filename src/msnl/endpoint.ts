@@ -107,6 +107,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       sealTo: (conn, bytes, to) => void this.secure.sealAndSend(conn, bytes, 0, bytes.length, null, to),
       out: (link, bytes) => this.out(link, bytes),
       reschedule: (conn) => this.reschedule(conn),
+      takeSizeProbe: () => this.paths.take(),
     });
     this.dataSend = new DataSend({
       outFrame: (link, buf, offset, length) => this.outFrame(link, buf, offset, length),

@@ -131,11 +131,16 @@ export class ExitSet<L> {
   /**
    * `specs` in the route's order (at most MAX_EXITS are kept); `active` is the index of the exit
    * the call was made on (or came from), taken as answering at `now`; `activePath` is its path.
+   * The other exits' paths are searched too, at the standby probe rate (msnl(7) Exits).
    */
   constructor(specs: readonly ExitSpec<L>[], active: number, activePath: PathMtu, pathOf: (link: L) => PathMtu, now: number, readonly timers: ExitTimers = DEFAULT_EXIT_TIMERS) {
     const kept = specs.slice(0, MAX_EXITS);
     this.active = Math.min(Math.max(0, active), kept.length - 1);
     this.exits = kept.map((s, i) => new Exit(s.link, s.priority, i === this.active ? activePath : pathOf(s.link), now));
+    // Each standby's size probes count in their own range (the active path's from 0): a reply names its path.
+    this.exits.forEach((exit, i) => {
+      if (i !== this.active) exit.path.seqFrom((i + 1) * 2 ** 28);
+    });
     const current = this.exits[this.active]!;
     current.lastAnsweredAt = now;
     current.upSince = now;

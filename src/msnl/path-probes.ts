@@ -56,6 +56,11 @@ export class PathProbes<L> {
     }
   }
 
+  /** One probe's worth of the budget for a standby exit's size probe, which never waits in line: false when there is none. */
+  take(): boolean {
+    return this.queue.size === 0 && this.bucket.take();
+  }
+
   /**
    * Sends the waiting size probes the budget allows, oldest first; their connections go into
    * `due` to have their deadlines set again.

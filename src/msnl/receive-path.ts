@@ -215,7 +215,7 @@ export class ReceivePath<L> {
           return;
         }
         if (conn !== undefined && msg.sized === true) {
-          if (conn.path.answered(msg.seq, this.host.clock.now())) {
+          if (conn.path.answered(msg.seq, this.host.clock.now()) || this.host.exitPaths.sizeAnswered(conn, msg.seq, this.host.clock.now())) {
             this.host.counters.sizeProbesAnswered++;
             this.host.reschedule(conn);
           } else this.host.counters.dropUnexpectedSignal++;

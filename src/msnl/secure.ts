@@ -19,7 +19,7 @@ import { SealQueue } from './secure-batch.js';
 import { SecureConn, Session, type PeerKey } from './session.js';
 import { decodeCookieReply, decodeInit, decodeResponse, encodeCookieReply, encodeInit, encodeResponse, encodeTimestamp, readSealedHeader, SEALED_HEADER_SIZE, SecureType, TIMESTAMP_SIZE, type SealedHeader } from './secure-wire.js';
 import type { AuthFailure, EndpointConfig, EndpointCounters } from './types.js';
-import { decodeMessage, isExitProbe, type SignalMessage } from './wire.js';
+import { decodeMessage, isPathProbe, type SignalMessage } from './wire.js';
 
 /** Mixed into every handshake as the Noise prologue: names this protocol and its version. */
 export const PROLOGUE = new TextEncoder().encode('MSNL secure v1');
@@ -403,8 +403,8 @@ export class SecureLayer<L> {
       host.counters.sealedIn++;
       session.lastReceivedAt = now;
       if (conn.secure !== null && conn.secure.current !== session && conn.secure.previous !== session) this.forget(conn.secure.promote(session));
-      // A late, reordered frame does not move the peer back, nor does an exit probe (msnl(7) Exits).
-      if (newest && !isExitProbe(rx, SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE - TAG_SIZE)) this.roam(conn, link);
+      // A late, reordered frame does not move the peer back, nor does an exit or size probe (msnl(7) Exits).
+      if (newest && !isPathProbe(rx, SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE - TAG_SIZE)) this.roam(conn, link);
       host.inner(conn, rx, SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE - TAG_SIZE, link);
     } finally {
       this.sealer.opened();

@@ -9,7 +9,7 @@ import { MemoryHub, type MemoryPeer } from '../../src/msdl/memory.js';
 import { generateKeyPair } from '../../src/crypto/primitives.js';
 import { DATA_HEADER_SIZE, MsgType } from '../../src/msnl/constants.js';
 import { DEFAULT_EXIT_TIMERS } from '../../src/msnl/exits.js';
-import { DEFAULT_ENDPOINT_CONFIG } from '../../src/msnl/types.js';
+import { DEFAULT_ENDPOINT_CONFIG, type EndpointConfig } from '../../src/msnl/types.js';
 import { FakeClock, makeNode, run, type Node } from './harness.js';
 
 const A = 0x80e80001;
@@ -23,7 +23,7 @@ interface Setup {
   b: Node;
 }
 
-function setup(keyed: boolean): Setup {
+function setup(keyed: boolean, calleeExits = true, config: Partial<EndpointConfig> = {}): Setup {
   const clock = new FakeClock();
   const hub = new MemoryHub({ clock, seed: 7, delayMs: 5 });
   const keys = { a: generateKeyPair(), b: generateKeyPair() };
@@ -31,13 +31,13 @@ function setup(keyed: boolean): Setup {
   // Each network has its own addresses: a datagram to x2 leaves from the sender's address 2.
   const sourceOf = (me: string) => (to: MemoryPeer): string => `${me}${to.name.endsWith('2') ? 2 : 1}`;
   const keyedExtras = (kp: ReturnType<typeof generateKeyPair>) => (keyed ? { identity: kp, wallClock: () => clock.t } : {});
-  const a = makeNode(hub, clock, 'a1', A, 31, {}, {
+  const a = makeNode(hub, clock, 'a1', A, 31, config, {
     capture: true, addresses: ['a2'], sourceFor: sourceOf('a'), ...keyedExtras(keys.a), peerKeyOf: keyOf(B, keys.b.publicKey),
     exitsOf: (addr) => (addr === B ? [{ link: hub.peer('b1'), priority: 10 }, { link: hub.peer('b2'), priority: 20 }] : undefined),
   });
   const b = makeNode(hub, clock, 'b1', B, 32, {}, {
     addresses: ['b2'], sourceFor: sourceOf('b'), ...keyedExtras(keys.b), peerKeyOf: keyOf(A, keys.a.publicKey),
-    exitsOf: (addr) => (addr === A ? [{ link: hub.peer('a1'), priority: 10 }, { link: hub.peer('a2'), priority: 20 }] : undefined),
+    exitsOf: (addr) => (calleeExits && addr === A ? [{ link: hub.peer('a1'), priority: 10 }, { link: hub.peer('a2'), priority: 20 }] : undefined),
   });
   b.ep.listen(PORT);
   return { clock, hub, a, b };
@@ -123,3 +123,18 @@ for (const keyed of [false, true]) {
     assert.deepEqual(to, to.map((_, i) => (i % 2 === 0 ? 'b1' : 'b2')), `the exits in turn: ${to.join(' ')}`);
   });
 }
+
+test('keyed: the caller\'s standby size probes (sealed, from its standby address) do not move a callee whose route names one exit', () => {
+  const s = setup(true, false, { firstSizeProbeMs: 0 });
+  dial(s);
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.connected.length === 1 && s.b.rec.connected.length === 1, 2000));
+  const aConn = s.a.rec.connected[0]!.conn.connId;
+  const bConn = s.b.rec.connected[0]!.conn.connId;
+  const before = s.a.ep.counters.sizeProbesSent;
+  run(s.hub, s.clock, [s.a, s.b], () => false, 20_000);
+  const toStandby = s.a.sent.filter((d) => d.to.name === 'b2' && d.bytes.length > 200).length;
+  assert.ok(toStandby > 0 && s.a.ep.counters.sizeProbesSent > before, 'padded size probes went to the standby exit');
+  assert.equal(nameOf(s.b.ep.connection(bConn)?.link), 'a1', 'the callee still sends to the caller\'s first address');
+  assert.equal(s.b.ep.counters.roams, 0);
+  assert.ok(s.a.ep.exits(aConn)![1]!.state === 'standby');
+});
