@@ -47,20 +47,36 @@ export interface ReceiveHost<L> {
 
 export class ReceivePath<L> {
   private readonly header = newDataHeader();
+  // The host's parts the packet path reads, held here (one property load, not two, per use).
+  private readonly counters: EndpointCounters;
+  private readonly conns: ConnectionTable<L>;
+  private readonly clock: Clock;
+  private readonly events: EndpointEvents<L>;
+  private readonly reassembler: Reassembler;
+  private readonly exitPaths: ExitPaths<L>;
+  private readonly secure: SecureLayer<L>;
 
-  constructor(private readonly host: ReceiveHost<L>) {}
+  constructor(private readonly host: ReceiveHost<L>) {
+    this.counters = host.counters;
+    this.conns = host.conns;
+    this.clock = host.clock;
+    this.events = host.events;
+    this.reassembler = host.reassembler;
+    this.exitPaths = host.exitPaths;
+    this.secure = host.secure;
+  }
 
   /** Handles one received datagram, buf[offset, offset + length); data needs no view of it. */
   frame(buf: Uint8Array, offset: number, length: number, link: L): void {
-    this.host.counters.datagramsIn++;
-    this.host.counters.bytesIn += length;
+    this.counters.datagramsIn++;
+    this.counters.bytesIn += length;
     const type = length > 1 ? buf[offset + 1]! : -1;
     if (type === MsgType.DATA) {
       this.data(buf, offset, length, link, null);
       return;
     }
     if (type >= SECURE_FIRST_TYPE && type <= SECURE_LAST_TYPE) {
-      this.host.secure.receive(buf, offset, length, link);
+      this.secure.receive(buf, offset, length, link);
       return;
     }
     // A health probe or its reply (the bulk of an idle host's traffic): read where it lies, as
@@ -75,7 +91,7 @@ export class ReceivePath<L> {
     }
     const decoded = decodeMessage(octetsOf(buf, offset, length));
     if (!decoded.ok) {
-      this.host.counters.dropMalformed++;
+      this.counters.dropMalformed++;
       return;
     }
     this.dispatch(decoded.msg, link, length, null);
@@ -89,7 +105,7 @@ export class ReceivePath<L> {
     }
     const decoded = decodeMessage(octetsOf(buf, offset, length));
     if (!decoded.ok) {
-      this.host.counters.dropMalformed++;
+      this.counters.dropMalformed++;
       return;
     }
     const msg = decoded.msg;
@@ -98,53 +114,53 @@ export class ReceivePath<L> {
         ? msg.origConnId === conn.connId && msg.respConnId === conn.remoteConnId
         : msg.respConnId === conn.connId && msg.origConnId === conn.remoteConnId;
       if (names) this.host.closeConnection(conn, msg.reason, true);
-      else this.host.counters.dropUnexpectedSignal++;
+      else this.counters.dropUnexpectedSignal++;
       return;
     }
     if ((msg.type === MsgType.PROBE || msg.type === MsgType.PROBE_REPLY) && msg.connId === conn.connId) {
       this.dispatch(msg, link, length, conn);
       return;
     }
-    this.host.counters.dropUnexpectedSignal++;
+    this.counters.dropUnexpectedSignal++;
   }
 
   /** A data frame: plain (`via` null) or opened from a sealed frame of `via`. */
   private data(buf: Uint8Array, offset: number, length: number, link: L, via: Connection<L> | null): void {
     const header = this.header;
     if (decodeDataHeader(buf, header, offset, length) !== null) {
-      this.host.counters.dropMalformed++;
+      this.counters.dropMalformed++;
       return;
     }
-    const conn = this.host.conns.get(header.connId);
+    const conn = this.conns.get(header.connId);
     if (conn === undefined) {
       if (via === null) this.unknownConnection(header.connId, link, length);
-      else this.host.counters.dropUnknownConnection++;
+      else this.counters.dropUnknownConnection++;
       return;
     }
-    if (conn !== via && (via !== null || conn.secure !== null || !this.host.exitPaths.fromExit(conn, link))) {
-      this.host.counters.dropPlainRefused++;
+    if (conn !== via && (via !== null || conn.secure !== null || !this.exitPaths.fromExit(conn, link))) {
+      this.counters.dropPlainRefused++;
       return;
     }
-    const now = this.host.clock.now();
+    const now = this.clock.now();
     const payload = length - DATA_HEADER_SIZE;
     if (header.offset === 0 && payload === header.totalLength) {
       // A whole packet in one datagram: handed on where it lies.
       conn.dataReceived(now, payload, true);
-      this.host.counters.packetsIn++;
-      this.host.events.data(conn.connId, buf, offset + DATA_HEADER_SIZE, payload);
+      this.counters.packetsIn++;
+      this.events.data(conn.connId, buf, offset + DATA_HEADER_SIZE, payload);
       return;
     }
-    const packet = this.host.reassembler.accept(conn.connId, header, buf, offset + DATA_HEADER_SIZE, payload);
+    const packet = this.reassembler.accept(conn.connId, header, buf, offset + DATA_HEADER_SIZE, payload);
     conn.dataReceived(now, packet === null ? 0 : packet.length, packet !== null);
     if (packet === null) return; // more segments to come, or a drop counted by the reassembler
-    this.host.counters.packetsIn++;
-    this.host.events.data(conn.connId, packet, 0, packet.length);
-    this.host.reassembler.recycle();
+    this.counters.packetsIn++;
+    this.events.data(conn.connId, packet, 0, packet.length);
+    this.reassembler.recycle();
   }
 
   private unknownConnection(connId: number, link: L, inLength: number): void {
-    this.host.counters.dropUnknownConnection++;
-    if (this.host.conns.isReserved(connId)) return; // early traffic for a call whose confirm is still on its way
+    this.counters.dropUnknownConnection++;
+    if (this.conns.isReserved(connId)) return; // early traffic for a call whose confirm is still on its way
     if (inLength >= RESET_SIZE) this.host.sendReset(link, connId, Reason.UNKNOWN_CONNECTION);
   }
 
@@ -152,8 +168,8 @@ export class ReceivePath<L> {
   private dispatch(msg: Message, link: L, inLength: number, via: Connection<L> | null): void {
     switch (msg.type) {
       case MsgType.RESET: {
-        this.host.counters.resetsReceived++;
-        const conn = this.host.conns.byRemoteId(msg.connId, (c) => c.secure === null && this.host.sameLink(c.link, link));
+        this.counters.resetsReceived++;
+        const conn = this.conns.byRemoteId(msg.connId, (c) => c.secure === null && this.host.sameLink(c.link, link));
         if (conn !== undefined) {
           // A callee's connection reset before it heard anything from its caller: the caller had
           // given up the call when our confirm came (msnl(7) Call set-up), so it is reported as
@@ -162,38 +178,38 @@ export class ReceivePath<L> {
           this.host.closeConnection(conn, gaveUp ? Reason.TIMEOUT : msg.reason, true);
           return;
         }
-        this.host.counters.dropUnknownConnection++;
+        this.counters.dropUnknownConnection++;
         return;
       }
       case MsgType.ECHO_REQUEST:
         if (msg.dstAddr !== this.host.localAddress) {
-          this.host.counters.dropWrongAddress++;
+          this.counters.dropWrongAddress++;
           return;
         }
-        this.host.counters.echoesAnswered++;
+        this.counters.echoesAnswered++;
         this.host.out(link, encodeEcho(MsgType.ECHO_REPLY, msg.srcAddr, this.host.localAddress, msg.ident, msg.payload));
         return;
       case MsgType.ECHO_REPLY: {
-        const rtt = this.host.echoes.answer(msg.ident, msg.srcAddr, this.host.clock.now());
+        const rtt = this.host.echoes.answer(msg.ident, msg.srcAddr, this.clock.now());
         if (rtt === undefined) {
-          this.host.counters.dropUnexpectedSignal++;
+          this.counters.dropUnexpectedSignal++;
           return;
         }
-        this.host.events.echoReply(msg.ident, msg.srcAddr, msg.payload, rtt);
+        this.events.echoReply(msg.ident, msg.srcAddr, msg.payload, rtt);
         return;
       }
       case MsgType.PROBE: {
-        const conn = this.host.conns.get(msg.connId);
+        const conn = this.conns.get(msg.connId);
         if (conn === undefined) {
           this.unknownConnection(msg.connId, link, inLength);
           return;
         }
         if (conn !== via && conn.secure !== null) {
-          this.host.counters.dropPlainRefused++;
+          this.counters.dropPlainRefused++;
           return;
         }
         if (msg.exit === true) {
-          this.host.exitPaths.answerProbe(conn, link, msg.seq, msg.stamp, via !== null);
+          this.exitPaths.answerProbe(conn, link, msg.seq, msg.stamp, via !== null);
           return;
         }
         if (msg.sized === true) {
@@ -205,20 +221,20 @@ export class ReceivePath<L> {
         return;
       }
       case MsgType.PROBE_REPLY: {
-        const conn = this.host.conns.get(msg.connId);
+        const conn = this.conns.get(msg.connId);
         if (conn !== undefined && conn !== via && conn.secure !== null) {
-          this.host.counters.dropPlainRefused++;
+          this.counters.dropPlainRefused++;
           return;
         }
         if (conn !== undefined && msg.exit === true) {
-          this.host.exitPaths.probeAnswered(conn, msg.seq, this.host.clock.now());
+          this.exitPaths.probeAnswered(conn, msg.seq, this.clock.now());
           return;
         }
         if (conn !== undefined && msg.sized === true) {
-          if (conn.path.answered(msg.seq, this.host.clock.now()) || this.host.exitPaths.sizeAnswered(conn, msg.seq, this.host.clock.now())) {
-            this.host.counters.sizeProbesAnswered++;
+          if (conn.path.answered(msg.seq, this.clock.now()) || this.exitPaths.sizeAnswered(conn, msg.seq, this.clock.now())) {
+            this.counters.sizeProbesAnswered++;
             this.host.reschedule(conn);
-          } else this.host.counters.dropUnexpectedSignal++;
+          } else this.counters.dropUnexpectedSignal++;
           return;
         }
         this.onProbeReply(msg.connId, msg.seq, msg.stamp, via);
@@ -228,7 +244,7 @@ export class ReceivePath<L> {
         return; // handled by receiveData
       default:
         if (!this.plainSignalAllowed(msg)) {
-          this.host.counters.dropPlainRefused++;
+          this.counters.dropPlainRefused++;
           return;
         }
         this.host.signalling.onSignal(msg, link);
@@ -237,31 +253,31 @@ export class ReceivePath<L> {
 
   /** A health probe (not a size probe): answered, and the peer's direction counts as proven. */
   private onProbe(connId: number, seq: number, stamp: number, link: L, inLength: number, via: Connection<L> | null): void {
-    const conn = this.host.conns.get(connId);
+    const conn = this.conns.get(connId);
     if (conn === undefined) {
       this.unknownConnection(connId, link, inLength);
       return;
     }
     if (conn !== via && conn.secure !== null) {
-      this.host.counters.dropPlainRefused++;
+      this.counters.dropPlainRefused++;
       return;
     }
-    conn.peerProbed(this.host.clock.now());
+    conn.peerProbed(this.clock.now());
     this.host.sendProbe(conn, MsgType.PROBE_REPLY, seq, stamp);
   }
 
   /** A reply to one of our health probes. */
   private onProbeReply(connId: number, seq: number, stamp: number, via: Connection<L> | null): void {
-    const conn = this.host.conns.get(connId);
+    const conn = this.conns.get(connId);
     if (conn !== undefined && conn !== via && conn.secure !== null) {
-      this.host.counters.dropPlainRefused++;
+      this.counters.dropPlainRefused++;
       return;
     }
-    if (conn === undefined || !conn.probeAnswered(seq, stamp, this.host.clock.now())) {
-      this.host.counters.dropUnexpectedSignal++;
+    if (conn === undefined || !conn.probeAnswered(seq, stamp, this.clock.now())) {
+      this.counters.dropUnexpectedSignal++;
       return;
     }
-    this.host.counters.probesAnswered++;
+    this.counters.probesAnswered++;
   }
 
   /** A plain connect request is taken only from an address whose route says auth none. */
@@ -269,7 +285,7 @@ export class ReceivePath<L> {
     if (msg.type !== MsgType.CONNECT_REQUEST) return true;
     const key = this.host.peerKeyOf(msg.origAddr);
     if (key === 'none') return true;
-    this.host.events.authFailed?.(msg.origAddr, 'plain-refused');
+    this.events.authFailed?.(msg.origAddr, 'plain-refused');
     return false;
   }
 }
