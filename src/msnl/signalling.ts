@@ -33,7 +33,7 @@ export interface SignallingHost<L> {
   isKeyed(address: number): boolean;
   sendReset(link: L, connId: number, reason: number): void;
   /** The links a call to `address` asked on `link` tries, in order (exits.ts callLinks). */
-  callLinks(address: number, link: L): readonly L[];
+  callLinks?(address: number, link: L): readonly L[];
   /** A timer of this module is due at `at`: tick() must run by then. */
   scheduleAt(at: number): void;
 }
@@ -119,7 +119,7 @@ export class Signalling<L> {
     const remote = { address: req.remoteAddress >>> 0, port: req.remotePort >>> 0 };
     const call: OutCall<L> = {
       handle: this.nextHandle++, txn, localConnId: host.allocateId(), local, remote, ipa: req.ipa >>> 0, link: req.link,
-      links: host.callLinks(remote.address, req.link), deadline: now + host.config.connectTimeoutMs, pair: pairKey(local, remote), secure: host.isKeyed(remote.address),
+      links: host.callLinks?.(remote.address, req.link) ?? [req.link], deadline: now + host.config.connectTimeoutMs, pair: pairKey(local, remote), secure: host.isKeyed(remote.address),
       nextRetryAt: now + host.config.connectFirstRetryMs, retryDelay: host.config.connectFirstRetryMs, sent: 0, answered: false,
     };
     this.outByHandle.set(call.handle, call);
