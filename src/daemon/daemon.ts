@@ -125,6 +125,7 @@ export class Daemon<L> {
       down: (sock, message) => this.toTunnel(sock, message),
       msnlAddressOf: (ip) => this.reconciler.table.lookup(ip),
       linkOf: (msnl) => this.routes.lookup(msnl),
+      isRouteExit: (msnl, link) => this.routeExits.lookup(msnl)?.some((e) => options.underlay.same(e.link, link)) === true,
       sameLink: (a, b) => options.underlay.same(a, b),
       log,
       now: this.now,
@@ -319,7 +320,8 @@ export class Daemon<L> {
     const exits: Array<{ prefix: Ipv4Prefix; value: readonly ExitSpec<L>[] }> = [];
     for (const route of desired.routes) {
       const specs = routeExits(route).map((e) => ({ link: this.options.underlay.link(e.host, e.port), priority: e.priority }));
-      // A call goes out on the most preferred exit (the first of equals).
+      // A call goes out on the most preferred exit (the first of equals); its retransmissions try
+      // the others in turn (msnl(7) Exits).
       const best = specs.reduce((a, b) => (b.priority < a.priority ? b : a));
       links.push({ prefix: route.prefix, value: best.link });
       if (specs.length > 1) exits.push({ prefix: route.prefix, value: specs });

@@ -32,6 +32,8 @@ export interface ManagerOptions<L> {
   readonly msnlAddressOf: (ip: number) => number | undefined;
   /** MSNL address -> underlay link, from the current MSNL route table. */
   readonly linkOf: (msnlAddress: number) => L | undefined;
+  /** True when `link` is one of the exits of the route to `msnlAddress` (a route with several; msnl(7) Exits). */
+  readonly isRouteExit?: (msnlAddress: number, link: L) => boolean;
   /** Whether two links are the same underlay endpoint (default: the same object). */
   readonly sameLink?: (a: L, b: L) => boolean;
   readonly log: Logger;
@@ -282,7 +284,8 @@ export class Manager<L> {
 
   /**
    * A call that would replace an open connection to the same host (a restarted peer calls again)
-   * must come from that connection's underlay endpoint or from the host's route; anything else
+   * must come from that connection's underlay endpoint or from the host's route (any of its
+   * exits: a call comes through a standby exit when the preferred one is dead); anything else
    * could be anyone on the underlay claiming the host's MSNL address, and must not disturb it.
    */
   private wouldHijack(sock: number, call: IncomingCall<L>): boolean {
@@ -291,7 +294,7 @@ export class Manager<L> {
     const same = this.options.sameLink ?? ((a: L, b: L) => a === b);
     const current = this.linkByConn.get(open);
     const route = this.options.linkOf(call.caller.address);
-    return !(current !== undefined && same(current, call.link)) && !(route !== undefined && same(route, call.link));
+    return !(current !== undefined && same(current, call.link)) && !(route !== undefined && same(route, call.link)) && this.options.isRouteExit?.(call.caller.address, call.link) !== true;
   }
 
   /** Endpoint event: a connection opened (handle set for our calls, undefined for accepted ones). */

@@ -131,11 +131,16 @@ export class ExitSet<L> {
   /**
    * `specs` in the route's order (at most MAX_EXITS are kept); `active` is the index of the exit
    * the call was made on (or came from), taken as answering at `now`; `activePath` is its path.
+   * The other exits' paths are searched too, at the standby probe rate (msnl(7) Exits).
    */
   constructor(specs: readonly ExitSpec<L>[], active: number, activePath: PathMtu, pathOf: (link: L) => PathMtu, now: number, readonly timers: ExitTimers = DEFAULT_EXIT_TIMERS) {
     const kept = specs.slice(0, MAX_EXITS);
     this.active = Math.min(Math.max(0, active), kept.length - 1);
     this.exits = kept.map((s, i) => new Exit(s.link, s.priority, i === this.active ? activePath : pathOf(s.link), now));
+    // Each standby's size probes count in their own range (the active path's from 0): a reply names its path.
+    this.exits.forEach((exit, i) => {
+      if (i !== this.active) exit.path.seqFrom((i + 1) * 2 ** 28);
+    });
     const current = this.exits[this.active]!;
     current.lastAnsweredAt = now;
     current.upSince = now;
@@ -247,4 +252,19 @@ export function exitSetFor<L>(link: L, path: PathMtu, specs: readonly ExitSpec<L
     active = 0;
   }
   return new ExitSet(list, active, path, pathOf, now, timers);
+}
+
+/**
+ * The underlay links a call to an address tries, in order (msnl(7) Exits, Call set-up): `first`
+ * (the link the call was asked on, the route's most preferred exit), then the route's other exits
+ * by priority (the route's order between equals), at most MAX_EXITS. The connect request goes to
+ * the first; each retransmission goes to the next, around again after the last, so a call whose
+ * preferred exit is dead comes up through a standby one retransmission later. Only `first` when
+ * the route names fewer than two exits.
+ */
+export function callLinks<L>(first: L, specs: readonly ExitSpec<L>[] | undefined, same: (a: L, b: L) => boolean): readonly L[] {
+  if (specs === undefined || specs.length < 2) return [first];
+  const rest = specs.slice(0, MAX_EXITS).map((s, i) => ({ s, i })).filter(({ s }) => !same(s.link, first));
+  rest.sort((a, b) => a.s.priority - b.s.priority || a.i - b.i);
+  return [first, ...rest.map(({ s }) => s.link)].slice(0, MAX_EXITS);
 }

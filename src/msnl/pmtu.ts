@@ -58,6 +58,14 @@ export class PathMtu {
     this.nextProbeAt = pinned ? Infinity : now + firstProbeMs;
   }
 
+  /**
+   * Numbers this search's probes from `base` on (before its first probe): the paths of one
+   * connection's exits answer to one connection id, so each counts in its own range.
+   */
+  seqFrom(base: number): void {
+    if (this.probesSent === 0) this.probeSeq = base >>> 0;
+  }
+
   /** The sequence number of the size probe probe() last returned. */
   get seq(): number {
     return this.probeSeq;

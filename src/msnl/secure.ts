@@ -20,7 +20,7 @@ import { OpenQueue } from './secure-open.js';
 import { SecureConn, Session, type PeerKey } from './session.js';
 import { decodeCookieReply, decodeInit, decodeResponse, encodeCookieReply, encodeInit, encodeResponse, encodeTimestamp, readSealedHeader, SEALED_HEADER_SIZE, SecureType, TIMESTAMP_SIZE, type SealedHeader } from './secure-wire.js';
 import type { AuthFailure, EndpointConfig, EndpointCounters } from './types.js';
-import { decodeMessage, isExitProbe, type SignalMessage } from './wire.js';
+import { decodeMessage, isPathProbe, type SignalMessage } from './wire.js';
 
 /** Mixed into every handshake as the Noise prologue: names this protocol and its version. */
 export const PROLOGUE = new TextEncoder().encode('MSNL secure v1');
@@ -440,8 +440,8 @@ export class SecureLayer<L> {
     session.lastReceivedAt = this.rxNow;
     if (conn.secure !== null && conn.secure.current !== session && conn.secure.previous !== session) this.forget(conn.secure.promote(session));
     const inner = length - SEALED_HEADER_SIZE - TAG_SIZE;
-    // A late, reordered frame does not move the peer back, nor does an exit probe (msnl(7) Exits).
-    if (newest && !isExitProbe(buf, offset + SEALED_HEADER_SIZE, inner)) this.roam(conn, link);
+    // A late, reordered frame does not move the peer back, nor does an exit or size probe (msnl(7) Exits).
+    if (newest && !isPathProbe(buf, offset + SEALED_HEADER_SIZE, inner)) this.roam(conn, link);
     host.inner(conn, buf, offset + SEALED_HEADER_SIZE, inner, link);
   }
 

@@ -32,6 +32,8 @@ export interface SignallingHost<L> {
   /** True when calls to or from `address` must be keyed (its route has a key). */
   isKeyed(address: number): boolean;
   sendReset(link: L, connId: number, reason: number): void;
+  /** The links a call to `address` asked on `link` tries, in order (exits.ts callLinks). */
+  callLinks?(address: number, link: L): readonly L[];
   /** A timer of this module is due at `at`: tick() must run by then. */
   scheduleAt(at: number): void;
 }
@@ -44,6 +46,8 @@ interface OutCall<L> {
   readonly remote: Sap;
   readonly ipa: number;
   readonly link: L;
+  /** Where the request and its retransmissions go, in turn (the route's exits; `link` first). */
+  readonly links: readonly L[];
   readonly deadline: number;
   readonly pair: string;
   /** A keyed call: only authenticated answers count. */
@@ -115,7 +119,7 @@ export class Signalling<L> {
     const remote = { address: req.remoteAddress >>> 0, port: req.remotePort >>> 0 };
     const call: OutCall<L> = {
       handle: this.nextHandle++, txn, localConnId: host.allocateId(), local, remote, ipa: req.ipa >>> 0, link: req.link,
-      deadline: now + host.config.connectTimeoutMs, pair: pairKey(local, remote), secure: host.isKeyed(remote.address),
+      links: host.callLinks?.(remote.address, req.link) ?? [req.link], deadline: now + host.config.connectTimeoutMs, pair: pairKey(local, remote), secure: host.isKeyed(remote.address),
       nextRetryAt: now + host.config.connectFirstRetryMs, retryDelay: host.config.connectFirstRetryMs, sent: 0, answered: false,
     };
     this.outByHandle.set(call.handle, call);
@@ -207,7 +211,7 @@ export class Signalling<L> {
         this.finishOut(call, true);
         // Tell the responder we gave up, so a half-made call does not linger there (a keyed call
         // has no authenticated way to: the responder forgets it after its decide timeout).
-        if (!call.secure) this.host.sendControl(call.link, encodeSignal(this.requestOf(call, MsgType.DISCONNECT, Reason.TIMEOUT)));
+        if (!call.secure) this.host.sendControl(call.links[(call.sent - 1) % call.links.length] ?? call.link, encodeSignal(this.requestOf(call, MsgType.DISCONNECT, Reason.TIMEOUT)));
         if (call.secure && !call.answered) {
           // Not one handshake answer: the callee drops, unanswered, a call whose key it does not
           // accept (and one made with a key other than its own), so say that, not just "timeout".
@@ -450,8 +454,9 @@ export class Signalling<L> {
   }
 
   private sendRequest(call: OutCall<L>): void {
+    const link = call.links[call.sent % call.links.length] ?? call.link;
     call.sent++;
     this.host.counters.requestsSent++;
-    this.host.sendControl(call.link, encodeSignal(this.requestOf(call, MsgType.CONNECT_REQUEST, 0)));
+    this.host.sendControl(link, encodeSignal(this.requestOf(call, MsgType.CONNECT_REQUEST, 0)));
   }
 }

@@ -177,6 +177,17 @@ export function isExitProbe(buf: Uint8Array, offset: number, length: number): bo
 }
 
 /**
+ * True when frame buf[offset, offset + length) is an exit probe, a size probe, or a reply to one:
+ * frames sent to (or answered from) an exit that is not necessarily the one in use, so they never
+ * move a keyed connection's peer (msnl(7) Exits).
+ */
+export function isPathProbe(buf: Uint8Array, offset: number, length: number): boolean {
+  const type = buf[offset + 1];
+  const code = buf[offset + 3];
+  return length >= PROBE_SIZE && (type === MsgType.PROBE || type === MsgType.PROBE_REPLY) && (code === EXIT_PROBE_CODE || code === SIZE_PROBE_CODE);
+}
+
+/**
  * Writes a data header into `buf` at `at` (the headroom in front of the payload). The caller
  * guarantees at + DATA_HEADER_SIZE <= buf.length and valid field ranges.
  */

@@ -52,3 +52,44 @@ test('a call from another underlay endpoint claiming a connected peer is refused
     await lab.close();
   }
 });
+
+test('a call from another exit of the caller\'s route (a standby underlay endpoint) may replace the open connection', async () => {
+  const lab = new Lab({ seed: 6 });
+  try {
+    const a = lab.store('hostA', '128.232.0.1');
+    const b = lab.store('hostB', '128.232.0.2');
+    a.addRoute({ prefix: prefix('128.232.0.2/32'), host: 'hostB', port: 7010 });
+    // B's route to A names two exits: A's own endpoint and a standby one (hostM, the same host A restarted behind it).
+    b.addRoute({ prefix: prefix('128.232.0.1/32'), host: 'hostA', port: 7010, priority: 10, moreExits: [{ host: 'hostM', port: 7010, priority: 20 }] });
+    for (const store of [a, b]) {
+      store.addMapping({ prefix: prefix('10.0.0.1/32'), msnlAddress: ip('128.232.0.1') });
+      store.addMapping({ prefix: prefix('10.0.0.2/32'), msnlAddress: ip('128.232.0.2') });
+    }
+    a.setInterfaceAddress('ms0', { address: ip('10.0.0.1'), length: 24 }, true);
+    b.setInterfaceAddress('ms0', { address: ip('10.0.0.2'), length: 24 }, true);
+    const m = lab.store('hostM', '128.232.0.1');
+    m.addRoute({ prefix: prefix('128.232.0.2/32'), host: 'hostB', port: 7010 });
+    m.addMapping({ prefix: prefix('10.0.0.2/32'), msnlAddress: ip('128.232.0.2') });
+    m.setInterfaceAddress('ms0', { address: ip('10.0.0.1'), length: 24 }, true);
+
+    const A = await lab.start('hostA', '128.232.0.1', a);
+    const B = await lab.start('hostB', '128.232.0.2', b);
+    await until('ms0 bound on A and B', () => A.daemon.tunnels[0]!.isBound && B.daemon.tunnels[0]!.isBound);
+    const atB = collect(B.peers.get('ms0'));
+    A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 200, 1));
+    await until('A -> B', () => atB.length === 1);
+    const [before] = B.daemon.manager.connections().keys();
+    assert.ok(before !== undefined);
+
+    const M = await lab.start('hostM', '128.232.0.1', m);
+    await until('ms0 bound on M', () => M.daemon.tunnels[0]!.isBound);
+    M.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 200, 0x66));
+    await until('B hears M', () => atB.length === 2, 8000);
+    const after = [...B.daemon.manager.connections().keys()];
+    assert.equal(after.length, 1);
+    assert.notEqual(after[0], before, 'the call through the standby exit replaced the old connection');
+    assert.ok(!B.logs.some((line) => line.includes('open via another underlay endpoint')), B.logs.join('\n'));
+  } finally {
+    await lab.close();
+  }
+});

@@ -9,6 +9,7 @@ import { generateKeyPair } from '../../src/crypto/primitives.js';
 import { DATA_HEADER_SIZE } from '../../src/msnl/constants.js';
 import { DEFAULT_EXIT_TIMERS } from '../../src/msnl/exits.js';
 import { encodeExitProbe, writeDataHeader } from '../../src/msnl/wire.js';
+import type { EndpointConfig } from '../../src/msnl/types.js';
 import { FakeClock, makeNode, run, type Node, type NodeExtras } from './harness.js';
 
 const A = 0x80e80001;
@@ -22,13 +23,13 @@ interface Setup {
   b: Node;
 }
 
-function setup(keyed: boolean, extrasOf: (hub: MemoryHub) => { a?: NodeExtras; b?: NodeExtras } = () => ({})): Setup {
+function setup(keyed: boolean, extrasOf: (hub: MemoryHub) => { a?: NodeExtras; b?: NodeExtras } = () => ({}), config: Partial<EndpointConfig> = {}): Setup {
   const clock = new FakeClock();
   const hub = new MemoryHub({ clock, seed: 5, delayMs: 5 });
   const extras = extrasOf(hub);
   const keys = { a: generateKeyPair(), b: generateKeyPair() };
   const keyOf = (peer: number, key: Uint8Array) => (addr: number): Uint8Array | 'none' | undefined => (addr === peer ? (keyed ? key : 'none') : undefined);
-  const a = makeNode(hub, clock, 'a', A, 21, {}, {
+  const a = makeNode(hub, clock, 'a', A, 21, config, {
     capture: true, ...(keyed ? { identity: keys.a, wallClock: () => clock.t } : {}), peerKeyOf: keyOf(B, keys.b.publicKey),
     exitsOf: (addr) => (addr === B ? [{ link: hub.peer('b1'), priority: 10 }, { link: hub.peer('b2'), priority: 20 }] : undefined),
     ...extras.a,
@@ -150,4 +151,52 @@ test('a plain exit probe is answered only from the connection\'s peer or its rou
   run(s.hub, s.clock, [s.a, s.b], () => false, 50);
   assert.deepEqual(answers, [], 'b has one exit for a: nothing goes to another source');
   assert.equal(s.b.ep.counters.dropPlainRefused, refused + 1);
+});
+
+for (const keyed of [false, true]) {
+  test(`${keyed ? 'keyed' : 'plain'}: a standby exit's path MTU is searched before any move (a silent 1300-octet limit there), within the shared size-probe budget; the move lands on it`, () => {
+    const s = setup(keyed, () => ({ a: { pathLimitOf: () => ({ maxDatagram: 1472, pinned: false }) } }));
+    // The standby path drops anything over 1300 octets and says nothing (a black hole).
+    s.hub.limitPath('b2', 1300, true);
+    const { aConn } = call(s);
+    const sizeProbesBefore = s.a.ep.counters.sizeProbesSent;
+    stream(s, aConn, 30_000);
+    const exits = s.a.ep.exits(aConn)!;
+    assert.equal(exits[0]!.maxDatagram, 1472, 'the active path is the link\'s size');
+    assert.ok(exits[1]!.maxDatagram <= 1300 && exits[1]!.maxDatagram > 1300 - 16, `the standby's search found its size: ${exits[1]!.maxDatagram}`);
+    assert.equal(exits[1]!.state, 'standby');
+    const probes = s.a.ep.counters.sizeProbesSent - sizeProbesBefore;
+    assert.ok(probes < 60, `a low rate: ${probes} size probes in 30 s for both paths`);
+    // The preferred exit goes silent: the connection moves, and its data already fits the standby path.
+    s.hub.limitPath('b1', 1, true);
+    stream(s, aConn, 3000);
+    assert.equal(linkOf(s, aConn), 'b2');
+    const received = s.b.rec.data.length;
+    s.a.sent.length = 0;
+    s.a.ep.send(aConn, new Uint8Array(DATA_HEADER_SIZE + 1400), DATA_HEADER_SIZE, 1400);
+    run(s.hub, s.clock, [s.a, s.b], () => false, 50);
+    const sizes = s.a.sent.filter((d) => d.to.name === 'b2' && d.bytes.length > 100).map((d) => d.bytes.length);
+    assert.ok(sizes.length >= 2 && sizes.every((n) => n <= 1300), `the packet went in datagrams that fit: ${sizes.join(', ')}`);
+    assert.equal(s.b.rec.data.length, received + 1, 'and arrived, with no search after the move');
+    if (keyed) assert.equal(s.b.ep.counters.dropAuth, 0);
+  });
+}
+
+test('standby size probes come out of the shared size-probe budget, each standby counting in its own sequence range', () => {
+  const standbyProbes = (x: Setup): number[] => x.a.sent.filter((d) => d.to.name === 'b2' && d.bytes[1] === 8 && d.bytes[3] === 1).map((d) => new DataView(d.bytes.buffer, d.bytes.byteOffset).getUint32(8));
+  const limit = (): { a: NodeExtras } => ({ a: { pathLimitOf: () => ({ maxDatagram: 1472, pinned: false }) } });
+  const s = setup(false, limit);
+  const { aConn } = call(s);
+  stream(s, aConn, 20_000);
+  const seqs = standbyProbes(s);
+  assert.ok(seqs.length > 0, 'with the default budget the standby is size-probed');
+  const base = 2 * 2 ** 28; // exit index 1
+  assert.ok(seqs.every((q) => q > base && q < base + 2 ** 28), `in its own range: ${seqs.join(' ')}`);
+  // One token in all over the run: one size probe in all, the standby's included.
+  const starved = setup(false, limit, { sizeProbeRatePerSecond: 0.001, sizeProbeBurst: 1 });
+  const starvedConn = call(starved).aConn;
+  stream(starved, starvedConn, 20_000);
+  assert.equal(starved.a.ep.counters.sizeProbesSent, 1, 'no size probe beyond the budget');
+  assert.ok(standbyProbes(starved).length <= 1);
+  assert.ok(starved.a.ep.exits(starvedConn)!.every((e) => e.state !== 'down'), 'exit probes are not part of it');
 });

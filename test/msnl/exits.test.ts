@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_EXIT_TIMERS, ExitSet, MAX_EXITS, exitSetFor } from '../../src/msnl/exits.js';
+import { DEFAULT_EXIT_TIMERS, ExitSet, MAX_EXITS, callLinks, exitSetFor } from '../../src/msnl/exits.js';
 import { PathMtu } from '../../src/msnl/pmtu.js';
 
 const pathOf = (): PathMtu => new PathMtu(1472, 0, true);
@@ -106,4 +106,18 @@ test('exitSetFor: fewer than two exits make no set; an unnamed caller joins as t
   assert.deepEqual(nat.exits.map((e) => [e.link, e.priority]), [['N', 3], ['A', 3], ['B', 9]]);
   const many = exitSetFor('x0', pathOf(), Array.from({ length: 12 }, (_, i) => ({ link: `x${i}`, priority: i })), same, pathOf, 0)!;
   assert.equal(many.exits.length, MAX_EXITS);
+});
+
+test('callLinks: the link asked for, then the route\'s other exits by priority (route order between equals), at most MAX_EXITS', () => {
+  const same = (x: string, y: string): boolean => x === y;
+  const spec = (link: string, priority: number): { link: string; priority: number } => ({ link, priority });
+  assert.deepEqual(callLinks('x', undefined, same), ['x']);
+  assert.deepEqual(callLinks('x', [spec('x', 1)], same), ['x'], 'one exit: that one only');
+  assert.deepEqual(callLinks('b', [spec('c', 30), spec('b', 10), spec('d', 20), spec('e', 20)], same), ['b', 'd', 'e', 'c']);
+  assert.deepEqual(callLinks('nat', [spec('c', 30), spec('b', 10)], same), ['nat', 'b', 'c'], 'a link the route does not name goes first');
+  const many = Array.from({ length: 12 }, (_, i) => spec(`l${i}`, 12 - i));
+  const links = callLinks('l0', many, same);
+  assert.equal(links.length, MAX_EXITS);
+  assert.equal(links[0], 'l0');
+  assert.deepEqual(links.slice(1), ['l7', 'l6', 'l5', 'l4', 'l3', 'l2', 'l1'], 'only the route\'s first MAX_EXITS exits, by priority');
 });

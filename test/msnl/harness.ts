@@ -37,10 +37,18 @@ export interface Node {
 }
 
 /** Extra endpoint options for makeNode (keys), and whether to capture what the node sends. */
-export type NodeExtras = Partial<Pick<EndpointOptions<MemoryPeer>, 'identity' | 'peerKeyOf' | 'wallClock' | 'aead' | 'wake' | 'exitsOf' | 'pathLimitOf' | 'scheduleSeals'>> & { capture?: boolean; authFailed?: (address: number, reason: string) => void };
+export type NodeExtras = Partial<Pick<EndpointOptions<MemoryPeer>, 'identity' | 'peerKeyOf' | 'wallClock' | 'aead' | 'wake' | 'exitsOf' | 'pathLimitOf' | 'scheduleSeals'>> & {
+  capture?: boolean;
+  authFailed?: (address: number, reason: string) => void;
+  /** More underlay addresses of the node (hub names): datagrams to any of them reach its endpoint. */
+  addresses?: readonly string[];
+  /** The address (the node's name or one of `addresses`) a datagram to `to` leaves from, as a host's routing picks a source; default its name. */
+  sourceFor?: (to: MemoryPeer) => string;
+};
 
 export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address: number, seed: number, config?: Partial<EndpointConfig>, extras: NodeExtras = {}): Node {
   const link = hub.attach(name);
+  const links = new Map([[name, link], ...(extras.addresses ?? []).map((n) => [n, hub.attach(n)] as const)]);
   const rec: Recorded = { incoming: [], connected: [], failed: [], data: [], disconnected: [], idle: [], echoes: [], cancelled: [] };
   const node: Node = {
     name, rec, policy: 'accept', decisions: [], decideDelayMs: 0, sent: [],
@@ -50,7 +58,7 @@ export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address
       random: seededRandom(seed),
       transmit: (to, buf, offset, length) => {
         if (extras.capture === true) node.sent.push({ to, bytes: buf.slice(offset, offset + length) });
-        link.send(to, buf.subarray(offset, offset + length));
+        (extras.sourceFor === undefined ? link : links.get(extras.sourceFor(to)) ?? link).send(to, buf.subarray(offset, offset + length));
       },
       config,
       ...(extras.identity !== undefined ? { identity: extras.identity } : {}),
@@ -78,8 +86,10 @@ export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address
       },
     }),
   };
-  link.onReceive((bytes, from) => node.ep.receive(bytes, from));
-  link.tooBig = (to, maxPayload) => node.ep.pathTooBig(to, maxPayload);
+  for (const l of links.values()) {
+    l.onReceive((bytes, from) => node.ep.receive(bytes, from));
+    l.tooBig = (to, maxPayload) => node.ep.pathTooBig(to, maxPayload);
+  }
   return node;
 }
 

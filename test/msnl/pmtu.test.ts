@@ -145,3 +145,15 @@ test('endpoint over a black hole at 1300: size probes find the size, then every 
   assert.equal(hub.stats.blackHoled, lostBefore, 'nothing more fell into the hole');
   assert.ok(b.rec.data[0]!.bytes.length === 1500 && DATA_HEADER_SIZE === 16);
 });
+
+test('seqFrom numbers a search\'s probes from a base (an exit\'s own range), only before its first probe', () => {
+  const path = new PathMtu(1472, 0);
+  path.seqFrom(2 ** 29);
+  assert.equal(path.probe(0), BASE_DATAGRAM);
+  assert.equal(path.seq, 2 ** 29 + 1);
+  assert.equal(path.answered(1, 5), false, 'a reply in another range answers nothing');
+  assert.equal(path.answered(2 ** 29 + 1, 5), true);
+  path.seqFrom(0);
+  path.probe(5);
+  assert.equal(path.seq, 2 ** 29 + 2, 'a running search keeps its numbering');
+});

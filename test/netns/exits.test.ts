@@ -125,6 +125,34 @@ test('two exits: cutting the one in use moves the TCP stream through ms0 to the 
   });
 });
 
+test('two exits, the preferred one down before the tunnel is first used: the call comes up through the standby exit, which msnl health shows in use; restored, the connection moves back', async (t) => {
+  if (!requireRoot(t)) return;
+  requireTools(['ping']);
+  await withTwoExits(async (net, h1, h2) => {
+    for (const h of [h1, h2]) assert.equal(net.exec(h, ['ip', 'link', 'set', 'u0', 'down']).code, 0);
+    assert.equal(ms0(net, h1), undefined, 'no connection yet');
+    const start = Date.now();
+    let answered = '';
+    for (let attempt = 0; attempt < 15 && answered === '' && Date.now() - start < 30_000; attempt++) {
+      const r = await net.execAsync(h1, ['ping', '-n', '-c', '1', '-W', '2', '10.0.0.2'], 10_000);
+      if (r.code === 0) answered = r.stdout;
+    }
+    const upMs = Date.now() - start;
+    assert.notEqual(answered, '', `no ping through ms0 within 30 s with the preferred exit down\n${net.tail(h1)}`);
+    const row = ms0(net, h1)!;
+    assert.equal(active(row), `${second(h2)}:${PORT}`, `the standby exit carries the connection: ${JSON.stringify(row.exits)}`);
+    assert.equal(row.exits![0]!.endpoint, `${h2.underlay}:${PORT}`);
+    assert.notEqual(row.exits![0]!.state, 'active');
+    const callee = ms0(net, h2);
+    assert.equal(active(callee), `${second(h1)}:${PORT}`, `the callee took the call from the standby address: ${JSON.stringify(callee?.exits)}`);
+    t.diagnostic(`preferred exit down before the first call: first ping answered ${upMs} ms after the first was sent`);
+    for (const h of [h1, h2]) assert.equal(net.exec(h, ['ip', 'link', 'set', 'u0', 'up']).code, 0);
+    await eventually('h1\'s connection moved to the preferred exit once it answers', () => active(ms0(net, h1)) === `${h2.underlay}:${PORT}`, 30_000);
+    assert.equal(ms0(net, h1)!.connection, row.connection, 'the same connection');
+    assert.equal(counter(net, h2, 'drop_auth'), 0, 'every frame authenticated');
+  });
+});
+
 test('two exits, both cut: the tunnel shows down and a ping through ms0 gets ICMP unreachable', async (t) => {
   if (!requireRoot(t)) return;
   requireTools(['ping']);
