@@ -3,6 +3,11 @@
 // Each object lives in its own file and exports register(program, context): the table objects
 // (ifconfig, map, route, host) edit the database, the live ones (conn, health, ping, status,
 // reload) ask msnld through its control socket.
+//
+// Start-up cost matters (`msnl status` in scripts and monitoring): the object files import only
+// what building the command tree needs; what a command runs on (SQLite, the control client, etcd,
+// key generation) is loaded when its action runs (lazy.ts), and compile-cache.ts comes first.
+import './compile-cache.js';
 import { Command } from 'commander';
 import { createContext, DEFAULT_DB, DEFAULT_SOCKET, type CliContext, type ContextIo } from './context.js';
 import { reportError } from './errors.js';
