@@ -39,7 +39,7 @@ export function fakeDaemon(count: number, now: () => number = Date.now): Daemon<
       rxPackets: connId & 0xffff, txPackets: connId & 0xfff, rxBytes: (connId & 0xffff) * 1400, txBytes: (connId & 0xfff) * 1400, authenticated: connId % 3 === 0,
     };
     const health = { up: true, txProven: true, rxProven: true, rttMs: 0.25 + (connId % 100) / 100, lossRatio: 0, lastHeardMs: connId % 2000, maxDatagram: 1472, pathPhase: 'done' as const };
-    return { conn: c.conn, interfaceName: INTERFACES[c.sock - 1]!, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, initiator: c.initiator, info, health, exits: undefined };
+    return { conn: c.conn, interfaceName: INTERFACES[c.sock - 1]!, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, initiator: c.initiator, info, health, headerOctets: 28, exits: undefined };
   };
   const fake = {
     startedAt,

@@ -17,14 +17,20 @@ function expandWord(parent: Command, word: string): { word: string; command: Com
   return first === undefined ? { word, command: undefined } : { word: first.name(), command: first };
 }
 
+/** Where the object word is: past the global options (and their values); args.length when there is none. */
+export function objectWordIndex(args: readonly string[]): number {
+  let i = 0;
+  while (i < args.length && args[i]!.startsWith('-')) {
+    if (VALUED.has(args[i]!)) i++;
+    i++;
+  }
+  return Math.min(i, args.length);
+}
+
 /** The argument list with the object and command words expanded to full names. */
 export function expandAbbreviations(program: Command, args: readonly string[]): string[] {
   const out = [...args];
-  let i = 0;
-  while (i < out.length && out[i]!.startsWith('-')) {
-    if (VALUED.has(out[i]!)) i++;
-    i++;
-  }
+  const i = objectWordIndex(out);
   if (i >= out.length) return out;
   const object = expandWord(program, out[i]!);
   out[i] = object.word;

@@ -1,18 +1,21 @@
 // What every object file gets in register(program, context): the global options, the store, a
 // client for msnld's control socket, output that prints text or JSON from the same rows, and
 // hooks for live data from msnld.
+//
+// The store (better-sqlite3), the control client (node:net) and settle are loaded on first use
+// (lazy.ts): `msnl --version` or `msnl status` should not pay for modules they never call.
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { ControlClient, ControlClientError } from '../control/client.js';
+import type { ControlClient } from '../control/client.js';
 import type { InterfaceRow as LiveInterfaceRow } from '../control/rows.js';
 import { DEFAULT_SOCKET_PATH, defaultSocketPath, socketPathProblem } from '../control/socket-file.js';
 import { ArgumentError } from '../abi/inet.js';
-import { DEFAULT_DB_PATH, openStore, type Store } from '../store/store.js';
-import { instancePaths, netnsNameProblem } from '../base/instance.js';
+import type { Store } from '../store/store.js';
+import { DEFAULT_PATHS, instancePaths, netnsNameProblem } from '../base/instance.js';
 import { FailureError } from './errors.js';
-import { settleEdit } from './settle.js';
+import { clientModule, settleModule, storeModule } from './lazy.js';
 
-export const DEFAULT_DB = DEFAULT_DB_PATH;
+export const DEFAULT_DB = DEFAULT_PATHS.db;
 export const DEFAULT_SOCKET = DEFAULT_SOCKET_PATH;
 
 export interface GlobalOptions {
@@ -69,7 +72,7 @@ export interface ContextIo {
 
 /** The daemon's interface rows by name, for `msnl ifconfig`. */
 async function daemonInterfaces(options: GlobalOptions): Promise<ReadonlyMap<string, LiveInterfaceInfo>> {
-  const rows = await new ControlClient(options.socket).interfaces();
+  const rows = await new (clientModule().ControlClient)(options.socket).interfaces();
   return new Map(rows.map((row) => [row.interface, row]));
 }
 
@@ -95,10 +98,10 @@ export function createContext(program: Command, io: ContextIo = {}): CliContext 
     if (mode === 'write') wrote = true;
     if (mode === 'read') {
       // Showing an empty table is the honest answer before anything was ever configured.
-      if (!fs.existsSync(db)) return openStore(':memory:', { clock });
-      return openStore(db, { readonly: true, clock });
+      if (!fs.existsSync(db)) return storeModule().openStore(':memory:', { clock });
+      return storeModule().openStore(db, { readonly: true, clock });
     }
-    return openStore(db, { clock });
+    return storeModule().openStore(db, { clock });
   };
   return {
     options,
@@ -114,13 +117,14 @@ export function createContext(program: Command, io: ContextIo = {}): CliContext 
     async settle(): Promise<void> {
       if (!wrote) return;
       const { db, socket } = options();
-      const warning = await settleEdit(db, socket);
+      const warning = await settleModule().settleEdit(db, socket);
       if (warning !== undefined) (io.stderr ?? ((text: string) => void process.stderr.write(text)))(warning);
     },
     async daemon<T>(doing: string, request: (client: ControlClient) => Promise<T>): Promise<T> {
       const socket = options().socket;
       const problem = socketPathProblem(socket);
       if (problem !== undefined) throw new ArgumentError('--socket', problem); // else a misleading "not running"
+      const { ControlClient, ControlClientError } = clientModule();
       try {
         return await request(new ControlClient(socket));
       } catch (error) {

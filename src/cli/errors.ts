@@ -1,8 +1,8 @@
 // CLI exit statuses and the one place errors become `Error: ...` lines (never a stack trace).
 import { CommanderError } from 'commander';
 import { ArgumentError } from '../abi/inet.js';
-import { ControlClientError } from '../control/client.js';
 import { StoreError } from '../store/errors.js';
+import { clientModule } from './lazy.js';
 
 /**
  * 0 success; 1 usage or invalid argument (nothing written); 2 the database or the daemon failed
@@ -54,7 +54,8 @@ export function reportError(error: unknown, writeErr: (text: string) => void): n
     writeErr(`Error: ${error.message}\n`);
     return EXIT_USAGE;
   }
-  if (error instanceof StoreError || error instanceof FailureError || error instanceof ControlClientError) {
+  // The client module is loaded only here, when the error is none of the cheap kinds.
+  if (error instanceof StoreError || error instanceof FailureError || error instanceof clientModule().ControlClientError) {
     writeErr(`Error: ${error.message}\n`);
     return EXIT_FAILURE;
   }

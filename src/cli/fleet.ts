@@ -8,11 +8,11 @@
 import type { Command } from 'commander';
 import { formatDottedQuad, formatIpv4Prefix } from '../abi/inet.js';
 import { formatHostPort } from '../abi/endpoint.js';
-import { EtcdClient, parseClusterUrls } from '../fleet/etcd.js';
 import { decodeRecord, recordKey } from '../fleet/record.js';
 import { resolveFleet, type FleetHost } from '../fleet/resolve.js';
 import type { CliContext } from './context.js';
 import { printObject } from './output.js';
+import { etcdModule } from './lazy.js';
 
 export interface FleetHostRow {
   readonly msnl_address: string;
@@ -51,6 +51,7 @@ export function fleetText(row: FleetRow): string {
 /** Asks etcd for each lease's TTL, 16 at a time, within about a second; null where it cannot. */
 async function ttlsLeft(urlsText: string, leases: readonly string[]): Promise<Map<string, number | null>> {
   const result = new Map<string, number | null>(leases.map((l) => [l, null]));
+  const { EtcdClient, parseClusterUrls } = etcdModule();
   const urls = parseClusterUrls(urlsText);
   if (typeof urls === 'string' || leases.length === 0 || urls.some((u) => u.protocol === 'https:')) return result;
   const client = new EtcdClient({ urls, timeoutMs: 1000 });

@@ -2,7 +2,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { formatKey, parseKey } from '../crypto/keys.js';
-import { generateKeyPair } from '../crypto/primitives.js';
 import { formatDottedQuad, parseDottedQuad } from '../abi/inet.js';
 import type { HostSettings } from '../store/types.js';
 import { parseKeywords } from './args.js';
@@ -10,9 +9,8 @@ import type { CliContext } from './context.js';
 import { FailureError, UsageError, must } from './errors.js';
 import { formatHostPort, parseHostPort } from '../abi/endpoint.js';
 import { printObject } from './output.js';
-import { ControlClient } from '../control/client.js';
 import type { StatusRow } from '../control/rows.js';
-import { parseClusterUrls } from '../fleet/etcd.js';
+import { clientModule, etcdModule, primitivesModule } from './lazy.js';
 import { ArgumentError } from '../abi/inet.js';
 
 export interface HostRow {
@@ -69,7 +67,7 @@ export function register(program: Command, context: CliContext): void {
     .description('make a new key pair, store it (database mode 0600) and print the public key')
     .option('--force', 'replace an existing key pair (every peer must then learn the new public key)')
     .action((options: { force?: boolean }) => {
-      const pair = generateKeyPair();
+      const pair = primitivesModule().generateKeyPair();
       context.withStore('write', (store) => {
         const existing = store.getHost().publicKey;
         if (existing !== null && options.force !== true) throw new UsageError(`this host already has a key pair (public key ${formatKey(existing)}); give --force to replace it`);
@@ -108,7 +106,7 @@ function clusterSettings(keywords: Map<string, string>): { urls?: string; ttlS?:
   const endpoint = keywords.get('cluster-endpoint');
   if (urls === undefined && ttl === undefined && endpoint === undefined) return undefined;
   if (urls !== undefined && urls !== 'none') {
-    const parsed = parseClusterUrls(urls);
+    const parsed = etcdModule().parseClusterUrls(urls);
     if (typeof parsed === 'string') throw new ArgumentError(urls, parsed);
   }
   if (ttl !== undefined && (!/^[0-9]+$/.test(ttl) || Number(ttl) < 2 || Number(ttl) > 3600)) throw new ArgumentError(ttl, 'cluster TTL must be a whole number of seconds, 2 to 3600');
@@ -123,7 +121,7 @@ function clusterSettings(keywords: Map<string, string>): { urls?: string; ttlS?:
 /** msnld's status when it answers within a second, else undefined (not running, no permission, ...). */
 async function runningStatus(socket: string): Promise<StatusRow | undefined> {
   try {
-    return await new ControlClient(socket, { timeoutMs: 1000 }).status();
+    return await new (clientModule().ControlClient)(socket, { timeoutMs: 1000 }).status();
   } catch {
     return undefined;
   }

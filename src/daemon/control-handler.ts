@@ -13,9 +13,6 @@ import { reasonName } from '../msnl/constants.js';
 import { VERSION } from '../base/version.js';
 import type { MetricsSnapshot } from './metrics.js';
 
-/** IPv4 and UDP headers: a path's largest datagram plus these is its MTU as health prints it. */
-const IPV4_UDP_HEADERS = 28;
-
 /** Connection ids looked up per scan of the connection table when streaming rows (64 KiB of ids). */
 const ID_BATCH = 8192;
 
@@ -146,12 +143,12 @@ export class DaemonControl<L> implements ControlHandler {
           rx_proven: h.rxProven,
           rtt_ms: h.rttMs < 0 ? null : round(h.rttMs),
           loss: round(h.lossRatio),
-          pmtu: h.maxDatagram + IPV4_UDP_HEADERS,
+          pmtu: h.maxDatagram + c.headerOctets,
           last_heard_s: Number.isFinite(h.lastHeardMs) ? round(h.lastHeardMs / 1000, 1) : null,
           reason: null,
           failed_s: null,
           exits: c.exits === undefined ? null : formatExits(c.exits.map((e) => ({
-            endpoint: e.endpoint, priority: e.priority, state: e.state, rtt_ms: e.rttMs < 0 ? null : round(e.rttMs), loss: round(e.lossRatio), pmtu: e.maxDatagram + IPV4_UDP_HEADERS,
+            endpoint: e.endpoint, priority: e.priority, state: e.state, rtt_ms: e.rttMs < 0 ? null : round(e.rttMs), loss: round(e.lossRatio), pmtu: e.maxDatagram + e.headerOctets,
           }))),
         };
       }
@@ -194,7 +191,7 @@ export class DaemonControl<L> implements ControlHandler {
       tx_packets: info.txPackets,
       tx_bytes: info.txBytes,
       initiator: c.initiator ? 'local' : 'remote',
-      pmtu: c.health === undefined ? null : c.health.maxDatagram + IPV4_UDP_HEADERS,
+      pmtu: c.health === undefined ? null : c.health.maxDatagram + c.headerOctets,
       reason: null,
     };
   }

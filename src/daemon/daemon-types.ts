@@ -59,6 +59,8 @@ export interface ConnectionView<L> {
   readonly initiator: boolean;
   readonly info: ConnectionInfo<L>;
   readonly health: Health | undefined;
+  /** The IP and UDP header octets on its current exit (28 IPv4, 48 IPv6): health's maxDatagram plus these is the path MTU. */
+  readonly headerOctets: number;
   /** Its exits when its route has several (msnl(7) Exits), else undefined. */
   readonly exits: readonly ExitView[] | undefined;
 }
@@ -66,6 +68,8 @@ export interface ConnectionView<L> {
 /** One exit of a connection: its underlay endpoint as `HOST:PORT`, and what its probes found. */
 export interface ExitView extends Omit<ExitInfo<unknown>, 'link'> {
   readonly endpoint: string;
+  /** The IP and UDP header octets to it (28 IPv4, 48 IPv6): maxDatagram plus these is its path MTU. */
+  readonly headerOctets: number;
 }
 
 /** A call in progress, or the last failed call to a host with no connection since. */

@@ -9,7 +9,6 @@ import { warmUp } from './warmup.js';
 import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
 import { MmReason, MmType } from '../abi/constants.js';
-import { formatHostPort } from '../abi/endpoint.js';
 import { mmConnOf, mmTypeOf } from '../abi/mm.js';
 import { MsnlEndpoint } from '../msnl/endpoint.js';
 import { AuthFailureLog } from '../msnl/auth-log.js';
@@ -99,7 +98,7 @@ export class Daemon<L> {
       scheduleSeals: queueMicrotask,
       pathLimitOf: (link, address) => {
         const pinned = this.routeMtus.lookup(address);
-        if (pinned !== undefined) return { maxDatagram: pinned - underlayHeaders(link), pinned: true };
+        if (pinned !== undefined) return { maxDatagram: pinned - options.underlay.headerOctets(link), pinned: true };
         const maxDatagram = options.underlay.pathLimit?.(link);
         return maxDatagram === undefined ? undefined : { maxDatagram, pinned: false };
       },
@@ -113,7 +112,7 @@ export class Daemon<L> {
         disconnected: (connId, reason, byPeer) => this.manager.onDisconnected(connId, reason, byPeer),
         idle: (connId) => this.manager.onIdle(connId),
         echoReply: (ident, from, payload, rttMs) => this.echoWaiters.get(ident)?.(rttMs),
-        exitMoved: (connId, link, reason) => log.info(`connection ${connId} moved to exit ${linkText(link)} (${reason === 'down' ? 'the exit in use stopped answering' : 'a preferred exit answers again'})`),
+        exitMoved: (connId, link, reason) => log.info(`connection ${connId} moved to exit ${options.underlay.linkText(link)} (${reason === 'down' ? 'the exit in use stopped answering' : 'a preferred exit answers again'})`),
         authFailed: (address, reason) => {
           const line = this.authLog.line(address, reason, this.now());
           if (line !== undefined) log.error(line);
@@ -437,8 +436,9 @@ export class Daemon<L> {
     const info = c === undefined ? undefined : this.endpoint.connection(connId);
     if (c === undefined || info === undefined) return undefined;
     const interfaceName = this.tunnels[c.sock - 1]?.spec.name ?? '?';
-    const exits = this.endpoint.exits(c.conn)?.map(({ link, ...rest }) => ({ ...rest, endpoint: linkText(link) }));
-    return { conn: c.conn, interfaceName, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, initiator: c.initiator, info, health: this.endpoint.health(c.conn), exits };
+    const underlay = this.options.underlay;
+    const exits = this.endpoint.exits(c.conn)?.map(({ link, ...rest }) => ({ ...rest, endpoint: underlay.linkText(link), headerOctets: underlay.headerOctets(link) }));
+    return { conn: c.conn, interfaceName, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, initiator: c.initiator, info, health: this.endpoint.health(c.conn), headerOctets: underlay.headerOctets(info.link), exits };
   }
 
   *calls(): IterableIterator<CallView> {
@@ -507,15 +507,3 @@ export class Daemon<L> {
   }
 }
 
-/** A link as `HOST:PORT` (UDP) or its name (memory). */
-function linkText(link: unknown): string {
-  const l = link as { address?: unknown; port?: unknown; name?: unknown } | null;
-  if (l !== null && typeof l === 'object' && typeof l.address === 'string') return formatHostPort({ host: l.address, port: Number(l.port) });
-  return String(l !== null && typeof l === 'object' ? l.name : link);
-}
-
-/** IP and UDP header octets in front of a datagram to `link`: 48 on IPv6, 28 on IPv4. */
-function underlayHeaders(link: unknown): number {
-  const address = (link as { address?: unknown } | null)?.address;
-  return typeof address === 'string' && address.includes(':') ? 48 : 28;
-}

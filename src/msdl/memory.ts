@@ -233,4 +233,13 @@ export class MemoryUnderlay implements Underlay<MemoryPeer> {
   same(a: MemoryPeer, b: MemoryPeer): boolean {
     return a === b;
   }
+
+  /** As UDP would put in front: 48 for a node named `[IPv6]:PORT`, else 28. */
+  headerOctets(link: MemoryPeer): number {
+    return link.name.startsWith('[') ? 48 : 28;
+  }
+
+  linkText(link: MemoryPeer): string {
+    return link.name;
+  }
 }

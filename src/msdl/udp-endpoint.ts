@@ -4,6 +4,7 @@
 // allocation on receive (IPv4 by number, IPv6 by a hash of its octets).
 import { formatDottedQuad, parseDottedQuad } from '../abi/inet.js';
 import { formatIpv6, mappedIpv4, parseIpv6 } from '../abi/inet6.js';
+import { formatHostPort } from '../abi/endpoint.js';
 
 export interface UdpEndpoint {
   /** The host as written in the route (IPv4, IPv6 or a name), or the sender's address. */
@@ -13,6 +14,21 @@ export interface UdpEndpoint {
   readonly ipv4: number;
   /** The 16 octets of an IPv6 address (not IPv4-mapped: those are IPv4), or null. */
   readonly ipv6: Uint8Array | null;
+}
+
+/** IPv4 and UDP headers: an MTU less these is the largest UDP payload. */
+export const IPV4_UDP_HEADERS = 28;
+/** IPv6 and UDP headers (no extension headers). */
+export const IPV6_UDP_HEADERS = 48;
+
+/** The header octets in front of a datagram to `endpoint`: a host name resolves to IPv4 (udp-native.ts). */
+export function udpHeaderOctets(endpoint: UdpEndpoint): number {
+  return endpoint.ipv6 !== null ? IPV6_UDP_HEADERS : IPV4_UDP_HEADERS;
+}
+
+/** `HOST:PORT`, an IPv6 host in brackets. */
+export function udpEndpointText(endpoint: UdpEndpoint): string {
+  return formatHostPort({ host: endpoint.address, port: endpoint.port });
 }
 
 /** Same peer: the same object, or the same port and the same address (by text or number). */

@@ -11,17 +11,14 @@ import { parseDottedQuad } from '../abi/inet.js';
 import { routeMtu } from './udp-addon.js';
 import { parseIpv6 } from '../abi/inet6.js';
 import { BatchUdpSocket, type BatchUdpCounters, type BatchUdpOptions } from './udp-batch.js';
-import { UdpEndpoints, sameUdpEndpoint, type UdpEndpoint } from './udp-endpoint.js';
+import { IPV4_UDP_HEADERS, IPV6_UDP_HEADERS, UdpEndpoints, sameUdpEndpoint, udpEndpointText, udpHeaderOctets, type UdpEndpoint } from './udp-endpoint.js';
 
 /** How long a route MTU answer is reused for new links to the same address (ms), and how many are kept. */
 const ROUTE_MTU_CACHE_MS = 1000;
 const ROUTE_MTU_CACHE_SIZE = 4096;
 import { type ReceiveFunc, type Underlay, type UnderlayEvents, type UnderlayLog, type UnderlaySocket } from './underlay.js';
 
-/** IPv4 and UDP headers: an MTU less these is the largest UDP payload. */
-export const IPV4_UDP_HEADERS = 28;
-/** IPv6 and UDP headers (no extension headers). */
-export const IPV6_UDP_HEADERS = 48;
+export { IPV4_UDP_HEADERS, IPV6_UDP_HEADERS };
 
 /** SO_RCVBUF asked for when the tuning names none: room for a burst of 20 000 small datagrams
  *  (call or hang-up storms), each charged at about 1.3 KiB of kernel memory. */
@@ -68,6 +65,14 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
 
   same(a: UdpEndpoint, b: UdpEndpoint): boolean {
     return sameUdpEndpoint(a, b);
+  }
+
+  headerOctets(link: UdpEndpoint): number {
+    return udpHeaderOctets(link);
+  }
+
+  linkText(link: UdpEndpoint): string {
+    return udpEndpointText(link);
   }
 
   /**

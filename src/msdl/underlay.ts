@@ -49,6 +49,13 @@ export interface Underlay<L> {
    * undefined when it cannot tell (not resolved yet, no route, no such notion).
    */
   pathLimit?(link: L): number | undefined;
+  /**
+   * The IP and UDP header octets in front of each datagram to `link`: 28 over IPv4, 48 over IPv6
+   * (no extension headers). A path MTU is the largest datagram plus these, and the reverse.
+   */
+  headerOctets(link: L): number;
+  /** `link` as an operator writes it: `HOST:PORT`, `[IPv6]:PORT` (logs, `msnl health`'s exits). */
+  linkText(link: L): string;
   /** The link value for a route's `HOST:PORT` (wireguard-go's ParseEndpoint). */
   link(host: string, port: number): L;
   /** True when two links name the same peer. */

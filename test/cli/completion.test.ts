@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { OBJECTS, buildProgram } from '../../src/cli/main.js';
+import { OBJECT_FILES, buildProgram } from '../../src/cli/main.js';
 
 const FILE = path.resolve(__dirname, '../../../completions/msnl.bash');
 
@@ -17,7 +17,7 @@ function complete(line: string): string[] {
 }
 
 test('bash completion offers every object and the subcommands', () => {
-  assert.equal(OBJECTS.length > 0, true);
+  assert.equal(OBJECT_FILES.length > 0, true);
   const objects = buildProgram().program.commands.map((c) => c.name()).sort();
   const offered = complete('msnl ');
   for (const name of objects) assert.ok(offered.includes(name), `${name} is offered`);

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildProgram, run } from '../../src/cli/main.js';
+import { OBJECT_FILES, buildProgram, objectsFor, run } from '../../src/cli/main.js';
+import { Command } from 'commander';
+import { spawnSync } from 'node:child_process';
 import { reportError } from '../../src/cli/errors.js';
 import { sandbox } from '../helpers/cli.js';
 
@@ -126,4 +128,39 @@ test('unique-prefix abbreviations, ls, and "expected keyword via"', async (t) =>
   assert.match(c.err.splice(0).join(''), /^Error: expected keyword "via" after 128\.232\.0\.6, found "192\.0\.2\.6:1994"/m);
   assert.equal(await run(['route', 'add', '128.232.0.6', 'via'], c.io), 1);
   assert.match(c.err.splice(0).join(''), /^Error: expected HOST:PORT after "via"$/m);
+});
+
+test('each object file registers exactly the top-level commands main.ts names for it, in --help order', () => {
+  const named: string[] = [];
+  for (const file of OBJECT_FILES) {
+    const program = new Command('msnl');
+    file.load().register(program, buildProgram({}, []).context);
+    assert.deepEqual(program.commands.map((c) => [c.name(), c.aliases()]), file.names.map((n) => [n, []]), file.names.join(','));
+    named.push(...file.names);
+  }
+  assert.deepEqual(buildProgram().program.commands.map((c) => c.name()), named);
+});
+
+test('a command line loads only the object file it names in full; help, abbreviations and mistakes get all', () => {
+  const all = OBJECT_FILES.length;
+  assert.equal(objectsFor(['status']).length, 1);
+  assert.equal(objectsFor(['-j', '--socket', '/run/x.sock', 'conn', 'show']).length, 1);
+  assert.equal(objectsFor(['-n', 'status', 'health']).length, 1, '-n takes a value: the object is health');
+  assert.equal(objectsFor(['--version']).length, 0);
+  for (const args of [[], ['--help'], ['st'], ['help', 'status'], ['bogus'], ['-j'], ['--version', '--help']]) assert.equal(objectsFor(args).length, all, args.join(' '));
+});
+
+test('msnl status loads neither SQLite, nor etcd\'s client, nor the other object files', () => {
+  const main = path.resolve(__dirname, '../../src/cli/main.js');
+  const probe = `process.argv = [process.argv[0], ${JSON.stringify(main)}, '--socket', '/nonexistent/msnld.sock', 'status'];
+process.on('exit', () => { process.stdout.write(JSON.stringify(Object.keys(require.cache))); });
+require(${JSON.stringify(main)}).run(process.argv.slice(2), { stderr: () => {} });`;
+  const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', timeout: 30_000 });
+  const loaded = (JSON.parse(r.stdout) as string[]).map((f) => path.relative(path.resolve(__dirname, '../../..'), f));
+  const cli = loaded.filter((f) => f.includes(`cli${path.sep}`)).map((f) => path.basename(f)).sort();
+  for (const absent of ['better-sqlite3', `fleet${path.sep}etcd`, `store${path.sep}store`, `crypto${path.sep}primitives`]) {
+    assert.ok(!loaded.some((f) => f.includes(absent)), `${absent} loaded: ${loaded.join(' ')}`);
+  }
+  for (const other of ['map.js', 'route.js', 'host.js', 'apply.js', 'fleet.js', 'ifconfig.js']) assert.ok(!cli.includes(other), `${other} loaded: ${cli.join(' ')}`);
+  assert.ok(cli.includes('status.js'), cli.join(' '));
 });

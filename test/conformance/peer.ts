@@ -1,13 +1,15 @@
 // The conformance peer: a second view of the MSNL wire, written from man/msnl.7 alone. It runs
 // inside a network namespace of its own (test/conformance/conformance.test.ts makes it), starts a
 // real msnld there on loopback as host B of the page's EXAMPLES, plays host A over a plain UDP
-// socket, and prints one JSON line per check: { name, ok, detail }.
+// socket, and prints one JSON line per check: { name, ok, detail }. B's route to A names two
+// exits, A's two loopback addresses, so msnld exit-probes both (msnl.7 Exits): the peer answers
+// them on each address as the page says, and probes msnld's connection from its second address.
 //
 // It must not import src/msnl: every frame is the page's own hex (read from man/msnl.7 at run
 // time) or built here from the page's tables, so an encoder bug and a page bug cannot hide each
 // other.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,11 @@ import { MSNL, MSNLD, PACKAGE_ROOT } from '../../src/demo/topology.js';
 const PEER_PORT = 7020;
 const MSNLD_PORT = 7010;
 const LOOPBACK = '127.0.0.1';
+/** A's second exit in B's route, and an address that is no exit of it (both on lo). */
+const SECOND_EXIT = '127.0.0.2';
+const NO_EXIT = '127.0.0.3';
+/** A's connection id in the page's exchange. */
+const A_ID = 0x11111111;
 
 interface Check {
   readonly name: string;
@@ -77,12 +84,35 @@ function icmpEcho(src: string, dst: string, total: number, id: number): Buffer {
   return p;
 }
 
+/** Whether `b` is an exit probe (type 8, code 2) as the page's Exits table gives it: exactly 16 octets. */
+function isExitProbe(b: Buffer): boolean {
+  return b.length === 16 && b[0] === 1 && b[1] === 8 && b.readUInt16BE(2) === 2;
+}
+
+/** The reply to an exit probe: type 9, code 2, the prober's id, sequence number and stamp copied. */
+function exitProbeReply(probe: Buffer, proberId: number): Buffer {
+  const reply = Buffer.from(probe);
+  reply[1] = 9;
+  reply.writeUInt32BE(proberId >>> 0, 4);
+  return reply;
+}
+
 class Wire {
   private readonly inbox: Buffer[] = [];
   private waiter: (() => void) | undefined;
+  /** B's id once the call is confirmed: from then on exit probes naming A's id are answered. */
+  answerAs: number | undefined;
+  /** The exit probes msnld sent to this address (answered or not). */
+  readonly exitProbes: Buffer[] = [];
 
   constructor(private readonly socket: Socket) {
-    socket.on('message', (msg) => {
+    socket.on('message', (msg, from) => {
+      if (isExitProbe(msg)) {
+        // msnl.7 Exits: answered to the address it came from, not counted as a health probe.
+        this.exitProbes.push(msg);
+        if (this.answerAs !== undefined && msg.readUInt32BE(4) === A_ID) socket.send(exitProbeReply(msg, this.answerAs), from.port, from.address);
+        return;
+      }
       this.inbox.push(msg);
       this.waiter?.();
     });
@@ -122,6 +152,31 @@ function msnl(dir: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`msnl ${args.join(' ')}: ${r.stderr}`);
 }
 
+/**
+ * Asks the running msnld (exit 0 or 3 accepted) without blocking: this peer answers exit probes
+ * meanwhile, and a second without answers would move msnld's connection to the other exit.
+ */
+function ask(dir: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [MSNL, '--db', path.join(dir, 'b.db'), '--socket', path.join(dir, 'b.sock'), ...args], { encoding: 'utf8', timeout: 20_000 }, (error, stdout, stderr) => {
+      if (error !== null && error.code !== 3) reject(new Error(`msnl ${args.join(' ')}: ${stderr || error.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** The exit states msnld shows for its connection to A (`msnl -j health`), in the route's order. */
+async function exitStates(dir: string): Promise<string[]> {
+  const rows = JSON.parse(await ask(dir, ['-j', 'health'])) as Array<{ peer_ip: string; exits: Array<{ state: string }> | null }>;
+  return (rows.find((r) => r.peer_ip === '10.0.0.1')?.exits ?? []).map((e) => e.state);
+}
+
+async function bound(address: string): Promise<Socket> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(PEER_PORT, address, resolve));
+  return socket;
+}
+
 async function main(): Promise<void> {
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, detail = ''): void => {
@@ -130,11 +185,13 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'msnl-conformance-'));
   let daemon: ChildProcess | undefined;
   const socket = createSocket('udp4');
+  const sockets: Socket[] = [socket];
   try {
     spawnSync('ip', ['link', 'set', 'lo', 'up']);
     // Host B of the page: 128.232.0.2, ms0 10.0.0.2; A (this peer) is 128.232.0.1, 10.0.0.1.
     msnl(dir, ['host', 'set', 'address', '128.232.0.2']);
-    msnl(dir, ['route', 'add', '128.232.0.1', 'via', `${LOOPBACK}:${PEER_PORT}`, 'auth', 'none']); // the page's plain framing
+    // The page's plain framing; A's second address is a standby exit (msnl.7 Exits).
+    msnl(dir, ['route', 'add', '128.232.0.1', 'via', `${LOOPBACK}:${PEER_PORT}`, 'via', `${SECOND_EXIT}:${PEER_PORT}`, 'priority', '10', 'auth', 'none']);
     msnl(dir, ['map', 'add', '10.0.0.1/32', '128.232.0.1']);
     msnl(dir, ['ifconfig', 'ms0', '10.0.0.2/24', 'up']);
     daemon = spawn(process.execPath, [MSNLD, '--foreground', '--db', path.join(dir, 'b.db'), '--socket', path.join(dir, 'b.sock'), '--listen', `${LOOPBACK}:${MSNLD_PORT}`], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -144,13 +201,18 @@ async function main(): Promise<void> {
     if (!/ms0: bound/.test(log)) throw new Error(`msnld did not bind ms0: ${log}`);
     await new Promise<void>((resolve) => socket.bind(PEER_PORT, LOOPBACK, resolve));
     const wire = new Wire(socket);
+    const second = await bound(SECOND_EXIT);
+    const elsewhere = await bound(NO_EXIT);
+    sockets.push(second, elsewhere);
+    const wire2 = new Wire(second);
+    const wire3 = new Wire(elsewhere);
     const ex = pageExamples();
     const line = (i: number): Buffer => {
       const e = ex[i];
       if (e === undefined) throw new Error(`man/msnl.7 EXAMPLES has no datagram ${i}`);
       return e.bytes;
     };
-    check('the page gives the thirteen datagrams of its worked exchange', ex.length === 13, `found ${ex.length}`);
+    check('the page gives the fifteen datagrams of its worked exchange', ex.length === 15, `found ${ex.length}`);
     const type = (t: number) => (b: Buffer) => b.length >= 4 && b[1] === t;
     const NOT_PROBES = (b: Buffer) => b.length >= 4 && b[1] !== 8 && b[1] !== 9;
 
@@ -160,6 +222,7 @@ async function main(): Promise<void> {
     await wire.send(request);
     const confirm = await wire.next(type(1), 2000);
     const bId = confirm?.readUInt32BE(32) ?? 0;
+    for (const w of [wire, wire2]) w.answerAs = bId;
     check('a request is confirmed: 36 octets, fields as the page shows, a non-zero RespConnId',
       confirm !== undefined && confirm.length === 36 && bId !== 0 && hex(confirm.subarray(0, 32)) === hex(confirmPage.subarray(0, 32)),
       confirm === undefined ? 'no confirm' : `got ${hex(confirm)}, page ${hex(confirmPage)}`);
@@ -168,7 +231,7 @@ async function main(): Promise<void> {
     check('a retransmitted request gets the same confirm', again !== undefined && confirm !== undefined && hex(again) === hex(confirm), again === undefined ? 'no answer' : hex(again));
 
     // --- probes ---
-    const firstProbe = await wire.next(type(8), 5500);
+    const firstProbe = await wire.next((b) => type(8)(b) && b.readUInt16BE(2) === 0, 5500);
     check('the callee probes the new connection, naming the caller\'s id, within 5 s', firstProbe !== undefined && firstProbe.length === 16 && firstProbe.readUInt32BE(4) === 0x11111111,
       firstProbe === undefined ? 'no probe' : hex(firstProbe));
     await wire.send(withU32(line(2), 4, bId));
@@ -180,10 +243,50 @@ async function main(): Promise<void> {
     const sizeReply = await wire.next((b) => type(9)(b) && b.readUInt16BE(2) === 1 && b.readUInt32BE(8) === 1, 2000);
     check('a 1232-octet size probe is answered with the page\'s 16-octet reply', sizeReply !== undefined && hex(sizeReply) === hex(line(5)), sizeReply === undefined ? 'no reply' : hex(sizeReply));
 
+    // --- exit probes (msnl.7 Exits): B's route names both of A's addresses ---
+    const pageProbe = line(6);
+    const pageReply = line(7);
+    check('the page\'s exit probe and reply are 16 octets with code 2, and the reply is the one this peer makes of the probe',
+      isExitProbe(pageProbe) && hex(exitProbeReply(pageProbe, 0x22222222)) === hex(pageReply), `probe ${hex(pageProbe)}, reply ${hex(pageReply)}`);
+    for (let i = 0; i < 30 && (wire.exitProbes.length === 0 || wire2.exitProbes.length === 0); i++) await new Promise((r) => setTimeout(r, 100));
+    const sent = [...wire.exitProbes, ...wire2.exitProbes];
+    check('msnld exit-probes each exit of a route with several, at its address, naming A\'s id, within 3 s',
+      wire.exitProbes.length > 0 && wire2.exitProbes.length > 0 && sent.every((b) => b.readUInt32BE(4) === A_ID),
+      `${wire.exitProbes.length} at ${LOOPBACK}, ${wire2.exitProbes.length} at ${SECOND_EXIT}: ${sent.slice(0, 4).map(hex).join(' ')}`);
+    check('msnld keeps the exit\'s index in the low 3 bits of an exit probe\'s sequence number (0 and 1 here)',
+      sent.length > 0 && wire.exitProbes.every((b) => (b.readUInt32BE(8) & 7) === 0) && wire2.exitProbes.every((b) => (b.readUInt32BE(8) & 7) === 1),
+      sent.map((b) => b.readUInt32BE(8)).join(','));
+    let states: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      states = await exitStates(dir);
+      if (states.join(',') === 'active,standby') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const counters = (JSON.parse(await ask(dir, ['-j', 'status'])) as { counters: Record<string, number> }).counters;
+    check('msnld takes this peer\'s replies to its exit probes: its first exit active, the second standby (answering)',
+      states.join(',') === 'active,standby' && (counters['exit_probes_answered'] ?? 0) >= 2, `exits ${states.join(',') || '(none)'}, exit_probes_answered ${counters['exit_probes_answered']}`);
+    const mine = withU32(pageProbe, 4, bId);
+    await wire2.send(mine);
+    const exitReply = await wire2.next(type(9), 2000);
+    check('an exit probe from A\'s second exit is answered there (not where the connection sends), with the page\'s reply',
+      exitReply !== undefined && hex(exitReply) === hex(withU32(pageReply, 4, A_ID)), exitReply === undefined ? 'no reply' : hex(exitReply));
+    await wire3.send(mine);
+    const stray = await wire3.next(() => true, 600);
+    check('an exit probe from an address that is no exit of B\'s route is not answered on a plain connection', stray === undefined, stray === undefined ? '' : `answered with ${hex(stray)}`);
+    const badProbes: Array<[string, Buffer]> = [
+      ['a 20-octet exit probe', Buffer.concat([mine, Buffer.alloc(4)])],
+      ['a probe with code 3', withU32(mine, 0, 0x01080003)],
+      ['an exit probe reply for a sequence number never sent', withU32(withU32(pageReply, 4, bId), 8, 0x7ffffff8)],
+    ];
+    for (const [, bytes] of badProbes) await wire2.send(bytes);
+    const badAnswer = await wire2.next((b) => b.length >= 2 && (b[1] === 9 || b[1] === 5), 600); // a reply or a reset
+    check('a padded exit probe, a probe with code 3 and a stray exit probe reply are never answered', badAnswer === undefined,
+      badAnswer === undefined ? badProbes.map(([n]) => n).join(', ') : `answered with ${hex(badAnswer)}`);
+
     // --- a two-segment packet, sent last segment first ---
     const packet = icmpEcho('10.0.0.1', '10.0.0.2', 1500, 0x4d53);
-    const seg1 = Buffer.concat([withU32(line(6), 4, bId), packet.subarray(0, 1456)]);
-    const seg2 = Buffer.concat([withU32(line(7), 4, bId), packet.subarray(1456)]);
+    const seg1 = Buffer.concat([withU32(line(8), 4, bId), packet.subarray(0, 1456)]);
+    const seg2 = Buffer.concat([withU32(line(9), 4, bId), packet.subarray(1456)]);
     wire.clear();
     await wire.send(seg2);
     await wire.send(seg1);
@@ -206,24 +309,24 @@ async function main(): Promise<void> {
       echoReply === undefined ? `${segments.length} data frames, no whole reply` : `reply of ${echoReply.length} octets, ICMP type ${echoReply[20]}`);
 
     // --- echo ---
-    await wire.send(line(8));
+    await wire.send(line(10));
     const echo = await wire.next(type(7), 2000);
-    check('an echo request for B\'s address gets the page\'s reply', echo !== undefined && hex(echo) === hex(line(9)), echo === undefined ? 'no reply' : hex(echo));
+    check('an echo request for B\'s address gets the page\'s reply', echo !== undefined && hex(echo) === hex(line(11)), echo === undefined ? 'no reply' : hex(echo));
 
     // --- unknown connection, and what is never answered ---
-    await wire.send(line(10));
+    await wire.send(line(12));
     const reset = await wire.next(type(5), 2000);
-    check('a probe for an unknown id gets the page\'s 8-octet reset', reset !== undefined && hex(reset) === hex(line(11)), reset === undefined ? 'no reset' : hex(reset));
+    check('a probe for an unknown id gets the page\'s 8-octet reset', reset !== undefined && hex(reset) === hex(line(13)), reset === undefined ? 'no reset' : hex(reset));
     wire.clear();
     const malformed: Array<[string, Buffer]> = [
       ['7 octets', Buffer.from('01080000333333', 'hex')],
-      ['version 2', withU32(Buffer.from(line(10)), 0, 0x02080000)],
-      ['type 11', withU32(Buffer.from(line(10)), 0, 0x010b0000)],
+      ['version 2', withU32(Buffer.from(line(12)), 0, 0x02080000)],
+      ['type 11', withU32(Buffer.from(line(12)), 0, 0x010b0000)],
       ['a 35-octet request', request.subarray(0, 35)],
-      ['a 20-octet probe', Buffer.concat([line(10), Buffer.alloc(4)])],
+      ['a 20-octet probe', Buffer.concat([line(12), Buffer.alloc(4)])],
       ['a 20-octet size probe reply', Buffer.concat([line(5), Buffer.alloc(4)])],
       ['data past its total', Buffer.concat([Buffer.from('010a000033333333000000000010000c', 'hex'), Buffer.alloc(8)])],
-      ['a reset', line(11)],
+      ['a reset', line(13)],
     ];
     for (const [, bytes] of malformed) await wire.send(bytes);
     const answered = await wire.next(NOT_PROBES, 600);
@@ -240,7 +343,7 @@ async function main(): Promise<void> {
     await refusal('a request whose ms_ipa does not map to the caller is refused with reason 2', 0x0badc003, (b) => withU32(b, 24, ipv4('10.0.0.77')), 2);
 
     // --- release ---
-    await wire.send(withU32(line(12), 32, bId));
+    await wire.send(withU32(line(14), 32, bId));
     await new Promise((r) => setTimeout(r, 200));
     wire.clear();
     await wire.send(withU32(line(2), 4, bId));
@@ -249,7 +352,7 @@ async function main(): Promise<void> {
   } catch (error) {
     check('the conformance run completed', false, error instanceof Error ? error.message : String(error));
   } finally {
-    socket.close();
+    for (const s of sockets) s.close();
     if (daemon?.pid !== undefined) daemon.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
     if (daemon?.exitCode === null) daemon.kill('SIGKILL');

@@ -155,3 +155,15 @@ test('pathLimit: the route MTU less 28 for IPv4 and less 48 for IPv6 (loopback);
   assert.throws(() => routeMtu(new Uint8Array(20), 5), /16 octets/);
   assert.throws(() => routeMtu(new Uint8Array(8)), /16 octets/);
 });
+
+test('headerOctets and linkText: both UDP underlays know the family from the link (a host name resolves to IPv4)', async () => {
+  const { DgramUdpUnderlay } = await import('../../src/msdl/udp-dgram.js');
+  for (const underlay of [new NativeUdpUnderlay(quiet), new DgramUdpUnderlay(quiet)]) {
+    assert.equal(underlay.headerOctets(underlay.link('192.0.2.1', 1994)), IPV4_UDP_HEADERS);
+    assert.equal(underlay.headerOctets(underlay.link('2001:db8::1', 1994)), IPV6_UDP_HEADERS);
+    assert.equal(underlay.headerOctets(underlay.link('::ffff:192.0.2.1', 1994)), IPV4_UDP_HEADERS, 'IPv4-mapped is IPv4');
+    assert.equal(underlay.headerOctets(underlay.link('localhost', 1994)), IPV4_UDP_HEADERS);
+    assert.equal(underlay.linkText(underlay.link('2001:db8::1', 1994)), '[2001:db8::1]:1994');
+    assert.equal(underlay.linkText(underlay.link('192.0.2.1', 1994)), '192.0.2.1:1994');
+  }
+});

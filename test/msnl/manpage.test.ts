@@ -59,6 +59,28 @@ test('msnl(7) has the per-type length table the codec enforces', () => {
   assert.match(page, new RegExp(`^\\.It 0-4 Ta signalling Ta exactly ${SIGNAL_SIZE}$`, 'm'));
   assert.match(page, new RegExp(`^\\.It 5 Ta reset Ta exactly ${RESET_SIZE}$`, 'm'));
   assert.match(page, new RegExp(`^\\.It 6, 7 Ta echo Ta at least ${ECHO_HEADER_SIZE}$`, 'm'));
-  assert.match(page, new RegExp(`^\\.It 8, 9 Ta probe Ta exactly ${PROBE_SIZE}$`, 'm'));
+  assert.match(page, new RegExp(`^\\.It 8, 9 Ta probe, exit probe \\(codes 0, 2\\), every reply Ta exactly ${PROBE_SIZE}$`, 'm'));
+  assert.match(page, new RegExp(`^\\.It 8 Ta size probe \\(code 1\\) Ta at least ${PROBE_SIZE}$`, 'm'));
   assert.match(page, new RegExp(`^\\.It 10 Ta data Ta at least ${DATA_HEADER_SIZE + 1}$`, 'm'));
+});
+
+test('msnl(7) EXAMPLES: the probe, size probe and exit probe lines are what the codec makes, and decode as such', async () => {
+  const { decodeMessage, encodeExitProbe, encodeProbe, encodeSizeProbe } = await import('../../src/msnl/wire.js');
+  const examples = page.slice(page.indexOf('.Sh EXAMPLES'), page.indexOf('.Sh SEE ALSO'));
+  const lines = [...examples.matchAll(/^[A-Z?]>[A-Z?] ((?:[0-9a-f]{8} ?)+)/gm)].map((m) => m[1]!.replace(/ /g, ''));
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  assert.equal(lines.length, 15, 'the worked exchange has 15 datagrams');
+  assert.equal(lines[2], hex(encodeProbe(8, 0x22222222, 0, 0x12345)));
+  assert.equal(lines[3], hex(encodeProbe(9, 0x11111111, 0, 0x12345)));
+  assert.equal(lines[4], hex(encodeSizeProbe(false, 0x22222222, 1, 0x12731)), 'the size probe, its padding not shown');
+  assert.equal(lines[5], hex(encodeSizeProbe(true, 0x11111111, 1, 0x12731)));
+  assert.equal(lines[6], hex(encodeExitProbe(false, 0x11111111, 9, 0x2a000)));
+  assert.equal(lines[7], hex(encodeExitProbe(true, 0x22222222, 9, 0x2a000)));
+  for (const [i, reply] of [[6, false], [7, true]] as const) {
+    const decoded = decodeMessage(Buffer.from(lines[i]!, 'hex'));
+    assert.ok(decoded.ok && 'exit' in decoded.msg && decoded.msg.exit === true && decoded.msg.type === (reply ? 9 : 8) && decoded.msg.seq === 9, JSON.stringify(decoded));
+  }
+  // The page's malformed cases: a padded exit probe, and a probe with a code the page does not give.
+  assert.equal(decodeMessage(Buffer.concat([Buffer.from(lines[6]!, 'hex'), Buffer.alloc(4)])).ok, false);
+  assert.equal(decodeMessage(Buffer.from(`01080003${lines[6]!.slice(8)}`, 'hex')).ok, false);
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Topology, type Host } from '../../src/demo/topology.js';
 import { requireRoot } from '../helpers/root.js';
-import { configure, startAll } from './network.js';
+import { configure, health, startAll } from './network.js';
 
 const BYTES = 8 << 20;
 const PORT = 5556;
@@ -66,6 +66,11 @@ test('ms0 TCP over an IPv6 underlay: the native batched socket, 8 MiB intact', a
     assert.equal(counters['path_too_big'], 0, JSON.stringify(counters));
     assert.ok((counters['size_probes_sent'] ?? 0) > 0, 'the path search ran');
     assert.equal(counters['size_probes_answered'], counters['size_probes_sent'], 'every size probe was answered');
+    // health and conn show print that path's MTU as the datagram plus IPv6's 48 header octets: the
+    // veth's 1500 (they printed 1480, adding IPv4's 28, before the underlay told the family).
+    const row = health(net, h1).find((r) => r.interface === 'ms0' && r.peer_ip === '10.0.0.2' && r.state === 'up') as { pmtu?: number } | undefined;
+    assert.equal(row?.pmtu, 1500, JSON.stringify(row));
+    assert.match(net.mustMsnl(h1, ['conn', 'show']), /: ms0 peer 10\.0\.0\.2 .* pmtu 1500\n/);
   } finally {
     await net.destroy();
     assert.deepEqual(net.leftovers(), [], 'no namespace is left behind');
