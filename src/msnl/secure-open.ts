@@ -9,53 +9,31 @@
 // caller (secure.ts). Nothing allocates per frame.
 
 import { copyOctets } from '../abi/bytes.js';
-import { AEAD_FAILED, AEAD_FRONT, AEAD_ITEM, Desc, describe, type AeadBatch } from '../crypto/aead.js';
-import { KEY_SIZE, TAG_SIZE } from '../crypto/primitives.js';
+import { AEAD_FAILED, AEAD_ITEM, Desc } from '../crypto/aead.js';
+import { TAG_SIZE } from '../crypto/primitives.js';
+import { AEAD_SLAB_BYTES, AEAD_SLAB_ITEMS, AeadSlab, type AeadSlabHost } from './aead-slab.js';
 import { SEALED_HEADER_SIZE } from './secure-wire.js';
 
 /** Frames per AEAD call at most, and the slab they are copied into. */
-export const OPEN_BATCH_ITEMS = 256;
-export const OPEN_BATCH_BYTES = 512 * 1024;
-/** Where the first item starts: its data AEAD_FRONT octets into the slab (one ChaCha20 call each). */
-const FIRST = AEAD_FRONT - SEALED_HEADER_SIZE;
+export const OPEN_BATCH_ITEMS = AEAD_SLAB_ITEMS;
+export const OPEN_BATCH_BYTES = AEAD_SLAB_BYTES;
 
-export interface OpenQueueHost<E, L> {
-  readonly aead: AeadBatch;
+export interface OpenQueueHost<E, L> extends AeadSlabHost {
   /**
    * One queued frame, opened: buf[offset, offset + length) is the datagram as add() took it, its
    * inner frame at SEALED_HEADER_SIZE .. length - TAG_SIZE when `ok` (it authenticated), valid
    * during the call only.
    */
   opened(entry: E, link: L, counter: number, buf: Uint8Array, offset: number, length: number, ok: boolean): void;
-  /** Runs `flush` once the current burst is over (msnld: queueMicrotask). */
-  schedule(flush: () => void): void;
 }
 
-export class OpenQueue<E, L> {
-  private readonly keys = new Uint8Array(OPEN_BATCH_ITEMS * KEY_SIZE);
-  private readonly slab = new Uint8Array(OPEN_BATCH_BYTES);
-  private readonly desc = new Uint32Array(OPEN_BATCH_ITEMS * AEAD_ITEM);
+export class OpenQueue<E, L> extends AeadSlab {
   private readonly counters = new Float64Array(OPEN_BATCH_ITEMS);
   private readonly entries: (E | undefined)[] = new Array<E | undefined>(OPEN_BATCH_ITEMS).fill(undefined);
   private readonly links: (L | undefined)[] = new Array<L | undefined>(OPEN_BATCH_ITEMS).fill(undefined);
-  private count = 0;
-  private used = FIRST;
-  /** The key of the last frame and where it sits in `keys` (a burst mostly keeps one key). */
-  private lastKey: Uint8Array | null = null;
-  private lastKeyAt = 0;
-  private keysUsed = 0;
-  private scheduled = false;
-  private opening = false;
-  private readonly task = (): void => {
-    this.scheduled = false;
-    this.flush();
-  };
 
-  constructor(private readonly host: OpenQueueHost<E, L>) {}
-
-  /** Frames waiting for flush(). */
-  get pending(): number {
-    return this.count;
+  constructor(private readonly host: OpenQueueHost<E, L>) {
+    super(host);
   }
 
   /**
@@ -65,35 +43,24 @@ export class OpenQueue<E, L> {
    * opens it at once.
    */
   add(key: Uint8Array, counter: number, entry: E, link: L, buf: Uint8Array, offset: number, length: number): boolean {
-    if (FIRST + length > this.slab.length || length < SEALED_HEADER_SIZE + TAG_SIZE || this.opening) return false;
-    if (this.count === OPEN_BATCH_ITEMS || this.used + length > this.slab.length) this.flush();
-    if (key !== this.lastKey) {
-      this.lastKeyAt = this.keysUsed;
-      this.keys.set(key, this.keysUsed);
-      this.keysUsed += KEY_SIZE;
-      this.lastKey = key;
-    }
-    const at = this.used;
+    if (length < SEALED_HEADER_SIZE + TAG_SIZE) return false;
+    const at = this.reserve(length);
+    if (at < 0) return false;
     copyOctets(buf, offset, this.slab, at, length);
-    describe(this.desc, this.count, this.lastKeyAt, counter, at, SEALED_HEADER_SIZE, at + SEALED_HEADER_SIZE, length - SEALED_HEADER_SIZE);
-    this.counters[this.count] = counter;
-    this.entries[this.count] = entry;
-    this.links[this.count++] = link;
-    this.used += length;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      this.host.schedule(this.task);
-    }
+    const i = this.commit(key, counter, at, length - SEALED_HEADER_SIZE, length);
+    this.counters[i] = counter;
+    this.entries[i] = entry;
+    this.links[i] = link;
     return true;
   }
 
   /** Opens every queued frame with one AEAD call and hands them out in order. */
   flush(): void {
     const n = this.count;
-    if (n === 0 || this.opening) return;
+    if (n === 0 || this.busy) return;
     const { desc, slab, entries, links, counters, host } = this;
     host.aead.open(this.keys, slab, desc, n);
-    this.opening = true;
+    this.busy = true;
     try {
       for (let i = 0; i < n; i++) {
         const at = i * AEAD_ITEM;
@@ -106,12 +73,8 @@ export class OpenQueue<E, L> {
         host.opened(entry, link, counters[i]!, slab, desc[at + Desc.AD_OFFSET]!, SEALED_HEADER_SIZE + sealed, result !== AEAD_FAILED && result === sealed - TAG_SIZE);
       }
     } finally {
-      this.opening = false;
-      this.keys.fill(0, 0, this.keysUsed);
       for (let i = 0; i < n; i++) entries[i] = links[i] = undefined;
-      this.count = this.keysUsed = 0;
-      this.used = FIRST;
-      this.lastKey = null;
+      this.reset();
     }
   }
 }

@@ -6,36 +6,48 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, collect, ip, prefix, udpPacket, until } from './harness.js';
 
+type Store = ReturnType<Lab['store']>;
+type Started = Awaited<ReturnType<Lab['start']>>;
+
+/**
+ * Hosts A (128.232.0.1) and B (128.232.0.2) with ms0 up and a first packet A -> B carried, and
+ * hostM: another underlay endpoint claiming A's MSNL address and A's ms0 address, started after
+ * the connection. `routeToA` adds B's route to A. Returns the daemons, what B's ms0 received, and
+ * B's connection before M spoke.
+ */
+async function aConnectionThenM(lab: Lab, routeToA: (b: Store) => void): Promise<{ A: Started; B: Started; M: Started; atB: Uint8Array[]; before: number }> {
+  const a = lab.store('hostA', '128.232.0.1');
+  const b = lab.store('hostB', '128.232.0.2');
+  a.addRoute({ prefix: prefix('128.232.0.2/32'), host: 'hostB', port: 7010 });
+  routeToA(b);
+  for (const store of [a, b]) {
+    store.addMapping({ prefix: prefix('10.0.0.1/32'), msnlAddress: ip('128.232.0.1') });
+    store.addMapping({ prefix: prefix('10.0.0.2/32'), msnlAddress: ip('128.232.0.2') });
+  }
+  a.setInterfaceAddress('ms0', { address: ip('10.0.0.1'), length: 24 }, true);
+  b.setInterfaceAddress('ms0', { address: ip('10.0.0.2'), length: 24 }, true);
+  const m = lab.store('hostM', '128.232.0.1');
+  m.addRoute({ prefix: prefix('128.232.0.2/32'), host: 'hostB', port: 7010 });
+  m.addMapping({ prefix: prefix('10.0.0.2/32'), msnlAddress: ip('128.232.0.2') });
+  m.setInterfaceAddress('ms0', { address: ip('10.0.0.1'), length: 24 }, true);
+
+  const A = await lab.start('hostA', '128.232.0.1', a);
+  const B = await lab.start('hostB', '128.232.0.2', b);
+  await until('ms0 bound on A and B', () => A.daemon.tunnels[0]!.isBound && B.daemon.tunnels[0]!.isBound);
+  const atB = collect(B.peers.get('ms0'));
+  A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 200, 1));
+  await until('A -> B', () => atB.length === 1);
+  const [before] = B.daemon.manager.connections().keys();
+  assert.ok(before !== undefined);
+  const M = await lab.start('hostM', '128.232.0.1', m);
+  await until('ms0 bound on M', () => M.daemon.tunnels[0]!.isBound);
+  return { A, B, M, atB, before };
+}
+
 test('a call from another underlay endpoint claiming a connected peer is refused and the connection carries on', async () => {
   const lab = new Lab({ seed: 5 });
   try {
-    const a = lab.store('hostA', '128.232.0.1');
-    const b = lab.store('hostB', '128.232.0.2');
-    for (const store of [a, b]) {
-      store.addRoute({ prefix: prefix('128.232.0.1/32'), host: 'hostA', port: 7010 });
-      store.addRoute({ prefix: prefix('128.232.0.2/32'), host: 'hostB', port: 7010 });
-      store.addMapping({ prefix: prefix('10.0.0.1/32'), msnlAddress: ip('128.232.0.1') });
-      store.addMapping({ prefix: prefix('10.0.0.2/32'), msnlAddress: ip('128.232.0.2') });
-    }
-    a.setInterfaceAddress('ms0', { address: ip('10.0.0.1'), length: 24 }, true);
-    b.setInterfaceAddress('ms0', { address: ip('10.0.0.2'), length: 24 }, true);
-    // The spoofer: its own underlay endpoint, but A's MSNL address and A's ms0 address.
-    const m = lab.store('hostM', '128.232.0.1');
-    m.addRoute({ prefix: prefix('128.232.0.2/32'), host: 'hostB', port: 7010 });
-    m.addMapping({ prefix: prefix('10.0.0.2/32'), msnlAddress: ip('128.232.0.2') });
-    m.setInterfaceAddress('ms0', { address: ip('10.0.0.1'), length: 24 }, true);
-
-    const A = await lab.start('hostA', '128.232.0.1', a);
-    const B = await lab.start('hostB', '128.232.0.2', b);
-    await until('ms0 bound on A and B', () => A.daemon.tunnels[0]!.isBound && B.daemon.tunnels[0]!.isBound);
-    const atB = collect(B.peers.get('ms0'));
-    A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 200, 1));
-    await until('A -> B', () => atB.length === 1);
-    const [before] = B.daemon.manager.connections().keys();
-    assert.ok(before !== undefined);
-
-    const M = await lab.start('hostM', '128.232.0.1', m);
-    await until('ms0 bound on M', () => M.daemon.tunnels[0]!.isBound);
+    const { A, B, M, atB, before } = await aConnectionThenM(lab, (b) => b.addRoute({ prefix: prefix('128.232.0.1/32'), host: 'hostA', port: 7010 }));
     const atM = collect(M.peers.get('ms0'));
     M.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 200, 0x66));
     await until('M hears the refusal', () => atM.length === 1, 8000);
@@ -56,33 +68,8 @@ test('a call from another underlay endpoint claiming a connected peer is refused
 test('a call from another exit of the caller\'s route (a standby underlay endpoint) may replace the open connection', async () => {
   const lab = new Lab({ seed: 6 });
   try {
-    const a = lab.store('hostA', '128.232.0.1');
-    const b = lab.store('hostB', '128.232.0.2');
-    a.addRoute({ prefix: prefix('128.232.0.2/32'), host: 'hostB', port: 7010 });
     // B's route to A names two exits: A's own endpoint and a standby one (hostM, the same host A restarted behind it).
-    b.addRoute({ prefix: prefix('128.232.0.1/32'), host: 'hostA', port: 7010, priority: 10, moreExits: [{ host: 'hostM', port: 7010, priority: 20 }] });
-    for (const store of [a, b]) {
-      store.addMapping({ prefix: prefix('10.0.0.1/32'), msnlAddress: ip('128.232.0.1') });
-      store.addMapping({ prefix: prefix('10.0.0.2/32'), msnlAddress: ip('128.232.0.2') });
-    }
-    a.setInterfaceAddress('ms0', { address: ip('10.0.0.1'), length: 24 }, true);
-    b.setInterfaceAddress('ms0', { address: ip('10.0.0.2'), length: 24 }, true);
-    const m = lab.store('hostM', '128.232.0.1');
-    m.addRoute({ prefix: prefix('128.232.0.2/32'), host: 'hostB', port: 7010 });
-    m.addMapping({ prefix: prefix('10.0.0.2/32'), msnlAddress: ip('128.232.0.2') });
-    m.setInterfaceAddress('ms0', { address: ip('10.0.0.1'), length: 24 }, true);
-
-    const A = await lab.start('hostA', '128.232.0.1', a);
-    const B = await lab.start('hostB', '128.232.0.2', b);
-    await until('ms0 bound on A and B', () => A.daemon.tunnels[0]!.isBound && B.daemon.tunnels[0]!.isBound);
-    const atB = collect(B.peers.get('ms0'));
-    A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 200, 1));
-    await until('A -> B', () => atB.length === 1);
-    const [before] = B.daemon.manager.connections().keys();
-    assert.ok(before !== undefined);
-
-    const M = await lab.start('hostM', '128.232.0.1', m);
-    await until('ms0 bound on M', () => M.daemon.tunnels[0]!.isBound);
+    const { B, M, atB, before } = await aConnectionThenM(lab, (b) => b.addRoute({ prefix: prefix('128.232.0.1/32'), host: 'hostA', port: 7010, priority: 10, moreExits: [{ host: 'hostM', port: 7010, priority: 20 }] }));
     M.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 200, 0x66));
     await until('B hears M', () => atB.length === 2, 8000);
     const after = [...B.daemon.manager.connections().keys()];
