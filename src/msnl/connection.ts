@@ -39,6 +39,8 @@ export class Connection<L> {
   secure: SecureConn | null = null;
   /** The exits of a route with several (exits.ts); null: the connection keeps one link. */
   exits: ExitSet<L> | null = null;
+  /** Its place in the endpoint's deadline heap (timers.ts), -1 when none. */
+  heapIndex = -1;
   /** When the peer's last probe arrived, and the gap before it (the peer's probe rate, at most MAX_PROBE_INTERVAL_MS). */
   private lastPeerProbeAt = -Infinity;
   private peerProbeIntervalMs = MAX_PROBE_INTERVAL_MS;
