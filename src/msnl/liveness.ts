@@ -31,8 +31,9 @@ export const PROBE_GRID_MS = 100;
 
 /**
  * When an originator's first probe goes (its confirm proved both directions, msnl(7) Probes):
- * between half and the whole of `intervalMs` after `now`, spread by the connection's id (random)
- * so that the connections of a call storm do not all probe together, on the probe grid.
+ * from about half (the grid point at or before it) to the whole of `intervalMs` after `now`,
+ * spread by the connection's id (random) so that a call storm's connections do not all probe
+ * together, on the probe grid.
  */
 export function firstProbeAt(connId: number, now: number, intervalMs: number): number {
   const at = Math.floor((now + intervalMs * (0.5 + (connId % 1024) / 2048)) / PROBE_GRID_MS) * PROBE_GRID_MS;
