@@ -75,12 +75,19 @@ export class HealthWatch {
 
   /**
    * Called while sample() reads its connections (from their iterable) for one found up: when it
-   * was up at the last sample too, nothing changed, it counts as seen and true is returned, so the
-   * caller need not read its health; false: hand it to sample() as usual.
+   * was up at the last sample too, or is new and nobody monitors, nothing is to be said: it counts
+   * as seen and true is returned, so the caller need not read its health; false: hand it to
+   * sample() as usual.
    */
   stillUp(conn: number): boolean {
     const entry = this.states.get(conn);
-    if (entry === undefined || entry.state !== 'up') return false;
+    if (entry === undefined) {
+      // Up at first sight (a call storm's thousands each second): news only to a monitor.
+      if (this.events.listening) return false;
+      this.states.set(conn, { state: 'up', wasUp: true, seen: this.round });
+      return true;
+    }
+    if (entry.state !== 'up') return false;
     entry.seen = this.round;
     return true;
   }

@@ -3,7 +3,7 @@
 // the ids reserved for calls still being set up, and each connection's next timer deadline in a
 // DeadlineHeap, so the timer loop visits only connections that are due. Pure.
 import type { Connection } from './connection.js';
-import { DeadlineHeap } from './timers.js';
+import { DeadlineHeap, ownSlot } from './timers.js';
 
 export class ConnectionTable<L> {
   private readonly byId = new Map<number, Connection<L>>();
@@ -11,7 +11,8 @@ export class ConnectionTable<L> {
   private readonly byRemote = new Map<number, Connection<L> | Connection<L>[]>();
   /** Ids allocated to outgoing calls not yet confirmed: traffic to them is dropped without a reset. */
   private readonly reserved = new Set<number>();
-  readonly deadlines = new DeadlineHeap<Connection<L>>();
+  /** Each connection keeps its place in this heap itself (Connection.heapIndex): no map per move. */
+  readonly deadlines = new DeadlineHeap<Connection<L>>(ownSlot);
 
   get size(): number {
     return this.byId.size;

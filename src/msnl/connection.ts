@@ -26,9 +26,9 @@ export class Connection<L> {
   nextProbeAt: number;
   lastHeardAt: number;
   lastDataAt: number;
-  /** When the peer's probe or data last arrived (rx direction proven), or -Infinity. */
+  /** When the peer's probe or data last arrived, or its confirm or request did (rx direction proven), or -Infinity. */
   rxProvenAt = -Infinity;
-  /** When one of our probes was last answered (tx direction proven), or -Infinity. */
+  /** When one of our probes was last answered, or our confirm was (tx direction proven), or -Infinity. */
   txProvenAt = -Infinity;
   rttMs = -1;
   idleSignalled = false;
@@ -39,6 +39,8 @@ export class Connection<L> {
   secure: SecureConn | null = null;
   /** The exits of a route with several (exits.ts); null: the connection keeps one link. */
   exits: ExitSet<L> | null = null;
+  /** Its place in the endpoint's deadline heap (timers.ts), -1 when none. */
+  heapIndex = -1;
   /** When the peer's last probe arrived, and the gap before it (the peer's probe rate, at most MAX_PROBE_INTERVAL_MS). */
   private lastPeerProbeAt = -Infinity;
   private peerProbeIntervalMs = MAX_PROBE_INTERVAL_MS;
@@ -69,6 +71,34 @@ export class Connection<L> {
     this.lastDataAt = createdAt;
   }
 
+  /**
+   * The originator got the call's confirm (msnl(7) Probes): it answers our request (tx proven)
+   * and came from the peer (rx proven), so our first probe goes `firstProbeInMs` later, not at
+   * once; the tx window stretches to that interval like after a stretched probe.
+   */
+  provenByConfirm(now: number, firstProbeInMs: number): void {
+    this.txProvenAt = now;
+    this.rxProvenAt = now;
+    this.nextProbeAt = now + firstProbeInMs;
+    this.probeIntervalMs = firstProbeInMs;
+  }
+
+  /**
+   * The responder accepted the call: the request (retransmitted until the confirm, so at most
+   * 1.6 s old) came from the peer, so what we receive is proven; our first probe goes at once.
+   */
+  provenByRequest(now: number): void {
+    this.rxProvenAt = now;
+  }
+
+  /**
+   * The responder's tx direction before its own probe is answered: the originator names our id,
+   * which only our confirm told it, so its first frame (probe or data) proves the confirm arrived.
+   */
+  private confirmArrived(now: number): void {
+    if (this.txProvenAt === -Infinity && this.role === 'responder') this.txProvenAt = now;
+  }
+
   /** Records a probe being sent; returns its sequence number. */
   probeSent(now: number, intervalMs: number): number {
     const seq = this.probeSeq;
@@ -97,12 +127,14 @@ export class Connection<L> {
   peerProbed(now: number): void {
     if (Number.isFinite(this.lastPeerProbeAt)) this.peerProbeIntervalMs = Math.min(Math.max(now - this.lastPeerProbeAt, 0), MAX_PROBE_INTERVAL_MS);
     this.lastPeerProbeAt = now;
+    this.confirmArrived(now);
     this.rxProvenAt = now;
     this.lastHeardAt = now;
   }
 
   /** Data arrived (length octets, one whole packet when `packet`). */
   dataReceived(now: number, length: number, packet: boolean): void {
+    this.confirmArrived(now);
     this.rxProvenAt = now;
     this.lastHeardAt = now;
     this.lastDataAt = now;

@@ -20,7 +20,7 @@ import { Echoes } from './echoes.js';
 import { defaultLinkBytes, type EndpointOptions } from './endpoint-options.js';
 import { ExitPaths } from './exit-paths.js';
 import { callLinks, exitSetFor, type ExitInfo } from './exits.js';
-import { connectionDeadline, probeInterval, runConnectionTimers, type LivenessHost } from './liveness.js';
+import { connectionDeadline, firstProbeAt, probeInterval, runConnectionTimers, type LivenessHost } from './liveness.js';
 import { PathProbes } from './path-probes.js';
 import { ReceivePath } from './receive-path.js';
 import { Reassembler, type ReassemblyCounters } from './sar.js';
@@ -345,9 +345,14 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       // A responder's keys come with its sealed confirm; until then nothing can be sent in the clear.
       if (conn.secure === null) conn.secure = this.secure.newSecureConn(key instanceof Uint8Array ? key : new Uint8Array(32));
     }
-    // Its first probe goes at once (msnl(7)).
-    this.conns.add(conn, conn.createdAt);
-    this.scheduleAt(conn.createdAt);
+    // msnl(7) Probes: the call proved what it could. An originator's confirm proved both
+    // directions, so its first probe waits up to one interval; a responder's request proved what
+    // it receives, and its first probe goes at once.
+    if (role === 'originator') conn.provenByConfirm(now, firstProbeAt(id, now, probeInterval(this.config, this.conns.size + 1)) - now);
+    else conn.provenByRequest(now);
+    const at = connectionDeadline(conn, this.config, this.secure.nextDeadline(conn));
+    this.conns.add(conn, at);
+    this.scheduleAt(at);
     return conn;
   }
 

@@ -30,6 +30,17 @@ export function connectionDeadline<L>(conn: Connection<L>, config: EndpointConfi
 export const PROBE_GRID_MS = 100;
 
 /**
+ * When an originator's first probe goes (its confirm proved both directions, msnl(7) Probes):
+ * from about half (the grid point at or before it) to the whole of `intervalMs` after `now`,
+ * spread by the connection's id (random) so that a call storm's connections do not all probe
+ * together, on the probe grid.
+ */
+export function firstProbeAt(connId: number, now: number, intervalMs: number): number {
+  const at = Math.floor((now + intervalMs * (0.5 + (connId % 1024) / 2048)) / PROBE_GRID_MS) * PROBE_GRID_MS;
+  return at > now ? at : now + intervalMs;
+}
+
+/**
  * The probe interval with `connections` open: config.probeIntervalMs, stretched so that all of
  * them together send at most config.probesPerSecond, and never beyond MAX_PROBE_INTERVAL_MS.
  */

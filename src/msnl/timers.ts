@@ -3,10 +3,39 @@
 // timer loop touches only what is due, never every item. Pure; time is whatever number the caller
 // uses (the endpoint's injected clock).
 
+/** Where an item's place in the heap is kept: on the item itself (no map look-up per move), or in a map. */
+export interface HeapSlot<T> {
+  get(item: T): number | undefined;
+  set(item: T, index: number): void;
+  delete(item: T): void;
+  clear(): void;
+}
+
+/** The slot of an item that keeps its own heap index in `heapIndex` (-1: not in the heap). One heap per item. */
+export interface HeapIndexed {
+  heapIndex: number;
+}
+
+export function ownSlot<T extends HeapIndexed>(items: () => Iterable<T>): HeapSlot<T> {
+  return {
+    get: (item) => (item.heapIndex < 0 ? undefined : item.heapIndex),
+    set: (item, index) => void (item.heapIndex = index),
+    delete: (item) => void (item.heapIndex = -1),
+    clear: () => {
+      for (const item of items()) item.heapIndex = -1;
+    },
+  };
+}
+
 export class DeadlineHeap<T> {
   private readonly items: T[] = [];
   private readonly ats: number[] = [];
-  private readonly index = new Map<T, number>();
+  private readonly index: HeapSlot<T>;
+
+  /** `slot`: where each item's place is kept (default: a map, for items of any kind). */
+  constructor(slot?: (items: () => Iterable<T>) => HeapSlot<T>) {
+    this.index = slot === undefined ? new Map<T, number>() : slot(() => this.items);
+  }
 
   get size(): number {
     return this.items.length;
@@ -65,9 +94,9 @@ export class DeadlineHeap<T> {
   }
 
   clear(): void {
+    this.index.clear();
     this.items.length = 0;
     this.ats.length = 0;
-    this.index.clear();
   }
 
   private up(i: number): void {

@@ -34,3 +34,29 @@ test('HealthWatch.stillUp: a tunnel up at the last sample and up now is kept wit
   watch.sample(connections(new Map([[2, true]])));
   assert.equal(watch.size, 1, 'a connection that went is forgotten');
 });
+
+test('HealthWatch.stillUp: with nobody monitoring, a new tunnel up at first sight is not read; once it goes down that is logged as after any up', () => {
+  const events = new DaemonEvents(() => 0);
+  const warned: string[] = [];
+  const quiet = () => undefined;
+  const watch = new HealthWatch({ error: quiet, warn: (t: string) => warned.push(t), info: quiet, debug: quiet, verbose: quiet } as unknown as Logger, events);
+  let reads = 0;
+  function* connections(up: ReadonlyMap<number, boolean>): IterableIterator<WatchedConnection> {
+    for (const [conn, isUp] of up) {
+      if (isUp && watch.stillUp(conn)) continue;
+      reads++;
+      yield { conn, interfaceName: 'ms0', peerIp: 0x0a000000 + conn, remoteMsnl: 0x80e80000 + conn, health: health(isUp) };
+    }
+  }
+  watch.sample(connections(new Map([[1, true], [2, true], [3, false]])));
+  assert.equal(reads, 1, 'only the one not up is read');
+  assert.equal(watch.size, 3, 'all three are watched');
+  watch.sample(connections(new Map([[1, false], [2, true], [3, false]])));
+  assert.equal(warned.length, 1, `the first one going down is logged (it was up): ${warned.join('; ')}`);
+  assert.match(warned[0] ?? '', /connection 1,.*\) down/);
+  const states: string[] = [];
+  events.subscribe((e) => states.push(`${e.connection} ${e.state}`));
+  reads = 0;
+  watch.sample(connections(new Map([[1, false], [2, true], [3, false], [4, true]])));
+  assert.deepEqual(states, ['4 up'], 'a monitor is told of a new tunnel up');
+});

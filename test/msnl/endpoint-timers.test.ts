@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryHub } from '../../src/msdl/memory.js';
 import { MsgType, Reason } from '../../src/msnl/constants.js';
-import { encodeReset } from '../../src/msnl/wire.js';
+import { encodeProbe, encodeReset } from '../../src/msnl/wire.js';
 import { probeInterval } from '../../src/msnl/liveness.js';
 import { DEFAULT_ENDPOINT_CONFIG } from '../../src/msnl/types.js';
 import { FakeClock, makeNode, run } from './harness.js';
@@ -115,4 +115,53 @@ test('a reset of a callee\'s connection that never heard its caller is that call
   const opened = c.ep.connections()[0]!;
   c.ep.receive(encodeReset(opened.remoteConnId, Reason.UNKNOWN_CONNECTION), hub.peer('a'));
   assert.deepEqual(c.rec.disconnected.at(-1), { connId: opened.connId, reason: Reason.TIMEOUT, byPeer: true }, 'reset before anything was heard: the caller gave up');
+});
+
+test('the caller counts the confirm as proof of both directions and probes first within one interval; the callee probes at once (msnl(7) Probes)', () => {
+  const clock = new FakeClock();
+  const hub = new MemoryHub({ clock, seed: 7, loss: 0, delayMs: 1 });
+  const a = makeNode(hub, clock, 'a', A, 1, { probeIntervalMs: 2000 }, { capture: true });
+  const b = makeNode(hub, clock, 'b', B, 2, { probeIntervalMs: 2000 }, { capture: true });
+  b.ep.listen(0x1234);
+  const COUNT = 40;
+  for (let i = 0; i < COUNT; i++) a.ep.connect({ remoteAddress: B, remotePort: 0x1234, localPort: 0x1000 + i, ipa: 1, link: hub.peer('b') });
+  assert.ok(run(hub, clock, [a, b], () => a.rec.connected.length === COUNT, 5000));
+  const isProbe = (s: { bytes: Uint8Array }): boolean => s.bytes[1] === MsgType.PROBE && s.bytes[3] === 0;
+  for (const { conn } of a.rec.connected) assert.equal(a.ep.health(conn.connId)?.up, true, 'the caller is up the moment its confirm arrives');
+  assert.equal(a.sent.filter(isProbe).length, 0, 'and sent no probe for it');
+  run(hub, clock, [a, b], () => false, 10);
+  assert.equal(b.sent.filter(isProbe).length, COUNT, 'the callee probes each new connection at once');
+  for (const c of b.ep.connections()) assert.equal(b.ep.health(c.connId)?.up, true, 'and is up once the reply is in');
+  // The caller's first probes: between half and the whole interval on, spread over the 100 ms grid.
+  const perStep: number[] = [];
+  for (let step = 0; step < 22; step++) {
+    const before = a.sent.filter(isProbe).length;
+    run(hub, clock, [a, b], () => false, 100);
+    perStep.push(a.sent.filter(isProbe).length - before);
+    for (const { conn } of a.rec.connected) assert.equal(a.ep.isUp(conn.connId), true, `still up ${clock.t} ms on`);
+  }
+  assert.equal(perStep.slice(0, 9).reduce((x, y) => x + y, 0), 0, `no caller probe in the first 0.9 s (${perStep.join(' ')})`);
+  assert.equal(perStep.reduce((x, y) => x + y, 0), COUNT, `one first probe each within the interval (${perStep.join(' ')})`);
+  assert.ok(perStep.filter((n) => n > 0).length >= 5, `spread over the grid, not all at once (${perStep.join(' ')})`);
+  assert.ok(perStep.every((n) => n < COUNT / 2), `(${perStep.join(' ')})`);
+});
+
+test('a callee whose own first probe goes unanswered counts the caller\'s first frame on the new connection as its sending direction proven', () => {
+  const clock = new FakeClock();
+  const hub = new MemoryHub({ clock, seed: 8, loss: 0, delayMs: 1 });
+  const a = makeNode(hub, clock, 'a', A, 1);
+  const b = makeNode(hub, clock, 'b', B, 2);
+  b.ep.listen(0x1234);
+  a.ep.connect({ remoteAddress: B, remotePort: 0x1234, localPort: 0x1000, ipa: 1, link: hub.peer('b') });
+  assert.ok(run(hub, clock, [a, b], () => b.ep.connectionCount === 1, 5000), 'b accepted');
+  const opened = b.ep.connections()[0]!;
+  assert.deepEqual([b.ep.health(opened.connId)?.rxProven, b.ep.health(opened.connId)?.txProven], [true, false], 'the request proved only what b receives');
+  // A frame naming b's id, which only b's confirm told a: b's confirm arrived.
+  b.ep.receive(encodeProbe(MsgType.PROBE, opened.connId, 0, 0), hub.peer('a'));
+  assert.equal(b.ep.health(opened.connId)?.up, true, 'up on the caller\'s first probe, before its own is answered');
+  // A second frame proves no more than the first: the proof stays dated by it and lapses.
+  hub.detach('a');
+  run(hub, clock, [b], () => false, 5000 + 100);
+  b.ep.receive(encodeProbe(MsgType.PROBE, opened.connId, 1, 0), hub.peer('a'));
+  assert.deepEqual([b.ep.health(opened.connId)?.rxProven, b.ep.health(opened.connId)?.txProven], [true, false], 'later frames prove only what b receives');
 });

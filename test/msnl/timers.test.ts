@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeadlineHeap } from '../../src/msnl/timers.js';
+import { DeadlineHeap, ownSlot } from '../../src/msnl/timers.js';
 
 test('DeadlineHeap pops items in deadline order, only once due', () => {
   const heap = new DeadlineHeap<string>();
@@ -35,16 +35,18 @@ test('DeadlineHeap moves and deletes deadlines', () => {
   assert.equal(heap.peekAt(), Infinity);
 });
 
-test('DeadlineHeap agrees with a sorted list over random sets, moves and deletes', () => {
+for (const kind of ['a map', 'the items themselves'] as const) test(`DeadlineHeap (places kept in ${kind}) agrees with a sorted list over random sets, moves and deletes`, () => {
   let seed = 12345;
   const rand = (n: number): number => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return seed % n;
   };
-  const heap = new DeadlineHeap<number>();
-  const model = new Map<number, number>();
+  const items = Array.from({ length: 200 }, (_, i) => ({ i, heapIndex: -1 }));
+  type Item = (typeof items)[number];
+  const heap = kind === 'a map' ? new DeadlineHeap<Item>() : new DeadlineHeap<Item>(ownSlot);
+  const model = new Map<Item, number>();
   for (let step = 0; step < 5000; step++) {
-    const key = rand(200);
+    const key = items[rand(200)]!;
     const op = rand(10);
     if (op < 6) {
       const at = rand(10_000);
@@ -65,5 +67,8 @@ test('DeadlineHeap agrees with a sorted list over random sets, moves and deletes
     }
     assert.equal(heap.size, model.size);
     assert.equal(heap.peekAt(), model.size === 0 ? Infinity : Math.min(...model.values()));
+    if (kind !== 'a map') assert.equal(key.heapIndex >= 0, model.has(key), 'an item knows whether it is in the heap');
   }
+  heap.clear();
+  assert.ok(kind === 'a map' || items.every((item) => item.heapIndex === -1), 'clear() forgets every place');
 });
