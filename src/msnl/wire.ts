@@ -170,12 +170,6 @@ export function encodeExitProbe(reply: boolean, connId: number, seq: number, sta
   return out;
 }
 
-/** True when frame buf[offset, offset + length) is an exit probe or its reply (a sealed frame's inner frame too). */
-export function isExitProbe(buf: Uint8Array, offset: number, length: number): boolean {
-  const type = buf[offset + 1];
-  return length === PROBE_SIZE && (type === MsgType.PROBE || type === MsgType.PROBE_REPLY) && buf[offset + 3] === EXIT_PROBE_CODE;
-}
-
 /**
  * True when frame buf[offset, offset + length) is an exit probe, a size probe, or a reply to one:
  * frames sent to (or answered from) an exit that is not necessarily the one in use, so they never
