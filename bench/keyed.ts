@@ -8,15 +8,18 @@
 //   [--cpu-prof DIR] (V8 profiles of every msnld) [--perf DIR] (`perf record -g` of both msnld
 //   during each TCP run, JavaScript frames named by --perf-basic-prof) [--first-only] (no TCP runs)
 //   [--iface N] (the TCP runs over msN instead of ms0: ms3 moves 64 KiB packets)
+//   [--udp64] (iperf3 -u -l 64 -b 0 instead of TCP: thousands of datagrams received a second, and
+//   msnld CPU microseconds per datagram, both ends)
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Topology } from '../src/demo/topology.js';
-import { cpuPercent, median, parseIperfTcp, parseProcStatTicks } from './measure.js';
+import { cpuPercent, median, parseIperfTcp, parseIperfUdp, parseProcStatTicks } from './measure.js';
 import { MsnlPeer, msnlAddress } from './peers/msnl.js';
 import { IperfServer, firstReply } from './traffic.js';
 
 interface Samples {
+  /** Gbit/s of TCP, or with --udp64 thousands of 64-octet datagrams received a second. */
   tcpGbps: number[];
   cpu: number[];
   firstMs: number[];
@@ -59,9 +62,21 @@ async function round(topology: Topology, auth: boolean, seconds: number, into: S
     const t0 = ticks(pids);
     const started = process.hrtime.bigint();
     const recorded = perfDir === undefined ? Promise.resolve() : perfRecord(perfDir, auth ? 'keyed' : 'plain', pids, Math.max(1, seconds - 1));
-    const out = await topology.execAsync(topology.host(1), ['iperf3', '-J', '-t', String(seconds), '-c', msnlAddress(iface, 2), '-B', msnlAddress(iface, 1)], (seconds + 20) * 1000);
+    const udp = process.argv.includes('--udp64') ? ['-u', '-l', '64', '-b', '0'] : [];
+    const out = await topology.execAsync(topology.host(1), ['iperf3', '-J', '-t', String(seconds), '-c', msnlAddress(iface, 2), '-B', msnlAddress(iface, 1), ...udp], (seconds + 20) * 1000);
     const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
     await recorded;
+    if (udp.length > 0) {
+      const small = parseIperfUdp(out.stdout || out.stderr);
+      if (small instanceof Error) console.log(`${auth ? 'keyed' : 'plain'}: iperf3: ${small.message}`);
+      else {
+        const cpuUs = ((ticks(pids) - t0) / 100) * 1e6 / (small.receivedPerSecond * seconds);
+        console.log(`${auth ? 'keyed' : 'plain'}: ${(small.receivedPerSecond / 1e3).toFixed(1)} kpps, ${cpuUs.toFixed(1)} us msnld CPU per datagram`);
+        into.tcpGbps.push(small.receivedPerSecond / 1e3);
+        into.cpu.push(cpuUs);
+      }
+      return;
+    }
     const tcp = parseIperfTcp(out.stdout || out.stderr);
     if (tcp instanceof Error) console.log(`${auth ? 'keyed' : 'plain'}: iperf3: ${tcp.message}`);
     else {
@@ -114,6 +129,11 @@ async function main(): Promise<number> {
     await topology.destroy();
   }
   const f = (n: number, d = 2): string => n.toFixed(d);
+  if (process.argv.includes('--udp64') && plain.tcpGbps.length > 0) {
+    console.log(`ms${iface} UDP 64 B (kpkt/s received, median of ${rounds} x ${seconds} s): plain ${f(median(plain.tcpGbps), 1)}, keyed ${f(median(keyed.tcpGbps), 1)}, keyed/plain ${f(median(keyed.tcpGbps) / median(plain.tcpGbps))}`);
+    console.log(`msnld CPU per datagram, both ends (us): plain ${f(median(plain.cpu), 1)}, keyed ${f(median(keyed.cpu), 1)}`);
+    return 0;
+  }
   if (plain.tcpGbps.length === 0) {
     console.log(`first reply, ms0..ms3 (ms, median of ${plain.firstMs.length} / ${keyed.firstMs.length}): plain ${f(median(plain.firstMs))}, keyed ${f(median(keyed.firstMs))}`);
     return 0;

@@ -1,7 +1,7 @@
 // npm run bench: msnl (plain, and keyed: `msnl ms0 (auth)`) against OpenVPN (no crypto),
 // wireguard-go, the kernel VXLAN tunnel and the bare underlay, over the two-namespace veth topology
 // of src/demo/topology.ts (underlay MTU 1500). Prints one table with the ratios msnl/OpenVPN,
-// msnl/kernel and keyed msnl/wireguard-go and /plain ms0, writes the raw samples as JSON
+// msnl/kernel and keyed msnl/wireguard-go, /plain, /OpenVPN and keyed ms3/kernel, writes the raw samples as JSON
 // into bench/results/, and removes everything it created (also on failure and on SIGINT/SIGTERM).
 // Flags: --quick (a smoke run: 1 s runs, 1 repetition, smaller control figures), --out FILE,
 // --only NAME[,NAME] (only those peers' data runs: no control figures, no lookups), --seconds N,
@@ -17,7 +17,7 @@ import { measurePrefixLookups } from './lookups.js';
 import { runFleetBench } from './fleet.js';
 import { measureConnectionScale, renderConnectionScale } from './scale-connections.js';
 import { underlayPeer, vxlanPeer } from './peers/kernel.js';
-import { AUTH_LABEL, MsnlPeer, SMALL_PATH_LABEL, msnlAddress } from './peers/msnl.js';
+import { AUTH_LABEL, AUTH_MS3_LABEL, MsnlPeer, SMALL_PATH_LABEL, msnlAddress } from './peers/msnl.js';
 import { NodeRelayPeer } from './peers/node-relay.js';
 import { OpenvpnPeer } from './peers/openvpn.js';
 import type { Peer } from './peers/peer.js';
@@ -52,6 +52,10 @@ export const RATIOS: readonly RatioSpec[] = [
   // Secure MSNL against the tunnel users hold it to (which also encrypts), and its cost over plain.
   { over: AUTH_LABEL, under: 'wireguard-go', label: 'auth/wireguard-go' },
   { over: AUTH_LABEL, under: 'msnl ms0', label: 'auth/ms0' },
+  // Issue 20: keyed ms3 against the kernel tunnel (target >= 0.5), keyed 64-byte UDP against OpenVPN (>= 2).
+  { over: AUTH_MS3_LABEL, under: KERNEL, label: 'ms3 auth/kernel' },
+  { over: AUTH_LABEL, under: 'OpenVPN', label: 'auth/OpenVPN' },
+  { over: AUTH_MS3_LABEL, under: 'msnl ms3', label: 'ms3 auth/plain' },
   { over: 'msnl ms0 IPv6', under: 'msnl ms0', label: 'ms0 IPv6/IPv4' },
   // The same ms0 over 1400-octet underlay links (path MTU search, segments cut to the path): target >= 0.85.
   { over: SMALL_PATH_LABEL, under: 'msnl ms0', label: 'ms0 u1400/u1500' },
@@ -147,7 +151,7 @@ async function main(): Promise<number> {
           let more: number | Error;
           if (peer instanceof MsnlPeer) {
             // One more fresh call per row, on an interface nothing has used yet (ms1 for ms0, ms2 for ms3).
-            const spare = p.label === 'msnl ms3' ? 2 : 1;
+            const spare = p.label === 'msnl ms3' || p.label === AUTH_MS3_LABEL ? 2 : 1;
             more = await firstReply(topology, { ...p, client: msnlAddress(spare, 1), server: msnlAddress(spare, 2) });
           } else {
             // The peers are cheap to rebuild: tear down, set up again, and time the first packet once more.
@@ -168,7 +172,7 @@ async function main(): Promise<number> {
       } catch (error) {
         const reason = (error as Error).message.split('\n')[0] ?? 'failed';
         log(`${peer.name}: ${reason}`);
-        const labels = peer === msnl ? ['msnl ms0', 'msnl ms3'] : peer === msnlAuth ? [AUTH_LABEL] : peer === msnl6 ? ['msnl ms0 IPv6'] : peer === msnlSmall ? [SMALL_PATH_LABEL] : [peer.name];
+        const labels = peer === msnl ? ['msnl ms0', 'msnl ms3'] : peer === msnlAuth ? [AUTH_LABEL, AUTH_MS3_LABEL] : peer === msnl6 ? ['msnl ms0 IPv6'] : peer === msnlSmall ? [SMALL_PATH_LABEL] : [peer.name];
         for (const label of labels) columns.set(label, { ...emptyFigures(reason), ...(label === 'msnl ms0' ? { mapImportMs: reason, rssMiB: reason } : {}) });
         if (peer === msnl) notes.push(`msnl failed: ${(error as Error).message}\n${topology.tail(topology.host(1), 8)}`);
       } finally {
@@ -190,7 +194,7 @@ async function main(): Promise<number> {
     columns.set('msnl ms0', ms0);
   }
 
-  const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'node relay', 'msnl ms0', AUTH_LABEL, 'msnl ms3', 'msnl ms0 IPv6', SMALL_PATH_LABEL];
+  const order = ['underlay', KERNEL, 'wireguard-go', 'OpenVPN', 'node relay', 'msnl ms0', AUTH_LABEL, 'msnl ms3', AUTH_MS3_LABEL, 'msnl ms0 IPv6', SMALL_PATH_LABEL];
   const table: Column[] = order.filter((label) => columns.has(label)).map((label) => ({ label, values: columns.get(label) ?? {} }));
   const seconds = (Date.now() - started) / 1000;
   console.log('');

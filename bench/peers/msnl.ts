@@ -1,7 +1,7 @@
 // msnl itself: msnld on hosts 1 and 2, configured through the msnl CLI exactly as an operator
 // would, with ms0 (MTU 1500) and ms3 (MTU 65535) up, plus ms1/ms2 for fresh call-setup samples.
 // Plain (routes `auth none`), or with `auth: true` keyed secure MSNL (host keys, routes `key
-// PUBKEY`): then only ms0 is measured, as the column `msnl ms0 (auth)`. With family 6 the daemons
+// PUBKEY`): ms0 and ms3 are measured, as the columns `msnl ms0 (auth)` and `msnl ms3 (auth)`. With family 6 the daemons
 // listen and route on the IPv6 underlay addresses of a dual-stack topology, and only ms0 is
 // measured (the row "msnl ms0 IPv6", beside the IPv4 one).
 import { rmSync } from 'node:fs';
@@ -16,6 +16,8 @@ export function msnlAddress(iface: number, index: number): string {
 
 /** The column label of the keyed ms0 path. */
 export const AUTH_LABEL = 'msnl ms0 (auth)';
+/** The column label of the keyed ms3 path (64 KiB packets, each cut into sealed segments). */
+export const AUTH_MS3_LABEL = 'msnl ms3 (auth)';
 /** The column label of plain ms0 over an underlay whose links are 1400 octets (issue 14). */
 export const SMALL_PATH_LABEL = 'msnl ms0 u1400';
 
@@ -75,8 +77,8 @@ export class MsnlPeer implements Peer {
         this.note = (this.note === undefined ? '' : this.note + '; ') + `msnld on h${host.index} runs but did not answer the readiness probe: ${(error as Error).message.split('\n')[0]}`;
       }
     }
-    return (this.auth || this.family === 6 || this.underlayMtu !== undefined ? [0] : [0, 3]).map((iface) => ({
-      label: this.auth ? AUTH_LABEL : this.underlayMtu !== undefined ? SMALL_PATH_LABEL : `msnl ms${iface}${this.family === 6 ? ' IPv6' : ''}`,
+    return (this.family === 6 || this.underlayMtu !== undefined ? [0] : [0, 3]).map((iface) => ({
+      label: this.auth ? (iface === 3 ? AUTH_MS3_LABEL : AUTH_LABEL) : this.underlayMtu !== undefined ? SMALL_PATH_LABEL : `msnl ms${iface}${this.family === 6 ? ' IPv6' : ''}`,
       client: msnlAddress(iface, 1),
       server: msnlAddress(iface, 2),
       mtu: TUNNEL_INTERFACES[iface]!.mtu,
