@@ -149,7 +149,7 @@ export class KernelTun implements TunDevice {
     if (vnetHeader) {
       this.framing = new VnetFraming(
         {
-          readFrames: (bufs, sizes) => this.readPlain(bufs, sizes, 0),
+          readFrames: (_bufs, sizes, slab, stride) => this.readSlab(slab, stride, sizes),
           writeFrame: (header, buf, offset, length) => this.counted(this.native.writeWithHeader(this.live('write'), header, buf, offset, length)),
         },
         OFFLOAD_READ_BATCH,
@@ -209,6 +209,13 @@ export class KernelTun implements TunDevice {
   /** One native batch of reads, one packet (or frame) each. */
   private readPlain(bufs: readonly Uint8Array[], sizes: Int32Array, offset: number): number {
     const n = this.native.readBatch(this.live('read'), bufs, sizes, offset);
+    if (n < 0) throw tunError(this.name, 'read', n);
+    return n;
+  }
+
+  /** One native batch of reads into one slab (the offload framing's frames), one frame each. */
+  private readSlab(slab: Uint8Array, stride: number, sizes: Int32Array): number {
+    const n = this.native.readSlab(this.live('read'), slab, stride, sizes);
     if (n < 0) throw tunError(this.name, 'read', n);
     return n;
   }

@@ -45,6 +45,9 @@ export interface NativeTun {
   /** Reads up to min(bufs.length, sizes.length) packets, one read each, into bufs[i] at offset;
    *  sizes[i] = length. Returns the count (stops at EAGAIN), or -errno when the first read failed. */
   readBatch(fd: number, bufs: readonly Uint8Array[], sizes: Int32Array, offset: number): number;
+  /** As readBatch, into one slab: packet i at slab[i * stride] (at most `stride` octets), for up
+   *  to min(sizes.length, slab.length / stride) packets. Throws TypeError on wrong arguments. */
+  readSlab(fd: number, slab: Uint8Array, stride: number, sizes: Int32Array): number;
   /** Writes one packet; returns bytes written or -errno. */
   write(fd: number, buf: Uint8Array, offset: number, length: number): number;
   /** One writev of `header` (a virtio_net_hdr) then the packet; bytes written or -errno. */

@@ -14,8 +14,9 @@ export interface FrameIo {
   /**
    * Reads up to min(bufs.length, sizes.length) frames (virtio_net_hdr + packet), frame i into
    * bufs[i] at 0 and its length into sizes[i]. Returns the count; fewer than asked means drained.
+   * bufs[i] is slab[i * stride, (i + 1) * stride): a reader may fill the slab in one native call.
    */
-  readFrames(bufs: readonly Uint8Array[], sizes: Int32Array): number;
+  readFrames(bufs: readonly Uint8Array[], sizes: Int32Array, slab: Uint8Array, stride: number): number;
   /** Writes the 10-octet header and then buf[off, off+len) as one frame; false when refused. */
   writeFrame: VnetWrite;
 }
@@ -35,6 +36,8 @@ export interface OffloadCounters {
 }
 
 export class VnetFraming {
+  /** The frames read in one batch: views of one slab (FrameIo.readFrames). */
+  private readonly slab: Uint8Array;
   private readonly frames: Uint8Array[];
   private readonly frameSizes: Int32Array;
   private frameCount = 0;
@@ -59,7 +62,9 @@ export class VnetFraming {
     batch: number,
     udp = false,
   ) {
-    this.frames = Array.from({ length: Math.max(1, batch) }, () => new Uint8Array(VNET_HDR_LEN + MAX_IP_PACKET));
+    const stride = VNET_HDR_LEN + MAX_IP_PACKET;
+    this.slab = new Uint8Array(Math.max(1, batch) * stride);
+    this.frames = Array.from({ length: Math.max(1, batch) }, (_, i) => this.slab.subarray(i * stride, (i + 1) * stride));
     this.frameSizes = new Int32Array(this.frames.length);
     this.coalescer = new GroCoalescer(io.writeFrame, MAX_IP_PACKET, udp);
   }
@@ -93,7 +98,7 @@ export class VnetFraming {
       if (this.frameNext === this.frameCount) {
         this.frameNext = 0;
         this.frameCount = 0;
-        this.frameCount = this.io.readFrames(this.frames, this.frameSizes);
+        this.frameCount = this.io.readFrames(this.frames, this.frameSizes, this.slab, VNET_HDR_LEN + MAX_IP_PACKET);
         if (this.frameCount === 0) break;
       }
       const k = this.frameNext++;

@@ -46,6 +46,18 @@ test('UDP datagrams written into an offloading ms0 are joined into UDP_L4 super-
   assert.equal(r.segmentsJoined, uso ? 40 : 0);
 });
 
+test('an offloading ms0 reads its frames in one slab (readSlab): 100 datagrams of 1..100 octets arrive whole and in order; bad arguments throw TypeError', (t) => {
+  if (!requireRoot(t)) return;
+  const r = runInNetns('slab-read');
+  assert.equal(r.error, undefined);
+  assert.equal(r.received, 100);
+  assert.equal(r.inOrder, true, 'lengths 1..100 in order');
+  assert.equal(r.intact, true, 'every payload octet as sent');
+  assert.deepEqual(r.refusals, ['TypeError', 'TypeError', 'TypeError']);
+  assert.equal(r.empty, 0, 'a drained device reads nothing');
+  assert.equal(r.tooShort, 0, 'a slab shorter than one stride holds no packet');
+});
+
 test('with UV_THREADPOOL_SIZE=4 and ms0..ms3 open and idle, fs.promises.readFile completes within a second', (t) => {
   if (!requireRoot(t)) return;
   const r = runInNetns('threadpool', { UV_THREADPOOL_SIZE: '4' });

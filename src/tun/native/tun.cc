@@ -156,6 +156,44 @@ Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, i);
 }
 
+// readSlab(fd, slab, stride, sizes) -> n >= 0 packets read, or -errno when the first read failed.
+// As readBatch, but packet i lands at slab[i * stride] (at most stride octets) and sizes[i] gets its
+// length: one Uint8Array for the whole batch, so a read costs no N-API lookup of its own buffer
+// (readBatch's BufferAt was 7 % of a sending msnld's CPU with 64-octet packets).
+Napi::Value ReadSlab(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsNumber() || !info[3].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      info[3].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    ThrowType(env, "readSlab expects (fd: number, slab: Uint8Array, stride: number, sizes: Int32Array)");
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Uint8Array slab = info[1].As<Napi::Uint8Array>();
+  int64_t stride = info[2].As<Napi::Number>().Int64Value();
+  Napi::Int32Array sizes = info[3].As<Napi::Int32Array>();
+  if (stride <= 0 || stride > 0x7fffffff) {
+    ThrowType(env, "stride must be 1..2^31-1");
+    return env.Undefined();
+  }
+  uint64_t n = sizes.ElementLength();
+  if (slab.ElementLength() / static_cast<uint64_t>(stride) < n) n = slab.ElementLength() / static_cast<uint64_t>(stride);
+  uint8_t* base = slab.Data();
+  int32_t* out = sizes.Data();
+  uint64_t i = 0;
+  while (i < n) {
+    ssize_t r = read(fd, base + i * static_cast<uint64_t>(stride), static_cast<size_t>(stride));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (i == 0) return Napi::Number::New(env, -errno);
+      break;  // the error shows again on the next call
+    }
+    out[i++] = static_cast<int32_t>(r);
+  }
+  return Napi::Number::New(env, static_cast<double>(i));
+}
+
 // The packet argument (buf, offset, length) at info[index..index+2] as an iovec; false (TypeError
 // thrown) when it runs beyond the buffer.
 bool PacketAt(const Napi::CallbackInfo& info, size_t index, struct iovec* out) {
@@ -267,6 +305,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openTun", Napi::Function::New(env, OpenTun));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("readBatch", Napi::Function::New(env, ReadBatch));
+  exports.Set("readSlab", Napi::Function::New(env, ReadSlab));
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("writeBatch", Napi::Function::New(env, WriteBatch));
   exports.Set("writeWithHeader", Napi::Function::New(env, WriteWithHeader));
