@@ -263,6 +263,16 @@ export class Reassembler {
 
 function insertRange(partial: Partial, start: number, end: number): 'ok' | 'duplicate' | 'overlap' {
   const { starts, ends } = partial;
+  const last = starts.length - 1;
+  // In order (the common case: a run of segments as they were sent): after every range so far,
+  // appended without scanning the list or splicing into it (45 segments per 64 KiB ms3 packet
+  // made the scan and splice a few percent of a receiving msnld).
+  if (last < 0 || starts[last]! < start) {
+    if (last >= 0 && ends[last]! > start) return 'overlap';
+    starts.push(start);
+    ends.push(end);
+    return 'ok';
+  }
   let i = 0;
   while (i < starts.length && starts[i]! < start) i++;
   if (i < starts.length && starts[i] === start && ends[i] === end) return 'duplicate';
