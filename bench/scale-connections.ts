@@ -51,6 +51,27 @@ function ticksOf(pid: number): number {
   return ticks instanceof Error ? NaN : ticks;
 }
 
+/** System (kernel) CPU ticks of a process alone (stime, field 15 of /proc/PID/stat). */
+function systemTicksOf(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(text.slice(text.lastIndexOf(')') + 2).trim().split(/\s+/)[12]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU ticks of the swarm's processes together. */
+function swarmTicks(swarm: Swarm): number {
+  return swarm.pids.reduce((sum, pid) => {
+    try {
+      return sum + ticksOf(pid);
+    } catch {
+      return NaN;
+    }
+  }, 0);
+}
+
 function timed(t: Topology, h: Host, args: readonly string[]): number | string {
   const started = process.hrtime.bigint();
   const r = t.msnl(h, args, 60_000);
@@ -80,11 +101,16 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     const daemon = await t.startDaemon(server, ['--log-level', 'info'], nodeArgs);
     const pid = daemon.pid ?? 0;
     const drops0 = udpCounters(t, server)['RcvbufErrors'] ?? NaN;
-    const callTicks0 = ticksOf(pid);
-    const callUdp0 = udpCounters(t, server);
     swarm = new Swarm(client, server, n);
+    await swarm.bound(120_000);
+    const callTicks0 = ticksOf(pid);
+    const callSystem0 = systemTicksOf(pid);
+    const swarmTicks0 = swarmTicks(swarm);
+    const callUdp0 = udpCounters(t, server);
+    swarm.call();
     const up = await swarm.up(180_000);
     const callCpuUs = ((ticksOf(pid) - callTicks0) * 10_000) / n;
+    log(`scale ${n}: per call, msnld ${callCpuUs.toFixed(0)} us of CPU (system ${(((systemTicksOf(pid) - callSystem0) * 10_000) / n).toFixed(0)}), the callers ${(((swarmTicks(swarm) - swarmTicks0) * 10_000) / n).toFixed(0)} us`);
     const callUdp1 = udpCounters(t, server);
     const callDatagrams = ((callUdp1['InDatagrams'] ?? 0) - (callUdp0['InDatagrams'] ?? 0) + (callUdp1['OutDatagrams'] ?? 0) - (callUdp0['OutDatagrams'] ?? 0)) / n;
     connected = up.connected;
@@ -107,6 +133,7 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     const connShowMs = timed(t, server, ['-j', 'conn', 'show']);
     const healthMs = timed(t, server, ['-j', 'health']);
     const hungTicks0 = ticksOf(pid);
+    const hungSwarm0 = swarmTicks(swarm);
     const hung = Date.now();
     const sent = await swarm.hangup(30_000);
     const swarmDoneS = (Date.now() - hung) / 1000;
@@ -116,6 +143,7 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
       open = await openConnections(server);
     }
     const hangupCpuUs = ((ticksOf(pid) - hungTicks0) * 10_000) / n;
+    log(`scale ${n}: per hang-up, msnld ${hangupCpuUs.toFixed(0)} us of CPU, the callers ${(((swarmTicks(swarm) - hungSwarm0) * 10_000) / n).toFixed(0)} us (their polling included)`);
     log(`scale ${n}: the swarm had sent its ${sent} releases after ${swarmDoneS} s`);
     const allHungUpS = open === 0 ? (Date.now() - hung) / 1000 : `${connected - open} of ${connected} released in 30 s`;
     const drops = (udpCounters(t, server)['RcvbufErrors'] ?? NaN) - drops0;
