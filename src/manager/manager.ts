@@ -8,8 +8,8 @@
 // - one full-duplex connection per (interface, remote MSNL host); idle, ASSOCBAD and removed
 //   mappings tear connections down.
 
-import { decodeMm, encodeMm, type MmMessage } from '../abi/mm.js';
-import { MmErrno, MmReason } from '../abi/constants.js';
+import { decodeMm, encodeMm, mmTypeOf, type MmMessage } from '../abi/mm.js';
+import { MmErrno, MmReason, MmType } from '../abi/constants.js';
 import { sockaddrIn } from '../abi/sockaddr.js';
 import { interfaceByPort } from '../abi/interfaces.js';
 import { formatDottedQuad } from '../abi/inet.js';
@@ -74,6 +74,12 @@ export interface ManagedConnection {
   readonly initiator: boolean;
 }
 
+/** A connection as the manager holds it: with the underlay endpoint it runs over, to judge a
+ *  second call that claims the same peer (one record per connection, no second map). */
+interface HeldConnection<L> extends ManagedConnection {
+  readonly link: L;
+}
+
 interface OutgoingCall {
   readonly sock: number;
   readonly remoteMsnl: number;
@@ -104,15 +110,13 @@ export const MAX_FAILED_CALLS = 1024;
 export class Manager<L> {
   private readonly bindings = new Map<number, Binding>();
   private readonly sockByPort = new Map<number, number>();
-  private readonly conns = new Map<number, ManagedConnection>();
+  private readonly conns = new Map<number, HeldConnection<L>>();
   private readonly connByKey = new Map<number, number>();
   private readonly calls = new Map<number, OutgoingCall>();
   private readonly callByHandle = new Map<number, OutgoingCall>();
   /** The last failed call per (sock, host), until a connection to that host opens. */
   private readonly failed = new Map<number, CallRecord>();
   private readonly now: () => number;
-  /** The underlay endpoint of each connection, to judge a second call that claims the same peer. */
-  private readonly linkByConn = new Map<number, L>();
   private readonly scratch = Buffer.alloc(64);
   badMessages = 0;
   refusedCalls = 0;
@@ -146,6 +150,9 @@ export class Manager<L> {
 
   /** Handles one encoded MMUP message from a tunnel. Malformed messages are counted, never thrown. */
   onUp(message: Uint8Array): void {
+    // A tunnel's accept of a NEWCONN (one per incoming call) asks nothing: its type and length are
+    // all there is to check, so it is not decoded into an object.
+    if (mmTypeOf(message) === MmType.MMUP_ACCEPT) return;
     const msg = decodeMm(message);
     if (!('type' in msg) || typeof msg.type !== 'string') {
       this.badMessages++;
@@ -292,7 +299,7 @@ export class Manager<L> {
     const open = this.connByKey.get(Manager.key(sock, call.caller.address));
     if (open === undefined) return false;
     const same = this.options.sameLink ?? ((a: L, b: L) => a === b);
-    const current = this.linkByConn.get(open);
+    const current = this.conns.get(open)?.link;
     const route = this.options.linkOf(call.caller.address);
     return !(current !== undefined && same(current, call.link)) && !(route !== undefined && same(route, call.link)) && this.options.isRouteExit?.(call.caller.address, call.link) !== true;
   }
@@ -305,7 +312,7 @@ export class Manager<L> {
       this.calls.delete(Manager.key(call.sock, call.remoteMsnl));
       this.callSetupMs.observe(this.now() - call.since);
       const first = call.refs[0];
-      this.register({ conn: info.connId, sock: call.sock, remoteMsnl: call.remoteMsnl, peerIp: first?.peerIp ?? info.remoteIpa, initiator: true }, info.link);
+      this.register({ conn: info.connId, sock: call.sock, remoteMsnl: call.remoteMsnl, peerIp: first?.peerIp ?? info.remoteIpa, initiator: true, link: info.link });
       for (const { ref, peerIp } of call.refs) {
         this.send(call.sock, { type: 'MMDOWN_CONNECTED', sock: call.sock, ref, conn: info.connId, peer: sockaddrIn(peerIp, info.local.port) });
       }
@@ -316,11 +323,11 @@ export class Manager<L> {
       this.options.endpoint.disconnect(info.connId, wireReason(MmReason.NO_SERVICE));
       return;
     }
-    this.register({ conn: info.connId, sock, remoteMsnl: info.remote.address, peerIp: info.remoteIpa, initiator: false }, info.link);
+    this.register({ conn: info.connId, sock, remoteMsnl: info.remote.address, peerIp: info.remoteIpa, initiator: false, link: info.link });
     this.send(sock, { type: 'MMDOWN_NEWCONN', sock, conn: info.connId, peer: sockaddrIn(info.remoteIpa, info.local.port) });
   }
 
-  private register(c: ManagedConnection, link: L): void {
+  private register(c: HeldConnection<L>): void {
     const key = Manager.key(c.sock, c.remoteMsnl);
     const old = this.connByKey.get(key);
     if (old !== undefined && old !== c.conn) {
@@ -330,7 +337,6 @@ export class Manager<L> {
     this.conns.set(c.conn, c);
     this.connByKey.set(key, c.conn);
     this.failed.delete(key);
-    this.linkByConn.set(c.conn, link);
     this.lines.line('connections up', () => `connection ${c.conn} up: ${formatDottedQuad(c.peerIp)} via MSNL ${formatDottedQuad(c.remoteMsnl)}`);
     this.options.onEvent?.({ kind: 'up', sock: c.sock, conn: c.conn, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl });
   }
@@ -411,7 +417,6 @@ export class Manager<L> {
   }
 
   private forget(connId: number): ManagedConnection | undefined {
-    this.linkByConn.delete(connId);
     const c = this.conns.get(connId);
     if (c === undefined) return undefined;
     this.conns.delete(connId);

@@ -5,13 +5,13 @@
 // connect() with that connection). Pure; the endpoint is its host.
 
 import { compareSap, type Sap } from './address.js';
-import { MsgType, Reason } from './constants.js';
+import { MsgType, Reason, SIGNAL_SIZE } from './constants.js';
 import type { Connection } from './connection.js';
 import type { Clock } from '../base/clock.js';
 import { SourceLimiter } from '../base/source-limiter.js';
 import type { RandomSource } from '../base/random.js';
 import type { CallRow, ConnectionInfo, EndpointConfig, EndpointCounters, EndpointEvents, IncomingCall } from './types.js';
-import { encodeSignal, type SignalMessage } from './wire.js';
+import { writeSignal, type SignalMessage } from './wire.js';
 
 export interface SignallingHost<L> {
   readonly localAddress: number;
@@ -26,8 +26,10 @@ export interface SignallingHost<L> {
   closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void;
   findConnection(id: number): Connection<L> | undefined;
   isListening(port: number): boolean;
+  /** Sends a signal that is on no open connection; `bytes` is this module's reused frame: the
+   *  host copies what it keeps past the call (transmit copies; a keyed path copies first). */
   sendControl(link: L, bytes: Uint8Array): void;
-  /** Sends a signal on an open connection (sealed when the connection is keyed). */
+  /** Sends a signal on an open connection (sealed when the connection is keyed); `bytes` as for sendControl. */
   sendOnConnection(conn: Connection<L>, bytes: Uint8Array): void;
   /** True when calls to or from `address` must be keyed (its route has a key). */
   isKeyed(address: number): boolean;
@@ -99,6 +101,8 @@ export class Signalling<L> {
   private readonly newCalls: SourceLimiter<L>;
   private nextHandle = 1;
   private nextCallId = 1;
+  /** Every signal is written here and sent at once (no message object, no buffer per signal). */
+  private readonly frame = new Uint8Array(SIGNAL_SIZE);
 
   constructor(private readonly host: SignallingHost<L>) {
     const { config } = host;
@@ -151,19 +155,18 @@ export class Signalling<L> {
   redirect(callId: number, to: Sap): boolean {
     const call = this.takeIncoming(callId);
     if (call === undefined) return false;
-    this.host.sendControl(call.link, encodeSignal({ ...call.msg, type: MsgType.REDIRECT, reason: 0, respAddr: to.address, respPort: to.port }));
+    const m = call.msg;
+    this.host.sendControl(call.link, this.signal(MsgType.REDIRECT, 0, m.transaction, m.origAddr, m.origPort, to.address, to.port, m.ipa, m.origConnId, m.respConnId));
     return true;
   }
 
   /** Sends the release of an open connection to its peer. */
   sendRelease(conn: Connection<L>, reason: number): void {
     const orig = conn.role === 'originator';
-    this.host.sendOnConnection(conn, encodeSignal({
-      type: MsgType.DISCONNECT, reason, transaction: conn.transaction,
-      origAddr: orig ? conn.local.address : conn.remote.address, origPort: orig ? conn.local.port : conn.remote.port,
-      respAddr: orig ? conn.remote.address : conn.local.address, respPort: orig ? conn.remote.port : conn.local.port,
-      ipa: conn.localIpa, origConnId: orig ? conn.connId : conn.remoteConnId, respConnId: orig ? conn.remoteConnId : conn.connId,
-    }));
+    const o = orig ? conn.local : conn.remote;
+    const r = orig ? conn.remote : conn.local;
+    this.host.sendOnConnection(conn, this.signal(MsgType.DISCONNECT, reason, conn.transaction, o.address, o.port, r.address, r.port,
+      conn.localIpa, orig ? conn.connId : conn.remoteConnId, orig ? conn.remoteConnId : conn.connId));
   }
 
   /** The endpoint closed `conn`: forget it, and ignore late copies of its request for a while. */
@@ -211,7 +214,7 @@ export class Signalling<L> {
         this.finishOut(call, true);
         // Tell the responder we gave up, so a half-made call does not linger there (a keyed call
         // has no authenticated way to: the responder forgets it after its decide timeout).
-        if (!call.secure) this.host.sendControl(call.links[(call.sent - 1) % call.links.length] ?? call.link, encodeSignal(this.requestOf(call, MsgType.DISCONNECT, Reason.TIMEOUT)));
+        if (!call.secure) this.host.sendControl(call.links[(call.sent - 1) % call.links.length] ?? call.link, this.requestOf(call, MsgType.DISCONNECT, Reason.TIMEOUT));
         if (call.secure && !call.answered) {
           // Not one handshake answer: the callee drops, unanswered, a call whose key it does not
           // accept (and one made with a key other than its own), so say that, not just "timeout".
@@ -438,25 +441,30 @@ export class Signalling<L> {
   }
 
   private sendConfirm(msg: SignalMessage, link: L, conn: Connection<L>): void {
-    this.host.sendControl(link, encodeSignal({ ...msg, type: MsgType.CONNECT_CONFIRM, reason: 0, respAddr: conn.local.address, ipa: conn.localIpa, respConnId: conn.connId }));
+    this.host.sendControl(link, this.signal(MsgType.CONNECT_CONFIRM, 0, msg.transaction, msg.origAddr, msg.origPort, conn.local.address, msg.respPort, conn.localIpa, msg.origConnId, conn.connId));
   }
 
   /** Answers a request with wait or disconnect, echoing its fields (responder id 0). */
   private answer(msg: SignalMessage, link: L, type: 2 | 3, reason: number): void {
-    this.host.sendControl(link, encodeSignal({ ...msg, type, reason, respConnId: 0 }));
+    this.host.sendControl(link, this.signal(type, reason, msg.transaction, msg.origAddr, msg.origPort, msg.respAddr, msg.respPort, msg.ipa, msg.origConnId, 0));
   }
 
-  private requestOf(call: OutCall<L>, type: 0 | 2, reason: number): SignalMessage {
-    return {
-      type, reason, transaction: call.txn, origAddr: call.local.address, origPort: call.local.port,
-      respAddr: call.remote.address, respPort: call.remote.port, ipa: call.ipa, origConnId: call.localConnId, respConnId: 0,
-    };
+  /** The call's request (or, with DISCONNECT, its cancellation), written into the frame. */
+  private requestOf(call: OutCall<L>, type: 0 | 2, reason: number): Uint8Array {
+    return this.signal(type, reason, call.txn, call.local.address, call.local.port, call.remote.address, call.remote.port, call.ipa, call.localConnId, 0);
   }
 
   private sendRequest(call: OutCall<L>): void {
     const link = call.links[call.sent % call.links.length] ?? call.link;
     call.sent++;
     this.host.counters.requestsSent++;
-    this.host.sendControl(link, encodeSignal(this.requestOf(call, MsgType.CONNECT_REQUEST, 0)));
+    this.host.sendControl(link, this.requestOf(call, MsgType.CONNECT_REQUEST, 0));
+  }
+
+  /** The frame, holding the signal with these fields. */
+  private signal(type: number, reason: number, transaction: number, origAddr: number, origPort: number, respAddr: number, respPort: number,
+    ipa: number, origConnId: number, respConnId: number): Uint8Array {
+    writeSignal(this.frame, type, reason, transaction, origAddr, origPort, respAddr, respPort, ipa, origConnId, respConnId);
+    return this.frame;
   }
 }
