@@ -118,6 +118,7 @@ export class Manager<L> {
   private readonly failed = new Map<number, CallRecord>();
   private readonly now: () => number;
   private readonly scratch = Buffer.alloc(64);
+  private readonly downTexts = new Map<number, { readonly how: string; readonly kind: string; readonly event: string }>();
   badMessages = 0;
   refusedCalls = 0;
   /** Milliseconds from starting a call to its connection opening (the handshake included), for msnld --metrics. */
@@ -373,10 +374,24 @@ export class Manager<L> {
   onDisconnected(connId: number, reason: number, byPeer: boolean): void {
     const c = this.forget(connId);
     if (c === undefined) return;
-    const how = `down: ${byPeer ? 'released by peer' : 'released'} (reason ${reason}: ${reasonName(reason)})`;
-    this.lines.line(`connections ${how}`, () => `connection ${connId} ${how}`);
-    this.options.onEvent?.({ kind: 'down', sock: c.sock, conn: connId, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, reason: `${byPeer ? 'released by peer' : 'released'}: ${reasonName(reason)}` });
+    const text = this.downText(reason, byPeer);
+    this.lines.line(text.kind, () => `connection ${connId} ${text.how}`);
+    this.options.onEvent?.({ kind: 'down', sock: c.sock, conn: connId, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, reason: text.event });
     this.send(c.sock, { type: 'MMDOWN_DISCONNECT', conn: connId, reason: releaseReason(reason, byPeer) });
+  }
+
+  /** The texts of a release for the log and monitor, made once per (reason, by whom), not per
+   *  connection: a hang-up storm releases thousands for the same reason. */
+  private downText(reason: number, byPeer: boolean): { readonly how: string; readonly kind: string; readonly event: string } {
+    const key = reason * 2 + (byPeer ? 1 : 0);
+    let text = this.downTexts.get(key);
+    if (text === undefined) {
+      const who = byPeer ? 'released by peer' : 'released';
+      const how = `down: ${who} (reason ${reason}: ${reasonName(reason)})`;
+      text = { how, kind: `connections ${how}`, event: `${who}: ${reasonName(reason)}` };
+      if (this.downTexts.size < 64) this.downTexts.set(key, text); // reasons are 16-bit: bounded
+    }
+    return text;
   }
 
   /** Endpoint event: no data for the idle period; the tunnel decides (it answers MMUP_DISCONNECT). */
