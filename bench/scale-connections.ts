@@ -35,6 +35,9 @@ export interface ConnectionScaleRow {
   readonly callDatagrams: number | string;
   /** msnld's CPU from the hang-up until none was left, per connection (us). */
   readonly hangupCpuUs: number | string;
+  /** The swarm's own CPU (its processes together) from the first call until all were up, per
+   *  call (us): the callers share the machine's cores with msnld. */
+  readonly callerCpuUs: number | string;
 }
 
 /** Udp counters of a namespace (/proc/net/snmp). */
@@ -49,6 +52,27 @@ function udpCounters(t: Topology, h: Host): Record<string, number> {
 function ticksOf(pid: number): number {
   const ticks = parseProcStatTicks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   return ticks instanceof Error ? NaN : ticks;
+}
+
+/** System (kernel) CPU ticks of a process alone (stime, field 15 of /proc/PID/stat). */
+function systemTicksOf(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(text.slice(text.lastIndexOf(')') + 2).trim().split(/\s+/)[12]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU ticks of the swarm's processes together. */
+function swarmTicks(swarm: Swarm): number {
+  return swarm.pids.reduce((sum, pid) => {
+    try {
+      return sum + ticksOf(pid);
+    } catch {
+      return NaN;
+    }
+  }, 0);
 }
 
 function timed(t: Topology, h: Host, args: readonly string[]): number | string {
@@ -69,7 +93,7 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
   const [server, client] = [t.host(1), t.host(2)];
   let swarm: Swarm | undefined;
   let connected = 0;
-  const fail = (reason: string): ConnectionScaleRow => ({ connections: n, connected, rssMiB: reason, idleCpuPercent: reason, datagramsPerSecond: reason, allUpS: reason, connShowMs: reason, healthMs: reason, allHungUpS: reason, rcvbufErrors: reason, redialled: reason, callCpuUs: reason, callDatagrams: reason, hangupCpuUs: reason });
+  const fail = (reason: string): ConnectionScaleRow => ({ connections: n, connected, rssMiB: reason, idleCpuPercent: reason, datagramsPerSecond: reason, allUpS: reason, connShowMs: reason, healthMs: reason, allHungUpS: reason, rcvbufErrors: reason, redialled: reason, callCpuUs: reason, callDatagrams: reason, hangupCpuUs: reason, callerCpuUs: reason });
   try {
     t.mustMsnl(server, ['host', 'set', 'address', server.msnlAddress]);
     t.mustMsnl(server, ['ifconfig', 'ms0', '10.0.0.1/8', 'up']);
@@ -80,16 +104,23 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     const daemon = await t.startDaemon(server, ['--log-level', 'info'], nodeArgs);
     const pid = daemon.pid ?? 0;
     const drops0 = udpCounters(t, server)['RcvbufErrors'] ?? NaN;
-    const callTicks0 = ticksOf(pid);
-    const callUdp0 = udpCounters(t, server);
     swarm = new Swarm(client, server, n);
+    await swarm.bound(120_000);
+    const callTicks0 = ticksOf(pid);
+    const callSystem0 = systemTicksOf(pid);
+    const swarmTicks0 = swarmTicks(swarm);
+    const callUdp0 = udpCounters(t, server);
+    swarm.call();
     const up = await swarm.up(180_000);
     const callCpuUs = ((ticksOf(pid) - callTicks0) * 10_000) / n;
+    const callerCpuUs = ((swarmTicks(swarm) - swarmTicks0) * 10_000) / n;
+    const cpuText = `msnld ${callCpuUs.toFixed(0)} us of CPU (system ${(((systemTicksOf(pid) - callSystem0) * 10_000) / n).toFixed(0)}), the callers ${callerCpuUs.toFixed(0)} us on the same cores`;
+    log(`scale ${n}: per call, ${cpuText}`);
     const callUdp1 = udpCounters(t, server);
     const callDatagrams = ((callUdp1['InDatagrams'] ?? 0) - (callUdp0['InDatagrams'] ?? 0) + (callUdp1['OutDatagrams'] ?? 0) - (callUdp0['OutDatagrams'] ?? 0)) / n;
     connected = up.connected;
     if (up.connected < n) {
-      const why = `${up.connected} of ${n} up after ${up.seconds} s; failures: ${up.failures}`;
+      const why = `${up.connected} of ${n} up after ${up.seconds} s (per call ${cpuText}); failures: ${up.failures}`;
       log(`scale ${n}: ${why}`);
       return fail(why);
     }
@@ -107,6 +138,7 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     const connShowMs = timed(t, server, ['-j', 'conn', 'show']);
     const healthMs = timed(t, server, ['-j', 'health']);
     const hungTicks0 = ticksOf(pid);
+    const hungSwarm0 = swarmTicks(swarm);
     const hung = Date.now();
     const sent = await swarm.hangup(30_000);
     const swarmDoneS = (Date.now() - hung) / 1000;
@@ -116,12 +148,13 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
       open = await openConnections(server);
     }
     const hangupCpuUs = ((ticksOf(pid) - hungTicks0) * 10_000) / n;
+    log(`scale ${n}: per hang-up, msnld ${hangupCpuUs.toFixed(0)} us of CPU, the callers ${(((swarmTicks(swarm) - hungSwarm0) * 10_000) / n).toFixed(0)} us (their polling included)`);
     log(`scale ${n}: the swarm had sent its ${sent} releases after ${swarmDoneS} s`);
     const allHungUpS = open === 0 ? (Date.now() - hung) / 1000 : `${connected - open} of ${connected} released in 30 s`;
     const drops = (udpCounters(t, server)['RcvbufErrors'] ?? NaN) - drops0;
     const row: ConnectionScaleRow = {
       connections: n, connected, rssMiB: rss instanceof Error ? rss.message : rss / 2 ** 20, idleCpuPercent: cpuPercent(ticks1 - ticks0, seconds),
-      datagramsPerSecond: datagrams, allUpS, connShowMs, healthMs, allHungUpS, rcvbufErrors: drops, redialled: up.redialled, callCpuUs, callDatagrams, hangupCpuUs,
+      datagramsPerSecond: datagrams, allUpS, connShowMs, healthMs, allHungUpS, rcvbufErrors: drops, redialled: up.redialled, callCpuUs, callDatagrams, hangupCpuUs, callerCpuUs,
     };
     log(`scale ${n}: ${JSON.stringify(row)}`);
     return row;
@@ -145,9 +178,9 @@ export async function measureConnectionScale(sizes: readonly number[], log: (tex
 /** The rows as a text table. */
 export function renderConnectionScale(rows: readonly ConnectionScaleRow[]): string {
   const f = (v: number | string, digits: number): string => (typeof v === 'number' ? v.toFixed(digits) : 'fail');
-  const lines = ['| connections | up | RSS MiB | idle CPU % | datagrams/s | all up s | calls made again | conn show ms | health ms | all hang up s | rcvbuf drops | msnld CPU per call us | datagrams per call | per hang-up us |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  const lines = ['| connections | up | RSS MiB | idle CPU % | datagrams/s | all up s | calls made again | conn show ms | health ms | all hang up s | rcvbuf drops | msnld CPU per call us | datagrams per call | per hang-up us | callers CPU per call us |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
   for (const r of rows) {
-    lines.push(`| ${r.connections} | ${r.connected} | ${f(r.rssMiB, 0)} | ${f(r.idleCpuPercent, 1)} | ${f(r.datagramsPerSecond, 0)} | ${f(r.allUpS, 2)} | ${f(r.redialled, 0)} | ${f(r.connShowMs, 0)} | ${f(r.healthMs, 0)} | ${f(r.allHungUpS, 2)} | ${f(r.rcvbufErrors, 0)} | ${f(r.callCpuUs, 0)} | ${f(r.callDatagrams, 1)} | ${f(r.hangupCpuUs, 0)} |`);
+    lines.push(`| ${r.connections} | ${r.connected} | ${f(r.rssMiB, 0)} | ${f(r.idleCpuPercent, 1)} | ${f(r.datagramsPerSecond, 0)} | ${f(r.allUpS, 2)} | ${f(r.redialled, 0)} | ${f(r.connShowMs, 0)} | ${f(r.healthMs, 0)} | ${f(r.allHungUpS, 2)} | ${f(r.rcvbufErrors, 0)} | ${f(r.callCpuUs, 0)} | ${f(r.callDatagrams, 1)} | ${f(r.hangupCpuUs, 0)} | ${f(r.callerCpuUs, 0)} |`);
   }
   // Every failed cell says why underneath, once per distinct reason.
   const reasons = new Set<string>();

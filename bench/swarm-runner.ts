@@ -23,6 +23,7 @@ export interface SwarmUp {
 export class Swarm {
   private readonly children: ChildProcess[] = [];
   private readonly outputs: string[] = [];
+  private calling = false;
 
   /** Starts `n` callers in `client` calling `server`'s listening address. */
   constructor(client: Host, server: Host, readonly n: number) {
@@ -65,8 +66,29 @@ export class Swarm {
     }
   }
 
-  /** Waits for every process's call report. */
+  /** The processes' ids (node's own: `ip netns exec` execs it), for their CPU. */
+  get pids(): number[] {
+    return this.children.map((c) => c.pid ?? 0).filter((pid) => pid > 0);
+  }
+
+  /** Waits until every process has bound its sockets. */
+  async bound(ms: number): Promise<void> {
+    await this.each('bound line', /^bound \d+/m, ms);
+  }
+
+  /** Starts every process's calls at once (after bound()); once. */
+  call(): void {
+    if (this.calling) return;
+    this.calling = true;
+    for (const child of this.children) child.stdin?.write('call\n');
+  }
+
+  /** Waits for every process's call report (binding first and starting the calls, unless call() did). */
   async up(ms: number): Promise<SwarmUp> {
+    if (!this.calling) {
+      await this.bound(ms);
+      this.call();
+    }
     const reports = await this.each('call report', /connected (\d+) failed (\d+) in ([\d.]+) s \((\d+) requests sent again, (\d+) calls made again/, ms);
     await sleep(20); // a failures line follows its report at once
     const failures = this.outputs.map((o) => /^failures (.*)$/m.exec(o)?.[1] ?? '').filter((f) => f !== '').join(' ');

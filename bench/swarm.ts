@@ -4,7 +4,8 @@
 // msnld's ms0 tunnelling port claiming the IP 10.9.x.y (which that msnld maps to the caller's
 // address, so the calls pass validation). The callers answer probes as msnl(7) asks but search
 // no path MTU of their own (they are load, not peers under test).
-// It binds every socket first ("bound N in S s"), then makes all the calls at once and prints
+// It binds every socket first ("bound N in S s"), waits for the line `call` on stdin (so several
+// processes start their storms together, after all are bound), then makes all the calls at once and prints
 // "connected N failed M in S s (...)" once all have settled (S: from the first call to the last
 // answer; a call that times out is made again after a backoff, as msnld redials; failures by
 // reason follow as "failures REASON/CODE=N ..."), then holds the connections until
@@ -71,15 +72,40 @@ async function main(): Promise<void> {
     });
     sockets.push(socket);
   }
+  // stdin lines: `call` (once, after the bound line), `hangup`, `calls` (below).
+  let input = '';
+  let startCalls: (() => void) | undefined;
+  const callOrder = new Promise<void>((resolve) => (startCalls = resolve));
+  const onLine: { fn: (line: string) => void } = { fn: (line) => (line === 'call' ? startCalls?.() : undefined) };
+  process.stdin.setEncoding('utf8').on('data', (chunk: string) => {
+    input += chunk;
+    for (let nl = input.indexOf('\n'); nl >= 0; nl = input.indexOf('\n')) {
+      const line = input.slice(0, nl).trim();
+      input = input.slice(nl + 1);
+      onLine.fn(line);
+    }
+  });
   process.stdout.write(`bound ${count} in ${seconds(Date.now() - bindStarted, 2)} s\n`);
+  // Timers: each endpoint asks to be woken (EndpointOptions.wake); the asks wait in a bucket per
+  // turn, so a turn ticks only the endpoints that asked for it, not a walk of every endpoint.
+  const buckets = new Map<number, MsnlEndpoint<typeof link>[]>();
+  const wakeAt = (endpoint: MsnlEndpoint<typeof link>, at: number): void => {
+    const turn = Math.ceil(at / TURN_MS);
+    const bucket = buckets.get(turn);
+    if (bucket === undefined) buckets.set(turn, [endpoint]);
+    else bucket.push(endpoint);
+  };
   for (let i = first; i < first + count; i++) {
     const me = caller(i);
     const socket = sockets[i - first]!;
-    const endpoint = new MsnlEndpoint<typeof link>({
+    const endpoint: MsnlEndpoint<typeof link> = new MsnlEndpoint<typeof link>({
       localAddress: parseDottedQuad(me.msnl) as number,
       clock: { now: Date.now },
+      wake: (at) => wakeAt(endpoint, at),
       config: { pathProbing: false },
-      transmit: (_to, buf, offset, length) => socket.send(buf, offset, length),
+      // A copy: dgram keeps the buffer when the kernel cannot take the datagram at once, and the
+      // endpoint reuses its frames after transmit returns.
+      transmit: (_to, buf, offset, length) => socket.send(Buffer.from(buf.subarray(offset, offset + length))),
       events: {
         incomingCall: (call) => {
           incoming++;
@@ -109,11 +135,19 @@ async function main(): Promise<void> {
     socket.on('message', (bytes) => endpoint.receive(bytes, link));
     endpoints.push(endpoint);
   }
+  await callOrder;
   callStarted = Date.now();
   for (let i = first; i < first + count; i++) call(i);
   const ticker = setInterval(() => {
     const now = Date.now();
-    for (const e of endpoints) if (e.nextDeadline() <= now) e.tick();
+    const last = Math.floor(now / TURN_MS);
+    const dueTurns = [...buckets.keys()].filter((turn) => turn <= last);
+    for (const turn of dueTurns) {
+      const bucket = buckets.get(turn) ?? [];
+      buckets.delete(turn);
+      // tick() runs what is due and asks again for its next deadline (an ask for now waits a turn).
+      for (const e of bucket) e.tick();
+    }
   }, TURN_MS);
   // SWARM_PROGRESS=1 in the environment: a line a second on stderr while the calls settle.
   const progress = process.env['SWARM_PROGRESS'] === undefined ? undefined
@@ -136,19 +170,13 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   process.on('SIGTERM', stop);
-  let input = '';
-  process.stdin.setEncoding('utf8').on('data', (chunk: string) => {
-    input += chunk;
-    for (let nl = input.indexOf('\n'); nl >= 0; nl = input.indexOf('\n')) {
-      const line = input.slice(0, nl).trim();
-      input = input.slice(nl + 1);
-      if (line === 'hangup') {
-        let n = 0;
-        for (const e of endpoints) for (const c of e.connections()) if (e.disconnect(c.connId)) n++;
-        process.stdout.write(`hung up ${n}\n`);
-      } else if (line === 'calls') process.stdout.write(`calls ${incoming}\n`);
-    }
-  });
+  onLine.fn = (line) => {
+    if (line === 'hangup') {
+      let n = 0;
+      for (const e of endpoints) for (const c of e.connections()) if (e.disconnect(c.connId)) n++;
+      process.stdout.write(`hung up ${n}\n`);
+    } else if (line === 'calls') process.stdout.write(`calls ${incoming}\n`);
+  };
   process.stdin.on('end', stop);
 }
 

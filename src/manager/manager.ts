@@ -8,8 +8,8 @@
 // - one full-duplex connection per (interface, remote MSNL host); idle, ASSOCBAD and removed
 //   mappings tear connections down.
 
-import { decodeMm, encodeMm, type MmMessage } from '../abi/mm.js';
-import { MmErrno, MmReason } from '../abi/constants.js';
+import { decodeMm, encodeMm, mmTypeOf, type MmMessage } from '../abi/mm.js';
+import { MmErrno, MmReason, MmType } from '../abi/constants.js';
 import { sockaddrIn } from '../abi/sockaddr.js';
 import { interfaceByPort } from '../abi/interfaces.js';
 import { formatDottedQuad } from '../abi/inet.js';
@@ -74,6 +74,12 @@ export interface ManagedConnection {
   readonly initiator: boolean;
 }
 
+/** A connection as the manager holds it: with the underlay endpoint it runs over, to judge a
+ *  second call that claims the same peer (one record per connection, no second map). */
+interface HeldConnection<L> extends ManagedConnection {
+  readonly link: L;
+}
+
 interface OutgoingCall {
   readonly sock: number;
   readonly remoteMsnl: number;
@@ -104,16 +110,15 @@ export const MAX_FAILED_CALLS = 1024;
 export class Manager<L> {
   private readonly bindings = new Map<number, Binding>();
   private readonly sockByPort = new Map<number, number>();
-  private readonly conns = new Map<number, ManagedConnection>();
+  private readonly conns = new Map<number, HeldConnection<L>>();
   private readonly connByKey = new Map<number, number>();
   private readonly calls = new Map<number, OutgoingCall>();
   private readonly callByHandle = new Map<number, OutgoingCall>();
   /** The last failed call per (sock, host), until a connection to that host opens. */
   private readonly failed = new Map<number, CallRecord>();
   private readonly now: () => number;
-  /** The underlay endpoint of each connection, to judge a second call that claims the same peer. */
-  private readonly linkByConn = new Map<number, L>();
   private readonly scratch = Buffer.alloc(64);
+  private readonly downTexts = new Map<number, { readonly how: string; readonly kind: string; readonly event: string }>();
   badMessages = 0;
   refusedCalls = 0;
   /** Milliseconds from starting a call to its connection opening (the handshake included), for msnld --metrics. */
@@ -146,6 +151,9 @@ export class Manager<L> {
 
   /** Handles one encoded MMUP message from a tunnel. Malformed messages are counted, never thrown. */
   onUp(message: Uint8Array): void {
+    // A tunnel's accept of a NEWCONN (one per incoming call) asks nothing: its type and length are
+    // all there is to check, so it is not decoded into an object.
+    if (mmTypeOf(message) === MmType.MMUP_ACCEPT) return;
     const msg = decodeMm(message);
     if (!('type' in msg) || typeof msg.type !== 'string') {
       this.badMessages++;
@@ -292,7 +300,7 @@ export class Manager<L> {
     const open = this.connByKey.get(Manager.key(sock, call.caller.address));
     if (open === undefined) return false;
     const same = this.options.sameLink ?? ((a: L, b: L) => a === b);
-    const current = this.linkByConn.get(open);
+    const current = this.conns.get(open)?.link;
     const route = this.options.linkOf(call.caller.address);
     return !(current !== undefined && same(current, call.link)) && !(route !== undefined && same(route, call.link)) && this.options.isRouteExit?.(call.caller.address, call.link) !== true;
   }
@@ -305,7 +313,7 @@ export class Manager<L> {
       this.calls.delete(Manager.key(call.sock, call.remoteMsnl));
       this.callSetupMs.observe(this.now() - call.since);
       const first = call.refs[0];
-      this.register({ conn: info.connId, sock: call.sock, remoteMsnl: call.remoteMsnl, peerIp: first?.peerIp ?? info.remoteIpa, initiator: true }, info.link);
+      this.register({ conn: info.connId, sock: call.sock, remoteMsnl: call.remoteMsnl, peerIp: first?.peerIp ?? info.remoteIpa, initiator: true, link: info.link });
       for (const { ref, peerIp } of call.refs) {
         this.send(call.sock, { type: 'MMDOWN_CONNECTED', sock: call.sock, ref, conn: info.connId, peer: sockaddrIn(peerIp, info.local.port) });
       }
@@ -316,11 +324,11 @@ export class Manager<L> {
       this.options.endpoint.disconnect(info.connId, wireReason(MmReason.NO_SERVICE));
       return;
     }
-    this.register({ conn: info.connId, sock, remoteMsnl: info.remote.address, peerIp: info.remoteIpa, initiator: false }, info.link);
+    this.register({ conn: info.connId, sock, remoteMsnl: info.remote.address, peerIp: info.remoteIpa, initiator: false, link: info.link });
     this.send(sock, { type: 'MMDOWN_NEWCONN', sock, conn: info.connId, peer: sockaddrIn(info.remoteIpa, info.local.port) });
   }
 
-  private register(c: ManagedConnection, link: L): void {
+  private register(c: HeldConnection<L>): void {
     const key = Manager.key(c.sock, c.remoteMsnl);
     const old = this.connByKey.get(key);
     if (old !== undefined && old !== c.conn) {
@@ -330,7 +338,6 @@ export class Manager<L> {
     this.conns.set(c.conn, c);
     this.connByKey.set(key, c.conn);
     this.failed.delete(key);
-    this.linkByConn.set(c.conn, link);
     this.lines.line('connections up', () => `connection ${c.conn} up: ${formatDottedQuad(c.peerIp)} via MSNL ${formatDottedQuad(c.remoteMsnl)}`);
     this.options.onEvent?.({ kind: 'up', sock: c.sock, conn: c.conn, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl });
   }
@@ -367,10 +374,24 @@ export class Manager<L> {
   onDisconnected(connId: number, reason: number, byPeer: boolean): void {
     const c = this.forget(connId);
     if (c === undefined) return;
-    const how = `down: ${byPeer ? 'released by peer' : 'released'} (reason ${reason}: ${reasonName(reason)})`;
-    this.lines.line(`connections ${how}`, () => `connection ${connId} ${how}`);
-    this.options.onEvent?.({ kind: 'down', sock: c.sock, conn: connId, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, reason: `${byPeer ? 'released by peer' : 'released'}: ${reasonName(reason)}` });
+    const text = this.downText(reason, byPeer);
+    this.lines.line(text.kind, () => `connection ${connId} ${text.how}`);
+    this.options.onEvent?.({ kind: 'down', sock: c.sock, conn: connId, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, reason: text.event });
     this.send(c.sock, { type: 'MMDOWN_DISCONNECT', conn: connId, reason: releaseReason(reason, byPeer) });
+  }
+
+  /** The texts of a release for the log and monitor, made once per (reason, by whom), not per
+   *  connection: a hang-up storm releases thousands for the same reason. */
+  private downText(reason: number, byPeer: boolean): { readonly how: string; readonly kind: string; readonly event: string } {
+    const key = reason * 2 + (byPeer ? 1 : 0);
+    let text = this.downTexts.get(key);
+    if (text === undefined) {
+      const who = byPeer ? 'released by peer' : 'released';
+      const how = `down: ${who} (reason ${reason}: ${reasonName(reason)})`;
+      text = { how, kind: `connections ${how}`, event: `${who}: ${reasonName(reason)}` };
+      if (this.downTexts.size < 64) this.downTexts.set(key, text); // reasons are 16-bit: bounded
+    }
+    return text;
   }
 
   /** Endpoint event: no data for the idle period; the tunnel decides (it answers MMUP_DISCONNECT). */
@@ -411,7 +432,6 @@ export class Manager<L> {
   }
 
   private forget(connId: number): ManagedConnection | undefined {
-    this.linkByConn.delete(connId);
     const c = this.conns.get(connId);
     if (c === undefined) return undefined;
     this.conns.delete(connId);

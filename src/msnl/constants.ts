@@ -71,8 +71,10 @@ export const Reason = {
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
-/** Names of reason codes for logs and the CLI; unknown codes print as numbers. */
+const REASON_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(Reason).map(([name, value]) => [value, name.toLowerCase().replace(/_/g, '-')]));
+
+/** Names of reason codes for logs and the CLI; unknown codes print as numbers. One look-up: a
+ *  hang-up storm names a reason per connection. */
 export function reasonName(code: number): string {
-  for (const [name, value] of Object.entries(Reason)) if (value === code) return name.toLowerCase().replace(/_/g, '-');
-  return String(code);
+  return REASON_NAMES.get(code) ?? String(code);
 }

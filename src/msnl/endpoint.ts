@@ -384,8 +384,10 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       this.out(link, bytes);
       return;
     }
-    if (type === MsgType.CONNECT_REQUEST) this.secure.sendInit(link, bytes, key);
-    else if (!this.secure.sendAnswer(bytes)) this.counters.dropPlainRefused++;
+    // The handshake keeps nothing of `bytes` (signalling's reused frame) past the call, but copy
+    // anyway: this path is rare and costly already, and a kept view would change under it.
+    if (type === MsgType.CONNECT_REQUEST) this.secure.sendInit(link, bytes.slice(), key);
+    else if (!this.secure.sendAnswer(bytes.slice())) this.counters.dropPlainRefused++;
   }
 
   sendOnConnection(conn: Connection<L>, bytes: Uint8Array): void {

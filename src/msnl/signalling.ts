@@ -5,13 +5,14 @@
 // connect() with that connection). Pure; the endpoint is its host.
 
 import { compareSap, type Sap } from './address.js';
-import { MsgType, Reason } from './constants.js';
+import { MsgType, Reason, SIGNAL_SIZE } from './constants.js';
 import type { Connection } from './connection.js';
 import type { Clock } from '../base/clock.js';
 import { SourceLimiter } from '../base/source-limiter.js';
+import { CallTable } from './call-table.js';
 import type { RandomSource } from '../base/random.js';
 import type { CallRow, ConnectionInfo, EndpointConfig, EndpointCounters, EndpointEvents, IncomingCall } from './types.js';
-import { encodeSignal, type SignalMessage } from './wire.js';
+import { writeSignal, type SignalMessage } from './wire.js';
 
 export interface SignallingHost<L> {
   readonly localAddress: number;
@@ -26,8 +27,10 @@ export interface SignallingHost<L> {
   closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void;
   findConnection(id: number): Connection<L> | undefined;
   isListening(port: number): boolean;
+  /** Sends a signal that is on no open connection; `bytes` is this module's reused frame: the
+   *  host copies what it keeps past the call (transmit copies; a keyed path copies first). */
   sendControl(link: L, bytes: Uint8Array): void;
-  /** Sends a signal on an open connection (sealed when the connection is keyed). */
+  /** Sends a signal on an open connection (sealed when the connection is keyed); `bytes` as for sendControl. */
   sendOnConnection(conn: Connection<L>, bytes: Uint8Array): void;
   /** True when calls to or from `address` must be keyed (its route has a key). */
   isKeyed(address: number): boolean;
@@ -49,7 +52,6 @@ interface OutCall<L> {
   /** Where the request and its retransmissions go, in turn (the route's exits; `link` first). */
   readonly links: readonly L[];
   readonly deadline: number;
-  readonly pair: string;
   /** A keyed call: only authenticated answers count. */
   readonly secure: boolean;
   /** An answer (authenticated, for a keyed call) matched this call: a wait, say. */
@@ -61,7 +63,6 @@ interface OutCall<L> {
 
 interface InCall<L> {
   readonly callId: number;
-  readonly key: string;
   readonly msg: SignalMessage;
   readonly link: L;
   readonly local: Sap;
@@ -79,26 +80,28 @@ export interface ConnectRequest<L> {
   readonly link: L;
 }
 
-const callKey = (addr: number, port: number, txn: number): string => `${addr}:${port}:${txn}`;
-const pairKey = (local: Sap, remote: Sap): string => `${local.address}:${local.port}>${remote.address}:${remote.port}`;
+// Keys: a call is (transaction, originator address, originator port), a SAP pair (remote address,
+// remote port, local address, local port), each in a CallTable (numbers, no string per key).
 
 export class Signalling<L> {
   private readonly outByHandle = new Map<number, OutCall<L>>();
   private readonly outByTxn = new Map<number, OutCall<L>>();
-  private readonly outByPair = new Map<string, OutCall<L>>();
+  private readonly outByPair = new CallTable<OutCall<L>>();
   private readonly inById = new Map<number, InCall<L>>();
-  private readonly inByKey = new Map<string, InCall<L>>();
+  private readonly inByKey = new CallTable<InCall<L>>();
   /** Responder side: the connection each confirmed call made, for re-confirmation. */
-  private readonly confirmed = new Map<string, Connection<L>>();
+  private readonly confirmed = new CallTable<Connection<L>>();
   /** Keys of requests to ignore until the time stored (simultaneous-open losers, closed calls). */
-  private readonly absorbed = new Map<string, number>();
-  private readonly refusals = new Map<string, { readonly reason: number; readonly until: number }>();
+  private readonly absorbed = new CallTable<number>();
+  private readonly refusals = new CallTable<{ readonly reason: number; readonly until: number }>();
   /** Connections we originated, by SAP pair, while the peer's crossing requests may still arrive. */
-  private readonly originated = new Map<string, { readonly conn: Connection<L>; readonly until: number }>();
+  private readonly originated = new CallTable<{ readonly conn: Connection<L>; readonly until: number }>();
   /** New incoming calls per underlay source, and overall. */
   private readonly newCalls: SourceLimiter<L>;
   private nextHandle = 1;
   private nextCallId = 1;
+  /** Every signal is written here and sent at once (no message object, no buffer per signal). */
+  private readonly frame = new Uint8Array(SIGNAL_SIZE);
 
   constructor(private readonly host: SignallingHost<L>) {
     const { config } = host;
@@ -119,13 +122,13 @@ export class Signalling<L> {
     const remote = { address: req.remoteAddress >>> 0, port: req.remotePort >>> 0 };
     const call: OutCall<L> = {
       handle: this.nextHandle++, txn, localConnId: host.allocateId(), local, remote, ipa: req.ipa >>> 0, link: req.link,
-      links: host.callLinks?.(remote.address, req.link) ?? [req.link], deadline: now + host.config.connectTimeoutMs, pair: pairKey(local, remote), secure: host.isKeyed(remote.address),
+      links: host.callLinks?.(remote.address, req.link) ?? [req.link], deadline: now + host.config.connectTimeoutMs, secure: host.isKeyed(remote.address),
       nextRetryAt: now + host.config.connectFirstRetryMs, retryDelay: host.config.connectFirstRetryMs, sent: 0, answered: false,
     };
     this.outByHandle.set(call.handle, call);
     host.scheduleAt(Math.min(call.nextRetryAt, call.deadline));
     this.outByTxn.set(txn, call);
-    this.outByPair.set(call.pair, call);
+    this.outByPair.set(remote.address, remote.port, local.address, local.port, call);
     this.sendRequest(call);
     return call.handle;
   }
@@ -142,8 +145,8 @@ export class Signalling<L> {
   refuse(callId: number, reason: number): boolean {
     const call = this.takeIncoming(callId);
     if (call === undefined) return false;
-    this.refusals.delete(call.key);
-    this.refusals.set(call.key, { reason, until: this.host.clock.now() + this.host.config.connectTimeoutMs });
+    const m = call.msg;
+    this.refusals.set(m.transaction, m.origAddr, m.origPort, 0, { reason, until: this.host.clock.now() + this.host.config.connectTimeoutMs });
     this.answer(call.msg, call.link, MsgType.DISCONNECT, reason);
     return true;
   }
@@ -151,28 +154,26 @@ export class Signalling<L> {
   redirect(callId: number, to: Sap): boolean {
     const call = this.takeIncoming(callId);
     if (call === undefined) return false;
-    this.host.sendControl(call.link, encodeSignal({ ...call.msg, type: MsgType.REDIRECT, reason: 0, respAddr: to.address, respPort: to.port }));
+    const m = call.msg;
+    this.host.sendControl(call.link, this.signal(MsgType.REDIRECT, 0, m.transaction, m.origAddr, m.origPort, to.address, to.port, m.ipa, m.origConnId, m.respConnId));
     return true;
   }
 
   /** Sends the release of an open connection to its peer. */
   sendRelease(conn: Connection<L>, reason: number): void {
     const orig = conn.role === 'originator';
-    this.host.sendOnConnection(conn, encodeSignal({
-      type: MsgType.DISCONNECT, reason, transaction: conn.transaction,
-      origAddr: orig ? conn.local.address : conn.remote.address, origPort: orig ? conn.local.port : conn.remote.port,
-      respAddr: orig ? conn.remote.address : conn.local.address, respPort: orig ? conn.remote.port : conn.local.port,
-      ipa: conn.localIpa, origConnId: orig ? conn.connId : conn.remoteConnId, respConnId: orig ? conn.remoteConnId : conn.connId,
-    }));
+    const o = orig ? conn.local : conn.remote;
+    const r = orig ? conn.remote : conn.local;
+    this.host.sendOnConnection(conn, this.signal(MsgType.DISCONNECT, reason, conn.transaction, o.address, o.port, r.address, r.port,
+      conn.localIpa, orig ? conn.connId : conn.remoteConnId, orig ? conn.remoteConnId : conn.connId));
   }
 
   /** The endpoint closed `conn`: forget it, and ignore late copies of its request for a while. */
   connectionClosed(conn: Connection<L>): void {
     if (conn.role !== 'responder') return;
-    const key = callKey(conn.remote.address, conn.remote.port, conn.transaction);
-    if (this.confirmed.get(key) === conn) this.confirmed.delete(key);
-    this.absorbed.delete(key);
-    this.absorbed.set(key, this.host.clock.now() + this.host.config.connectTimeoutMs);
+    const { transaction, remote } = conn;
+    if (this.confirmed.get(transaction, remote.address, remote.port) === conn) this.confirmed.delete(transaction, remote.address, remote.port);
+    this.absorbed.set(transaction, remote.address, remote.port, 0, this.host.clock.now() + this.host.config.connectTimeoutMs);
   }
 
   /**
@@ -211,7 +212,7 @@ export class Signalling<L> {
         this.finishOut(call, true);
         // Tell the responder we gave up, so a half-made call does not linger there (a keyed call
         // has no authenticated way to: the responder forgets it after its decide timeout).
-        if (!call.secure) this.host.sendControl(call.links[(call.sent - 1) % call.links.length] ?? call.link, encodeSignal(this.requestOf(call, MsgType.DISCONNECT, Reason.TIMEOUT)));
+        if (!call.secure) this.host.sendControl(call.links[(call.sent - 1) % call.links.length] ?? call.link, this.requestOf(call, MsgType.DISCONNECT, Reason.TIMEOUT));
         if (call.secure && !call.answered) {
           // Not one handshake answer: the callee drops, unanswered, a call whose key it does not
           // accept (and one made with a key other than its own), so say that, not just "timeout".
@@ -232,18 +233,9 @@ export class Signalling<L> {
     }
     // Each map is in order of expiry (every entry lives connectTimeoutMs from when it was set, and
     // a set moves it to the end): only the expired head is visited, never every entry.
-    for (const [key, until] of this.absorbed) {
-      if (until > now) break;
-      this.absorbed.delete(key);
-    }
-    for (const [key, r] of this.refusals) {
-      if (r.until > now) break;
-      this.refusals.delete(key);
-    }
-    for (const [key, o] of this.originated) {
-      if (o.until > now) break;
-      this.originated.delete(key);
-    }
+    this.absorbed.expireHead((until) => until <= now);
+    this.refusals.expireHead((r) => r.until <= now);
+    this.originated.expireHead((o) => o.until <= now);
   }
 
   nextDeadline(): number {
@@ -268,36 +260,34 @@ export class Signalling<L> {
       this.answer(msg, link, MsgType.DISCONNECT, Reason.WRONG_ADDRESS);
       return;
     }
-    const key = callKey(msg.origAddr, msg.origPort, msg.transaction);
-    const done = this.confirmed.get(key);
+    const { transaction: txn, origAddr, origPort } = msg;
+    const done = this.confirmed.get(txn, origAddr, origPort);
     if (done !== undefined) {
       host.counters.confirmsResent++;
       this.sendConfirm(msg, link, done);
       return;
     }
-    if (this.inByKey.has(key)) {
+    if (this.inByKey.has(txn, origAddr, origPort)) {
       host.counters.waitsSent++;
       this.answer(msg, link, MsgType.WAIT, 0);
       return;
     }
-    const refusal = this.refusals.get(key);
+    const refusal = this.refusals.get(txn, origAddr, origPort);
     if (refusal !== undefined) {
       this.answer(msg, link, MsgType.DISCONNECT, refusal.reason);
       return;
     }
-    if (this.absorbed.has(key)) {
+    if (this.absorbed.has(txn, origAddr, origPort)) {
       host.counters.requestsAbsorbed++;
       return;
     }
     const local = { address: host.localAddress, port: msg.respPort };
     const remote = { address: msg.origAddr, port: msg.origPort };
-    const pair = pairKey(local, remote);
     const weWin = compareSap(local, remote) > 0;
-    const out = this.outByPair.get(pair);
+    const out = this.outByPair.get(remote.address, remote.port, local.address, local.port);
     if (out !== undefined) {
       if (weWin) {
-        this.absorbed.delete(key);
-        this.absorbed.set(key, now + host.config.connectTimeoutMs);
+        this.absorbed.set(txn, origAddr, origPort, 0, now + host.config.connectTimeoutMs);
         host.counters.requestsAbsorbed++;
         return;
       }
@@ -307,10 +297,9 @@ export class Signalling<L> {
       host.events.connected(out.handle, conn.info());
       return;
     }
-    const mine = this.originated.get(pair);
+    const mine = this.originated.get(remote.address, remote.port, local.address, local.port);
     if (weWin && mine !== undefined && mine.until > now && host.findConnection(mine.conn.connId) === mine.conn) {
-      this.absorbed.delete(key);
-      this.absorbed.set(key, now + host.config.connectTimeoutMs);
+      this.absorbed.set(txn, origAddr, origPort, 0, now + host.config.connectTimeoutMs);
       host.counters.requestsAbsorbed++;
       return;
     }
@@ -321,15 +310,14 @@ export class Signalling<L> {
       return;
     }
     if (!host.isListening(msg.respPort)) {
-      this.refusals.delete(key);
-      this.refusals.set(key, { reason: Reason.NO_LISTENER, until: now + host.config.connectTimeoutMs });
+      this.refusals.set(txn, origAddr, origPort, 0, { reason: Reason.NO_LISTENER, until: now + host.config.connectTimeoutMs });
       this.answer(msg, link, MsgType.DISCONNECT, Reason.NO_LISTENER);
       return;
     }
-    const call: InCall<L> = { callId: this.nextCallId++, key, msg, link, local, remote, expiresAt: now + host.config.decideTimeoutMs, secure: authenticated };
+    const call: InCall<L> = { callId: this.nextCallId++, msg, link, local, remote, expiresAt: now + host.config.decideTimeoutMs, secure: authenticated };
     this.inById.set(call.callId, call);
     host.scheduleAt(call.expiresAt);
-    this.inByKey.set(key, call);
+    this.inByKey.set(txn, origAddr, origPort, 0, call);
     const incoming: IncomingCall<L> = { callId: call.callId, caller: remote, called: local, ipa: msg.ipa, link };
     host.events.incomingCall(incoming);
   }
@@ -357,8 +345,7 @@ export class Signalling<L> {
     this.finishOut(out, false);
     const remote = { address: msg.respAddr === 0 ? out.remote.address : msg.respAddr, port: out.remote.port };
     const conn = host.openConnection(out.localConnId, msg.respConnId, 'originator', out.local, remote, out.ipa, msg.ipa, link, out.txn, out.secure);
-    this.originated.delete(out.pair);
-    this.originated.set(out.pair, { conn, until: host.clock.now() + host.config.connectTimeoutMs });
+    this.originated.set(out.remote.address, out.remote.port, out.local.address, out.local.port, { conn, until: host.clock.now() + host.config.connectTimeoutMs });
     host.events.connected(out.handle, conn.info());
   }
 
@@ -393,14 +380,13 @@ export class Signalling<L> {
       return;
     }
     // The originator gave up on a call: forget it, whether undecided or already confirmed.
-    const key = callKey(msg.origAddr, msg.origPort, msg.transaction);
-    const pending = this.inByKey.get(key);
+    const pending = this.inByKey.get(msg.transaction, msg.origAddr, msg.origPort);
     if (pending !== undefined && !pending.secure && pending.msg.origConnId === msg.origConnId) {
       this.takeIncoming(pending.callId);
       host.events.callCancelled?.(pending.callId);
       return;
     }
-    const made = this.confirmed.get(key);
+    const made = this.confirmed.get(msg.transaction, msg.origAddr, msg.origPort);
     if (made !== undefined && made.secure === null && made.remoteConnId === msg.origConnId) {
       host.closeConnection(made, msg.reason, true);
       return;
@@ -418,7 +404,8 @@ export class Signalling<L> {
   private finishOut(call: OutCall<L>, releaseId: boolean): void {
     this.outByHandle.delete(call.handle);
     this.outByTxn.delete(call.txn);
-    if (this.outByPair.get(call.pair) === call) this.outByPair.delete(call.pair);
+    const { local, remote } = call;
+    if (this.outByPair.get(remote.address, remote.port, local.address, local.port) === call) this.outByPair.delete(remote.address, remote.port, local.address, local.port);
     if (releaseId) this.host.releaseId(call.localConnId);
   }
 
@@ -426,37 +413,42 @@ export class Signalling<L> {
     const call = this.inById.get(callId);
     if (call === undefined) return undefined;
     this.inById.delete(callId);
-    this.inByKey.delete(call.key);
+    this.inByKey.delete(call.msg.transaction, call.msg.origAddr, call.msg.origPort);
     return call;
   }
 
   private openResponder(msg: SignalMessage, link: L, local: Sap, remote: Sap, ipa: number, secure: boolean): Connection<L> {
     const conn = this.host.openConnection(this.host.allocateId(), msg.origConnId, 'responder', local, remote, ipa, msg.ipa, link, msg.transaction, secure);
-    this.confirmed.set(callKey(msg.origAddr, msg.origPort, msg.transaction), conn);
+    this.confirmed.set(msg.transaction, msg.origAddr, msg.origPort, 0, conn);
     this.sendConfirm(msg, link, conn);
     return conn;
   }
 
   private sendConfirm(msg: SignalMessage, link: L, conn: Connection<L>): void {
-    this.host.sendControl(link, encodeSignal({ ...msg, type: MsgType.CONNECT_CONFIRM, reason: 0, respAddr: conn.local.address, ipa: conn.localIpa, respConnId: conn.connId }));
+    this.host.sendControl(link, this.signal(MsgType.CONNECT_CONFIRM, 0, msg.transaction, msg.origAddr, msg.origPort, conn.local.address, msg.respPort, conn.localIpa, msg.origConnId, conn.connId));
   }
 
   /** Answers a request with wait or disconnect, echoing its fields (responder id 0). */
   private answer(msg: SignalMessage, link: L, type: 2 | 3, reason: number): void {
-    this.host.sendControl(link, encodeSignal({ ...msg, type, reason, respConnId: 0 }));
+    this.host.sendControl(link, this.signal(type, reason, msg.transaction, msg.origAddr, msg.origPort, msg.respAddr, msg.respPort, msg.ipa, msg.origConnId, 0));
   }
 
-  private requestOf(call: OutCall<L>, type: 0 | 2, reason: number): SignalMessage {
-    return {
-      type, reason, transaction: call.txn, origAddr: call.local.address, origPort: call.local.port,
-      respAddr: call.remote.address, respPort: call.remote.port, ipa: call.ipa, origConnId: call.localConnId, respConnId: 0,
-    };
+  /** The call's request (or, with DISCONNECT, its cancellation), written into the frame. */
+  private requestOf(call: OutCall<L>, type: 0 | 2, reason: number): Uint8Array {
+    return this.signal(type, reason, call.txn, call.local.address, call.local.port, call.remote.address, call.remote.port, call.ipa, call.localConnId, 0);
   }
 
   private sendRequest(call: OutCall<L>): void {
     const link = call.links[call.sent % call.links.length] ?? call.link;
     call.sent++;
     this.host.counters.requestsSent++;
-    this.host.sendControl(link, encodeSignal(this.requestOf(call, MsgType.CONNECT_REQUEST, 0)));
+    this.host.sendControl(link, this.requestOf(call, MsgType.CONNECT_REQUEST, 0));
+  }
+
+  /** The frame, holding the signal with these fields. */
+  private signal(type: number, reason: number, transaction: number, origAddr: number, origPort: number, respAddr: number, respPort: number,
+    ipa: number, origConnId: number, respConnId: number): Uint8Array {
+    writeSignal(this.frame, type, reason, transaction, origAddr, origPort, respAddr, respPort, ipa, origConnId, respConnId);
+    return this.frame;
   }
 }

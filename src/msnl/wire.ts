@@ -107,16 +107,25 @@ export function peekType(buf: Uint8Array): number {
 
 /** Encodes a signalling message (types 0..4), 36 octets. */
 export function encodeSignal(msg: SignalMessage, out = new Uint8Array(SIGNAL_SIZE)): Uint8Array {
-  writeCommon(out, msg.type, msg.reason);
-  put32(out, 4, msg.transaction);
-  put32(out, 8, msg.origAddr);
-  put32(out, 12, msg.origPort);
-  put32(out, 16, msg.respAddr);
-  put32(out, 20, msg.respPort);
-  put32(out, 24, msg.ipa);
-  put32(out, 28, msg.origConnId);
-  put32(out, 32, msg.respConnId);
+  writeSignal(out, msg.type, msg.reason, msg.transaction, msg.origAddr, msg.origPort, msg.respAddr, msg.respPort, msg.ipa, msg.origConnId, msg.respConnId);
   return out.subarray(0, SIGNAL_SIZE);
+}
+
+/**
+ * Writes a signalling message's 36 octets at the start of `out` from its fields, with no message
+ * object (call set-up answers each request from one reused frame).
+ */
+export function writeSignal(out: Uint8Array, type: number, reason: number, transaction: number, origAddr: number, origPort: number,
+  respAddr: number, respPort: number, ipa: number, origConnId: number, respConnId: number): void {
+  writeCommon(out, type, reason);
+  put32(out, 4, transaction);
+  put32(out, 8, origAddr);
+  put32(out, 12, origPort);
+  put32(out, 16, respAddr);
+  put32(out, 20, respPort);
+  put32(out, 24, ipa);
+  put32(out, 28, origConnId);
+  put32(out, 32, respConnId);
 }
 
 /** Encodes the short disconnect (reset), 8 octets. */

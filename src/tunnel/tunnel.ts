@@ -50,9 +50,15 @@ interface TunnelConnection {
   readonly conn: number;
   /** The MSNL address the connection's IP peer maps to, for the inbound source check. */
   readonly peerMsnl: number | undefined;
-  readonly peers: Set<number>;
+  /** Usually one; a short array, not a Set per connection (a call storm makes thousands). */
+  readonly peers: number[];
   readonly since: number;
   initiator: boolean;
+}
+
+function dropPeer(peers: number[], peer: number): void {
+  const at = peers.indexOf(peer);
+  if (at >= 0) peers.splice(at, 1);
 }
 
 export class Tunnel {
@@ -333,18 +339,19 @@ export class Tunnel {
   private adopt(conn: number, peer: number, initiator: boolean): void {
     let entry = this.byConn.get(conn);
     if (entry === undefined) {
-      entry = { conn, peerMsnl: this.options.mappings.msnlAddressOf(peer), peers: new Set(), since: this.options.now(), initiator };
+      entry = { conn, peerMsnl: this.options.mappings.msnlAddressOf(peer), peers: [], since: this.options.now(), initiator };
       this.byConn.set(conn, entry);
     }
     const previous = this.byPeer.get(peer);
     if (previous !== undefined && previous !== entry) {
-      previous.peers.delete(peer);
-      if (previous.peers.size === 0) this.byConn.delete(previous.conn);
+      dropPeer(previous.peers, peer);
+      if (previous.peers.length === 0) this.byConn.delete(previous.conn);
     }
-    entry.peers.add(peer);
+    if (!entry.peers.includes(peer)) entry.peers.push(peer);
     this.byPeer.set(peer, entry);
     this.refused.delete(peer);
     this.redial.delete(peer);
+    if (!this.pending.has(peer)) return; // an incoming call, or nothing waited: no closure made
     this.pending.drain(peer, (buf, offset, length) => {
       if (this.options.data.send(conn, buf, offset, length)) this.counters.tx(length);
       else this.counters.drop('send_failed');
@@ -364,7 +371,7 @@ export class Tunnel {
     for (const entry of [...this.byConn.values()]) {
       for (const peer of [...entry.peers]) {
         if (this.options.mappings.msnlAddressOf(peer) !== entry.peerMsnl) {
-          entry.peers.delete(peer);
+          dropPeer(entry.peers, peer);
           this.byPeer.delete(peer);
         }
       }
