@@ -23,6 +23,7 @@ import { parseHostPort } from '../abi/endpoint.js';
 import { UdpUnderlay } from '../msdl/udp.js';
 import { loadNative } from '../tun/native.js';
 import { notifierFromEnv } from './sd-notify.js';
+import { startWarmUp, type RunningWarmUp } from './warm-daemons.js';
 import { MetricsServer } from './metrics-server.js';
 import { checkClusterFlags, startFleet, type ClusterFlags } from './fleet-wiring.js';
 import type { FleetSession } from '../fleet/session.js';
@@ -238,7 +239,9 @@ async function runForeground(settings: Settings, log: Logger, sink: LogSink): Pr
   }
   const { flags } = settings;
   log.info(`msnld ${VERSION} running (pid ${process.pid}), control socket ${flags.socket}, database ${flags.db}`);
-  return runUntilSignal({ ...parts, ...servers, fleet }, settings, log, sink);
+  // Ready first; then the first calls' code is warmed in the background (warm-daemons.ts).
+  const warmUp = startWarmUp(parts.daemon.endpoint.publicKey !== null, log);
+  return runUntilSignal({ ...parts, ...servers, fleet, warmUp }, settings, log, sink);
 }
 
 /** Opens the database, the address monitor and the daemon with ms0..ms3, and starts it; an exit code when it cannot. */
@@ -316,9 +319,9 @@ async function startServers(settings: Settings, daemon: Daemon<unknown>, log: Lo
 }
 
 /** Tells systemd msnld is ready, then serves until SIGTERM/SIGINT; SIGHUP reconciles, SIGUSR1 reopens the log. */
-function runUntilSignal(parts: { store: Store; daemon: Daemon<unknown>; fleet?: FleetSession } & Servers, settings: Settings, log: Logger, sink: LogSink): Promise<number> {
+function runUntilSignal(parts: { store: Store; daemon: Daemon<unknown>; fleet?: FleetSession; warmUp: RunningWarmUp } & Servers, settings: Settings, log: Logger, sink: LogSink): Promise<number> {
   const { flags } = settings;
-  const { store, daemon, control, metrics, fleet } = parts;
+  const { store, daemon, control, metrics, fleet, warmUp } = parts;
   // The control socket answers and ms0..ms3 exist (the Daemon constructor opened them): ready.
   const systemd = notifierFromEnv(process.env, (to, message) => loadNative().sendUnixDatagram(to, message), (line) => log.error(line));
   systemd?.send({ READY: 1, MAINPID: process.pid, STATUS: `running, control socket ${flags.socket}` });
@@ -340,6 +343,7 @@ function runUntilSignal(parts: { store: Store; daemon: Daemon<unknown>; fleet?: 
         await boundedBy(STOP_CONTROL_MS, control.close()).catch((error: unknown) => log.error(`failed to close control socket: ${causeOf(error)}`));
         await boundedBy(STOP_CONTROL_MS, metrics?.close() ?? Promise.resolve());
         await boundedBy(STOP_CONTROL_MS, fleet?.stop() ?? Promise.resolve());
+        await boundedBy(STOP_CONTROL_MS, warmUp.stop());
         await daemon.stop();
         store.close();
         resolve(0);
