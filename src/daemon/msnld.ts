@@ -23,7 +23,7 @@ import { parseHostPort } from '../abi/endpoint.js';
 import { UdpUnderlay } from '../msdl/udp.js';
 import { loadNative } from '../tun/native.js';
 import { notifierFromEnv } from './sd-notify.js';
-import { startWarmUp, type RunningWarmUp } from './warm-daemons.js';
+import { startWarmUp, WARM_UP_READY_MS, type RunningWarmUp } from './warm-daemons.js';
 import { MetricsServer } from './metrics-server.js';
 import { checkClusterFlags, startFleet, type ClusterFlags } from './fleet-wiring.js';
 import type { FleetSession } from '../fleet/session.js';
@@ -226,6 +226,7 @@ async function runForeground(settings: Settings, log: Logger, sink: LogSink): Pr
     fleet = startFleet(settings.flags, parts.store, parts.daemon, log);
   } catch (error) {
     log.error(`failed to join the fleet: ${causeOf(error)}`);
+    await parts.warmUp.stop();
     await parts.daemon.stop();
     parts.store.close();
     return 2;
@@ -233,19 +234,18 @@ async function runForeground(settings: Settings, log: Logger, sink: LogSink): Pr
   const servers = await startServers(settings, parts.daemon, log, fleet);
   if (servers === undefined) {
     await fleet?.stop();
+    await parts.warmUp.stop();
     await parts.daemon.stop();
     parts.store.close();
     return 2;
   }
   const { flags } = settings;
   log.info(`msnld ${VERSION} running (pid ${process.pid}), control socket ${flags.socket}, database ${flags.db}`);
-  // Ready first; then the first calls' code is warmed in the background (warm-daemons.ts).
-  const warmUp = startWarmUp(parts.daemon.endpoint.publicKey !== null, log);
-  return runUntilSignal({ ...parts, ...servers, fleet, warmUp }, settings, log, sink);
+  return runUntilSignal({ ...parts, ...servers, fleet }, settings, log, sink);
 }
 
 /** Opens the database, the address monitor and the daemon with ms0..ms3, and starts it; an exit code when it cannot. */
-async function startDaemon(settings: Settings, log: Logger): Promise<{ store: Store; daemon: Daemon<unknown> } | number> {
+async function startDaemon(settings: Settings, log: Logger): Promise<{ store: Store; daemon: Daemon<unknown>; warmUp: RunningWarmUp } | number> {
   const { flags } = settings;
   if ((await probeSocket(flags.socket, 1000)) === 'in-use') {
     log.error(`failed to start: another msnld answers on ${flags.socket}`);
@@ -285,7 +285,12 @@ async function startDaemon(settings: Settings, log: Logger): Promise<{ store: St
     return 2;
   }
   await daemon.start();
-  return { store, daemon };
+  // The code of a first call is warmed (warm-daemons.ts) in turns of the event loop: peers that
+  // call meanwhile are answered, each waiting for at most one throwaway call. msnld is ready when
+  // it is done or after WARM_UP_READY_MS, whichever is first; the rest goes on in the background.
+  const warmUp = startWarmUp(daemon.endpoint.publicKey !== null, log);
+  await boundedBy(WARM_UP_READY_MS, warmUp.done);
+  return { store, daemon, warmUp };
 }
 
 interface Servers {

@@ -23,8 +23,10 @@ import { ipOf } from './warm-host.js';
 const MSNL = [0x7f000001, 0x7f000002];
 const NAMES = ['warm-a', 'warm-b'];
 const PORT = 7010;
-/** How long the whole-daemon pass waits for its pings at most. */
+/** How long the whole-daemon pass runs at most before its daemons stop (their start included). */
 export const WHOLE_DAEMONS_BUDGET_MS = 2000;
+/** How long msnld's readiness waits for the warm-up at most (it takes 0.1-0.3 s on a quiet machine). */
+export const WARM_UP_READY_MS = 300;
 
 export interface WarmDaemonsResult {
   /** Pings that came back (of one per interface). */
@@ -83,7 +85,7 @@ export async function warmDaemons(keyed: boolean, budgetMs = WHOLE_DAEMONS_BUDGE
   return { replies, ms: performance.now() - started };
 }
 
-/** A warm-up running in the background of a started msnld. */
+/** A warm-up running. */
 export interface RunningWarmUp {
   /** Resolves when it has finished (and logged its line). */
   readonly done: Promise<void>;
@@ -92,9 +94,11 @@ export interface RunningWarmUp {
 }
 
 /**
- * msnld's warm-up, started once it is ready (control socket open): warmup.ts's calls one per turn
- * of the event loop, then the whole-daemon pass, so status and real calls are answered meanwhile
- * (each waits for at most one warm-up call). One verbose line says what it did and how long it took.
+ * msnld's warm-up, started once its Daemon has started: warmup.ts's calls one per turn of the
+ * event loop, then the whole-daemon pass, so peers' calls and control requests are answered
+ * meanwhile (each waits for at most one throwaway call). msnld opens its control socket when this
+ * is done or after WARM_UP_READY_MS; the rest runs on. Bounded: WARM_UP_LIMITS, then
+ * WHOLE_DAEMONS_BUDGET_MS. One verbose line says what it did and how long it took.
  */
 export function startWarmUp(keyed: boolean, log: Logger): RunningWarmUp {
   let stopped = false;

@@ -8,7 +8,7 @@
 // second ping on the open connection (ms3's segmented), then the hang-up; on ms0..ms3 in turn,
 // keyed and plain alternately when this host has a key. Calls repeat until `calls` are done or
 // `budgetMs` has passed. Nothing leaves the process and nothing is left behind: no timer, socket
-// or device. msnld runs it in turns of its event loop after it is ready (warm-daemons.ts).
+// or device. msnld runs it in turns of its event loop as it starts (warm-daemons.ts).
 import { performance } from 'node:perf_hooks';
 import { setImmediate as turn } from 'node:timers/promises';
 import { internetChecksum } from '../abi/ipv4.js';
