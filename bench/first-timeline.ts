@@ -116,6 +116,8 @@ async function cpuOnly(topology: Topology, keyed: boolean, ifaces: readonly numb
   try {
     await peer.setup(topology);
     await sleep(300);
+    // What each msnld's warm-up did before it answered (its verbose log line), so its cost is seen.
+    for (const host of hosts) console.log(`h${host.index} ${/warm-up.*/.exec(readFileSync(host.log, 'utf8'))?.[0] ?? 'no warm-up line'}`);
     for (const at of ifaces) {
       const row: string[] = [];
       for (const which of ['first', 'second']) {

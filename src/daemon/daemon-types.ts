@@ -29,8 +29,6 @@ export interface DaemonOptions<L> {
   /** The shortest gap between two runs of the endpoint's timers (ms; default 20). They run when
    *  the earliest deadline comes, not at a fixed rate. */
   readonly tickMs?: number;
-  /** Whether start() makes one in-process warm-up call first (src/daemon/warmup.ts; default true). */
-  readonly warmUp?: boolean;
   /** Connection lines logged one by one per second before a storm is summarised (default 0: all). */
   readonly connectionLinesPerSecond?: number;
 }

@@ -5,7 +5,6 @@
 
 import { defaultAead } from './aead.js';
 import { WakeTimer } from './wake-timer.js';
-import { warmUp } from './warmup.js';
 import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
 import { MmReason, MmType } from '../abi/constants.js';
@@ -198,12 +197,6 @@ export class Daemon<L> {
       else this.refreshDevice(TUNNEL_INTERFACES.findIndex((s) => s.name === ev.ifname));
     });
     await this.reconcile(true);
-    if (this.options.warmUp !== false) {
-      const started = performance.now();
-      const keyed = this.endpoint.publicKey !== null;
-      const ok = warmUp(keyed);
-      this.options.log.verbose(`warm-up call${keyed ? ' (keyed)' : ''} ${ok ? 'done' : 'did not complete'} in ${(performance.now() - started).toFixed(1)} ms`);
-    }
     this.endpointTimer.start();
     this.endpoint.tick();
     this.timers.push(setInterval(() => this.tunnelTick(), 250));

@@ -23,6 +23,7 @@ import { parseHostPort } from '../abi/endpoint.js';
 import { UdpUnderlay } from '../msdl/udp.js';
 import { loadNative } from '../tun/native.js';
 import { notifierFromEnv } from './sd-notify.js';
+import { startWarmUp, WARM_UP_READY_MS, type RunningWarmUp } from './warm-daemons.js';
 import { MetricsServer } from './metrics-server.js';
 import { checkClusterFlags, startFleet, type ClusterFlags } from './fleet-wiring.js';
 import type { FleetSession } from '../fleet/session.js';
@@ -225,6 +226,7 @@ async function runForeground(settings: Settings, log: Logger, sink: LogSink): Pr
     fleet = startFleet(settings.flags, parts.store, parts.daemon, log);
   } catch (error) {
     log.error(`failed to join the fleet: ${causeOf(error)}`);
+    await parts.warmUp.stop();
     await parts.daemon.stop();
     parts.store.close();
     return 2;
@@ -232,6 +234,7 @@ async function runForeground(settings: Settings, log: Logger, sink: LogSink): Pr
   const servers = await startServers(settings, parts.daemon, log, fleet);
   if (servers === undefined) {
     await fleet?.stop();
+    await parts.warmUp.stop();
     await parts.daemon.stop();
     parts.store.close();
     return 2;
@@ -242,7 +245,7 @@ async function runForeground(settings: Settings, log: Logger, sink: LogSink): Pr
 }
 
 /** Opens the database, the address monitor and the daemon with ms0..ms3, and starts it; an exit code when it cannot. */
-async function startDaemon(settings: Settings, log: Logger): Promise<{ store: Store; daemon: Daemon<unknown> } | number> {
+async function startDaemon(settings: Settings, log: Logger): Promise<{ store: Store; daemon: Daemon<unknown>; warmUp: RunningWarmUp } | number> {
   const { flags } = settings;
   if ((await probeSocket(flags.socket, 1000)) === 'in-use') {
     log.error(`failed to start: another msnld answers on ${flags.socket}`);
@@ -282,7 +285,12 @@ async function startDaemon(settings: Settings, log: Logger): Promise<{ store: St
     return 2;
   }
   await daemon.start();
-  return { store, daemon };
+  // The code of a first call is warmed (warm-daemons.ts) in turns of the event loop: peers that
+  // call meanwhile are answered, each waiting for at most one throwaway call. msnld is ready when
+  // it is done or after WARM_UP_READY_MS, whichever is first; the rest goes on in the background.
+  const warmUp = startWarmUp(daemon.endpoint.publicKey !== null, log);
+  await boundedBy(WARM_UP_READY_MS, warmUp.done);
+  return { store, daemon, warmUp };
 }
 
 interface Servers {
@@ -316,9 +324,9 @@ async function startServers(settings: Settings, daemon: Daemon<unknown>, log: Lo
 }
 
 /** Tells systemd msnld is ready, then serves until SIGTERM/SIGINT; SIGHUP reconciles, SIGUSR1 reopens the log. */
-function runUntilSignal(parts: { store: Store; daemon: Daemon<unknown>; fleet?: FleetSession } & Servers, settings: Settings, log: Logger, sink: LogSink): Promise<number> {
+function runUntilSignal(parts: { store: Store; daemon: Daemon<unknown>; fleet?: FleetSession; warmUp: RunningWarmUp } & Servers, settings: Settings, log: Logger, sink: LogSink): Promise<number> {
   const { flags } = settings;
-  const { store, daemon, control, metrics, fleet } = parts;
+  const { store, daemon, control, metrics, fleet, warmUp } = parts;
   // The control socket answers and ms0..ms3 exist (the Daemon constructor opened them): ready.
   const systemd = notifierFromEnv(process.env, (to, message) => loadNative().sendUnixDatagram(to, message), (line) => log.error(line));
   systemd?.send({ READY: 1, MAINPID: process.pid, STATUS: `running, control socket ${flags.socket}` });
@@ -340,6 +348,7 @@ function runUntilSignal(parts: { store: Store; daemon: Daemon<unknown>; fleet?: 
         await boundedBy(STOP_CONTROL_MS, control.close()).catch((error: unknown) => log.error(`failed to close control socket: ${causeOf(error)}`));
         await boundedBy(STOP_CONTROL_MS, metrics?.close() ?? Promise.resolve());
         await boundedBy(STOP_CONTROL_MS, fleet?.stop() ?? Promise.resolve());
+        await boundedBy(STOP_CONTROL_MS, warmUp.stop());
         await daemon.stop();
         store.close();
         resolve(0);

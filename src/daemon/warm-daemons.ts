@@ -1,0 +1,123 @@
+// The second part of msnld's warm-up (the first is warmup.ts): two whole, throwaway Daemons, each
+// with an in-memory database, fake TUN devices and the in-memory hub, make a call on each of
+// ms0..ms3 with a ping each way, then stop. warmup.ts runs the endpoint, manager and tunnel code
+// many times over its own wiring; what it cannot reach is the Daemon's own code on a call (its
+// callbacks between the parts, the connection -> tunnel map, the events, the health watch, the
+// wake timer, the log lines), and V8 keeps that code cold per function literal: in fresh
+// in-process daemons a first call cost 4.3-5.5 ms of CPU after warmup.ts alone and 2.5-3.0 ms
+// with one pass of whole daemons before it (bench/README.md "Where a first reply waits").
+// Keyed when this host is keyed. Bounded: every wait has a deadline, and the daemons stop whatever
+// happened; nothing is left behind (their timers stop, their devices and stores close).
+import { setImmediate as turn } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
+import { TUNNEL_INTERFACES } from '../abi/interfaces.js';
+import { causeOf, createLogger, type Logger } from '../base/logger.js';
+import { generateKeyPair, type KeyPair } from '../crypto/primitives.js';
+import { MemoryHub, MemoryUnderlay } from '../msdl/memory.js';
+import { openStore, type Store } from '../store/store.js';
+import { createFakeTun, type FakeTunPeer } from '../tun/fake.js';
+import { Daemon } from './daemon.js';
+import { echoReply, echoRequest, WARM_UP_LIMITS, warmUpInTurns } from './warmup.js';
+import { ipOf } from './warm-host.js';
+
+const MSNL = [0x7f000001, 0x7f000002];
+const NAMES = ['warm-a', 'warm-b'];
+const PORT = 7010;
+/** How long the whole-daemon pass runs at most before its daemons stop (their start included). */
+export const WHOLE_DAEMONS_BUDGET_MS = 2000;
+/** How long msnld's readiness waits for the warm-up at most (it takes 0.1-0.3 s on a quiet machine). */
+export const WARM_UP_READY_MS = 300;
+
+export interface WarmDaemonsResult {
+  /** Pings that came back (of one per interface). */
+  readonly replies: number;
+  readonly ms: number;
+}
+
+/** Runs the whole-daemon warm-up; resolves when both daemons have stopped (within about `budgetMs` after they started). */
+export async function warmDaemons(keyed: boolean, budgetMs = WHOLE_DAEMONS_BUDGET_MS, stopped: () => boolean = () => false): Promise<WarmDaemonsResult> {
+  const started = performance.now();
+  const deadline = started + budgetMs;
+  const hub = new MemoryHub({ clock: { now: () => performance.now() }, seed: 1, delayMs: 0, maxDatagram: 1472, schedule: () => void setImmediate(() => hub.deliverDue()) });
+  const underlay = new MemoryUnderlay(hub);
+  const keys: KeyPair[] | null = keyed ? [generateKeyPair(), generateKeyPair()] : null;
+  const stores: Store[] = [];
+  const daemons: Daemon<unknown>[] = [];
+  const peers: FakeTunPeer[][] = [[], []];
+  let replies = 0;
+  try {
+    for (const i of [0, 1]) {
+      const store = openStore(':memory:');
+      stores.push(store);
+      store.updateHost({ msnlAddress: MSNL[i]!, listenHost: NAMES[i]!, listenPort: PORT });
+      if (keys !== null) store.setPrivateKey(keys[i]!.privateKey);
+      const other = 1 - i;
+      store.addRoute({ prefix: { address: MSNL[other]!, length: 32 }, host: NAMES[other]!, port: PORT, publicKey: keys?.[other]!.publicKey ?? null });
+      for (const spec of TUNNEL_INTERFACES) {
+        store.addMapping({ prefix: { address: ipOf(spec.index, other + 1), length: 32 }, msnlAddress: MSNL[other]! });
+        store.setInterfaceAddress(spec.name, { address: ipOf(spec.index, i + 1), length: 24 }, true);
+      }
+      const daemon = new Daemon({
+        store,
+        underlay,
+        openTun: (spec) => {
+          const { device, peer } = createFakeTun(spec.name, { mtu: spec.mtu, offload: spec.index === 0 });
+          peers[i]!.push(peer);
+          return device;
+        },
+        log: createLogger('verbose', () => undefined),
+        pollMs: 60_000,
+      }) as Daemon<unknown>;
+      daemons.push(daemon);
+      await daemon.start();
+    }
+    peers[1]!.forEach((peer) => peer.onPacket((packet) => void peer.inject(echoReply(packet))));
+    for (const peer of peers[0]!) peer.onPacket(() => void replies++);
+    for (const spec of TUNNEL_INTERFACES) {
+      const before = replies;
+      peers[0]![spec.index]?.inject(echoRequest(ipOf(spec.index, 1), ipOf(spec.index, 2), spec.index, 84));
+      while (replies === before && performance.now() < deadline && !stopped()) await turn();
+    }
+  } finally {
+    for (const daemon of daemons) await daemon.stop();
+    for (const store of stores) store.close();
+  }
+  return { replies, ms: performance.now() - started };
+}
+
+/** A warm-up running. */
+export interface RunningWarmUp {
+  /** Resolves when it has finished (and logged its line). */
+  readonly done: Promise<void>;
+  /** Ends it early (msnld stopping) and resolves once its hosts and daemons are gone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * msnld's warm-up, started once its Daemon has started: warmup.ts's calls one per turn of the
+ * event loop, then the whole-daemon pass, so peers' calls and control requests are answered
+ * meanwhile (each waits for at most one throwaway call). msnld opens its control socket when this
+ * is done or after WARM_UP_READY_MS; the rest runs on. Bounded: WARM_UP_LIMITS, then
+ * WHOLE_DAEMONS_BUDGET_MS. One verbose line says what it did and how long it took.
+ */
+export function startWarmUp(keyed: boolean, log: Logger): RunningWarmUp {
+  let stopped = false;
+  const done = (async (): Promise<void> => {
+    const calls = await warmUpInTurns(keyed, WARM_UP_LIMITS, () => stopped);
+    let whole: string;
+    try {
+      const result = stopped ? undefined : await warmDaemons(keyed, WHOLE_DAEMONS_BUDGET_MS, () => stopped);
+      whole = result === undefined ? 'not run (stopping)' : `${result.replies}/${TUNNEL_INTERFACES.length} pings in ${result.ms.toFixed(1)} ms`;
+    } catch (error) {
+      whole = `failed: ${causeOf(error)}`;
+    }
+    log.verbose(`warm-up: ${calls.calls} calls${keyed ? ' (keyed and plain)' : ''} ${calls.ok ? 'done' : 'did not all complete'} in ${calls.ms.toFixed(1)} ms; whole daemons: ${whole}`);
+  })();
+  return {
+    done,
+    stop: () => {
+      stopped = true;
+      return done;
+    },
+  };
+}
