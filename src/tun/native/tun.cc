@@ -131,6 +131,29 @@ struct BatchArgs {
   uint32_t offset;
 };
 
+// The loop readBatch and readSlab share: one read() is one packet, into where(i, &at, &room)
+// (false when it threw a JavaScript exception), until EAGAIN or n packets; out[i] gets packet i's
+// length. Returns the packets read, -errno when the first read failed, or kThrew.
+static const int64_t kThrew = INT64_MIN;
+template <typename Where>
+static int64_t ReadEach(int fd, uint64_t n, int32_t* out, Where where) {
+  uint64_t i = 0;
+  while (i < n) {
+    uint8_t* at = nullptr;
+    size_t room = 0;
+    if (!where(i, &at, &room)) return kThrew;
+    ssize_t r = read(fd, at, room);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (i == 0) return -errno;
+      break;  // the error shows again on the next call
+    }
+    out[i++] = static_cast<int32_t>(r);
+  }
+  return static_cast<int64_t>(i);
+}
+
 // readBatch(fd, bufs, sizes, offset) -> n >= 0 packets read, or -errno when the first read failed.
 // One read() is one packet; stops at EAGAIN or when bufs is full. sizes[i] gets packet i's length,
 // the packet itself lands at bufs[i][offset..].
@@ -139,21 +162,14 @@ Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
   BatchArgs a(info);
   uint32_t n = a.bufs.Length();
   if (a.sizes.ElementLength() < n) n = a.sizes.ElementLength();
-  int32_t* out = a.sizes.Data();
-  uint32_t i = 0;
-  while (i < n) {
+  int64_t r = ReadEach(a.fd, n, a.sizes.Data(), [&](uint64_t i, uint8_t** at, size_t* room) {
     Napi::Buffer<uint8_t> b;
-    if (!BufferAt(env, a.bufs, i, a.offset, 1, &b)) return env.Undefined();
-    ssize_t r = read(a.fd, b.Data() + a.offset, b.Length() - a.offset);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      if (i == 0) return Napi::Number::New(env, -errno);
-      break;  // the error shows again on the next call
-    }
-    out[i++] = static_cast<int32_t>(r);
-  }
-  return Napi::Number::New(env, i);
+    if (!BufferAt(env, a.bufs, static_cast<uint32_t>(i), a.offset, 1, &b)) return false;
+    *at = b.Data() + a.offset;
+    *room = b.Length() - a.offset;
+    return true;
+  });
+  return r == kThrew ? env.Undefined() : Napi::Number::New(env, static_cast<double>(r));
 }
 
 // readSlab(fd, slab, stride, sizes) -> n >= 0 packets read, or -errno when the first read failed.
@@ -179,19 +195,12 @@ Napi::Value ReadSlab(const Napi::CallbackInfo& info) {
   uint64_t n = sizes.ElementLength();
   if (slab.ElementLength() / static_cast<uint64_t>(stride) < n) n = slab.ElementLength() / static_cast<uint64_t>(stride);
   uint8_t* base = slab.Data();
-  int32_t* out = sizes.Data();
-  uint64_t i = 0;
-  while (i < n) {
-    ssize_t r = read(fd, base + i * static_cast<uint64_t>(stride), static_cast<size_t>(stride));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      if (i == 0) return Napi::Number::New(env, -errno);
-      break;  // the error shows again on the next call
-    }
-    out[i++] = static_cast<int32_t>(r);
-  }
-  return Napi::Number::New(env, static_cast<double>(i));
+  int64_t r = ReadEach(fd, n, sizes.Data(), [&](uint64_t i, uint8_t** at, size_t* room) {
+    *at = base + i * static_cast<uint64_t>(stride);
+    *room = static_cast<size_t>(stride);
+    return true;
+  });
+  return Napi::Number::New(env, static_cast<double>(r));
 }
 
 // The packet argument (buf, offset, length) at info[index..index+2] as an iovec; false (TypeError
