@@ -7,8 +7,8 @@ import { defaultAead } from './aead.js';
 import { WakeTimer } from './wake-timer.js';
 import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
-import { MmReason, MmType } from '../abi/constants.js';
-import { mmConnOf, mmTypeOf } from '../abi/mm.js';
+import { MmReason } from '../abi/constants.js';
+import { ConnectionTunnels } from './conn-tunnels.js';
 import { MsnlEndpoint } from '../msnl/endpoint.js';
 import { AuthFailureLog } from '../msnl/auth-log.js';
 import { keyPairOf } from '../crypto/primitives.js';
@@ -40,7 +40,7 @@ export class Daemon<L> {
   readonly events: DaemonEvents;
   private readonly healthWatch: HealthWatch;
   /** connection id -> the tunnel that owns it, learned from the MM messages between the two halves. */
-  private readonly tunnelOfConn = new Map<number, Tunnel>();
+  private readonly tunnelOfConn = new ConnectionTunnels<Tunnel>();
   /** Waiters for MSNL Echo replies, by ident (the control socket's ping). */
   private readonly echoWaiters = new Map<number, (rttMs: number) => void>();
   private undeliverable = 0;
@@ -156,28 +156,14 @@ export class Daemon<L> {
   // messages that start and end connections as they pass, so the packet path finds a connection's
   // tunnel without asking the manager (the two halves could run in separate processes).
   private toManager(message: Uint8Array): void {
-    if (mmTypeOf(message) === MmType.MMUP_DISCONNECT) this.tunnelOfConn.delete(mmConnOf(message, MmType.MMUP_DISCONNECT));
+    this.tunnelOfConn.sawUp(message);
     this.manager.onUp(message);
   }
 
   private toTunnel(sock: number, message: Uint8Array): void {
     const tunnel = this.tunnels[sock - 1];
     if (tunnel === undefined) return;
-    // Only the type and the connection id are read here (no decoded object per message).
-    const type = mmTypeOf(message);
-    switch (type) {
-      case MmType.MMDOWN_NEWCONN:
-      case MmType.MMDOWN_CONNECTED:
-        this.tunnelOfConn.set(mmConnOf(message, type), tunnel);
-        break;
-      case MmType.MMDOWN_DISCONNECT:
-        this.tunnelOfConn.delete(mmConnOf(message, type));
-        break;
-      case MmType.MMDOWN_FINAL:
-        for (const [conn, owner] of this.tunnelOfConn) if (owner === tunnel) this.tunnelOfConn.delete(conn);
-        break;
-      default:
-    }
+    this.tunnelOfConn.sawDown(tunnel, message);
     tunnel.onDown(message);
   }
 

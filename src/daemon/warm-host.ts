@@ -6,8 +6,6 @@
 // `later`, and the fake devices are read when the warm-up says so (no setImmediate of theirs).
 
 import { TUNNEL_INTERFACES } from '../abi/interfaces.js';
-import { MmType } from '../abi/constants.js';
-import { mmConnOf, mmTypeOf } from '../abi/mm.js';
 import { createLogger } from '../base/logger.js';
 import type { KeyPair } from '../crypto/primitives.js';
 import { Manager } from '../manager/manager.js';
@@ -21,6 +19,7 @@ import { createFakeTun, type FakeTunPeer } from '../tun/fake.js';
 import type { TunDevice } from '../tun/device.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import { defaultAead } from './aead.js';
+import { ConnectionTunnels } from './conn-tunnels.js';
 
 /** The other host, which this one has a route and mappings to. */
 export interface WarmPeer {
@@ -46,7 +45,7 @@ export class WarmHost {
   readonly tunnels: Tunnel[] = [];
   readonly peers: FakeTunPeer[] = [];
   private readonly devices: TunDevice[] = [];
-  private readonly tunnelOfConn = new Map<number, Tunnel>();
+  private readonly tunnelOfConn = new ConnectionTunnels<Tunnel>();
   private readonly mappings = new MappingTable();
 
   /** `later`: where the flushes msnld runs as microtasks go (the warm-up runs them). */
@@ -132,16 +131,14 @@ export class WarmHost {
 
   // As Daemon.toManager/toTunnel: the connection -> tunnel map follows the MM messages.
   private toManager(message: Uint8Array): void {
-    if (mmTypeOf(message) === MmType.MMUP_DISCONNECT) this.tunnelOfConn.delete(mmConnOf(message, MmType.MMUP_DISCONNECT));
+    this.tunnelOfConn.sawUp(message);
     this.manager.onUp(message);
   }
 
   private toTunnel(sock: number, message: Uint8Array): void {
     const tunnel = this.tunnels[sock - 1];
     if (tunnel === undefined) return;
-    const type = mmTypeOf(message);
-    if (type === MmType.MMDOWN_NEWCONN || type === MmType.MMDOWN_CONNECTED) this.tunnelOfConn.set(mmConnOf(message, type), tunnel);
-    else if (type === MmType.MMDOWN_DISCONNECT) this.tunnelOfConn.delete(mmConnOf(message, type));
+    this.tunnelOfConn.sawDown(tunnel, message);
     tunnel.onDown(message);
   }
 }
