@@ -11,8 +11,8 @@ export interface LivenessHost<L> {
   readonly counters: EndpointCounters;
   readonly events: EndpointEvents<L>;
   sendOnConnection(conn: Connection<L>, bytes: Uint8Array): void;
-  /** Sends a health probe on the connection (from a reused frame). */
-  sendProbe(conn: Connection<L>, type: 8, seq: number, stamp: number): void;
+  /** Sends a health probe on the connection (from a reused frame); `acking`: an acknowledging probe (code 3). */
+  sendProbe(conn: Connection<L>, type: 8, seq: number, stamp: number, acking: boolean): void;
   closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void;
   /** Sends the release of a connection that is going (signalling's). */
   releaseDead(conn: Connection<L>): void;
@@ -60,9 +60,17 @@ export function runConnectionTimers<L>(host: LivenessHost<L>, conn: Connection<L
   if (now >= conn.nextProbeAt) {
     // The next probe goes on the grid point at or just before the interval's end (never later).
     const next = Math.floor((now + intervalMs) / PROBE_GRID_MS) * PROBE_GRID_MS;
-    const seq = conn.probeSent(now, next > now ? next - now : intervalMs);
-    host.counters.probesSent++;
-    host.sendProbe(conn, MsgType.PROBE, seq, now >>> 0);
+    const inMs = next > now ? next - now : intervalMs;
+    if (conn.mayRest(now)) {
+      // The peer's acknowledging probes prove both directions: a responder rests (msnl(7) Probes).
+      conn.rested(now, inMs);
+      host.counters.probesRested++;
+    } else {
+      const acking = host.config.probeAcks && conn.nextProbeAcks();
+      const seq = conn.probeSent(now, inMs);
+      host.counters.probesSent++;
+      host.sendProbe(conn, MsgType.PROBE, seq, now >>> 0, acking);
+    }
   }
   if (!conn.idleSignalled && now - conn.lastDataAt >= idleMs) {
     conn.idleSignalled = true;
