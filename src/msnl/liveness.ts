@@ -28,6 +28,8 @@ export function connectionDeadline<L>(conn: Connection<L>, config: EndpointConfi
 
 /** Probe deadlines fall on this grid (ms), so one wake-up sends every probe due near it, in one batch. */
 export const PROBE_GRID_MS = 100;
+/** A resting callee looks again on this coarser grid (ms): all its resting connections on one wake-up a second. */
+export const REST_GRID_MS = 1000;
 
 /**
  * When an originator's first probe goes (its confirm proved both directions, msnl(7) Probes):
@@ -62,8 +64,11 @@ export function runConnectionTimers<L>(host: LivenessHost<L>, conn: Connection<L
     const next = Math.floor((now + intervalMs) / PROBE_GRID_MS) * PROBE_GRID_MS;
     const inMs = next > now ? next - now : intervalMs;
     if (conn.mayRest(now)) {
-      // The peer's acknowledging probes prove both directions: a responder rests (msnl(7) Probes).
-      conn.rested(now, inMs);
+      // The peer's acknowledging probes prove both directions: a responder rests (msnl(7) Probes),
+      // and looks again on the whole second at or before the interval's end (at least 1 s on), so
+      // an idle host's resting connections share one wake-up a second.
+      const look = Math.floor((now + intervalMs) / REST_GRID_MS) * REST_GRID_MS;
+      conn.rested(now, look >= now + REST_GRID_MS ? look - now : inMs);
       host.counters.probesRested++;
     } else {
       const acking = host.config.probeAcks && conn.nextProbeAcks();
