@@ -2,8 +2,9 @@
 // each with its own MSNL address (128.233.x.y) and UDP socket (port SWARM_BASE_PORT + i, connected
 // to the target, so a send needs no address lookup), each opening one connection to a real
 // msnld's ms0 tunnelling port claiming the IP 10.9.x.y (which that msnld maps to the caller's
-// address, so the calls pass validation). The callers answer probes as msnl(7) asks but search
-// no path MTU of their own (they are load, not peers under test).
+// address, so the calls pass validation). The callers probe and answer probes as msnl(7) asks,
+// with acknowledging probes (code 3) as msnld's own callers do, so msnld rests and only answers,
+// but search no path MTU of their own (they are load, not peers under test).
 // It binds every socket first ("bound N in S s"), waits for the line `call` on stdin (so several
 // processes start their storms together, after all are bound), then makes all the calls at once and prints
 // "connected N failed M in S s (...)" once all have settled (S: from the first call to the last

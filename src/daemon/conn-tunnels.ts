@@ -18,8 +18,8 @@ export class ConnectionTunnels<T> {
     if (mmTypeOf(message) === MmType.MMUP_DISCONNECT) this.byConn.delete(mmConnOf(message, MmType.MMUP_DISCONNECT));
   }
 
-  /** A message on its way down to `tunnel`: connections start and end with it. */
-  sawDown(tunnel: T, message: Uint8Array): void {
+  /** A message on its way down to `tunnel`: connections start and end with it. Returns its type. */
+  sawDown(tunnel: T, message: Uint8Array): number {
     const type = mmTypeOf(message);
     switch (type) {
       case MmType.MMDOWN_NEWCONN:
@@ -34,5 +34,6 @@ export class ConnectionTunnels<T> {
         break;
       default:
     }
+    return type;
   }
 }

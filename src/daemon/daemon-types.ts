@@ -24,7 +24,7 @@ export interface DaemonOptions<L> {
   /** --listen: overrides the stored underlay listen address. */
   readonly listen?: { readonly host: string; readonly port: number };
   readonly endpointConfig?: Partial<EndpointConfig>;
-  /** How often the store is polled for changes made by other processes (ms). */
+  /** An extra, faster poll of the store (ms; tests). By default the store is watched (inotify) and polled once a second. */
   readonly pollMs?: number;
   /** The shortest gap between two runs of the endpoint's timers (ms; default 20). They run when
    *  the earliest deadline comes, not at a fixed rate. */

@@ -5,16 +5,17 @@
 
 import { defaultAead } from './aead.js';
 import { WakeTimer } from './wake-timer.js';
+import { Housekeeping } from './housekeeping.js';
 import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
-import { MmReason } from '../abi/constants.js';
+import { MmReason, MmType } from '../abi/constants.js';
 import { ConnectionTunnels } from './conn-tunnels.js';
 import { MsnlEndpoint } from '../msnl/endpoint.js';
 import { AuthFailureLog } from '../msnl/auth-log.js';
 import { keyPairOf } from '../crypto/primitives.js';
 import { DATA_HEADER_SIZE } from '../msnl/constants.js';
 import { SEAL_OVERHEAD } from '../msnl/secure-wire.js';
-import { HEALTH_SAMPLE_MS, HealthWatch, type WatchedConnection } from './health-watch.js';
+import { HealthWatch, type WatchedConnection } from './health-watch.js';
 import { Manager } from '../manager/manager.js';
 import { PrefixTable } from '../manager/prefix-table.js';
 import { Tunnel } from '../tunnel/tunnel.js';
@@ -61,7 +62,8 @@ export class Daemon<L> {
   private lastToken = '';
   private pollBusy = false;
   private routesText: string | undefined;
-  private timers: NodeJS.Timeout[] = [];
+  /** The periodic work: one turn a second, faster only while a tunnel redials, the store watched. */
+  private readonly housekeeping: Housekeeping;
   /** Runs the endpoint's timers at its next deadline. */
   private readonly endpointTimer: WakeTimer;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -86,6 +88,19 @@ export class Daemon<L> {
     this.interfaceConfig = new InterfaceConfigurator(options.log);
     const log = options.log;
     this.endpointTimer = new WakeTimer(() => this.endpoint.tick(), this.now, options.tickMs ?? 20);
+    this.housekeeping = new Housekeeping({
+      second: () => {
+        this.tunnelTick();
+        this.refreshDevices();
+        this.healthWatch.sample(this.watched());
+      },
+      fast: () => this.tunnelTick(),
+      fastWanted: () => this.tunnels.some((t) => t.redialing),
+      pollStore: () => this.pollStore(),
+      storePath: options.store.path,
+      ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+      onWatchError: (error) => options.log.verbose(`not watching the database for changes (polled each second): ${error.message}`),
+    });
     this.endpoint = new MsnlEndpoint<L>({
       wake: (at) => this.endpointTimer.arm(at),
       localAddress: options.address ?? 0,
@@ -163,8 +178,9 @@ export class Daemon<L> {
   private toTunnel(sock: number, message: Uint8Array): void {
     const tunnel = this.tunnels[sock - 1];
     if (tunnel === undefined) return;
-    this.tunnelOfConn.sawDown(tunnel, message);
+    const type = this.tunnelOfConn.sawDown(tunnel, message);
     tunnel.onDown(message);
+    if (type === MmType.MMDOWN_DISCONNECT && tunnel.redialing) this.housekeeping.fastFollows();
   }
 
   private deliver(connId: number, buf: Uint8Array, offset: number, length: number, authenticated: boolean): void {
@@ -185,10 +201,7 @@ export class Daemon<L> {
     await this.reconcile(true);
     this.endpointTimer.start();
     this.endpoint.tick();
-    this.timers.push(setInterval(() => this.tunnelTick(), 250));
-    this.timers.push(setInterval(() => this.pollStore(), this.options.pollMs ?? 250));
-    this.timers.push(setInterval(() => this.refreshDevices(), 1000));
-    this.timers.push(setInterval(() => this.healthWatch.sample(this.watched()), HEALTH_SAMPLE_MS));
+    this.housekeeping.start();
   }
 
   private pollStore(): void {
@@ -469,7 +482,7 @@ export class Daemon<L> {
     if (this.stopped) return;
     this.stopped = true;
     this.reconciler.cancel();
-    for (const timer of this.timers) clearInterval(timer);
+    this.housekeeping.stop();
     this.endpointTimer.stop();
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.manager.releaseAll(MmReason.SHUTDOWN);

@@ -32,6 +32,7 @@ export const COUNTER_HELP: Readonly<Record<string, string>> = {
   echoes_answered: 'MSNL echo requests answered.',
   probes_sent: 'Health probes sent.',
   probes_answered: 'Health probes answered by peers.',
+  probes_rested: 'Health probes not sent because the peer\'s acknowledging probes proved both directions.',
   size_probes_sent: 'Padded size probes sent by the path MTU search.',
   size_probes_answered: 'Padded size probes answered by peers.',
   path_too_big: 'Datagrams the underlay refused as too big for their path (the path MTU was lowered).',

@@ -14,6 +14,14 @@ export const PROBE_WINDOW = 32;
 const PROBE_SENT = 1;
 const PROBE_ANSWERED = 2;
 
+/** What the peer is known to understand (msnl(7) Probes): not known yet (our first probe acknowledges), acknowledging probes, plain probes only. */
+export const PeerAcks = { UNKNOWN: 0, YES: 1, NO: 2 } as const;
+export type PeerAcks = (typeof PeerAcks)[keyof typeof PeerAcks];
+/** A responder rests while the peer's acknowledging probes come within this many of the peer's intervals. */
+export const REST_TOLERANCE = 1.5;
+/** The largest hold time an acknowledging probe carries (NO_ACK, one more, means none). */
+const MAX_HOLD_MS = 0xfffffffe;
+
 export class Connection<L> {
   rxPackets = 0;
   txPackets = 0;
@@ -41,6 +49,16 @@ export class Connection<L> {
   exits: ExitSet<L> | null = null;
   /** Its place in the endpoint's deadline heap (timers.ts), -1 when none. */
   heapIndex = -1;
+  /** Whether the peer speaks acknowledging probes (code 3; msnl(7) Probes). */
+  peerAcks: PeerAcks = PeerAcks.UNKNOWN;
+  /** The newest of our probes whose reply arrived, and when (what our acknowledging probe acknowledges). */
+  private newestAnsweredSeq = 0;
+  private newestAnsweredAt = -Infinity;
+  /** The peer's probe we answered last, and when: an acknowledging probe naming it proves our tx direction. */
+  private lastReplySeq = -1;
+  private lastReplyAt = -Infinity;
+  /** When an acknowledging probe last acknowledged our latest reply (our tx direction proven by the peer's rate). */
+  private ackedAt = -Infinity;
   /** When the peer's last probe arrived, and the gap before it (the peer's probe rate, at most MAX_PROBE_INTERVAL_MS). */
   private lastPeerProbeAt = -Infinity;
   private peerProbeIntervalMs = MAX_PROBE_INTERVAL_MS;
@@ -118,9 +136,77 @@ export class Connection<L> {
     // Measured from the local send time of that sequence number (finer than the echoed 32-bit
     // millisecond stamp, which stays on the wire for peers and captures).
     this.rttMs = Math.max(0, now - this.probeSentAt[seq % PROBE_WINDOW]!);
+    // A reply proves both directions: it answers our probe and it came from the peer.
     this.txProvenAt = now;
+    this.rxProvenAt = now;
     this.lastHeardAt = now;
+    if (this.newestAnsweredAt === -Infinity || ((seq - this.newestAnsweredSeq) >>> 0) < 0x80000000) {
+      this.newestAnsweredSeq = seq;
+      this.newestAnsweredAt = now;
+    }
     return true;
+  }
+
+  /**
+   * Whether our next probe is an acknowledging one (code 3): while the peer is known to speak
+   * them, and for a caller's first probe, which finds out; after that one went unanswered, plain
+   * probes (its slot then does not count as lost: a peer that drops code 3 never lost it). A
+   * callee probes plainly until the peer shows it speaks them (its first probe, at once, must be
+   * answered by any peer: it is what proves the callee's sending direction).
+   */
+  nextProbeAcks(): boolean {
+    if (this.role === 'responder' && this.peerAcks === PeerAcks.UNKNOWN) return false;
+    if (this.peerAcks === PeerAcks.UNKNOWN && this.probeSeq > 0) {
+      this.peerAcks = PeerAcks.NO;
+      const first = (this.probeSeq - 1) % PROBE_WINDOW;
+      if (this.probeStates[first] === PROBE_SENT) this.probeStates[first] = 0;
+    }
+    return this.peerAcks !== PeerAcks.NO;
+  }
+
+  /** The sequence number our acknowledging probe acknowledges (meaningful when ackHoldMs is not `none`). */
+  get ackSeq(): number {
+    return this.newestAnsweredSeq;
+  }
+
+  /** How long ago (ms) the reply to ackSeq arrived, or `none` (NO_ACK) when no probe of ours was answered yet. */
+  ackHoldMs(now: number, none: number): number {
+    return this.newestAnsweredAt === -Infinity ? none : Math.min(Math.max(Math.round(now - this.newestAnsweredAt), 0), MAX_HOLD_MS);
+  }
+
+  /** We answered the peer's probe `seq` (its reply went out now). */
+  replied(seq: number, now: number): void {
+    this.lastReplySeq = seq;
+    this.lastReplyAt = now;
+  }
+
+  /**
+   * The peer's acknowledging probe arrived, acknowledging `ackSeq` after `holdMs` (`hasAck` false:
+   * it acknowledges nothing yet). Call before replied() for it. When it names our latest reply,
+   * our tx direction is proven as of when that reply arrived (now less the hold, never before
+   * we sent it), and the round trip is the time since that reply less the hold.
+   */
+  peerAcked(hasAck: boolean, ackSeq: number, holdMs: number, now: number): void {
+    this.peerAcks = PeerAcks.YES;
+    if (!hasAck || ackSeq !== this.lastReplySeq || this.lastReplyAt === -Infinity) return;
+    this.rttMs = Math.max(0, now - this.lastReplyAt - holdMs);
+    this.ackedAt = now;
+    this.txProvenAt = Math.max(this.txProvenAt, Math.min(now, Math.max(this.lastReplyAt, now - holdMs)));
+  }
+
+  /**
+   * Whether a responder may rest instead of sending its due probe (msnl(7) Probes): the peer
+   * speaks acknowledging probes and one acknowledged our latest reply within REST_TOLERANCE of
+   * the peer's probe interval, so both directions are proven without our probe. An originator
+   * always probes, so two resting ends never wait for each other.
+   */
+  mayRest(now: number): boolean {
+    return this.role === 'responder' && this.peerAcks === PeerAcks.YES && now - this.ackedAt <= REST_TOLERANCE * this.peerProbeIntervalMs;
+  }
+
+  /** We rested instead of probing: the next look comes `intervalMs` later. */
+  rested(now: number, intervalMs: number): void {
+    this.nextProbeAt = now + intervalMs;
   }
 
   /** The peer's probe arrived. */
@@ -161,12 +247,24 @@ export class Connection<L> {
    */
   /** health(now, windowMs).up, with nothing allocated (the daemon's health watch asks every second). */
   isUp(now: number, windowMs: number): boolean {
-    return now - this.txProvenAt <= Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.probeIntervalMs) &&
+    return now - this.txProvenAt <= this.txWindowMs(windowMs) &&
       now - this.rxProvenAt <= Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.peerProbeIntervalMs);
   }
 
+  /**
+   * The tx window: our probes' (above), or, for a callee whose peer acknowledges (it rests, and
+   * the peer's acknowledgements prove it), one more of the longer of our and the peer's
+   * intervals: the peer acknowledges at its own rate, up to one of its intervals after our reply
+   * arrived, and that arrival is what the proof dates from.
+   */
+  private txWindowMs(windowMs: number): number {
+    if (this.role !== 'responder' || this.peerAcks !== PeerAcks.YES) return Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.probeIntervalMs);
+    const interval = Math.max(this.probeIntervalMs, this.peerProbeIntervalMs);
+    return Math.max(windowMs, (PEER_INTERVAL_TOLERANCE + 1) * interval);
+  }
+
   health(now: number, windowMs: number): Health {
-    const txProven = now - this.txProvenAt <= Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.probeIntervalMs);
+    const txProven = now - this.txProvenAt <= this.txWindowMs(windowMs);
     const rxWindowMs = Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.peerProbeIntervalMs);
     const rxProven = now - this.rxProvenAt <= rxWindowMs;
     return { up: txProven && rxProven, txProven, rxProven, rttMs: this.rttMs, lossRatio: this.lossRatio(), lastHeardMs: now - this.lastHeardAt,

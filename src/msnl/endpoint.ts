@@ -27,7 +27,7 @@ import { Reassembler, type ReassemblyCounters } from './sar.js';
 import { SecureLayer, type SecureHost } from './secure.js';
 import { Signalling, type ConnectRequest, type SignallingHost } from './signalling.js';
 import { DEFAULT_ENDPOINT_CONFIG, newCounters, type CallRow, type ConnectionInfo, type EndpointConfig, type EndpointCounters, type EndpointEvents, type Health } from './types.js';
-import { encodeEcho, encodeProbe, encodeReset, encodeSignal } from './wire.js';
+import { ACK_PROBE_CODE, ACK_PROBE_SIZE, encodeAckProbe, encodeEcho, encodeProbe, encodeReset, encodeSignal, NO_ACK } from './wire.js';
 
 export type { EndpointOptions } from './endpoint-options.js';
 
@@ -50,7 +50,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   private readonly echoes: Echoes;
   private readonly signalling: Signalling<L>;
   private readonly reassembler: Reassembler;
-  private readonly probeFrame = new Uint8Array(PROBE_SIZE);
+  private readonly probeFrame = new Uint8Array(ACK_PROBE_SIZE);
   private readonly resetBucket: TokenBucket;
   private readonly paths: PathProbes<L>;
   private readonly exitPaths: ExitPaths<L>;
@@ -126,7 +126,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       sendReset: (link, connId, reason) => this.sendReset(link, connId, reason),
       out: (link, bytes) => this.out(link, bytes),
       connOut: (conn, bytes) => this.connOut(conn, bytes),
-      sendProbe: (conn, type, seq, stamp) => this.sendProbe(conn, type, seq, stamp),
+      sendProbe: (conn, type, seq, stamp, acking) => this.sendProbe(conn, type, seq, stamp, acking),
       reschedule: (conn) => this.reschedule(conn),
     });
   }
@@ -416,9 +416,17 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.out(link, encodeReset(connId, reason));
   }
 
-  /** Sends a health probe or reply on `conn` from one reused frame (transmit and sealing copy it). */
-  sendProbe(conn: Connection<L>, type: 8 | 9, seq: number, stamp: number): void {
-    this.connOut(conn, encodeProbe(type, conn.remoteConnId, seq, stamp, this.probeFrame));
+  /**
+   * Sends a health probe or reply on `conn` from one reused frame (transmit and sealing copy it);
+   * `acking`: an acknowledging probe carrying the connection's acknowledgement, or the code-3 reply to one.
+   */
+  sendProbe(conn: Connection<L>, type: 8 | 9, seq: number, stamp: number, acking: boolean): void {
+    if (!acking) this.connOut(conn, encodeProbe(type, conn.remoteConnId, seq, stamp, this.probeFrame));
+    else if (type === MsgType.PROBE_REPLY) {
+      const reply = encodeProbe(type, conn.remoteConnId, seq, stamp, this.probeFrame);
+      reply[3] = ACK_PROBE_CODE;
+      this.connOut(conn, reply);
+    } else this.connOut(conn, encodeAckProbe(conn.remoteConnId, seq, stamp, conn.ackSeq, conn.ackHoldMs(this.clock.now(), NO_ACK), this.probeFrame));
   }
 
   /**

@@ -11,8 +11,8 @@ export interface LivenessHost<L> {
   readonly counters: EndpointCounters;
   readonly events: EndpointEvents<L>;
   sendOnConnection(conn: Connection<L>, bytes: Uint8Array): void;
-  /** Sends a health probe on the connection (from a reused frame). */
-  sendProbe(conn: Connection<L>, type: 8, seq: number, stamp: number): void;
+  /** Sends a health probe on the connection (from a reused frame); `acking`: an acknowledging probe (code 3). */
+  sendProbe(conn: Connection<L>, type: 8, seq: number, stamp: number, acking: boolean): void;
   closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void;
   /** Sends the release of a connection that is going (signalling's). */
   releaseDead(conn: Connection<L>): void;
@@ -28,6 +28,8 @@ export function connectionDeadline<L>(conn: Connection<L>, config: EndpointConfi
 
 /** Probe deadlines fall on this grid (ms), so one wake-up sends every probe due near it, in one batch. */
 export const PROBE_GRID_MS = 100;
+/** A resting callee looks again on this coarser grid (ms): all its resting connections on one wake-up a second. */
+export const REST_GRID_MS = 1000;
 
 /**
  * When an originator's first probe goes (its confirm proved both directions, msnl(7) Probes):
@@ -60,9 +62,20 @@ export function runConnectionTimers<L>(host: LivenessHost<L>, conn: Connection<L
   if (now >= conn.nextProbeAt) {
     // The next probe goes on the grid point at or just before the interval's end (never later).
     const next = Math.floor((now + intervalMs) / PROBE_GRID_MS) * PROBE_GRID_MS;
-    const seq = conn.probeSent(now, next > now ? next - now : intervalMs);
-    host.counters.probesSent++;
-    host.sendProbe(conn, MsgType.PROBE, seq, now >>> 0);
+    const inMs = next > now ? next - now : intervalMs;
+    if (conn.mayRest(now)) {
+      // The peer's acknowledging probes prove both directions: a responder rests (msnl(7) Probes),
+      // and looks again on the whole second at or before the interval's end (at least 1 s on), so
+      // an idle host's resting connections share one wake-up a second.
+      const look = Math.floor((now + intervalMs) / REST_GRID_MS) * REST_GRID_MS;
+      conn.rested(now, look >= now + REST_GRID_MS ? look - now : inMs);
+      host.counters.probesRested++;
+    } else {
+      const acking = host.config.probeAcks && conn.nextProbeAcks();
+      const seq = conn.probeSent(now, inMs);
+      host.counters.probesSent++;
+      host.sendProbe(conn, MsgType.PROBE, seq, now >>> 0, acking);
+    }
   }
   if (!conn.idleSignalled && now - conn.lastDataAt >= idleMs) {
     conn.idleSignalled = true;

@@ -5,7 +5,7 @@
 
 import { octetsOf, readU32 } from '../abi/bytes.js';
 import type { Clock } from '../base/clock.js';
-import type { Connection } from './connection.js';
+import { PeerAcks, type Connection } from './connection.js';
 import type { ConnectionTable } from './connection-table.js';
 import { DATA_HEADER_SIZE, MsgType, PROBE_SIZE, Reason, RESET_SIZE } from './constants.js';
 import type { Echoes } from './echoes.js';
@@ -14,7 +14,7 @@ import type { Reassembler } from './sar.js';
 import type { SecureLayer } from './secure.js';
 import type { Signalling } from './signalling.js';
 import type { EndpointCounters, EndpointEvents } from './types.js';
-import { decodeDataHeader, decodeMessage, encodeEcho, encodeSizeProbe, newDataHeader, type Message } from './wire.js';
+import { ACK_PROBE_CODE, ACK_PROBE_SIZE, decodeDataHeader, decodeMessage, encodeEcho, encodeSizeProbe, newDataHeader, NO_ACK, type Message } from './wire.js';
 
 /** Message types 11..14 are the secure framing (src/msnl/secure-wire.ts). */
 const SECURE_FIRST_TYPE = 11;
@@ -40,7 +40,7 @@ export interface ReceiveHost<L> {
   out(link: L, bytes: Uint8Array): void;
   /** Sends one frame on `conn` (sealed when it is keyed). */
   connOut(conn: Connection<L>, bytes: Uint8Array): void;
-  sendProbe(conn: Connection<L>, type: 8 | 9, seq: number, stamp: number): void;
+  sendProbe(conn: Connection<L>, type: 8 | 9, seq: number, stamp: number, acking: boolean): void;
   /** The connection's timers changed outside its turn in tick(). */
   reschedule(conn: Connection<L>): void;
 }
@@ -80,12 +80,18 @@ export class ReceivePath<L> {
       return;
     }
     // A health probe or its reply (the bulk of an idle host's traffic): read where it lies, as
-    // decodeMessage would accept it (version 1, exactly 16 octets, code 0, a non-zero id).
-    if ((type === MsgType.PROBE || type === MsgType.PROBE_REPLY) && length === PROBE_SIZE && buf[offset] === 1 && buf[offset + 2] === 0 && buf[offset + 3] === 0) {
-      const connId = readU32(buf, offset + 4);
-      if (connId !== 0) {
-        if (type === MsgType.PROBE) this.onProbe(connId, readU32(buf, offset + 8), readU32(buf, offset + 12), link, length, null);
-        else this.onProbeReply(connId, readU32(buf, offset + 8), readU32(buf, offset + 12), null);
+    // decodeMessage would accept it (version 1, code 0 and exactly 16 octets, or code 3 and 24
+    // for an acknowledging probe, 16 for its reply; a non-zero id).
+    if ((type === MsgType.PROBE || type === MsgType.PROBE_REPLY) && buf[offset] === 1 && buf[offset + 2] === 0) {
+      const code = buf[offset + 3];
+      const acking = code === ACK_PROBE_CODE;
+      const connId = length >= PROBE_SIZE ? readU32(buf, offset + 4) : 0;
+      if (connId !== 0 && (code === 0 || acking) && length === (acking && type === MsgType.PROBE ? ACK_PROBE_SIZE : PROBE_SIZE)) {
+        const seq = readU32(buf, offset + 8);
+        const stamp = readU32(buf, offset + 12);
+        if (type === MsgType.PROBE_REPLY) this.onProbeReply(connId, seq, stamp, acking, null);
+        else if (acking) this.onProbe(connId, seq, stamp, link, length, null, true, readU32(buf, offset + 16), readU32(buf, offset + 20));
+        else this.onProbe(connId, seq, stamp, link, length, null, false, 0, NO_ACK);
         return;
       }
     }
@@ -217,7 +223,7 @@ export class ReceivePath<L> {
           this.host.connOut(conn, encodeSizeProbe(true, conn.remoteConnId, msg.seq, msg.stamp));
           return;
         }
-        this.onProbe(msg.connId, msg.seq, msg.stamp, link, inLength, via);
+        this.onProbe(msg.connId, msg.seq, msg.stamp, link, inLength, via, msg.acking === true, msg.ackSeq ?? 0, msg.holdMs ?? NO_ACK);
         return;
       }
       case MsgType.PROBE_REPLY: {
@@ -237,7 +243,7 @@ export class ReceivePath<L> {
           } else this.counters.dropUnexpectedSignal++;
           return;
         }
-        this.onProbeReply(msg.connId, msg.seq, msg.stamp, via);
+        this.onProbeReply(msg.connId, msg.seq, msg.stamp, msg.acking === true, via);
         return;
       }
       case MsgType.DATA:
@@ -251,8 +257,13 @@ export class ReceivePath<L> {
     }
   }
 
-  /** A health probe (not a size probe): answered, and the peer's direction counts as proven. */
-  private onProbe(connId: number, seq: number, stamp: number, link: L, inLength: number, via: Connection<L> | null): void {
+  /**
+   * A health probe (not a size probe): answered (an acknowledging one with the code-3 reply), and
+   * the peer's direction counts as proven; an acknowledging probe naming our latest reply proves
+   * ours too (msnl(7) Probes).
+   */
+  private onProbe(connId: number, seq: number, stamp: number, link: L, inLength: number, via: Connection<L> | null,
+    acking: boolean, ackSeq: number, holdMs: number): void {
     const conn = this.conns.get(connId);
     if (conn === undefined) {
       this.unknownConnection(connId, link, inLength);
@@ -262,12 +273,15 @@ export class ReceivePath<L> {
       this.counters.dropPlainRefused++;
       return;
     }
-    conn.peerProbed(this.clock.now());
-    this.host.sendProbe(conn, MsgType.PROBE_REPLY, seq, stamp);
+    const now = this.clock.now();
+    conn.peerProbed(now);
+    if (acking) conn.peerAcked(holdMs !== NO_ACK, ackSeq, holdMs, now);
+    this.host.sendProbe(conn, MsgType.PROBE_REPLY, seq, stamp, acking);
+    conn.replied(seq, now);
   }
 
-  /** A reply to one of our health probes. */
-  private onProbeReply(connId: number, seq: number, stamp: number, via: Connection<L> | null): void {
+  /** A reply to one of our health probes (`acking`: code 3, the peer speaks acknowledging probes). */
+  private onProbeReply(connId: number, seq: number, stamp: number, acking: boolean, via: Connection<L> | null): void {
     const conn = this.conns.get(connId);
     if (conn !== undefined && conn !== via && conn.secure !== null) {
       this.counters.dropPlainRefused++;
@@ -277,6 +291,7 @@ export class ReceivePath<L> {
       this.counters.dropUnexpectedSignal++;
       return;
     }
+    if (acking) conn.peerAcks = PeerAcks.YES;
     this.counters.probesAnswered++;
   }
 

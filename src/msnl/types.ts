@@ -20,6 +20,8 @@ export interface EndpointConfig {
   /** The probes of all connections together, per second: with more connections than that many
    *  probe intervals hold, each interval stretches, never beyond MAX_PROBE_INTERVAL_MS (msnl(7)). */
   readonly probesPerSecond: number;
+  /** Send acknowledging probes (code 3) to peers that speak them, so a responder may rest (msnl(7) Probes); false: plain probes only. */
+  readonly probeAcks: boolean;
   /** A direction counts as proven when it was shown working within this time (ms). */
   readonly healthWindowMs: number;
   /** The idle event fires after this long without data in either direction (ms). */
@@ -75,6 +77,7 @@ export const DEFAULT_ENDPOINT_CONFIG: EndpointConfig = Object.freeze({
   decideTimeoutMs: 5000,
   probeIntervalMs: 2000,
   probesPerSecond: 1000,
+  probeAcks: true,
   healthWindowMs: 5000,
   idleMs: 20 * 60 * 1000,
   deadMs: 30000,
@@ -225,6 +228,8 @@ export interface EndpointCounters {
   echoesAnswered: number;
   probesSent: number;
   probesAnswered: number;
+  /** Probes a responder did not send because the peer's acknowledging probes proved both directions. */
+  probesRested: number;
   /** Padded size probes sent and answered, and too-big reports taken (msnl(7) Path MTU). */
   sizeProbesSent: number;
   sizeProbesAnswered: number;
@@ -262,7 +267,7 @@ export function newCounters(): EndpointCounters {
     dropMalformed: 0, dropUnknownConnection: 0, dropWrongAddress: 0, dropUnexpectedSignal: 0,
     dropSendNoConnection: 0, dropSendBadLength: 0,
     requestsSent: 0, retransmits: 0, requestsAbsorbed: 0, waitsSent: 0, confirmsResent: 0, requestsRateLimited: 0,
-    resetsSent: 0, resetsRateLimited: 0, resetsReceived: 0, echoesAnswered: 0, probesSent: 0, probesAnswered: 0,
+    resetsSent: 0, resetsRateLimited: 0, resetsReceived: 0, echoesAnswered: 0, probesSent: 0, probesAnswered: 0, probesRested: 0,
     sizeProbesSent: 0, sizeProbesAnswered: 0, pathTooBig: 0, exitProbesSent: 0, exitProbesAnswered: 0, exitMoves: 0,
     dropAuth: 0, dropReplay: 0, dropWrongKey: 0, dropPlainRefused: 0, dropUnknownSession: 0, dropNoHostKey: 0,
     dropHandshakeRateLimited: 0, dropSendNoSession: 0, handshakesSent: 0, handshakesAnswered: 0,

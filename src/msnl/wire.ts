@@ -41,7 +41,11 @@ export interface EchoMessage {
 }
 /** `sized`: a size probe (code 1, padded; msnl(7) Path MTU) or its reply, not a health probe. */
 /** `exit`: an exit probe (code 2; msnl(7) Exits) or its reply, answered to the address it came from. */
-export interface ProbeMessage { readonly type: 8 | 9; readonly connId: number; readonly seq: number; readonly stamp: number; readonly sized?: boolean; readonly exit?: boolean }
+/** `acking`: an acknowledging probe (code 3, with `ackSeq` and `holdMs`) or its reply (msnl(7) Probes). */
+export interface ProbeMessage {
+  readonly type: 8 | 9; readonly connId: number; readonly seq: number; readonly stamp: number; readonly sized?: boolean; readonly exit?: boolean;
+  readonly acking?: boolean; readonly ackSeq?: number; readonly holdMs?: number;
+}
 export interface DataMessage {
   readonly type: 10;
   readonly connId: number;
@@ -169,6 +173,25 @@ export function encodeSizeProbe(reply: boolean, connId: number, seq: number, sta
   return out;
 }
 
+/** Code of an acknowledging probe and its reply (msnl(7) Probes). */
+export const ACK_PROBE_CODE = 3;
+/** An acknowledging probe: a probe's 16 octets, the acknowledged sequence number, the hold time. */
+export const ACK_PROBE_SIZE = PROBE_SIZE + 8;
+/** The hold time of an acknowledging probe that acknowledges nothing (yet). */
+export const NO_ACK = 0xffffffff;
+
+/**
+ * Encodes an acknowledging probe (24 octets): `ackSeq` is the newest of the prober's own probes
+ * whose reply arrived, `holdMs` how long ago that reply arrived (NO_ACK: none yet; ackSeq 0).
+ */
+export function encodeAckProbe(connId: number, seq: number, stamp: number, ackSeq: number, holdMs: number, out = new Uint8Array(ACK_PROBE_SIZE)): Uint8Array {
+  encodeProbe(MsgType.PROBE, connId, seq, stamp, out);
+  out[3] = ACK_PROBE_CODE;
+  put32(out, 16, holdMs === NO_ACK ? 0 : ackSeq);
+  put32(out, 20, holdMs);
+  return out.subarray(0, ACK_PROBE_SIZE);
+}
+
 /** Code of an exit probe and its reply (msnl(7) Exits). */
 export const EXIT_PROBE_CODE = 2;
 
@@ -270,15 +293,19 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
     }
     case MsgType.PROBE:
     case MsgType.PROBE_REPLY: {
-      // A size probe (code 1) may carry padding; a health probe and every reply are exactly 16.
+      // A size probe (code 1) may carry padding, an acknowledging probe (code 3) is exactly 24;
+      // every other probe and every reply are exactly 16.
       const sized = code === SIZE_PROBE_CODE;
+      const acking = code === ACK_PROBE_CODE;
       if (buf.length < PROBE_SIZE) return fail('short');
-      if (buf.length !== PROBE_SIZE && !(sized && type === MsgType.PROBE)) return fail('length');
+      const exact = acking && type === MsgType.PROBE ? ACK_PROBE_SIZE : PROBE_SIZE;
+      if (buf.length !== exact && !(sized && type === MsgType.PROBE)) return fail(buf.length < exact ? 'short' : 'length');
       const exit = code === EXIT_PROBE_CODE;
-      if (code !== 0 && !sized && !exit) return fail('reserved');
+      if (code !== 0 && !sized && !exit && !acking) return fail('reserved');
       const connId = u32(buf, 4);
       if (connId === 0) return fail('field');
       const fields = { type, connId, seq: u32(buf, 8), stamp: u32(buf, 12) };
+      if (acking) return { ok: true, msg: type === MsgType.PROBE ? { ...fields, acking, ackSeq: u32(buf, 16), holdMs: u32(buf, 20) } : { ...fields, acking } };
       return { ok: true, msg: sized ? { ...fields, sized } : exit ? { ...fields, exit } : fields };
     }
     case MsgType.DATA: {

@@ -26,6 +26,11 @@ export class RedialSchedule {
     this.entries.delete(peer);
   }
 
+  /** How many peers are being called again. */
+  get size(): number {
+    return this.entries.size;
+  }
+
   has(peer: number): boolean {
     return this.entries.has(peer);
   }

@@ -236,6 +236,11 @@ export class Tunnel {
     this.redial.due(this.options.now(), (peer) => this.call(peer));
   }
 
+  /** True while some IP peer is being called again (its backoff wants timer turns under a second). */
+  get redialing(): boolean {
+    return this.redial.size > 0;
+  }
+
   /** IP peers being called again after losing their connection, for health rows. */
   lostPeers(): ReadonlyArray<{ peer: number; since: number; attempts: number }> {
     return this.redial.list();

@@ -212,7 +212,7 @@ async function main(): Promise<void> {
       if (e === undefined) throw new Error(`man/msnl.7 EXAMPLES has no datagram ${i}`);
       return e.bytes;
     };
-    check('the page gives the fifteen datagrams of its worked exchange', ex.length === 15, `found ${ex.length}`);
+    check('the page gives the eighteen datagrams of its worked exchange', ex.length === 18, `found ${ex.length}`);
     const type = (t: number) => (b: Buffer) => b.length >= 4 && b[1] === t;
     const NOT_PROBES = (b: Buffer) => b.length >= 4 && b[1] !== 8 && b[1] !== 9;
 
@@ -237,6 +237,15 @@ async function main(): Promise<void> {
     await wire.send(withU32(line(2), 4, bId));
     const reply = await wire.next((b) => type(9)(b) && b.readUInt32BE(8) === 0, 2000);
     check('a probe is answered with the page\'s reply', reply !== undefined && hex(reply) === hex(line(3)), reply === undefined ? 'no reply' : hex(reply));
+
+    // --- acknowledging probes (code 3, 24 octets), answered with 16-octet code-3 replies ---
+    for (const [probe, answer, what] of [[line(15), null, 'nothing acknowledged'], [line(16), line(17), 'acknowledging probe 4']] as const) {
+      await wire.send(withU32(probe, 4, bId));
+      const seq = probe.readUInt32BE(8);
+      const got = await wire.next((b) => type(9)(b) && b.readUInt16BE(2) === 3 && b.readUInt32BE(8) === seq, 2000);
+      const want = answer ?? Buffer.from([...withU32(probe, 4, A_ID).subarray(0, 16)].map((x, i) => (i === 1 ? 9 : x)));
+      check(`an acknowledging probe (${what}) is answered with a 16-octet code-3 reply, as the page shows`, got !== undefined && hex(got) === hex(want), got === undefined ? 'no reply' : `got ${hex(got)}, page ${hex(want)}`);
+    }
 
     // --- a size probe (Path MTU): padded to 1232 octets, answered unpadded ---
     await wire.send(Buffer.concat([withU32(line(4), 4, bId), Buffer.alloc(1216)]));
@@ -275,12 +284,13 @@ async function main(): Promise<void> {
     check('an exit probe from an address that is no exit of B\'s route is not answered on a plain connection', stray === undefined, stray === undefined ? '' : `answered with ${hex(stray)}`);
     const badProbes: Array<[string, Buffer]> = [
       ['a 20-octet exit probe', Buffer.concat([mine, Buffer.alloc(4)])],
-      ['a probe with code 3', withU32(mine, 0, 0x01080003)],
+      ['a 16-octet probe with code 3', withU32(mine, 0, 0x01080003)],
+      ['a probe with code 4', withU32(mine, 0, 0x01080004)],
       ['an exit probe reply for a sequence number never sent', withU32(withU32(pageReply, 4, bId), 8, 0x7ffffff8)],
     ];
     for (const [, bytes] of badProbes) await wire2.send(bytes);
     const badAnswer = await wire2.next((b) => b.length >= 2 && (b[1] === 9 || b[1] === 5), 600); // a reply or a reset
-    check('a padded exit probe, a probe with code 3 and a stray exit probe reply are never answered', badAnswer === undefined,
+    check('a padded exit probe, a 16-octet probe with code 3, a probe with code 4 and a stray exit probe reply are never answered', badAnswer === undefined,
       badAnswer === undefined ? badProbes.map(([n]) => n).join(', ') : `answered with ${hex(badAnswer)}`);
 
     // --- a two-segment packet, sent last segment first ---

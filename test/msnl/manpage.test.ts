@@ -64,12 +64,12 @@ test('msnl(7) has the per-type length table the codec enforces', () => {
   assert.match(page, new RegExp(`^\\.It 10 Ta data Ta at least ${DATA_HEADER_SIZE + 1}$`, 'm'));
 });
 
-test('msnl(7) EXAMPLES: the probe, size probe and exit probe lines are what the codec makes, and decode as such', async () => {
-  const { decodeMessage, encodeExitProbe, encodeProbe, encodeSizeProbe } = await import('../../src/msnl/wire.js');
+test('msnl(7) EXAMPLES: the probe, size probe, exit probe and acknowledging probe lines are what the codec makes, and decode as such', async () => {
+  const { decodeMessage, encodeAckProbe, encodeExitProbe, encodeProbe, encodeSizeProbe, NO_ACK } = await import('../../src/msnl/wire.js');
   const examples = page.slice(page.indexOf('.Sh EXAMPLES'), page.indexOf('.Sh SEE ALSO'));
   const lines = [...examples.matchAll(/^[A-Z?]>[A-Z?] ((?:[0-9a-f]{8} ?)+)/gm)].map((m) => m[1]!.replace(/ /g, ''));
   const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-  assert.equal(lines.length, 15, 'the worked exchange has 15 datagrams');
+  assert.equal(lines.length, 18, 'the worked exchange has 18 datagrams');
   assert.equal(lines[2], hex(encodeProbe(8, 0x22222222, 0, 0x12345)));
   assert.equal(lines[3], hex(encodeProbe(9, 0x11111111, 0, 0x12345)));
   assert.equal(lines[4], hex(encodeSizeProbe(false, 0x22222222, 1, 0x12731)), 'the size probe, its padding not shown');
@@ -80,7 +80,19 @@ test('msnl(7) EXAMPLES: the probe, size probe and exit probe lines are what the 
     const decoded = decodeMessage(Buffer.from(lines[i]!, 'hex'));
     assert.ok(decoded.ok && 'exit' in decoded.msg && decoded.msg.exit === true && decoded.msg.type === (reply ? 9 : 8) && decoded.msg.seq === 9, JSON.stringify(decoded));
   }
-  // The page's malformed cases: a padded exit probe, and a probe with a code the page does not give.
+  assert.equal(lines[15], hex(encodeAckProbe(0x22222222, 0, 0x12345, 0, NO_ACK)), 'an acknowledging probe that acknowledges nothing yet');
+  assert.equal(lines[16], hex(encodeAckProbe(0x22222222, 5, 0x13000, 4, 1999)));
+  const reply = encodeProbe(9, 0x11111111, 5, 0x13000);
+  reply[3] = 3;
+  assert.equal(lines[17], hex(reply), 'its reply: 16 octets, code 3');
+  const acking = decodeMessage(Buffer.from(lines[16]!, 'hex'));
+  assert.ok(acking.ok && acking.msg.type === 8 && 'acking' in acking.msg && acking.msg.acking === true && acking.msg.ackSeq === 4 && acking.msg.holdMs === 1999, JSON.stringify(acking));
+  const answer = decodeMessage(Buffer.from(lines[17]!, 'hex'));
+  assert.ok(answer.ok && answer.msg.type === 9 && 'acking' in answer.msg && answer.msg.acking === true && answer.msg.seq === 5, JSON.stringify(answer));
+  // The page's malformed cases: a padded exit probe, a probe with a code the page does not give,
+  // and an acknowledging probe of 16 (a plain probe's length) or 28 octets.
   assert.equal(decodeMessage(Buffer.concat([Buffer.from(lines[6]!, 'hex'), Buffer.alloc(4)])).ok, false);
+  assert.equal(decodeMessage(Buffer.from(`01080004${lines[6]!.slice(8)}`, 'hex')).ok, false);
   assert.equal(decodeMessage(Buffer.from(`01080003${lines[6]!.slice(8)}`, 'hex')).ok, false);
+  assert.equal(decodeMessage(Buffer.concat([Buffer.from(lines[16]!, 'hex'), Buffer.alloc(4)])).ok, false);
 });
