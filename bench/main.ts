@@ -163,7 +163,7 @@ async function main(): Promise<number> {
           const measured = await measurePath(topology, p, () => peer.pids(), settings);
           measured.firstReplyMs = samples.length > 0 ? samples : (first as Error).message;
           const withRss: PathFigures & { rssBaselineMiB?: number[] | string } = measured;
-          if (peer === msnlAuth) withRss.rssBaselineMiB = daemonRss(topology);
+          if (peer === msnlAuth || peer === msnl) withRss.rssBaselineMiB = daemonRss(topology);
           figures.push({ label: p.label, figures: withRss });
           log(`${p.label}: ${JSON.stringify(measured)}`);
         }
