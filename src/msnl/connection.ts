@@ -49,6 +49,8 @@ export class Connection<L> {
   exits: ExitSet<L> | null = null;
   /** Its place in the endpoint's deadline heap (timers.ts), -1 when none. */
   heapIndex = -1;
+  /** A responder: whether a frame from the originator showed that our confirm arrived. */
+  private confirmSeen = false;
   /** Whether the peer speaks acknowledging probes (code 3; msnl(7) Probes). */
   peerAcks: PeerAcks = PeerAcks.UNKNOWN;
   /** The newest of our probes whose reply arrived, and when (what our acknowledging probe acknowledges). */
@@ -103,10 +105,16 @@ export class Connection<L> {
 
   /**
    * The responder accepted the call: the request (retransmitted until the confirm, so at most
-   * 1.6 s old) came from the peer, so what we receive is proven; our first probe goes at once.
+   * 1.6 s old) came from the peer, so what we receive is proven; our first probe goes
+   * `firstProbeInMs` later (the caller's first frame proves what we send before that).
    */
-  provenByRequest(now: number): void {
+  provenByRequest(now: number, firstProbeInMs: number): void {
     this.rxProvenAt = now;
+    // Provisionally, for one window: the confirm answers a request its caller repeats until a
+    // confirm arrives; the caller's first frame proves it (confirmArrived), or the window ends.
+    this.txProvenAt = now;
+    this.nextProbeAt = now + firstProbeInMs;
+    this.probeIntervalMs = firstProbeInMs;
   }
 
   /**
@@ -114,7 +122,10 @@ export class Connection<L> {
    * which only our confirm told it, so its first frame (probe or data) proves the confirm arrived.
    */
   private confirmArrived(now: number): void {
-    if (this.txProvenAt === -Infinity && this.role === 'responder') this.txProvenAt = now;
+    if (this.role === 'responder' && !this.confirmSeen) {
+      this.confirmSeen = true;
+      this.txProvenAt = now;
+    }
   }
 
   /** Records a probe being sent; returns its sequence number. */

@@ -20,7 +20,7 @@ import { Echoes } from './echoes.js';
 import { defaultLinkBytes, type EndpointOptions } from './endpoint-options.js';
 import { ExitPaths } from './exit-paths.js';
 import { callLinks, exitSetFor, type ExitInfo } from './exits.js';
-import { connectionDeadline, firstProbeAt, probeInterval, runConnectionTimers, type LivenessHost } from './liveness.js';
+import { connectionDeadline, firstProbeAt, probeInterval, responderFirstProbeAt, runConnectionTimers, type LivenessHost } from './liveness.js';
 import { PathProbes } from './path-probes.js';
 import { ReceivePath } from './receive-path.js';
 import { Reassembler, type ReassemblyCounters } from './sar.js';
@@ -347,9 +347,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     }
     // msnl(7) Probes: the call proved what it could. An originator's confirm proved both
     // directions, so its first probe waits up to one interval; a responder's request proved what
-    // it receives, and its first probe goes at once.
-    if (role === 'originator') conn.provenByConfirm(now, firstProbeAt(id, now, probeInterval(this.config, this.conns.size + 1)) - now);
-    else conn.provenByRequest(now);
+    // it receives, and what it sends provisionally until the originator's first frame (within
+    // that interval) proves it, so its own first probe waits half an interval more.
+    const interval = probeInterval(this.config, this.conns.size + 1);
+    if (role === 'originator') conn.provenByConfirm(now, firstProbeAt(id, now, interval) - now);
+    else conn.provenByRequest(now, responderFirstProbeAt(id, now, interval) - now);
     const at = connectionDeadline(conn, this.config, this.secure.nextDeadline(conn));
     this.conns.add(conn, at);
     this.scheduleAt(at);

@@ -43,6 +43,19 @@ export function firstProbeAt(connId: number, now: number, intervalMs: number): n
 }
 
 /**
+ * When a responder's first probe goes (msnl(7) Probes): half an interval after an originator's
+ * would (from the whole to one and a half of `intervalMs` after `now`, spread and on the grid as
+ * firstProbeAt), never more than MAX_PROBE_INTERVAL_MS on. The caller's first probe or frame,
+ * which comes before it, proves the callee's sending direction, so a call costs no probe
+ * datagrams while it is set up (a storm of them included), and the first packets each way are
+ * not queued behind a probe and its reply.
+ */
+export function responderFirstProbeAt(connId: number, now: number, intervalMs: number): number {
+  const at = firstProbeAt(connId, now, intervalMs) + Math.floor(intervalMs / 2 / PROBE_GRID_MS) * PROBE_GRID_MS;
+  return Math.min(at, now + MAX_PROBE_INTERVAL_MS);
+}
+
+/**
  * The probe interval with `connections` open: config.probeIntervalMs, stretched so that all of
  * them together send at most config.probesPerSecond, and never beyond MAX_PROBE_INTERVAL_MS.
  */

@@ -101,10 +101,11 @@ test('a reset of a callee\'s connection that never heard its caller is that call
   const b = makeNode(hub, clock, 'b', B, 2);
   b.ep.listen(0x1234);
   for (const port of [0x1000, 0x1001]) a.ep.connect({ remoteAddress: B, remotePort: 0x1234, localPort: port, ipa: 1, link: hub.peer('b') });
-  // b's connections have heard a's probes by now.
   assert.ok(run(hub, clock, [a, b], () => a.rec.connected.length === 2, 5000));
   const heard = b.ep.connections()[0]!;
-  run(hub, clock, [a, b], () => false, 100);
+  // b's connections hear a's first probes within a's first interval (2 s).
+  run(hub, clock, [a, b], () => false, 2100);
+  assert.ok((b.ep.findConnection(heard.connId)?.lastHeardAt ?? 0) > heard.createdAt, 'b heard its caller');
   b.ep.receive(encodeReset(heard.remoteConnId, Reason.UNKNOWN_CONNECTION), hub.peer('a'));
   assert.deepEqual(b.rec.disconnected.at(-1), { connId: heard.connId, reason: Reason.UNKNOWN_CONNECTION, byPeer: true }, 'a connection that had heard its caller: the peer lost it');
   const c = makeNode(hub, clock, 'c', 0x80e80003, 6, { callBurstPerSource: 100 });
@@ -117,7 +118,7 @@ test('a reset of a callee\'s connection that never heard its caller is that call
   assert.deepEqual(c.rec.disconnected.at(-1), { connId: opened.connId, reason: Reason.TIMEOUT, byPeer: true }, 'reset before anything was heard: the caller gave up');
 });
 
-test('the caller counts the confirm as proof of both directions and probes first within one interval; the callee probes at once (msnl(7) Probes)', () => {
+test('the call counts as proof of both directions at each end: the caller probes first within one interval, the callee only after the caller (msnl(7) Probes)', () => {
   const clock = new FakeClock();
   const hub = new MemoryHub({ clock, seed: 7, loss: 0, delayMs: 1 });
   const a = makeNode(hub, clock, 'a', A, 1, { probeIntervalMs: 2000 }, { capture: true });
@@ -130,23 +131,27 @@ test('the caller counts the confirm as proof of both directions and probes first
   for (const { conn } of a.rec.connected) assert.equal(a.ep.health(conn.connId)?.up, true, 'the caller is up the moment its confirm arrives');
   assert.equal(a.sent.filter(isProbe).length, 0, 'and sent no probe for it');
   run(hub, clock, [a, b], () => false, 10);
-  assert.equal(b.sent.filter(isProbe).length, COUNT, 'the callee probes each new connection at once');
-  for (const c of b.ep.connections()) assert.equal(b.ep.health(c.connId)?.up, true, 'and is up once the reply is in');
-  // The caller's first probes: between half and the whole interval on, spread over the 100 ms grid.
+  assert.equal(b.sent.filter(isProbe).length, 0, 'the callee sends no probe while the calls are set up');
+  for (const c of b.ep.connections()) assert.equal(b.ep.health(c.connId)?.up, true, 'and is up from its accept');
+  // The caller's first probes: between half and the whole interval on, spread over the 100 ms grid;
+  // the callee's own first probes half an interval later (from the whole interval on).
   const perStep: number[] = [];
   for (let step = 0; step < 22; step++) {
     const before = a.sent.filter(isProbe).length;
     run(hub, clock, [a, b], () => false, 100);
     perStep.push(a.sent.filter(isProbe).length - before);
     for (const { conn } of a.rec.connected) assert.equal(a.ep.isUp(conn.connId), true, `still up ${clock.t} ms on`);
+    for (const c of b.ep.connections()) assert.equal(b.ep.isUp(c.connId), true, `the callee still up ${clock.t} ms on`);
+    if (step === 18) assert.equal(b.sent.filter(isProbe).length, 0, 'no callee probe in the first 1.9 s');
   }
+  for (const c of b.ep.connections()) assert.ok((b.ep.findConnection(c.connId)?.lastHeardAt ?? 0) > c.createdAt, 'every callee heard its caller\'s first probe');
   assert.equal(perStep.slice(0, 9).reduce((x, y) => x + y, 0), 0, `no caller probe in the first 0.9 s (${perStep.join(' ')})`);
   assert.equal(perStep.reduce((x, y) => x + y, 0), COUNT, `one first probe each within the interval (${perStep.join(' ')})`);
   assert.ok(perStep.filter((n) => n > 0).length >= 5, `spread over the grid, not all at once (${perStep.join(' ')})`);
   assert.ok(perStep.every((n) => n < COUNT / 2), `(${perStep.join(' ')})`);
 });
 
-test('a callee whose own first probe goes unanswered counts the caller\'s first frame on the new connection as its sending direction proven', () => {
+test('a callee counts its accept as proof of what it sends for one window, and the caller\'s first frame on the new connection as the proof; without either it goes down', () => {
   const clock = new FakeClock();
   const hub = new MemoryHub({ clock, seed: 8, loss: 0, delayMs: 1 });
   const a = makeNode(hub, clock, 'a', A, 1);
@@ -155,8 +160,9 @@ test('a callee whose own first probe goes unanswered counts the caller\'s first 
   a.ep.connect({ remoteAddress: B, remotePort: 0x1234, localPort: 0x1000, ipa: 1, link: hub.peer('b') });
   assert.ok(run(hub, clock, [a, b], () => b.ep.connectionCount === 1, 5000), 'b accepted');
   const opened = b.ep.connections()[0]!;
-  assert.deepEqual([b.ep.health(opened.connId)?.rxProven, b.ep.health(opened.connId)?.txProven], [true, false], 'the request proved only what b receives');
+  assert.deepEqual([b.ep.health(opened.connId)?.rxProven, b.ep.health(opened.connId)?.txProven], [true, true], 'the request proved what b receives, its confirm (provisionally) what it sends');
   // A frame naming b's id, which only b's confirm told a: b's confirm arrived.
+  run(hub, clock, [b], () => false, 1000);
   b.ep.receive(encodeProbe(MsgType.PROBE, opened.connId, 0, 0), hub.peer('a'));
   assert.equal(b.ep.health(opened.connId)?.up, true, 'up on the caller\'s first probe, before its own is answered');
   // A second frame proves no more than the first: the proof stays dated by it and lapses.
@@ -164,4 +170,15 @@ test('a callee whose own first probe goes unanswered counts the caller\'s first 
   run(hub, clock, [b], () => false, 5000 + 100);
   b.ep.receive(encodeProbe(MsgType.PROBE, opened.connId, 1, 0), hub.peer('a'));
   assert.deepEqual([b.ep.health(opened.connId)?.rxProven, b.ep.health(opened.connId)?.txProven], [true, false], 'later frames prove only what b receives');
+  // A caller that goes silent after the call: the provisional proof lapses with the window.
+  const c = makeNode(hub, clock, 'c', 0x80e80003, 9);
+  c.ep.listen(0x1234);
+  const d = makeNode(hub, clock, 'd', 0x80e80004, 10);
+  d.ep.connect({ remoteAddress: 0x80e80003, remotePort: 0x1234, localPort: 0x1000, ipa: 1, link: hub.peer('c') });
+  assert.ok(run(hub, clock, [c, d], () => c.ep.connectionCount === 1, 5000), 'c accepted');
+  const silent = c.ep.connections()[0]!;
+  hub.detach('d');
+  run(hub, clock, [c], () => false, 8000);
+  assert.equal(c.ep.health(silent.connId)?.txProven, false, 'no frame from the caller and no reply: what c sends is not proven 8 s on');
+  assert.equal(c.ep.isUp(silent.connId), false);
 });
