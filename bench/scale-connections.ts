@@ -13,6 +13,7 @@ import { cpuPercent, parseProcStatTicks, parseVmRssBytes } from './measure.js';
 import { caller } from './swarm.js';
 import { Swarm } from './swarm-runner.js';
 import { ControlClient } from '../src/control/client.js';
+import { DEFAULT_ENDPOINT_CONFIG } from '../src/msnl/types.js';
 
 export interface ConnectionScaleRow {
   readonly connections: number;
@@ -53,7 +54,8 @@ async function sizeProbesSent(h: Host): Promise<number> {
 /**
  * Waits until msnld's path MTU search is over, so that the idle window measures idle: its size
  * probes over 2 s fall to what confirming every connection's size every 15 s would cost (one
- * search per path: far less). Bounded by `maxMs`; returns the seconds waited and the probes sent.
+ * search per path: far less) and well under the size-probe budget (a search held back by the
+ * budget runs at it). Bounded by `maxMs`; returns the seconds waited and the probes sent.
  */
 async function searchOver(h: Host, n: number, maxMs: number): Promise<{ seconds: number; probes: number }> {
   const started = Date.now();
@@ -62,7 +64,7 @@ async function searchOver(h: Host, n: number, maxMs: number): Promise<{ seconds:
   for (;;) {
     await sleep(2_000);
     const now = await sizeProbesSent(h);
-    const quiet = now - last <= 2 + (2 * n) / 15;
+    const quiet = now - last <= Math.min(2 + (2 * n) / 15, 0.8 * 2 * DEFAULT_ENDPOINT_CONFIG.sizeProbeRatePerSecond);
     last = now;
     if (quiet || Number.isNaN(now) || Date.now() - started >= maxMs) return { seconds: (Date.now() - started) / 1000, probes: now - first };
   }

@@ -102,6 +102,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       connOut: (conn, bytes) => this.connOut(conn, bytes),
       pathLimitOf: options.pathLimitOf,
       sameLink: (a, b) => this.sameLink(a, b),
+      pathKeyOf: options.pathKeyOf,
     });
     this.exitPaths = new ExitPaths({
       counters: this.counters, events: this.events, sameLink: this.sameLink,

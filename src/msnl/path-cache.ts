@@ -7,7 +7,8 @@
 // left by an owner that went away is trusted until its next confirmation would have been due;
 // after that the next connection to look becomes the owner and confirms or searches again. A
 // too-big report lowers a result; only a search raises one. Bounded: the least recently added
-// path goes first. Pure: time comes in, a link is compared with the underlay's `same`.
+// path goes first. Pure: time comes in; a path is the underlay's path key of a link (over UDP the
+// peer's address, whatever its port), or without one the link itself by the underlay's `same`.
 
 import type { PathMtu } from './pmtu.js';
 
@@ -32,9 +33,14 @@ export interface SharedPath<L, C extends PathUser> {
 }
 
 export class PathCache<L, C extends PathUser> {
-  private readonly byLink = new Map<L, SharedPath<L, C>>();
+  private readonly byLink = new Map<unknown, SharedPath<L, C>>();
 
-  constructor(private readonly sameLink: (a: L, b: L) => boolean, private readonly isOpen: (conn: C) => boolean, private readonly maxEntries = PATH_CACHE_ENTRIES) {}
+  constructor(
+    private readonly sameLink: (a: L, b: L) => boolean,
+    private readonly isOpen: (conn: C) => boolean,
+    private readonly keyOf: ((link: L) => string | number) | null = null,
+    private readonly maxEntries = PATH_CACHE_ENTRIES,
+  ) {}
 
   get size(): number {
     return this.byLink.size;
@@ -42,6 +48,7 @@ export class PathCache<L, C extends PathUser> {
 
   /** The path of `link`, if one is remembered. */
   find(link: L): SharedPath<L, C> | undefined {
+    if (this.keyOf !== null) return this.byLink.get(this.keyOf(link));
     const hit = this.byLink.get(link);
     if (hit !== undefined) return hit;
     for (const entry of this.byLink.values()) if (this.sameLink(entry.link, link)) return entry;
@@ -57,7 +64,7 @@ export class PathCache<L, C extends PathUser> {
       if (oldest.done !== true) this.byLink.delete(oldest.value);
     }
     const entry: SharedPath<L, C> = { link, owner: null, ownerPath: null, size: 0, freshUntil: -Infinity, waiters: new Set() };
-    this.byLink.set(link, entry);
+    this.byLink.set(this.keyOf === null ? link : this.keyOf(link), entry);
     return entry;
   }
 

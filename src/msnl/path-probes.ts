@@ -29,8 +29,10 @@ export interface PathProbeHost<L> {
   connOut(conn: Connection<L>, bytes: Uint8Array): void;
   /** What the underlay says of a link's route to an MSNL address (EndpointOptions.pathLimitOf). */
   readonly pathLimitOf: EndpointOptions<L>['pathLimitOf'];
-  /** True when two links are one underlay path (EndpointOptions.sameLink). */
+  /** True when two links are one peer (EndpointOptions.sameLink). */
   sameLink(a: L, b: L): boolean;
+  /** The underlay path of a link (EndpointOptions.pathKeyOf); absent: sameLink's links. */
+  readonly pathKeyOf: EndpointOptions<L>['pathKeyOf'];
 }
 
 export class PathProbes<L> {
@@ -42,7 +44,7 @@ export class PathProbes<L> {
 
   constructor(private readonly config: EndpointConfig, private readonly clock: Clock, private readonly host: PathProbeHost<L>) {
     this.bucket = new TokenBucket(config.sizeProbeRatePerSecond, config.sizeProbeBurst, () => clock.now());
-    this.shared = new PathCache((a, b) => host.sameLink(a, b), (conn) => host.isOpen(conn));
+    this.shared = new PathCache((a, b) => host.sameLink(a, b), (conn) => host.isOpen(conn), host.pathKeyOf ?? null);
   }
 
   /** A new path MTU state for `link` to `address`, starting from what the underlay says of its route. */

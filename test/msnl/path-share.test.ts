@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryHub } from '../../src/msdl/memory.js';
 import { generateKeyPair } from '../../src/crypto/primitives.js';
+import { udpPathKey } from '../../src/msdl/udp-endpoint.js';
 import { PathCache } from '../../src/msnl/path-cache.js';
 import { CONFIRM_INTERVAL_MS, PathMtu, SEARCH_GRANULARITY } from '../../src/msnl/pmtu.js';
 import { FakeClock, makeNode, run, type Node, type NodeExtras } from './harness.js';
@@ -11,12 +12,12 @@ const A = 0x0a000001;
 const B = 0x0a000002;
 const C = 0x0a000003;
 
-function hosts(keyed: boolean) {
+function hosts(keyed: boolean, pathKeyOf?: NodeExtras['pathKeyOf']) {
   const clock = new FakeClock();
   const hub = new MemoryHub({ clock, seed: 5, delayMs: 5, maxDatagram: 65507 });
   const keys = { a: generateKeyPair(), b: generateKeyPair(), c: generateKeyPair() };
   const extras = (own: keyof typeof keys): NodeExtras => keyed ? { identity: keys[own], peerKeyOf: (address) => (address === A ? keys.a : address === B ? keys.b : keys.c).publicKey, wallClock: () => clock.t } : {};
-  const a = makeNode(hub, clock, 'a', A, 21, {}, extras('a'));
+  const a = makeNode(hub, clock, 'a', A, 21, {}, { ...extras('a'), ...(pathKeyOf === undefined ? {} : { pathKeyOf }) });
   const b = makeNode(hub, clock, 'b', B, 22, {}, extras('b'));
   const c = makeNode(hub, clock, 'c', C, 23, {}, extras('c'));
   b.ep.listen(0x800);
@@ -111,7 +112,7 @@ test('different paths search on their own', () => {
 
 test('PathCache: bounded, by the underlay\'s sameness of links; a report lowers a left result, never raises it', () => {
   const open = new Set<{ path: PathMtu }>();
-  const cache = new PathCache<string, { path: PathMtu }>((x, y) => x.toLowerCase() === y.toLowerCase(), (c) => open.has(c), 3);
+  const cache = new PathCache<string, { path: PathMtu }>((x, y) => x.toLowerCase() === y.toLowerCase(), (c) => open.has(c), null, 3);
   const e = cache.entry('P');
   assert.equal(cache.entry('p'), e, 'the same link by sameLink');
   for (const l of ['q', 'r', 's']) cache.entry(l);
@@ -131,4 +132,21 @@ test('PathCache: bounded, by the underlay\'s sameness of links; a report lowers 
   cache.tooBig('q', 1300);
   assert.equal(cache.result(q, 11), 1200);
   assert.equal(cache.result(q, CONFIRM_INTERVAL_MS + 1), 0, 'expired');
+});
+
+test('links with one path key share a search (UDP: the peer\'s address, not its port)', () => {
+  const h = hosts(false, () => 'one host');
+  searched(h, call(h, h.b, B));
+  const sent = h.a.ep.counters.sizeProbesSent;
+  const other = call(h, h.c, C);
+  run(h.hub, h.clock, h.nodes, () => false, 5000);
+  assert.equal(h.a.ep.health(other)!.pathPhase, 'done');
+  assert.ok(h.a.ep.counters.sizeProbesSent - sent <= 1, 'adopted');
+  const v4 = (port: number) => ({ address: '192.0.2.7', port, ipv4: 0xc0000207, ipv6: null });
+  const v6 = (port: number, last: number) => ({ address: '2001:db8::1', port, ipv4: -1, ipv6: Uint8Array.from({ length: 16 }, (_, i) => (i === 15 ? last : 0)) });
+  assert.equal(udpPathKey(v4(10_001)), udpPathKey(v4(7010)));
+  assert.notEqual(udpPathKey(v4(1)), udpPathKey({ ...v4(1), ipv4: 0xc0000208 }));
+  assert.equal(udpPathKey(v6(1, 1)), udpPathKey(v6(2, 1)));
+  assert.notEqual(udpPathKey(v6(1, 1)), udpPathKey(v6(1, 2)));
+  assert.notEqual(udpPathKey({ address: 'peer.example', port: 1, ipv4: -1, ipv6: null }), udpPathKey({ address: 'other.example', port: 1, ipv4: -1, ipv6: null }));
 });
