@@ -1,6 +1,7 @@
 // The connection half of `npm run bench -- --scale` (issue 21): one real msnld in host 1 of a
 // fresh two-namespace topology and N callers from bench/swarm.ts in host 2, for each N. Per N:
-// RSS with all up, idle CPU of msnld (% of a core over 5 s with nothing but probes), underlay
+// RSS with all up, idle CPU of msnld (% of a core over 5 s with nothing but probes, taken once
+// msnld's path MTU search is over: its size probes down to the steady confirmation rate), underlay
 // datagrams/s in that window, the time until all N are up, `msnl conn show` / `msnl health`
 // times, the time until msnld holds none of the N after they hang up at once (its control socket's
 // interface rows, polled every 25 ms), and the kernel's receive
@@ -12,6 +13,7 @@ import { cpuPercent, parseProcStatTicks, parseVmRssBytes } from './measure.js';
 import { caller } from './swarm.js';
 import { Swarm } from './swarm-runner.js';
 import { ControlClient } from '../src/control/client.js';
+import { DEFAULT_ENDPOINT_CONFIG } from '../src/msnl/types.js';
 
 export interface ConnectionScaleRow {
   readonly connections: number;
@@ -38,6 +40,34 @@ export interface ConnectionScaleRow {
   /** The swarm's own CPU (its processes together) from the first call until all were up, per
    *  call (us): the callers share the machine's cores with msnld. */
   readonly callerCpuUs: number | string;
+  /** Seconds from the settle until msnld's size probes fell to the steady confirmation rate (the
+   *  path MTU search over, msnl(7) Path MTU), and the size probes it sent meanwhile. */
+  readonly searchS: number | string;
+  readonly searchProbes: number | string;
+}
+
+/** msnld's size probes sent so far (its status counters). */
+async function sizeProbesSent(h: Host): Promise<number> {
+  return (await new ControlClient(h.socket, { timeoutMs: 10_000 }).status()).counters['size_probes_sent'] ?? NaN;
+}
+
+/**
+ * Waits until msnld's path MTU search is over, so that the idle window measures idle: its size
+ * probes over 2 s fall to what confirming every connection's size every 15 s would cost (one
+ * search per path: far less) and well under the size-probe budget (a search held back by the
+ * budget runs at it). Bounded by `maxMs`; returns the seconds waited and the probes sent.
+ */
+async function searchOver(h: Host, n: number, maxMs: number): Promise<{ seconds: number; probes: number }> {
+  const started = Date.now();
+  const first = await sizeProbesSent(h);
+  let last = first;
+  for (;;) {
+    await sleep(2_000);
+    const now = await sizeProbesSent(h);
+    const quiet = now - last <= Math.min(2 + (2 * n) / 15, 0.8 * 2 * DEFAULT_ENDPOINT_CONFIG.sizeProbeRatePerSecond);
+    last = now;
+    if (quiet || Number.isNaN(now) || Date.now() - started >= maxMs) return { seconds: (Date.now() - started) / 1000, probes: now - first };
+  }
 }
 
 /** Udp counters of a namespace (/proc/net/snmp). */
@@ -93,7 +123,7 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
   const [server, client] = [t.host(1), t.host(2)];
   let swarm: Swarm | undefined;
   let connected = 0;
-  const fail = (reason: string): ConnectionScaleRow => ({ connections: n, connected, rssMiB: reason, idleCpuPercent: reason, datagramsPerSecond: reason, allUpS: reason, connShowMs: reason, healthMs: reason, allHungUpS: reason, rcvbufErrors: reason, redialled: reason, callCpuUs: reason, callDatagrams: reason, hangupCpuUs: reason, callerCpuUs: reason });
+  const fail = (reason: string): ConnectionScaleRow => ({ connections: n, connected, rssMiB: reason, idleCpuPercent: reason, datagramsPerSecond: reason, allUpS: reason, connShowMs: reason, healthMs: reason, allHungUpS: reason, rcvbufErrors: reason, redialled: reason, callCpuUs: reason, callDatagrams: reason, hangupCpuUs: reason, callerCpuUs: reason, searchS: reason, searchProbes: reason });
   try {
     t.mustMsnl(server, ['host', 'set', 'address', server.msnlAddress]);
     t.mustMsnl(server, ['ifconfig', 'ms0', '10.0.0.1/8', 'up']);
@@ -127,6 +157,10 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     const allUpS = up.seconds;
     log(`scale ${n}: all up in ${up.seconds} s; the callers sent ${up.resent} requests again and made ${up.redialled} calls again`);
     await sleep(3_000); // settle: first probes done, only the steady probe rate left
+    const searchTicks0 = ticksOf(pid);
+    const search = await searchOver(server, n, 120_000);
+    const searchCpu = cpuPercent(ticksOf(pid) - searchTicks0, search.seconds);
+    log(`scale ${n}: the path MTU search was over ${search.seconds} s after the settle (${search.probes} size probes meanwhile, msnld at ${searchCpu.toFixed(1)} % of a core)`);
     const rss = parseVmRssBytes(readFileSync(`/proc/${pid}/status`, 'utf8'));
     const udp0 = udpCounters(t, server);
     const ticks0 = ticksOf(pid);
@@ -155,6 +189,7 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     const row: ConnectionScaleRow = {
       connections: n, connected, rssMiB: rss instanceof Error ? rss.message : rss / 2 ** 20, idleCpuPercent: cpuPercent(ticks1 - ticks0, seconds),
       datagramsPerSecond: datagrams, allUpS, connShowMs, healthMs, allHungUpS, rcvbufErrors: drops, redialled: up.redialled, callCpuUs, callDatagrams, hangupCpuUs, callerCpuUs,
+      searchS: search.seconds, searchProbes: search.probes,
     };
     log(`scale ${n}: ${JSON.stringify(row)}`);
     return row;

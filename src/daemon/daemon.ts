@@ -107,6 +107,7 @@ export class Daemon<L> {
       clock: { now: this.now },
       transmit: (link, buf, offset, length) => this.socket?.send(link, buf, offset, length),
       sameLink: (a, b) => options.underlay.same(a, b),
+      ...(options.underlay.pathKey === undefined ? {} : { pathKeyOf: (link: L) => options.underlay.pathKey!(link) }),
       peerKeyOf: (address) => this.routeKeys.lookup(address),
       aead: defaultAead(),
       scheduleSeals: queueMicrotask,

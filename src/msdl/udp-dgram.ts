@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { octetsOf } from '../abi/bytes.js';
 import { formatHostPort } from '../abi/endpoint.js';
 import { UDP_PAYLOAD_1500 } from '../abi/inet.js';
-import { UdpEndpoints, sameUdpEndpoint, udpEndpointText, udpHeaderOctets, type UdpEndpoint } from './udp-endpoint.js';
+import { UdpEndpoints, sameUdpEndpoint, udpEndpointText, udpPathKey, udpHeaderOctets, type UdpEndpoint } from './udp-endpoint.js';
 import { newDatagramCounters, type DatagramCounters, type ReceiveFunc, type Underlay, type UnderlayLog, type UnderlaySocket } from './underlay.js';
 
 export class DgramUdpUnderlay implements Underlay<UdpEndpoint> {
@@ -24,6 +24,10 @@ export class DgramUdpUnderlay implements Underlay<UdpEndpoint> {
 
   same(a: UdpEndpoint, b: UdpEndpoint): boolean {
     return sameUdpEndpoint(a, b);
+  }
+
+  pathKey(link: UdpEndpoint): string | number {
+    return udpPathKey(link);
   }
 
   headerOctets(link: UdpEndpoint): number {

@@ -36,6 +36,13 @@ export function sameUdpEndpoint(a: UdpEndpoint, b: UdpEndpoint): boolean {
   return a === b || (a.port === b.port && (a.address === b.address || (a.ipv4 >= 0 && a.ipv4 === b.ipv4) || (a.ipv6 !== null && b.ipv6 !== null && sameOctets(a.ipv6, 0, b.ipv6))));
 }
 
+/** The path key of an endpoint (Underlay.pathKey): its IPv4 address, IPv6 address or host name, not its port. */
+export function udpPathKey(e: UdpEndpoint): string | number {
+  if (e.ipv4 >= 0) return e.ipv4;
+  if (e.ipv6 !== null) return `6:${Buffer.from(e.ipv6.buffer, e.ipv6.byteOffset, 16).toString('hex')}`;
+  return `n:${e.address}`;
+}
+
 function sameOctets(a: Uint8Array, offset: number, b: Uint8Array): boolean {
   for (let i = 0; i < 16; i++) if (a[offset + i] !== b[i]) return false;
   return true;

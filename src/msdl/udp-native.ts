@@ -11,7 +11,7 @@ import { parseDottedQuad } from '../abi/inet.js';
 import { routeMtu } from './udp-addon.js';
 import { parseIpv6 } from '../abi/inet6.js';
 import { BatchUdpSocket, type BatchUdpCounters, type BatchUdpOptions } from './udp-batch.js';
-import { IPV4_UDP_HEADERS, IPV6_UDP_HEADERS, UdpEndpoints, sameUdpEndpoint, udpEndpointText, udpHeaderOctets, type UdpEndpoint } from './udp-endpoint.js';
+import { IPV4_UDP_HEADERS, IPV6_UDP_HEADERS, UdpEndpoints, sameUdpEndpoint, udpEndpointText, udpPathKey, udpHeaderOctets, type UdpEndpoint } from './udp-endpoint.js';
 
 /** How long a route MTU answer is reused for new links to the same address (ms), and how many are kept. */
 const ROUTE_MTU_CACHE_MS = 1000;
@@ -65,6 +65,10 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
 
   same(a: UdpEndpoint, b: UdpEndpoint): boolean {
     return sameUdpEndpoint(a, b);
+  }
+
+  pathKey(link: UdpEndpoint): string | number {
+    return udpPathKey(link);
   }
 
   headerOctets(link: UdpEndpoint): number {

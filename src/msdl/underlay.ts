@@ -60,6 +60,12 @@ export interface Underlay<L> {
   link(host: string, port: number): L;
   /** True when two links name the same peer. */
   same(a: L, b: L): boolean;
+  /**
+   * The underlay path a link's datagrams take, as far as their size goes: links with one key
+   * share a path MTU search (msnl(7) Path MTU). Over UDP the peer's address: IP's path MTU does
+   * not depend on the port. Absent: every link its own path.
+   */
+  pathKey?(link: L): string | number;
 }
 
 /** The counters of the one-datagram-at-a-time sockets (node:dgram, memory). */

@@ -21,6 +21,8 @@ export interface EndpointOptions<L> {
   readonly config?: Partial<EndpointConfig>;
   /** Tells whether two links are the same peer (resets are only taken from the connection's peer). */
   readonly sameLink?: (a: L, b: L) => boolean;
+  /** The underlay path of a link (Underlay.pathKey): the connections of one path share a path MTU search; absent: sameLink's links. */
+  readonly pathKeyOf?: (link: L) => string | number;
   /** This host's X25519 key pair (secure MSNL); null or absent: keyed calls cannot be made or taken. */
   readonly identity?: KeyPair | null;
   /**

@@ -101,6 +101,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       },
       connOut: (conn, bytes) => this.connOut(conn, bytes),
       pathLimitOf: options.pathLimitOf,
+      sameLink: (a, b) => this.sameLink(a, b),
+      pathKeyOf: options.pathKeyOf,
     });
     this.exitPaths = new ExitPaths({
       counters: this.counters, events: this.events, sameLink: this.sameLink,
@@ -438,6 +440,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   pathTooBig(link: L, maxPayload: number): void {
     this.counters.pathTooBig++;
     const now = this.clock.now();
+    this.paths.tooBig(link, maxPayload);
     for (const conn of this.conns.values()) {
       this.exitPaths.tooBig(conn, link, maxPayload, now);
       if (conn.link !== link && !this.sameLink(conn.link, link)) continue;

@@ -3,7 +3,8 @@
 // between what was confirmed and what failed, confirm the result now and then (a failure is a
 // black hole: back to the base size and search again), and look for more room every ten minutes.
 // A "too big" report (EMSGSIZE from the local link, ICMP "fragmentation needed") lowers the size
-// at once. Sizes are UDP payloads (whole MSNL datagrams, sealed or not). Pure: time comes in.
+// at once. Sizes are UDP payloads (whole MSNL datagrams, sealed or not). The connections of one
+// underlay path share one search: the others adopt() its result (path-cache.ts). Pure: time comes in.
 //
 //   base ──answered──▶ search ──ceiling reached──▶ done ──confirm fails──▶ base
 //    │                   ▲  └──MAX_PROBES lost: ceiling = size - 1         │ raise timer
@@ -116,6 +117,23 @@ export class PathMtu {
     if (this.confirmed > this.maxDatagram) this.maxDatagram = this.confirmed;
     this.nextProbeAt = now;
     return true;
+  }
+
+  /**
+   * Takes the result another connection's search found on the same path (path-cache.ts): the
+   * search is over at `size` (never above this path's own limit), with no probe of its own; the
+   * sharing looks again when the next confirmation would be due.
+   */
+  adopt(size: number, now: number): void {
+    if (this.phase === 'pinned') return;
+    const fits = Math.min(this.limit, Math.max(MIN_DATAGRAM, Math.floor(size)));
+    this.probeSize = 0;
+    this.failures = 0;
+    this.triedTop = false;
+    this.confirmed = this.maxDatagram = this.ceiling = fits;
+    this.phase = 'done';
+    this.nextProbeAt = now + CONFIRM_INTERVAL_MS;
+    this.raiseAt = now + RAISE_INTERVAL_MS;
   }
 
   /**

@@ -43,24 +43,27 @@ test('size probes of all connections keep to the budget: the rest wait their tur
   const hub = new MemoryHub({ clock, seed: 3, loss: 0, delayMs: 1 });
   const budget = { sizeProbeRatePerSecond: 20, sizeProbeBurst: 10, firstSizeProbeMs: 100, callBurstPerSource: 1000, callBurstTotal: 1000 };
   const a = makeNode(hub, clock, 'a', A, 1, budget, { capture: true });
-  const b = makeNode(hub, clock, 'b', B, 2);
-  b.ep.listen(0x1234);
-  const COUNT = 60;
-  for (let i = 0; i < COUNT; i++) a.ep.connect({ remoteAddress: B, remotePort: 0x1234, localPort: 0x1000 + i, ipa: 1, link: hub.peer('b') });
-  assert.ok(run(hub, clock, [a, b], () => a.rec.connected.length === COUNT, 5000));
+  // 30 paths (the connections of one path share one search, path-cache.ts), two connections each.
+  const PATHS = 30;
+  const COUNT = 2 * PATHS;
+  const callees = Array.from({ length: PATHS }, (_, i) => makeNode(hub, clock, `b${i}`, B + i, 2 + i));
+  for (const b of callees) b.ep.listen(0x1234);
+  for (let i = 0; i < COUNT; i++) a.ep.connect({ remoteAddress: B + (i % PATHS), remotePort: 0x1234, localPort: 0x1000 + i, ipa: 1, link: hub.peer(`b${i % PATHS}`) });
+  assert.ok(run(hub, clock, [a, ...callees], () => a.rec.connected.length === COUNT, 5000));
   const start = clock.t;
   a.sent.length = 0;
-  run(hub, clock, [a, b], () => false, 1000);
+  run(hub, clock, [a, ...callees], () => false, 1000);
   const sized = a.sent.filter((s) => s.bytes[1] === MsgType.PROBE && s.bytes[3] === 1).length;
   // Over 1 s at most the burst plus a second's rate (and the storm needs far more than that).
   assert.ok(sized >= 10 && sized <= 10 + 20 + 1, `${sized} size probes in the first second`);
-  // Each connection's search needs at least two probes (1232, then the starting size): at 20 a
-  // second the 60 connections are done after some 6 s, and none is left out.
+  // Each path's search needs at least two probes (1232, then the starting size): at 20 a
+  // second the 30 paths are done after some 3 s, and no connection is left out.
   const searching = (): number => a.ep.connections().filter((c) => a.ep.health(c.connId)?.pathPhase !== 'done').length;
-  run(hub, clock, [a, b], () => searching() === 0, 30_000);
+  run(hub, clock, [a, ...callees], () => searching() === 0, 30_000);
   assert.equal(searching(), 0, 'every connection found its size');
-  assert.ok(a.ep.counters.sizeProbesAnswered >= 2 * COUNT, `${a.ep.counters.sizeProbesAnswered} size probes answered`);
-  assert.ok(clock.t - start >= 4000, `and they kept to the rate (${clock.t - start} ms)`);
+  assert.ok(a.ep.counters.sizeProbesAnswered >= 2 * PATHS, `${a.ep.counters.sizeProbesAnswered} size probes answered`);
+  assert.ok(a.ep.counters.sizeProbesSent < 2 * 2 * PATHS, `one search per path, not per connection (${a.ep.counters.sizeProbesSent} probes)`);
+  assert.ok(clock.t - start >= 2000, `and they kept to the rate (${clock.t - start} ms)`);
 });
 
 test('the probe interval stretches with many connections (at most probesPerSecond in all), never beyond 5 s, and health follows it', () => {
