@@ -67,6 +67,15 @@ test('the whole-daemon warm-up pings through two daemons on ms0..ms3, plain and 
   assert.ok(!process.getActiveResourcesInfo().includes('Timeout'), 'no timer left');
 });
 
+test('whole-daemon rounds hang up between rounds and call again, keyed rounds switching the routes to plain and back', async () => {
+  for (const keyed of [false, true]) {
+    const done = await warmDaemons(keyed, 20_000, () => false, 3);
+    assert.equal(done.replies, 12, `keyed ${keyed}: one reply per interface and round`);
+    assert.equal(done.connections, 12, `keyed ${keyed}: a new connection per interface and round`);
+  }
+  assert.ok(!process.getActiveResourcesInfo().includes('Timeout'), 'no timer left');
+});
+
 test('the whole-daemon warm-up stops its daemons when its budget ends first', async () => {
   const done = await warmDaemons(false, 0);
   assert.ok(done.replies <= 4);
