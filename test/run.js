@@ -22,6 +22,11 @@ function findTests(dir) {
 }
 const wanted = process.argv.slice(2);
 const files = findTests(compiled).filter((file) => wanted.length === 0 || wanted.some((w) => file.includes(w))).sort();
+if (wanted.length > 0 && files.length === 0) {
+  // node --test with no file runs every test it finds: never let a mistyped filter do that.
+  console.error(`Error: argument "${wanted.join(' ')}" is wrong: no test file under dist/test matches it`);
+  process.exit(1);
+}
 const args = ['--test', '--test-reporter=spec', ...files];
 const run = spawnSync(process.execPath, args, { cwd: compiled, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28 });
 process.stdout.write(run.stdout ?? '');
