@@ -5,7 +5,15 @@
 import { MmType } from '../abi/constants.js';
 import { mmConnOf, mmTypeOf } from '../abi/mm.js';
 
-export class ConnectionTunnels<T> {
+/** What the channel needs of each side. */
+export interface MmTunnel {
+  onDown(message: Uint8Array): void;
+}
+export interface MmManager {
+  onUp(message: Uint8Array): void;
+}
+
+export class ConnectionTunnels<T extends MmTunnel> {
   private readonly byConn = new Map<number, T>();
 
   /** The tunnel of `connId`, if it is open. */
@@ -13,13 +21,31 @@ export class ConnectionTunnels<T> {
     return this.byConn.get(connId);
   }
 
+  /** Passes `message` up to `manager`, noting the connection it ends. */
+  up(manager: MmManager, message: Uint8Array): void {
+    this.sawUp(message);
+    manager.onUp(message);
+  }
+
+  /**
+   * Passes `message` down to the tunnel of `sock` (1-based in `tunnels`), noting the connections
+   * it starts and ends; returns that tunnel, or undefined when there is none (the message dropped).
+   */
+  down(tunnels: readonly T[], sock: number, message: Uint8Array): T | undefined {
+    const tunnel = tunnels[sock - 1];
+    if (tunnel === undefined) return undefined;
+    this.sawDown(tunnel, message);
+    tunnel.onDown(message);
+    return tunnel;
+  }
+
   /** A message on its way up to the manager: a tunnel's own disconnect ends its connection. */
-  sawUp(message: Uint8Array): void {
+  private sawUp(message: Uint8Array): void {
     if (mmTypeOf(message) === MmType.MMUP_DISCONNECT) this.byConn.delete(mmConnOf(message, MmType.MMUP_DISCONNECT));
   }
 
-  /** A message on its way down to `tunnel`: connections start and end with it. Returns its type. */
-  sawDown(tunnel: T, message: Uint8Array): number {
+  /** A message on its way down to `tunnel`: connections start and end with it. */
+  private sawDown(tunnel: T, message: Uint8Array): void {
     const type = mmTypeOf(message);
     switch (type) {
       case MmType.MMDOWN_NEWCONN:
@@ -34,6 +60,5 @@ export class ConnectionTunnels<T> {
         break;
       default:
     }
-    return type;
   }
 }

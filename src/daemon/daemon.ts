@@ -10,6 +10,7 @@ import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.j
 import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
 import { MmReason, MmType } from '../abi/constants.js';
 import { ConnectionTunnels } from './conn-tunnels.js';
+import { mmTypeOf } from '../abi/mm.js';
 import { MsnlEndpoint } from '../msnl/endpoint.js';
 import { AuthFailureLog } from '../msnl/auth-log.js';
 import { keyPairOf } from '../crypto/primitives.js';
@@ -172,16 +173,12 @@ export class Daemon<L> {
   // messages that start and end connections as they pass, so the packet path finds a connection's
   // tunnel without asking the manager (the two halves could run in separate processes).
   private toManager(message: Uint8Array): void {
-    this.tunnelOfConn.sawUp(message);
-    this.manager.onUp(message);
+    this.tunnelOfConn.up(this.manager, message);
   }
 
   private toTunnel(sock: number, message: Uint8Array): void {
-    const tunnel = this.tunnels[sock - 1];
-    if (tunnel === undefined) return;
-    const type = this.tunnelOfConn.sawDown(tunnel, message);
-    tunnel.onDown(message);
-    if (type === MmType.MMDOWN_DISCONNECT && tunnel.redialing) this.housekeeping.fastFollows();
+    const tunnel = this.tunnelOfConn.down(this.tunnels, sock, message);
+    if (tunnel !== undefined && mmTypeOf(message) === MmType.MMDOWN_DISCONNECT && tunnel.redialing) this.housekeeping.fastFollows();
   }
 
   private deliver(connId: number, buf: Uint8Array, offset: number, length: number, authenticated: boolean): void {

@@ -131,15 +131,11 @@ export class WarmHost {
 
   // As Daemon.toManager/toTunnel: the connection -> tunnel map follows the MM messages.
   private toManager(message: Uint8Array): void {
-    this.tunnelOfConn.sawUp(message);
-    this.manager.onUp(message);
+    this.tunnelOfConn.up(this.manager, message);
   }
 
   private toTunnel(sock: number, message: Uint8Array): void {
-    const tunnel = this.tunnels[sock - 1];
-    if (tunnel === undefined) return;
-    this.tunnelOfConn.sawDown(tunnel, message);
-    tunnel.onDown(message);
+    this.tunnelOfConn.down(this.tunnels, sock, message);
   }
 }
 
