@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { MsnlEndpoint } from '../../src/msnl/endpoint.js';
 import { randomUnit, seededRandom } from '../../src/base/random.js';
 import { segmentPacket } from '../../src/msnl/sar.js';
-import { decodeMessage, encodeEcho, encodeProbe, encodeReset, encodeSignal } from '../../src/msnl/wire.js';
+import { decodeMessage, encodeAckProbe, encodeEcho, encodeProbe, encodeReset, encodeSignal, NO_ACK } from '../../src/msnl/wire.js';
 import { FakeClock } from './harness.js';
 
 const A_ADDR = 0x0a000001;
@@ -39,6 +39,8 @@ test('seeded fuzz: 120000 random and mutated datagrams into the decoder and the 
     encodeEcho(7, A_ADDR, B_ADDR, 3, new Uint8Array(0)),
     encodeProbe(8, conn.connId, 1, 2),
     encodeProbe(9, conn.connId, 0, 2),
+    encodeAckProbe(conn.connId, 1, 2, 0, NO_ACK),
+    encodeAckProbe(conn.connId, 5, 9, 4, 1999),
     ...segmentPacket(new Uint8Array(5000).fill(9), conn.connId, 3),
     ...segmentPacket(new Uint8Array(100).fill(1), conn.connId, 4),
   ];
