@@ -4,7 +4,7 @@
 // PUBKEY`): ms0 and ms3 are measured, as the columns `msnl ms0 (auth)` and `msnl ms3 (auth)`. With family 6 the daemons
 // listen and route on the IPv6 underlay addresses of a dual-stack topology, and only ms0 is
 // measured (the row "msnl ms0 IPv6", beside the IPv4 one).
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
 import { UNDERLAY_PORT, type Host, type Topology } from '../../src/demo/topology.js';
 import type { Path, Peer } from './peer.js';
@@ -20,6 +20,36 @@ export const AUTH_LABEL = 'msnl ms0 (auth)';
 export const AUTH_MS3_LABEL = 'msnl ms3 (auth)';
 /** The column label of plain ms0 over an underlay whose links are 1400 octets (issue 14). */
 export const SMALL_PATH_LABEL = 'msnl ms0 u1400';
+
+/** How long setup waits at most for both msnld to finish their warm-up (src/daemon/warm-daemons.ts). */
+const WARM_UP_WAIT_MS = 5_000;
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Waits until each host's msnld has logged its `warm-up:` line (verbose) after `from[i]`, or
+ * `timeoutMs` has passed. msnld answers its control socket 0.3 s after start at the latest while
+ * its warm-up may run on (up to about 1.5 s on a loaded machine): a first ping sent in that time
+ * measures msnld's start-up racing the call, not the call. The other peers have no start-up work
+ * left when their setup returns, so the first reply is timed once msnld has none either.
+ */
+async function warmedUp(hosts: readonly Host[], from: readonly number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const done = (host: Host, i: number): boolean => {
+    try {
+      return /warm-up: /.test(readFileSync(host.log).subarray(from[i] ?? 0).toString('utf8'));
+    } catch {
+      return false;
+    }
+  };
+  while (!hosts.every(done) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 
 export class MsnlPeer implements Peer {
   readonly name: string;
@@ -67,6 +97,8 @@ export class MsnlPeer implements Peer {
       }
     }
     if (this.underlayMtu !== undefined) this.setUnderlayMtu(topology, this.underlayMtu);
+    // The logs are appended to across daemons: each start's warm-up line is looked for after this.
+    const logStart = hosts.map((host) => sizeOf(host.log));
     for (const host of hosts) {
       try {
         await topology.startDaemon(host, [], this.nodeArgs, this.endpoint(host));
@@ -77,6 +109,7 @@ export class MsnlPeer implements Peer {
         this.note = (this.note === undefined ? '' : this.note + '; ') + `msnld on h${host.index} runs but did not answer the readiness probe: ${(error as Error).message.split('\n')[0]}`;
       }
     }
+    await warmedUp(hosts, logStart, WARM_UP_WAIT_MS);
     return (this.family === 6 || this.underlayMtu !== undefined ? [0] : [0, 3]).map((iface) => ({
       label: this.auth ? (iface === 3 ? AUTH_MS3_LABEL : AUTH_LABEL) : this.underlayMtu !== undefined ? SMALL_PATH_LABEL : `msnl ms${iface}${this.family === 6 ? ' IPv6' : ''}`,
       client: msnlAddress(iface, 1),
