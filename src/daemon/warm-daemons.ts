@@ -1,6 +1,7 @@
 // The second part of msnld's warm-up (the first is warmup.ts): two whole, throwaway Daemons, each
-// with an in-memory database, fake TUN devices and the in-memory hub, make a call on each of
-// ms0..ms3 with a ping each way, then stop. warmup.ts runs the endpoint, manager and tunnel code
+// with an in-memory database, fake TUN devices and msnld's own UDP underlay over an in-process
+// stand-in for the addon's socket (src/msdl/udp-loop.ts), make a call on each of ms0..ms3 with a
+// ping each way, then stop. warmup.ts runs the endpoint, manager and tunnel code
 // many times over its own wiring; what it cannot reach is the Daemon's own code on a call (its
 // callbacks between the parts, the connection -> tunnel map, the events, the health watch, the
 // wake timer, the log lines), and V8 keeps that code cold per function literal: in fresh
@@ -13,7 +14,8 @@ import { performance } from 'node:perf_hooks';
 import { TUNNEL_INTERFACES } from '../abi/interfaces.js';
 import { causeOf, createLogger, type Logger } from '../base/logger.js';
 import { generateKeyPair, type KeyPair } from '../crypto/primitives.js';
-import { MemoryHub, MemoryUnderlay } from '../msdl/memory.js';
+import { UdpLoop } from '../msdl/udp-loop.js';
+import { UdpUnderlay } from '../msdl/udp.js';
 import { openStore, type Store } from '../store/store.js';
 import { createFakeTun, type FakeTunPeer } from '../tun/fake.js';
 import { Daemon } from './daemon.js';
@@ -21,8 +23,9 @@ import { echoReply, echoRequest, WARM_UP_LIMITS, warmUpInTurns } from './warmup.
 import { ipOf } from './warm-host.js';
 
 const MSNL = [0x7f000001, 0x7f000002];
-const NAMES = ['warm-a', 'warm-b'];
-const PORT = 7010;
+/** The daemons' underlay addresses: ports of one in-process UdpLoop (nothing is bound or sent). */
+const LISTEN_HOST = '127.0.0.1';
+const PORTS = [7010, 7011];
 /** How long the whole-daemon pass runs at most before its daemons stop (their start included). */
 export const WHOLE_DAEMONS_BUDGET_MS = 2000;
 /**
@@ -46,8 +49,11 @@ export interface WarmDaemonsResult {
 export async function warmDaemons(keyed: boolean, budgetMs = WHOLE_DAEMONS_BUDGET_MS, stopped: () => boolean = () => false, rounds = WHOLE_DAEMONS_ROUNDS): Promise<WarmDaemonsResult> {
   const started = performance.now();
   const deadline = started + budgetMs;
-  const hub = new MemoryHub({ clock: { now: () => performance.now() }, seed: 1, delayMs: 0, maxDatagram: 1472, schedule: () => void setImmediate(() => hub.deliverDue()) });
-  const underlay = new MemoryUnderlay(hub);
+  // msnld's own underlay class over an in-process stand-in for the addon's socket, so a first
+  // call also finds the batched socket's code (udp-native.ts, udp-batch.ts) warm, not only the
+  // in-memory hub's (bench/README.md "Where a first reply waits").
+  const loop = new UdpLoop();
+  const underlay = new UdpUnderlay({ error: () => undefined, verbose: () => undefined }, { native: loop.native, receiveBatch: 8, queueLength: 64, queueBytes: 1 << 16 });
   const keys: KeyPair[] | null = keyed ? [generateKeyPair(), generateKeyPair()] : null;
   const stores: Store[] = [];
   const daemons: Daemon<unknown>[] = [];
@@ -58,10 +64,10 @@ export async function warmDaemons(keyed: boolean, budgetMs = WHOLE_DAEMONS_BUDGE
     for (const i of [0, 1]) {
       const store = openStore(':memory:');
       stores.push(store);
-      store.updateHost({ msnlAddress: MSNL[i]!, listenHost: NAMES[i]!, listenPort: PORT });
+      store.updateHost({ msnlAddress: MSNL[i]!, listenHost: LISTEN_HOST, listenPort: PORTS[i]! });
       if (keys !== null) store.setPrivateKey(keys[i]!.privateKey);
       const other = 1 - i;
-      store.addRoute({ prefix: { address: MSNL[other]!, length: 32 }, host: NAMES[other]!, port: PORT, publicKey: keys?.[other]!.publicKey ?? null });
+      store.addRoute({ prefix: { address: MSNL[other]!, length: 32 }, host: LISTEN_HOST, port: PORTS[other]!, publicKey: keys?.[other]!.publicKey ?? null });
       for (const spec of TUNNEL_INTERFACES) {
         store.addMapping({ prefix: { address: ipOf(spec.index, other + 1), length: 32 }, msnlAddress: MSNL[other]! });
         store.setInterfaceAddress(spec.name, { address: ipOf(spec.index, i + 1), length: 24 }, true);
@@ -110,7 +116,7 @@ async function setKeyed(stores: Store[], daemons: Daemon<unknown>[], keys: KeyPa
     const other = 1 - i;
     const prefix = { address: MSNL[other]!, length: 32 };
     stores[i]!.delRoute(prefix);
-    stores[i]!.addRoute({ prefix, host: NAMES[other]!, port: PORT, publicKey: keyed ? keys[other]!.publicKey : null });
+    stores[i]!.addRoute({ prefix, host: LISTEN_HOST, port: PORTS[other]!, publicKey: keyed ? keys[other]!.publicKey : null });
     await daemons[i]!.applyChanges();
   }
 }
