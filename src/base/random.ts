@@ -27,10 +27,11 @@ export function randomUnit(random: RandomSource): number {
   return random.u32() / 0x100000000;
 }
 
-/** Random numbers from the operating system, drawn 256 at a time. */
+/** Random numbers from the operating system, drawn 256 at a time: the first 256 when it is made,
+ *  so a daemon's first call (a transaction and a connection id) does not wait for the draw. */
 export function cryptoRandom(): RandomSource {
-  const pool = new Uint32Array(256);
-  let next = pool.length;
+  const pool = randomFillSync(new Uint32Array(256));
+  let next = 0;
   return {
     u32(): number {
       if (next === pool.length) {
