@@ -51,7 +51,7 @@ export async function warmDaemons(keyed: boolean, budgetMs = WHOLE_DAEMONS_BUDGE
   const deadline = started + budgetMs;
   // msnld's own underlay class over an in-process stand-in for the addon's socket, so a first
   // call also finds the batched socket's code (udp-native.ts, udp-batch.ts) warm, not only the
-  // in-memory hub's (bench/README.md "Where a first reply waits").
+  // in-memory hub's (bench/README.md "First reply, issue 20").
   const loop = new UdpLoop();
   const underlay = new UdpUnderlay({ error: () => undefined, verbose: () => undefined }, { native: loop.native, receiveBatch: 8, queueLength: 64, queueBytes: 1 << 16 });
   const keys: KeyPair[] | null = keyed ? [generateKeyPair(), generateKeyPair()] : null;
