@@ -1,12 +1,14 @@
 // A crowd of MSNL callers: COUNT user-space MSNL endpoints in one process, callers FIRST..FIRST+COUNT-1,
 // each with its own MSNL address (128.233.x.y) and UDP socket (port SWARM_BASE_PORT + i, connected
-// to the target, so a send needs no address lookup), each opening one connection to a real
-// msnld's ms0 tunnelling port claiming the IP 10.9.x.y (which that msnld maps to the caller's
+// to the target, so a send needs no address lookup; the process's sockets are watched and moved
+// in batches through one SwarmSockets, bench/swarm-sockets.ts), each opening one connection to a
+// real msnld's ms0 tunnelling port claiming the IP 10.9.x.y (which that msnld maps to the caller's
 // address, so the calls pass validation). The callers probe and answer probes as msnl(7) asks,
 // with acknowledging probes (code 3) as msnld's own callers do, so msnld rests and only answers,
 // but search no path MTU of their own (they are load, not peers under test).
-// It binds every socket first ("bound N in S s"), waits for the line `call` on stdin (so several
-// processes start their storms together, after all are bound), then makes all the calls at once and prints
+// It binds every socket and builds every endpoint first ("bound N in S s"), waits for the line
+// `call` on stdin (so several processes start their storms together, after all are bound), then
+// makes all the calls at once and prints
 // "connected N failed M in S s (...)" once all have settled (S: from the first call to the last
 // answer; a call that times out is made again after a backoff, as msnld redials; failures by
 // reason follow as "failures REASON/CODE=N ..."), then holds the connections until
@@ -16,10 +18,11 @@
 // msnld made to the swarm (refused; a redial would be one). One process holds at most
 // SWARM_PROCESS_MAX callers (one descriptor each); bench/swarm-runner.ts starts as many as N needs.
 // Run (inside a namespace): node dist/bench/swarm.js TARGET_HOST:PORT TARGET_MSNL_ADDR COUNT LOCAL_HOST [FIRST]
-import dgram from 'node:dgram';
 import { TUNNEL_INTERFACES } from '../src/abi/interfaces.js';
 import { ArgumentError, parseDottedQuad } from '../src/abi/inet.js';
 import { MsnlEndpoint } from '../src/msnl/endpoint.js';
+import { cryptoRandom } from '../src/base/random.js';
+import { SwarmSockets } from './swarm-sockets.js';
 
 /** Caller i (1-based, below 65 536): MSNL address 128.233.hi.lo and tunnel IP 10.9.hi.lo. */
 export function caller(i: number): { msnl: string; ip: string } {
@@ -42,10 +45,12 @@ async function main(): Promise<void> {
   const [target = '', targetAddressText = '', countText = '', localHost = '', firstText = '1'] = process.argv.slice(2);
   const [targetHost = '', targetPortText = ''] = target.split(':');
   const targetAddress = parseDottedQuad(targetAddressText, 'MSNL address');
+  const targetIp = parseDottedQuad(targetHost, 'target host');
+  const localIp = parseDottedQuad(localHost, 'local host');
   const count = Number(countText);
   const first = Number(firstText);
   const targetPort = Number(targetPortText);
-  if (targetAddress instanceof ArgumentError || !Number.isInteger(count) || !Number.isInteger(first) || count < 1 || first < 1 ||
+  if (targetAddress instanceof ArgumentError || targetIp instanceof ArgumentError || localIp instanceof ArgumentError || !Number.isInteger(count) || !Number.isInteger(first) || count < 1 || first < 1 ||
     first + count - 1 > 65_535 - SWARM_BASE_PORT || localHost === '' || !(targetPort > 0 && targetPort < 65_536)) {
     process.stderr.write('usage: swarm TARGET_HOST:PORT TARGET_MSNL_ADDR COUNT LOCAL_HOST [FIRST]\n');
     process.exit(1);
@@ -53,7 +58,6 @@ async function main(): Promise<void> {
   const link = { host: targetHost, port: targetPort };
   const port = TUNNEL_INTERFACES[0]!.port;
   const endpoints: MsnlEndpoint<typeof link>[] = [];
-  const sockets: dgram.Socket[] = [];
   let connected = 0;
   let failed = 0;
   let incoming = 0;
@@ -64,29 +68,6 @@ async function main(): Promise<void> {
   const call = (i: number): void => {
     endpoints[i - first]!.connect({ remoteAddress: targetAddress, remotePort: port, localPort: port, ipa: parseDottedQuad(caller(i).ip) as number, link });
   };
-  const bindStarted = Date.now();
-  for (let i = first; i < first + count; i++) {
-    const socket = dgram.createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', (error) => reject(new Error(`caller ${i} (port ${SWARM_BASE_PORT + i}): ${error.message}`)));
-      socket.bind(SWARM_BASE_PORT + i, localHost, () => socket.connect(targetPort, targetHost, () => resolve()));
-    });
-    sockets.push(socket);
-  }
-  // stdin lines: `call` (once, after the bound line), `hangup`, `calls` (below).
-  let input = '';
-  let startCalls: (() => void) | undefined;
-  const callOrder = new Promise<void>((resolve) => (startCalls = resolve));
-  const onLine: { fn: (line: string) => void } = { fn: (line) => (line === 'call' ? startCalls?.() : undefined) };
-  process.stdin.setEncoding('utf8').on('data', (chunk: string) => {
-    input += chunk;
-    for (let nl = input.indexOf('\n'); nl >= 0; nl = input.indexOf('\n')) {
-      const line = input.slice(0, nl).trim();
-      input = input.slice(nl + 1);
-      onLine.fn(line);
-    }
-  });
-  process.stdout.write(`bound ${count} in ${seconds(Date.now() - bindStarted, 2)} s\n`);
   // Timers: each endpoint asks to be woken (EndpointOptions.wake); the asks wait in a bucket per
   // turn, so a turn ticks only the endpoints that asked for it, not a walk of every endpoint.
   const buckets = new Map<number, MsnlEndpoint<typeof link>[]>();
@@ -96,17 +77,26 @@ async function main(): Promise<void> {
     if (bucket === undefined) buckets.set(turn, [endpoint]);
     else bucket.push(endpoint);
   };
+  const bindStarted = Date.now();
+  let sockets: SwarmSockets;
+  try {
+    sockets = new SwarmSockets(localIp, SWARM_BASE_PORT + first, count, targetIp, targetPort, (index, buf, offset, length) => endpoints[index]!.receiveFrame(buf, offset, length, link));
+  } catch (error) {
+    throw new Error(`callers ${first}..${first + count - 1} (ports ${SWARM_BASE_PORT + first}..${SWARM_BASE_PORT + first + count - 1}): ${(error as Error).message}`);
+  }
+  // One random source for the process: one getrandom per 256 ids, not one per endpoint.
+  const random = cryptoRandom();
   for (let i = first; i < first + count; i++) {
     const me = caller(i);
-    const socket = sockets[i - first]!;
+    const index = i - first;
     const endpoint: MsnlEndpoint<typeof link> = new MsnlEndpoint<typeof link>({
       localAddress: parseDottedQuad(me.msnl) as number,
       clock: { now: Date.now },
+      random,
       wake: (at) => wakeAt(endpoint, at),
       config: { pathProbing: false },
-      // A copy: dgram keeps the buffer when the kernel cannot take the datagram at once, and the
-      // endpoint reuses its frames after transmit returns.
-      transmit: (_to, buf, offset, length) => socket.send(Buffer.from(buf.subarray(offset, offset + length))),
+      // Copied into the send slab (the endpoint reuses its frames after transmit returns).
+      transmit: (_to, buf, offset, length) => sockets.send(index, buf, offset, length),
       events: {
         incomingCall: (call) => {
           incoming++;
@@ -133,9 +123,22 @@ async function main(): Promise<void> {
         echoReply: () => undefined,
       },
     });
-    socket.on('message', (bytes) => endpoint.receive(bytes, link));
     endpoints.push(endpoint);
   }
+  // stdin lines: `call` (once, after the bound line), `hangup`, `calls` (below).
+  let input = '';
+  let startCalls: (() => void) | undefined;
+  const callOrder = new Promise<void>((resolve) => (startCalls = resolve));
+  const onLine: { fn: (line: string) => void } = { fn: (line) => (line === 'call' ? startCalls?.() : undefined) };
+  process.stdin.setEncoding('utf8').on('data', (chunk: string) => {
+    input += chunk;
+    for (let nl = input.indexOf('\n'); nl >= 0; nl = input.indexOf('\n')) {
+      const line = input.slice(0, nl).trim();
+      input = input.slice(nl + 1);
+      onLine.fn(line);
+    }
+  });
+  process.stdout.write(`bound ${count} in ${seconds(Date.now() - bindStarted, 2)} s\n`);
   await callOrder;
   callStarted = Date.now();
   for (let i = first; i < first + count; i++) call(i);
@@ -149,6 +152,7 @@ async function main(): Promise<void> {
       // tick() runs what is due and asks again for its next deadline (an ask for now waits a turn).
       for (const e of bucket) e.tick();
     }
+    sockets.flush();
   }, TURN_MS);
   // SWARM_PROGRESS=1 in the environment: a line a second on stderr while the calls settle.
   const progress = process.env['SWARM_PROGRESS'] === undefined ? undefined
@@ -167,7 +171,7 @@ async function main(): Promise<void> {
   if (failures.size > 0) process.stdout.write(`failures ${[...failures].map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
   const stop = (): void => {
     clearInterval(ticker);
-    sockets.forEach((s) => s.close());
+    sockets.close();
     process.exit(0);
   };
   process.on('SIGTERM', stop);

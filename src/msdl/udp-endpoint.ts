@@ -54,7 +54,10 @@ const DOTTED = /^[0-9.]+$/;
 
 /** The canonical endpoint objects of one underlay. */
 export class UdpEndpoints {
-  private readonly byNumber = new Map<number, UdpEndpoint>();
+  /** By address (as a signed 32-bit integer: V8 keeps it a small integer, where a u32 above 2^31
+   *  or `address * 65536 + port` is a heap number, several times slower to hash), then by port. */
+  private readonly byNumber = new Map<number, Map<number, UdpEndpoint>>();
+  private numberCount = 0;
   private readonly byName = new Map<string, UdpEndpoint>();
   /** IPv6 peers by a hash of octets and port; a bucket holds the (rare) collisions. */
   private readonly byIpv6 = new Map<number, UdpEndpoint[]>();
@@ -82,11 +85,15 @@ export class UdpEndpoints {
   /** The endpoint of a numeric IPv4 peer (the receive path's lookup; the last one is remembered). */
   numeric(ipv4: number, port: number): UdpEndpoint {
     if (ipv4 === this.lastAddress && port === this.lastPort && this.lastEndpoint !== undefined) return this.lastEndpoint;
-    const key = ipv4 * 65536 + port;
-    let endpoint = this.byNumber.get(key);
+    let ports = this.byNumber.get(ipv4 | 0);
+    let endpoint = ports?.get(port);
     if (endpoint === undefined) {
       endpoint = Object.freeze({ address: formatDottedQuad(ipv4), port, ipv4, ipv6: null });
-      if (this.byNumber.size < CACHE_LIMIT) this.byNumber.set(key, endpoint);
+      if (this.numberCount < CACHE_LIMIT) {
+        this.numberCount++;
+        if (ports === undefined) this.byNumber.set(ipv4 | 0, (ports = new Map()));
+        ports.set(port, endpoint);
+      }
     }
     this.lastAddress = ipv4;
     this.lastPort = port;

@@ -1,7 +1,10 @@
 // The endpoint's open connections: by local id (the data path's lookup), by the peer's id (a reset
 // names the id the peer knows the connection by: found in O(1), not by walking every connection),
 // the ids reserved for calls still being set up, and each connection's next timer deadline in a
-// DeadlineHeap, so the timer loop visits only connections that are due. Pure.
+// DeadlineHeap, so the timer loop visits only connections that are due. Ids are random u32s; the
+// maps key them as signed 32-bit integers (`id | 0`), which V8 keeps as small integers (a u32
+// above 2^31 is a heap number, hashed and compared several times slower): every probe, health
+// sample and timer turn looks a connection up here. Pure.
 import type { Connection } from './connection.js';
 import { DeadlineHeap, ownSlot } from './timers.js';
 
@@ -19,7 +22,7 @@ export class ConnectionTable<L> {
   }
 
   get(id: number): Connection<L> | undefined {
-    return this.byId.get(id);
+    return this.byId.get(id | 0);
   }
 
   values(): IterableIterator<Connection<L>> {
@@ -29,39 +32,41 @@ export class ConnectionTable<L> {
   /** A fresh id (never 0, never in use or reserved), reserved until add() or release(). */
   allocate(random: () => number): number {
     let id = random();
-    while (id === 0 || this.byId.has(id) || this.reserved.has(id)) id = random();
-    this.reserved.add(id);
+    while (id === 0 || this.byId.has(id | 0) || this.reserved.has(id | 0)) id = random();
+    this.reserved.add(id | 0);
     return id;
   }
 
   release(id: number): void {
-    this.reserved.delete(id);
+    this.reserved.delete(id | 0);
   }
 
   isReserved(id: number): boolean {
-    return this.reserved.has(id);
+    return this.reserved.has(id | 0);
   }
 
   /** Adds an open connection, due for its timers at `at`. */
   add(conn: Connection<L>, at: number): void {
-    this.reserved.delete(conn.connId);
-    this.byId.set(conn.connId, conn);
-    const other = this.byRemote.get(conn.remoteConnId);
-    if (other === undefined) this.byRemote.set(conn.remoteConnId, conn);
+    this.reserved.delete(conn.connId | 0);
+    this.byId.set(conn.connId | 0, conn);
+    const remote = conn.remoteConnId | 0;
+    const other = this.byRemote.get(remote);
+    if (other === undefined) this.byRemote.set(remote, conn);
     else if (Array.isArray(other)) other.push(conn);
-    else this.byRemote.set(conn.remoteConnId, [other, conn]);
+    else this.byRemote.set(remote, [other, conn]);
     this.deadlines.set(conn, at);
   }
 
   /** Removes a connection; false when it is not (or no longer) this table's. */
   delete(conn: Connection<L>): boolean {
-    if (this.byId.get(conn.connId) !== conn) return false;
-    this.byId.delete(conn.connId);
-    const other = this.byRemote.get(conn.remoteConnId);
-    if (other === conn) this.byRemote.delete(conn.remoteConnId);
+    if (this.byId.get(conn.connId | 0) !== conn) return false;
+    this.byId.delete(conn.connId | 0);
+    const remote = conn.remoteConnId | 0;
+    const other = this.byRemote.get(remote);
+    if (other === conn) this.byRemote.delete(remote);
     else if (Array.isArray(other)) {
       const rest = other.filter((c) => c !== conn);
-      this.byRemote.set(conn.remoteConnId, rest.length === 1 ? (rest[0] as Connection<L>) : rest);
+      this.byRemote.set(remote, rest.length === 1 ? (rest[0] as Connection<L>) : rest);
     }
     this.deadlines.delete(conn);
     return true;
@@ -69,7 +74,7 @@ export class ConnectionTable<L> {
 
   /** The open connection the peer knows as `remoteConnId` that `match` accepts (its link, its framing). */
   byRemoteId(remoteConnId: number, match: (conn: Connection<L>) => boolean): Connection<L> | undefined {
-    const found = this.byRemote.get(remoteConnId);
+    const found = this.byRemote.get(remoteConnId | 0);
     if (found === undefined) return undefined;
     if (!Array.isArray(found)) return match(found) ? found : undefined;
     return found.find(match);

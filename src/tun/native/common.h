@@ -77,5 +77,7 @@ Napi::Value AeadImplementation(const Napi::CallbackInfo& info);
 
 // udp.cc: the UdpSocket class (batched IPv4 UDP for the underlay).
 Napi::Function DefineUdpSocket(Napi::Env env);
+// udp-set.cc: many connected UDP sockets behind one epoll watch (the bench's load generator).
+Napi::Function DefineUdpSocketSet(Napi::Env env);
 
 }  // namespace msnl

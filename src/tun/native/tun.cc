@@ -330,6 +330,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("addrMonitorOpen", Napi::Function::New(env, AddrMonitorOpen));
   exports.Set("addrMonitorRead", Napi::Function::New(env, AddrMonitorRead));
   exports.Set("UdpSocket", DefineUdpSocket(env));
+  exports.Set("UdpSocketSet", DefineUdpSocketSet(env));
   exports.Set("sendUnixDatagram", Napi::Function::New(env, SendUnixDatagram));
   exports.Set("aeadSeal", Napi::Function::New(env, AeadSeal));
   exports.Set("aeadOpen", Napi::Function::New(env, AeadOpen));
