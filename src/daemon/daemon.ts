@@ -112,6 +112,7 @@ export class Daemon<L> {
       peerKeyOf: (address) => this.routeKeys.lookup(address),
       aead: defaultAead(),
       scheduleSeals: queueMicrotask,
+      scheduleIdle: (work) => void setImmediate(work),
       pathLimitOf: (link, address) => {
         const pinned = this.routeMtus.lookup(address);
         if (pinned !== undefined) return { maxDatagram: pinned - options.underlay.headerOctets(link), pinned: true };

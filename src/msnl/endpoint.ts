@@ -81,6 +81,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       clock: this.clock, random: this.random, config: this.config, counters: this.counters,
       ...(options.aead === undefined ? {} : { aead: options.aead }),
       ...(options.scheduleSeals === undefined ? {} : { scheduleSeals: options.scheduleSeals }),
+      ...(options.scheduleIdle === undefined ? {} : { scheduleIdle: options.scheduleIdle }),
       peerKeyOf: (address) => this.peerKeyOf(address),
       sameLink: this.sameLink,
       linkBytes,

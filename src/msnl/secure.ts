@@ -40,6 +40,12 @@ export interface SecureHost<L> {
    * handled, at once (the tests step the endpoints synchronously).
    */
   readonly scheduleSeals?: (flush: () => void) => void;
+  /**
+   * Runs work that no call waits for once the current turn of the event loop is done (msnld:
+   * setImmediate, after the microtask that sends the turn's datagrams): the next handshake's
+   * ephemeral key pair is made there. Unset: it is made by tick(), or when a handshake needs it.
+   */
+  readonly scheduleIdle?: (work: () => void) => void;
   /** The configured key of an MSNL address: a key, 'none' (plain), or undefined (no route). */
   peerKeyOf(address: number): Uint8Array | 'none' | undefined;
   sameLink(a: L, b: L): boolean;
@@ -122,6 +128,8 @@ export class SecureLayer<L> {
   private sharedJustMade: Uint8Array | null = null;
   /** The next handshake's ephemeral key pair, made ahead by tick() so a call set-up need not wait for it. */
   private spare: KeyPair | null = null;
+  /** A refill of `spare` is scheduled (host.scheduleIdle). */
+  private refilling = false;
 
   constructor(private readonly host: SecureHost<L>) {
     this.gate = new HandshakeGate(host.config);
@@ -533,8 +541,18 @@ export class SecureLayer<L> {
   private ephemeral(): KeyPair {
     const made = this.spare ?? generateKeyPair();
     this.spare = null;
+    if (this.host.scheduleIdle !== undefined && !this.refilling) {
+      this.refilling = true;
+      this.host.scheduleIdle(this.refill);
+    }
     return made;
   }
+
+  /** Makes the next spare ephemeral key pair, off the path of the call that took the last one. */
+  private readonly refill = (): void => {
+    this.refilling = false;
+    if (this.spare === null && this.identity !== null) this.spare = generateKeyPair();
+  };
 
   /** When tick() next has work for `conn`. */
   nextDeadline(conn: Connection<L>): number {
