@@ -139,6 +139,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.secure.setIdentity(identity);
   }
 
+  /** The configured peers' keys (routes): their handshake state is made ready ahead (SecureLayer.preparePeers). */
+  preparePeers(keys: readonly Uint8Array[]): void {
+    this.secure.preparePeers(keys);
+  }
+
   /** This host's public key, or null without a key pair. */
   get publicKey(): Uint8Array | null {
     return this.secure.publicKey;

@@ -95,6 +95,9 @@ interface Arrived {
 }
 
 const MAX_TABLE = 4096;
+/** How many configured peers preparePeers() makes ready ahead, and how many after each turn. */
+const PREPARE_MAX = 256;
+const PREPARE_SLICE = 8;
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const callKey = (addr: number, port: number, txn: number): string => `${addr}:${port}:${txn}`;
 
@@ -130,6 +133,10 @@ export class SecureLayer<L> {
   private spare: KeyPair | null = null;
   /** A refill of `spare` is scheduled (host.scheduleIdle). */
   private refilling = false;
+  /** The configured peers' keys (the first PREPARE_MAX), made ready after the turn by preparePeers(); how many are. */
+  private configured: readonly Uint8Array[] = [];
+  private prepared = 0;
+  private preparing = false;
 
   constructor(private readonly host: SecureHost<L>) {
     this.gate = new HandshakeGate(host.config);
@@ -167,7 +174,34 @@ export class SecureLayer<L> {
     this.checker = identity === null ? null : new CookieChecker(identity.publicKey, () => this.host.clock.now());
     this.start = identity === null ? null : initialState(PROLOGUE, identity.publicKey);
     if (identity !== null) this.warmUp(identity);
+    this.prepared = 0;
+    this.schedulePrepare();
   }
+
+  /**
+   * The keys of the configured peers (msnld: its routes'): with host.scheduleIdle, each one's
+   * handshake state and DH(host key, its key) are made after the turn, a few at a time, so a
+   * first call to or from it does one X25519 less on each side. Without, they are made at first
+   * contact, as for any peer.
+   */
+  preparePeers(keys: readonly Uint8Array[]): void {
+    this.configured = keys.slice(0, PREPARE_MAX);
+    this.prepared = 0;
+    this.schedulePrepare();
+  }
+
+  private schedulePrepare(): void {
+    if (this.preparing || this.host.scheduleIdle === undefined || this.identity === null || this.prepared >= this.configured.length) return;
+    this.preparing = true;
+    this.host.scheduleIdle(this.prepareSlice);
+  }
+
+  private readonly prepareSlice = (): void => {
+    this.preparing = false;
+    const end = Math.min(this.configured.length, this.prepared + PREPARE_SLICE);
+    for (; this.prepared < end && this.identity !== null; this.prepared++) this.sharedWith(this.peer(this.configured[this.prepared]!));
+    this.schedulePrepare();
+  };
 
   /** How many handshake and session entries are held (the fuzz tests watch it stay bounded). */
   stateSize(): number {

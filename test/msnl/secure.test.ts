@@ -182,6 +182,24 @@ test('the next ephemeral key pair is made after the turn (scheduleIdle), once pe
   }
 });
 
+test('configured peers are made ready after the turn, a few at a time: state and the static DH, before any call', () => {
+  const idle: (() => void)[] = [];
+  const s = keyedPair({ idle: (work) => idle.push(work) });
+  const others = Array.from({ length: 19 }, () => generateKeyPair().publicKey);
+  const before = s.a.ep.secureStateSize();
+  s.a.ep.preparePeers([s.keys.b.publicKey, ...others]);
+  assert.equal(s.a.ep.secureStateSize(), before, 'nothing made on the caller\'s turn');
+  let turns = 0;
+  while (idle.length > 0 && turns < 10) {
+    turns++;
+    idle.shift()!();
+  }
+  assert.equal(turns, 3, '20 peers in slices of 8');
+  assert.equal(s.a.ep.secureStateSize(), before + 2 * 20, 'each peer: its handshake state and DH(host key, its key)');
+  call(s);
+  assert.equal(s.a.rec.connected[0]!.conn.authenticated, true);
+});
+
 test('two keyed calls to one peer in the same millisecond of a real wall clock: both initiations are taken, none is a replay', () => {
   // Nanoseconds since 1970 are past 2^53: stamps counted in a double repeated within a millisecond.
   const s = keyedPair({ wallClock: () => 1_796_000_000_000.25 });
