@@ -112,6 +112,7 @@ export class Daemon<L> {
       peerKeyOf: (address) => this.routeKeys.lookup(address),
       aead: defaultAead(),
       scheduleSeals: queueMicrotask,
+      scheduleIdle: (work) => void setImmediate(work),
       pathLimitOf: (link, address) => {
         const pinned = this.routeMtus.lookup(address);
         if (pinned !== undefined) return { maxDatagram: pinned - options.underlay.headerOctets(link), pinned: true };
@@ -319,6 +320,7 @@ export class Daemon<L> {
     this.routeExits = PrefixTable.build(exits);
     this.routeMtus = PrefixTable.build(desired.routes.flatMap((r) => (r.mtu === undefined || r.mtu === null ? [] : [{ prefix: r.prefix, value: r.mtu }])));
     this.routeKeys = PrefixTable.build(desired.routes.map((r) => ({ prefix: r.prefix, value: r.publicKey ?? ('none' as const) })));
+    this.endpoint.preparePeers(desired.routes.flatMap((r) => (r.publicKey instanceof Uint8Array ? [r.publicKey] : [])));
     return true;
   }
 

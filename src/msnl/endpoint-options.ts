@@ -39,6 +39,12 @@ export interface EndpointOptions<L> {
    * sent at once.
    */
   readonly scheduleSeals?: (flush: () => void) => void;
+  /**
+   * Runs work no call waits for after the current turn of the event loop (msnld: setImmediate):
+   * the next handshake's ephemeral key pair is made there instead of on a call's path. Absent: by
+   * tick(), or when a handshake needs one.
+   */
+  readonly scheduleIdle?: (work: () => void) => void;
   /** Wall-clock milliseconds since the Unix epoch, for handshake timestamps (default Date.now). */
   readonly wallClock?: () => number;
   /** The octets that name a link's source address, for cookies and per-source limits. */

@@ -81,6 +81,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       clock: this.clock, random: this.random, config: this.config, counters: this.counters,
       ...(options.aead === undefined ? {} : { aead: options.aead }),
       ...(options.scheduleSeals === undefined ? {} : { scheduleSeals: options.scheduleSeals }),
+      ...(options.scheduleIdle === undefined ? {} : { scheduleIdle: options.scheduleIdle }),
       peerKeyOf: (address) => this.peerKeyOf(address),
       sameLink: this.sameLink,
       linkBytes,
@@ -136,6 +137,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   /** Sets or clears this host's key pair (the daemon's reconcile). */
   setIdentity(identity: KeyPair | null): void {
     this.secure.setIdentity(identity);
+  }
+
+  /** The configured peers' keys (routes): their handshake state is made ready ahead (SecureLayer.preparePeers). */
+  preparePeers(keys: readonly Uint8Array[]): void {
+    this.secure.preparePeers(keys);
   }
 
   /** This host's public key, or null without a key pair. */

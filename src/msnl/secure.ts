@@ -1,30 +1,25 @@
 // Secure MSNL: the Noise IK handshake carried by the connect request and its answer, the sealing
 // and opening of every frame of a keyed connection, rekeying, cookies under load. The endpoint
-// owns one SecureLayer and stays the only owner of connections; this layer owns handshake
-// attempts, answer contexts and session indexes. Pure (keys, clock and randomness injected or from
+// owns one SecureLayer and stays the only owner of connections; this layer owns the session
+// indexes and the sealing and opening of frames, its Handshakes (secure-handshake.ts) the
+// handshake attempts and answer contexts. Pure (keys, clock and randomness injected or from
 // node:crypto); failures are counted drops, never answers. man/msnl.7 SECURE MSNL is the spec.
 
-import { readU32 } from '../abi/bytes.js';
 import type { Clock } from '../base/clock.js';
 import type { RandomSource } from '../base/random.js';
-import { CookieChecker, CookieGenerator } from '../crypto/cookie.js';
-import { initialState, readMessage1, readMessage2, writeMessage1, writeMessage2, type InitiatorState, type ResponderState, type SymmetricState } from '../crypto/noise.js';
 import { nodeCryptoAead, type AeadBatch } from '../crypto/aead.js';
-import { dh, equal, generateKeyPair, TAG_SIZE, type KeyPair } from '../crypto/primitives.js';
+import { TAG_SIZE, type KeyPair } from '../crypto/primitives.js';
 import type { Connection } from './connection.js';
-import { MsgType, SIGNAL_SIZE } from './constants.js';
-import { HandshakeGate } from './handshake-gate.js';
+import { Handshakes } from './secure-handshake.js';
 import { FrameSealer } from './secure-sealer.js';
 import { SealQueue } from './secure-batch.js';
 import { OpenQueue } from './secure-open.js';
-import { SecureConn, Session, type PeerKey } from './session.js';
-import { decodeCookieReply, decodeInit, decodeResponse, encodeCookieReply, encodeInit, encodeResponse, encodeTimestamp, readSealedHeader, SEALED_HEADER_SIZE, SecureType, TIMESTAMP_SIZE, type SealedHeader } from './secure-wire.js';
+import type { SecureConn, Session } from './session.js';
+import { readSealedHeader, SEALED_HEADER_SIZE, SecureType, type SealedHeader } from './secure-wire.js';
 import type { AuthFailure, EndpointConfig, EndpointCounters } from './types.js';
-import { decodeMessage, isPathProbe, type SignalMessage } from './wire.js';
+import { isPathProbe, type SignalMessage } from './wire.js';
 
-/** Mixed into every handshake as the Noise prologue: names this protocol and its version. */
-export const PROLOGUE = new TextEncoder().encode('MSNL secure v1');
-
+export { PROLOGUE } from './secure-keys.js';
 
 export interface SecureHost<L> {
   readonly clock: Clock;
@@ -40,6 +35,12 @@ export interface SecureHost<L> {
    * handled, at once (the tests step the endpoints synchronously).
    */
   readonly scheduleSeals?: (flush: () => void) => void;
+  /**
+   * Runs work that no call waits for once the current turn of the event loop is done (msnld:
+   * setImmediate, after the microtask that sends the turn's datagrams): the next handshake's
+   * ephemeral key pair is made there. Unset: it is made by tick(), or when a handshake needs it.
+   */
+  readonly scheduleIdle?: (work: () => void) => void;
   /** The configured key of an MSNL address: a key, 'none' (plain), or undefined (no route). */
   peerKeyOf(address: number): Uint8Array | 'none' | undefined;
   sameLink(a: L, b: L): boolean;
@@ -60,51 +61,9 @@ interface SessionEntry<L> {
   readonly conn: Connection<L>;
 }
 
-interface PeerState extends PeerKey {
-  readonly start: SymmetricState;
-  readonly cookies: CookieGenerator;
-  lastTimestamp: Uint8Array | null;
-}
-
-interface Attempt<L> {
-  readonly state: InitiatorState;
-  readonly peer: PeerState;
-  readonly txn: number;
-  readonly rekeyOf: Connection<L> | null;
-  readonly expiresAt: number;
-}
-
-interface Answer<L> {
-  readonly state: ResponderState;
-  readonly peer: PeerState;
-  readonly peerIndex: number;
-  readonly link: L;
-  readonly expiresAt: number;
-}
-
-/** Keys of transport sessions made by a response the initiator just read (taken by attach()). */
-interface Arrived {
-  readonly session: Session;
-  readonly peer: PeerState;
-}
-
-const MAX_TABLE = 4096;
-const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-const callKey = (addr: number, port: number, txn: number): string => `${addr}:${port}:${txn}`;
-
 export class SecureLayer<L> {
-  private identity: KeyPair | null = null;
-  private checker: CookieChecker | null = null;
-  private start: SymmetricState | null = null;
-  private readonly peers = new Map<string, PeerState>();
-  private readonly attempts = new Map<number, Attempt<L>>();
-  private readonly answers = new Map<string, Answer<L>>();
   private readonly sessions = new Map<number, SessionEntry<L>>();
-  private arrived: Arrived | null = null;
-  private readonly gate: HandshakeGate;
-  /** The last handshake timestamp: whole milliseconds, and a count of stamps within that millisecond. */
-  private lastStampMs = 0;
-  private stampsInMs = 0;
+  private readonly handshakes: Handshakes<L>;
   private readonly sealedHeader: SealedHeader = { receiver: 0, counter: 0 };
   private readonly sealer: FrameSealer;
   /** Sealed frames waiting to be sealed together (null: each is sealed at once). */
@@ -115,17 +74,15 @@ export class SecureLayer<L> {
    *  need no finer time, and a read per frame was half as costly as the AEAD on small frames. */
   private rxNow = 0;
   private txNow = 0;
-  /** DH(host key, peer's static key) of configured peers by key (hex): fixed for a pair of keys, so
-   *  each handshake does one X25519 less (WireGuard keeps it per peer too). */
-  private readonly staticShared = new Map<string, Uint8Array>();
-  /** The DH(host key, initiator's key) receiveInit's readMessage1 just computed, until the key is checked. */
-  private sharedJustMade: Uint8Array | null = null;
-  /** The next handshake's ephemeral key pair, made ahead by tick() so a call set-up need not wait for it. */
-  private spare: KeyPair | null = null;
-
   constructor(private readonly host: SecureHost<L>) {
-    this.gate = new HandshakeGate(host.config);
     this.sealer = new FrameSealer(host.aead);
+    this.handshakes = new Handshakes<L>(host, {
+      sealer: this.sealer,
+      addSession: (session, conn) => void this.sessions.set(session.localIndex, { session, conn }),
+      forget: (sessions) => this.forget(sessions),
+      roam: (conn, link) => this.roam(conn, link),
+      hasIndex: (index) => this.sessions.has(index),
+    });
     const schedule = host.scheduleSeals;
     this.sealQueue = schedule === undefined ? null : new SealQueue<L>({
       aead: host.aead ?? nodeCryptoAead,
@@ -146,97 +103,42 @@ export class SecureLayer<L> {
   }
 
   get publicKey(): Uint8Array | null {
-    return this.identity?.publicKey ?? null;
+    return this.handshakes.keys.identity?.publicKey ?? null;
   }
 
   /** Sets (or clears) this host's key pair; answer contexts made under the old one are forgotten. */
   setIdentity(identity: KeyPair | null): void {
-    if (identity !== null && this.identity !== null && equal(identity.privateKey, this.identity.privateKey)) return;
-    this.identity = identity;
-    this.answers.clear();
-    this.staticShared.clear();
-    this.spare = identity === null ? null : generateKeyPair();
-    this.checker = identity === null ? null : new CookieChecker(identity.publicKey, () => this.host.clock.now());
-    this.start = identity === null ? null : initialState(PROLOGUE, identity.publicKey);
-    if (identity !== null) this.warmUp(identity);
+    this.handshakes.setIdentity(identity);
+  }
+
+  /** The configured peers' keys: their handshake state is made ready after the turn (HandshakeKeys.preparePeers). */
+  preparePeers(keys: readonly Uint8Array[]): void {
+    this.handshakes.keys.preparePeers(keys);
   }
 
   /** How many handshake and session entries are held (the fuzz tests watch it stay bounded). */
   stateSize(): number {
-    return this.attempts.size + this.answers.size + this.sessions.size + this.gate.size + this.peers.size + this.staticShared.size;
+    return this.sessions.size + this.handshakes.size;
   }
-
-  // --- sending handshakes -----------------------------------------------------------------
 
   /** Sends a connect request (or, with `rekeyOf`, a rekey) to the holder of `peerKey`. False when it cannot. */
   sendInit(link: L, signal: Uint8Array, peerKey: Uint8Array, rekeyOf: Connection<L> | null = null): boolean {
-    const { host } = this;
-    if (this.identity === null) {
-      host.counters.dropNoHostKey++;
-      host.authFailed(readU32(signal, 16), 'no-host-key', link);
-      return false;
-    }
-    const peer = this.peer(peerKey);
-    const index = this.newIndex();
-    const payload = new Uint8Array(SIGNAL_SIZE + TIMESTAMP_SIZE);
-    payload.set(signal.subarray(0, SIGNAL_SIZE));
-    payload.set(this.timestamp(), SIGNAL_SIZE);
-    const written = writeMessage1(peer.start, this.identity, peerKey, this.ephemeral(), payload, this.sharedWith(peer));
-    if (written === null) {
-      host.counters.dropAuth++;
-      return false;
-    }
-    const msg = encodeInit(index, written.message);
-    peer.cookies.addMacs(msg);
-    this.boundTable(this.attempts);
-    this.attempts.set(index, { state: written.state, peer, txn: readU32(signal, 4), rekeyOf, expiresAt: host.clock.now() + host.config.connectTimeoutMs + 1000 });
-    if (rekeyOf?.secure) rekeyOf.secure.rekeyIndex = index;
-    host.counters.handshakesSent++;
-    host.transmit(link, msg, 0, msg.length);
-    return true;
+    return this.handshakes.sendInit(link, signal, peerKey, rekeyOf);
   }
 
-  /**
-   * Sends an answer signal (confirm, wait, disconnect, redirect) as the response to the initiation
-   * it answers. False when no authenticated initiation is waiting for it (the caller then must not
-   * send it in the clear to a keyed peer).
-   */
+  /** Sends an answer signal as the response to the initiation it answers (Handshakes.sendAnswer). */
   sendAnswer(signal: Uint8Array): boolean {
-    const key = callKey(readU32(signal, 8), readU32(signal, 12), readU32(signal, 4));
-    const answer = this.answers.get(key);
-    if (answer === undefined) return false;
-    const { host } = this;
-    const isConfirm = signal[1] === MsgType.CONNECT_CONFIRM;
-    const conn = isConfirm ? host.findConnection(readU32(signal, 32)) : undefined;
-    const index = this.newIndex();
-    const written = writeMessage2(answer.state, this.ephemeral(), signal.subarray(0, SIGNAL_SIZE));
-    if (written === null) return false;
-    if (conn !== undefined) {
-      conn.secure ??= new SecureConn(answer.peer);
-      const session = new Session(index, answer.peerIndex, written.keys.send, written.keys.receive, host.clock.now());
-      this.sessions.set(index, { session, conn });
-      this.forget(conn.secure.addPending(session));
-    }
-    const msg = encodeResponse(index, answer.peerIndex, written.message);
-    answer.peer.cookies.addMacs(msg);
-    host.counters.handshakesAnswered++;
-    host.transmit(answer.link, msg, 0, msg.length);
-    return true;
+    return this.handshakes.sendAnswer(signal);
   }
 
   /** The state of a keyed connection before it has keys (a responder's, until its confirm is sealed). */
   newSecureConn(publicKey: Uint8Array): SecureConn {
-    return new SecureConn(this.peer(publicKey));
+    return this.handshakes.newSecureConn(publicKey);
   }
 
   /** The session keys of the response being handled, for the connection its confirm opens. */
   attach(conn: Connection<L>): void {
-    const arrived = this.arrived;
-    if (arrived === null) return;
-    this.arrived = null;
-    conn.secure = new SecureConn(arrived.peer);
-    conn.secure.install(arrived.session);
-    this.sessions.set(arrived.session.localIndex, { session: arrived.session, conn });
+    this.handshakes.attach(conn);
   }
 
   // --- receiving -------------------------------------------------------------------------
@@ -249,148 +151,10 @@ export class SecureLayer<L> {
       return;
     }
     const msg = buf.subarray(offset, offset + length);
-    if (type === SecureType.HANDSHAKE_INIT) this.receiveInit(msg, link);
-    else if (type === SecureType.HANDSHAKE_RESPONSE) this.receiveResponse(msg, link);
-    else if (type === SecureType.COOKIE_REPLY) this.receiveCookie(msg);
+    if (type === SecureType.HANDSHAKE_INIT) this.handshakes.receiveInit(msg, link);
+    else if (type === SecureType.HANDSHAKE_RESPONSE) this.handshakes.receiveResponse(msg, link);
+    else if (type === SecureType.COOKIE_REPLY) this.handshakes.receiveCookie(msg);
     else this.host.counters.dropMalformed++;
-  }
-
-  private receiveInit(msg: Uint8Array, link: L): void {
-    const { host } = this;
-    const view = decodeInit(msg);
-    if (view === null) {
-      host.counters.dropMalformed++;
-      return;
-    }
-    if (this.checker === null || this.start === null || this.identity === null) {
-      host.counters.dropNoHostKey++;
-      return;
-    }
-    if (!this.checker.checkMac1(msg)) {
-      host.counters.dropAuth++;
-      return;
-    }
-    const now = host.clock.now();
-    const source = host.linkBytes(link);
-    if (this.gate.underLoad(now) && !this.checker.checkMac2(msg, source)) {
-      const { nonce, sealed } = this.checker.makeReply(msg, source);
-      const reply = encodeCookieReply(view.sender, nonce, sealed);
-      host.counters.cookieRepliesSent++;
-      host.transmit(link, reply, 0, reply.length);
-      return;
-    }
-    if (!this.gate.allow(hexOf(source), now)) {
-      host.counters.dropHandshakeRateLimited++;
-      return;
-    }
-    this.sharedJustMade = null;
-    const read = readMessage1(this.start, this.identity, view.noise, this.sharedOf);
-    if (read === null || read.payload.length !== SIGNAL_SIZE + TIMESTAMP_SIZE) {
-      host.counters.dropAuth++;
-      return;
-    }
-    const decoded = decodeMessage(read.payload.subarray(0, SIGNAL_SIZE));
-    const rekey = decoded.ok && decoded.msg.type === MsgType.CONNECT_CONFIRM;
-    if (!decoded.ok || (decoded.msg.type !== MsgType.CONNECT_REQUEST && !rekey)) {
-      host.counters.dropMalformed++;
-      return;
-    }
-    const signal = decoded.msg as SignalMessage;
-    const configured = host.peerKeyOf(signal.origAddr);
-    if (configured === undefined || configured === 'none' || !equal(configured, read.state.remoteStatic)) {
-      host.counters.dropWrongKey++;
-      host.authFailed(signal.origAddr, configured instanceof Uint8Array ? 'wrong-key' : 'no-key', link);
-      return;
-    }
-    const peer = this.peer(configured);
-    if (this.sharedJustMade !== null) this.keepShared(peer.id, this.sharedJustMade);
-    const stamp = read.payload.subarray(SIGNAL_SIZE);
-    if (peer.lastTimestamp !== null && Buffer.compare(stamp, peer.lastTimestamp) <= 0) {
-      host.counters.dropReplay++;
-      return;
-    }
-    peer.lastTimestamp = new Uint8Array(stamp);
-    const answer: Answer<L> = { state: read.state, peer, peerIndex: view.sender, link, expiresAt: now + host.config.decideTimeoutMs + host.config.connectTimeoutMs };
-    if (rekey) {
-      this.answerRekey(signal, answer, read.payload.subarray(0, SIGNAL_SIZE));
-      return;
-    }
-    const key = callKey(signal.origAddr, signal.origPort, signal.transaction);
-    this.answers.delete(key); // re-inserted last, so the oldest entry is the one bounded out
-    this.boundTable(this.answers);
-    this.answers.set(key, answer);
-    host.signal(signal, link);
-  }
-
-  /** A rekey: the initiation names one of our open connections with this peer; answer with new keys. */
-  private answerRekey(signal: SignalMessage, answer: Answer<L>, payload: Uint8Array): void {
-    const { host } = this;
-    const conn = host.findConnection(signal.respConnId);
-    if (conn === undefined || conn.secure === null || conn.secure.peer.id !== answer.peer.id || conn.remoteConnId !== signal.origConnId || conn.role !== 'responder') {
-      host.counters.dropUnexpectedSignal++;
-      return;
-    }
-    const index = this.newIndex();
-    const written = writeMessage2(answer.state, this.ephemeral(), payload);
-    if (written === null) return;
-    const session = new Session(index, answer.peerIndex, written.keys.send, written.keys.receive, host.clock.now());
-    this.sessions.set(index, { session, conn });
-    this.forget(conn.secure.addPending(session));
-    this.roam(conn, answer.link);
-    const msg = encodeResponse(index, answer.peerIndex, written.message);
-    answer.peer.cookies.addMacs(msg);
-    host.counters.handshakesAnswered++;
-    host.transmit(answer.link, msg, 0, msg.length);
-  }
-
-  private receiveResponse(msg: Uint8Array, link: L): void {
-    const { host } = this;
-    const view = decodeResponse(msg);
-    if (view === null) {
-      host.counters.dropMalformed++;
-      return;
-    }
-    const attempt = this.attempts.get(view.receiver);
-    if (attempt === undefined || this.checker === null || !this.checker.checkMac1(msg)) {
-      host.counters.dropAuth++;
-      return;
-    }
-    const read = readMessage2(attempt.state, view.noise);
-    const decoded = read === null || read.payload.length !== SIGNAL_SIZE ? null : decodeMessage(read.payload);
-    if (read === null || decoded === null || !decoded.ok || decoded.msg.type > MsgType.REDIRECT || (decoded.msg as SignalMessage).transaction !== attempt.txn) {
-      host.counters.dropAuth++;
-      return;
-    }
-    const signal = decoded.msg as SignalMessage;
-    const session = new Session(view.receiver, view.sender, read.keys.send, read.keys.receive, host.clock.now());
-    if (attempt.rekeyOf !== null) {
-      const conn = attempt.rekeyOf;
-      this.attempts.delete(view.receiver);
-      if (conn.secure === null || host.findConnection(conn.connId) !== conn || signal.type !== MsgType.CONNECT_CONFIRM) return;
-      this.forget(conn.secure.install(session));
-      this.sessions.set(session.localIndex, { session, conn });
-      conn.secure.rekeyIndex = 0;
-      conn.secure.rekeys++;
-      host.counters.rekeys++;
-      this.roam(conn, link);
-      return;
-    }
-    if (signal.type === MsgType.CONNECT_CONFIRM) {
-      for (const [index, a] of this.attempts) if (a.txn === attempt.txn && a.rekeyOf === null) this.attempts.delete(index);
-      this.arrived = { session, peer: attempt.peer };
-    }
-    host.signal(signal, link);
-    this.arrived = null; // not taken: a duplicate confirm, or the call is gone
-  }
-
-  private receiveCookie(msg: Uint8Array): void {
-    const view = decodeCookieReply(msg);
-    const attempt = view === null ? undefined : this.attempts.get(view.receiver);
-    if (view === null || attempt === undefined || !attempt.peer.cookies.consumeReply(view.nonce, view.sealed)) {
-      this.host.counters.dropAuth++;
-      return;
-    }
-    this.host.counters.cookiesReceived++;
   }
 
   private receiveSealed(buf: Uint8Array, offset: number, length: number, link: L): void {
@@ -498,42 +262,8 @@ export class SecureLayer<L> {
         this.sendInit(conn.link, rekeySignal(conn), sc.peer.publicKey, conn);
       }
     }
-    for (const [index, a] of this.attempts) if (a.expiresAt <= now) this.attempts.delete(index);
-    for (const [key, a] of this.answers) if (a.expiresAt <= now) this.answers.delete(key);
-    if (this.spare === null && this.identity !== null) this.spare = generateKeyPair();
-  }
-
-  /**
-   * One handshake with itself and one sealed frame, thrown away: the first call set-up after a
-   * start or a new key then runs compiled code on key objects OpenSSL already holds (a cold first
-   * handshake cost 9 ms of CPU against 2 ms warm). Touches no table of this layer.
-   */
-  private warmUp(identity: KeyPair): void {
-    const now = (): number => this.host.clock.now();
-    const start = initialState(PROLOGUE, identity.publicKey);
-    const first = writeMessage1(start, identity, identity.publicKey, generateKeyPair(), new Uint8Array(SIGNAL_SIZE + TIMESTAMP_SIZE));
-    if (first === null) return;
-    const msg = encodeInit(1, first.message);
-    new CookieGenerator(identity.publicKey, now).addMacs(msg);
-    const view = decodeInit(msg);
-    if (view === null || this.checker?.checkMac1(msg) !== true) return;
-    const read = readMessage1(start, identity, view.noise);
-    const second = read === null ? null : writeMessage2(read.state, generateKeyPair(), new Uint8Array(SIGNAL_SIZE));
-    const done = second === null ? null : readMessage2(first.state, second.message);
-    if (done === null) return;
-    const frame = new Uint8Array(SIGNAL_SIZE);
-    const out = this.sealer.seal(done.keys.send, 1, 0, frame, 0, frame.length);
-    if (out === null) return;
-    const sealed = out.slice(0, SEALED_HEADER_SIZE + frame.length + TAG_SIZE);
-    this.sealer.sealed();
-    if (this.sealer.open(done.keys.send, 0, sealed, 0, sealed.length) !== null) this.sealer.opened();
-  }
-
-  /** A fresh ephemeral key pair for one handshake message: the spare made ahead, or a new one. */
-  private ephemeral(): KeyPair {
-    const made = this.spare ?? generateKeyPair();
-    this.spare = null;
-    return made;
+    this.handshakes.expire(now);
+    this.handshakes.keys.makeSpare();
   }
 
   /** When tick() next has work for `conn`. */
@@ -549,34 +279,10 @@ export class SecureLayer<L> {
 
   connectionClosed(conn: Connection<L>): void {
     if (conn.secure !== null) this.forget(conn.secure.all());
-    for (const [index, a] of this.attempts) if (a.rekeyOf === conn) this.attempts.delete(index);
+    this.handshakes.connectionClosed(conn);
   }
 
   // --- helpers ---------------------------------------------------------------------------
-
-  /** DH(host key, the peer's key), made once per peer and host key; null when it fails. */
-  private sharedWith(peer: PeerState): Uint8Array | null {
-    let shared = this.staticShared.get(peer.id) ?? null;
-    if (shared === null && this.identity !== null) {
-      shared = dh(this.identity.privateKey, peer.publicKey);
-      if (shared !== null) this.keepShared(peer.id, shared);
-    }
-    return shared;
-  }
-
-  /** readMessage1's source of DH(host key, rs): the kept value of a configured peer, else computed
-   *  here and kept aside until receiveInit has checked rs against the route's key. */
-  private readonly sharedOf = (rs: Uint8Array): Uint8Array | null => {
-    const kept = this.staticShared.get(hexOf(rs));
-    if (kept !== undefined || this.identity === null) return kept ?? null;
-    this.sharedJustMade = dh(this.identity.privateKey, rs);
-    return this.sharedJustMade;
-  };
-
-  private keepShared(id: string, shared: Uint8Array): void {
-    if (this.staticShared.size >= MAX_TABLE) this.staticShared.clear();
-    this.staticShared.set(id, shared);
-  }
 
   private roam(conn: Connection<L>, link: L): void {
     // A connection with several exits moves by its own exit probes, not by where frames come from.
@@ -589,43 +295,5 @@ export class SecureLayer<L> {
     for (const s of sessions) this.sessions.delete(s.localIndex);
   }
 
-  private peer(publicKey: Uint8Array): PeerState {
-    const id = hexOf(publicKey);
-    let peer = this.peers.get(id);
-    if (peer === undefined) {
-      if (this.peers.size >= MAX_TABLE) this.peers.clear();
-      const now = (): number => this.host.clock.now();
-      peer = { publicKey: new Uint8Array(publicKey), id, start: initialState(PROLOGUE, publicKey), cookies: new CookieGenerator(publicKey, now), lastTimestamp: null };
-      this.peers.set(id, peer);
-    }
-    return peer;
-  }
 
-  private newIndex(): number {
-    let index = this.host.random.u32();
-    while (index === 0 || this.sessions.has(index) || this.attempts.has(index)) index = this.host.random.u32();
-    return index;
-  }
-
-  /** A strictly increasing TAI64N stamp from the wall clock. */
-  private timestamp(): Uint8Array {
-    // Nanoseconds since 1970 are past 2^53, where a double cannot add 1: counted in integers apart,
-    // so two initiations within one millisecond (calls on two interfaces, a call and a rekey)
-    // still get increasing stamps instead of the second being dropped by the peer as a replay.
-    const ms = Math.floor(this.host.wallClockMs());
-    if (ms > this.lastStampMs) {
-      this.lastStampMs = ms;
-      this.stampsInMs = 0;
-    } else if (++this.stampsInMs >= 1_000_000) {
-      this.lastStampMs++;
-      this.stampsInMs = 0;
-    }
-    return encodeTimestamp(Math.floor(this.lastStampMs / 1000), (this.lastStampMs % 1000) * 1_000_000 + this.stampsInMs);
-  }
-
-  private boundTable<K, V>(table: Map<K, V>): void {
-    if (table.size < MAX_TABLE) return;
-    const oldest = table.keys().next();
-    if (oldest.done !== true) table.delete(oldest.value);
-  }
 }

@@ -61,6 +61,14 @@ test('ChaCha20-Poly1305 with the Noise counter nonce: round trip, and any flippe
   assert.equal(open(key, 7, new Uint8Array(0), new Uint8Array(15)), null);
 });
 
+test('a generated key pair: its public key is X25519(private, 9), and two pairs agree on their DH', () => {
+  const a = generateKeyPair();
+  const b = generateKeyPair();
+  assert.deepEqual(a.publicKey, publicKeyOf(new Uint8Array(a.privateKey)));
+  assert.notDeepEqual(a.publicKey, b.publicKey);
+  assert.deepEqual(dh(a.privateKey, b.publicKey), dh(b.privateKey, a.publicKey));
+});
+
 test('BLAKE2s-256: RFC 7693 "abc" and the empty message', () => {
   assert.equal(hex(hash(new TextEncoder().encode('abc'))), '508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982');
   assert.equal(hex(hash(new Uint8Array(0))), '69217a3079908094e11121d042354a7c1f55b6482ca1a51e1b250dfd1ed0eef9');

@@ -37,7 +37,7 @@ export interface Node {
 }
 
 /** Extra endpoint options for makeNode (keys), and whether to capture what the node sends. */
-export type NodeExtras = Partial<Pick<EndpointOptions<MemoryPeer>, 'identity' | 'peerKeyOf' | 'wallClock' | 'aead' | 'wake' | 'exitsOf' | 'pathLimitOf' | 'pathKeyOf' | 'scheduleSeals'>> & {
+export type NodeExtras = Partial<Pick<EndpointOptions<MemoryPeer>, 'identity' | 'peerKeyOf' | 'wallClock' | 'aead' | 'wake' | 'exitsOf' | 'pathLimitOf' | 'pathKeyOf' | 'scheduleSeals' | 'scheduleIdle'>> & {
   capture?: boolean;
   authFailed?: (address: number, reason: string) => void;
   /** More underlay addresses of the node (hub names): datagrams to any of them reach its endpoint. */
@@ -70,6 +70,7 @@ export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address
       ...(extras.pathLimitOf !== undefined ? { pathLimitOf: extras.pathLimitOf } : {}),
       ...(extras.pathKeyOf !== undefined ? { pathKeyOf: extras.pathKeyOf } : {}),
       ...(extras.scheduleSeals !== undefined ? { scheduleSeals: extras.scheduleSeals } : {}),
+      ...(extras.scheduleIdle !== undefined ? { scheduleIdle: extras.scheduleIdle } : {}),
       events: {
         incomingCall: (call) => {
           rec.incoming.push(call);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { MemoryHub } from '../../src/msdl/memory.js';
 import { generateKeyPair, type KeyPair } from '../../src/crypto/primitives.js';
 import { DATA_HEADER_SIZE, MsgType } from '../../src/msnl/constants.js';
-import { COOKIE_REPLY_SIZE, INIT_SIZE, RESPONSE_SIZE, SecureType } from '../../src/msnl/secure-wire.js';
+import { COOKIE_REPLY_SIZE, decodeInit, decodeResponse, INIT_SIZE, RESPONSE_SIZE, SecureType } from '../../src/msnl/secure-wire.js';
 import type { EndpointConfig } from '../../src/msnl/types.js';
 import { FakeClock, makeNode, run, type Node } from './harness.js';
 import { nodeCryptoAead, type AeadBatch } from '../../src/crypto/aead.js';
@@ -25,7 +25,7 @@ interface Setup {
   readonly failures: { node: string; address: number; reason: string }[];
 }
 
-function keyedPair(options: { config?: Partial<EndpointConfig>; aSeesB?: 'right' | 'wrong' | 'none'; bSeesA?: 'right' | 'wrong' | 'none'; bIdentity?: boolean; aAead?: AeadBatch; bAead?: AeadBatch; aSchedule?: (flush: () => void) => void; wallClock?: () => number } = {}): Setup {
+function keyedPair(options: { config?: Partial<EndpointConfig>; aSeesB?: 'right' | 'wrong' | 'none'; bSeesA?: 'right' | 'wrong' | 'none'; bIdentity?: boolean; aAead?: AeadBatch; bAead?: AeadBatch; aSchedule?: (flush: () => void) => void; wallClock?: () => number; idle?: (work: () => void) => void } = {}): Setup {
   const clock = new FakeClock();
   const hub = new MemoryHub({ clock, seed: 3, delayMs: 5 });
   const keys = { a: generateKeyPair(), b: generateKeyPair() };
@@ -34,12 +34,12 @@ function keyedPair(options: { config?: Partial<EndpointConfig>; aSeesB?: 'right'
   const aView = view(options.aSeesB, keys.b);
   const bView = view(options.bSeesA, keys.a);
   const a = makeNode(hub, clock, 'a', A, 11, options.config, {
-    identity: keys.a, capture: true, wallClock: options.wallClock ?? ((): number => clock.t), ...(options.aAead === undefined ? {} : { aead: options.aAead }), ...(options.aSchedule === undefined ? {} : { scheduleSeals: options.aSchedule }),
+    identity: keys.a, capture: true, wallClock: options.wallClock ?? ((): number => clock.t), ...(options.idle === undefined ? {} : { scheduleIdle: options.idle }), ...(options.aAead === undefined ? {} : { aead: options.aAead }), ...(options.aSchedule === undefined ? {} : { scheduleSeals: options.aSchedule }),
     peerKeyOf: (addr) => (addr === B ? aView : undefined),
     authFailed: (address, reason) => failures.push({ node: 'a', address, reason }),
   });
   const b = makeNode(hub, clock, 'b', B, 12, options.config, {
-    identity: options.bIdentity === false ? null : keys.b, capture: true, wallClock: () => clock.t, ...(options.bAead === undefined ? {} : { aead: options.bAead }),
+    identity: options.bIdentity === false ? null : keys.b, capture: true, wallClock: () => clock.t, ...(options.idle === undefined ? {} : { scheduleIdle: options.idle }), ...(options.bAead === undefined ? {} : { aead: options.bAead }),
     peerKeyOf: (addr) => (addr === A ? bView : undefined),
     authFailed: (address, reason) => failures.push({ node: 'b', address, reason }),
   });
@@ -158,6 +158,46 @@ test('opened in batches (as msnld does): a burst opens in one AEAD call after th
   assert.equal(s.a.rec.data.length, dataBefore + 30);
   for (let i = 0; i < 30; i++) assert.deepEqual(s.a.rec.data[dataBefore + i]!.bytes, new Uint8Array(100 + i * 40).fill(i), `packet ${i}`);
   assert.equal(s.a.ep.counters.dropAuth, dropsBefore + 2, 'the forgery and the replay');
+});
+
+test('the next ephemeral key pair is made after the turn (scheduleIdle), once per handshake message, and each message has a fresh one', () => {
+  const idle: (() => void)[] = [];
+  const s = keyedPair({ idle: (work) => idle.push(work) });
+  call(s);
+  assert.equal(idle.length, 2, 'each side took its spare and asked for the next one');
+  s.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT + 1, ipa: 0x0a000001, link: s.hub.peer('b') });
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.connected.length === 2, 150), 'a call without a spare makes its key pair on the spot');
+  assert.equal(idle.length, 2, 'one refill asked for at a time');
+  for (const work of idle.splice(0)) work();
+  s.a.ep.connect({ remoteAddress: B, remotePort: PORT, localPort: PORT + 2, ipa: 0x0a000001, link: s.hub.peer('b') });
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.a.rec.connected.length === 3, 150));
+  assert.equal(idle.length, 2);
+  const ephemerals = (n: typeof s.a, type: number): string[] => n.sent.filter((d) => d.bytes[1] === type).map((d) => {
+    const view = type === SecureType.HANDSHAKE_INIT ? decodeInit(d.bytes) : decodeResponse(d.bytes);
+    return Buffer.from(view!.noise.subarray(0, 32)).toString('hex');
+  });
+  for (const list of [ephemerals(s.a, SecureType.HANDSHAKE_INIT), ephemerals(s.b, SecureType.HANDSHAKE_RESPONSE)]) {
+    assert.equal(list.length, 3);
+    assert.equal(new Set(list).size, 3, 'no ephemeral key used twice');
+  }
+});
+
+test('configured peers are made ready after the turn, a few at a time: state and the static DH, before any call', () => {
+  const idle: (() => void)[] = [];
+  const s = keyedPair({ idle: (work) => idle.push(work) });
+  const others = Array.from({ length: 19 }, () => generateKeyPair().publicKey);
+  const before = s.a.ep.secureStateSize();
+  s.a.ep.preparePeers([s.keys.b.publicKey, ...others]);
+  assert.equal(s.a.ep.secureStateSize(), before, 'nothing made on the caller\'s turn');
+  let turns = 0;
+  while (idle.length > 0 && turns < 10) {
+    turns++;
+    idle.shift()!();
+  }
+  assert.equal(turns, 3, '20 peers in slices of 8');
+  assert.equal(s.a.ep.secureStateSize(), before + 2 * 20, 'each peer: its handshake state and DH(host key, its key)');
+  call(s);
+  assert.equal(s.a.rec.connected[0]!.conn.authenticated, true);
 });
 
 test('two keyed calls to one peer in the same millisecond of a real wall clock: both initiations are taken, none is a replay', () => {

@@ -1,0 +1,185 @@
+// The key material of secure MSNL's handshakes: this host's key pair with its cookie checker and
+// Noise start state, each peer's handshake state (start state, cookies, replay guard) and
+// DH(host key, peer key), the spare ephemeral key pair of the next handshake message, and the
+// handshake timestamps. What can be made ahead is made ahead, after the turn (scheduleIdle), so a
+// call set-up does not wait for it. Pure (clock and scheduling injected). See secure-handshake.ts.
+
+import type { Clock } from '../base/clock.js';
+import { CookieChecker, CookieGenerator } from '../crypto/cookie.js';
+import { initialState, type SymmetricState } from '../crypto/noise.js';
+import { dh, equal, generateKeyPair, type KeyPair } from '../crypto/primitives.js';
+import type { PeerKey } from './session.js';
+import { encodeTimestamp } from './secure-wire.js';
+
+/** Mixed into every handshake as the Noise prologue: names this protocol and its version. */
+export const PROLOGUE = new TextEncoder().encode('MSNL secure v1');
+
+export interface PeerState extends PeerKey {
+  readonly start: SymmetricState;
+  readonly cookies: CookieGenerator;
+  lastTimestamp: Uint8Array | null;
+}
+
+export interface KeysHost {
+  readonly clock: Clock;
+  wallClockMs(): number;
+  /** Runs work no call waits for after the current turn (SecureHost.scheduleIdle). */
+  readonly scheduleIdle?: (work: () => void) => void;
+}
+
+/** Most peers (and static DH values) held; past it the table starts again. */
+export const MAX_TABLE = 4096;
+/** How many configured peers preparePeers() makes ready ahead, and how many after each turn. */
+const PREPARE_MAX = 256;
+const PREPARE_SLICE = 8;
+export const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+export class HandshakeKeys {
+  identity: KeyPair | null = null;
+  checker: CookieChecker | null = null;
+  /** The Noise state both sides start from for handshakes to this host (its key as `<- s`). */
+  start: SymmetricState | null = null;
+  private readonly peers = new Map<string, PeerState>();
+  /** The last handshake timestamp: whole milliseconds, and a count of stamps within that millisecond. */
+  private lastStampMs = 0;
+  private stampsInMs = 0;
+  /** DH(host key, peer's static key) of configured peers by key (hex): fixed for a pair of keys, so
+   *  each handshake does one X25519 less (WireGuard keeps it per peer too). */
+  private readonly staticShared = new Map<string, Uint8Array>();
+  /** The DH(host key, initiator's key) sharedOf just computed, until the key is checked (kept()). */
+  private sharedJustMade: Uint8Array | null = null;
+  /** The next handshake's ephemeral key pair, made ahead (after the turn, or by tick()) so a call set-up need not wait for it. */
+  private spare: KeyPair | null = null;
+  /** A refill of `spare` is scheduled (host.scheduleIdle). */
+  private refilling = false;
+  /** The configured peers' keys (the first PREPARE_MAX), made ready after the turn by preparePeers(); how many are. */
+  private configured: readonly Uint8Array[] = [];
+  private prepared = 0;
+  private preparing = false;
+
+  constructor(private readonly host: KeysHost) {}
+
+  /** Sets (or clears) this host's key pair; false when it is the one already set. */
+  setIdentity(identity: KeyPair | null): boolean {
+    if (identity !== null && this.identity !== null && equal(identity.privateKey, this.identity.privateKey)) return false;
+    this.identity = identity;
+    this.staticShared.clear();
+    this.spare = identity === null ? null : generateKeyPair();
+    this.checker = identity === null ? null : new CookieChecker(identity.publicKey, () => this.host.clock.now());
+    this.start = identity === null ? null : initialState(PROLOGUE, identity.publicKey);
+    this.prepared = 0;
+    this.schedulePrepare();
+    return true;
+  }
+
+  /**
+   * The keys of the configured peers (msnld: its routes'): with host.scheduleIdle, each one's
+   * handshake state and DH(host key, its key) are made after the turn, a few at a time, so a
+   * first call to or from it does one X25519 less on each side. Without, they are made at first
+   * contact, as for any peer.
+   */
+  preparePeers(keys: readonly Uint8Array[]): void {
+    this.configured = keys.slice(0, PREPARE_MAX);
+    this.prepared = 0;
+    this.schedulePrepare();
+  }
+
+  private schedulePrepare(): void {
+    if (this.preparing || this.host.scheduleIdle === undefined || this.identity === null || this.prepared >= this.configured.length) return;
+    this.preparing = true;
+    this.host.scheduleIdle(this.prepareSlice);
+  }
+
+  private readonly prepareSlice = (): void => {
+    this.preparing = false;
+    const end = Math.min(this.configured.length, this.prepared + PREPARE_SLICE);
+    for (; this.prepared < end && this.identity !== null; this.prepared++) this.sharedWith(this.peer(this.configured[this.prepared]!));
+    this.schedulePrepare();
+  };
+
+  /** Peers and static DH values held. */
+  get size(): number {
+    return this.peers.size + this.staticShared.size;
+  }
+
+  /** A fresh ephemeral key pair for one handshake message: the spare made ahead, or a new one. */
+  ephemeral(): KeyPair {
+    const made = this.spare ?? generateKeyPair();
+    this.spare = null;
+    if (this.host.scheduleIdle !== undefined && !this.refilling) {
+      this.refilling = true;
+      this.host.scheduleIdle(this.refill);
+    }
+    return made;
+  }
+
+  /** Makes the next spare ephemeral key pair if there is none (tick(), and after the turn). */
+  makeSpare(): void {
+    if (this.spare === null && this.identity !== null) this.spare = generateKeyPair();
+  }
+
+  /** The refill scheduled by ephemeral(): off the path of the call that took the last spare. */
+  private readonly refill = (): void => {
+    this.refilling = false;
+    this.makeSpare();
+  };
+
+  /** DH(host key, the peer's key), made once per peer and host key; null when it fails. */
+  sharedWith(peer: PeerState): Uint8Array | null {
+    let shared = this.staticShared.get(peer.id) ?? null;
+    if (shared === null && this.identity !== null) {
+      shared = dh(this.identity.privateKey, peer.publicKey);
+      if (shared !== null) this.keepShared(peer.id, shared);
+    }
+    return shared;
+  }
+
+  /** readMessage1's source of DH(host key, rs): the kept value of a configured peer, else computed
+   *  here and kept aside until the caller has checked rs against the route's key (kept()). */
+  readonly sharedOf = (rs: Uint8Array): Uint8Array | null => {
+    this.sharedJustMade = null;
+    const kept = this.staticShared.get(hexOf(rs));
+    if (kept !== undefined || this.identity === null) return kept ?? null;
+    this.sharedJustMade = dh(this.identity.privateKey, rs);
+    return this.sharedJustMade;
+  };
+
+  /** The initiator's key `peer` is the configured one: the DH sharedOf made for it is kept. */
+  kept(peer: PeerState): void {
+    if (this.sharedJustMade !== null) this.keepShared(peer.id, this.sharedJustMade);
+    this.sharedJustMade = null;
+  }
+
+  private keepShared(id: string, shared: Uint8Array): void {
+    if (this.staticShared.size >= MAX_TABLE) this.staticShared.clear();
+    this.staticShared.set(id, shared);
+  }
+
+  peer(publicKey: Uint8Array): PeerState {
+    const id = hexOf(publicKey);
+    let peer = this.peers.get(id);
+    if (peer === undefined) {
+      if (this.peers.size >= MAX_TABLE) this.peers.clear();
+      const now = (): number => this.host.clock.now();
+      peer = { publicKey: new Uint8Array(publicKey), id, start: initialState(PROLOGUE, publicKey), cookies: new CookieGenerator(publicKey, now), lastTimestamp: null };
+      this.peers.set(id, peer);
+    }
+    return peer;
+  }
+
+  /** A strictly increasing TAI64N stamp from the wall clock. */
+  timestamp(): Uint8Array {
+    // Nanoseconds since 1970 are past 2^53, where a double cannot add 1: counted in integers apart,
+    // so two initiations within one millisecond (calls on two interfaces, a call and a rekey)
+    // still get increasing stamps instead of the second being dropped by the peer as a replay.
+    const ms = Math.floor(this.host.wallClockMs());
+    if (ms > this.lastStampMs) {
+      this.lastStampMs = ms;
+      this.stampsInMs = 0;
+    } else if (++this.stampsInMs >= 1_000_000) {
+      this.lastStampMs++;
+      this.stampsInMs = 0;
+    }
+    return encodeTimestamp(Math.floor(this.lastStampMs / 1000), (this.lastStampMs % 1000) * 1_000_000 + this.stampsInMs);
+  }
+}
