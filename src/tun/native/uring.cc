@@ -5,7 +5,7 @@
 // the kernel runs them one after another, in order, inside the one syscall. A run starts at 2
 // reads and doubles while every read finds a packet (a lone packet then costs one syscall with 2
 // reads, where read() took two syscalls: the packet and the EAGAIN), and the next call starts at
-// the full batch when the last one filled it (the burst goes on).
+// the full batch when the last one on the same fd filled it (the burst goes on).
 //
 // One ring per thread, made on first use, and every call waits for all its completions before it
 // returns: nothing the kernel does touches the caller's slab afterwards, and no state is kept per
@@ -88,7 +88,9 @@ class Ring {
     return true;
   }
 
+  // The run the next call on fd hint_fd starts with (another fd starts at kFirstRun).
   unsigned hint = kFirstRun;
+  int hint_fd = -1;
 
  private:
   bool Setup() {
@@ -154,7 +156,7 @@ int64_t UringReadSlab(int fd, uint8_t* base, size_t stride, uint64_t n, int32_t*
   if (!ring.Ready()) return kUringUnavailable;
   int32_t res[kEntries];
   uint64_t got = 0;
-  unsigned run = ring.hint < kFirstRun ? kFirstRun : ring.hint;
+  unsigned run = ring.hint_fd != fd || ring.hint < kFirstRun ? kFirstRun : ring.hint;
   int err = 0;
   while (got < n && err == 0) {
     unsigned count = run;
@@ -184,6 +186,7 @@ int64_t UringReadSlab(int fd, uint8_t* base, size_t stride, uint64_t n, int32_t*
     run = count * 2;
   }
   ring.hint = got == n ? static_cast<unsigned>(n < kEntries ? n : kEntries) : kFirstRun;
+  ring.hint_fd = fd;
   if (got == 0 && err != 0) return -err;
   return static_cast<int64_t>(got);
 }
