@@ -9,7 +9,8 @@
 //   during each TCP run, JavaScript frames named by --perf-basic-prof) [--first-only] (no TCP runs)
 //   [--iface N] (the TCP runs over msN instead of ms0: ms3 moves 64 KiB packets)
 //   [--udp64] (iperf3 -u -l 64 -b 0 instead of TCP: thousands of datagrams received a second, and
-//   msnld CPU microseconds per datagram, both ends)
+//   msnld CPU microseconds per datagram, both ends) [--ab FLAG] (both columns keyed, the first
+//   with msnld FLAG, e.g. --no-io-uring: the old way and the new alternately in one run)
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -49,8 +50,8 @@ function perfRecord(dir: string, label: string, pids: readonly number[], seconds
   });
 }
 
-async function round(topology: Topology, auth: boolean, seconds: number, into: Samples, nodeArgs: readonly string[], perfDir?: string, iface = 0): Promise<void> {
-  const peer = new MsnlPeer(topology, auth, 4, undefined, nodeArgs);
+async function round(topology: Topology, auth: boolean, seconds: number, into: Samples, nodeArgs: readonly string[], perfDir?: string, iface = 0, daemonArgs: readonly string[] = []): Promise<void> {
+  const peer = new MsnlPeer(topology, auth, 4, undefined, nodeArgs, daemonArgs);
   try {
     await peer.setup(topology);
     for (const iface of [0, 1, 2, 3]) {
@@ -107,6 +108,12 @@ async function main(): Promise<number> {
   const perfDir = process.argv.includes('--perf') ? path.resolve(flag('--perf', 'perf')) : undefined;
   if (perfDir !== undefined) mkdirSync(perfDir, { recursive: true });
   const nodeArgs = [...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]), ...(perfDir === undefined ? [] : ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${path.join(perfDir, 'v8.log')}`])];
+  // --ab FLAG: the first column is keyed too, its msnld run with FLAG.
+  const ab = process.argv.includes('--ab') ? flag('--ab', '') : undefined;
+  if (ab !== undefined && !/^--[a-z-]+$/.test(ab)) {
+    console.error(`Error: argument "--ab ${ab}" is wrong: it takes one msnld flag, e.g. --no-io-uring`);
+    return 1;
+  }
   const topology = Topology.create({ tag: 'keyed', hosts: 2, underlayMtu: 1500 });
   const iperf = new IperfServer();
   const stop = (): void => void iperf.stop().finally(() => topology.destroy().finally(() => process.exit(130)));
@@ -114,10 +121,12 @@ async function main(): Promise<number> {
   process.once('SIGTERM', stop);
   const plain: Samples = { tcpGbps: [], cpu: [], firstMs: [] };
   const keyed: Samples = { tcpGbps: [], cpu: [], firstMs: [] };
+  if (ab !== undefined) console.log(`--ab ${ab}: the column named plain is keyed msnld run with ${ab}`);
   try {
     await iperf.start(topology);
     for (let r = 0; r < rounds; r++) {
-      await round(topology, false, seconds, plain, nodeArgs, perfDir, iface);
+      if (ab !== undefined) await round(topology, true, seconds, plain, nodeArgs, perfDir, iface, [ab]);
+      else await round(topology, false, seconds, plain, nodeArgs, perfDir, iface);
       await round(topology, true, seconds, keyed, nodeArgs, perfDir, iface);
       console.log(`round ${r + 1}: plain ${JSON.stringify(plain)}\n         keyed ${JSON.stringify(keyed)}`);
     }

@@ -63,7 +63,7 @@ export class MsnlPeer implements Peer {
    * `underlayMtu`: the underlay links' MTU during this peer's runs (then only ms0 is measured);
    * `nodeArgs` go to node for each msnld (e.g. `--cpu-prof` in bench/keyed.ts).
    */
-  constructor(private readonly topology: Topology, readonly auth = false, readonly family: 4 | 6 = 4, readonly underlayMtu?: number, private readonly nodeArgs: readonly string[] = []) {
+  constructor(private readonly topology: Topology, readonly auth = false, readonly family: 4 | 6 = 4, readonly underlayMtu?: number, private readonly nodeArgs: readonly string[] = [], private readonly daemonArgs: readonly string[] = []) {
     this.name = auth ? 'msnl (auth)' : family === 6 ? 'msnl IPv6' : underlayMtu !== undefined ? `msnl u${underlayMtu}` : 'msnl';
   }
 
@@ -101,7 +101,7 @@ export class MsnlPeer implements Peer {
     const logStart = hosts.map((host) => sizeOf(host.log));
     for (const host of hosts) {
       try {
-        await topology.startDaemon(host, [], this.nodeArgs, this.endpoint(host));
+        await topology.startDaemon(host, this.daemonArgs, this.nodeArgs, this.endpoint(host));
       } catch (error) {
         // Until the CLI has a readiness probe the daemon may run fine without answering it.
         const daemon = host.daemon;

@@ -43,6 +43,7 @@ interface Flags extends ClusterFlags {
   logFile: string;
   gso?: boolean;
   offload?: boolean;
+  ioUring?: boolean;
   receiveBuffer: string;
   netns?: string;
   metrics?: string;
@@ -69,6 +70,7 @@ function program(): Command {
     .option('--receive-buffer <bytes>', 'underlay socket receive buffer (SO_RCVBUF), room for call and hang-up bursts; K and M suffixes', '32M')
     .option('--no-gso', 'send every underlay datagram on its own instead of runs with UDP segmentation offload')
     .option('--no-offload', 'read and write the msN devices one plain packet at a time (no TCP segmentation offload)')
+    .option('--no-io-uring', 'read the msN devices with one read() per packet instead of batches of reads through io_uring')
     .option('-n, --netns <name>', 'run in network namespace NAME (ip netns exec), with the database, socket and log file of that instance')
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (env MSNL_METRICS)', process.env.MSNL_METRICS || undefined)
     .option('--log-file <path>', 'log file (timestamped, reopened on SIGUSR1) of a detached msnld, or of a foreground one when given (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
@@ -196,8 +198,8 @@ async function detach(settings: Settings): Promise<number> {
  * with 500, a TCP sender through ms0 overran it whenever msnld paused for a moment, and every
  * overrun was a retransmission (hundreds per second under iperf3; none with 1000).
  */
-function openInterface(spec: TunnelInterfaceSpec, offload: boolean, log: Logger): TunDevice {
-  const device = openTun(spec.name, { mtu: spec.mtu, offload: offload && spec.mtu < MAX_PACKET_SIZE });
+function openInterface(spec: TunnelInterfaceSpec, offload: boolean, readRing: boolean, log: Logger): TunDevice {
+  const device = openTun(spec.name, { mtu: spec.mtu, offload: offload && spec.mtu < MAX_PACKET_SIZE, readRing });
   try {
     writeFileSync(`/sys/class/net/${spec.name}/tx_queue_len`, '1000');
   } catch (error) {
@@ -269,7 +271,7 @@ async function startDaemon(settings: Settings, log: Logger): Promise<{ store: St
     daemon = new Daemon({
       store,
       underlay: new UdpUnderlay(log, { segmentation: flags.gso !== false, receiveBufferSize: settings.receiveBuffer }),
-      openTun: (spec) => openInterface(spec, flags.offload !== false, log),
+      openTun: (spec) => openInterface(spec, flags.offload !== false, flags.ioUring !== false, log),
       addrEvents,
       log,
       address: settings.address,

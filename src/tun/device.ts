@@ -100,6 +100,10 @@ export interface TunOpenOptions {
   blocking?: boolean;
   /** TCP segmentation offload (see TunDevice.offload). Default false. */
   offload?: boolean;
+  /** An offloading device reads a batch's packets through io_uring, many for one syscall, where
+   *  the kernel allows it (TUN has no read of many packets; a read() per 64-octet packet was the
+   *  largest item of a sending msnld). Default true. */
+  readRing?: boolean;
 }
 
 /** Frames read per native call by an offloading device (each buffer holds a 64 KiB frame). */
@@ -142,6 +146,7 @@ export class KernelTun implements TunDevice {
     fd: number,
     vnetHeader: boolean,
     udpSegmentation: boolean,
+    private readonly readRing: boolean,
   ) {
     this.fd = fd;
     this.offload = vnetHeader;
@@ -167,7 +172,7 @@ export class KernelTun implements TunDevice {
     } catch (err) {
       throw tunError(name, 'create', err);
     }
-    const dev = new KernelTun(native, opened.name, opened.fd, opened.vnetHeader, opened.udpSegmentation === true);
+    const dev = new KernelTun(native, opened.name, opened.fd, opened.vnetHeader, opened.udpSegmentation === true, opts.readRing !== false && opts.blocking !== true);
     try {
       if (opts.mtu !== undefined) dev.setMtu(opts.mtu);
       if (opts.address !== undefined) dev.setAddress(opts.address.address, opts.address.prefixLength, opts.address.peer);
@@ -215,7 +220,7 @@ export class KernelTun implements TunDevice {
 
   /** One native batch of reads into one slab (the offload framing's frames), one frame each. */
   private readSlab(slab: Uint8Array, stride: number, sizes: Int32Array): number {
-    const n = this.native.readSlab(this.live('read'), slab, stride, sizes);
+    const n = this.native.readSlab(this.live('read'), slab, stride, sizes, this.readRing);
     if (n < 0) throw tunError(this.name, 'read', n);
     return n;
   }

@@ -46,8 +46,12 @@ export interface NativeTun {
    *  sizes[i] = length. Returns the count (stops at EAGAIN), or -errno when the first read failed. */
   readBatch(fd: number, bufs: readonly Uint8Array[], sizes: Int32Array, offset: number): number;
   /** As readBatch, into one slab: packet i at slab[i * stride] (at most `stride` octets), for up
-   *  to min(sizes.length, slab.length / stride) packets. Throws TypeError on wrong arguments. */
-  readSlab(fd: number, slab: Uint8Array, stride: number, sizes: Int32Array): number;
+   *  to min(sizes.length, slab.length / stride) packets. Throws TypeError on wrong arguments.
+   *  `ring`: the reads go through io_uring, many for one syscall, where the kernel allows it
+   *  (else, and from then on, one read() each as without it). */
+  readSlab(fd: number, slab: Uint8Array, stride: number, sizes: Int32Array, ring?: boolean): number;
+  /** Whether readSlab's io_uring reads work in this thread (sets the ring up when not yet tried). */
+  readRingUsable(): boolean;
   /** Writes one packet; returns bytes written or -errno. */
   write(fd: number, buf: Uint8Array, offset: number, length: number): number;
   /** One writev of `header` (a virtio_net_hdr) then the packet; bytes written or -errno. */

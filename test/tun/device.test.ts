@@ -46,17 +46,29 @@ test('UDP datagrams written into an offloading ms0 are joined into UDP_L4 super-
   assert.equal(r.segmentsJoined, uso ? 40 : 0);
 });
 
-test('an offloading ms0 reads its frames in one slab (readSlab): 100 datagrams of 1..100 octets arrive whole and in order; bad arguments throw TypeError', (t) => {
-  if (!requireRoot(t)) return;
-  const r = runInNetns('slab-read');
-  assert.equal(r.error, undefined);
-  assert.equal(r.received, 100);
-  assert.equal(r.inOrder, true, 'lengths 1..100 in order');
-  assert.equal(r.intact, true, 'every payload octet as sent');
-  assert.deepEqual(r.refusals, ['TypeError', 'TypeError', 'TypeError']);
-  assert.equal(r.empty, 0, 'a drained device reads nothing');
-  assert.equal(r.tooShort, 0, 'a slab shorter than one stride holds no packet');
-});
+for (const mode of ['slab-read', 'slab-read-plain']) {
+  const how = mode === 'slab-read' ? 'through io_uring' : 'one read() each';
+  test(`an offloading ms0 reads its frames in one slab (readSlab, ${how}): 100 datagrams of 1..100 octets arrive whole and in order; bad arguments throw TypeError; a closed fd gives -EBADF`, (t) => {
+    if (!requireRoot(t)) return;
+    const r = runInNetns(mode);
+    assert.equal(r.error, undefined);
+    assert.equal(r.received, 100);
+    assert.equal(r.inOrder, true, 'lengths 1..100 in order');
+    assert.equal(r.intact, true, 'every payload octet as sent');
+    assert.deepEqual(r.refusals, ['TypeError', 'TypeError', 'TypeError']);
+    assert.equal(r.empty, 0, 'a drained device reads nothing');
+    assert.equal(r.tooShort, 0, 'a slab shorter than one stride holds no packet');
+    assert.equal(r.closed, -9, 'EBADF');
+    // The ring path must really have run where the kernel allows io_uring, not fallen back.
+    let disabled = '1';
+    try {
+      disabled = fs.readFileSync('/proc/sys/kernel/io_uring_disabled', 'utf8').trim();
+    } catch {
+      // no such sysctl: a kernel without io_uring
+    }
+    if (mode === 'slab-read' && disabled === '0') assert.equal(r.ringUsable, true, 'io_uring reads usable on this kernel');
+  });
+}
 
 test('with UV_THREADPOOL_SIZE=4 and ms0..ms3 open and idle, fs.promises.readFile completes within a second', (t) => {
   if (!requireRoot(t)) return;

@@ -6,6 +6,7 @@
 // wireguard-go does; src/tunnel/tcp-offload.ts cuts and joins them. Stats and address events
 // are in netlink.cc. Functions take fds and names; the TypeScript side owns object lifetimes.
 #include "common.h"
+#include "uring.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -172,10 +173,11 @@ Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
   return r == kThrew ? env.Undefined() : Napi::Number::New(env, static_cast<double>(r));
 }
 
-// readSlab(fd, slab, stride, sizes) -> n >= 0 packets read, or -errno when the first read failed.
+// readSlab(fd, slab, stride, sizes, ring?) -> n >= 0 packets read, or -errno when the first read failed.
 // As readBatch, but packet i lands at slab[i * stride] (at most stride octets) and sizes[i] gets its
 // length: one Uint8Array for the whole batch, so a read costs no N-API lookup of its own buffer
-// (readBatch's BufferAt was 7 % of a sending msnld's CPU with 64-octet packets).
+// (readBatch's BufferAt was 7 % of a sending msnld's CPU with 64-octet packets). With `ring` true,
+// the reads of a batch go through io_uring, many for one syscall (uring.cc), where it can be used.
 Napi::Value ReadSlab(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsNumber() || !info[3].IsTypedArray() ||
@@ -195,12 +197,22 @@ Napi::Value ReadSlab(const Napi::CallbackInfo& info) {
   uint64_t n = sizes.ElementLength();
   if (slab.ElementLength() / static_cast<uint64_t>(stride) < n) n = slab.ElementLength() / static_cast<uint64_t>(stride);
   uint8_t* base = slab.Data();
+  if (info.Length() > 4 && info[4].ToBoolean().Value()) {
+    int64_t u = UringReadSlab(fd, base, static_cast<size_t>(stride), n, sizes.Data());
+    if (u != kUringUnavailable) return Napi::Number::New(env, static_cast<double>(u));
+  }
   int64_t r = ReadEach(fd, n, sizes.Data(), [&](uint64_t i, uint8_t** at, size_t* room) {
     *at = base + i * static_cast<uint64_t>(stride);
     *room = static_cast<size_t>(stride);
     return true;
   });
   return Napi::Number::New(env, static_cast<double>(r));
+}
+
+// readRingUsable() -> whether readSlab's io_uring reads work on this thread (false once refused;
+// sets the ring up when not yet tried).
+Napi::Value ReadRingUsable(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), UringUsable());
 }
 
 // The packet argument (buf, offset, length) at info[index..index+2] as an iovec; false (TypeError
@@ -315,6 +327,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("readBatch", Napi::Function::New(env, ReadBatch));
   exports.Set("readSlab", Napi::Function::New(env, ReadSlab));
+  exports.Set("readRingUsable", Napi::Function::New(env, ReadRingUsable));
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("writeBatch", Napi::Function::New(env, WriteBatch));
   exports.Set("writeWithHeader", Napi::Function::New(env, WriteWithHeader));
