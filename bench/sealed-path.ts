@@ -7,6 +7,8 @@
 // (--size N: N-octet packets both ways, as 64-octet UDP, instead of the largest datagram)
 // (--one-by-one: each frame sealed, and opened, by its own AEAD call, as before the batches of
 // secure-batch.ts and secure-open.ts)
+// (--packet N: N-octet packets (1473..65535), each cut into segments as over ms3, and CPU per
+// packet as well as per datagram)
 import { generateKeyPair } from '../src/crypto/primitives.js';
 import { defaultAead } from '../src/daemon/aead.js';
 import { DATA_HEADER_SIZE } from '../src/msnl/constants.js';
@@ -17,7 +19,7 @@ import type { EndpointEvents } from '../src/msnl/types.js';
 const A = 0x80e80001;
 const B = 0x80e80002;
 const PORT = 0x0800;
-const BURST = 64;
+let BURST = 64;
 const SLOT = 2048;
 
 type Link = 'a' | 'b';
@@ -82,8 +84,8 @@ function cpuUs(): number {
 }
 
 /** CPU microseconds per datagram for sending and for receiving, over about `ms` of bursts. */
-async function measure(p: Pair, packet: Uint8Array, size: number, ms: number): Promise<{ send: number; receive: number; datagrams: number }> {
-  let send = 0, receive = 0, datagrams = 0;
+async function measure(p: Pair, packet: Uint8Array, size: number, ms: number): Promise<{ send: number; receive: number; datagrams: number; packets: number }> {
+  let send = 0, receive = 0, datagrams = 0, packets = 0;
   const end = performance.now() + ms;
   while (performance.now() < end) {
     const t0 = cpuUs();
@@ -96,15 +98,16 @@ async function measure(p: Pair, packet: Uint8Array, size: number, ms: number): P
     send += t1 - t0;
     receive += t2 - t1;
     datagrams += p.count;
+    packets += BURST;
     p.count = 0;
   }
-  if (p.received < datagrams) throw new Error(`only ${p.received} of ${datagrams} datagrams were delivered`);
+  if (p.received < packets) throw new Error(`only ${p.received} of ${packets} packets were delivered`);
   p.received = 0;
-  return { send: send / datagrams, receive: receive / datagrams, datagrams };
+  return { send: send / datagrams, receive: receive / datagrams, datagrams, packets };
 }
 
 async function main(): Promise<void> {
-const rounds = Number(process.argv.find((a, i) => i > 1 && /^\d+$/.test(a) && process.argv[i - 1] !== '--size') ?? 5);
+const rounds = Number(process.argv.find((a, i) => i > 1 && /^\d+$/.test(a) && process.argv[i - 1] !== '--size' && process.argv[i - 1] !== '--packet') ?? 5);
 const plain = pair(false);
 const keyed = pair(true);
 const sizeAt = process.argv.indexOf('--size');
@@ -113,10 +116,18 @@ if (sizeAt >= 0 && !(Number.isInteger(small) && small >= 20 && small <= 1400)) {
   console.error(`Error: argument "--size ${process.argv[sizeAt + 1] ?? ''}" is wrong: it takes 20..1400 (octets per packet)`);
   process.exit(1);
 }
-const plainSize = Number.isNaN(small) ? 1472 - DATA_HEADER_SIZE : small;
-const keyedSize = Number.isNaN(small) ? plainSize - SEAL_OVERHEAD : small;
+const packetAt = process.argv.indexOf('--packet');
+const big = packetAt >= 0 ? Number(process.argv[packetAt + 1]) : NaN;
+if (packetAt >= 0 && !(Number.isInteger(big) && big >= 1473 && big <= 65535)) {
+  console.error(`Error: argument "--packet ${process.argv[packetAt + 1] ?? ''}" is wrong: it takes 1473..65535 (octets per packet)`);
+  process.exit(1);
+}
+if (!Number.isNaN(big)) BURST = 8;
+const plainSize = !Number.isNaN(big) ? big : Number.isNaN(small) ? 1472 - DATA_HEADER_SIZE : small;
+const keyedSize = !Number.isNaN(big) ? big : Number.isNaN(small) ? plainSize - SEAL_OVERHEAD : small;
 const packet = new Uint8Array(DATA_HEADER_SIZE + plainSize).fill(0x5a);
-const rows: { plain: { send: number; receive: number }; keyed: { send: number; receive: number } }[] = [];
+type Row = { send: number; receive: number; datagrams: number; packets: number };
+const rows: { plain: Row; keyed: Row }[] = [];
 for (let r = 0; r < rounds + 1; r++) {
   const p = await measure(plain, packet, plainSize, 400);
   const k = await measure(keyed, packet, keyedSize, 400);
@@ -129,7 +140,13 @@ const ks = med(rows.map((r) => r.keyed.send)), kr = med(rows.map((r) => r.keyed.
 console.log(`CPU us per datagram (median of ${rounds} rounds; aead ${defaultAead().name}, ${process.argv.includes('--one-by-one') ? 'one AEAD call per frame' : 'sealed in batches'}):`);
 console.log(`  send:    plain ${f(ps)}  keyed ${f(ks)}  (+${f(ks - ps)})`);
 console.log(`  receive: plain ${f(pr)}  keyed ${f(kr)}  (+${f(kr - pr)})`);
-console.log(`  octets per datagram: plain ${plainSize}, keyed ${keyedSize}; per octet keyed/plain ${(((ks + kr) / keyedSize) / ((ps + pr) / plainSize)).toFixed(2)}x`);
+if (!Number.isNaN(big)) {
+  // Per packet: the per-datagram figures times the datagrams a packet took.
+  const per = (r: Row, x: number): number => (x * r.datagrams) / r.packets;
+  const kp = med(rows.map((r) => per(r.keyed, r.keyed.send + r.keyed.receive))), pp = med(rows.map((r) => per(r.plain, r.plain.send + r.plain.receive)));
+  const ksp = med(rows.map((r) => per(r.keyed, r.keyed.send))), krp = med(rows.map((r) => per(r.keyed, r.keyed.receive)));
+  console.log(`  per ${big}-octet packet: plain ${f(pp)} us, keyed ${f(kp)} us (send ${f(ksp)}, receive ${f(krp)}); keyed/plain ${(kp / pp).toFixed(2)}x`);
+} else console.log(`  octets per datagram: plain ${plainSize}, keyed ${keyedSize}; per octet keyed/plain ${(((ks + kr) / keyedSize) / ((ps + pr) / plainSize)).toFixed(2)}x`);
 }
 
 void main();

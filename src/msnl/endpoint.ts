@@ -114,6 +114,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.dataSend = new DataSend({
       outFrame: (link, buf, offset, length) => this.outFrame(link, buf, offset, length),
       sealAndSend: (conn, buf, offset, length, head) => this.secure.sealAndSend(conn, buf, offset, length, head),
+      sealPacket: (conn, head, buf, offset, length, chunk) => this.secure.sealPacket(conn, head, buf, offset, length, chunk),
     });
     const endpoint = this;
     this.receivePath = new ReceivePath<L>({

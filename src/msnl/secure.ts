@@ -16,6 +16,7 @@ import { MsgType, SIGNAL_SIZE } from './constants.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { FrameSealer } from './secure-sealer.js';
 import { SealQueue } from './secure-batch.js';
+import { SegmentSealer } from './secure-segments.js';
 import { OpenQueue } from './secure-open.js';
 import { SecureConn, Session, type PeerKey } from './session.js';
 import { decodeCookieReply, decodeInit, decodeResponse, encodeCookieReply, encodeInit, encodeResponse, encodeTimestamp, readSealedHeader, SEALED_HEADER_SIZE, SecureType, TIMESTAMP_SIZE, type SealedHeader } from './secure-wire.js';
@@ -107,6 +108,8 @@ export class SecureLayer<L> {
   private stampsInMs = 0;
   private readonly sealedHeader: SealedHeader = { receiver: 0, counter: 0 };
   private readonly sealer: FrameSealer;
+  /** Packets of several segments sealed by one call (the addon's; null: segment by segment). */
+  private readonly segments: SegmentSealer | null;
   /** Sealed frames waiting to be sealed together (null: each is sealed at once). */
   private readonly sealQueue: SealQueue<L> | null;
   /** Received sealed frames waiting to be opened together (null: each is opened at once). */
@@ -126,6 +129,7 @@ export class SecureLayer<L> {
   constructor(private readonly host: SecureHost<L>) {
     this.gate = new HandshakeGate(host.config);
     this.sealer = new FrameSealer(host.aead);
+    this.segments = host.aead?.sealSegments === undefined ? null : new SegmentSealer(host.aead);
     const schedule = host.scheduleSeals;
     this.sealQueue = schedule === undefined ? null : new SealQueue<L>({
       aead: host.aead ?? nodeCryptoAead,
@@ -478,6 +482,35 @@ export class SecureLayer<L> {
     } finally {
       this.sealer.sealed();
     }
+  }
+
+  /**
+   * Sends the packet buf[offset, offset + length) as segments of `chunk` octets, each with the data
+   * header `dataHead` (offset field set per segment), sealed by one call (SegmentSealer), after
+   * whatever frames are queued before it. Null when that path cannot take it (no such AEAD, no
+   * usable session, counters near their limit, a flush under way): the caller then seals segment
+   * by segment, which also counts what is dropped.
+   */
+  sealPacket(conn: Connection<L>, dataHead: Uint8Array, buf: Uint8Array, offset: number, length: number, chunk: number): boolean | null {
+    const seg = this.segments;
+    const q = this.sealQueue;
+    if (seg === null || !seg.ready || q?.flushing === true) return null;
+    const session = conn.secure?.sendSession() ?? null;
+    const { host } = this;
+    const count = Math.ceil(length / chunk);
+    const now = (this.txNow = host.clock.now());
+    if (session === null || now - session.createdAt >= host.config.rejectAfterMs || session.sendCounter + count > host.config.rejectAfterMessages) return null;
+    if (q !== null && q.pending > 0) q.flush(); // in the order they were sent
+    const counter = session.sendCounter;
+    session.sendCounter += count;
+    const link = conn.link;
+    const sent = seg.seal(session.sendKey, session.remoteIndex, counter, dataHead, buf, offset, length, chunk, (out, at, n) => host.transmit(link, out, at, n));
+    if (sent !== count) {
+      host.counters.dropSendNoSession += count;
+      return false;
+    }
+    host.counters.sealedOut += count;
+    return true;
   }
 
   // --- timers ----------------------------------------------------------------------------
