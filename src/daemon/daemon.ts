@@ -279,8 +279,13 @@ export class Daemon<L> {
     this.socket = undefined;
     if (previous !== undefined) await previous.close();
     try {
-      this.socket = await this.options.underlay.open(listen.host, listen.port, (buf, offset, length, link) => this.endpoint.receiveFrame(buf, offset, length, link), {
-        tooBig: (link, maxPayload) => this.endpoint.pathTooBig(link, maxPayload),
+      const endpoint = this.endpoint;
+      this.socket = await this.options.underlay.open(listen.host, listen.port, (buf, offset, length, link, held) => {
+        if (held === true) endpoint.receiveHeld(buf, offset, length, link);
+        else endpoint.receiveFrame(buf, offset, length, link);
+      }, {
+        tooBig: (link, maxPayload) => endpoint.pathTooBig(link, maxPayload),
+        burstEnd: () => endpoint.receivedBurst(),
       });
       this.listenText = text;
       const kind = this.socket.kind;

@@ -41,6 +41,8 @@ export interface BatchUdpOptions {
    * of an IPv4-mapped source) or -1, when the source is the IPv6 address from6[from6Offset, +16).
    */
   readonly onReceive: (slab: Uint8Array, offset: number, length: number, address: number, port: number, from6: Uint8Array, from6Offset: number) => void;
+  /** After each recvmmsg round's datagrams were handed to onReceive, before the slab is reused. */
+  readonly onRoundEnd?: () => void;
   /** Socket errors and exceptions thrown by onReceive (the socket keeps running). */
   readonly onError?: (error: Error) => void;
   /** A datagram to address:port was refused as too big for the path (EMSGSIZE, DF); `address` is
@@ -379,7 +381,17 @@ export class BatchUdpSocket {
         counters.coalescedRuns++;
         for (let off = 0; off < size && !this.closed; off += seg) this.deliver(base + off, Math.min(seg, size - off), from, rxPorts[i] as number, i * 16);
       }
+      if (this.options.onRoundEnd !== undefined) this.roundEnd(this.options.onRoundEnd);
       if (n < batch) return;
+    }
+  }
+
+  private roundEnd(hook: () => void): void {
+    try {
+      hook();
+    } catch (error) {
+      this.counters.handlerErrors++;
+      this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
     }
   }
 

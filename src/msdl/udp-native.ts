@@ -105,13 +105,17 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
   async open(host: string, port: number, onReceive: ReceiveFunc<UdpEndpoint>, events?: UnderlayEvents<UdpEndpoint>): Promise<NativeUnderlaySocket> {
     const address = await this.bindAddress(host, port);
     let reported = 0;
+    // The receive slab stays as it is until the round's end: the receiver may keep datagrams till then.
+    const burstEnd = events?.burstEnd;
+    const held = burstEnd !== undefined;
     const socket = BatchUdpSocket.open({
       receiveBufferSize: DEFAULT_RECEIVE_BUFFER,
       ...this.tuning,
       address,
       port,
       onReceive: (buf, offset, length, from, fromPort, from6, from6Offset) =>
-        onReceive(buf, offset, length, from >= 0 ? this.endpoints.numeric(from, fromPort) : this.endpoints.fromIpv6(from6, from6Offset, fromPort)),
+        onReceive(buf, offset, length, from >= 0 ? this.endpoints.numeric(from, fromPort) : this.endpoints.fromIpv6(from6, from6Offset, fromPort), held),
+      ...(burstEnd !== undefined ? { onRoundEnd: burstEnd } : {}),
       onTooBig: (to, toPort, to6, to6Offset) => {
         if (events?.tooBig === undefined) return;
         // The kernel refused it against the MTU its route cache holds now: that MTU is the answer.

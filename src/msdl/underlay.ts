@@ -11,12 +11,17 @@
 // UnderlayEvents.tooBig, and pathLimit() gives a new link's starting size (the outgoing link's).
 //
 // Buffers are borrowed, never kept: send() consumes buf[offset, offset + length) before it returns,
-// and a received datagram is valid during the onReceive call only.
+// and a received datagram is valid during the onReceive call only, or, when onReceive is told
+// `held`, until the socket calls UnderlayEvents.burstEnd (msnld opens sealed frames in place then).
 
 import type { Logger } from '../base/logger.js';
 
-/** Gets each received datagram as buf[offset, offset + length) and the link it came from. */
-export type ReceiveFunc<L> = (buf: Uint8Array, offset: number, length: number, link: L) => void;
+/**
+ * Gets each received datagram as buf[offset, offset + length) and the link it came from. `held`:
+ * the socket leaves those octets as they are (and the receiver may change them in place) until it
+ * calls UnderlayEvents.burstEnd, which it does before it reuses the buffer.
+ */
+export type ReceiveFunc<L> = (buf: Uint8Array, offset: number, length: number, link: L, held?: boolean) => void;
 
 /** A bound underlay socket. */
 export interface UnderlaySocket<L> {
@@ -38,6 +43,12 @@ export interface UnderlayEvents<L> {
    * MTU leaves, 0 when the report named none.
    */
   readonly tooBig?: (link: L, maxPayload: number) => void;
+  /**
+   * The datagrams received since the last call (handed to onReceive with `held`) are about to be
+   * overwritten: whatever the receiver left to do with them in place is done now. A socket that
+   * calls it passes `held` to onReceive; one that does not, never does.
+   */
+  readonly burstEnd?: () => void;
 }
 
 export interface Underlay<L> {

@@ -253,6 +253,24 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.receivePath.frame(buf, offset, length, link);
   }
 
+  /**
+   * receiveFrame for a datagram whose buffer stays as it is until receivedBurst(): a sealed frame
+   * is then opened where it lies, in that buffer, instead of in a copy (msnld's UDP receive slab).
+   */
+  receiveHeld(buf: Uint8Array, offset: number, length: number, link: L): void {
+    this.secure.held = buf;
+    try {
+      this.receivePath.frame(buf, offset, length, link);
+    } finally {
+      this.secure.held = null;
+    }
+  }
+
+  /** The buffers receiveHeld was given are about to change: sealed frames still queued in them are opened now. */
+  receivedBurst(): void {
+    this.secure.openQueued();
+  }
+
   /** Runs every timer that is due: only the connections whose deadline has come are visited. */
   tick(): void {
     const now = this.clock.now();

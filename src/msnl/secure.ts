@@ -117,6 +117,8 @@ export class SecureLayer<L> {
   /** The clock, read once per burst of received and of sent sealed frames: key ages (seconds)
    *  need no finer time, and a read per frame was half as costly as the AEAD on small frames. */
   private rxNow = 0;
+  /** The buffer of the datagram being received when it stays unchanged until openQueued() (endpoint.receiveHeld). */
+  held: Uint8Array | null = null;
   private txNow = 0;
   /** DH(host key, peer's static key) of configured peers by key (hex): fixed for a pair of keys, so
    *  each handshake does one X25519 less (WireGuard keeps it per peer too). */
@@ -417,13 +419,18 @@ export class SecureLayer<L> {
       return;
     }
     // The window is checked again, and moved, once the frame has authenticated.
-    if (q?.add(session.receiveKey, h.counter, entry, link, buf, offset, length) === true) return;
+    if (q !== null && (buf === this.held ? q.addInPlace(session.receiveKey, h.counter, entry, link, buf, offset, length) : q.add(session.receiveKey, h.counter, entry, link, buf, offset, length))) return;
     const rx = this.sealer.open(session.receiveKey, h.counter, buf, offset, length);
     try {
       this.opened(entry, link, h.counter, rx ?? buf, rx === null ? offset : 0, length, rx !== null);
     } finally {
       if (rx !== null) this.sealer.opened();
     }
+  }
+
+  /** Opens the received sealed frames still queued (the buffers they lie in are about to change). */
+  openQueued(): void {
+    this.openQueue?.flush();
   }
 
   /** A sealed frame of `entry` opened (at once, or with its burst): buf[offset, offset + length) is the datagram. */
