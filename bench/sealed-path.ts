@@ -7,8 +7,9 @@
 // (--size N: N-octet packets both ways, as 64-octet UDP, instead of the largest datagram)
 // (--one-by-one: each frame sealed, and opened, by its own AEAD call, as before the batches of
 // secure-batch.ts and secure-open.ts)
-// (--copied: received datagrams are valid during the receive call only, so sealed frames are
-// copied to be opened, as over an underlay that does not hold its receive buffer)
+// (--copied: as over an underlay that neither lends its send slab nor holds its receive slab: a
+// segmented packet is sealed into a buffer of its own and copied out datagram by datagram, and
+// received sealed frames are copied to be opened)
 // (--packet N: N-octet packets (1473..65535), each cut into segments as over ms3, and CPU per
 // packet as well as per datagram)
 import { generateKeyPair } from '../src/crypto/primitives.js';
@@ -31,8 +32,10 @@ interface Pair {
   readonly a: MsnlEndpoint<Link>;
   readonly b: MsnlEndpoint<Link>;
   readonly connA: number;
-  /** Datagrams A queued since the last drain: slab offsets i * SLOT, lengths. */
+  /** Datagrams A queued since the last drain: where each starts in the slab, and its length. */
+  readonly offsets: Int32Array;
   readonly lengths: Int32Array;
+  used: number;
   count: number;
   readonly slab: Uint8Array;
   received: number;
@@ -51,11 +54,25 @@ function pair(keyed: boolean): Pair {
   const transmit = (to: Link) => (_link: Link, buf: Uint8Array, offset: number, length: number): void => {
     if (steady !== null && to === 'b') {
       // As BatchUdpSocket.send: copied into the send slab.
-      steady.slab.set(buf.subarray(offset, offset + length), steady.count * SLOT);
+      steady.slab.set(buf.subarray(offset, offset + length), steady.used);
+      steady.offsets[steady.count] = steady.used;
       steady.lengths[steady.count++] = length;
+      steady.used += SLOT;
       return;
     }
     wire.push({ to, bytes: buf.slice(offset, offset + length) });
+  };
+  // As BatchUdpSocket.sendRun: a run of segments sealed in place into the send slab.
+  const transmitRun = (_link: Link, count: number, stride: number, last: number, fill: (buf: Uint8Array, at: number) => boolean): boolean | null => {
+    if (steady === null || copied) return null;
+    const s = steady;
+    if (!fill(s.slab, s.used)) return false;
+    for (let i = 0; i < count; i++) {
+      s.offsets[s.count] = s.used;
+      s.lengths[s.count++] = i < count - 1 ? stride : last;
+      s.used += i < count - 1 ? stride : last;
+    }
+    return true;
   };
   let connA = -1;
   let b: MsnlEndpoint<Link> | null = null;
@@ -63,7 +80,7 @@ function pair(keyed: boolean): Pair {
   const aead = defaultAead();
   const batching = process.argv.includes('--one-by-one') ? {} : { scheduleSeals: queueMicrotask };
   const a = new MsnlEndpoint<Link>({
-    localAddress: A, clock, transmit: transmit('b'), identity: keys.a, aead, ...batching, peerKeyOf: (x) => (x === B ? key(keys.b.publicKey) : undefined),
+    localAddress: A, clock, transmit: transmit('b'), transmitRun, identity: keys.a, aead, ...batching, peerKeyOf: (x) => (x === B ? key(keys.b.publicKey) : undefined),
     events: events((id) => (connA = id), quiet, quiet),
   });
   const counted = { n: 0 };
@@ -77,7 +94,7 @@ function pair(keyed: boolean): Pair {
     for (const d of wire.splice(0)) (d.to === 'b' ? b : a).receive(d.bytes, d.to === 'b' ? 'a' : 'b');
   }
   if (connA < 0) throw new Error(`the ${keyed ? 'keyed' : 'plain'} call did not complete`);
-  steady = { a, b, connA, lengths: new Int32Array(BURST * 64), count: 0, slab: new Uint8Array(BURST * 64 * SLOT), get received() { return counted.n; }, set received(v) { counted.n = v; } };
+  steady = { a, b, connA, offsets: new Int32Array(BURST * 64), lengths: new Int32Array(BURST * 64), used: 0, count: 0, slab: new Uint8Array(BURST * 64 * SLOT), get received() { return counted.n; }, set received(v) { counted.n = v; } };
   return steady;
 }
 
@@ -95,10 +112,10 @@ async function measure(p: Pair, packet: Uint8Array, size: number, ms: number): P
     for (let i = 0; i < BURST; i++) p.a.send(p.connA, packet, DATA_HEADER_SIZE, size);
     await Promise.resolve(); // a batched endpoint seals and sends in a microtask
     const t1 = cpuUs();
-    if (copied) for (let i = 0; i < p.count; i++) p.b.receiveFrame(p.slab, i * SLOT, p.lengths[i]!, 'a');
+    if (copied) for (let i = 0; i < p.count; i++) p.b.receiveFrame(p.slab, p.offsets[i]!, p.lengths[i]!, 'a');
     else {
       // As msnld's UDP socket: the slab is held until the round's end, and sealed frames open in it.
-      for (let i = 0; i < p.count; i++) p.b.receiveHeld(p.slab, i * SLOT, p.lengths[i]!, 'a');
+      for (let i = 0; i < p.count; i++) p.b.receiveHeld(p.slab, p.offsets[i]!, p.lengths[i]!, 'a');
       p.b.receivedBurst();
     }
     await Promise.resolve(); // and opens what it received in a microtask
@@ -107,7 +124,7 @@ async function measure(p: Pair, packet: Uint8Array, size: number, ms: number): P
     receive += t2 - t1;
     datagrams += p.count;
     packets += BURST;
-    p.count = 0;
+    p.count = p.used = 0;
   }
   if (p.received < packets) throw new Error(`only ${p.received} of ${packets} packets were delivered`);
   p.received = 0;

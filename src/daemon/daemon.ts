@@ -107,6 +107,7 @@ export class Daemon<L> {
       localAddress: options.address ?? 0,
       clock: { now: this.now },
       transmit: (link, buf, offset, length) => this.socket?.send(link, buf, offset, length),
+      transmitRun: (link, count, stride, last, fill) => this.socket?.sendRun?.(link, count, stride, last, fill) ?? null,
       sameLink: (a, b) => options.underlay.same(a, b),
       ...(options.underlay.pathKey === undefined ? {} : { pathKeyOf: (link: L) => options.underlay.pathKey!(link) }),
       peerKeyOf: (address) => this.routeKeys.lookup(address),

@@ -204,6 +204,49 @@ export class BatchUdpSocket {
     return true;
   }
 
+  /**
+   * Queues `count` datagrams to address:port (as send()) laid out end to end, each `stride` octets
+   * but the last (`last`), which `fill(slab, at)` writes in place into the send slab: no copy. False
+   * when they were dropped (no room even after a flush, too large, closed: counted; or `fill`
+   * refused: nothing queued).
+   */
+  sendRun(address: number, port: number, count: number, stride: number, last: number, fill: (slab: Uint8Array, at: number) => boolean): boolean {
+    const total = (count - 1) * stride + last;
+    if (this.closed || count < 1 || stride > MAX_UDP_PAYLOAD || last > MAX_UDP_PAYLOAD || last < 0 || stride < 0) {
+      if (this.closed) this.counters.queueDrops += count;
+      else this.counters.sendErrors += count;
+      return false;
+    }
+    if (this.tail + count > this.txOffsets.length || this.used + total > this.txSlab.length) {
+      if (!this.blocked) this.flush();
+      if (this.tail + count > this.txOffsets.length || this.used + total > this.txSlab.length) {
+        this.counters.queueDrops += count;
+        return false;
+      }
+    }
+    if (!fill(this.txSlab, this.used)) return false;
+    for (let i = 0; i < count; i++) {
+      const k = this.tail++;
+      this.txOffsets[k] = this.used;
+      this.txLengths[k] = i < count - 1 ? stride : last;
+      this.txPorts[k] = port;
+      this.used += this.txLengths[k] as number;
+      if (this.words === 1) this.txAddrs[k] = address;
+      else {
+        const a = this.txAddrOctets;
+        const o = k * 16;
+        a.fill(0, o, o + 10);
+        a[o + 10] = a[o + 11] = 0xff;
+        a[o + 12] = address >>> 24;
+        a[o + 13] = (address >>> 16) & 0xff;
+        a[o + 14] = (address >>> 8) & 0xff;
+        a[o + 15] = address & 0xff;
+      }
+    }
+    this.queued1();
+    return true;
+  }
+
   /** Like send(), to the IPv6 address to6[to6Offset, +16); dropped (a send error) on an IPv4 socket
    *  unless it is IPv4-mapped. */
   send6(to6: Uint8Array, to6Offset: number, port: number, bytes: Uint8Array, offset = 0, length = bytes.length - offset): boolean {

@@ -153,6 +153,13 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
         }
         socket.send(ipv4, link.port, buf, offset, length);
       },
+      // IPv4 peers only (an IPv6 one goes one by one, through send6).
+      sendRun: (link, count, stride, last, fill) => {
+        if (link.ipv6 !== null) return null;
+        const ipv4 = link.ipv4 >= 0 ? link.ipv4 : this.resolved.get(link.address) ?? -1;
+        if (ipv4 < 0) return null;
+        return socket.sendRun(ipv4, link.port, count, stride, last, fill);
+      },
       close: async () => socket.close(),
       describe: () => described,
     };

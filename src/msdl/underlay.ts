@@ -27,6 +27,13 @@ export type ReceiveFunc<L> = (buf: Uint8Array, offset: number, length: number, l
 export interface UnderlaySocket<L> {
   /** Sends one datagram, buf[offset, offset + length); never throws (failures are counted). */
   send(link: L, buf: Uint8Array, offset: number, length: number): void;
+  /**
+   * Sends `count` datagrams to `link` laid out end to end, each `stride` octets but the last
+   * (`last`), which `fill(buf, at)` writes in place into the socket's own queue (no copy): true when
+   * queued, false when dropped (counted; `fill` refused, or no room), null when this socket cannot
+   * take the run (the caller sends them one by one). Optional.
+   */
+  sendRun?(link: L, count: number, stride: number, last: number, fill: (buf: Uint8Array, at: number) => boolean): boolean | null;
   /** Stops receiving and releases the socket. Idempotent. */
   close(): Promise<void>;
   /** `HOST:PORT` actually bound. */

@@ -86,6 +86,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       linkBytes,
       wallClockMs: wallClock,
       transmit: (link, buf, offset, length) => this.outFrame(link, buf, offset, length),
+      ...(options.transmitRun === undefined ? {} : { transmitRun: this.outRun(options.transmitRun) }),
       findConnection: (id) => this.conns.get(id),
       signal: (msg, link) => this.signalling.onSignal(msg, link, true),
       inner: (conn, buf, offset, length, link) => this.receivePath.inner(conn, buf, offset, length, link),
@@ -486,6 +487,18 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   private out(link: L, bytes: Uint8Array): void {
     this.outFrame(link, bytes, 0, bytes.length);
+  }
+
+  /** transmitRun, counted as outFrame counts each datagram. */
+  private outRun(run: NonNullable<EndpointOptions<L>['transmitRun']>): NonNullable<EndpointOptions<L>['transmitRun']> {
+    return (link, count, stride, last, fill) => {
+      const sent = run(link, count, stride, last, fill);
+      if (sent !== null) {
+        this.counters.datagramsOut += count;
+        this.counters.bytesOut += (count - 1) * stride + last;
+      }
+      return sent;
+    };
   }
 
   private outFrame(link: L, buf: Uint8Array, offset: number, length: number): void {

@@ -47,6 +47,8 @@ export interface SecureHost<L> {
   linkBytes(link: L): Uint8Array;
   wallClockMs(): number;
   transmit(link: L, buf: Uint8Array, offset: number, length: number): void;
+  /** Sends a run of datagrams written in place by `fill` (UnderlaySocket.sendRun); null: one by one instead. */
+  readonly transmitRun?: (link: L, count: number, stride: number, last: number, fill: (buf: Uint8Array, at: number) => boolean) => boolean | null;
   findConnection(id: number): Connection<L> | undefined;
   /** Hands an authenticated signal to the signalling layer. */
   signal(msg: SignalMessage, link: L): void;
@@ -511,11 +513,22 @@ export class SecureLayer<L> {
     const counter = session.sendCounter;
     session.sendCounter += count;
     const link = conn.link;
-    const sent = seg.seal(session.sendKey, session.remoteIndex, counter, dataHead, buf, offset, length, chunk, (out, at, n) => host.transmit(link, out, at, n));
-    if (sent !== count) {
+    seg.prepare(session.sendKey, session.remoteIndex, counter, dataHead, buf, offset, length, chunk);
+    // Straight into the socket's send slab when it lends it; a run it dropped is counted there.
+    const run = host.transmitRun?.(link, count, seg.stride, seg.last, seg.fill) ?? null;
+    if (run === null && seg.sealOwn()) {
+      seg.hold(true);
+      try {
+        for (let i = 0, at = seg.first; i < count; i++, at += seg.stride) host.transmit(link, seg.out, at, i < count - 1 ? seg.stride : seg.last);
+      } finally {
+        seg.hold(false);
+      }
+    }
+    if (seg.filled && !seg.sealed) {
       host.counters.dropSendNoSession += count;
       return false;
     }
+    if (run === false) return false; // the socket had no room: counted as its queue drops
     host.counters.sealedOut += count;
     return true;
   }

@@ -110,6 +110,40 @@ test('runs of one size go out segmented (GSO), arrive coalesced (GRO) and are sp
   }
 });
 
+test('sendRun: a run written in place into the send slab leaves as its datagrams, in order; a refused fill queues nothing; no room drops and counts the run', async () => {
+  const got: Received[] = [];
+  const rx = open(got);
+  const tx = open([], { queueLength: 64 });
+  try {
+    const port = rx.local().port;
+    const runs = [[30, 1200, 700], [1, 900, 900], [5, 64, 17]] as const;
+    const expected: Buffer[] = [];
+    let tag = 0;
+    for (const [count, stride, last] of runs) {
+      const ds = Array.from({ length: count }, (_, i) => Buffer.from(datagram(i < count - 1 ? stride : last, tag++)));
+      expected.push(...ds);
+      assert.equal(tx.sendRun(LOOPBACK, port, count, stride, last, (slab, at) => {
+        for (const d of ds) {
+          d.copy(slab, at);
+          at += d.length;
+        }
+        return true;
+      }), true);
+    }
+    assert.equal(tx.sendRun(LOOPBACK, port, 3, 100, 100, () => false), false, 'a refused fill');
+    assert.equal(tx.queued(), 36, 'nothing queued for the refused fill');
+    const drops = tx.counters.queueDrops;
+    tx.flush();
+    assert.equal(tx.sendRun(LOOPBACK, port, 65, 100, 100, () => assert.fail('no room: fill is not called')), false);
+    assert.equal(tx.counters.queueDrops, drops + 65);
+    await waitFor('every datagram of the runs', () => got.length === expected.length);
+    got.forEach((r, i) => assert.deepEqual(r.bytes, expected[i], `datagram ${i}`));
+  } finally {
+    rx.close();
+    tx.close();
+  }
+});
+
 test('onRoundEnd runs after each receive round, before the slab is reused: datagrams held by reference are intact until then', async () => {
   const held: { slab: Uint8Array; offset: number; length: number; copy: Buffer }[] = [];
   let rounds = 0, delivered = 0, intact = 0;
