@@ -7,6 +7,11 @@
 // (--size N: N-octet packets both ways, as 64-octet UDP, instead of the largest datagram)
 // (--one-by-one: each frame sealed, and opened, by its own AEAD call, as before the batches of
 // secure-batch.ts and secure-open.ts)
+// (--copied: as over an underlay that neither lends its send slab nor holds its receive slab: a
+// segmented packet is sealed into a buffer of its own and copied out datagram by datagram, and
+// received sealed frames are copied to be opened)
+// (--packet N: N-octet packets (1473..65535), each cut into segments as over ms3, and CPU per
+// packet as well as per datagram)
 import { generateKeyPair } from '../src/crypto/primitives.js';
 import { defaultAead } from '../src/daemon/aead.js';
 import { DATA_HEADER_SIZE } from '../src/msnl/constants.js';
@@ -17,7 +22,8 @@ import type { EndpointEvents } from '../src/msnl/types.js';
 const A = 0x80e80001;
 const B = 0x80e80002;
 const PORT = 0x0800;
-const BURST = 64;
+let BURST = 64;
+const copied = process.argv.includes('--copied');
 const SLOT = 2048;
 
 type Link = 'a' | 'b';
@@ -26,8 +32,10 @@ interface Pair {
   readonly a: MsnlEndpoint<Link>;
   readonly b: MsnlEndpoint<Link>;
   readonly connA: number;
-  /** Datagrams A queued since the last drain: slab offsets i * SLOT, lengths. */
+  /** Datagrams A queued since the last drain: where each starts in the slab, and its length. */
+  readonly offsets: Int32Array;
   readonly lengths: Int32Array;
+  used: number;
   count: number;
   readonly slab: Uint8Array;
   received: number;
@@ -46,11 +54,25 @@ function pair(keyed: boolean): Pair {
   const transmit = (to: Link) => (_link: Link, buf: Uint8Array, offset: number, length: number): void => {
     if (steady !== null && to === 'b') {
       // As BatchUdpSocket.send: copied into the send slab.
-      steady.slab.set(buf.subarray(offset, offset + length), steady.count * SLOT);
+      steady.slab.set(buf.subarray(offset, offset + length), steady.used);
+      steady.offsets[steady.count] = steady.used;
       steady.lengths[steady.count++] = length;
+      steady.used += SLOT;
       return;
     }
     wire.push({ to, bytes: buf.slice(offset, offset + length) });
+  };
+  // As BatchUdpSocket.sendRun: a run of segments sealed in place into the send slab.
+  const transmitRun = (_link: Link, count: number, stride: number, last: number, fill: (buf: Uint8Array, at: number) => boolean): boolean | null => {
+    if (steady === null || copied) return null;
+    const s = steady;
+    if (!fill(s.slab, s.used)) return false;
+    for (let i = 0; i < count; i++) {
+      s.offsets[s.count] = s.used;
+      s.lengths[s.count++] = i < count - 1 ? stride : last;
+      s.used += i < count - 1 ? stride : last;
+    }
+    return true;
   };
   let connA = -1;
   let b: MsnlEndpoint<Link> | null = null;
@@ -58,7 +80,7 @@ function pair(keyed: boolean): Pair {
   const aead = defaultAead();
   const batching = process.argv.includes('--one-by-one') ? {} : { scheduleSeals: queueMicrotask };
   const a = new MsnlEndpoint<Link>({
-    localAddress: A, clock, transmit: transmit('b'), identity: keys.a, aead, ...batching, peerKeyOf: (x) => (x === B ? key(keys.b.publicKey) : undefined),
+    localAddress: A, clock, transmit: transmit('b'), transmitRun, identity: keys.a, aead, ...batching, peerKeyOf: (x) => (x === B ? key(keys.b.publicKey) : undefined),
     events: events((id) => (connA = id), quiet, quiet),
   });
   const counted = { n: 0 };
@@ -72,7 +94,7 @@ function pair(keyed: boolean): Pair {
     for (const d of wire.splice(0)) (d.to === 'b' ? b : a).receive(d.bytes, d.to === 'b' ? 'a' : 'b');
   }
   if (connA < 0) throw new Error(`the ${keyed ? 'keyed' : 'plain'} call did not complete`);
-  steady = { a, b, connA, lengths: new Int32Array(BURST * 64), count: 0, slab: new Uint8Array(BURST * 64 * SLOT), get received() { return counted.n; }, set received(v) { counted.n = v; } };
+  steady = { a, b, connA, offsets: new Int32Array(BURST * 64), lengths: new Int32Array(BURST * 64), used: 0, count: 0, slab: new Uint8Array(BURST * 64 * SLOT), get received() { return counted.n; }, set received(v) { counted.n = v; } };
   return steady;
 }
 
@@ -82,29 +104,35 @@ function cpuUs(): number {
 }
 
 /** CPU microseconds per datagram for sending and for receiving, over about `ms` of bursts. */
-async function measure(p: Pair, packet: Uint8Array, size: number, ms: number): Promise<{ send: number; receive: number; datagrams: number }> {
-  let send = 0, receive = 0, datagrams = 0;
+async function measure(p: Pair, packet: Uint8Array, size: number, ms: number): Promise<{ send: number; receive: number; datagrams: number; packets: number }> {
+  let send = 0, receive = 0, datagrams = 0, packets = 0;
   const end = performance.now() + ms;
   while (performance.now() < end) {
     const t0 = cpuUs();
     for (let i = 0; i < BURST; i++) p.a.send(p.connA, packet, DATA_HEADER_SIZE, size);
     await Promise.resolve(); // a batched endpoint seals and sends in a microtask
     const t1 = cpuUs();
-    for (let i = 0; i < p.count; i++) p.b.receiveFrame(p.slab, i * SLOT, p.lengths[i]!, 'a');
+    if (copied) for (let i = 0; i < p.count; i++) p.b.receiveFrame(p.slab, p.offsets[i]!, p.lengths[i]!, 'a');
+    else {
+      // As msnld's UDP socket: the slab is held until the round's end, and sealed frames open in it.
+      for (let i = 0; i < p.count; i++) p.b.receiveHeld(p.slab, p.offsets[i]!, p.lengths[i]!, 'a');
+      p.b.receivedBurst();
+    }
     await Promise.resolve(); // and opens what it received in a microtask
     const t2 = cpuUs();
     send += t1 - t0;
     receive += t2 - t1;
     datagrams += p.count;
-    p.count = 0;
+    packets += BURST;
+    p.count = p.used = 0;
   }
-  if (p.received < datagrams) throw new Error(`only ${p.received} of ${datagrams} datagrams were delivered`);
+  if (p.received < packets) throw new Error(`only ${p.received} of ${packets} packets were delivered`);
   p.received = 0;
-  return { send: send / datagrams, receive: receive / datagrams, datagrams };
+  return { send: send / datagrams, receive: receive / datagrams, datagrams, packets };
 }
 
 async function main(): Promise<void> {
-const rounds = Number(process.argv.find((a, i) => i > 1 && /^\d+$/.test(a) && process.argv[i - 1] !== '--size') ?? 5);
+const rounds = Number(process.argv.find((a, i) => i > 1 && /^\d+$/.test(a) && process.argv[i - 1] !== '--size' && process.argv[i - 1] !== '--packet') ?? 5);
 const plain = pair(false);
 const keyed = pair(true);
 const sizeAt = process.argv.indexOf('--size');
@@ -113,10 +141,18 @@ if (sizeAt >= 0 && !(Number.isInteger(small) && small >= 20 && small <= 1400)) {
   console.error(`Error: argument "--size ${process.argv[sizeAt + 1] ?? ''}" is wrong: it takes 20..1400 (octets per packet)`);
   process.exit(1);
 }
-const plainSize = Number.isNaN(small) ? 1472 - DATA_HEADER_SIZE : small;
-const keyedSize = Number.isNaN(small) ? plainSize - SEAL_OVERHEAD : small;
+const packetAt = process.argv.indexOf('--packet');
+const big = packetAt >= 0 ? Number(process.argv[packetAt + 1]) : NaN;
+if (packetAt >= 0 && !(Number.isInteger(big) && big >= 1473 && big <= 65535)) {
+  console.error(`Error: argument "--packet ${process.argv[packetAt + 1] ?? ''}" is wrong: it takes 1473..65535 (octets per packet)`);
+  process.exit(1);
+}
+if (!Number.isNaN(big)) BURST = 8;
+const plainSize = !Number.isNaN(big) ? big : Number.isNaN(small) ? 1472 - DATA_HEADER_SIZE : small;
+const keyedSize = !Number.isNaN(big) ? big : Number.isNaN(small) ? plainSize - SEAL_OVERHEAD : small;
 const packet = new Uint8Array(DATA_HEADER_SIZE + plainSize).fill(0x5a);
-const rows: { plain: { send: number; receive: number }; keyed: { send: number; receive: number } }[] = [];
+type Row = { send: number; receive: number; datagrams: number; packets: number };
+const rows: { plain: Row; keyed: Row }[] = [];
 for (let r = 0; r < rounds + 1; r++) {
   const p = await measure(plain, packet, plainSize, 400);
   const k = await measure(keyed, packet, keyedSize, 400);
@@ -129,7 +165,13 @@ const ks = med(rows.map((r) => r.keyed.send)), kr = med(rows.map((r) => r.keyed.
 console.log(`CPU us per datagram (median of ${rounds} rounds; aead ${defaultAead().name}, ${process.argv.includes('--one-by-one') ? 'one AEAD call per frame' : 'sealed in batches'}):`);
 console.log(`  send:    plain ${f(ps)}  keyed ${f(ks)}  (+${f(ks - ps)})`);
 console.log(`  receive: plain ${f(pr)}  keyed ${f(kr)}  (+${f(kr - pr)})`);
-console.log(`  octets per datagram: plain ${plainSize}, keyed ${keyedSize}; per octet keyed/plain ${(((ks + kr) / keyedSize) / ((ps + pr) / plainSize)).toFixed(2)}x`);
+if (!Number.isNaN(big)) {
+  // Per packet: the per-datagram figures times the datagrams a packet took.
+  const per = (r: Row, x: number): number => (x * r.datagrams) / r.packets;
+  const kp = med(rows.map((r) => per(r.keyed, r.keyed.send + r.keyed.receive))), pp = med(rows.map((r) => per(r.plain, r.plain.send + r.plain.receive)));
+  const ksp = med(rows.map((r) => per(r.keyed, r.keyed.send))), krp = med(rows.map((r) => per(r.keyed, r.keyed.receive)));
+  console.log(`  per ${big}-octet packet: plain ${f(pp)} us, keyed ${f(kp)} us (send ${f(ksp)}, receive ${f(krp)}); keyed/plain ${(kp / pp).toFixed(2)}x`);
+} else console.log(`  octets per datagram: plain ${plainSize}, keyed ${keyedSize}; per octet keyed/plain ${(((ks + kr) / keyedSize) / ((ps + pr) / plainSize)).toFixed(2)}x`);
 }
 
 void main();

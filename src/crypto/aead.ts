@@ -40,6 +40,14 @@ export interface AeadBatch {
   seal(keys: Uint8Array, buf: Uint8Array, desc: Uint32Array, count: number): number;
   /** Opens items 0..count-1 of desc; returns how many it looked at. */
   open(keys: Uint8Array, buf: Uint8Array, desc: Uint32Array, count: number): number;
+  /**
+   * Cuts src[srcOffset, + length) into chunks of `chunk` octets and seals each as one datagram
+   * [heads' sealed header with counter + i | heads' data header with the chunk's offset | chunk |
+   * tag] at out[at + i * (chunk + 48)], under key[0, 32) and nonce (0, counter + i); returns the
+   * number of segments, 0 when an argument is out of range (the addon's aead-segments.cc; absent
+   * where the addon is not: the caller then seals segment by segment).
+   */
+  sealSegments?(key: Uint8Array, heads: Uint8Array, src: Uint8Array, srcOffset: number, length: number, chunk: number, counter: number, out: Uint8Array, at: number): number;
 }
 
 /** Fills item i of desc with a Noise counter nonce (counter below 2^53). */

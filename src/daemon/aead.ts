@@ -12,6 +12,7 @@ export function defaultAead(): AeadBatch {
     const native = loadNative();
     if (typeof native.aeadSeal !== 'function' || typeof native.aeadOpen !== 'function') throw new Error('an addon built before aead.cc');
     chosen = { name: 'native', seal: native.aeadSeal, open: native.aeadOpen };
+    if (typeof native.aeadSealSegments === 'function') chosen = { ...chosen, sealSegments: native.aeadSealSegments };
   } catch {
     chosen = nodeCryptoAead;
   }

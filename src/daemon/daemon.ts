@@ -107,6 +107,7 @@ export class Daemon<L> {
       localAddress: options.address ?? 0,
       clock: { now: this.now },
       transmit: (link, buf, offset, length) => this.socket?.send(link, buf, offset, length),
+      transmitRun: (link, count, stride, last, fill) => this.socket?.sendRun?.(link, count, stride, last, fill) ?? null,
       sameLink: (a, b) => options.underlay.same(a, b),
       ...(options.underlay.pathKey === undefined ? {} : { pathKeyOf: (link: L) => options.underlay.pathKey!(link) }),
       peerKeyOf: (address) => this.routeKeys.lookup(address),
@@ -280,8 +281,13 @@ export class Daemon<L> {
     this.socket = undefined;
     if (previous !== undefined) await previous.close();
     try {
-      this.socket = await this.options.underlay.open(listen.host, listen.port, (buf, offset, length, link) => this.endpoint.receiveFrame(buf, offset, length, link), {
-        tooBig: (link, maxPayload) => this.endpoint.pathTooBig(link, maxPayload),
+      const endpoint = this.endpoint;
+      this.socket = await this.options.underlay.open(listen.host, listen.port, (buf, offset, length, link, held) => {
+        if (held === true) endpoint.receiveHeld(buf, offset, length, link);
+        else endpoint.receiveFrame(buf, offset, length, link);
+      }, {
+        tooBig: (link, maxPayload) => endpoint.pathTooBig(link, maxPayload),
+        burstEnd: () => endpoint.receivedBurst(),
       });
       this.listenText = text;
       const kind = this.socket.kind;

@@ -41,6 +41,8 @@ export interface BatchUdpOptions {
    * of an IPv4-mapped source) or -1, when the source is the IPv6 address from6[from6Offset, +16).
    */
   readonly onReceive: (slab: Uint8Array, offset: number, length: number, address: number, port: number, from6: Uint8Array, from6Offset: number) => void;
+  /** After each recvmmsg round's datagrams were handed to onReceive, before the slab is reused. */
+  readonly onRoundEnd?: () => void;
   /** Socket errors and exceptions thrown by onReceive (the socket keeps running). */
   readonly onError?: (error: Error) => void;
   /** A datagram to address:port was refused as too big for the path (EMSGSIZE, DF); `address` is
@@ -197,6 +199,49 @@ export class BatchUdpSocket {
       a[o + 13] = (address >>> 16) & 0xff;
       a[o + 14] = (address >>> 8) & 0xff;
       a[o + 15] = address & 0xff;
+    }
+    this.queued1();
+    return true;
+  }
+
+  /**
+   * Queues `count` datagrams to address:port (as send()) laid out end to end, each `stride` octets
+   * but the last (`last`), which `fill(slab, at)` writes in place into the send slab: no copy. False
+   * when they were dropped (no room even after a flush, too large, closed: counted; or `fill`
+   * refused: nothing queued).
+   */
+  sendRun(address: number, port: number, count: number, stride: number, last: number, fill: (slab: Uint8Array, at: number) => boolean): boolean {
+    const total = (count - 1) * stride + last;
+    if (this.closed || count < 1 || stride > MAX_UDP_PAYLOAD || last > MAX_UDP_PAYLOAD || last < 0 || stride < 0) {
+      if (this.closed) this.counters.queueDrops += count;
+      else this.counters.sendErrors += count;
+      return false;
+    }
+    if (this.tail + count > this.txOffsets.length || this.used + total > this.txSlab.length) {
+      if (!this.blocked) this.flush();
+      if (this.tail + count > this.txOffsets.length || this.used + total > this.txSlab.length) {
+        this.counters.queueDrops += count;
+        return false;
+      }
+    }
+    if (!fill(this.txSlab, this.used)) return false;
+    for (let i = 0; i < count; i++) {
+      const k = this.tail++;
+      this.txOffsets[k] = this.used;
+      this.txLengths[k] = i < count - 1 ? stride : last;
+      this.txPorts[k] = port;
+      this.used += this.txLengths[k] as number;
+      if (this.words === 1) this.txAddrs[k] = address;
+      else {
+        const a = this.txAddrOctets;
+        const o = k * 16;
+        a.fill(0, o, o + 10);
+        a[o + 10] = a[o + 11] = 0xff;
+        a[o + 12] = address >>> 24;
+        a[o + 13] = (address >>> 16) & 0xff;
+        a[o + 14] = (address >>> 8) & 0xff;
+        a[o + 15] = address & 0xff;
+      }
     }
     this.queued1();
     return true;
@@ -379,7 +424,17 @@ export class BatchUdpSocket {
         counters.coalescedRuns++;
         for (let off = 0; off < size && !this.closed; off += seg) this.deliver(base + off, Math.min(seg, size - off), from, rxPorts[i] as number, i * 16);
       }
+      if (this.options.onRoundEnd !== undefined) this.roundEnd(this.options.onRoundEnd);
       if (n < batch) return;
+    }
+  }
+
+  private roundEnd(hook: () => void): void {
+    try {
+      hook();
+    } catch (error) {
+      this.counters.handlerErrors++;
+      this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
     }
   }
 

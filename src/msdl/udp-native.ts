@@ -105,13 +105,17 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
   async open(host: string, port: number, onReceive: ReceiveFunc<UdpEndpoint>, events?: UnderlayEvents<UdpEndpoint>): Promise<NativeUnderlaySocket> {
     const address = await this.bindAddress(host, port);
     let reported = 0;
+    // The receive slab stays as it is until the round's end: the receiver may keep datagrams till then.
+    const burstEnd = events?.burstEnd;
+    const held = burstEnd !== undefined;
     const socket = BatchUdpSocket.open({
       receiveBufferSize: DEFAULT_RECEIVE_BUFFER,
       ...this.tuning,
       address,
       port,
       onReceive: (buf, offset, length, from, fromPort, from6, from6Offset) =>
-        onReceive(buf, offset, length, from >= 0 ? this.endpoints.numeric(from, fromPort) : this.endpoints.fromIpv6(from6, from6Offset, fromPort)),
+        onReceive(buf, offset, length, from >= 0 ? this.endpoints.numeric(from, fromPort) : this.endpoints.fromIpv6(from6, from6Offset, fromPort), held),
+      ...(burstEnd !== undefined ? { onRoundEnd: burstEnd } : {}),
       onTooBig: (to, toPort, to6, to6Offset) => {
         if (events?.tooBig === undefined) return;
         // The kernel refused it against the MTU its route cache holds now: that MTU is the answer.
@@ -148,6 +152,13 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
           return;
         }
         socket.send(ipv4, link.port, buf, offset, length);
+      },
+      // IPv4 peers only (an IPv6 one goes one by one, through send6).
+      sendRun: (link, count, stride, last, fill) => {
+        if (link.ipv6 !== null) return null;
+        const ipv4 = link.ipv4 >= 0 ? link.ipv4 : this.resolved.get(link.address) ?? -1;
+        if (ipv4 < 0) return null;
+        return socket.sendRun(ipv4, link.port, count, stride, last, fill);
       },
       close: async () => socket.close(),
       describe: () => described,

@@ -11,17 +11,29 @@
 // UnderlayEvents.tooBig, and pathLimit() gives a new link's starting size (the outgoing link's).
 //
 // Buffers are borrowed, never kept: send() consumes buf[offset, offset + length) before it returns,
-// and a received datagram is valid during the onReceive call only.
+// and a received datagram is valid during the onReceive call only, or, when onReceive is told
+// `held`, until the socket calls UnderlayEvents.burstEnd (msnld opens sealed frames in place then).
 
 import type { Logger } from '../base/logger.js';
 
-/** Gets each received datagram as buf[offset, offset + length) and the link it came from. */
-export type ReceiveFunc<L> = (buf: Uint8Array, offset: number, length: number, link: L) => void;
+/**
+ * Gets each received datagram as buf[offset, offset + length) and the link it came from. `held`:
+ * the socket leaves those octets as they are (and the receiver may change them in place) until it
+ * calls UnderlayEvents.burstEnd, which it does before it reuses the buffer.
+ */
+export type ReceiveFunc<L> = (buf: Uint8Array, offset: number, length: number, link: L, held?: boolean) => void;
 
 /** A bound underlay socket. */
 export interface UnderlaySocket<L> {
   /** Sends one datagram, buf[offset, offset + length); never throws (failures are counted). */
   send(link: L, buf: Uint8Array, offset: number, length: number): void;
+  /**
+   * Sends `count` datagrams to `link` laid out end to end, each `stride` octets but the last
+   * (`last`), which `fill(buf, at)` writes in place into the socket's own queue (no copy): true when
+   * queued, false when dropped (counted; `fill` refused, or no room), null when this socket cannot
+   * take the run (the caller sends them one by one). Optional.
+   */
+  sendRun?(link: L, count: number, stride: number, last: number, fill: (buf: Uint8Array, at: number) => boolean): boolean | null;
   /** Stops receiving and releases the socket. Idempotent. */
   close(): Promise<void>;
   /** `HOST:PORT` actually bound. */
@@ -38,6 +50,12 @@ export interface UnderlayEvents<L> {
    * MTU leaves, 0 when the report named none.
    */
   readonly tooBig?: (link: L, maxPayload: number) => void;
+  /**
+   * The datagrams received since the last call (handed to onReceive with `held`) are about to be
+   * overwritten: whatever the receiver left to do with them in place is done now. A socket that
+   * calls it passes `held` to onReceive; one that does not, never does.
+   */
+  readonly burstEnd?: () => void;
 }
 
 export interface Underlay<L> {

@@ -15,6 +15,8 @@ export interface DataSendHost<L> {
   outFrame(link: L, buf: Uint8Array, offset: number, length: number): void;
   /** Seals `head` then buf[offset, offset + length) into one datagram of `conn` and sends it. */
   sealAndSend(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, head: Uint8Array): boolean;
+  /** Seals and sends a packet of several segments at once (`head`: the data header, offset 0); null: not this way. */
+  sealPacket?(conn: Connection<L>, head: Uint8Array, buf: Uint8Array, offset: number, length: number, chunk: number): boolean | null;
 }
 
 export class DataSend<L> {
@@ -71,6 +73,11 @@ export class DataSend<L> {
   private sendSealed(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, seq: number): boolean {
     const chunk = conn.path.maxDatagram - SEAL_OVERHEAD - DATA_HEADER_SIZE;
     const head = this.sealHead;
+    if (length > chunk && this.host.sealPacket !== undefined) {
+      writeDataHeader(head, 0, conn.remoteConnId, seq, length, 0);
+      const done = this.host.sealPacket(conn, head, buf, offset, length, chunk);
+      if (done !== null) return done;
+    }
     let ok = true;
     for (let at = 0; at < length; at += chunk) {
       const n = Math.min(chunk, length - at);

@@ -17,6 +17,12 @@ export interface EndpointOptions<L> {
    * before it returns: the endpoint writes segment headers in place and reuses them afterwards.
    */
   readonly transmit: (link: L, buf: Uint8Array, offset: number, length: number) => void;
+  /**
+   * Sends `count` datagrams to `link` laid out end to end (each `stride` octets, the last `last`)
+   * that `fill(buf, at)` writes in place: true when queued, false when dropped, null when it cannot
+   * (then they go one by one through transmit). msnld: UnderlaySocket.sendRun.
+   */
+  readonly transmitRun?: (link: L, count: number, stride: number, last: number, fill: (buf: Uint8Array, at: number) => boolean) => boolean | null;
   readonly events: EndpointEvents<L>;
   readonly config?: Partial<EndpointConfig>;
   /** Tells whether two links are the same peer (resets are only taken from the connection's peer). */

@@ -87,6 +87,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       linkBytes,
       wallClockMs: wallClock,
       transmit: (link, buf, offset, length) => this.outFrame(link, buf, offset, length),
+      ...(options.transmitRun === undefined ? {} : { transmitRun: this.outRun(options.transmitRun) }),
       findConnection: (id) => this.conns.get(id),
       signal: (msg, link) => this.signalling.onSignal(msg, link, true),
       inner: (conn, buf, offset, length, link) => this.receivePath.inner(conn, buf, offset, length, link),
@@ -115,6 +116,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.dataSend = new DataSend({
       outFrame: (link, buf, offset, length) => this.outFrame(link, buf, offset, length),
       sealAndSend: (conn, buf, offset, length, head) => this.secure.sealAndSend(conn, buf, offset, length, head),
+      sealPacket: (conn, head, buf, offset, length, chunk) => this.secure.sealPacket(conn, head, buf, offset, length, chunk),
     });
     const endpoint = this;
     this.receivePath = new ReceivePath<L>({
@@ -256,6 +258,24 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   /** Handles one received datagram, buf[offset, offset + length); data needs no view of it. */
   receiveFrame(buf: Uint8Array, offset: number, length: number, link: L): void {
     this.receivePath.frame(buf, offset, length, link);
+  }
+
+  /**
+   * receiveFrame for a datagram whose buffer stays as it is until receivedBurst(): a sealed frame
+   * is then opened where it lies, in that buffer, instead of in a copy (msnld's UDP receive slab).
+   */
+  receiveHeld(buf: Uint8Array, offset: number, length: number, link: L): void {
+    this.secure.held = buf;
+    try {
+      this.receivePath.frame(buf, offset, length, link);
+    } finally {
+      this.secure.held = null;
+    }
+  }
+
+  /** The buffers receiveHeld was given are about to change: sealed frames still queued in them are opened now. */
+  receivedBurst(): void {
+    this.secure.openQueued();
   }
 
   /** Runs every timer that is due: only the connections whose deadline has come are visited. */
@@ -473,6 +493,18 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   private out(link: L, bytes: Uint8Array): void {
     this.outFrame(link, bytes, 0, bytes.length);
+  }
+
+  /** transmitRun, counted as outFrame counts each datagram. */
+  private outRun(run: NonNullable<EndpointOptions<L>['transmitRun']>): NonNullable<EndpointOptions<L>['transmitRun']> {
+    return (link, count, stride, last, fill) => {
+      const sent = run(link, count, stride, last, fill);
+      if (sent !== null) {
+        this.counters.datagramsOut += count;
+        this.counters.bytesOut += (count - 1) * stride + last;
+      }
+      return sent;
+    };
   }
 
   private outFrame(link: L, buf: Uint8Array, offset: number, length: number): void {

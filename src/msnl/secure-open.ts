@@ -31,6 +31,8 @@ export class OpenQueue<E, L> extends AeadSlab {
   private readonly counters = new Float64Array(OPEN_BATCH_ITEMS);
   private readonly entries: (E | undefined)[] = new Array<E | undefined>(OPEN_BATCH_ITEMS).fill(undefined);
   private readonly links: (L | undefined)[] = new Array<L | undefined>(OPEN_BATCH_ITEMS).fill(undefined);
+  /** The array the queued frames lie in: the slab (copied in by add) or the caller's (addInPlace). */
+  private source: Uint8Array = this.slab;
 
   constructor(private readonly host: OpenQueueHost<E, L>) {
     super(host);
@@ -44,6 +46,7 @@ export class OpenQueue<E, L> extends AeadSlab {
    */
   add(key: Uint8Array, counter: number, entry: E, link: L, buf: Uint8Array, offset: number, length: number): boolean {
     if (length < SEALED_HEADER_SIZE + TAG_SIZE) return false;
+    if (this.count > 0 && this.source !== this.slab && !this.busy) this.flush();
     const at = this.reserve(length);
     if (at < 0) return false;
     copyOctets(buf, offset, this.slab, at, length);
@@ -54,12 +57,28 @@ export class OpenQueue<E, L> extends AeadSlab {
     return true;
   }
 
+  /**
+   * add() without the copy: the frame is opened where it lies, in `buf`, which the caller keeps
+   * unchanged until flush() (msnld: the UDP socket's receive slab, flushed at the end of each
+   * receive round). Frames from another array than the queued ones flush those first.
+   */
+  addInPlace(key: Uint8Array, counter: number, entry: E, link: L, buf: Uint8Array, offset: number, length: number): boolean {
+    if (length < SEALED_HEADER_SIZE + TAG_SIZE || this.busy) return false;
+    if (this.count > 0 && (this.source !== buf || this.count === OPEN_BATCH_ITEMS)) this.flush();
+    this.source = buf;
+    const i = this.commit(key, counter, offset, length - SEALED_HEADER_SIZE, 0);
+    this.counters[i] = counter;
+    this.entries[i] = entry;
+    this.links[i] = link;
+    return true;
+  }
+
   /** Opens every queued frame with one AEAD call and hands them out in order. */
   flush(): void {
     const n = this.count;
     if (n === 0 || this.busy) return;
-    const { desc, slab, entries, links, counters, host } = this;
-    host.aead.open(this.keys, slab, desc, n);
+    const { desc, source, entries, links, counters, host } = this;
+    host.aead.open(this.keys, source, desc, n);
     this.busy = true;
     try {
       for (let i = 0; i < n; i++) {
@@ -70,10 +89,11 @@ export class OpenQueue<E, L> extends AeadSlab {
         links[i] = undefined;
         const sealed = desc[at + Desc.DATA_LENGTH]!;
         const result = desc[at + Desc.RESULT]!;
-        host.opened(entry, link, counters[i]!, slab, desc[at + Desc.AD_OFFSET]!, SEALED_HEADER_SIZE + sealed, result !== AEAD_FAILED && result === sealed - TAG_SIZE);
+        host.opened(entry, link, counters[i]!, source, desc[at + Desc.AD_OFFSET]!, SEALED_HEADER_SIZE + sealed, result !== AEAD_FAILED && result === sealed - TAG_SIZE);
       }
     } finally {
       for (let i = 0; i < n; i++) entries[i] = links[i] = undefined;
+      this.source = this.slab;
       this.reset();
     }
   }

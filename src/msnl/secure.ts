@@ -13,6 +13,7 @@ import type { Connection } from './connection.js';
 import { Handshakes } from './secure-handshake.js';
 import { FrameSealer } from './secure-sealer.js';
 import { SealQueue } from './secure-batch.js';
+import { SegmentSealer } from './secure-segments.js';
 import { OpenQueue } from './secure-open.js';
 import type { SecureConn, Session } from './session.js';
 import { readSealedHeader, SEALED_HEADER_SIZE, SecureType, type SealedHeader } from './secure-wire.js';
@@ -47,6 +48,8 @@ export interface SecureHost<L> {
   linkBytes(link: L): Uint8Array;
   wallClockMs(): number;
   transmit(link: L, buf: Uint8Array, offset: number, length: number): void;
+  /** Sends a run of datagrams written in place by `fill` (UnderlaySocket.sendRun); null: one by one instead. */
+  readonly transmitRun?: (link: L, count: number, stride: number, last: number, fill: (buf: Uint8Array, at: number) => boolean) => boolean | null;
   findConnection(id: number): Connection<L> | undefined;
   /** Hands an authenticated signal to the signalling layer. */
   signal(msg: SignalMessage, link: L): void;
@@ -66,6 +69,8 @@ export class SecureLayer<L> {
   private readonly handshakes: Handshakes<L>;
   private readonly sealedHeader: SealedHeader = { receiver: 0, counter: 0 };
   private readonly sealer: FrameSealer;
+  /** Packets of several segments sealed by one call (the addon's; null: segment by segment). */
+  private readonly segments: SegmentSealer | null;
   /** Sealed frames waiting to be sealed together (null: each is sealed at once). */
   private readonly sealQueue: SealQueue<L> | null;
   /** Received sealed frames waiting to be opened together (null: each is opened at once). */
@@ -73,6 +78,8 @@ export class SecureLayer<L> {
   /** The clock, read once per burst of received and of sent sealed frames: key ages (seconds)
    *  need no finer time, and a read per frame was half as costly as the AEAD on small frames. */
   private rxNow = 0;
+  /** The buffer of the datagram being received when it stays unchanged until openQueued() (endpoint.receiveHeld). */
+  held: Uint8Array | null = null;
   private txNow = 0;
   constructor(private readonly host: SecureHost<L>) {
     this.sealer = new FrameSealer(host.aead);
@@ -83,6 +90,7 @@ export class SecureLayer<L> {
       roam: (conn, link) => this.roam(conn, link),
       hasIndex: (index) => this.sessions.has(index),
     });
+    this.segments = host.aead?.sealSegments === undefined ? null : new SegmentSealer(host.aead);
     const schedule = host.scheduleSeals;
     this.sealQueue = schedule === undefined ? null : new SealQueue<L>({
       aead: host.aead ?? nodeCryptoAead,
@@ -177,13 +185,18 @@ export class SecureLayer<L> {
       return;
     }
     // The window is checked again, and moved, once the frame has authenticated.
-    if (q?.add(session.receiveKey, h.counter, entry, link, buf, offset, length) === true) return;
+    if (q !== null && (buf === this.held ? q.addInPlace(session.receiveKey, h.counter, entry, link, buf, offset, length) : q.add(session.receiveKey, h.counter, entry, link, buf, offset, length))) return;
     const rx = this.sealer.open(session.receiveKey, h.counter, buf, offset, length);
     try {
       this.opened(entry, link, h.counter, rx ?? buf, rx === null ? offset : 0, length, rx !== null);
     } finally {
       if (rx !== null) this.sealer.opened();
     }
+  }
+
+  /** Opens the received sealed frames still queued (the buffers they lie in are about to change). */
+  openQueued(): void {
+    this.openQueue?.flush();
   }
 
   /** A sealed frame of `entry` opened (at once, or with its burst): buf[offset, offset + length) is the datagram. */
@@ -242,6 +255,46 @@ export class SecureLayer<L> {
     } finally {
       this.sealer.sealed();
     }
+  }
+
+  /**
+   * Sends the packet buf[offset, offset + length) as segments of `chunk` octets, each with the data
+   * header `dataHead` (offset field set per segment), sealed by one call (SegmentSealer), after
+   * whatever frames are queued before it. Null when that path cannot take it (no such AEAD, no
+   * usable session, counters near their limit, a flush under way): the caller then seals segment
+   * by segment, which also counts what is dropped.
+   */
+  sealPacket(conn: Connection<L>, dataHead: Uint8Array, buf: Uint8Array, offset: number, length: number, chunk: number): boolean | null {
+    const seg = this.segments;
+    const q = this.sealQueue;
+    if (seg === null || !seg.ready || q?.flushing === true) return null;
+    const session = conn.secure?.sendSession() ?? null;
+    const { host } = this;
+    const count = Math.ceil(length / chunk);
+    const now = (this.txNow = host.clock.now());
+    if (session === null || now - session.createdAt >= host.config.rejectAfterMs || session.sendCounter + count > host.config.rejectAfterMessages) return null;
+    if (q !== null && q.pending > 0) q.flush(); // in the order they were sent
+    const counter = session.sendCounter;
+    session.sendCounter += count;
+    const link = conn.link;
+    seg.prepare(session.sendKey, session.remoteIndex, counter, dataHead, buf, offset, length, chunk);
+    // Straight into the socket's send slab when it lends it; a run it dropped is counted there.
+    const run = host.transmitRun?.(link, count, seg.stride, seg.last, seg.fill) ?? null;
+    if (run === null && seg.sealOwn()) {
+      seg.hold(true);
+      try {
+        for (let i = 0, at = seg.first; i < count; i++, at += seg.stride) host.transmit(link, seg.out, at, i < count - 1 ? seg.stride : seg.last);
+      } finally {
+        seg.hold(false);
+      }
+    }
+    if (seg.filled && !seg.sealed) {
+      host.counters.dropSendNoSession += count;
+      return false;
+    }
+    if (run === false) return false; // the socket had no room: counted as its queue drops
+    host.counters.sealedOut += count;
+    return true;
   }
 
   // --- timers ----------------------------------------------------------------------------

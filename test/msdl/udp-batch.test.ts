@@ -110,6 +110,72 @@ test('runs of one size go out segmented (GSO), arrive coalesced (GRO) and are sp
   }
 });
 
+test('sendRun: a run written in place into the send slab leaves as its datagrams, in order; a refused fill queues nothing; no room drops and counts the run', async () => {
+  const got: Received[] = [];
+  const rx = open(got);
+  const tx = open([], { queueLength: 64 });
+  try {
+    const port = rx.local().port;
+    const runs = [[30, 1200, 700], [1, 900, 900], [5, 64, 17]] as const;
+    const expected: Buffer[] = [];
+    let tag = 0;
+    for (const [count, stride, last] of runs) {
+      const ds = Array.from({ length: count }, (_, i) => Buffer.from(datagram(i < count - 1 ? stride : last, tag++)));
+      expected.push(...ds);
+      assert.equal(tx.sendRun(LOOPBACK, port, count, stride, last, (slab, at) => {
+        for (const d of ds) {
+          d.copy(slab, at);
+          at += d.length;
+        }
+        return true;
+      }), true);
+    }
+    assert.equal(tx.sendRun(LOOPBACK, port, 3, 100, 100, () => false), false, 'a refused fill');
+    assert.equal(tx.queued(), 36, 'nothing queued for the refused fill');
+    const drops = tx.counters.queueDrops;
+    tx.flush();
+    assert.equal(tx.sendRun(LOOPBACK, port, 65, 100, 100, () => assert.fail('no room: fill is not called')), false);
+    assert.equal(tx.counters.queueDrops, drops + 65);
+    await waitFor('every datagram of the runs', () => got.length === expected.length);
+    got.forEach((r, i) => assert.deepEqual(r.bytes, expected[i], `datagram ${i}`));
+  } finally {
+    rx.close();
+    tx.close();
+  }
+});
+
+test('onRoundEnd runs after each receive round, before the slab is reused: datagrams held by reference are intact until then', async () => {
+  const held: { slab: Uint8Array; offset: number; length: number; copy: Buffer }[] = [];
+  let rounds = 0, delivered = 0, intact = 0;
+  const rx = BatchUdpSocket.open({
+    address: LOOPBACK, port: 0, receiveRounds: 2,
+    onReceive: (slab, offset, length) => {
+      held.push({ slab, offset, length, copy: Buffer.from(slab.subarray(offset, offset + length)) });
+      slab[offset] = slab[offset]! ^ 0xff; // the receiver may change them in place (opened sealed frames)
+      delivered++;
+    },
+    onRoundEnd: () => {
+      rounds++;
+      for (const h of held) {
+        if (h.slab[h.offset] === (h.copy[0]! ^ 0xff) && Buffer.compare(Buffer.from(h.slab.subarray(h.offset + 1, h.offset + h.length)), h.copy.subarray(1)) === 0) intact++;
+      }
+      held.length = 0;
+    },
+  });
+  const tx = open([]);
+  try {
+    const sizes = [...Array.from({ length: 300 }, () => 1200), 17, ...Array.from({ length: 300 }, (_, i) => 20 + i)];
+    for (const [i, size] of sizes.entries()) tx.send(LOOPBACK, rx.local().port, datagram(size, i));
+    await waitFor('every datagram received', () => delivered === sizes.length);
+    assert.equal(held.length, 0, 'every round ended with a call');
+    assert.equal(intact, sizes.length, 'each datagram as it came (and as changed in place) at its round end');
+    assert.ok(rounds >= 2 && rounds <= rx.counters.receiveBatches, `${rounds} rounds, ${rx.counters.receiveBatches} batches`);
+  } finally {
+    rx.close();
+    tx.close();
+  }
+});
+
 test('a datagram longer than a receive slot is dropped and counted as truncated', async () => {
   const got: Received[] = [];
   const small = open(got, { slotSize: 100, receiveBatch: 4 });

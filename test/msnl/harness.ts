@@ -34,11 +34,15 @@ export interface Node {
   decideDelayMs: number;
   /** Datagrams this node sent, when makeNode was asked to capture them. */
   readonly sent: { to: MemoryPeer; bytes: Uint8Array }[];
+  /** Runs sent through transmitRun (makeNode with `runs`). */
+  runs?: number;
 }
 
 /** Extra endpoint options for makeNode (keys), and whether to capture what the node sends. */
 export type NodeExtras = Partial<Pick<EndpointOptions<MemoryPeer>, 'identity' | 'peerKeyOf' | 'wallClock' | 'aead' | 'wake' | 'exitsOf' | 'pathLimitOf' | 'pathKeyOf' | 'scheduleSeals' | 'scheduleIdle'>> & {
   capture?: boolean;
+  /** Give the endpoint a transmitRun (as msnld's socket lends its send slab); counts the runs in node.runs. */
+  runs?: boolean;
   authFailed?: (address: number, reason: string) => void;
   /** More underlay addresses of the node (hub names): datagrams to any of them reach its endpoint. */
   addresses?: readonly string[];
@@ -50,16 +54,26 @@ export function makeNode(hub: MemoryHub, clock: FakeClock, name: string, address
   const link = hub.attach(name);
   const links = new Map([[name, link], ...(extras.addresses ?? []).map((n) => [n, hub.attach(n)] as const)]);
   const rec: Recorded = { incoming: [], connected: [], failed: [], data: [], disconnected: [], idle: [], echoes: [], cancelled: [] };
+  const transmit = (to: MemoryPeer, buf: Uint8Array, offset: number, length: number): void => {
+    if (extras.capture === true) node.sent.push({ to, bytes: buf.slice(offset, offset + length) });
+    (extras.sourceFor === undefined ? link : links.get(extras.sourceFor(to)) ?? link).send(to, buf.subarray(offset, offset + length));
+  };
   const node: Node = {
     name, rec, policy: 'accept', decisions: [], decideDelayMs: 0, sent: [],
     ep: new MsnlEndpoint<MemoryPeer>({
       localAddress: address,
       clock,
       random: seededRandom(seed),
-      transmit: (to, buf, offset, length) => {
-        if (extras.capture === true) node.sent.push({ to, bytes: buf.slice(offset, offset + length) });
-        (extras.sourceFor === undefined ? link : links.get(extras.sourceFor(to)) ?? link).send(to, buf.subarray(offset, offset + length));
-      },
+      transmit,
+      ...(extras.runs === true ? {
+        transmitRun: (to: MemoryPeer, count: number, stride: number, last: number, fill: (buf: Uint8Array, at: number) => boolean): boolean => {
+          const slab = new Uint8Array(7 + (count - 1) * stride + last); // an odd start: no room in front of the first
+          if (!fill(slab, 7)) return false;
+          node.runs = (node.runs ?? 0) + 1;
+          for (let i = 0, at = 7; i < count; i++, at += stride) transmit(to, slab, at, i < count - 1 ? stride : last);
+          return true;
+        },
+      } : {}),
       config,
       ...(extras.identity !== undefined ? { identity: extras.identity } : {}),
       ...(extras.peerKeyOf !== undefined ? { peerKeyOf: extras.peerKeyOf } : {}),

@@ -83,6 +83,41 @@ test('a burst under interleaved keys, a forgery among it: one AEAD call, one sch
   }
 });
 
+test('addInPlace opens frames where they lie, in the caller\'s array, with no copy; another array or a copied frame flushes them first', () => {
+  const h = harness();
+  const key = new Uint8Array(randomBytes(32));
+  const frames = Array.from({ length: 30 }, (_, i) => new Uint8Array(randomBytes(1 + ((i * 211) % 1440))));
+  const held = new Uint8Array(64 * 1024);
+  const at: number[] = [];
+  let used = 0;
+  for (const [i, frame] of frames.entries()) {
+    const d = sealed(key, i, frame);
+    if (i === 9) d[d.length - 1]! ^= 1;
+    held.set(d, used);
+    at.push(used);
+    assert.ok(h.queue.addInPlace(key, i, i, 'p', held, used, d.length));
+    used += d.length + (i % 3); // gaps, and the first frame with no room in front of it
+  }
+  assert.equal(h.queue.pending, 30);
+  h.tasks[0]!();
+  assert.deepEqual(h.calls, [30], 'one AEAD call, over the caller\'s array');
+  assert.deepEqual(h.opened.map((o) => o.inner), frames.map((f, i) => (i === 9 ? null : f)));
+  assert.deepEqual(held.subarray(at[3]! + SEALED_HEADER_SIZE, at[3]! + SEALED_HEADER_SIZE + frames[3]!.length), frames[3], 'opened in place');
+  // A second array, then a copied frame: each change of array opens what is queued first, in order.
+  const other = new Uint8Array(4096);
+  const d0 = sealed(key, 100, frames[0]!), d1 = sealed(key, 101, frames[1]!), d2 = sealed(key, 102, frames[2]!);
+  held.set(d0, 100);
+  other.set(d1, 64);
+  assert.ok(h.queue.addInPlace(key, 100, 100, 'p', held, 100, d0.length));
+  assert.ok(h.queue.addInPlace(key, 101, 101, 'p', other, 64, d1.length));
+  assert.ok(h.queue.add(key, 102, 102, 'p', d2, 0, d2.length));
+  assert.ok(h.queue.addInPlace(key, 100, 103, 'p', held, 100, d0.length)); // a replay is the caller's to catch; opened again here
+  h.tasks.at(-1)!();
+  assert.deepEqual(h.calls, [30, 1, 1, 1, 1]);
+  assert.deepEqual(h.opened.slice(30).map((o) => [o.entry, o.inner === null]), [[100, false], [101, false], [102, false], [103, true]], 'in order; the frame opened twice in place no longer authenticates');
+  assert.equal(h.queue.addInPlace(key, 1, 1, 'p', held, 0, SEALED_HEADER_SIZE + TAG_SIZE - 1), false, 'too short');
+});
+
 test('a wrong counter or key fails that frame only; a full batch or slab opens at once', () => {
   const key = new Uint8Array(randomBytes(32));
   const h = harness();

@@ -25,7 +25,7 @@ interface Setup {
   readonly failures: { node: string; address: number; reason: string }[];
 }
 
-function keyedPair(options: { config?: Partial<EndpointConfig>; aSeesB?: 'right' | 'wrong' | 'none'; bSeesA?: 'right' | 'wrong' | 'none'; bIdentity?: boolean; aAead?: AeadBatch; bAead?: AeadBatch; aSchedule?: (flush: () => void) => void; wallClock?: () => number; idle?: (work: () => void) => void } = {}): Setup {
+function keyedPair(options: { config?: Partial<EndpointConfig>; aSeesB?: 'right' | 'wrong' | 'none'; bSeesA?: 'right' | 'wrong' | 'none'; bIdentity?: boolean; aAead?: AeadBatch; bAead?: AeadBatch; aSchedule?: (flush: () => void) => void; wallClock?: () => number; idle?: (work: () => void) => void; aRuns?: boolean } = {}): Setup {
   const clock = new FakeClock();
   const hub = new MemoryHub({ clock, seed: 3, delayMs: 5 });
   const keys = { a: generateKeyPair(), b: generateKeyPair() };
@@ -35,6 +35,7 @@ function keyedPair(options: { config?: Partial<EndpointConfig>; aSeesB?: 'right'
   const bView = view(options.bSeesA, keys.a);
   const a = makeNode(hub, clock, 'a', A, 11, options.config, {
     identity: keys.a, capture: true, wallClock: options.wallClock ?? ((): number => clock.t), ...(options.idle === undefined ? {} : { scheduleIdle: options.idle }), ...(options.aAead === undefined ? {} : { aead: options.aAead }), ...(options.aSchedule === undefined ? {} : { scheduleSeals: options.aSchedule }),
+    ...(options.aRuns === true ? { runs: true } : {}),
     peerKeyOf: (addr) => (addr === B ? aView : undefined),
     authFailed: (address, reason) => failures.push({ node: 'a', address, reason }),
   });
@@ -130,6 +131,32 @@ test('sealed in batches (as msnld does): a burst leaves in one AEAD call after t
   assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.b.rec.data.length === 30, 1000));
   for (let i = 0; i < 30; i++) assert.deepEqual(s.b.rec.data[i]!.bytes, new Uint8Array(100 + i * 40).fill(i), `packet ${i}`);
 });
+
+for (const runs of [false, true]) {
+test(`a segmented packet is sealed by one addon call after the frames queued before it, in counter order, and opens on a node:crypto end${runs ? ' (sealed in place into a lent send slab)' : ''}`, () => {
+  const flushes: (() => void)[] = [];
+  let segmentCalls = 0;
+  const native = defaultAead();
+  const counting: AeadBatch = { ...native, sealSegments: (...a) => (segmentCalls++, native.sealSegments!(...a)) };
+  const s = keyedPair({ aAead: counting, bAead: nodeCryptoAead, aSchedule: (flush) => flushes.push(flush), aRuns: runs });
+  const { aConn } = call(s);
+  while (flushes.length > 0) flushes.shift()!();
+  s.a.sent.length = 0;
+  const outBefore = s.a.ep.counters.datagramsOut;
+  const sizes = [100, 200, 60_000, 300, 65_535, 1_500, 40];
+  for (let i = 0; i < sizes.length; i++) assert.ok(s.a.ep.send(aConn, packet(sizes[i]!, i), DATA_HEADER_SIZE, sizes[i]!));
+  while (flushes.length > 0) flushes.shift()!();
+  assert.equal(segmentCalls, 3, 'one call for each packet of several segments');
+  assert.equal(s.a.runs ?? 0, runs ? 3 : 0);
+  assert.equal(s.a.ep.counters.datagramsOut - outBefore, s.a.sent.length, 'every datagram counted once');
+  const counters = s.a.sent.filter((d) => d.bytes[1] === SecureType.SEALED).map((d) => new DataView(d.bytes.buffer, d.bytes.byteOffset).getUint32(12));
+  assert.ok(counters.length > 90);
+  for (let i = 1; i < counters.length; i++) assert.equal(counters[i], counters[i - 1]! + 1, 'sent in counter order');
+  const before = s.b.rec.data.length;
+  assert.ok(run(s.hub, s.clock, [s.a, s.b], () => s.b.rec.data.length === before + sizes.length, 2000));
+  for (let i = 0; i < sizes.length; i++) assert.deepEqual(s.b.rec.data[before + i]!.bytes, new Uint8Array(sizes[i]!).fill(i), `packet ${i}`);
+});
+}
 
 test('opened in batches (as msnld does): a burst opens in one AEAD call after the callback; a replay and a forgery inside it are dropped', () => {
   const flushes: (() => void)[] = [];

@@ -13,6 +13,7 @@
 //  - open: buf[dataOffset, +dataLength) is ciphertext then tag; the plaintext replaces it in place;
 //    result = dataLength - 16, or 0xFFFFFFFF when it does not authenticate (what is left in buf is
 //    then not to be trusted).
+#include "aead.h"
 #include "common.h"
 
 #include <openssl/crypto.h>
@@ -296,6 +297,18 @@ Napi::Value Batch(const Napi::CallbackInfo& info, bool encrypt) {
 }
 
 }  // namespace
+
+// One item as Batch does it, for the other batch primitives (aead-segments.cc): the joined
+// ChaCha20 call when `frontRoom` (64 octets of the caller's buffer before data, apart from the
+// AD), else the direct primitives, else EVP.
+uint32_t SealItem(const uint8_t* key, const uint8_t nonce[12], const uint8_t* ad, size_t adLength, uint8_t* data, size_t length, bool frontRoom) {
+  if (!DirectAvailable()) {
+    EVP_CIPHER_CTX* ctx = Context(true);
+    if (ctx == nullptr || length > 0x7fffffff || adLength > 0x7fffffff) return 0;
+    return SealOne(ctx, key, nonce, ad, static_cast<int>(adLength), data, static_cast<int>(length));
+  }
+  return frontRoom ? JoinedSeal(key, nonce, ad, adLength, data, length) : DirectSeal(key, nonce, ad, adLength, data, length);
+}
 
 // aeadImplementation() -> 'openssl-primitives' when the batches run on ChaCha20_ctr32 and
 // Poly1305 directly, 'evp' when those are not exported and every item goes through EVP.

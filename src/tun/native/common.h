@@ -73,6 +73,8 @@ Napi::Value RouteMtuOf(const Napi::CallbackInfo& info);
 // aead.cc: ChaCha20-Poly1305 seal and open over a batch of datagrams (OpenSSL EVP, in place).
 Napi::Value AeadSeal(const Napi::CallbackInfo& info);
 Napi::Value AeadOpen(const Napi::CallbackInfo& info);
+// aead-segments.cc: one large packet cut into sealed segments by one call.
+Napi::Value AeadSealSegments(const Napi::CallbackInfo& info);
 Napi::Value AeadImplementation(const Napi::CallbackInfo& info);
 
 // udp.cc: the UdpSocket class (batched IPv4 UDP for the underlay).

@@ -347,6 +347,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendUnixDatagram", Napi::Function::New(env, SendUnixDatagram));
   exports.Set("aeadSeal", Napi::Function::New(env, AeadSeal));
   exports.Set("aeadOpen", Napi::Function::New(env, AeadOpen));
+  exports.Set("aeadSealSegments", Napi::Function::New(env, AeadSealSegments));
   exports.Set("aeadImplementation", Napi::Function::New(env, AeadImplementation));
   exports.Set("routeMtu", Napi::Function::New(env, RouteMtuOf));
   return exports;
