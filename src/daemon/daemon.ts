@@ -70,6 +70,7 @@ export class Daemon<L> {
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private stopped = false;
+  private readonly upUntil = (conn: number): number => this.endpoint.upUntil(conn);
   reconciles = 0;
 
   constructor(private readonly options: DaemonOptions<L>) {
@@ -413,8 +414,9 @@ export class Daemon<L> {
 
   /** What the health watch samples every second: each connection's health, without its details. */
   private *watched(): IterableIterator<WatchedConnection> {
+    const now = this.now();
     for (const c of this.manager.connections().values()) {
-      if (this.endpoint.isUp(c.conn) && this.healthWatch.stillUp(c.conn)) continue; // the common case, read cheaply
+      if (this.healthWatch.stillUpAt(c.conn, now, this.upUntil)) continue; // the common case, read cheaply (seldom read at all)
       const health = this.endpoint.health(c.conn);
       if (health === undefined) continue;
       yield { conn: c.conn, interfaceName: this.tunnels[c.sock - 1]?.spec.name ?? '?', peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, health };

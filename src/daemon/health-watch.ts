@@ -38,7 +38,7 @@ export function healthReason(h: Health): string | null {
 
 export class HealthWatch {
   /** Last state per connection id, and whether that connection was ever up. */
-  private readonly states = new Map<number, { state: HealthState; wasUp: boolean; seen: number }>();
+  private readonly states = new Map<number, { state: HealthState; wasUp: boolean; seen: number; until: number }>();
   private round = 0;
 
   constructor(
@@ -56,7 +56,7 @@ export class HealthWatch {
         before.seen = round;
         continue;
       }
-      this.states.set(c.conn, { state, wasUp: (before?.wasUp ?? false) || state === 'up', seen: round });
+      this.states.set(c.conn, { state, wasUp: (before?.wasUp ?? false) || state === 'up', seen: round, until: -Infinity });
       // A tunnel coming up for the first time (a call storm's thousands each second) is news only
       // to a monitor: the manager logged it; no text is made for it otherwise.
       const logged = before?.wasUp === true;
@@ -84,11 +84,32 @@ export class HealthWatch {
     if (entry === undefined) {
       // Up at first sight (a call storm's thousands each second): news only to a monitor.
       if (this.events.listening) return false;
-      this.states.set(conn, { state: 'up', wasUp: true, seen: this.round });
+      this.states.set(conn, { state: 'up', wasUp: true, seen: this.round, until: -Infinity });
       return true;
     }
     if (entry.state !== 'up') return false;
     entry.seen = this.round;
+    return true;
+  }
+
+  /**
+   * stillUp for a connection read only when it may have changed: `upUntil(conn)` says until when
+   * it stays up unless proven again (MsnlEndpoint.upUntil); a tunnel up at the last sample is
+   * taken as still up, unread, until that time has passed, and only then asked again (its probes
+   * have usually moved it on by then). So the watch reads each idle connection about once per
+   * window, not every second. (A window that shrinks meanwhile, when the probe interval does, is
+   * noticed at the time kept.) False: hand it to sample() as usual.
+   */
+  stillUpAt(conn: number, now: number, upUntil: (conn: number) => number): boolean {
+    const entry = this.states.get(conn);
+    if (entry !== undefined && entry.state === 'up' && entry.until >= now) {
+      entry.seen = this.round;
+      return true;
+    }
+    const until = upUntil(conn);
+    if (!(until >= now) || !this.stillUp(conn)) return false;
+    const kept = entry ?? this.states.get(conn);
+    if (kept !== undefined) kept.until = until;
     return true;
   }
 

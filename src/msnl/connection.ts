@@ -258,8 +258,12 @@ export class Connection<L> {
    */
   /** health(now, windowMs).up, with nothing allocated (the daemon's health watch asks every second). */
   isUp(now: number, windowMs: number): boolean {
-    return now - this.txProvenAt <= this.txWindowMs(windowMs) &&
-      now - this.rxProvenAt <= Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.peerProbeIntervalMs);
+    return now <= this.upUntil(windowMs);
+  }
+
+  /** Until when the connection stays up (isUp) unless proven again: the end of the earlier of its two windows. */
+  upUntil(windowMs: number): number {
+    return Math.min(this.txProvenAt + this.txWindowMs(windowMs), this.rxProvenAt + Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.peerProbeIntervalMs));
   }
 
   /**

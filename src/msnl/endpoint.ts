@@ -27,7 +27,7 @@ import { Reassembler, type ReassemblyCounters } from './sar.js';
 import { SecureLayer, type SecureHost } from './secure.js';
 import { Signalling, type ConnectRequest, type SignallingHost } from './signalling.js';
 import { DEFAULT_ENDPOINT_CONFIG, newCounters, type CallRow, type ConnectionInfo, type EndpointConfig, type EndpointCounters, type EndpointEvents, type Health } from './types.js';
-import { ACK_PROBE_CODE, ACK_PROBE_SIZE, encodeAckProbe, encodeEcho, encodeProbe, encodeReset, encodeSignal, NO_ACK } from './wire.js';
+import { ACK_PROBE_CODE, ACK_PROBE_SIZE, encodeEcho, encodeReset, encodeSignal, NO_ACK, writeAckProbe, writeProbe } from './wire.js';
 
 export type { EndpointOptions } from './endpoint-options.js';
 
@@ -51,6 +51,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   private readonly signalling: Signalling<L>;
   private readonly reassembler: Reassembler;
   private readonly probeFrame = new Uint8Array(ACK_PROBE_SIZE);
+  /** Its first 16 octets (a probe or any reply), made once: the encoders' own views would be one allocation a probe. */
+  private readonly probeFrame16 = this.probeFrame.subarray(0, PROBE_SIZE);
   private readonly resetBucket: TokenBucket;
   private readonly paths: PathProbes<L>;
   private readonly exitPaths: ExitPaths<L>;
@@ -336,6 +338,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     return this.conns.get(connId)?.exits?.info(this.clock.now());
   }
 
+  /** Until when the connection stays up unless proven again (ms on the clock; -Infinity when there is no such connection). */
+  upUntil(connId: number): number {
+    return this.conns.get(connId)?.upUntil(this.config.healthWindowMs) ?? -Infinity;
+  }
+
   /** Whether the connection is up (health(connId)?.up === true), allocating nothing. */
   isUp(connId: number): boolean {
     return this.conns.get(connId)?.isUp(this.clock.now(), this.config.healthWindowMs) === true;
@@ -451,12 +458,14 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
    * `acking`: an acknowledging probe carrying the connection's acknowledgement, or the code-3 reply to one.
    */
   sendProbe(conn: Connection<L>, type: 8 | 9, seq: number, stamp: number, acking: boolean): void {
-    if (!acking) this.connOut(conn, encodeProbe(type, conn.remoteConnId, seq, stamp, this.probeFrame));
-    else if (type === MsgType.PROBE_REPLY) {
-      const reply = encodeProbe(type, conn.remoteConnId, seq, stamp, this.probeFrame);
-      reply[3] = ACK_PROBE_CODE;
-      this.connOut(conn, reply);
-    } else this.connOut(conn, encodeAckProbe(conn.remoteConnId, seq, stamp, conn.ackSeq, conn.ackHoldMs(this.clock.now(), NO_ACK), this.probeFrame));
+    if (!acking || type === MsgType.PROBE_REPLY) {
+      writeProbe(this.probeFrame16, type, conn.remoteConnId, seq, stamp);
+      if (acking) this.probeFrame16[3] = ACK_PROBE_CODE;
+      this.connOut(conn, this.probeFrame16);
+    } else {
+      writeAckProbe(this.probeFrame, conn.remoteConnId, seq, stamp, conn.ackSeq, conn.ackHoldMs(this.clock.now(), NO_ACK));
+      this.connOut(conn, this.probeFrame);
+    }
   }
 
   /**

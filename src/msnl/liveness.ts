@@ -26,19 +26,30 @@ export function connectionDeadline<L>(conn: Connection<L>, config: EndpointConfi
   return next;
 }
 
-/** Probe deadlines fall on this grid (ms), so one wake-up sends every probe due near it, in one batch. */
-export const PROBE_GRID_MS = 100;
+/**
+ * Steady probe deadlines fall on whole seconds of the clock (ms) when the interval is a second or
+ * more (msnld's 2 s): one wake-up a second sends every probe due, in one batch, and callers whose
+ * clocks agree probe a busy callee in step, so its reads find many probes at once (an idle
+ * msnld's cost is mostly its wake-ups: bench/README.md, issues 20/21).
+ */
+export const PROBE_GRID_MS = 1000;
+/** The grid of shorter intervals, and of a new connection's first probe (spread over it, so a call storm's first probes do not all go in one second). */
+export const FINE_GRID_MS = 100;
 /** A resting callee looks again on this coarser grid (ms): all its resting connections on one wake-up a second. */
 export const REST_GRID_MS = 1000;
 
+/** The grid of an interval: whole seconds from a second up, 100 ms below. */
+function gridOf(intervalMs: number): number {
+  return intervalMs >= PROBE_GRID_MS ? PROBE_GRID_MS : FINE_GRID_MS;
+}
 /**
  * When an originator's first probe goes (its confirm proved both directions, msnl(7) Probes):
  * from about half (the grid point at or before it) to the whole of `intervalMs` after `now`,
  * spread by the connection's id (random) so that a call storm's connections do not all probe
- * together, on the probe grid.
+ * together, on the fine grid.
  */
 export function firstProbeAt(connId: number, now: number, intervalMs: number): number {
-  const at = Math.floor((now + intervalMs * (0.5 + (connId % 1024) / 2048)) / PROBE_GRID_MS) * PROBE_GRID_MS;
+  const at = Math.floor((now + intervalMs * (0.5 + (connId % 1024) / 2048)) / FINE_GRID_MS) * FINE_GRID_MS;
   return at > now ? at : now + intervalMs;
 }
 
@@ -51,17 +62,21 @@ export function firstProbeAt(connId: number, now: number, intervalMs: number): n
  * not queued behind a probe and its reply.
  */
 export function responderFirstProbeAt(connId: number, now: number, intervalMs: number): number {
-  const at = firstProbeAt(connId, now, intervalMs) + Math.floor(intervalMs / 2 / PROBE_GRID_MS) * PROBE_GRID_MS;
+  const at = firstProbeAt(connId, now, intervalMs) + Math.floor(intervalMs / 2 / FINE_GRID_MS) * FINE_GRID_MS;
   return Math.min(at, now + MAX_PROBE_INTERVAL_MS);
 }
 
 /**
  * The probe interval with `connections` open: config.probeIntervalMs, stretched so that all of
- * them together send at most config.probesPerSecond, and never beyond MAX_PROBE_INTERVAL_MS.
+ * them together send at most config.probesPerSecond, and never beyond MAX_PROBE_INTERVAL_MS. A
+ * stretch is rounded up to the whole second (the probe grid), so probes on whole seconds keep
+ * within the budget.
  */
 export function probeInterval(config: EndpointConfig, connections: number): number {
   const stretched = (connections * 1000) / Math.max(config.probesPerSecond, 1);
-  return Math.min(Math.max(config.probeIntervalMs, stretched), Math.max(config.probeIntervalMs, MAX_PROBE_INTERVAL_MS));
+  const cap = Math.max(config.probeIntervalMs, MAX_PROBE_INTERVAL_MS);
+  if (stretched <= config.probeIntervalMs) return Math.min(config.probeIntervalMs, cap);
+  return Math.min(Math.ceil(stretched / PROBE_GRID_MS) * PROBE_GRID_MS, cap);
 }
 
 /** Runs what is due on `conn` at `now` (`intervalMs`: probeInterval()); false when it was released as dead. */
@@ -74,7 +89,8 @@ export function runConnectionTimers<L>(host: LivenessHost<L>, conn: Connection<L
   }
   if (now >= conn.nextProbeAt) {
     // The next probe goes on the grid point at or just before the interval's end (never later).
-    const next = Math.floor((now + intervalMs) / PROBE_GRID_MS) * PROBE_GRID_MS;
+    const grid = gridOf(intervalMs);
+    const next = Math.floor((now + intervalMs) / grid) * grid;
     const inMs = next > now ? next - now : intervalMs;
     if (conn.mayRest(now)) {
       // The peer's acknowledging probes prove both directions: a responder rests (msnl(7) Probes),

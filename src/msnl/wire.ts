@@ -152,11 +152,16 @@ export function encodeEcho(type: 6 | 7, dstAddr: number, srcAddr: number, ident:
 
 /** Encodes a probe or probe reply, 16 octets. */
 export function encodeProbe(type: 8 | 9, connId: number, seq: number, stamp: number, out = new Uint8Array(PROBE_SIZE)): Uint8Array {
+  writeProbe(out, type, connId, seq, stamp);
+  return out.subarray(0, PROBE_SIZE);
+}
+
+/** Writes a probe or probe reply's 16 octets (code 0) at the start of `out`, allocating nothing. */
+export function writeProbe(out: Uint8Array, type: 8 | 9, connId: number, seq: number, stamp: number): void {
   writeCommon(out, type, 0);
   put32(out, 4, connId);
   put32(out, 8, seq);
   put32(out, 12, stamp);
-  return out.subarray(0, PROBE_SIZE);
 }
 
 /** Code of a size probe and its reply (msnl(7) Path MTU). */
@@ -185,11 +190,16 @@ export const NO_ACK = 0xffffffff;
  * whose reply arrived, `holdMs` how long ago that reply arrived (NO_ACK: none yet; ackSeq 0).
  */
 export function encodeAckProbe(connId: number, seq: number, stamp: number, ackSeq: number, holdMs: number, out = new Uint8Array(ACK_PROBE_SIZE)): Uint8Array {
-  encodeProbe(MsgType.PROBE, connId, seq, stamp, out);
+  writeAckProbe(out, connId, seq, stamp, ackSeq, holdMs);
+  return out.subarray(0, ACK_PROBE_SIZE);
+}
+
+/** Writes an acknowledging probe's 24 octets at the start of `out`, allocating nothing. */
+export function writeAckProbe(out: Uint8Array, connId: number, seq: number, stamp: number, ackSeq: number, holdMs: number): void {
+  writeProbe(out, MsgType.PROBE, connId, seq, stamp);
   out[3] = ACK_PROBE_CODE;
   put32(out, 16, holdMs === NO_ACK ? 0 : ackSeq);
   put32(out, 20, holdMs);
-  return out.subarray(0, ACK_PROBE_SIZE);
 }
 
 /** Code of an exit probe and its reply (msnl(7) Exits). */

@@ -59,3 +59,42 @@ test('HealthWatch.stillUp: with nobody monitoring, a new tunnel up at first sigh
   watch.sample(connections(new Map([[1, false], [2, true], [3, false], [4, true]])));
   assert.deepEqual(states, ['4 up'], 'a monitor is told of a new tunnel up');
 });
+
+test('HealthWatch.stillUpAt: a tunnel up is read again only once the time it was up until has passed, and its going down is still seen', () => {
+  const warned: string[] = [];
+  const { watch } = watchedBy(warned);
+  const until = new Map<number, number>([[1, 5000], [2, 3000]]);
+  let asked = 0;
+  const upUntil = (conn: number): number => {
+    asked++;
+    return until.get(conn) ?? -Infinity;
+  };
+  const health = (conn: number, now: number): Health => {
+    const up = (until.get(conn) ?? -Infinity) >= now;
+    return { up, txProven: up, rxProven: up, rttMs: 1, lossRatio: 0, lastHeardMs: 100, maxDatagram: 1472, pathPhase: 'done' };
+  };
+  function* at(now: number): IterableIterator<WatchedConnection> {
+    for (const conn of until.keys()) {
+      if (watch.stillUpAt(conn, now, upUntil)) continue;
+      yield { conn, interfaceName: 'ms0', peerIp: 0x0a000000 + conn, remoteMsnl: 0x80e80000 + conn, health: health(conn, now) };
+    }
+  }
+  watch.sample(at(1000));
+  assert.equal(asked, 2, 'new tunnels are asked once');
+  asked = 0;
+  watch.sample(at(2000));
+  watch.sample(at(3000));
+  assert.equal(asked, 0, 'and not again while the time kept has not passed');
+  until.set(2, 6000); // proven again meanwhile
+  watch.sample(at(4000));
+  assert.equal(asked, 1, 'connection 2 is asked once its time has passed, and kept up');
+  assert.equal(warned.length, 0);
+  asked = 0;
+  watch.sample(at(5500));
+  assert.equal(asked, 1, 'connection 1, not proven again, is asked');
+  assert.equal(warned.length, 1, `and its going down is logged (${warned.join('; ')})`);
+  assert.match(warned.join(';'), /connection 1,.*\) down/, JSON.stringify(warned));
+  until.delete(2);
+  watch.sample(at(7000));
+  assert.equal(watch.size, 1, 'a connection that went is forgotten');
+});

@@ -72,6 +72,9 @@ test('the probe interval stretches with many connections (at most probesPerSecon
   assert.equal(probeInterval(config, 2000), 2000);
   assert.equal(probeInterval(config, 3000), 3000);
   assert.equal(probeInterval(config, 20_000), 5000, 'msnl(7): at least every 5 s');
+  assert.equal(probeInterval(config, 2500), 3000, 'a stretch is rounded up to whole seconds (the grid), never over the budget');
+  assert.equal(probeInterval(config, 4001), 5000);
+  assert.equal(probeInterval({ ...config, probeIntervalMs: 300 }, 1), 300, 'an interval under a second is kept as it is');
   const clock = new FakeClock();
   const hub = new MemoryHub({ clock, seed: 4, loss: 0, delayMs: 1 });
   const a = makeNode(hub, clock, 'a', A, 1, { probesPerSecond: 1 }, { capture: true });
@@ -184,4 +187,33 @@ test('a callee counts its accept as proof of what it sends for one window, and t
   run(hub, clock, [c], () => false, 8000);
   assert.equal(c.ep.health(silent.connId)?.txProven, false, 'no frame from the caller and no reply: what c sends is not proven 8 s on');
   assert.equal(c.ep.isUp(silent.connId), false);
+});
+
+test('steady probes fall on whole seconds of the clock, all of them in one batch (one wake-up a second), at the interval', () => {
+  const clock = new FakeClock();
+  clock.t = 1_000_037; // not on a whole second
+  const hub = new MemoryHub({ clock, seed: 9, loss: 0, delayMs: 1 });
+  const a = makeNode(hub, clock, 'a', A, 1, { probeIntervalMs: 2000 }, { capture: true });
+  const b = makeNode(hub, clock, 'b', B, 2, { probeIntervalMs: 2000 });
+  b.ep.listen(0x1234);
+  const COUNT = 30;
+  for (let i = 0; i < COUNT; i++) a.ep.connect({ remoteAddress: B, remotePort: 0x1234, localPort: 0x1000 + i, ipa: 1, link: hub.peer('b') });
+  assert.ok(run(hub, clock, [a, b], () => a.rec.connected.length === COUNT, 5000));
+  // Past the first probes (spread over the 100 ms grid), every later one is due on a whole second.
+  run(hub, clock, [a, b], () => false, 4000);
+  const isProbe = (s: { bytes: Uint8Array }): boolean => s.bytes[1] === MsgType.PROBE && (s.bytes[3] === 0 || s.bytes[3] === ACK_PROBE_CODE);
+  const sentAt = new Map<number, number>();
+  let seen = a.sent.length;
+  run(hub, clock, [a, b], () => {
+    const probes = a.sent.slice(seen).filter(isProbe).length;
+    seen = a.sent.length;
+    if (probes > 0) sentAt.set(clock.t, (sentAt.get(clock.t) ?? 0) + probes);
+    return false;
+  }, 6000);
+  assert.ok(sentAt.size > 0, 'the callers probed');
+  for (const at of sentAt.keys()) assert.ok(at % 1000 < 25, `a probe at ${at} (${at % 1000} ms past the second)`);
+  assert.ok(sentAt.size <= 6, `in at most one batch a second (${[...sentAt].join(' ')})`);
+  const total = [...sentAt.values()].reduce((x, y) => x + y, 0);
+  assert.ok(total >= COUNT * 2 && total <= COUNT * 3, `one probe each per 2 s (${total} in 6 s)`);
+  for (const { conn } of a.rec.connected) assert.equal(a.ep.isUp(conn.connId), true);
 });
