@@ -172,7 +172,11 @@ export class KernelTun implements TunDevice {
     } catch (err) {
       throw tunError(name, 'create', err);
     }
-    const dev = new KernelTun(native, opened.name, opened.fd, opened.vnetHeader, opened.udpSegmentation === true, opts.readRing !== false && opts.blocking !== true);
+    const readRing = opts.readRing !== false && opts.blocking !== true;
+    // The ring is set up now, with the device, rather than by the first packet read (io_uring_setup
+    // and three mapped regions were work on the first packet's path, which no warm-up reaches).
+    if (readRing && opened.vnetHeader) native.readRingUsable();
+    const dev = new KernelTun(native, opened.name, opened.fd, opened.vnetHeader, opened.udpSegmentation === true, readRing);
     try {
       if (opts.mtu !== undefined) dev.setMtu(opts.mtu);
       if (opts.address !== undefined) dev.setAddress(opts.address.address, opts.address.prefixLength, opts.address.peer);
