@@ -29,14 +29,10 @@ constexpr size_t kTag = 16;
 constexpr size_t kFront = 64;
 
 bool BytesOf(Napi::Env env, napi_value v, uint8_t** data, size_t* length) {
-  bool is = false;
-  napi_is_typedarray(env, v, &is);
-  if (!is) return false;
-  napi_typedarray_type type;
   void* raw = nullptr;
-  napi_get_typedarray_info(env, v, &type, length, &raw, nullptr, nullptr);
+  if (!TypedArrayOf(env, v, napi_uint8_array, &raw, length)) return false;
   *data = static_cast<uint8_t*>(raw);
-  return type == napi_uint8_array;
+  return true;
 }
 
 inline bool Inside(uint64_t offset, uint64_t length, size_t size) {

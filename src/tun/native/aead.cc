@@ -40,15 +40,6 @@ constexpr uint32_t kKeySize = 32;
 constexpr uint32_t kTagSize = 16;
 constexpr uint32_t kFailed = 0xFFFFFFFFu;
 
-bool ViewOf(Napi::Env env, napi_value v, napi_typedarray_type want, void** data, size_t* count) {
-  bool is = false;
-  napi_is_typedarray(env, v, &is);
-  if (!is) return false;
-  napi_typedarray_type type;
-  napi_get_typedarray_info(env, v, &type, count, data, nullptr, nullptr);
-  return type == want || (want == napi_uint8_array && type == napi_uint8_clamped_array);
-}
-
 // True when [offset, offset + length) lies inside an array of `size` octets.
 inline bool Inside(uint64_t offset, uint64_t length, size_t size) {
   return offset <= size && length <= size - offset;
@@ -251,9 +242,9 @@ Napi::Value Batch(const Napi::CallbackInfo& info, bool encrypt) {
   void* bufRaw = nullptr;
   void* descRaw = nullptr;
   size_t keysLength = 0, bufLength = 0, descCount = 0;
-  if (info.Length() < 4 || !ViewOf(env, info[0], napi_uint8_array, &keysRaw, &keysLength) ||
-      !ViewOf(env, info[1], napi_uint8_array, &bufRaw, &bufLength) ||
-      !ViewOf(env, info[2], napi_uint32_array, &descRaw, &descCount) || !info[3].IsNumber()) {
+  if (info.Length() < 4 || !TypedArrayOf(env, info[0], napi_uint8_array, &keysRaw, &keysLength) ||
+      !TypedArrayOf(env, info[1], napi_uint8_array, &bufRaw, &bufLength) ||
+      !TypedArrayOf(env, info[2], napi_uint32_array, &descRaw, &descCount) || !info[3].IsNumber()) {
     ThrowType(env, "aead batch expects (keys: Uint8Array, buf: Uint8Array, desc: Uint32Array, count: number)");
     return env.Undefined();
   }

@@ -48,6 +48,22 @@ void ThrowSys(Napi::Env env, int err, const char* syscall);
 // Throws TypeError(message).
 void ThrowType(Napi::Env env, const char* message);
 
+// The raw contents of `v` when it is a typed array of `type` (a Buffer or Uint8ClampedArray counts
+// as a Uint8Array); false, nothing thrown, otherwise.
+bool TypedArrayOf(Napi::Env env, napi_value v, napi_typedarray_type type, void** data, size_t* count);
+
+// Argument `index` as a typed array of `type`; false (TypeError(what) thrown) when it is not one.
+template <typename T>
+bool View(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type type, T** data, size_t* count, const char* what) {
+  void* raw = nullptr;
+  if (!TypedArrayOf(info.Env(), info[index], type, &raw, count)) {
+    ThrowType(info.Env(), what);
+    return false;
+  }
+  *data = static_cast<T*>(raw);
+  return true;
+}
+
 // Reads an interface name argument (1..15 bytes); throws TypeError and returns false otherwise.
 bool IfName(const Napi::CallbackInfo& info, size_t index, std::string* out);
 

@@ -39,6 +39,14 @@ void ThrowType(Napi::Env env, const char* message) {
   Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
 }
 
+bool TypedArrayOf(Napi::Env env, napi_value v, napi_typedarray_type type, void** data, size_t* count) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  napi_typedarray_type actual;
+  if (napi_get_typedarray_info(env, v, &actual, count, data, nullptr, nullptr) != napi_ok) return false;
+  return actual == type || (type == napi_uint8_array && actual == napi_uint8_clamped_array);
+}
+
 // bufs[i] as a Buffer of at least offset + need octets; false (TypeError thrown) otherwise. The one
 // argument check of readBatch (need 1: room for a packet) and writeBatch (need: the packet's size).
 static bool BufferAt(Napi::Env env, const Napi::Array& bufs, uint32_t i, uint32_t offset, uint32_t need, Napi::Buffer<uint8_t>* out) {

@@ -39,21 +39,6 @@ void ThrowSet(Napi::Env env, int err, const char* syscall, const std::string& wh
   e.ThrowAsJavaScriptException();
 }
 
-template <typename T>
-bool ArrayArg(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type type, T** data, size_t* length, const char* what) {
-  bool is = false;
-  napi_is_typedarray(info.Env(), info[index], &is);
-  napi_typedarray_type actual = napi_int8_array;
-  void* raw = nullptr;
-  if (is) napi_get_typedarray_info(info.Env(), info[index], &actual, length, &raw, nullptr, nullptr);
-  if (!is || actual != type) {
-    ThrowType(info.Env(), what);
-    return false;
-  }
-  *data = static_cast<T*>(raw);
-  return true;
-}
-
 // new UdpSocketSet(localAddress, basePort, count, remoteAddress, remotePort, receiveBuffer,
 // callback(status, events)): socket i is bound to localAddress:basePort+i and connected to
 // remoteAddress:remotePort (host-order IPv4 numbers); receiveBuffer > 0 sizes each one's
@@ -179,9 +164,9 @@ class UdpSocketSet : public Napi::ObjectWrap<UdpSocketSet> {
     int32_t* sizes;
     uint32_t* sockets;
     size_t slabLen, nSizes, nSockets;
-    if (!ArrayArg(info, 0, napi_uint8_array, &slab, &slabLen, "slab must be a Uint8Array") ||
-        !ArrayArg(info, 2, napi_int32_array, &sizes, &nSizes, "sizes must be an Int32Array") ||
-        !ArrayArg(info, 3, napi_uint32_array, &sockets, &nSockets, "sockets must be a Uint32Array")) {
+    if (!View(info, 0, napi_uint8_array, &slab, &slabLen, "slab must be a Uint8Array") ||
+        !View(info, 2, napi_int32_array, &sizes, &nSizes, "sizes must be an Int32Array") ||
+        !View(info, 3, napi_uint32_array, &sockets, &nSockets, "sockets must be a Uint32Array")) {
       return env.Undefined();
     }
     uint32_t slot = info[1].As<Napi::Number>().Uint32Value();
@@ -243,14 +228,14 @@ class UdpSocketSet : public Napi::ObjectWrap<UdpSocketSet> {
     uint32_t* sockets;
     int32_t* dropped = nullptr;
     size_t slabLen, nOff, nLen, nSockets, nDropped = 0;
-    if (!ArrayArg(info, 0, napi_uint8_array, &slab, &slabLen, "slab must be a Uint8Array") ||
-        !ArrayArg(info, 1, napi_uint32_array, &offsets, &nOff, "offsets must be a Uint32Array") ||
-        !ArrayArg(info, 2, napi_uint32_array, &lengths, &nLen, "lengths must be a Uint32Array") ||
-        !ArrayArg(info, 3, napi_uint32_array, &sockets, &nSockets, "sockets must be a Uint32Array")) {
+    if (!View(info, 0, napi_uint8_array, &slab, &slabLen, "slab must be a Uint8Array") ||
+        !View(info, 1, napi_uint32_array, &offsets, &nOff, "offsets must be a Uint32Array") ||
+        !View(info, 2, napi_uint32_array, &lengths, &nLen, "lengths must be a Uint32Array") ||
+        !View(info, 3, napi_uint32_array, &sockets, &nSockets, "sockets must be a Uint32Array")) {
       return env.Undefined();
     }
     if (info.Length() > 6 && !info[6].IsUndefined() &&
-        !ArrayArg(info, 6, napi_int32_array, &dropped, &nDropped, "dropped must be an Int32Array")) {
+        !View(info, 6, napi_int32_array, &dropped, &nDropped, "dropped must be an Int32Array")) {
       return env.Undefined();
     }
     if (nDropped == 0) dropped = nullptr;

@@ -48,28 +48,6 @@ void ThrowSock(Napi::Env env, int err, const char* syscall, const char* what, co
   e.ThrowAsJavaScriptException();
 }
 
-// Raw view of a TypedArray or Buffer argument; false (TypeError thrown) when it is not one.
-template <typename T>
-bool View(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type type, T** data, size_t* length, const char* what) {
-  Napi::Env env = info.Env();
-  napi_value v = info[index];
-  bool is = false;
-  napi_is_typedarray(env, v, &is);
-  if (!is) {
-    ThrowType(env, what);
-    return false;
-  }
-  napi_typedarray_type actual;
-  void* raw = nullptr;
-  napi_get_typedarray_info(env, v, &actual, length, &raw, nullptr, nullptr);
-  if (actual != type && !(type == napi_uint8_array && actual == napi_uint8_clamped_array)) {
-    ThrowType(env, what);
-    return false;
-  }
-  *data = static_cast<T*>(raw);
-  return true;
-}
-
 // new UdpSocket(address, port, receiveBuffer, sendBuffer, callback(status, events)): binds
 // address:port and watches it for UV_READABLE. address is a host-order IPv4 number (an AF_INET
 // socket) or the 16 octets of an IPv6 address in a Uint8Array (an AF_INET6 socket, dual-stack when
