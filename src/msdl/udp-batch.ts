@@ -189,19 +189,25 @@ export class BatchUdpSocket {
   send(address: number, port: number, bytes: Uint8Array, offset = 0, length = bytes.length - offset): boolean {
     const k = this.reserve(port, bytes, offset, length);
     if (k < 0) return false;
-    if (this.words === 1) this.txAddrs[k] = address;
-    else {
-      const a = this.txAddrOctets;
-      const o = k * 16;
-      a.fill(0, o, o + 10);
-      a[o + 10] = a[o + 11] = 0xff;
-      a[o + 12] = address >>> 24;
-      a[o + 13] = (address >>> 16) & 0xff;
-      a[o + 14] = (address >>> 8) & 0xff;
-      a[o + 15] = address & 0xff;
-    }
+    this.setAddress(k, address);
     this.queued1();
     return true;
+  }
+
+  /** Slot k's destination: host-order IPv4 `address`, IPv4-mapped on an IPv6 socket. */
+  private setAddress(k: number, address: number): void {
+    if (this.words === 1) {
+      this.txAddrs[k] = address;
+      return;
+    }
+    const a = this.txAddrOctets;
+    const o = k * 16;
+    a.fill(0, o, o + 10);
+    a[o + 10] = a[o + 11] = 0xff;
+    a[o + 12] = address >>> 24;
+    a[o + 13] = (address >>> 16) & 0xff;
+    a[o + 14] = (address >>> 8) & 0xff;
+    a[o + 15] = address & 0xff;
   }
 
   /**
@@ -231,17 +237,7 @@ export class BatchUdpSocket {
       this.txLengths[k] = i < count - 1 ? stride : last;
       this.txPorts[k] = port;
       this.used += this.txLengths[k] as number;
-      if (this.words === 1) this.txAddrs[k] = address;
-      else {
-        const a = this.txAddrOctets;
-        const o = k * 16;
-        a.fill(0, o, o + 10);
-        a[o + 10] = a[o + 11] = 0xff;
-        a[o + 12] = address >>> 24;
-        a[o + 13] = (address >>> 16) & 0xff;
-        a[o + 14] = (address >>> 8) & 0xff;
-        a[o + 15] = address & 0xff;
-      }
+      this.setAddress(k, address);
     }
     this.queued1();
     return true;
