@@ -156,7 +156,10 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     }
     const allUpS = up.seconds;
     log(`scale ${n}: all up in ${up.seconds} s; the callers sent ${up.resent} requests again and made ${up.redialled} calls again`);
-    await sleep(3_000); // settle: first probes done, only the steady probe rate left
+    // Settle: the callers' first probes (within one 2 s interval of the call), their first asking
+    // probe (2 s later) and the probe after it, from which they keep to the interval msnld asks
+    // for (msnl(7) Probes: 5 s from 5000 connections on), so only the steady probe rate is left.
+    await sleep(7_000);
     const searchTicks0 = ticksOf(pid);
     const search = await searchOver(server, n, 120_000);
     const searchCpu = cpuPercent(ticksOf(pid) - searchTicks0, search.seconds);

@@ -4,8 +4,9 @@
 // in batches through one SwarmSockets, bench/swarm-sockets.ts), each opening one connection to a
 // real msnld's ms0 tunnelling port claiming the IP 10.9.x.y (which that msnld maps to the caller's
 // address, so the calls pass validation). The callers probe and answer probes as msnl(7) asks,
-// with acknowledging probes (code 3) as msnld's own callers do, so msnld rests and only answers,
-// but search no path MTU of their own (they are load, not peers under test).
+// with acknowledging probes (code 3, then asking ones, code 4) as msnld's own callers do, so
+// msnld rests and only answers, and they stretch their interval to what msnld asks (5 s from
+// 5000 connections on), but search no path MTU of their own (they are load, not peers under test).
 // It binds every socket and builds every endpoint first ("bound N in S s"), waits for the line
 // `call` on stdin (so several processes start their storms together, after all are bound), then
 // makes all the calls at once and prints

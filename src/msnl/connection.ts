@@ -64,6 +64,14 @@ export class Connection<L> {
   /** When the peer's last probe arrived, and the gap before it (the peer's probe rate, at most MAX_PROBE_INTERVAL_MS). */
   private lastPeerProbeAt = -Infinity;
   private peerProbeIntervalMs = MAX_PROBE_INTERVAL_MS;
+  /** Whether the peer answers asking probes (code 4) with the interval it wants; an originator finds out. */
+  peerAsks: PeerAcks = PeerAcks.UNKNOWN;
+  /** The sequence number of our first asking probe, -1 before it went. */
+  private askSeq = -1;
+  /** An originator: the interval the peer asked for in its latest code-4 reply, clamped to MAX_PROBE_INTERVAL_MS (0: none). */
+  askedByPeerMs = 0;
+  /** A responder: the interval we asked for in our latest code-4 reply (0: none); the peer probes at least that far apart. */
+  private askedOfPeerMs = 0;
   /** The interval our last probe was sent with (it stretches with many connections). */
   private probeIntervalMs = 0;
   private readonly probeStates = new Uint8Array(PROBE_WINDOW);
@@ -175,6 +183,49 @@ export class Connection<L> {
     return this.peerAcks !== PeerAcks.NO;
   }
 
+  /**
+   * The code of our next probe (msnl(7) Probes): 0 plain, 3 acknowledging (nextProbeAcks), or,
+   * for an originator whose peer answered an acknowledging probe, 4 asking: the first finds out
+   * whether the peer answers them; when its reply has not come by the next probe, code 3 from then
+   * on (its slot not counted as lost: a peer that drops code 4 never lost it).
+   */
+  nextProbeCode(acks: boolean, asks: boolean): 0 | 3 | 4 {
+    if (!acks || !this.nextProbeAcks()) return 0;
+    if (!asks || this.role !== 'originator' || this.peerAcks !== PeerAcks.YES || this.peerAsks === PeerAcks.NO) return 3;
+    if (this.peerAsks === PeerAcks.UNKNOWN) {
+      if (this.askSeq >= 0) {
+        this.peerAsks = PeerAcks.NO;
+        const slot = this.askSeq % PROBE_WINDOW;
+        if (((this.probeSeq - 1 - this.askSeq) >>> 0) < PROBE_WINDOW && this.probeStates[slot] === PROBE_SENT) this.probeStates[slot] = 0;
+        return 3;
+      }
+      this.askSeq = this.probeSeq;
+    }
+    return 4;
+  }
+
+  /** The peer's code-4 reply asked for `askMs` (any value: clamped to 0..MAX_PROBE_INTERVAL_MS, so a hint never stops our probes). */
+  peerAsked(askMs: number): void {
+    this.peerAcks = PeerAcks.YES;
+    this.peerAsks = PeerAcks.YES;
+    this.askedByPeerMs = Math.min(Math.max(askMs, 0), MAX_PROBE_INTERVAL_MS);
+  }
+
+  /** We asked the peer for `askMs` in a code-4 reply (what our windows then expect of its rate). */
+  askedOfPeer(askMs: number): void {
+    this.askedOfPeerMs = Math.min(askMs, MAX_PROBE_INTERVAL_MS);
+  }
+
+  /** Our probe interval: the endpoint's (`intervalMs`), stretched to what the peer asked for. */
+  intervalFor(intervalMs: number): number {
+    return Math.max(intervalMs, this.askedByPeerMs);
+  }
+
+  /** The peer's probe interval as our windows expect it: as measured, or as we asked, the longer. */
+  private peerIntervalMs(): number {
+    return Math.max(this.peerProbeIntervalMs, this.askedOfPeerMs);
+  }
+
   /** The sequence number our acknowledging probe acknowledges (meaningful when ackHoldMs is not `none`). */
   get ackSeq(): number {
     return this.newestAnsweredSeq;
@@ -212,7 +263,7 @@ export class Connection<L> {
    * always probes, so two resting ends never wait for each other.
    */
   mayRest(now: number): boolean {
-    return this.role === 'responder' && this.peerAcks === PeerAcks.YES && now - this.ackedAt <= REST_TOLERANCE * this.peerProbeIntervalMs;
+    return this.role === 'responder' && this.peerAcks === PeerAcks.YES && now - this.ackedAt <= REST_TOLERANCE * this.peerIntervalMs();
   }
 
   /** We rested instead of probing: the next look comes `intervalMs` later. */
@@ -263,7 +314,16 @@ export class Connection<L> {
 
   /** Until when the connection stays up (isUp) unless proven again: the end of the earlier of its two windows. */
   upUntil(windowMs: number): number {
-    return Math.min(this.txProvenAt + this.txWindowMs(windowMs), this.rxProvenAt + Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.peerProbeIntervalMs));
+    return Math.min(this.txProvenAt + this.txWindowMs(windowMs), this.rxProvenAt + this.rxWindowMs(windowMs));
+  }
+
+  /**
+   * The rx window: the peer's probes' (PEER_INTERVAL_TOLERANCE of its interval, measured or asked
+   * for), never less than our own probes' window: the replies to them prove what we receive too,
+   * at our rate (stretched up to MAX_PROBE_INTERVAL_MS when the peer asks, msnl(7) Probes).
+   */
+  private rxWindowMs(windowMs: number): number {
+    return Math.max(windowMs, PEER_INTERVAL_TOLERANCE * Math.max(this.peerIntervalMs(), this.probeIntervalMs));
   }
 
   /**
@@ -274,14 +334,13 @@ export class Connection<L> {
    */
   private txWindowMs(windowMs: number): number {
     if (this.role !== 'responder' || this.peerAcks !== PeerAcks.YES) return Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.probeIntervalMs);
-    const interval = Math.max(this.probeIntervalMs, this.peerProbeIntervalMs);
+    const interval = Math.max(this.probeIntervalMs, this.peerIntervalMs());
     return Math.max(windowMs, (PEER_INTERVAL_TOLERANCE + 1) * interval);
   }
 
   health(now: number, windowMs: number): Health {
     const txProven = now - this.txProvenAt <= this.txWindowMs(windowMs);
-    const rxWindowMs = Math.max(windowMs, PEER_INTERVAL_TOLERANCE * this.peerProbeIntervalMs);
-    const rxProven = now - this.rxProvenAt <= rxWindowMs;
+    const rxProven = now - this.rxProvenAt <= this.rxWindowMs(windowMs);
     return { up: txProven && rxProven, txProven, rxProven, rttMs: this.rttMs, lossRatio: this.lossRatio(), lastHeardMs: now - this.lastHeardAt,
       maxDatagram: this.path.maxDatagram, pathPhase: this.path.phase };
   }

@@ -27,7 +27,7 @@ import { Reassembler, type ReassemblyCounters } from './sar.js';
 import { SecureLayer, type SecureHost } from './secure.js';
 import { Signalling, type ConnectRequest, type SignallingHost } from './signalling.js';
 import { DEFAULT_ENDPOINT_CONFIG, newCounters, type CallRow, type ConnectionInfo, type EndpointConfig, type EndpointCounters, type EndpointEvents, type Health } from './types.js';
-import { ACK_PROBE_CODE, ACK_PROBE_SIZE, encodeEcho, encodeReset, encodeSignal, NO_ACK, writeAckProbe, writeProbe } from './wire.js';
+import { ACK_PROBE_SIZE, ASK_PROBE_CODE, ASK_REPLY_SIZE, encodeEcho, encodeReset, encodeSignal, NO_ACK, writeAckProbe, writeAskReply, writeProbe } from './wire.js';
 
 export type { EndpointOptions } from './endpoint-options.js';
 
@@ -53,6 +53,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   private readonly probeFrame = new Uint8Array(ACK_PROBE_SIZE);
   /** Its first 16 octets (a probe or any reply), made once: the encoders' own views would be one allocation a probe. */
   private readonly probeFrame16 = this.probeFrame.subarray(0, PROBE_SIZE);
+  /** Its first 20 octets (an asking probe's reply). */
+  private readonly probeFrame20 = this.probeFrame.subarray(0, ASK_REPLY_SIZE);
   private readonly resetBucket: TokenBucket;
   private readonly paths: PathProbes<L>;
   private readonly exitPaths: ExitPaths<L>;
@@ -133,7 +135,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       sendReset: (link, connId, reason) => this.sendReset(link, connId, reason),
       out: (link, bytes) => this.out(link, bytes),
       connOut: (conn, bytes) => this.connOut(conn, bytes),
-      sendProbe: (conn, type, seq, stamp, acking) => this.sendProbe(conn, type, seq, stamp, acking),
+      sendProbe: (conn, type, seq, stamp, code) => this.sendProbe(conn, type, seq, stamp, code),
       reschedule: (conn) => this.reschedule(conn),
     });
   }
@@ -455,15 +457,22 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   /**
    * Sends a health probe or reply on `conn` from one reused frame (transmit and sealing copy it);
-   * `acking`: an acknowledging probe carrying the connection's acknowledgement, or the code-3 reply to one.
+   * `code` 3: an acknowledging probe carrying the connection's acknowledgement, or the code-3
+   * reply to one; 4: an asking probe (acknowledging too), or its reply, which asks the prober for
+   * the interval of our own probes (probeInterval: stretched with our connection count, msnl(7) Probes).
    */
-  sendProbe(conn: Connection<L>, type: 8 | 9, seq: number, stamp: number, acking: boolean): void {
-    if (!acking || type === MsgType.PROBE_REPLY) {
+  sendProbe(conn: Connection<L>, type: 8 | 9, seq: number, stamp: number, code: 0 | 3 | 4): void {
+    if (code === ASK_PROBE_CODE && type === MsgType.PROBE_REPLY) {
+      const askMs = probeInterval(this.config, this.conns.size);
+      writeAskReply(this.probeFrame20, conn.remoteConnId, seq, stamp, askMs);
+      conn.askedOfPeer(askMs);
+      this.connOut(conn, this.probeFrame20);
+    } else if (code === 0 || type === MsgType.PROBE_REPLY) {
       writeProbe(this.probeFrame16, type, conn.remoteConnId, seq, stamp);
-      if (acking) this.probeFrame16[3] = ACK_PROBE_CODE;
+      if (code !== 0) this.probeFrame16[3] = code;
       this.connOut(conn, this.probeFrame16);
     } else {
-      writeAckProbe(this.probeFrame, conn.remoteConnId, seq, stamp, conn.ackSeq, conn.ackHoldMs(this.clock.now(), NO_ACK));
+      writeAckProbe(this.probeFrame, conn.remoteConnId, seq, stamp, conn.ackSeq, conn.ackHoldMs(this.clock.now(), NO_ACK), code);
       this.connOut(conn, this.probeFrame);
     }
   }

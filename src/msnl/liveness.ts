@@ -11,8 +11,8 @@ export interface LivenessHost<L> {
   readonly counters: EndpointCounters;
   readonly events: EndpointEvents<L>;
   sendOnConnection(conn: Connection<L>, bytes: Uint8Array): void;
-  /** Sends a health probe on the connection (from a reused frame); `acking`: an acknowledging probe (code 3). */
-  sendProbe(conn: Connection<L>, type: 8, seq: number, stamp: number, acking: boolean): void;
+  /** Sends a health probe on the connection (from a reused frame) with `code`: 0 plain, 3 acknowledging, 4 asking (msnl(7) Probes). */
+  sendProbe(conn: Connection<L>, type: 8, seq: number, stamp: number, code: 0 | 3 | 4): void;
   closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void;
   /** Sends the release of a connection that is going (signalling's). */
   releaseDead(conn: Connection<L>): void;
@@ -79,8 +79,11 @@ export function probeInterval(config: EndpointConfig, connections: number): numb
   return Math.min(Math.ceil(stretched / PROBE_GRID_MS) * PROBE_GRID_MS, cap);
 }
 
-/** Runs what is due on `conn` at `now` (`intervalMs`: probeInterval()); false when it was released as dead. */
-export function runConnectionTimers<L>(host: LivenessHost<L>, conn: Connection<L>, now: number, intervalMs: number): boolean {
+/**
+ * Runs what is due on `conn` at `now` (`endpointIntervalMs`: probeInterval(), stretched to what
+ * the peer asked for, msnl(7) Probes); false when it was released as dead.
+ */
+export function runConnectionTimers<L>(host: LivenessHost<L>, conn: Connection<L>, now: number, endpointIntervalMs: number): boolean {
   const { idleMs, deadMs } = host.config;
   if (deadMs > 0 && now - conn.lastHeardAt >= deadMs) {
     host.releaseDead(conn);
@@ -88,6 +91,7 @@ export function runConnectionTimers<L>(host: LivenessHost<L>, conn: Connection<L
     return false;
   }
   if (now >= conn.nextProbeAt) {
+    const intervalMs = conn.intervalFor(endpointIntervalMs);
     // The next probe goes on the grid point at or just before the interval's end (never later).
     const grid = gridOf(intervalMs);
     const next = Math.floor((now + intervalMs) / grid) * grid;
@@ -100,10 +104,10 @@ export function runConnectionTimers<L>(host: LivenessHost<L>, conn: Connection<L
       conn.rested(now, look >= now + REST_GRID_MS ? look - now : inMs);
       host.counters.probesRested++;
     } else {
-      const acking = host.config.probeAcks && conn.nextProbeAcks();
+      const code = conn.nextProbeCode(host.config.probeAcks, host.config.probeAsks);
       const seq = conn.probeSent(now, inMs);
       host.counters.probesSent++;
-      host.sendProbe(conn, MsgType.PROBE, seq, now >>> 0, acking);
+      host.sendProbe(conn, MsgType.PROBE, seq, now >>> 0, code);
     }
   }
   if (!conn.idleSignalled && now - conn.lastDataAt >= idleMs) {

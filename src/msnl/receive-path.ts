@@ -14,7 +14,7 @@ import type { Reassembler } from './sar.js';
 import type { SecureLayer } from './secure.js';
 import type { Signalling } from './signalling.js';
 import type { EndpointCounters, EndpointEvents } from './types.js';
-import { ACK_PROBE_CODE, ACK_PROBE_SIZE, decodeDataHeader, decodeMessage, encodeEcho, encodeSizeProbe, newDataHeader, NO_ACK, type Message } from './wire.js';
+import { ACK_PROBE_CODE, ACK_PROBE_SIZE, ASK_PROBE_CODE, ASK_REPLY_SIZE, decodeDataHeader, decodeMessage, encodeEcho, encodeSizeProbe, newDataHeader, NO_ACK, type Message, type ProbeMessage } from './wire.js';
 
 /** Message types 11..14 are the secure framing (src/msnl/secure-wire.ts). */
 const SECURE_FIRST_TYPE = 11;
@@ -40,7 +40,7 @@ export interface ReceiveHost<L> {
   out(link: L, bytes: Uint8Array): void;
   /** Sends one frame on `conn` (sealed when it is keyed). */
   connOut(conn: Connection<L>, bytes: Uint8Array): void;
-  sendProbe(conn: Connection<L>, type: 8 | 9, seq: number, stamp: number, acking: boolean): void;
+  sendProbe(conn: Connection<L>, type: 8 | 9, seq: number, stamp: number, code: 0 | 3 | 4): void;
   /** The connection's timers changed outside its turn in tick(). */
   reschedule(conn: Connection<L>): void;
 }
@@ -80,18 +80,20 @@ export class ReceivePath<L> {
       return;
     }
     // A health probe or its reply (the bulk of an idle host's traffic): read where it lies, as
-    // decodeMessage would accept it (version 1, code 0 and exactly 16 octets, or code 3 and 24
-    // for an acknowledging probe, 16 for its reply; a non-zero id).
+    // decodeMessage would accept it (version 1, code 0 and exactly 16 octets, or code 3 or 4 and
+    // 24 for an acknowledging or asking probe, 16 for a code-3 reply, 20 for a code-4 one; a
+    // non-zero id).
     if ((type === MsgType.PROBE || type === MsgType.PROBE_REPLY) && buf[offset] === 1 && buf[offset + 2] === 0) {
       const code = buf[offset + 3];
-      const acking = code === ACK_PROBE_CODE;
+      const acking = code === ACK_PROBE_CODE || code === ASK_PROBE_CODE;
       const connId = length >= PROBE_SIZE ? readU32(buf, offset + 4) : 0;
-      if (connId !== 0 && (code === 0 || acking) && length === (acking && type === MsgType.PROBE ? ACK_PROBE_SIZE : PROBE_SIZE)) {
+      const exact = acking && type === MsgType.PROBE ? ACK_PROBE_SIZE : code === ASK_PROBE_CODE ? ASK_REPLY_SIZE : PROBE_SIZE;
+      if (connId !== 0 && (code === 0 || acking) && length === exact) {
         const seq = readU32(buf, offset + 8);
         const stamp = readU32(buf, offset + 12);
-        if (type === MsgType.PROBE_REPLY) this.onProbeReply(connId, seq, stamp, acking, null);
-        else if (acking) this.onProbe(connId, seq, stamp, link, length, null, true, readU32(buf, offset + 16), readU32(buf, offset + 20));
-        else this.onProbe(connId, seq, stamp, link, length, null, false, 0, NO_ACK);
+        if (type === MsgType.PROBE_REPLY) this.onProbeReply(connId, seq, stamp, code, code === ASK_PROBE_CODE ? readU32(buf, offset + 16) : 0, null);
+        else if (acking) this.onProbe(connId, seq, stamp, link, length, null, code, readU32(buf, offset + 16), readU32(buf, offset + 20));
+        else this.onProbe(connId, seq, stamp, link, length, null, 0, 0, NO_ACK);
         return;
       }
     }
@@ -224,7 +226,7 @@ export class ReceivePath<L> {
           this.host.connOut(conn, encodeSizeProbe(true, conn.remoteConnId, msg.seq, msg.stamp));
           return;
         }
-        this.onProbe(msg.connId, msg.seq, msg.stamp, link, inLength, via, msg.acking === true, msg.ackSeq ?? 0, msg.holdMs ?? NO_ACK);
+        this.onProbe(msg.connId, msg.seq, msg.stamp, link, inLength, via, probeCode(msg), msg.ackSeq ?? 0, msg.holdMs ?? NO_ACK);
         return;
       }
       case MsgType.PROBE_REPLY: {
@@ -244,7 +246,7 @@ export class ReceivePath<L> {
           } else this.counters.dropUnexpectedSignal++;
           return;
         }
-        this.onProbeReply(msg.connId, msg.seq, msg.stamp, msg.acking === true, via);
+        this.onProbeReply(msg.connId, msg.seq, msg.stamp, probeCode(msg), msg.askMs ?? 0, via);
         return;
       }
       case MsgType.DATA:
@@ -259,12 +261,12 @@ export class ReceivePath<L> {
   }
 
   /**
-   * A health probe (not a size probe): answered (an acknowledging one with the code-3 reply), and
-   * the peer's direction counts as proven; an acknowledging probe naming our latest reply proves
-   * ours too (msnl(7) Probes).
+   * A health probe (not a size probe): answered with a reply of its code (code 4's carries the
+   * interval we ask for), and the peer's direction counts as proven; an acknowledging or asking
+   * probe naming our latest reply proves ours too (msnl(7) Probes).
    */
   private onProbe(connId: number, seq: number, stamp: number, link: L, inLength: number, via: Connection<L> | null,
-    acking: boolean, ackSeq: number, holdMs: number): void {
+    code: 0 | 3 | 4, ackSeq: number, holdMs: number): void {
     const conn = this.conns.get(connId);
     if (conn === undefined) {
       this.unknownConnection(connId, link, inLength);
@@ -276,13 +278,16 @@ export class ReceivePath<L> {
     }
     const now = this.clock.now();
     conn.peerProbed(now);
-    if (acking) conn.peerAcked(holdMs !== NO_ACK, ackSeq, holdMs, now);
-    this.host.sendProbe(conn, MsgType.PROBE_REPLY, seq, stamp, acking);
+    if (code !== 0) conn.peerAcked(holdMs !== NO_ACK, ackSeq, holdMs, now);
+    this.host.sendProbe(conn, MsgType.PROBE_REPLY, seq, stamp, code);
     conn.replied(seq, now);
   }
 
-  /** A reply to one of our health probes (`acking`: code 3, the peer speaks acknowledging probes). */
-  private onProbeReply(connId: number, seq: number, stamp: number, acking: boolean, via: Connection<L> | null): void {
+  /**
+   * A reply to one of our health probes (code 3: the peer speaks acknowledging probes; 4: asking
+   * ones too, and `askMs` is the interval it asks us to keep to).
+   */
+  private onProbeReply(connId: number, seq: number, stamp: number, code: 0 | 3 | 4, askMs: number, via: Connection<L> | null): void {
     const conn = this.conns.get(connId);
     if (conn !== undefined && conn !== via && conn.secure !== null) {
       this.counters.dropPlainRefused++;
@@ -292,7 +297,8 @@ export class ReceivePath<L> {
       this.counters.dropUnexpectedSignal++;
       return;
     }
-    if (acking) conn.peerAcks = PeerAcks.YES;
+    if (code === ASK_PROBE_CODE) conn.peerAsked(askMs);
+    else if (code !== 0) conn.peerAcks = PeerAcks.YES;
     this.counters.probesAnswered++;
   }
 
@@ -304,4 +310,9 @@ export class ReceivePath<L> {
     this.events.authFailed?.(msg.origAddr, 'plain-refused');
     return false;
   }
+}
+
+/** The health-probe code of a decoded probe or reply: 4 asking, 3 acknowledging, 0 plain. */
+function probeCode(msg: ProbeMessage): 0 | 3 | 4 {
+  return msg.asking === true ? ASK_PROBE_CODE : msg.acking === true ? ACK_PROBE_CODE : 0;
 }

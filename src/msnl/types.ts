@@ -22,6 +22,8 @@ export interface EndpointConfig {
   readonly probesPerSecond: number;
   /** Send acknowledging probes (code 3) to peers that speak them, so a responder may rest (msnl(7) Probes); false: plain probes only. */
   readonly probeAcks: boolean;
+  /** A caller's acknowledging probes ask a peer that answers them (code 4) for the interval it wants, and it probes no more often (up to MAX_PROBE_INTERVAL_MS; msnl(7) Probes); false: code 3 only. */
+  readonly probeAsks: boolean;
   /** A direction counts as proven when it was shown working within this time (ms). */
   readonly healthWindowMs: number;
   /** The idle event fires after this long without data in either direction (ms). */
@@ -78,6 +80,7 @@ export const DEFAULT_ENDPOINT_CONFIG: EndpointConfig = Object.freeze({
   probeIntervalMs: 2000,
   probesPerSecond: 1000,
   probeAcks: true,
+  probeAsks: true,
   healthWindowMs: 5000,
   idleMs: 20 * 60 * 1000,
   deadMs: 30000,

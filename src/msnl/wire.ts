@@ -42,9 +42,10 @@ export interface EchoMessage {
 /** `sized`: a size probe (code 1, padded; msnl(7) Path MTU) or its reply, not a health probe. */
 /** `exit`: an exit probe (code 2; msnl(7) Exits) or its reply, answered to the address it came from. */
 /** `acking`: an acknowledging probe (code 3, with `ackSeq` and `holdMs`) or its reply (msnl(7) Probes). */
+/** `asking`: an asking probe (code 4, acking too, laid out as code 3) or its reply, which carries `askMs` (msnl(7) Probes). */
 export interface ProbeMessage {
   readonly type: 8 | 9; readonly connId: number; readonly seq: number; readonly stamp: number; readonly sized?: boolean; readonly exit?: boolean;
-  readonly acking?: boolean; readonly ackSeq?: number; readonly holdMs?: number;
+  readonly acking?: boolean; readonly ackSeq?: number; readonly holdMs?: number; readonly asking?: boolean; readonly askMs?: number;
 }
 export interface DataMessage {
   readonly type: 10;
@@ -194,12 +195,41 @@ export function encodeAckProbe(connId: number, seq: number, stamp: number, ackSe
   return out.subarray(0, ACK_PROBE_SIZE);
 }
 
-/** Writes an acknowledging probe's 24 octets at the start of `out`, allocating nothing. */
-export function writeAckProbe(out: Uint8Array, connId: number, seq: number, stamp: number, ackSeq: number, holdMs: number): void {
+/** Writes an acknowledging probe's 24 octets at the start of `out` (`code` ASK_PROBE_CODE: an asking probe), allocating nothing. */
+export function writeAckProbe(out: Uint8Array, connId: number, seq: number, stamp: number, ackSeq: number, holdMs: number, code = ACK_PROBE_CODE): void {
   writeProbe(out, MsgType.PROBE, connId, seq, stamp);
-  out[3] = ACK_PROBE_CODE;
+  out[3] = code;
   put32(out, 16, holdMs === NO_ACK ? 0 : ackSeq);
   put32(out, 20, holdMs);
+}
+
+/**
+ * Code of an asking probe and its reply (msnl(7) Probes): an acknowledging probe (24 octets, laid
+ * out as code 3) that asks the receiver for the probe interval it wants; the reply carries it.
+ */
+export const ASK_PROBE_CODE = 4;
+/** An asking probe's reply: a reply's 16 octets and the interval asked for (ms). */
+export const ASK_REPLY_SIZE = PROBE_SIZE + 4;
+
+/** Encodes an asking probe (24 octets; fields as encodeAckProbe). */
+export function encodeAskProbe(connId: number, seq: number, stamp: number, ackSeq: number, holdMs: number): Uint8Array {
+  const out = new Uint8Array(ACK_PROBE_SIZE);
+  writeAckProbe(out, connId, seq, stamp, ackSeq, holdMs, ASK_PROBE_CODE);
+  return out;
+}
+
+/** Writes an asking probe's reply (20 octets) at the start of `out`: the probe's sequence number and stamp, and `askMs`. */
+export function writeAskReply(out: Uint8Array, connId: number, seq: number, stamp: number, askMs: number): void {
+  writeProbe(out, MsgType.PROBE_REPLY, connId, seq, stamp);
+  out[3] = ASK_PROBE_CODE;
+  put32(out, 16, askMs);
+}
+
+/** Encodes an asking probe's reply (20 octets). */
+export function encodeAskReply(connId: number, seq: number, stamp: number, askMs: number): Uint8Array {
+  const out = new Uint8Array(ASK_REPLY_SIZE);
+  writeAskReply(out, connId, seq, stamp, askMs);
+  return out;
 }
 
 /** Code of an exit probe and its reply (msnl(7) Exits). */
@@ -303,18 +333,20 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
     }
     case MsgType.PROBE:
     case MsgType.PROBE_REPLY: {
-      // A size probe (code 1) may carry padding, an acknowledging probe (code 3) is exactly 24;
-      // every other probe and every reply are exactly 16.
+      // A size probe (code 1) may carry padding, an acknowledging or asking probe (code 3, 4) is
+      // exactly 24, an asking probe's reply exactly 20; every other probe and reply exactly 16.
       const sized = code === SIZE_PROBE_CODE;
-      const acking = code === ACK_PROBE_CODE;
+      const asking = code === ASK_PROBE_CODE;
+      const acking = code === ACK_PROBE_CODE || asking;
       if (buf.length < PROBE_SIZE) return fail('short');
-      const exact = acking && type === MsgType.PROBE ? ACK_PROBE_SIZE : PROBE_SIZE;
+      const exact = acking && type === MsgType.PROBE ? ACK_PROBE_SIZE : asking ? ASK_REPLY_SIZE : PROBE_SIZE;
       if (buf.length !== exact && !(sized && type === MsgType.PROBE)) return fail(buf.length < exact ? 'short' : 'length');
       const exit = code === EXIT_PROBE_CODE;
       if (code !== 0 && !sized && !exit && !acking) return fail('reserved');
       const connId = u32(buf, 4);
       if (connId === 0) return fail('field');
       const fields = { type, connId, seq: u32(buf, 8), stamp: u32(buf, 12) };
+      if (asking) return { ok: true, msg: type === MsgType.PROBE ? { ...fields, acking, asking, ackSeq: u32(buf, 16), holdMs: u32(buf, 20) } : { ...fields, acking, asking, askMs: u32(buf, 16) } };
       if (acking) return { ok: true, msg: type === MsgType.PROBE ? { ...fields, acking, ackSeq: u32(buf, 16), holdMs: u32(buf, 20) } : { ...fields, acking } };
       return { ok: true, msg: sized ? { ...fields, sized } : exit ? { ...fields, exit } : fields };
     }

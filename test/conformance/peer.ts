@@ -212,7 +212,7 @@ async function main(): Promise<void> {
       if (e === undefined) throw new Error(`man/msnl.7 EXAMPLES has no datagram ${i}`);
       return e.bytes;
     };
-    check('the page gives the eighteen datagrams of its worked exchange', ex.length === 18, `found ${ex.length}`);
+    check('the page gives the twenty-one datagrams of its worked exchange', ex.length === 21, `found ${ex.length}`);
     const type = (t: number) => (b: Buffer) => b.length >= 4 && b[1] === t;
     const NOT_PROBES = (b: Buffer) => b.length >= 4 && b[1] !== 8 && b[1] !== 9;
 
@@ -245,6 +245,18 @@ async function main(): Promise<void> {
       const got = await wire.next((b) => type(9)(b) && b.readUInt16BE(2) === 3 && b.readUInt32BE(8) === seq, 2000);
       const want = answer ?? Buffer.from([...withU32(probe, 4, A_ID).subarray(0, 16)].map((x, i) => (i === 1 ? 9 : x)));
       check(`an acknowledging probe (${what}) is answered with a 16-octet code-3 reply, as the page shows`, got !== undefined && hex(got) === hex(want), got === undefined ? 'no reply' : `got ${hex(got)}, page ${hex(want)}`);
+    }
+
+    // --- an asking probe (code 4, laid out as code 3), answered with a 20-octet code-4 reply that
+    // asks for msnld's own interval: 2 s with this one connection (msnl.7 Probes) ---
+    {
+      const probe = line(18);
+      await wire.send(withU32(probe, 4, bId));
+      const got = await wire.next((b) => type(9)(b) && b.readUInt16BE(2) === 4 && b.readUInt32BE(8) === probe.readUInt32BE(8), 2000);
+      const page = line(19);
+      check('an asking probe is answered with a 20-octet code-4 reply, as the page shows, asking for msnld\'s own 2 s',
+        got !== undefined && got.length === 20 && page.length === 20 && hex(got.subarray(0, 16)) === hex(page.subarray(0, 16)) && got.readUInt32BE(16) === 2000,
+        got === undefined ? 'no reply' : `got ${hex(got)}, page ${hex(page)}`);
     }
 
     // --- a size probe (Path MTU): padded to 1232 octets, answered unpadded ---
@@ -285,12 +297,14 @@ async function main(): Promise<void> {
     const badProbes: Array<[string, Buffer]> = [
       ['a 20-octet exit probe', Buffer.concat([mine, Buffer.alloc(4)])],
       ['a 16-octet probe with code 3', withU32(mine, 0, 0x01080003)],
-      ['a probe with code 4', withU32(mine, 0, 0x01080004)],
+      ['a 16-octet probe with code 4', withU32(mine, 0, 0x01080004)],
+      ['a 20-octet probe with code 4', Buffer.concat([withU32(mine, 0, 0x01080004), Buffer.alloc(4)])],
+      ['a 24-octet probe with code 5', Buffer.concat([withU32(mine, 0, 0x01080005), Buffer.alloc(8)])],
       ['an exit probe reply for a sequence number never sent', withU32(withU32(pageReply, 4, bId), 8, 0x7ffffff8)],
     ];
     for (const [, bytes] of badProbes) await wire2.send(bytes);
     const badAnswer = await wire2.next((b) => b.length >= 2 && (b[1] === 9 || b[1] === 5), 600); // a reply or a reset
-    check('a padded exit probe, a 16-octet probe with code 3, a probe with code 4 and a stray exit probe reply are never answered', badAnswer === undefined,
+    check('a padded exit probe, a 16-octet probe with code 3, probes of code 4 of 16 or 20 octets, one with code 5 and a stray exit probe reply are never answered', badAnswer === undefined,
       badAnswer === undefined ? badProbes.map(([n]) => n).join(', ') : `answered with ${hex(badAnswer)}`);
 
     // --- a two-segment packet, sent last segment first ---

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryHub } from '../../src/msdl/memory.js';
 import { MsgType, Reason } from '../../src/msnl/constants.js';
-import { ACK_PROBE_CODE, encodeProbe, encodeReset } from '../../src/msnl/wire.js';
+import { ACK_PROBE_CODE, ASK_PROBE_CODE, encodeProbe, encodeReset } from '../../src/msnl/wire.js';
 import { probeInterval } from '../../src/msnl/liveness.js';
 import { DEFAULT_ENDPOINT_CONFIG } from '../../src/msnl/types.js';
 import { FakeClock, makeNode, run } from './harness.js';
@@ -84,7 +84,7 @@ test('the probe interval stretches with many connections (at most probesPerSecon
   assert.ok(run(hub, clock, [a, b], () => a.rec.connected.length === 4, 5000));
   a.sent.length = 0;
   run(hub, clock, [a, b], () => false, 20_000);
-  const probes = a.sent.filter((s) => s.bytes[1] === MsgType.PROBE && (s.bytes[3] === 0 || s.bytes[3] === ACK_PROBE_CODE)).length;
+  const probes = a.sent.filter((s) => s.bytes[1] === MsgType.PROBE && (s.bytes[3] === 0 || s.bytes[3] === ACK_PROBE_CODE || s.bytes[3] === ASK_PROBE_CODE)).length;
   // 4 connections at 1 probe a second in all: each interval stretches to 4 s (not the 2 s asked).
   assert.ok(probes >= 4 * 4 && probes <= 4 * 6, `${probes} probes in 20 s`);
   for (const c of a.ep.connections()) {
@@ -133,7 +133,7 @@ test('the call counts as proof of both directions at each end: the caller probes
   const COUNT = 40;
   for (let i = 0; i < COUNT; i++) a.ep.connect({ remoteAddress: B, remotePort: 0x1234, localPort: 0x1000 + i, ipa: 1, link: hub.peer('b') });
   assert.ok(run(hub, clock, [a, b], () => a.rec.connected.length === COUNT, 5000));
-  const isProbe = (s: { bytes: Uint8Array }): boolean => s.bytes[1] === MsgType.PROBE && (s.bytes[3] === 0 || s.bytes[3] === ACK_PROBE_CODE);
+  const isProbe = (s: { bytes: Uint8Array }): boolean => s.bytes[1] === MsgType.PROBE && (s.bytes[3] === 0 || s.bytes[3] === ACK_PROBE_CODE || s.bytes[3] === ASK_PROBE_CODE);
   for (const { conn } of a.rec.connected) assert.equal(a.ep.health(conn.connId)?.up, true, 'the caller is up the moment its confirm arrives');
   assert.equal(a.sent.filter(isProbe).length, 0, 'and sent no probe for it');
   run(hub, clock, [a, b], () => false, 10);
@@ -201,7 +201,7 @@ test('steady probes fall on whole seconds of the clock, all of them in one batch
   assert.ok(run(hub, clock, [a, b], () => a.rec.connected.length === COUNT, 5000));
   // Past the first probes (spread over the 100 ms grid), every later one is due on a whole second.
   run(hub, clock, [a, b], () => false, 4000);
-  const isProbe = (s: { bytes: Uint8Array }): boolean => s.bytes[1] === MsgType.PROBE && (s.bytes[3] === 0 || s.bytes[3] === ACK_PROBE_CODE);
+  const isProbe = (s: { bytes: Uint8Array }): boolean => s.bytes[1] === MsgType.PROBE && (s.bytes[3] === 0 || s.bytes[3] === ACK_PROBE_CODE || s.bytes[3] === ASK_PROBE_CODE);
   const sentAt = new Map<number, number>();
   let seen = a.sent.length;
   run(hub, clock, [a, b], () => {

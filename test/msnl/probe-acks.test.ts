@@ -6,14 +6,16 @@ import assert from 'node:assert/strict';
 import { MemoryHub, type MemoryPeer } from '../../src/msdl/memory.js';
 import { MsgType } from '../../src/msnl/constants.js';
 import { PeerAcks } from '../../src/msnl/connection.js';
-import { ACK_PROBE_CODE, ACK_PROBE_SIZE, decodeMessage, encodeAckProbe, NO_ACK } from '../../src/msnl/wire.js';
+import { ACK_PROBE_CODE, ACK_PROBE_SIZE, ASK_PROBE_CODE, decodeMessage, encodeAckProbe, NO_ACK } from '../../src/msnl/wire.js';
 import { generateKeyPair } from '../../src/crypto/primitives.js';
 import { FakeClock, makeNode, run, type Node } from './harness.js';
 
 const A = 0x80e80001;
 const B = 0x80e80002;
 
-const isHealthProbe = (b: Uint8Array): boolean => b[1] === MsgType.PROBE && (b[3] === 0 || b[3] === ACK_PROBE_CODE);
+const isHealthProbe = (b: Uint8Array): boolean => b[1] === MsgType.PROBE && (b[3] === 0 || b[3] === ACK_PROBE_CODE || b[3] === ASK_PROBE_CODE);
+/** Code 3, or code 4 (an asking probe is an acknowledging one, msnl(7) Probes). */
+const acks = (b: Uint8Array): boolean => b[3] === ACK_PROBE_CODE || b[3] === ASK_PROBE_CODE;
 
 /** Makes `node` a historic peer: code-3 probes and replies are dropped as malformed, as the old page said. */
 function historic(node: Node): void {
@@ -62,11 +64,11 @@ test('between two hosts that speak them, the caller probes, the callee answers a
   }
   const aProbes = a.sent.filter((s) => isHealthProbe(s.bytes));
   const bProbes = b.sent.filter((s) => isHealthProbe(s.bytes));
-  const bReplies = b.sent.filter((s) => s.bytes[1] === MsgType.PROBE_REPLY && s.bytes[3] === ACK_PROBE_CODE);
+  const bReplies = b.sent.filter((s) => s.bytes[1] === MsgType.PROBE_REPLY && acks(s.bytes));
   // 30 s at 2 s: 15 probes a connection from the caller, each answered; none from the callee.
   assert.ok(aProbes.length >= 14 * COUNT && aProbes.length <= 16 * COUNT, `${aProbes.length} caller probes`);
-  assert.ok(aProbes.every((s) => s.bytes[3] === ACK_PROBE_CODE && s.bytes.length === ACK_PROBE_SIZE), 'all acknowledging');
-  assert.equal(bReplies.length, aProbes.length, 'every probe answered with a code-3 reply');
+  assert.ok(aProbes.every((s) => acks(s.bytes) && s.bytes.length === ACK_PROBE_SIZE), 'all acknowledging');
+  assert.equal(bReplies.length, aProbes.length, 'every probe answered with a code-3 or code-4 reply');
   assert.equal(bProbes.length, 0, 'the callee sent no probe of its own');
   assert.ok(b.ep.counters.probesRested - rested >= 14 * COUNT, `the callee rested (${b.ep.counters.probesRested - rested})`);
   for (const n of [a, b]) for (const c of n.ep.connections()) {
