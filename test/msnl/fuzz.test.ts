@@ -4,8 +4,15 @@ import assert from 'node:assert/strict';
 import { MsnlEndpoint } from '../../src/msnl/endpoint.js';
 import { randomUnit, seededRandom } from '../../src/base/random.js';
 import { segmentPacket } from '../../src/msnl/sar.js';
-import { decodeMessage, encodeAckProbe, encodeEcho, encodeProbe, encodeReset, encodeSignal, NO_ACK } from '../../src/msnl/wire.js';
+import { ACK_PROBE_SIZE, ASK_PROBE_CODE, ASK_REPLY_SIZE, decodeMessage, encodeAckProbe, encodeEcho, encodeProbe, encodeReset, encodeSignal, NO_ACK, writeAckProbe, writeAskReply } from '../../src/msnl/wire.js';
 import { FakeClock } from './harness.js';
+
+/** A frame of `size` octets written by `write` (the asking probe and its reply, msnl(7) code 4, have writers only). */
+const asking = (write: (b: Uint8Array) => void, size: number): Uint8Array => {
+  const b = new Uint8Array(size);
+  write(b);
+  return b;
+};
 
 const A_ADDR = 0x0a000001;
 const B_ADDR = 0x0a000002;
@@ -41,6 +48,8 @@ test('seeded fuzz: 120000 random and mutated datagrams into the decoder and the 
     encodeProbe(9, conn.connId, 0, 2),
     encodeAckProbe(conn.connId, 1, 2, 0, NO_ACK),
     encodeAckProbe(conn.connId, 5, 9, 4, 1999),
+    asking((b) => writeAckProbe(b, conn.connId, 6, 9, 5, 20, ASK_PROBE_CODE), ACK_PROBE_SIZE),
+    asking((b) => writeAskReply(b, conn.connId, 7, 9, 5000), ASK_REPLY_SIZE),
     ...segmentPacket(new Uint8Array(5000).fill(9), conn.connId, 3),
     ...segmentPacket(new Uint8Array(100).fill(1), conn.connId, 4),
   ];
