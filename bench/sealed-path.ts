@@ -12,6 +12,8 @@
 // received sealed frames are copied to be opened)
 // (--packet N: N-octet packets (1473..65535), each cut into segments as over ms3, and CPU per
 // packet as well as per datagram)
+// (--no-join: received segments copied into their packet one by one, without the addon's
+// copyRuns, as before the reassembler gathered them)
 import { generateKeyPair } from '../src/crypto/primitives.js';
 import { defaultAead } from '../src/daemon/aead.js';
 import { DATA_HEADER_SIZE } from '../src/msnl/constants.js';
@@ -77,7 +79,8 @@ function pair(keyed: boolean): Pair {
   let connA = -1;
   let b: MsnlEndpoint<Link> | null = null;
   const key = (k: Uint8Array): Uint8Array | 'none' => (keyed ? k : 'none');
-  const aead = defaultAead();
+  const { copyRuns, ...withoutJoin } = defaultAead();
+  const aead = process.argv.includes('--no-join') || copyRuns === undefined ? withoutJoin : { ...withoutJoin, copyRuns };
   const batching = process.argv.includes('--one-by-one') ? {} : { scheduleSeals: queueMicrotask };
   const a = new MsnlEndpoint<Link>({
     localAddress: A, clock, transmit: transmit('b'), transmitRun, identity: keys.a, aead, ...batching, peerKeyOf: (x) => (x === B ? key(keys.b.publicKey) : undefined),

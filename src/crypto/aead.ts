@@ -48,6 +48,13 @@ export interface AeadBatch {
    * where the addon is not: the caller then seals segment by segment).
    */
   sealSegments?(key: Uint8Array, heads: Uint8Array, src: Uint8Array, srcOffset: number, length: number, chunk: number, counter: number, out: Uint8Array, at: number): number;
+  /**
+   * Not AEAD, but the addon's buffer work handed over with it: copies run i, src[runs[3i], +
+   * runs[3i + 2]) to dst[runs[3i + 1]..), for i < count, by one call; count, or -1 (nothing
+   * copied) when a run is out of range (copy-runs.cc; absent where the addon is not: the
+   * reassembler then copies segment by segment). The reassembler joins opened segments with it.
+   */
+  copyRuns?(src: Uint8Array, dst: Uint8Array, runs: Int32Array, count: number): number;
 }
 
 /** Fills item i of desc with a Noise counter nonce (counter below 2^53). */

@@ -13,6 +13,7 @@ export function defaultAead(): AeadBatch {
     if (typeof native.aeadSeal !== 'function' || typeof native.aeadOpen !== 'function') throw new Error('an addon built before aead.cc');
     chosen = { name: 'native', seal: native.aeadSeal, open: native.aeadOpen };
     if (typeof native.aeadSealSegments === 'function') chosen = { ...chosen, sealSegments: native.aeadSealSegments };
+    if (typeof native.copyRuns === 'function') chosen = { ...chosen, copyRuns: native.copyRuns };
   } catch {
     chosen = nodeCryptoAead;
   }

@@ -73,7 +73,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.config = { ...DEFAULT_ENDPOINT_CONFIG, ...options.config };
     this.sameLink = options.sameLink ?? ((a, b) => a === b);
     this.signalling = new Signalling(this);
-    this.reassembler = new Reassembler(this.clock, this.config.reassembly);
+    this.reassembler = new Reassembler(this.clock, this.config.reassembly, options.aead?.copyRuns?.bind(options.aead));
     this.resetBucket = new TokenBucket(this.config.resetRatePerSecond, this.config.resetBurst, () => this.clock.now());
     this.peerKeyOf = options.peerKeyOf ?? (() => 'none');
     this.exitsOf = options.exitsOf;
@@ -95,6 +95,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       findConnection: (id) => this.conns.get(id),
       signal: (msg, link) => this.signalling.onSignal(msg, link, true),
       inner: (conn, buf, offset, length, link) => this.receivePath.inner(conn, buf, offset, length, link),
+      joinSegments: (source) => this.reassembler.deferCopies(source),
       authFailed: (address, reason) => this.events.authFailed?.(address, reason),
     };
     this.secure = new SecureLayer(host);

@@ -2,6 +2,10 @@
 // `maxDatagram` octets. Segmenting copies the packet once into one backing buffer that holds every
 // frame end to end. Reassembly copies each segment once into a buffer of the packet's total
 // length, bounded per connection and in total, and frees incomplete packets after a timeout.
+// While the caller says the segments lie in one array that stays unchanged (deferCopies: msnld's
+// burst of opened sealed frames), the copies into one packet are gathered and made by one
+// injected copyRuns call (the addon's) when the packet completes, another packet or array comes,
+// or the caller ends it, instead of one Buffer.copy each (which makes a view per copy on Node 20).
 // Duplicates, overlaps, inconsistent totals and memory overruns are counted drops. Pure: the clock
 // is injected.
 
@@ -9,6 +13,12 @@ import { copyOctets, octetsOf } from '../abi/bytes.js';
 import { DATA_HEADER_SIZE, DEFAULT_MAX_DATAGRAM, MAX_PACKET_SIZE, MIN_MAX_DATAGRAM } from './constants.js';
 import type { Clock } from '../base/clock.js';
 import { writeDataHeader, type DataHeader } from './wire.js';
+
+/** Copies run i, src[runs[3i], + runs[3i + 2]) to dst[runs[3i + 1]..), for i < count, by one call; count, or -1 (AeadBatch.copyRuns). */
+export type CopyRuns = (src: Uint8Array, dst: Uint8Array, runs: Int32Array, count: number) => number;
+
+/** Copies gathered for one packet before they are made (a 64 KiB packet over 1500-octet datagrams is 45-47). */
+const MAX_RUNS = 64;
 
 /** How many datagrams a packet of `length` octets takes. */
 export function segmentCount(length: number, maxDatagram = DEFAULT_MAX_DATAGRAM): number {
@@ -105,11 +115,55 @@ export class Reassembler {
   private readonly pools: Uint8Array[][] = BUFFER_CLASSES.map(() => []);
   /** The backing of the packet accept() completed last, handed back by recycle(). */
   private completed: Uint8Array | undefined;
+  /** The array whose segments are gathered (deferCopies), and the copies gathered: all from it into `runDst`. */
+  private deferSrc: Uint8Array | null = null;
+  private runDst: Uint8Array | null = null;
+  private readonly runs = new Int32Array(3 * MAX_RUNS);
+  private runCount = 0;
 
   constructor(
     private readonly clock: Clock,
     private readonly config: ReassemblyConfig = DEFAULT_REASSEMBLY,
+    private readonly copyRuns?: CopyRuns,
   ) {}
+
+  /**
+   * From now on until deferCopies(null), segments that lie in `source` are copied into their
+   * packet in gathered runs (one copyRuns call per packet); the caller keeps `source` unchanged
+   * until then. null makes the copies still gathered and ends it. Without copyRuns: nothing.
+   */
+  deferCopies(source: Uint8Array | null): void {
+    this.settle();
+    this.deferSrc = this.copyRuns === undefined ? null : source;
+  }
+
+  /** Makes the gathered copies. */
+  private settle(): void {
+    const n = this.runCount;
+    if (n === 0) return;
+    const src = this.deferSrc!;
+    const dst = this.runDst!;
+    this.runCount = 0;
+    this.runDst = null;
+    if (this.copyRuns!(src, dst, this.runs, n) === n) return;
+    // Out of range cannot happen (accept checks every range first); copied one by one all the same.
+    const r = this.runs;
+    for (let i = 0; i < 3 * n; i += 3) copyOctets(src, r[i]!, dst, r[i + 1]!, r[i + 2]!);
+  }
+
+  /** One segment's copy: gathered when it lies in the deferred array, else made now. */
+  private copy(src: Uint8Array, from: number, dst: Uint8Array, to: number, length: number): void {
+    if (src !== this.deferSrc) {
+      copyOctets(src, from, dst, to, length);
+      return;
+    }
+    if (dst !== this.runDst || this.runCount === MAX_RUNS) this.settle();
+    const at = 3 * this.runCount++;
+    this.runs[at] = from;
+    this.runs[at + 1] = to;
+    this.runs[at + 2] = length;
+    this.runDst = dst;
+  }
 
   /** Octets held by incomplete packets. */
   get bytesHeld(): number {
@@ -170,9 +224,10 @@ export class Reassembler {
       this.free(partial);
       return null;
     }
-    copyOctets(payload, from, partial.buf, header.offset, length);
+    this.copy(payload, from, partial.buf, header.offset, length);
     partial.received += length;
     if (partial.received < total) return null;
+    if (this.runDst === partial.buf) this.settle();
     conn.recent[conn.recentNext] = partial.seq;
     conn.recentNext = (conn.recentNext + 1) % RECENT;
     if (conn.recentCount < RECENT) conn.recentCount++;
@@ -250,6 +305,11 @@ export class Reassembler {
   /** Forgets an incomplete packet; its buffer goes back to the pool unless it is being returned. */
   private free(partial: Partial, toPool = true): void {
     if (!this.byAge.delete(partial)) return;
+    // Copies gathered into a packet that is dropped are not made (its buffer may go to another).
+    if (this.runDst === partial.buf) {
+      this.runCount = 0;
+      this.runDst = null;
+    }
     if (toPool) this.pool(partial.backing);
     const conn = this.connections.get(partial.key);
     if (conn !== undefined) {

@@ -25,6 +25,12 @@ export interface OpenQueueHost<E, L> extends AeadSlabHost {
    * during the call only.
    */
   opened(entry: E, link: L, counter: number, buf: Uint8Array, offset: number, length: number, ok: boolean): void;
+  /**
+   * Called with the array the opened frames lie in before they are handed out, and with null
+   * after the last (before the array may change): msnld's reassembler gathers the copies of
+   * segments from it in between (Reassembler.deferCopies).
+   */
+  joining?(source: Uint8Array | null): void;
 }
 
 export class OpenQueue<E, L> extends AeadSlab {
@@ -80,6 +86,7 @@ export class OpenQueue<E, L> extends AeadSlab {
     const { desc, source, entries, links, counters, host } = this;
     host.aead.open(this.keys, source, desc, n);
     this.busy = true;
+    host.joining?.(source);
     try {
       for (let i = 0; i < n; i++) {
         const at = i * AEAD_ITEM;
@@ -92,6 +99,7 @@ export class OpenQueue<E, L> extends AeadSlab {
         host.opened(entry, link, counters[i]!, source, desc[at + Desc.AD_OFFSET]!, SEALED_HEADER_SIZE + sealed, result !== AEAD_FAILED && result === sealed - TAG_SIZE);
       }
     } finally {
+      host.joining?.(null);
       for (let i = 0; i < n; i++) entries[i] = links[i] = undefined;
       this.source = this.slab;
       this.reset();

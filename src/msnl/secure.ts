@@ -55,6 +55,8 @@ export interface SecureHost<L> {
   signal(msg: SignalMessage, link: L): void;
   /** Hands an opened inner frame of `conn` to the endpoint. */
   inner(conn: Connection<L>, buf: Uint8Array, offset: number, length: number, link: L): void;
+  /** The array a burst of opened frames lies in while they are handed to inner(), then null (OpenQueueHost.joining). */
+  readonly joinSegments?: (source: Uint8Array | null) => void;
   authFailed(address: number, reason: AuthFailure, link: L): void;
 }
 
@@ -101,6 +103,7 @@ export class SecureLayer<L> {
     this.openQueue = schedule === undefined ? null : new OpenQueue<SessionEntry<L>, L>({
       aead: host.aead ?? nodeCryptoAead,
       opened: (entry, link, counter, buf, offset, length, ok) => this.opened(entry, link, counter, buf, offset, length, ok),
+      ...(host.joinSegments === undefined ? {} : { joining: host.joinSegments }),
       schedule,
     });
   }

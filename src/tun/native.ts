@@ -81,6 +81,8 @@ export interface NativeTun {
   aeadOpen(keys: Uint8Array, buf: Uint8Array, desc: Uint32Array, count: number, evp?: boolean): number;
   /** One packet cut into sealed segments (aead-segments.cc; AeadBatch.sealSegments in src/crypto/aead.ts). */
   aeadSealSegments?(key: Uint8Array, heads: Uint8Array, src: Uint8Array, srcOffset: number, length: number, chunk: number, counter: number, out: Uint8Array, at: number): number;
+  /** Copies run i, src[runs[3i], + runs[3i + 2]) to dst[runs[3i + 1]..), for i < count (copy-runs.cc): count, or -1 (nothing copied) when a run is out of range. */
+  copyRuns?(src: Uint8Array, dst: Uint8Array, runs: Int32Array, count: number): number;
   /** 'openssl-primitives' (ChaCha20_ctr32 and Poly1305 called directly) or 'evp'. */
   aeadImplementation(): string;
   /** Non-blocking rtnetlink socket subscribed to RTMGRP_IPV4_IFADDR. */

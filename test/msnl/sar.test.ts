@@ -199,3 +199,118 @@ test('in order, out of order, duplicated and overlapping segments: the same verd
   }
   assert.ok(completed > 1_000 && dropped > 50, `both outcomes exercised: ${completed} completed, ${dropped} dropped`);
 });
+
+test('deferred copies (deferCopies, as over msnld\'s held receive slab): the same packets as copying each segment, with bursts that split packets, two connections interleaved, duplicates, overlaps and a slab overwritten after every burst (seeded random)', () => {
+  let seed = 0x1234567;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return seed % n;
+  };
+  let calls = 0, copies = 0;
+  const copyRuns = (src: Uint8Array, dst: Uint8Array, runs: Int32Array, count: number): number => {
+    calls++;
+    for (let i = 0; i < count; i++) {
+      dst.set(src.subarray(runs[3 * i]!, runs[3 * i]! + runs[3 * i + 2]!), runs[3 * i + 1]!);
+      copies++;
+    }
+    return count;
+  };
+  const clock = new FakeClock();
+  const r = new Reassembler(clock, undefined, copyRuns);
+  const slab = new Uint8Array(256 * 1024);
+  const elsewhere = new Uint8Array(2048);
+  const header = newDataHeader();
+  type Piece = { key: number; seq: number; packet: Uint8Array; s: number; e: number };
+  const queue: Piece[] = [];
+  const packets = new Map<string, Uint8Array>();
+  let completed = 0, overlaps = 0, nextSeq = 1;
+  for (let round = 0; round < 600; round++) {
+    // Keep a few packets of connections 1 and 2 in flight, their segments interleaved.
+    while (queue.length < 120) {
+      const key = 1 + rand(2);
+      const total = 2000 + rand(63_536);
+      const chunk = 1000 + rand(1400);
+      const seq = nextSeq++;
+      const packet = packetOf(total, seq);
+      packets.set(`${key}/${seq}`, packet);
+      const at = rand(queue.length + 1);
+      const pieces: Piece[] = [];
+      for (let s = 0; s < total; s += chunk) pieces.push({ key, seq, packet, s, e: Math.min(total, s + chunk) });
+      if (rand(5) === 0 && pieces.length > 1) pieces.splice(rand(pieces.length), 0, { ...pieces[rand(pieces.length)]! });
+      if (rand(12) === 0) {
+        const s = rand(total - 10);
+        pieces.splice(rand(pieces.length), 0, { key, seq, packet, s, e: s + 1 + rand(9) });
+      }
+      queue.splice(at, 0, ...pieces);
+    }
+    const burst = queue.splice(0, 1 + rand(80));
+    // The burst's segments laid out in the slab where they arrived, then accepted from there.
+    r.deferCopies(slab);
+    let used = 0;
+    for (const p of burst) {
+      const n = p.e - p.s;
+      const inSlab = rand(10) !== 0;
+      const src = inSlab ? slab : elsewhere;
+      const from = inSlab ? used : 0;
+      if (!inSlab && n > elsewhere.length) continue;
+      src.set(p.packet.subarray(p.s, p.e), from);
+      used += inSlab ? n : 0;
+      header.packetSeq = p.seq;
+      header.totalLength = p.packet.length;
+      header.offset = p.s;
+      header.length = n;
+      const before = r.counters.overlaps;
+      const got = r.accept(p.key, header, src, from, n);
+      // What lies elsewhere is the caller's only during accept().
+      if (!inSlab) elsewhere.fill(0xee);
+      if (r.counters.overlaps > before) overlaps++;
+      if (got !== null) {
+        assert.deepEqual(got, packets.get(`${p.key}/${p.seq}`), `packet ${p.key}/${p.seq} reassembled in round ${round}`);
+        r.recycle();
+        completed++;
+      }
+    }
+    r.deferCopies(null);
+    // The next burst overwrites the slab: a copy still gathered now would take these octets.
+    slab.fill(0xa5, 0, used);
+  }
+  assert.ok(completed > 300 && overlaps > 5, `completed ${completed}, overlaps ${overlaps}`);
+  assert.ok(copies > 5 * calls, `copies gathered: ${copies} copies in ${calls} calls`);
+});
+
+test('deferCopies without copyRuns, and segments from another array while deferring, are copied at once', () => {
+  const clock = new FakeClock();
+  const plain = new Reassembler(clock);
+  const packet = packetOf(3000, 7);
+  const slab = new Uint8Array(4000);
+  const header = newDataHeader();
+  header.packetSeq = 1;
+  header.totalLength = 3000;
+  plain.deferCopies(slab);
+  slab.set(packet.subarray(0, 1500), 0);
+  header.offset = 0;
+  header.length = 1500;
+  assert.equal(plain.accept(1, header, slab, 0, 1500), null);
+  slab.fill(0);
+  slab.set(packet.subarray(1500), 100);
+  header.offset = 1500;
+  assert.deepEqual(plain.accept(1, header, slab, 100, 1500), packet);
+  plain.deferCopies(null);
+  let calls = 0;
+  const gathering = new Reassembler(clock, undefined, () => {
+    calls++;
+    return -1;
+  });
+  gathering.deferCopies(slab);
+  const other = packet.slice(0, 1500);
+  header.packetSeq = 2;
+  header.offset = 0;
+  assert.equal(gathering.accept(1, header, other, 0, 1500), null);
+  other.fill(0);
+  slab.fill(0);
+  slab.set(packet.subarray(1500), 0);
+  header.offset = 1500;
+  // copyRuns refusing (-1) falls back to copying the gathered runs one by one.
+  assert.deepEqual(gathering.accept(1, header, slab, 0, 1500), packet);
+  assert.equal(calls, 1);
+});

@@ -92,6 +92,8 @@ Napi::Value AeadOpen(const Napi::CallbackInfo& info);
 // aead-segments.cc: one large packet cut into sealed segments by one call.
 Napi::Value AeadSealSegments(const Napi::CallbackInfo& info);
 Napi::Value AeadImplementation(const Napi::CallbackInfo& info);
+// copy-runs.cc: many ranges of one array copied into another by one call.
+Napi::Value CopyRuns(const Napi::CallbackInfo& info);
 
 // udp.cc: the UdpSocket class (batched IPv4 UDP for the underlay).
 Napi::Function DefineUdpSocket(Napi::Env env);

@@ -357,6 +357,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("aeadOpen", Napi::Function::New(env, AeadOpen));
   exports.Set("aeadSealSegments", Napi::Function::New(env, AeadSealSegments));
   exports.Set("aeadImplementation", Napi::Function::New(env, AeadImplementation));
+  exports.Set("copyRuns", Napi::Function::New(env, CopyRuns));
   exports.Set("routeMtu", Napi::Function::New(env, RouteMtuOf));
   return exports;
 }
