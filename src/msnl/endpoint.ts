@@ -267,9 +267,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   /**
    * receiveFrame for a datagram whose buffer stays as it is until receivedBurst(): a sealed frame
-   * is then opened where it lies, in that buffer, instead of in a copy (msnld's UDP receive slab).
+   * is then opened where it lies, in that buffer, instead of in a copy (msnld's UDP receive slab),
+   * and segments are joined into their packet by one copy per packet (Reassembler.deferCopies).
    */
   receiveHeld(buf: Uint8Array, offset: number, length: number, link: L): void {
+    this.reassembler.deferCopies(buf);
     this.secure.held = buf;
     try {
       this.receivePath.frame(buf, offset, length, link);
@@ -281,6 +283,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   /** The buffers receiveHeld was given are about to change: sealed frames still queued in them are opened now. */
   receivedBurst(): void {
     this.secure.openQueued();
+    this.reassembler.deferCopies(null);
   }
 
   /** Runs every timer that is due: only the connections whose deadline has come are visited. */

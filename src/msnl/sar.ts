@@ -130,9 +130,11 @@ export class Reassembler {
   /**
    * From now on until deferCopies(null), segments that lie in `source` are copied into their
    * packet in gathered runs (one copyRuns call per packet); the caller keeps `source` unchanged
-   * until then. null makes the copies still gathered and ends it. Without copyRuns: nothing.
+   * until then. null makes the copies still gathered and ends it; the same array again changes
+   * nothing. Without copyRuns: nothing.
    */
   deferCopies(source: Uint8Array | null): void {
+    if (source === this.deferSrc) return;
     this.settle();
     this.deferSrc = this.copyRuns === undefined ? null : source;
   }
