@@ -40,6 +40,17 @@ function ticks(pids: readonly number[]): number {
   return total;
 }
 
+/** Voluntary and involuntary context switches of `pids`, summed. */
+function switches(pids: readonly number[]): [number, number] {
+  const sum: [number, number] = [0, 0];
+  for (const pid of pids) {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    sum[0] += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    sum[1] += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  }
+  return sum;
+}
+
 /** Starts `perf record -g` of `pids` for `seconds` into DIR/LABEL-N.data; resolves when it ends. */
 function perfRecord(dir: string, label: string, pids: readonly number[], seconds: number): Promise<void> {
   const out = path.join(dir, `${label}-${Date.now()}.data`);
@@ -61,6 +72,7 @@ async function round(topology: Topology, auth: boolean, seconds: number, into: S
     if (process.argv.includes('--first-only')) return;
     const pids = peer.pids();
     const t0 = ticks(pids);
+    const cs0 = switches(pids);
     const started = process.hrtime.bigint();
     const recorded = perfDir === undefined ? Promise.resolve() : perfRecord(perfDir, auth ? 'keyed' : 'plain', pids, Math.max(1, seconds - 1));
     const udp = process.argv.includes('--udp64') ? ['-u', '-l', '64', '-b', '0'] : [];
@@ -82,7 +94,9 @@ async function round(topology: Topology, auth: boolean, seconds: number, into: S
     if (tcp instanceof Error) console.log(`${auth ? 'keyed' : 'plain'}: iperf3: ${tcp.message}`);
     else {
       const sent = (JSON.parse(out.stdout) as { end?: { sum_sent?: { retransmits?: number } } }).end?.sum_sent?.retransmits;
-      console.log(`${auth ? 'keyed' : 'plain'}: ${(tcp.bitsPerSecond / 1e9).toFixed(2)} Gbit/s, ${sent} retransmits`);
+      const cs = switches(pids).map((n, i) => n - cs0[i]!);
+      const packets = (tcp.bitsPerSecond * seconds) / 8 / (iface === 3 ? 65483 : 1448);
+      console.log(`${auth ? 'keyed' : 'plain'}: ${(tcp.bitsPerSecond / 1e9).toFixed(2)} Gbit/s, ${sent} retransmits, msnld context switches per packet (voluntary, involuntary): ${cs.map((n) => (n / packets).toFixed(2)).join(', ')}`);
       into.tcpGbps.push(tcp.bitsPerSecond / 1e9);
       into.cpu.push(cpuPercent(ticks(pids) - t0, elapsed));
     }
