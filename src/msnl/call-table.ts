@@ -73,6 +73,7 @@ export class CallTable<V> {
    * can outlive its time until that place comes up: never shorter, as long as the newest.
    */
   expireHead(expired: (value: V) => boolean): void {
+    if (this.count === 0) return; // no iterator made for an empty table (every endpoint tick asks)
     for (const [k0, found] of this.byFirst) {
       if (!Array.isArray(found)) {
         if (!expired(found.value)) return;

@@ -75,8 +75,10 @@ export class Connection<L> {
   /** The interval our last probe was sent with (it stretches with many connections). */
   private probeIntervalMs = 0;
   private readonly probeStates = new Uint8Array(PROBE_WINDOW);
-  /** When each probe in the window was sent, on the injected clock (sub-millisecond if it is). */
-  private readonly probeSentAt = new Float64Array(PROBE_WINDOW);
+  /** When each probe in the window was sent, on the injected clock (sub-millisecond if it is);
+   *  made at the first probe: 256 octets off the heap (an ArrayBuffer each, several microseconds
+   *  to make and to sweep) that a call storm's thousands of new connections need seconds later. */
+  private probeSentAt: Float64Array | null = null;
 
   constructor(
     readonly connId: number,
@@ -141,7 +143,7 @@ export class Connection<L> {
     const seq = this.probeSeq;
     this.probeSeq = (this.probeSeq + 1) >>> 0;
     this.probeStates[seq % PROBE_WINDOW] = PROBE_SENT;
-    this.probeSentAt[seq % PROBE_WINDOW] = now;
+    (this.probeSentAt ??= new Float64Array(PROBE_WINDOW))[seq % PROBE_WINDOW] = now;
     this.nextProbeAt = now + intervalMs;
     this.probeIntervalMs = intervalMs;
     return seq;
@@ -154,7 +156,7 @@ export class Connection<L> {
     this.probeStates[seq % PROBE_WINDOW] = PROBE_ANSWERED;
     // Measured from the local send time of that sequence number (finer than the echoed 32-bit
     // millisecond stamp, which stays on the wire for peers and captures).
-    this.rttMs = Math.max(0, now - this.probeSentAt[seq % PROBE_WINDOW]!);
+    this.rttMs = Math.max(0, now - (this.probeSentAt?.[seq % PROBE_WINDOW] ?? now));
     // A reply proves both directions: it answers our probe and it came from the peer.
     this.txProvenAt = now;
     this.rxProvenAt = now;

@@ -207,7 +207,10 @@ export class Signalling<L> {
   /** Retransmits, times calls out, forgets undecided incoming calls. */
   tick(now: number): void {
     const { config } = this.host;
-    for (const call of [...this.outByHandle.values()]) {
+    // No copy of the maps: a Map iterates safely while its entries are deleted (finishOut,
+    // takeIncoming) or added (a redial from callFailed: due later, so skipped), and every
+    // endpoint ticks here, most with no call at all (a storm's callers, msnld between calls).
+    for (const call of this.outByHandle.values()) {
       if (now >= call.deadline) {
         this.finishOut(call, true);
         // Tell the responder we gave up, so a half-made call does not linger there (a keyed call
@@ -226,7 +229,7 @@ export class Signalling<L> {
         this.sendRequest(call);
       }
     }
-    for (const call of [...this.inById.values()]) {
+    for (const call of this.inById.values()) {
       if (now < call.expiresAt) continue;
       this.takeIncoming(call.callId);
       this.host.events.callCancelled?.(call.callId);
