@@ -1,7 +1,7 @@
 // The second part of msnld's warm-up (the first is warmup.ts): two whole, throwaway Daemons, each
-// with an in-memory database, msnld's own TUN device class and UDP underlay over in-process
-// stand-ins for the addon (src/tun/tun-loop.ts, src/msdl/udp-loop.ts), make a call on each of
-// ms0..ms3 with a ping each way, then stop. warmup.ts runs the endpoint, manager and tunnel code
+// with an in-memory database, fake TUN devices and msnld's own UDP underlay over an in-process
+// stand-in for the addon's socket (src/msdl/udp-loop.ts), make a call on each of ms0..ms3 with a
+// ping each way, then stop. warmup.ts runs the endpoint, manager and tunnel code
 // many times over its own wiring; what it cannot reach is the Daemon's own code on a call (its
 // callbacks between the parts, the connection -> tunnel map, the events, the health watch, the
 // wake timer, the log lines), and V8 keeps that code cold per function literal: in fresh
@@ -12,14 +12,13 @@
 import { setImmediate as turn } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { TUNNEL_INTERFACES } from '../abi/interfaces.js';
-import { MAX_PACKET_SIZE } from '../msnl/constants.js';
 import { causeOf, createLogger, type Logger } from '../base/logger.js';
 import { generateKeyPair, type KeyPair } from '../crypto/primitives.js';
 import { routeMtu } from '../msdl/udp-addon.js';
 import { UdpLoop } from '../msdl/udp-loop.js';
 import { UdpUnderlay } from '../msdl/udp.js';
 import { openStore, type Store } from '../store/store.js';
-import { TunLoop, type TunLoopPeer } from '../tun/tun-loop.js';
+import { createFakeTun, type FakeTunPeer } from '../tun/fake.js';
 import { Daemon } from './daemon.js';
 import { echoReply, echoRequest, WARM_UP_LIMITS, warmUpInTurns } from './warmup.js';
 import { ipOf } from './warm-host.js';
@@ -59,10 +58,7 @@ export async function warmDaemons(keyed: boolean, budgetMs = WHOLE_DAEMONS_BUDGE
   const keys: KeyPair[] | null = keyed ? [generateKeyPair(), generateKeyPair()] : null;
   const stores: Store[] = [];
   const daemons: Daemon<unknown>[] = [];
-  const peers: TunLoopPeer[][] = [[], []];
-  // msnld's own device class (KernelTun) over an in-process stand-in for the addon's TUN half, so a
-  // first call finds its reads, writes and readiness callback warm too (as `loop` does for the socket).
-  const tuns = new TunLoop();
+  const peers: FakeTunPeer[][] = [[], []];
   let replies = 0;
   const connections = new Set<number>();
   try {
@@ -81,8 +77,7 @@ export async function warmDaemons(keyed: boolean, budgetMs = WHOLE_DAEMONS_BUDGE
         store,
         underlay,
         openTun: (spec) => {
-          // Offloading as msnld opens them: every interface below the largest MTU (ms0..ms2).
-          const { device, peer } = tuns.open(`${spec.name}.${i}`, { mtu: spec.mtu, offload: spec.mtu < MAX_PACKET_SIZE });
+          const { device, peer } = createFakeTun(spec.name, { mtu: spec.mtu, offload: spec.index === 0 });
           peers[i]!.push(peer);
           return device;
         },

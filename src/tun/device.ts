@@ -188,14 +188,6 @@ export class KernelTun implements TunDevice {
     return dev;
   }
 
-  /**
-   * A device over a stand-in for the addon (tun-loop.ts, the warm-up's): `fd` is whatever the
-   * stand-in answers to, nothing is opened or configured here.
-   */
-  static overNative(native: NativeTun, name: string, fd: number, vnetHeader: boolean, udpSegmentation: boolean, readRing: boolean): KernelTun {
-    return new KernelTun(native, name, fd, vnetHeader, udpSegmentation, readRing);
-  }
-
   get closed(): boolean {
     return this.fd < 0;
   }
