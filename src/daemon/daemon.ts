@@ -125,7 +125,12 @@ export class Daemon<L> {
       config: options.endpointConfig,
       events: {
         incomingCall: (call) => this.manager.onIncomingCall(call),
-        connected: (handle, info) => this.manager.onConnected(handle, info),
+        connected: (handle, info) => {
+          // An accepted call: its confirm is queued, and the caller waits for it while the manager
+          // writes its line and tells the tunnel (bench/README.md "First reply, issue 20").
+          if (handle === undefined) this.socket?.sendSoon?.();
+          this.manager.onConnected(handle, info);
+        },
         callFailed: (handle, reason, code) => this.manager.onCallFailed(handle, reason, code),
         data: (connId, buf, offset, length, authenticated) => this.deliver(connId, buf, offset, length, authenticated),
         disconnected: (connId, reason, byPeer) => this.manager.onDisconnected(connId, reason, byPeer),

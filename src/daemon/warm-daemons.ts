@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { TUNNEL_INTERFACES } from '../abi/interfaces.js';
 import { causeOf, createLogger, type Logger } from '../base/logger.js';
 import { generateKeyPair, type KeyPair } from '../crypto/primitives.js';
+import { routeMtu } from '../msdl/udp-addon.js';
 import { UdpLoop } from '../msdl/udp-loop.js';
 import { UdpUnderlay } from '../msdl/udp.js';
 import { openStore, type Store } from '../store/store.js';
@@ -121,6 +122,19 @@ async function setKeyed(stores: Store[], daemons: Daemon<unknown>[], keys: KeyPa
   }
 }
 
+/**
+ * One route-MTU look-up (udp-native.ts pathLimit: a connected throwaway socket's IP_MTU), to
+ * 127.0.0.1, nothing sent: the stand-in socket skips it, and a first call made the process's first
+ * one on each side (about 100 us, where a later one takes 20-30). No addon: nothing to warm.
+ */
+function warmRouteMtu(): void {
+  try {
+    routeMtu(0x7f000001);
+  } catch {
+    // The addon did not load (msnld would not run either): nothing to warm.
+  }
+}
+
 /** A warm-up running. */
 export interface RunningWarmUp {
   /** Resolves when it has finished (and logged its line). */
@@ -147,6 +161,7 @@ export function startWarmUp(keyed: boolean, log: Logger, rounds = WHOLE_DAEMONS_
     } catch (error) {
       whole = `failed: ${causeOf(error)}`;
     }
+    warmRouteMtu();
     log.verbose(`warm-up: ${calls.calls} calls${keyed ? ' (keyed and plain)' : ''} ${calls.ok ? 'done' : 'did not all complete'} in ${calls.ms.toFixed(1)} ms; whole daemons: ${whole}`);
   })();
   return {

@@ -4,7 +4,7 @@
 // PIDs it started), namespaces (their veth ends go with them) and the temporary directory.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { probeSocket } from '../control/socket-file.js';
@@ -97,10 +97,14 @@ export class Topology {
         listen: v6 ? `[${underlay}]:${UNDERLAY_PORT}` : `${underlay}:${UNDERLAY_PORT}`,
         underlay6: options.underlayFamily === undefined || options.underlayFamily === 4 ? undefined : `2001:db8::${i}`,
         msnlAddress: `128.232.0.${i}`,
-        db: path.join(this.dir, `h${i}.db`),
-        socket: path.join(this.dir, `h${i}.sock`),
+        // Each host's database and socket in a folder of its own, the logs beside them, as on a real
+        // host (/var/lib/msnl, /var/log): msnld watches its database's folder, and a log line of
+        // either host in that folder woke both daemons on every call (bench/README.md, issue 20).
+        db: path.join(this.dir, `h${i}`, `h${i}.db`),
+        socket: path.join(this.dir, `h${i}`, `h${i}.sock`),
         log: path.join(this.dir, `h${i}.log`),
       });
+      mkdirSync(path.join(this.dir, `h${i}`));
     }
   }
 

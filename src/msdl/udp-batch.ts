@@ -102,6 +102,8 @@ export class BatchUdpSocket {
   private used = 0;
   private scheduled = false;
   private blocked = false;
+  /** Datagrams the recvmmsg round being handed out holds (0 outside one). */
+  private roundSize = 0;
   private readonly flushTask = (): void => {
     this.scheduled = false;
     if (!this.blocked && !this.closed) this.flush();
@@ -296,6 +298,15 @@ export class BatchUdpSocket {
     }
   }
 
+  /**
+   * Hands a lone queued datagram to the kernel now, rather than after the current burst, when the
+   * burst is a lone datagram too (the recvmmsg round being handed out held one, or none is): an
+   * answer that must not wait for the rest of its turn. A round of many keeps its one flush.
+   */
+  flushLone(): void {
+    if (this.roundSize <= 1 && this.tail - this.head === 1 && !this.blocked && !this.closed) this.flush();
+  }
+
   /** Hands the queue to the kernel now (normally a microtask does it after the current burst). */
   flush(): void {
     if (this.closed) return;
@@ -403,6 +414,7 @@ export class BatchUdpSocket {
       }
       if (n === 0) return;
       counters.receiveBatches++;
+      this.roundSize = n;
       for (let i = 0; i < n && !this.closed; i++) {
         const size = rxSizes[i] as number;
         if (size < 0) {
@@ -418,8 +430,10 @@ export class BatchUdpSocket {
         }
         // A coalesced run (UDP GRO): datagrams of `seg` octets, the last one possibly shorter.
         counters.coalescedRuns++;
+        if (size > seg) this.roundSize = n + 1; // more than one datagram in this slot
         for (let off = 0; off < size && !this.closed; off += seg) this.deliver(base + off, Math.min(seg, size - off), from, rxPorts[i] as number, i * 16);
       }
+      this.roundSize = 0;
       if (this.options.onRoundEnd !== undefined) this.roundEnd(this.options.onRoundEnd);
       if (n < batch) return;
     }

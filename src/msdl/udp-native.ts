@@ -160,6 +160,7 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
         if (ipv4 < 0) return null;
         return socket.sendRun(ipv4, link.port, count, stride, last, fill);
       },
+      sendSoon: () => socket.flushLone(),
       close: async () => socket.close(),
       describe: () => described,
     };

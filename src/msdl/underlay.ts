@@ -34,6 +34,12 @@ export interface UnderlaySocket<L> {
    * take the run (the caller sends them one by one). Optional.
    */
   sendRun?(link: L, count: number, stride: number, last: number, fill: (buf: Uint8Array, at: number) => boolean): boolean | null;
+  /**
+   * The datagram just sent is an answer someone waits for (a call's confirm): when it is the only
+   * one queued in a burst of one, it goes out now instead of after the rest of the turn. Optional
+   * (a socket that sends at once has nothing to do).
+   */
+  sendSoon?(): void;
   /** Stops receiving and releases the socket. Idempotent. */
   close(): Promise<void>;
   /** `HOST:PORT` actually bound. */
