@@ -35,10 +35,6 @@ bool BytesOf(Napi::Env env, napi_value v, uint8_t** data, size_t* length) {
   return true;
 }
 
-inline bool Inside(uint64_t offset, uint64_t length, size_t size) {
-  return offset <= size && length <= size - offset;
-}
-
 inline void PutBe32(uint8_t* p, uint32_t v) {
   p[0] = static_cast<uint8_t>(v >> 24);
   p[1] = static_cast<uint8_t>(v >> 16);

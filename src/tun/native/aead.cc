@@ -40,11 +40,6 @@ constexpr uint32_t kKeySize = 32;
 constexpr uint32_t kTagSize = 16;
 constexpr uint32_t kFailed = 0xFFFFFFFFu;
 
-// True when [offset, offset + length) lies inside an array of `size` octets.
-inline bool Inside(uint64_t offset, uint64_t length, size_t size) {
-  return offset <= size && length <= size - offset;
-}
-
 // One context per direction per thread, made once: re-keying a context is cheap, making one is not.
 EVP_CIPHER_CTX* Context(bool encrypt) {
   static thread_local EVP_CIPHER_CTX* contexts[2] = {nullptr, nullptr};

@@ -6,6 +6,11 @@
 
 namespace msnl {
 
+// True when [offset, offset + length) lies inside an array of `size` octets.
+inline bool Inside(uint64_t offset, uint64_t length, size_t size) {
+  return offset <= size && length <= size - offset;
+}
+
 // Seals data[0, length) in place under key (32 octets) and the 12-octet nonce, AD ad[0, adLength),
 // and writes the 16-octet tag after it: length + 16, or 0 on failure. `frontRoom`: the 64 octets
 // before data lie inside the caller's buffer (borrowed and put back as they were: one cipher call
