@@ -1,9 +1,10 @@
 // The cryptographic primitives of secure MSNL, all from node:crypto (the OpenSSL that Node.js
 // links), none written here: X25519, ChaCha20-Poly1305 (RFC 8439), BLAKE2s-256, HMAC over it and
-// the Noise HKDF built from that HMAC. Functions return null on failure instead of throwing, so
+// the Noise HKDF built from that HMAC. X25519 may instead come from the addon (useX25519: the same
+// OpenSSL, on raw keys, without node:crypto's key objects). Functions return null on failure instead of throwing, so
 // callers on the receive path only count drops. See man/msnl.7 SECURE MSNL.
 
-import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomFillSync, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export const KEY_SIZE = 32;
 export const HASH_SIZE = 32;
@@ -17,6 +18,30 @@ const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 export interface KeyPair {
   readonly privateKey: Uint8Array;
   readonly publicKey: Uint8Array;
+}
+
+/**
+ * X25519 on raw 32-octet keys: writes X25519(privateKey, publicKey) into out[0, 32), or with
+ * publicKey null the public key of privateKey; false (out zeroed) when an argument is not 32
+ * octets or the result is all zero. The addon's (src/tun/native/x25519.cc) has this shape.
+ */
+export type RawX25519 = (out: Uint8Array, privateKey: Uint8Array, publicKey: Uint8Array | null) => boolean;
+
+let rawX25519: RawX25519 | null = null;
+
+/**
+ * Every X25519 from now on through `impl` (msnld: the addon's, src/daemon/aead.ts), or with null
+ * through node:crypto's key objects. A key object costs 35 us (a public key from JWK) to 1 ms (a
+ * private key from DER) to make, and each new ephemeral and each new peer needs one; raw keys
+ * need none.
+ */
+export function useX25519(impl: RawX25519 | null): void {
+  rawX25519 = impl;
+}
+
+/** Which X25519 is in use: 'raw' (useX25519's) or 'node:crypto'. */
+export function x25519Name(): string {
+  return rawX25519 === null ? 'node:crypto' : 'raw';
 }
 
 // Importing a raw key into OpenSSL costs far more than the X25519 itself (about 1 ms for a private
@@ -62,6 +87,11 @@ function publicOf(privateKey: KeyObject): Uint8Array {
 
 /** A fresh X25519 key pair from the operating system's random source. */
 export function generateKeyPair(): KeyPair {
+  if (rawX25519 !== null) {
+    const privateKey = randomFillSync(new Uint8Array(KEY_SIZE));
+    const publicKey = new Uint8Array(KEY_SIZE);
+    if (rawX25519(publicKey, privateKey, null)) return { privateKey, publicKey };
+  }
   const { privateKey } = generateKeyPairSync('x25519');
   // As DER, never as JWK: on Node.js 20 a JWK export of a freshly generated key can deadlock the
   // process (ExportJWK holds the key's mutex while it allocates a string; a garbage collection
@@ -75,6 +105,10 @@ export function generateKeyPair(): KeyPair {
 
 /** The public key of a raw 32-octet X25519 private key (RFC 7748 clamping is OpenSSL's). */
 export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
+  if (rawX25519 !== null && privateKey.length === KEY_SIZE) {
+    const publicKey = new Uint8Array(KEY_SIZE);
+    if (rawX25519(publicKey, privateKey, null)) return publicKey;
+  }
   return publicOf(privateKeyObject(privateKey));
 }
 
@@ -85,14 +119,22 @@ export function keyPairOf(privateKey: Uint8Array): KeyPair {
 /** X25519(private, public); null when the peer's point is invalid or of low order (all-zero result). */
 export function dh(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | null {
   if (privateKey.length !== KEY_SIZE || publicKey.length !== KEY_SIZE) return null;
+  if (rawX25519 !== null) {
+    const shared = new Uint8Array(KEY_SIZE);
+    return rawX25519(shared, privateKey, publicKey) && !allZero(shared) ? shared : null;
+  }
   try {
     const shared = diffieHellman({ privateKey: privateKeyObject(privateKey), publicKey: publicKeyObject(publicKey) });
-    let any = 0;
-    for (let i = 0; i < shared.length; i++) any |= shared[i]!;
-    return any === 0 ? null : new Uint8Array(shared);
+    return allZero(shared) ? null : new Uint8Array(shared);
   } catch {
     return null;
   }
+}
+
+function allZero(b: Uint8Array): boolean {
+  let any = 0;
+  for (let i = 0; i < b.length; i++) any |= b[i]!;
+  return any === 0;
 }
 
 /** BLAKE2s-256 of the concatenation of `parts`. */

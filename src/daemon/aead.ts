@@ -1,8 +1,28 @@
 // The AEAD the daemon's endpoint seals and opens sealed frames with: the addon's batched
 // ChaCha20-Poly1305 (src/tun/native/aead.cc, OpenSSL EVP) when the addon loads, node:crypto
-// otherwise (the reference implementation, about 7x slower per datagram).
+// otherwise (the reference implementation, about 7x slower per datagram). And the X25519 its
+// handshakes use: the addon's on raw keys (x25519.cc) when it loads, node:crypto's otherwise.
 import { nodeCryptoAead, type AeadBatch } from '../crypto/aead.js';
+import { useX25519 } from '../crypto/primitives.js';
 import { loadNative } from '../tun/native.js';
+
+/**
+ * Has every X25519 of this process (crypto/primitives.ts) run in the addon on raw keys: no
+ * node:crypto key object to make for each new ephemeral or peer key, which a first handshake paid
+ * cold (150 us a DH against 46 us warm). Returns the implementation's name ('openssl-primitives',
+ * 'evp'), or 'node:crypto' when the addon does not load or predates x25519.cc.
+ */
+export function useNativeX25519(): string {
+  try {
+    const native = loadNative();
+    if (typeof native.x25519 !== 'function') throw new Error('an addon built before x25519.cc');
+    useX25519(native.x25519);
+    return native.x25519Implementation?.() ?? 'native';
+  } catch {
+    useX25519(null);
+    return 'node:crypto';
+  }
+}
 
 let chosen: AeadBatch | undefined;
 

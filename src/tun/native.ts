@@ -83,6 +83,14 @@ export interface NativeTun {
   aeadSealSegments?(key: Uint8Array, heads: Uint8Array, src: Uint8Array, srcOffset: number, length: number, chunk: number, counter: number, out: Uint8Array, at: number): number;
   /** 'openssl-primitives' (ChaCha20_ctr32 and Poly1305 called directly) or 'evp'. */
   aeadImplementation(): string;
+  /**
+   * X25519 on raw 32-octet keys (x25519.cc): X25519(privateKey, publicKey) into out[0, 32), or with
+   * publicKey null the public key; false, out zeroed, on a wrong length or an all-zero result.
+   * `evp` true: through EVP even where ossl_x25519 is exported (tests).
+   */
+  x25519?(out: Uint8Array, privateKey: Uint8Array, publicKey: Uint8Array | null, evp?: boolean): boolean;
+  /** 'openssl-primitives' (ossl_x25519 called directly) or 'evp'. */
+  x25519Implementation?(): string;
   /** Non-blocking rtnetlink socket subscribed to RTMGRP_IPV4_IFADDR. */
   addrMonitorOpen(): number;
   addrMonitorRead(fd: number): NativeAddrEvent[];

@@ -92,6 +92,9 @@ Napi::Value AeadOpen(const Napi::CallbackInfo& info);
 // aead-segments.cc: one large packet cut into sealed segments by one call.
 Napi::Value AeadSealSegments(const Napi::CallbackInfo& info);
 Napi::Value AeadImplementation(const Napi::CallbackInfo& info);
+// x25519.cc: X25519 on raw 32-octet keys (one shared secret or one public key a call).
+Napi::Value X25519(const Napi::CallbackInfo& info);
+Napi::Value X25519Implementation(const Napi::CallbackInfo& info);
 
 // udp.cc: the UdpSocket class (batched IPv4 UDP for the underlay).
 Napi::Function DefineUdpSocket(Napi::Env env);

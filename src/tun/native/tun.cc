@@ -357,6 +357,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("aeadOpen", Napi::Function::New(env, AeadOpen));
   exports.Set("aeadSealSegments", Napi::Function::New(env, AeadSealSegments));
   exports.Set("aeadImplementation", Napi::Function::New(env, AeadImplementation));
+  exports.Set("x25519", Napi::Function::New(env, X25519));
+  exports.Set("x25519Implementation", Napi::Function::New(env, X25519Implementation));
   exports.Set("routeMtu", Napi::Function::New(env, RouteMtuOf));
   return exports;
 }
