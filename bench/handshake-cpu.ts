@@ -65,6 +65,12 @@ function pair(keyed: boolean): Pair {
     events: events(quiet, (callId) => b!.accept(callId, 0x0a000002)),
   });
   b.listen(PORT);
+  if (keyed) {
+    // As msnld does for its routes' keys: each side's peer is configured, so made ready after the turn.
+    p.a.preparePeers([keys.b.publicKey]);
+    b.preparePeers([keys.a.publicKey]);
+    for (const work of idle.splice(0)) work();
+  }
   return p;
 }
 

@@ -6,7 +6,7 @@
 
 import { readU32 } from '../abi/bytes.js';
 import { CookieGenerator } from '../crypto/cookie.js';
-import { initialState, readMessage1, readMessage2, writeMessage1, writeMessage2, type InitiatorState, type ResponderState } from '../crypto/noise.js';
+import { finishMessage1, initialState, readMessage1, readMessage2, writeMessage1, writeMessage2, type InitiatorState, type ResponderState } from '../crypto/noise.js';
 import { equal, generateKeyPair, TAG_SIZE, type KeyPair } from '../crypto/primitives.js';
 import type { Connection } from './connection.js';
 import { MsgType, SIGNAL_SIZE } from './constants.js';
@@ -99,11 +99,12 @@ export class Handshakes<L> {
     const payload = new Uint8Array(SIGNAL_SIZE + TIMESTAMP_SIZE);
     payload.set(signal.subarray(0, SIGNAL_SIZE));
     payload.set(this.keys.timestamp(), SIGNAL_SIZE);
-    const written = writeMessage1(peer.start, this.keys.identity, peerKey, this.keys.ephemeral(), payload, this.keys.sharedWith(peer));
-    if (written === null) {
+    const begun = this.keys.message1Start(peer);
+    if (begun === null) {
       host.counters.dropAuth++;
       return false;
     }
+    const written = finishMessage1(begun, payload);
     const msg = encodeInit(index, written.message);
     peer.cookies.addMacs(msg);
     this.boundTable(this.attempts);

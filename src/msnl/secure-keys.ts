@@ -1,12 +1,12 @@
 // The key material of secure MSNL's handshakes: this host's key pair with its cookie checker and
 // Noise start state, each peer's handshake state (start state, cookies, replay guard) and
-// DH(host key, peer key), the spare ephemeral key pair of the next handshake message, and the
-// handshake timestamps. What can be made ahead is made ahead, after the turn (scheduleIdle), so a
+// DH(host key, peer key), the spare ephemeral key pair of the next handshake message, the start
+// of the next initiation to each configured peer, and the handshake timestamps. What can be made ahead is made ahead, after the turn (scheduleIdle), so a
 // call set-up does not wait for it. Pure (clock and scheduling injected). See secure-handshake.ts.
 
 import type { Clock } from '../base/clock.js';
 import { CookieChecker, CookieGenerator } from '../crypto/cookie.js';
-import { initialState, type SymmetricState } from '../crypto/noise.js';
+import { initialState, startMessage1, type Message1Start, type SymmetricState } from '../crypto/noise.js';
 import { dh, equal, generateKeyPair, type KeyPair } from '../crypto/primitives.js';
 import type { PeerKey } from './session.js';
 import { encodeTimestamp } from './secure-wire.js';
@@ -54,8 +54,16 @@ export class HandshakeKeys {
   private refilling = false;
   /** The configured peers' keys (the first PREPARE_MAX), made ready after the turn by preparePeers(); how many are. */
   private configured: readonly Uint8Array[] = [];
+  private configuredIds = new Set<string>();
   private prepared = 0;
   private preparing = false;
+  /**
+   * The start of the next initiation to each configured peer (e, es, s, ss: all but the payload),
+   * made after the turn by preparePeers() and again after each use; each is taken once
+   * (message1Start), so its ephemeral key goes into one message only. Thrown away when the host
+   * key or the configured peers change.
+   */
+  private readonly ready = new Map<string, Message1Start>();
 
   constructor(private readonly host: KeysHost) {}
 
@@ -67,6 +75,7 @@ export class HandshakeKeys {
     this.spare = identity === null ? null : generateKeyPair();
     this.checker = identity === null ? null : new CookieChecker(identity.publicKey, () => this.host.clock.now());
     this.start = identity === null ? null : initialState(PROLOGUE, identity.publicKey);
+    this.ready.clear();
     this.prepared = 0;
     this.schedulePrepare();
     return true;
@@ -74,12 +83,14 @@ export class HandshakeKeys {
 
   /**
    * The keys of the configured peers (msnld: its routes'): with host.scheduleIdle, each one's
-   * handshake state and DH(host key, its key) are made after the turn, a few at a time, so a
-   * first call to or from it does one X25519 less on each side. Without, they are made at first
-   * contact, as for any peer.
+   * handshake state, DH(host key, its key) and the start of an initiation to it are made after the
+   * turn, a few at a time, so a first call to it does two X25519 less (one from it, one less on
+   * this side). Without, they are made at first contact, as for any peer.
    */
   preparePeers(keys: readonly Uint8Array[]): void {
     this.configured = keys.slice(0, PREPARE_MAX);
+    this.configuredIds = new Set(this.configured.map(hexOf));
+    this.ready.clear();
     this.prepared = 0;
     this.schedulePrepare();
   }
@@ -93,13 +104,40 @@ export class HandshakeKeys {
   private readonly prepareSlice = (): void => {
     this.preparing = false;
     const end = Math.min(this.configured.length, this.prepared + PREPARE_SLICE);
-    for (; this.prepared < end && this.identity !== null; this.prepared++) this.sharedWith(this.peer(this.configured[this.prepared]!));
+    for (; this.prepared < end && this.identity !== null; this.prepared++) this.prepare(this.peer(this.configured[this.prepared]!));
     this.schedulePrepare();
   };
 
-  /** Peers and static DH values held. */
+  /** Makes DH(host key, the peer's key) and, when there is none, the start of an initiation to it. */
+  private prepare(peer: PeerState): void {
+    const shared = this.sharedWith(peer);
+    if (shared === null || this.identity === null || this.ready.has(peer.id)) return;
+    const begun = startMessage1(peer.start, this.identity, peer.publicKey, generateKeyPair(), shared);
+    if (begun !== null) this.ready.set(peer.id, begun);
+  }
+
+  /**
+   * The start of an initiation to `peer`: the one made ahead, taken (another is made after the
+   * turn if the peer is still configured), or one made now. Null without a host key or when the
+   * peer's key is not a valid point.
+   */
+  message1Start(peer: PeerState): Message1Start | null {
+    const made = this.ready.get(peer.id);
+    if (made !== undefined) {
+      this.ready.delete(peer.id);
+      const { scheduleIdle } = this.host;
+      scheduleIdle?.(() => {
+        if (this.configuredIds.has(peer.id)) this.prepare(peer);
+      });
+      if (made.staticKey === this.identity) return made;
+    }
+    if (this.identity === null) return null;
+    return startMessage1(peer.start, this.identity, peer.publicKey, this.ephemeral(), this.sharedWith(peer));
+  }
+
+  /** Peers, static DH values and initiation starts held. */
   get size(): number {
-    return this.peers.size + this.staticShared.size;
+    return this.peers.size + this.staticShared.size + this.ready.size;
   }
 
   /** A fresh ephemeral key pair for one handshake message: the spare made ahead, or a new one. */
