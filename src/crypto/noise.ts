@@ -193,12 +193,17 @@ export function readMessage1(start: SymmetricState, staticKey: KeyPair, message:
   return { payload, state: { symmetric: ss, staticKey, remoteEphemeral: re, remoteStatic: rs } };
 }
 
-/** Writes message 2 as the responder and splits. Null when a DH fails. */
-export function writeMessage2(state: ResponderState, ephemeral: KeyPair, payload: Uint8Array): { message: Uint8Array; keys: TransportKeys } | null {
+/**
+ * Writes message 2 as the responder and splits. Null when a DH fails. `ephemeralShared`: DH(e,
+ * rs) computed earlier (for a configured initiator, with the ephemeral made ahead for it),
+ * instead of computing it here.
+ */
+export function writeMessage2(state: ResponderState, ephemeral: KeyPair, payload: Uint8Array, ephemeralShared: Uint8Array | null = null): { message: Uint8Array; keys: TransportKeys } | null {
   const ss = state.symmetric.clone();
   ss.mixHash(ephemeral.publicKey);
   if (!ss.mixDh(ephemeral.privateKey, state.remoteEphemeral)) return null;
-  if (!ss.mixDh(ephemeral.privateKey, state.remoteStatic)) return null;
+  if (ephemeralShared !== null) ss.mixKey(ephemeralShared);
+  else if (!ss.mixDh(ephemeral.privateKey, state.remoteStatic)) return null;
   const encPayload = ss.encryptAndHash(payload);
   const message = new Uint8Array(KEY_SIZE + encPayload.length);
   message.set(ephemeral.publicKey, 0);

@@ -128,7 +128,8 @@ export class Handshakes<L> {
     const isConfirm = signal[1] === MsgType.CONNECT_CONFIRM;
     const conn = isConfirm ? host.findConnection(readU32(signal, 32)) : undefined;
     const index = this.newIndex();
-    const written = writeMessage2(answer.state, this.keys.ephemeral(), signal.subarray(0, SIGNAL_SIZE));
+    const reply = this.keys.replyEphemeral(answer.peer);
+    const written = writeMessage2(answer.state, reply.ephemeral, signal.subarray(0, SIGNAL_SIZE), reply.shared);
     if (written === null) return false;
     if (conn !== undefined) {
       conn.secure ??= new SecureConn(answer.peer);
@@ -233,7 +234,8 @@ export class Handshakes<L> {
       return;
     }
     const index = this.newIndex();
-    const written = writeMessage2(answer.state, this.keys.ephemeral(), payload);
+    const reply = this.keys.replyEphemeral(answer.peer);
+    const written = writeMessage2(answer.state, reply.ephemeral, payload, reply.shared);
     if (written === null) return;
     const session = new Session(index, answer.peerIndex, written.keys.send, written.keys.receive, host.clock.now());
     this.transport.addSession(session, conn);

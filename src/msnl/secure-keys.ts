@@ -20,6 +20,12 @@ export interface PeerState extends PeerKey {
   lastTimestamp: Uint8Array | null;
 }
 
+/** An ephemeral key pair for one response, and DH(it, the initiator's key) when made ahead. */
+export interface ReplyEphemeral {
+  readonly ephemeral: KeyPair;
+  readonly shared: Uint8Array | null;
+}
+
 export interface KeysHost {
   readonly clock: Clock;
   wallClockMs(): number;
@@ -64,6 +70,8 @@ export class HandshakeKeys {
    * key or the configured peers change.
    */
   private readonly ready = new Map<string, Message1Start>();
+  /** Likewise the ephemeral key pair of the next response to each configured peer, with DH(it, the peer's key). */
+  private readonly replies = new Map<string, ReplyEphemeral>();
 
   constructor(private readonly host: KeysHost) {}
 
@@ -76,6 +84,7 @@ export class HandshakeKeys {
     this.checker = identity === null ? null : new CookieChecker(identity.publicKey, () => this.host.clock.now());
     this.start = identity === null ? null : initialState(PROLOGUE, identity.publicKey);
     this.ready.clear();
+    this.replies.clear();
     this.prepared = 0;
     this.schedulePrepare();
     return true;
@@ -91,6 +100,7 @@ export class HandshakeKeys {
     this.configured = keys.slice(0, PREPARE_MAX);
     this.configuredIds = new Set(this.configured.map(hexOf));
     this.ready.clear();
+    this.replies.clear();
     this.prepared = 0;
     this.schedulePrepare();
   }
@@ -108,12 +118,43 @@ export class HandshakeKeys {
     this.schedulePrepare();
   };
 
-  /** Makes DH(host key, the peer's key) and, when there is none, the start of an initiation to it. */
+  /**
+   * Makes DH(host key, the peer's key) and, where there is none, the start of an initiation to it
+   * and the ephemeral of a response to it with DH(that, its key).
+   */
   private prepare(peer: PeerState): void {
     const shared = this.sharedWith(peer);
-    if (shared === null || this.identity === null || this.ready.has(peer.id)) return;
-    const begun = startMessage1(peer.start, this.identity, peer.publicKey, generateKeyPair(), shared);
-    if (begun !== null) this.ready.set(peer.id, begun);
+    if (shared === null || this.identity === null) return;
+    if (!this.ready.has(peer.id)) {
+      const begun = startMessage1(peer.start, this.identity, peer.publicKey, generateKeyPair(), shared);
+      if (begun !== null) this.ready.set(peer.id, begun);
+    }
+    if (!this.replies.has(peer.id)) {
+      const ephemeral = generateKeyPair();
+      const withPeer = dh(ephemeral.privateKey, peer.publicKey);
+      if (withPeer !== null) this.replies.set(peer.id, { ephemeral, shared: withPeer });
+    }
+  }
+
+  /** Makes again, after the turn, what was just taken for `peer`, if it is still configured. */
+  private remake(peer: PeerState): void {
+    this.host.scheduleIdle?.(() => {
+      if (this.configuredIds.has(peer.id)) this.prepare(peer);
+    });
+  }
+
+  /**
+   * The ephemeral of a response to `peer` (whose key the initiation proved): the one made ahead
+   * with DH(it, the peer's key), taken (another is made after the turn), or the spare without.
+   */
+  replyEphemeral(peer: PeerState): ReplyEphemeral {
+    const made = this.replies.get(peer.id);
+    if (made !== undefined) {
+      this.replies.delete(peer.id);
+      this.remake(peer);
+      return made;
+    }
+    return { ephemeral: this.ephemeral(), shared: null };
   }
 
   /**
@@ -125,19 +166,16 @@ export class HandshakeKeys {
     const made = this.ready.get(peer.id);
     if (made !== undefined) {
       this.ready.delete(peer.id);
-      const { scheduleIdle } = this.host;
-      scheduleIdle?.(() => {
-        if (this.configuredIds.has(peer.id)) this.prepare(peer);
-      });
+      this.remake(peer);
       if (made.staticKey === this.identity) return made;
     }
     if (this.identity === null) return null;
     return startMessage1(peer.start, this.identity, peer.publicKey, this.ephemeral(), this.sharedWith(peer));
   }
 
-  /** Peers, static DH values and initiation starts held. */
+  /** Peers, static DH values, initiation starts and response ephemerals held. */
   get size(): number {
-    return this.peers.size + this.staticShared.size + this.ready.size;
+    return this.peers.size + this.staticShared.size + this.ready.size + this.replies.size;
   }
 
   /** A fresh ephemeral key pair for one handshake message: the spare made ahead, or a new one. */

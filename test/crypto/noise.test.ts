@@ -103,7 +103,7 @@ test('a precomputed static-static DH gives the same messages and keys; a wrong o
   assert.equal(readMessage1(start, b, given.message, () => new Uint8Array(32).fill(7)), null, 'a wrong shared secret does not authenticate');
 });
 
-test('message 1 made ahead of its payload (startMessage1, then finishMessage1) is the published message; the start is left as it was', () => {
+test('message 1 made ahead of its payload (startMessage1, then finishMessage1) and message 2 with DH(e, rs) made ahead are the published messages; the start is left as it was', () => {
   const si = keyPairOf(unhex(VECTOR.initStatic));
   const sr = keyPairOf(unhex(VECTOR.respStatic));
   const start = initialState(unhex(VECTOR.prologue), sr.publicKey);
@@ -118,4 +118,10 @@ test('message 1 made ahead of its payload (startMessage1, then finishMessage1) i
   const r2 = readMessage2(w1.state, w2.message)!;
   assert.equal(hex(r2.keys.handshakeHash), VECTOR.handshakeHash);
   assert.equal(startMessage1(start, si, new Uint8Array(32), keyPairOf(unhex(VECTOR.initEphemeral))), null, 'a low-order responder key');
+  // Message 2 with DH(e, rs) made ahead (a configured initiator's) is the published one too.
+  const re = keyPairOf(unhex(VECTOR.respEphemeral));
+  const given = writeMessage2(r1.state, re, unhex(m1[0]), dh(re.privateKey, si.publicKey))!;
+  assert.equal(hex(given.message), m1[1]);
+  assert.deepEqual(given.keys.send, w2.keys.send);
+  assert.notEqual(hex(writeMessage2(r1.state, re, unhex(m1[0]), new Uint8Array(32).fill(7))!.message), m1[1], 'a wrong one gives another message, which the initiator cannot read');
 });

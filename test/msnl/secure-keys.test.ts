@@ -1,10 +1,10 @@
-// HandshakeKeys (src/msnl/secure-keys.ts): the starts of initiations made ahead for configured
-// peers are each taken once, made again after the turn, and thrown away when the host key or the
-// configured peers change.
+// HandshakeKeys (src/msnl/secure-keys.ts): the starts of initiations and the ephemerals of
+// responses made ahead for configured peers are each taken once, made again after the turn, and
+// thrown away when the host key or the configured peers change.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { finishMessage1, readMessage1 } from '../../src/crypto/noise.js';
-import { generateKeyPair } from '../../src/crypto/primitives.js';
+import { dh, generateKeyPair } from '../../src/crypto/primitives.js';
 import { HandshakeKeys } from '../../src/msnl/secure-keys.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -60,10 +60,30 @@ test('prepared starts are thrown away when the host key or the configured peers 
   runIdle();
   const sizeBefore = k.size;
   k.preparePeers([]);
-  assert.equal(k.size, sizeBefore - 1, 'the configured peers changed: the prepared start is dropped');
+  assert.equal(k.size, sizeBefore - 2, 'the configured peers changed: the prepared start and response ephemeral are dropped');
   k.message1Start(peer);
+  assert.equal(k.replyEphemeral(peer).shared, null, 'none made ahead: the spare, DH made in the response');
   runIdle();
-  assert.equal(k.size, sizeBefore - 1, 'not made again for a peer no longer configured');
+  assert.equal(k.size, sizeBefore - 2, 'not made again for a peer no longer configured');
   k.setIdentity(null);
   assert.equal(k.message1Start(peer), null, 'no host key: no initiation');
+});
+
+test('a prepared response ephemeral comes with DH(it, the peer key), is taken once, and is made again after the turn', () => {
+  const { keys: k, runIdle } = keys();
+  const peerKeys = generateKeyPair();
+  k.setIdentity(generateKeyPair());
+  k.preparePeers([peerKeys.publicKey]);
+  runIdle();
+  const peer = k.peer(peerKeys.publicKey);
+  const first = k.replyEphemeral(peer);
+  assert.ok(first.shared);
+  assert.deepEqual(first.shared, dh(peerKeys.privateKey, first.ephemeral.publicKey), 'DH(e, peer key) as the initiator computes it');
+  const second = k.replyEphemeral(peer);
+  assert.equal(second.shared, null, 'before the turn: the spare, without');
+  assert.notEqual(hex(second.ephemeral.publicKey), hex(first.ephemeral.publicKey));
+  runIdle();
+  const third = k.replyEphemeral(peer);
+  assert.ok(third.shared);
+  assert.equal(new Set([first, second, third].map((r) => hex(r.ephemeral.publicKey))).size, 3, 'every response has its own ephemeral key');
 });
