@@ -5,11 +5,12 @@
 // responder); the work an endpoint leaves for after the turn (scheduleIdle: the next ephemeral key
 // pair, made off the call's path as in msnld) is counted apart. Plain and keyed alternate in
 // rounds, so the difference stands even on a loaded machine. Each call is closed after it is up.
-// Keyed runs twice: with the addon's X25519 on raw keys (as msnld, useNativeX25519) and with
-// node:crypto's key objects (the column 'node X25519'), each pair made and run under its own.
+// Keyed runs twice: with the addon's X25519 and HKDF (as msnld, useNativeHandshake) and with
+// node:crypto's (key objects and Hmac objects: the column 'keyed, node:crypto'), each pair made
+// and run under its own.
 // Run: npx tsc -p tsconfig.json && node dist/bench/handshake-cpu.js [rounds] [--calls N]
-import { generateKeyPair, useX25519 } from '../src/crypto/primitives.js';
-import { defaultAead, useNativeX25519 } from '../src/daemon/aead.js';
+import { generateKeyPair, useHkdf, useX25519 } from '../src/crypto/primitives.js';
+import { defaultAead, useNativeHandshake } from '../src/daemon/aead.js';
 import { MsnlEndpoint } from '../src/msnl/endpoint.js';
 import type { EndpointEvents } from '../src/msnl/types.js';
 
@@ -124,17 +125,21 @@ async function main(): Promise<number> {
     console.error('Error: argument "rounds/--calls" is wrong: rounds 1..1000, --calls 1..100000');
     return 1;
   }
-  useX25519(null);
+  const nodeCrypto = (): void => {
+    useX25519(null);
+    useHkdf(null);
+  };
+  nodeCrypto();
   const keyedNode = pair(true);
-  const implementation = useNativeX25519();
+  const implementation = useNativeHandshake();
   const plain = pair(false);
   const keyed = pair(true);
   const rows: { plain: Costs; keyed: Costs; node: Costs }[] = [];
   for (let r = 0; r < rounds + 1; r++) {
-    useNativeX25519();
+    useNativeHandshake();
     const pc = await measure(plain, calls);
     const kc = await measure(keyed, calls);
-    useX25519(null);
+    nodeCrypto();
     const nc = await measure(keyedNode, calls);
     if (r > 0) rows.push({ plain: pc, keyed: kc, node: nc }); // the first round warms V8 up
   }
@@ -146,7 +151,7 @@ async function main(): Promise<number> {
     const ks = med(rows.map((r) => r.keyed[side]));
     const ns = med(rows.map((r) => r.node[side]));
     const label = side === 'idle' ? 'after the turn (off the path)' : side;
-    console.log(`  ${label.padEnd(30)} plain ${f(ps)}  keyed ${f(ks)}  (+${f(ks - ps)})  keyed, node X25519 ${f(ns)}  (+${f(ns - ps)})`);
+    console.log(`  ${label.padEnd(30)} plain ${f(ps)}  keyed ${f(ks)}  (+${f(ks - ps)})  keyed, node:crypto ${f(ns)}  (+${f(ns - ps)})`);
   }
   return 0;
 }

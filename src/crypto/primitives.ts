@@ -1,7 +1,7 @@
 // The cryptographic primitives of secure MSNL, all from node:crypto (the OpenSSL that Node.js
 // links), none written here: X25519, ChaCha20-Poly1305 (RFC 8439), BLAKE2s-256, HMAC over it and
-// the Noise HKDF built from that HMAC. X25519 may instead come from the addon (useX25519: the same
-// OpenSSL, on raw keys, without node:crypto's key objects). Functions return null on failure instead of throwing, so
+// the Noise HKDF built from that HMAC. X25519 and the HKDF may instead come from the addon
+// (useX25519, useHkdf: the same OpenSSL, on raw keys, without node:crypto's objects). Functions return null on failure instead of throwing, so
 // callers on the receive path only count drops. See man/msnl.7 SECURE MSNL.
 
 import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomFillSync, timingSafeEqual, type KeyObject } from 'node:crypto';
@@ -37,6 +37,19 @@ let rawX25519: RawX25519 | null = null;
  */
 export function useX25519(impl: RawX25519 | null): void {
   rawX25519 = impl;
+}
+
+/**
+ * The Noise HKDF in one call: `outputs` (2 or 3) outputs of 32 octets into out; false when it
+ * cannot (then node:crypto's HMACs serve). The addon's (src/tun/native/hkdf.cc) has this shape.
+ */
+export type RawHkdf = (out: Uint8Array, chainingKey: Uint8Array, input: Uint8Array, outputs: number) => boolean;
+
+let rawHkdf: RawHkdf | null = null;
+
+/** Every HKDF from now on through `impl` (msnld: the addon's), or with null through node:crypto's HMAC (an object per HMAC, 3 or 4 an HKDF). */
+export function useHkdf(impl: RawHkdf | null): void {
+  rawHkdf = impl;
 }
 
 /** Which X25519 is in use: 'raw' (useX25519's) or 'node:crypto'. */
@@ -162,6 +175,10 @@ const THREE = Uint8Array.of(3);
 
 /** Noise HKDF with two outputs (Noise spec section 4.3). */
 export function hkdf2(chainingKey: Uint8Array, input: Uint8Array): [Uint8Array, Uint8Array] {
+  if (rawHkdf !== null) {
+    const out = new Uint8Array(2 * HASH_SIZE);
+    if (rawHkdf(out, chainingKey, input, 2)) return [out.subarray(0, HASH_SIZE), out.subarray(HASH_SIZE)];
+  }
   const temp = hmac(chainingKey, input);
   const out1 = hmac(temp, ONE);
   const out2 = hmac(temp, out1, TWO);
@@ -170,6 +187,10 @@ export function hkdf2(chainingKey: Uint8Array, input: Uint8Array): [Uint8Array, 
 
 /** Noise HKDF with three outputs. */
 export function hkdf3(chainingKey: Uint8Array, input: Uint8Array): [Uint8Array, Uint8Array, Uint8Array] {
+  if (rawHkdf !== null) {
+    const out = new Uint8Array(3 * HASH_SIZE);
+    if (rawHkdf(out, chainingKey, input, 3)) return [out.subarray(0, HASH_SIZE), out.subarray(HASH_SIZE, 2 * HASH_SIZE), out.subarray(2 * HASH_SIZE)];
+  }
   const temp = hmac(chainingKey, input);
   const out1 = hmac(temp, ONE);
   const out2 = hmac(temp, out1, TWO);

@@ -91,6 +91,8 @@ export interface NativeTun {
   x25519?(out: Uint8Array, privateKey: Uint8Array, publicKey: Uint8Array | null, evp?: boolean): boolean;
   /** 'openssl-primitives' (ossl_x25519 called directly) or 'evp'. */
   x25519Implementation?(): string;
+  /** The Noise HKDF over HMAC-BLAKE2s (hkdf.cc): `outputs` (2 or 3) outputs of 32 octets into out; false when it cannot. */
+  noiseHkdf?(out: Uint8Array, chainingKey: Uint8Array, input: Uint8Array, outputs: number): boolean;
   /** Non-blocking rtnetlink socket subscribed to RTMGRP_IPV4_IFADDR. */
   addrMonitorOpen(): number;
   addrMonitorRead(fd: number): NativeAddrEvent[];

@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { useNativeX25519 } from '../../src/daemon/aead.js';
-import { dh, generateKeyPair, publicKeyOf, useX25519, x25519Name, type RawX25519 } from '../../src/crypto/primitives.js';
+import { useNativeHandshake } from '../../src/daemon/aead.js';
+import { dh, generateKeyPair, publicKeyOf, useHkdf, useX25519, x25519Name, type RawX25519 } from '../../src/crypto/primitives.js';
 import { loadNative } from '../../src/tun/native.js';
 
 const addon = loadNative();
@@ -127,7 +127,7 @@ test('out may be the private key\'s own array', () => {
 
 test('primitives through the addon (as msnld sets it up): vectors, key pairs, and agreement with node:crypto', () => {
   try {
-    assert.equal(useNativeX25519(), addon.x25519Implementation!());
+    assert.equal(useNativeHandshake(), addon.x25519Implementation!());
     assert.equal(x25519Name(), 'raw');
     const alice = unhex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
     assert.equal(hex(publicKeyOf(alice)), '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
@@ -142,5 +142,6 @@ test('primitives through the addon (as msnld sets it up): vectors, key pairs, an
     assert.deepEqual(pairs.slice(1).map((p, i) => hex(dh(p.privateKey, pairs[i]!.publicKey)!)), shared);
   } finally {
     useX25519(null);
+    useHkdf(null);
   }
 });
