@@ -1,8 +1,9 @@
 // The key material of secure MSNL's handshakes: this host's key pair with its cookie checker and
 // Noise start state, each peer's handshake state (start state, cookies, replay guard) and
 // DH(host key, peer key), the spare ephemeral key pair of the next handshake message, the start
-// of the next initiation to each configured peer, and the handshake timestamps. What can be made ahead is made ahead, after the turn (scheduleIdle), so a
-// call set-up does not wait for it. Pure (clock and scheduling injected). See secure-handshake.ts.
+// of the next initiation to and the ephemeral of the next response to each configured peer, and
+// the handshake timestamps. What can be made ahead is made ahead, after the turn (scheduleIdle),
+// so a call set-up does not wait for it. Pure (clock and scheduling injected). See secure-handshake.ts.
 
 import type { Clock } from '../base/clock.js';
 import { CookieChecker, CookieGenerator } from '../crypto/cookie.js';
@@ -92,9 +93,10 @@ export class HandshakeKeys {
 
   /**
    * The keys of the configured peers (msnld: its routes'): with host.scheduleIdle, each one's
-   * handshake state, DH(host key, its key) and the start of an initiation to it are made after the
-   * turn, a few at a time, so a first call to it does two X25519 less (one from it, one less on
-   * this side). Without, they are made at first contact, as for any peer.
+   * handshake state, DH(host key, its key), the start of an initiation to it (with es) and the
+   * ephemeral of a response to it (with se) are made after the turn, a few at a time, so each side
+   * of a call with it does two X25519 on the call's path instead of three or four. Without, all is
+   * made at first contact, as for any peer.
    */
   preparePeers(keys: readonly Uint8Array[]): void {
     this.configured = keys.slice(0, PREPARE_MAX);
