@@ -5,9 +5,12 @@
 // responder); the work an endpoint leaves for after the turn (scheduleIdle: the next ephemeral key
 // pair, made off the call's path as in msnld) is counted apart. Plain and keyed alternate in
 // rounds, so the difference stands even on a loaded machine. Each call is closed after it is up.
+// Keyed runs twice: with the addon's X25519 and HKDF (as msnld, useNativeHandshake) and with
+// node:crypto's (key objects and Hmac objects: the column 'keyed, node:crypto'), each pair made
+// and run under its own.
 // Run: npx tsc -p tsconfig.json && node dist/bench/handshake-cpu.js [rounds] [--calls N]
-import { generateKeyPair } from '../src/crypto/primitives.js';
-import { defaultAead } from '../src/daemon/aead.js';
+import { generateKeyPair, useHkdf, useX25519 } from '../src/crypto/primitives.js';
+import { defaultAead, useNativeHandshake } from '../src/daemon/aead.js';
 import { MsnlEndpoint } from '../src/msnl/endpoint.js';
 import type { EndpointEvents } from '../src/msnl/types.js';
 
@@ -44,8 +47,8 @@ function pair(keyed: boolean): Pair {
   const transmit = (to: Link) => (_link: Link, buf: Uint8Array, offset: number, length: number): void => void wire.push({ to, bytes: buf.slice(offset, offset + length) });
   const key = (k: Uint8Array): Uint8Array | 'none' => (keyed ? k : 'none');
   const aead = defaultAead();
-  // The per-source limits in front of the handshake (20 a second) would refuse a bench's calls.
-  const config = { handshakeLoadPerSecond: 1e9, handshakeRatePerSecond: 1e9, handshakeBurst: 1e9 };
+  // The per-source limits in front of the handshake (20 a second) and of calls would refuse a bench's calls.
+  const config = { handshakeLoadPerSecond: 1e9, handshakeRatePerSecond: 1e9, handshakeBurst: 1e9, callRatePerSource: 1e9, callBurstPerSource: 1e9, callRateTotal: 1e9, callBurstTotal: 1e9 };
   const shell = { aead, config, scheduleSeals: queueMicrotask, scheduleIdle: (work: () => void): void => void idle.push(work) };
   let b: MsnlEndpoint<Link> | null = null;
   const p: Pair = {
@@ -63,6 +66,12 @@ function pair(keyed: boolean): Pair {
     events: events(quiet, (callId) => b!.accept(callId, 0x0a000002)),
   });
   b.listen(PORT);
+  if (keyed) {
+    // As msnld does for its routes' keys: each side's peer is configured, so made ready after the turn.
+    p.a.preparePeers([keys.b.publicKey]);
+    b.preparePeers([keys.a.publicKey]);
+    for (const work of idle.splice(0)) work();
+  }
   return p;
 }
 
@@ -95,7 +104,7 @@ async function measure(p: Pair, calls: number): Promise<Costs> {
     const t3 = cpuUs();
     for (const work of p.idle.splice(0)) work();
     const t4 = cpuUs();
-    if (p.connected < 0) throw new Error(`call ${i} did not complete`);
+    if (p.connected < 0) throw new Error(`call ${i} did not complete: ${JSON.stringify(Object.entries(p.a.counters).filter(([, v]) => v !== 0))} ${JSON.stringify(Object.entries(p.b.counters).filter(([, v]) => v !== 0))}`);
     costs.initiator += t1 - t0 + (t3 - t2);
     costs.responder += t2 - t1;
     costs.idle += t4 - t3;
@@ -116,22 +125,33 @@ async function main(): Promise<number> {
     console.error('Error: argument "rounds/--calls" is wrong: rounds 1..1000, --calls 1..100000');
     return 1;
   }
+  const nodeCrypto = (): void => {
+    useX25519(null);
+    useHkdf(null);
+  };
+  nodeCrypto();
+  const keyedNode = pair(true);
+  const implementation = useNativeHandshake();
   const plain = pair(false);
   const keyed = pair(true);
-  const rows: { plain: Costs; keyed: Costs }[] = [];
+  const rows: { plain: Costs; keyed: Costs; node: Costs }[] = [];
   for (let r = 0; r < rounds + 1; r++) {
+    useNativeHandshake();
     const pc = await measure(plain, calls);
     const kc = await measure(keyed, calls);
-    if (r > 0) rows.push({ plain: pc, keyed: kc }); // the first round warms V8 up
+    nodeCrypto();
+    const nc = await measure(keyedNode, calls);
+    if (r > 0) rows.push({ plain: pc, keyed: kc, node: nc }); // the first round warms V8 up
   }
   const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
   const f = (n: number): string => n.toFixed(0).padStart(5);
-  console.log(`CPU us per call set-up (median of ${rounds} rounds of ${calls} calls, plain and keyed alternately):`);
+  console.log(`CPU us per call set-up (median of ${rounds} rounds of ${calls} calls, plain and keyed alternately; X25519 ${implementation}):`);
   for (const side of ['initiator', 'responder', 'idle'] as const) {
     const ps = med(rows.map((r) => r.plain[side]));
     const ks = med(rows.map((r) => r.keyed[side]));
+    const ns = med(rows.map((r) => r.node[side]));
     const label = side === 'idle' ? 'after the turn (off the path)' : side;
-    console.log(`  ${label.padEnd(30)} plain ${f(ps)}  keyed ${f(ks)}  (+${f(ks - ps)})`);
+    console.log(`  ${label.padEnd(30)} plain ${f(ps)}  keyed ${f(ks)}  (+${f(ks - ps)})  keyed, node:crypto ${f(ns)}  (+${f(ns - ps)})`);
   }
   return 0;
 }

@@ -126,23 +126,51 @@ export function initialState(prologue: Uint8Array, responderStatic: Uint8Array, 
 }
 
 /**
- * Writes message 1. Null when a DH fails (the responder's key is not a valid point). `staticShared`:
- * DH(s, rs) computed earlier (it never changes for a pair of static keys; WireGuard keeps it per
- * peer too), instead of computing it here.
+ * Message 1 up to its payload: e, es, s (encrypted), ss; what does not depend on the payload, so
+ * it can be made ahead of the call that sends it (HandshakeKeys: for configured peers). Its
+ * ephemeral key must go into one message only: finishMessage1 takes it once.
  */
-export function writeMessage1(start: SymmetricState, staticKey: KeyPair, remoteStatic: Uint8Array, ephemeral: KeyPair, payload: Uint8Array, staticShared: Uint8Array | null = null): { message: Uint8Array; state: InitiatorState } | null {
+export interface Message1Start {
+  /** e, then s encrypted with its tag (KEY_SIZE + KEY_SIZE + TAG_SIZE octets). */
+  readonly head: Uint8Array;
+  readonly symmetric: SymmetricState;
+  readonly ephemeral: KeyPair;
+  readonly staticKey: KeyPair;
+  readonly remoteStatic: Uint8Array;
+}
+
+/**
+ * Message 1's start (see Message1Start). Null when a DH fails (the responder's key is not a valid
+ * point). `staticShared`: DH(s, rs) computed earlier (it never changes for a pair of static keys;
+ * WireGuard keeps it per peer too), instead of computing it here.
+ */
+export function startMessage1(start: SymmetricState, staticKey: KeyPair, remoteStatic: Uint8Array, ephemeral: KeyPair, staticShared: Uint8Array | null = null): Message1Start | null {
   const ss = start.clone();
   ss.mixHash(ephemeral.publicKey);
   if (!ss.mixDh(ephemeral.privateKey, remoteStatic)) return null;
   const encStatic = ss.encryptAndHash(staticKey.publicKey);
   if (staticShared !== null) ss.mixKey(staticShared);
   else if (!ss.mixDh(staticKey.privateKey, remoteStatic)) return null;
+  const head = new Uint8Array(KEY_SIZE + encStatic.length);
+  head.set(ephemeral.publicKey, 0);
+  head.set(encStatic, KEY_SIZE);
+  return { head, symmetric: ss, ephemeral, staticKey, remoteStatic };
+}
+
+/** Message 1 from its start and the payload. `begun` is left as it was (its state is cloned). */
+export function finishMessage1(begun: Message1Start, payload: Uint8Array): { message: Uint8Array; state: InitiatorState } {
+  const ss = begun.symmetric.clone();
   const encPayload = ss.encryptAndHash(payload);
-  const message = new Uint8Array(KEY_SIZE + encStatic.length + encPayload.length);
-  message.set(ephemeral.publicKey, 0);
-  message.set(encStatic, KEY_SIZE);
-  message.set(encPayload, KEY_SIZE + encStatic.length);
-  return { message, state: { symmetric: ss, ephemeral, staticKey, remoteStatic } };
+  const message = new Uint8Array(begun.head.length + encPayload.length);
+  message.set(begun.head, 0);
+  message.set(encPayload, begun.head.length);
+  return { message, state: { symmetric: ss, ephemeral: begun.ephemeral, staticKey: begun.staticKey, remoteStatic: begun.remoteStatic } };
+}
+
+/** Writes message 1 (startMessage1 then finishMessage1). Null when a DH fails. */
+export function writeMessage1(start: SymmetricState, staticKey: KeyPair, remoteStatic: Uint8Array, ephemeral: KeyPair, payload: Uint8Array, staticShared: Uint8Array | null = null): { message: Uint8Array; state: InitiatorState } | null {
+  const begun = startMessage1(start, staticKey, remoteStatic, ephemeral, staticShared);
+  return begun === null ? null : finishMessage1(begun, payload);
 }
 
 /**
@@ -165,12 +193,17 @@ export function readMessage1(start: SymmetricState, staticKey: KeyPair, message:
   return { payload, state: { symmetric: ss, staticKey, remoteEphemeral: re, remoteStatic: rs } };
 }
 
-/** Writes message 2 as the responder and splits. Null when a DH fails. */
-export function writeMessage2(state: ResponderState, ephemeral: KeyPair, payload: Uint8Array): { message: Uint8Array; keys: TransportKeys } | null {
+/**
+ * Writes message 2 as the responder and splits. Null when a DH fails. `ephemeralShared`: DH(e,
+ * rs) computed earlier (for a configured initiator, with the ephemeral made ahead for it),
+ * instead of computing it here.
+ */
+export function writeMessage2(state: ResponderState, ephemeral: KeyPair, payload: Uint8Array, ephemeralShared: Uint8Array | null = null): { message: Uint8Array; keys: TransportKeys } | null {
   const ss = state.symmetric.clone();
   ss.mixHash(ephemeral.publicKey);
   if (!ss.mixDh(ephemeral.privateKey, state.remoteEphemeral)) return null;
-  if (!ss.mixDh(ephemeral.privateKey, state.remoteStatic)) return null;
+  if (ephemeralShared !== null) ss.mixKey(ephemeralShared);
+  else if (!ss.mixDh(ephemeral.privateKey, state.remoteStatic)) return null;
   const encPayload = ss.encryptAndHash(payload);
   const message = new Uint8Array(KEY_SIZE + encPayload.length);
   message.set(ephemeral.publicKey, 0);

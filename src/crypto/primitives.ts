@@ -1,9 +1,10 @@
 // The cryptographic primitives of secure MSNL, all from node:crypto (the OpenSSL that Node.js
 // links), none written here: X25519, ChaCha20-Poly1305 (RFC 8439), BLAKE2s-256, HMAC over it and
-// the Noise HKDF built from that HMAC. Functions return null on failure instead of throwing, so
+// the Noise HKDF built from that HMAC. X25519 and the HKDF may instead come from the addon
+// (useX25519, useHkdf: the same OpenSSL, on raw keys, without node:crypto's objects). Functions return null on failure instead of throwing, so
 // callers on the receive path only count drops. See man/msnl.7 SECURE MSNL.
 
-import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomFillSync, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export const KEY_SIZE = 32;
 export const HASH_SIZE = 32;
@@ -17,6 +18,43 @@ const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 export interface KeyPair {
   readonly privateKey: Uint8Array;
   readonly publicKey: Uint8Array;
+}
+
+/**
+ * X25519 on raw 32-octet keys: writes X25519(privateKey, publicKey) into out[0, 32), or with
+ * publicKey null the public key of privateKey; false (out zeroed) when an argument is not 32
+ * octets or the result is all zero. The addon's (src/tun/native/x25519.cc) has this shape.
+ */
+export type RawX25519 = (out: Uint8Array, privateKey: Uint8Array, publicKey: Uint8Array | null) => boolean;
+
+let rawX25519: RawX25519 | null = null;
+
+/**
+ * Every X25519 from now on through `impl` (msnld: the addon's, src/daemon/aead.ts), or with null
+ * through node:crypto's key objects. A key object costs 35 us (a public key from JWK) to 1 ms (a
+ * private key from DER) to make, and each new ephemeral and each new peer needs one; raw keys
+ * need none.
+ */
+export function useX25519(impl: RawX25519 | null): void {
+  rawX25519 = impl;
+}
+
+/**
+ * The Noise HKDF in one call: `outputs` (2 or 3) outputs of 32 octets into out; false when it
+ * cannot (then node:crypto's HMACs serve). The addon's (src/tun/native/hkdf.cc) has this shape.
+ */
+export type RawHkdf = (out: Uint8Array, chainingKey: Uint8Array, input: Uint8Array, outputs: number) => boolean;
+
+let rawHkdf: RawHkdf | null = null;
+
+/** Every HKDF from now on through `impl` (msnld: the addon's), or with null through node:crypto's HMAC (an object per HMAC, 3 or 4 an HKDF). */
+export function useHkdf(impl: RawHkdf | null): void {
+  rawHkdf = impl;
+}
+
+/** Which X25519 is in use: 'raw' (useX25519's) or 'node:crypto'. */
+export function x25519Name(): string {
+  return rawX25519 === null ? 'node:crypto' : 'raw';
 }
 
 // Importing a raw key into OpenSSL costs far more than the X25519 itself (about 1 ms for a private
@@ -62,6 +100,11 @@ function publicOf(privateKey: KeyObject): Uint8Array {
 
 /** A fresh X25519 key pair from the operating system's random source. */
 export function generateKeyPair(): KeyPair {
+  if (rawX25519 !== null) {
+    const privateKey = randomFillSync(new Uint8Array(KEY_SIZE));
+    const publicKey = new Uint8Array(KEY_SIZE);
+    if (rawX25519(publicKey, privateKey, null)) return { privateKey, publicKey };
+  }
   const { privateKey } = generateKeyPairSync('x25519');
   // As DER, never as JWK: on Node.js 20 a JWK export of a freshly generated key can deadlock the
   // process (ExportJWK holds the key's mutex while it allocates a string; a garbage collection
@@ -75,6 +118,10 @@ export function generateKeyPair(): KeyPair {
 
 /** The public key of a raw 32-octet X25519 private key (RFC 7748 clamping is OpenSSL's). */
 export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
+  if (rawX25519 !== null && privateKey.length === KEY_SIZE) {
+    const publicKey = new Uint8Array(KEY_SIZE);
+    if (rawX25519(publicKey, privateKey, null)) return publicKey;
+  }
   return publicOf(privateKeyObject(privateKey));
 }
 
@@ -85,14 +132,22 @@ export function keyPairOf(privateKey: Uint8Array): KeyPair {
 /** X25519(private, public); null when the peer's point is invalid or of low order (all-zero result). */
 export function dh(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | null {
   if (privateKey.length !== KEY_SIZE || publicKey.length !== KEY_SIZE) return null;
+  if (rawX25519 !== null) {
+    const shared = new Uint8Array(KEY_SIZE);
+    return rawX25519(shared, privateKey, publicKey) && !allZero(shared) ? shared : null;
+  }
   try {
     const shared = diffieHellman({ privateKey: privateKeyObject(privateKey), publicKey: publicKeyObject(publicKey) });
-    let any = 0;
-    for (let i = 0; i < shared.length; i++) any |= shared[i]!;
-    return any === 0 ? null : new Uint8Array(shared);
+    return allZero(shared) ? null : new Uint8Array(shared);
   } catch {
     return null;
   }
+}
+
+function allZero(b: Uint8Array): boolean {
+  let any = 0;
+  for (let i = 0; i < b.length; i++) any |= b[i]!;
+  return any === 0;
 }
 
 /** BLAKE2s-256 of the concatenation of `parts`. */
@@ -120,6 +175,10 @@ const THREE = Uint8Array.of(3);
 
 /** Noise HKDF with two outputs (Noise spec section 4.3). */
 export function hkdf2(chainingKey: Uint8Array, input: Uint8Array): [Uint8Array, Uint8Array] {
+  if (rawHkdf !== null) {
+    const out = new Uint8Array(2 * HASH_SIZE);
+    if (rawHkdf(out, chainingKey, input, 2)) return [out.subarray(0, HASH_SIZE), out.subarray(HASH_SIZE)];
+  }
   const temp = hmac(chainingKey, input);
   const out1 = hmac(temp, ONE);
   const out2 = hmac(temp, out1, TWO);
@@ -128,6 +187,10 @@ export function hkdf2(chainingKey: Uint8Array, input: Uint8Array): [Uint8Array, 
 
 /** Noise HKDF with three outputs. */
 export function hkdf3(chainingKey: Uint8Array, input: Uint8Array): [Uint8Array, Uint8Array, Uint8Array] {
+  if (rawHkdf !== null) {
+    const out = new Uint8Array(3 * HASH_SIZE);
+    if (rawHkdf(out, chainingKey, input, 3)) return [out.subarray(0, HASH_SIZE), out.subarray(HASH_SIZE, 2 * HASH_SIZE), out.subarray(2 * HASH_SIZE)];
+  }
   const temp = hmac(chainingKey, input);
   const out1 = hmac(temp, ONE);
   const out2 = hmac(temp, out1, TWO);

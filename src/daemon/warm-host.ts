@@ -64,6 +64,7 @@ export class WarmHost {
       identity,
       aead: defaultAead(),
       scheduleSeals: (flush) => later.push(flush),
+      scheduleIdle: (work) => later.push(work),
       pathLimitOf: () => ({ maxDatagram: hub.maxDatagram, pinned: false }),
       config: CONFIG,
       events: {

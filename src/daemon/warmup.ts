@@ -61,6 +61,12 @@ export class WarmCalls {
     const b = (this.b = new WarmHost(hub, 'b', B, 2, bKey, { name: 'a', msnl: A, host: 1, key: () => (this.plainCall || aKey === null ? 'none' : aKey.publicKey) }, later));
     b.peers.forEach((peer, index) => peer.onPacket((packet) => later.push(() => b.inject(index, echoReply(packet)))));
     for (const peer of this.a.peers) peer.onPacket(() => void this.replies++);
+    // Configured peers, as msnld's routes make them: keyed calls start from the initiation and the
+    // response ephemeral made ahead for the peer (after the turn, here `later`), as a first call does.
+    if (aKey !== null && bKey !== null) {
+      this.a.endpoint.preparePeers([bKey.publicKey]);
+      b.endpoint.preparePeers([aKey.publicKey]);
+    }
   }
 
   /** One call on the next interface: two pings and the hang-up. True when both replies came and the connection was released. */

@@ -6,7 +6,7 @@
 
 import { readU32 } from '../abi/bytes.js';
 import { CookieGenerator } from '../crypto/cookie.js';
-import { initialState, readMessage1, readMessage2, writeMessage1, writeMessage2, type InitiatorState, type ResponderState } from '../crypto/noise.js';
+import { finishMessage1, initialState, readMessage1, readMessage2, writeMessage1, writeMessage2, type InitiatorState, type ResponderState } from '../crypto/noise.js';
 import { equal, generateKeyPair, TAG_SIZE, type KeyPair } from '../crypto/primitives.js';
 import type { Connection } from './connection.js';
 import { MsgType, SIGNAL_SIZE } from './constants.js';
@@ -99,11 +99,12 @@ export class Handshakes<L> {
     const payload = new Uint8Array(SIGNAL_SIZE + TIMESTAMP_SIZE);
     payload.set(signal.subarray(0, SIGNAL_SIZE));
     payload.set(this.keys.timestamp(), SIGNAL_SIZE);
-    const written = writeMessage1(peer.start, this.keys.identity, peerKey, this.keys.ephemeral(), payload, this.keys.sharedWith(peer));
-    if (written === null) {
+    const begun = this.keys.message1Start(peer);
+    if (begun === null) {
       host.counters.dropAuth++;
       return false;
     }
+    const written = finishMessage1(begun, payload);
     const msg = encodeInit(index, written.message);
     peer.cookies.addMacs(msg);
     this.boundTable(this.attempts);
@@ -127,7 +128,8 @@ export class Handshakes<L> {
     const isConfirm = signal[1] === MsgType.CONNECT_CONFIRM;
     const conn = isConfirm ? host.findConnection(readU32(signal, 32)) : undefined;
     const index = this.newIndex();
-    const written = writeMessage2(answer.state, this.keys.ephemeral(), signal.subarray(0, SIGNAL_SIZE));
+    const reply = this.keys.replyEphemeral(answer.peer);
+    const written = writeMessage2(answer.state, reply.ephemeral, signal.subarray(0, SIGNAL_SIZE), reply.shared);
     if (written === null) return false;
     if (conn !== undefined) {
       conn.secure ??= new SecureConn(answer.peer);
@@ -232,7 +234,8 @@ export class Handshakes<L> {
       return;
     }
     const index = this.newIndex();
-    const written = writeMessage2(answer.state, this.keys.ephemeral(), payload);
+    const reply = this.keys.replyEphemeral(answer.peer);
+    const written = writeMessage2(answer.state, reply.ephemeral, payload, reply.shared);
     if (written === null) return;
     const session = new Session(index, answer.peerIndex, written.keys.send, written.keys.receive, host.clock.now());
     this.transport.addSession(session, conn);

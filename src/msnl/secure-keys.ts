@@ -1,12 +1,13 @@
 // The key material of secure MSNL's handshakes: this host's key pair with its cookie checker and
 // Noise start state, each peer's handshake state (start state, cookies, replay guard) and
-// DH(host key, peer key), the spare ephemeral key pair of the next handshake message, and the
-// handshake timestamps. What can be made ahead is made ahead, after the turn (scheduleIdle), so a
-// call set-up does not wait for it. Pure (clock and scheduling injected). See secure-handshake.ts.
+// DH(host key, peer key), the spare ephemeral key pair of the next handshake message, the start
+// of the next initiation to and the ephemeral of the next response to each configured peer, and
+// the handshake timestamps. What can be made ahead is made ahead, after the turn (scheduleIdle),
+// so a call set-up does not wait for it. Pure (clock and scheduling injected). See secure-handshake.ts.
 
 import type { Clock } from '../base/clock.js';
 import { CookieChecker, CookieGenerator } from '../crypto/cookie.js';
-import { initialState, type SymmetricState } from '../crypto/noise.js';
+import { initialState, startMessage1, type Message1Start, type SymmetricState } from '../crypto/noise.js';
 import { dh, equal, generateKeyPair, type KeyPair } from '../crypto/primitives.js';
 import type { PeerKey } from './session.js';
 import { encodeTimestamp } from './secure-wire.js';
@@ -18,6 +19,12 @@ export interface PeerState extends PeerKey {
   readonly start: SymmetricState;
   readonly cookies: CookieGenerator;
   lastTimestamp: Uint8Array | null;
+}
+
+/** An ephemeral key pair for one response, and DH(it, the initiator's key) when made ahead. */
+export interface ReplyEphemeral {
+  readonly ephemeral: KeyPair;
+  readonly shared: Uint8Array | null;
 }
 
 export interface KeysHost {
@@ -54,8 +61,18 @@ export class HandshakeKeys {
   private refilling = false;
   /** The configured peers' keys (the first PREPARE_MAX), made ready after the turn by preparePeers(); how many are. */
   private configured: readonly Uint8Array[] = [];
+  private configuredIds = new Set<string>();
   private prepared = 0;
   private preparing = false;
+  /**
+   * The start of the next initiation to each configured peer (e, es, s, ss: all but the payload),
+   * made after the turn by preparePeers() and again after each use; each is taken once
+   * (message1Start), so its ephemeral key goes into one message only. Thrown away when the host
+   * key or the configured peers change.
+   */
+  private readonly ready = new Map<string, Message1Start>();
+  /** Likewise the ephemeral key pair of the next response to each configured peer, with DH(it, the peer's key). */
+  private readonly replies = new Map<string, ReplyEphemeral>();
 
   constructor(private readonly host: KeysHost) {}
 
@@ -67,6 +84,8 @@ export class HandshakeKeys {
     this.spare = identity === null ? null : generateKeyPair();
     this.checker = identity === null ? null : new CookieChecker(identity.publicKey, () => this.host.clock.now());
     this.start = identity === null ? null : initialState(PROLOGUE, identity.publicKey);
+    this.ready.clear();
+    this.replies.clear();
     this.prepared = 0;
     this.schedulePrepare();
     return true;
@@ -74,12 +93,16 @@ export class HandshakeKeys {
 
   /**
    * The keys of the configured peers (msnld: its routes'): with host.scheduleIdle, each one's
-   * handshake state and DH(host key, its key) are made after the turn, a few at a time, so a
-   * first call to or from it does one X25519 less on each side. Without, they are made at first
-   * contact, as for any peer.
+   * handshake state, DH(host key, its key), the start of an initiation to it (with es) and the
+   * ephemeral of a response to it (with se) are made after the turn, a few at a time, so each side
+   * of a call with it does two X25519 on the call's path instead of three or four. Without, all is
+   * made at first contact, as for any peer.
    */
   preparePeers(keys: readonly Uint8Array[]): void {
     this.configured = keys.slice(0, PREPARE_MAX);
+    this.configuredIds = new Set(this.configured.map(hexOf));
+    this.ready.clear();
+    this.replies.clear();
     this.prepared = 0;
     this.schedulePrepare();
   }
@@ -93,13 +116,68 @@ export class HandshakeKeys {
   private readonly prepareSlice = (): void => {
     this.preparing = false;
     const end = Math.min(this.configured.length, this.prepared + PREPARE_SLICE);
-    for (; this.prepared < end && this.identity !== null; this.prepared++) this.sharedWith(this.peer(this.configured[this.prepared]!));
+    for (; this.prepared < end && this.identity !== null; this.prepared++) this.prepare(this.peer(this.configured[this.prepared]!));
     this.schedulePrepare();
   };
 
-  /** Peers and static DH values held. */
+  /**
+   * Makes DH(host key, the peer's key) and, where there is none, the start of an initiation to it
+   * and the ephemeral of a response to it with DH(that, its key).
+   */
+  private prepare(peer: PeerState): void {
+    const shared = this.sharedWith(peer);
+    if (shared === null || this.identity === null) return;
+    if (!this.ready.has(peer.id)) {
+      const begun = startMessage1(peer.start, this.identity, peer.publicKey, generateKeyPair(), shared);
+      if (begun !== null) this.ready.set(peer.id, begun);
+    }
+    if (!this.replies.has(peer.id)) {
+      const ephemeral = generateKeyPair();
+      const withPeer = dh(ephemeral.privateKey, peer.publicKey);
+      if (withPeer !== null) this.replies.set(peer.id, { ephemeral, shared: withPeer });
+    }
+  }
+
+  /** Makes again, after the turn, what was just taken for `peer`, if it is still configured. */
+  private remake(peer: PeerState): void {
+    this.host.scheduleIdle?.(() => {
+      if (this.configuredIds.has(peer.id)) this.prepare(peer);
+    });
+  }
+
+  /**
+   * The ephemeral of a response to `peer` (whose key the initiation proved): the one made ahead
+   * with DH(it, the peer's key), taken (another is made after the turn), or the spare without.
+   */
+  replyEphemeral(peer: PeerState): ReplyEphemeral {
+    const made = this.replies.get(peer.id);
+    if (made !== undefined) {
+      this.replies.delete(peer.id);
+      this.remake(peer);
+      return made;
+    }
+    return { ephemeral: this.ephemeral(), shared: null };
+  }
+
+  /**
+   * The start of an initiation to `peer`: the one made ahead, taken (another is made after the
+   * turn if the peer is still configured), or one made now. Null without a host key or when the
+   * peer's key is not a valid point.
+   */
+  message1Start(peer: PeerState): Message1Start | null {
+    const made = this.ready.get(peer.id);
+    if (made !== undefined) {
+      this.ready.delete(peer.id);
+      this.remake(peer);
+      if (made.staticKey === this.identity) return made;
+    }
+    if (this.identity === null) return null;
+    return startMessage1(peer.start, this.identity, peer.publicKey, this.ephemeral(), this.sharedWith(peer));
+  }
+
+  /** Peers, static DH values, initiation starts and response ephemerals held. */
   get size(): number {
-    return this.peers.size + this.staticShared.size;
+    return this.peers.size + this.staticShared.size + this.ready.size + this.replies.size;
   }
 
   /** A fresh ephemeral key pair for one handshake message: the spare made ahead, or a new one. */

@@ -85,6 +85,16 @@ export interface NativeTun {
   copyRuns?(src: Uint8Array, dst: Uint8Array, runs: Int32Array, count: number): number;
   /** 'openssl-primitives' (ChaCha20_ctr32 and Poly1305 called directly) or 'evp'. */
   aeadImplementation(): string;
+  /**
+   * X25519 on raw 32-octet keys (x25519.cc): X25519(privateKey, publicKey) into out[0, 32), or with
+   * publicKey null the public key; false, out zeroed, on a wrong length or an all-zero result.
+   * `evp` true: through EVP even where ossl_x25519 is exported (tests).
+   */
+  x25519?(out: Uint8Array, privateKey: Uint8Array, publicKey: Uint8Array | null, evp?: boolean): boolean;
+  /** 'openssl-primitives' (ossl_x25519 called directly) or 'evp'. */
+  x25519Implementation?(): string;
+  /** The Noise HKDF over HMAC-BLAKE2s (hkdf.cc): `outputs` (2 or 3) outputs of 32 octets into out; false when it cannot. */
+  noiseHkdf?(out: Uint8Array, chainingKey: Uint8Array, input: Uint8Array, outputs: number): boolean;
   /** Non-blocking rtnetlink socket subscribed to RTMGRP_IPV4_IFADDR. */
   addrMonitorOpen(): number;
   addrMonitorRead(fd: number): NativeAddrEvent[];

@@ -3,7 +3,7 @@
 // shaking hands with fresh keys.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialState, readMessage1, readMessage2, writeMessage1, writeMessage2 } from '../../src/crypto/noise.js';
+import { finishMessage1, initialState, readMessage1, readMessage2, startMessage1, writeMessage1, writeMessage2 } from '../../src/crypto/noise.js';
 import { dh, generateKeyPair, keyPairOf, open, seal } from '../../src/crypto/primitives.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -101,4 +101,27 @@ test('a precomputed static-static DH gives the same messages and keys; a wrong o
   const w2 = writeMessage2(r1.state, generateKeyPair(), new Uint8Array(0))!;
   assert.deepEqual(readMessage2(given.state, w2.message)!.keys.send, w2.keys.receive);
   assert.equal(readMessage1(start, b, given.message, () => new Uint8Array(32).fill(7)), null, 'a wrong shared secret does not authenticate');
+});
+
+test('message 1 made ahead of its payload (startMessage1, then finishMessage1) and message 2 with DH(e, rs) made ahead are the published messages; the start is left as it was', () => {
+  const si = keyPairOf(unhex(VECTOR.initStatic));
+  const sr = keyPairOf(unhex(VECTOR.respStatic));
+  const start = initialState(unhex(VECTOR.prologue), sr.publicKey);
+  const [m0, m1] = VECTOR.messages;
+  const begun = startMessage1(start, si, sr.publicKey, keyPairOf(unhex(VECTOR.initEphemeral)), dh(si.privateKey, sr.publicKey))!;
+  assert.equal(begun.head.length, 32 + 32 + 16);
+  const w1 = finishMessage1(begun, unhex(m0[0]));
+  assert.equal(hex(w1.message), m0[1]);
+  assert.equal(hex(finishMessage1(begun, unhex(m0[0])).message), m0[1], 'finishing does not move the start: taking it once is the caller\'s rule');
+  const r1 = readMessage1(start, sr, w1.message)!;
+  const w2 = writeMessage2(r1.state, keyPairOf(unhex(VECTOR.respEphemeral)), unhex(m1[0]))!;
+  const r2 = readMessage2(w1.state, w2.message)!;
+  assert.equal(hex(r2.keys.handshakeHash), VECTOR.handshakeHash);
+  assert.equal(startMessage1(start, si, new Uint8Array(32), keyPairOf(unhex(VECTOR.initEphemeral))), null, 'a low-order responder key');
+  // Message 2 with DH(e, rs) made ahead (a configured initiator's) is the published one too.
+  const re = keyPairOf(unhex(VECTOR.respEphemeral));
+  const given = writeMessage2(r1.state, re, unhex(m1[0]), dh(re.privateKey, si.publicKey))!;
+  assert.equal(hex(given.message), m1[1]);
+  assert.deepEqual(given.keys.send, w2.keys.send);
+  assert.notEqual(hex(writeMessage2(r1.state, re, unhex(m1[0]), new Uint8Array(32).fill(7))!.message), m1[1], 'a wrong one gives another message, which the initiator cannot read');
 });

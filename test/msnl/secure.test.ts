@@ -209,7 +209,7 @@ test('the next ephemeral key pair is made after the turn (scheduleIdle), once pe
   }
 });
 
-test('configured peers are made ready after the turn, a few at a time: state and the static DH, before any call', () => {
+test('configured peers are made ready after the turn, a few at a time: state, the static DH, an initiation\'s start and a response\'s ephemeral, before any call', () => {
   const idle: (() => void)[] = [];
   const s = keyedPair({ idle: (work) => idle.push(work) });
   const others = Array.from({ length: 19 }, () => generateKeyPair().publicKey);
@@ -222,7 +222,7 @@ test('configured peers are made ready after the turn, a few at a time: state and
     idle.shift()!();
   }
   assert.equal(turns, 3, '20 peers in slices of 8');
-  assert.equal(s.a.ep.secureStateSize(), before + 2 * 20, 'each peer: its handshake state and DH(host key, its key)');
+  assert.equal(s.a.ep.secureStateSize(), before + 4 * 20, 'each peer: its handshake state, DH(host key, its key), the start of an initiation to it and the ephemeral of a response to it');
   call(s);
   assert.equal(s.a.rec.connected[0]!.conn.authenticated, true);
 });

@@ -94,6 +94,11 @@ Napi::Value AeadSealSegments(const Napi::CallbackInfo& info);
 Napi::Value AeadImplementation(const Napi::CallbackInfo& info);
 // copy-runs.cc: many ranges of one array copied into another by one call.
 Napi::Value CopyRuns(const Napi::CallbackInfo& info);
+// x25519.cc: X25519 on raw 32-octet keys (one shared secret or one public key a call).
+Napi::Value X25519(const Napi::CallbackInfo& info);
+Napi::Value X25519Implementation(const Napi::CallbackInfo& info);
+// hkdf.cc: the Noise HKDF (2 or 3 outputs) over HMAC-BLAKE2s in one call.
+Napi::Value NoiseHkdf(const Napi::CallbackInfo& info);
 
 // udp.cc: the UdpSocket class (batched IPv4 UDP for the underlay).
 Napi::Function DefineUdpSocket(Napi::Env env);

@@ -358,6 +358,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("aeadSealSegments", Napi::Function::New(env, AeadSealSegments));
   exports.Set("aeadImplementation", Napi::Function::New(env, AeadImplementation));
   exports.Set("copyRuns", Napi::Function::New(env, CopyRuns));
+  exports.Set("x25519", Napi::Function::New(env, X25519));
+  exports.Set("x25519Implementation", Napi::Function::New(env, X25519Implementation));
+  exports.Set("noiseHkdf", Napi::Function::New(env, NoiseHkdf));
   exports.Set("routeMtu", Napi::Function::New(env, RouteMtuOf));
   return exports;
 }
