@@ -4,6 +4,7 @@
 // hosts: one function literal, so the warm-up warms the code the Daemon runs.
 import { MmType } from '../abi/constants.js';
 import { mmConnOf, mmTypeOf } from '../abi/mm.js';
+import { IdMap } from '../base/id-map.js';
 
 /** What the channel needs of each side. */
 export interface MmTunnel {
@@ -14,14 +15,11 @@ export interface MmManager {
 }
 
 export class ConnectionTunnels<T extends MmTunnel> {
-  /** Keyed by the id as a signed 32-bit integer (`id | 0`): V8 keeps those as small integers,
-   *  where a random u32 above 2^31 (half of all ids) is a heap number, hashed several times slower
-   *  (as ConnectionTable keys them). */
-  private readonly byConn = new Map<number, T>();
+  private readonly byConn = new IdMap<T>();
 
   /** The tunnel of `connId`, if it is open. */
   get(connId: number): T | undefined {
-    return this.byConn.get(connId | 0);
+    return this.byConn.get(connId);
   }
 
   /** Passes `message` up to `manager`, noting the connection it ends. */
@@ -44,7 +42,7 @@ export class ConnectionTunnels<T extends MmTunnel> {
 
   /** A message on its way up to the manager: a tunnel's own disconnect ends its connection. */
   private sawUp(message: Uint8Array): void {
-    if (mmTypeOf(message) === MmType.MMUP_DISCONNECT) this.byConn.delete(mmConnOf(message, MmType.MMUP_DISCONNECT) | 0);
+    if (mmTypeOf(message) === MmType.MMUP_DISCONNECT) this.byConn.delete(mmConnOf(message, MmType.MMUP_DISCONNECT));
   }
 
   /** A message on its way down to `tunnel`: connections start and end with it. */
@@ -53,13 +51,13 @@ export class ConnectionTunnels<T extends MmTunnel> {
     switch (type) {
       case MmType.MMDOWN_NEWCONN:
       case MmType.MMDOWN_CONNECTED:
-        this.byConn.set(mmConnOf(message, type) | 0, tunnel);
+        this.byConn.set(mmConnOf(message, type), tunnel);
         break;
       case MmType.MMDOWN_DISCONNECT:
-        this.byConn.delete(mmConnOf(message, type) | 0);
+        this.byConn.delete(mmConnOf(message, type));
         break;
       case MmType.MMDOWN_FINAL:
-        for (const [conn, owner] of this.byConn) if (owner === tunnel) this.byConn.delete(conn);
+        for (const [conn, owner] of this.byConn.entries()) if (owner === tunnel) this.byConn.delete(conn);
         break;
       default:
     }

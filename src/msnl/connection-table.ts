@@ -2,14 +2,15 @@
 // names the id the peer knows the connection by: found in O(1), not by walking every connection),
 // the ids reserved for calls still being set up, and each connection's next timer deadline in a
 // DeadlineHeap, so the timer loop visits only connections that are due. Ids are random u32s; the
-// maps key them as signed 32-bit integers (`id | 0`), which V8 keeps as small integers (a u32
-// above 2^31 is a heap number, hashed and compared several times slower): every probe, health
+// tables key them as signed 32-bit integers (`id | 0`, IdMap), which V8 keeps as small integers (a
+// u32 above 2^31 is a heap number, hashed and compared several times slower): every probe, health
 // sample and timer turn looks a connection up here. Pure.
+import { IdMap } from '../base/id-map.js';
 import type { Connection } from './connection.js';
 import { DeadlineHeap, ownSlot } from './timers.js';
 
 export class ConnectionTable<L> {
-  private readonly byId = new Map<number, Connection<L>>();
+  private readonly byId = new IdMap<Connection<L>>();
   /** By the peer's connection id; two peers may pick the same id, hence a short list. */
   private readonly byRemote = new Map<number, Connection<L> | Connection<L>[]>();
   /** Ids allocated to outgoing calls not yet confirmed: traffic to them is dropped without a reset. */
@@ -22,7 +23,7 @@ export class ConnectionTable<L> {
   }
 
   get(id: number): Connection<L> | undefined {
-    return this.byId.get(id | 0);
+    return this.byId.get(id);
   }
 
   values(): IterableIterator<Connection<L>> {
@@ -32,7 +33,7 @@ export class ConnectionTable<L> {
   /** A fresh id (never 0, never in use or reserved), reserved until add() or release(). */
   allocate(random: () => number): number {
     let id = random();
-    while (id === 0 || this.byId.has(id | 0) || this.reserved.has(id | 0)) id = random();
+    while (id === 0 || this.byId.has(id) || this.reserved.has(id | 0)) id = random();
     this.reserved.add(id | 0);
     return id;
   }
@@ -48,7 +49,7 @@ export class ConnectionTable<L> {
   /** Adds an open connection, due for its timers at `at`. */
   add(conn: Connection<L>, at: number): void {
     this.reserved.delete(conn.connId | 0);
-    this.byId.set(conn.connId | 0, conn);
+    this.byId.set(conn.connId, conn);
     const remote = conn.remoteConnId | 0;
     const other = this.byRemote.get(remote);
     if (other === undefined) this.byRemote.set(remote, conn);
@@ -59,8 +60,8 @@ export class ConnectionTable<L> {
 
   /** Removes a connection; false when it is not (or no longer) this table's. */
   delete(conn: Connection<L>): boolean {
-    if (this.byId.get(conn.connId | 0) !== conn) return false;
-    this.byId.delete(conn.connId | 0);
+    if (this.byId.get(conn.connId) !== conn) return false;
+    this.byId.delete(conn.connId);
     const remote = conn.remoteConnId | 0;
     const other = this.byRemote.get(remote);
     if (other === conn) this.byRemote.delete(remote);

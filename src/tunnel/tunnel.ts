@@ -18,6 +18,7 @@ import type { TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { checkIpv4, Ipv4Check } from '../abi/ipv4.js';
 import { buildIcmpUnreachable, IcmpUnreachCode, ipv4Destination, ipv4Source, unreachCodeForReason } from './ipv4-packet.js';
 import { TokenBucket } from '../base/token-bucket.js';
+import { IdMap } from '../base/id-map.js';
 import { PendingQueues } from './pending-queues.js';
 import { TunnelCounters } from './counters.js';
 import { RedialSchedule } from './redial.js';
@@ -71,10 +72,8 @@ export class Tunnel {
   private running = false;
   private bound = false;
   private readonly byPeer = new Map<number, TunnelConnection>();
-  /** Keyed by the connection id as a signed 32-bit integer (`conn | 0`): V8 keeps those as small
-   *  integers, where a random u32 above 2^31 (half of all ids) is a heap number, hashed and
-   *  compared several times slower on every packet delivered (as ConnectionTable keys them). */
-  private readonly byConn = new Map<number, TunnelConnection>();
+  /** By connection id (looked up on every packet delivered). */
+  private readonly byConn = new IdMap<TunnelConnection>();
   /** Refused IP peers: until when they are answered at once, and with which ICMP code. */
   private readonly refused = new Map<number, { readonly until: number; readonly code: number }>();
   private readonly pending: PendingQueues;
@@ -255,7 +254,7 @@ export class Tunnel {
    * checksums not verified again (they are as the peer's msnld read them from its TUN).
    */
   deliver(conn: number, buf: Uint8Array, offset: number, length: number, authenticated = false): void {
-    const entry = this.byConn.get(conn | 0);
+    const entry = this.byConn.get(conn);
     if (entry === undefined) {
       this.counters.drop('unknown_connection');
       this.sendUp({ type: 'MMUP_ASSOCBAD', conn, source: sockaddrMsnl(0, this.spec.port, 0) });
@@ -318,7 +317,7 @@ export class Tunnel {
         return;
       }
       case 'MMDOWN_DISCONNECT': {
-        const entry = this.byConn.get(msg.conn | 0);
+        const entry = this.byConn.get(msg.conn);
         if (entry === undefined) return;
         this.forget(entry);
         // A tunnel lost to a dead, restarted or stopped peer is called again; one released on
@@ -329,7 +328,7 @@ export class Tunnel {
         return;
       }
       case 'MMDOWN_ASSOCIDLE': {
-        const entry = this.byConn.get(msg.conn | 0);
+        const entry = this.byConn.get(msg.conn);
         if (entry !== undefined) this.forget(entry);
         this.sendUp({ type: 'MMUP_DISCONNECT', conn: msg.conn, reason: MmReason.IDLE });
         return;
@@ -345,15 +344,15 @@ export class Tunnel {
 
   /** Records connection `conn` as serving IP peer `peer` and sends what waited for it. */
   private adopt(conn: number, peer: number, initiator: boolean): void {
-    let entry = this.byConn.get(conn | 0);
+    let entry = this.byConn.get(conn);
     if (entry === undefined) {
       entry = { conn, peerMsnl: this.options.mappings.msnlAddressOf(peer), peers: [], since: this.options.now(), initiator };
-      this.byConn.set(conn | 0, entry);
+      this.byConn.set(conn, entry);
     }
     const previous = this.byPeer.get(peer);
     if (previous !== undefined && previous !== entry) {
       dropPeer(previous.peers, peer);
-      if (previous.peers.length === 0) this.byConn.delete(previous.conn | 0);
+      if (previous.peers.length === 0) this.byConn.delete(previous.conn);
     }
     if (!entry.peers.includes(peer)) entry.peers.push(peer);
     this.byPeer.set(peer, entry);
@@ -367,7 +366,7 @@ export class Tunnel {
   }
 
   private forget(entry: TunnelConnection): void {
-    this.byConn.delete(entry.conn | 0);
+    this.byConn.delete(entry.conn);
     for (const peer of entry.peers) if (this.byPeer.get(peer) === entry) this.byPeer.delete(peer);
   }
 
