@@ -5,8 +5,8 @@ import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StatementCache } from './statements.js';
 import { formatIpv4Prefix, prefixMask, type Ipv4Prefix } from '../abi/inet.js';
-import { interfaceByName } from '../abi/interfaces.js';
 import { StoreError, isUniqueViolation, translateError } from './errors.js';
+import { MAPPING_COLUMNS, NOT_EXPIRED, ROUTE_COLUMNS, checkInterfaceName, toInterface, toMapping, toRoute, type InterfaceRow, type MappingRow, type RouteRow } from './table-rows.js';
 import { DATABASE_MODE, prepareDatabaseFile, removeCreated } from './file.js';
 import { defaultSchemaDir, loadMigrations, migrate } from './migrate.js';
 import { MappingLog, bulkWrite } from './mapping-log.js';
@@ -35,72 +35,6 @@ export interface ImportOptions {
   /** Called every `every` rows with (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
   readonly every?: number;
-}
-
-interface MappingRow {
-  network: number;
-  length: number;
-  msnl_address: number;
-  comment: string;
-  origin: MappingOrigin;
-  created_at: number;
-  expires_at: number | null;
-}
-
-interface RouteRow {
-  network: number;
-  length: number;
-  host: string;
-  port: number;
-  public_key: Uint8Array | null;
-  origin: 'cli' | 'cluster';
-  priority: number;
-  mtu: number | null;
-}
-
-const ROUTE_COLUMNS = 'network, length, host, port, public_key, origin, priority, mtu';
-
-
-interface InterfaceRow {
-  name: string;
-  address: number | null;
-  prefix_length: number | null;
-  admin_up: number;
-}
-
-const MAPPING_COLUMNS = 'network, length, msnl_address, comment, origin, created_at, expires_at';
-const NOT_EXPIRED = '(expires_at IS NULL OR expires_at > @now)';
-
-function toMapping(row: MappingRow): Mapping {
-  return Object.freeze({
-    prefix: Object.freeze({ address: row.network, length: row.length }),
-    msnlAddress: row.msnl_address,
-    comment: row.comment,
-    origin: row.origin,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-  });
-}
-
-function toRoute(row: RouteRow, more: readonly RouteExit[]): Route {
-  return Object.freeze({
-    prefix: Object.freeze({ address: row.network, length: row.length }),
-    host: row.host,
-    port: row.port,
-    ...(row.priority !== 0 ? { priority: row.priority } : {}),
-    ...(more.length > 0 ? { moreExits: Object.freeze(more) } : {}),
-    ...(row.mtu !== null ? { mtu: row.mtu } : {}),
-    publicKey: row.public_key === null ? null : new Uint8Array(row.public_key),
-    ...(row.origin === 'cluster' ? { origin: row.origin } : {}),
-  });
-}
-
-function toInterface(row: InterfaceRow): InterfaceConfig {
-  return Object.freeze({ name: row.name, address: row.address, prefixLength: row.prefix_length, adminUp: row.admin_up === 1 });
-}
-
-function checkInterfaceName(name: string): void {
-  if (interfaceByName(name) === undefined) throw new StoreError('invalid', `interface "${name}" does not exist (ms0..ms3)`);
 }
 
 export class Store {
