@@ -123,6 +123,7 @@ export class Daemon<L> {
         return maxDatagram === undefined ? undefined : { maxDatagram, pinned: false };
       },
       exitsOf: (address) => this.routeExits.lookup(address),
+      receivedAgo: () => this.socket?.receivedAgo?.() ?? NaN,
       config: options.endpointConfig,
       events: {
         incomingCall: (call) => this.manager.onIncomingCall(call),

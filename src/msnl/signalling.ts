@@ -39,6 +39,9 @@ export interface SignallingHost<L> {
   callLinks?(address: number, link: L): readonly L[];
   /** A timer of this module is due at `at`: tick() must run by then. */
   scheduleAt(at: number): void;
+  /** How many ms ago the signal being handled reached this host (it may have waited in the
+   *  underlay's receive queue), NaN when unknown: taken as just now. */
+  receivedAgo(): number;
 }
 
 interface OutCall<L> {
@@ -266,6 +269,13 @@ export class Signalling<L> {
     const { transaction: txn, origAddr, origPort } = msg;
     const done = this.confirmed.get(txn, origAddr, origPort);
     if (done !== undefined) {
+      // msnl(7) Call set-up: a plain retransmission that reached us before the confirm it repeats
+      // was sent crossed it, and the caller's next one (if that confirm is lost) comes after it: a
+      // call storm's queue holds several such copies a call, each a confirm for nobody.
+      if (!authenticated && now - host.receivedAgo() < done.confirmSentAt) {
+        host.counters.confirmsCrossed++;
+        return;
+      }
       host.counters.confirmsResent++;
       this.sendConfirm(msg, link, done);
       return;
@@ -282,6 +292,12 @@ export class Signalling<L> {
     }
     if (this.absorbed.has(txn, origAddr, origPort)) {
       host.counters.requestsAbsorbed++;
+      return;
+    }
+    // A request that waited in the receive queue past the caller's limit: the caller has given up
+    // (its disconnect follows in the queue), so a connection made for it would be released unused.
+    if (host.receivedAgo() > host.config.connectTimeoutMs) {
+      host.counters.requestsStale++;
       return;
     }
     const local = { address: host.localAddress, port: msg.respPort };
@@ -428,6 +444,7 @@ export class Signalling<L> {
   }
 
   private sendConfirm(msg: SignalMessage, link: L, conn: Connection<L>): void {
+    conn.confirmSentAt = this.host.clock.now();
     this.host.sendControl(link, this.signal(MsgType.CONNECT_CONFIRM, 0, msg.transaction, msg.origAddr, msg.origPort, conn.local.address, msg.respPort, conn.localIpa, msg.origConnId, conn.connId));
   }
 
