@@ -103,6 +103,8 @@ export class Signalling<L> {
   private readonly newCalls: SourceLimiter<L>;
   private nextHandle = 1;
   private nextCallId = 1;
+  /** The incoming call whose event runs now, before it is in inById/inByKey (onRequest). */
+  private deciding: InCall<L> | undefined;
   /** Every signal is written here and sent at once (no message object, no buffer per signal). */
   private readonly frame = new Uint8Array(SIGNAL_SIZE);
 
@@ -334,11 +336,20 @@ export class Signalling<L> {
       return;
     }
     const call: InCall<L> = { callId: this.nextCallId++, msg, link, local, remote, expiresAt: now + host.config.decideTimeoutMs, secure: authenticated };
-    this.inById.set(call.callId, call);
-    host.scheduleAt(call.expiresAt);
-    this.inByKey.set(txn, origAddr, origPort, 0, call);
     const incoming: IncomingCall<L> = { callId: call.callId, caller: remote, called: local, ipa: msg.ipa, link };
-    host.events.incomingCall(incoming);
+    // msnld's manager decides inside the event: the call then never enters the tables of undecided
+    // calls (a set and a delete in each of two maps, and a wake-up, per call of a storm).
+    this.deciding = call;
+    try {
+      host.events.incomingCall(incoming);
+    } finally {
+      if (this.deciding === call) {
+        this.deciding = undefined;
+        this.inById.set(call.callId, call);
+        host.scheduleAt(call.expiresAt);
+        this.inByKey.set(txn, origAddr, origPort, 0, call);
+      }
+    }
   }
 
   private onConfirm(msg: SignalMessage, link: L, authenticated: boolean): void {
@@ -429,6 +440,11 @@ export class Signalling<L> {
   }
 
   private takeIncoming(callId: number): InCall<L> | undefined {
+    const deciding = this.deciding;
+    if (deciding !== undefined && deciding.callId === callId) {
+      this.deciding = undefined;
+      return deciding;
+    }
     const call = this.inById.get(callId);
     if (call === undefined) return undefined;
     this.inById.delete(callId);

@@ -88,6 +88,8 @@ export class Tunnel {
   private segmentLimit = 0;
   private readonly icmpScratch = Buffer.alloc(20 + 8 + 60 + 8);
   private readonly mmScratch = Buffer.alloc(64);
+  /** mmScratch[0, n) by length n, made once per length (a view per message was an allocation). */
+  private readonly mmViews: Uint8Array[] = [];
   /** The device's cumulative drop counts already added to ours. */
   private deviceReadDrops = 0;
   private deviceRunsRefused = 0;
@@ -412,6 +414,6 @@ export class Tunnel {
 
   private sendUp(msg: MmMessage): void {
     const n = encodeMm(msg, this.mmScratch, 0);
-    this.options.up(this.mmScratch.subarray(0, n));
+    this.options.up((this.mmViews[n] ??= this.mmScratch.subarray(0, n)));
   }
 }

@@ -104,3 +104,47 @@ test('a new request that waited longer than the caller\'s call limit is dropped 
   assert.equal(b.connections().length, 1);
   assert.equal(b.counters.requestsStale, 1);
 });
+
+test('a call decided inside its event never waits in the undecided table; one left undecided does, gets waits, and can be accepted later', () => {
+  const clock = new FakeClock();
+  const wire: Uint8Array[] = [];
+  const out: Uint8Array[] = [];
+  let hold = false;
+  const held: number[] = [];
+  const b: MsnlEndpoint<string> = new MsnlEndpoint<string>({
+    localAddress: B_ADDR, clock, random: seededRandom(3), transmit: (_l, x, o, n) => out.push(x.slice(o, o + n)),
+    events: {
+      incomingCall: (c) => {
+        if (hold) held.push(c.callId);
+        else {
+          assert.equal(b.calls().length, 0, 'not in the table while its event runs');
+          b.accept(c.callId);
+        }
+      },
+      connected: () => undefined, callFailed: () => undefined, data: () => undefined, disconnected: () => undefined, idle: () => undefined, echoReply: () => undefined,
+    },
+  });
+  b.listen(PORT);
+  const a = new MsnlEndpoint<string>({ localAddress: A_ADDR, clock, random: seededRandom(4), transmit: (_l, x, o, n) => wire.push(x.slice(o, o + n)), events: { incomingCall: () => undefined, connected: () => undefined, callFailed: () => undefined, data: () => undefined, disconnected: () => undefined, idle: () => undefined, echoReply: () => undefined } });
+  a.connect({ remoteAddress: B_ADDR, remotePort: PORT, localPort: PORT, ipa: 1, link: 'b' });
+  b.receive(wire.shift()!, 'a');
+  assert.equal(b.calls().length, 0);
+  assert.equal(b.connections().length, 1);
+  const confirm = out.shift()!;
+  assert.equal(typeOf(confirm), MsgType.CONNECT_CONFIRM);
+  a.receive(confirm, 'b');
+  hold = true;
+  a.connect({ remoteAddress: B_ADDR, remotePort: PORT + 1, localPort: PORT + 1, ipa: 1, link: 'b' });
+  b.listen(PORT + 1);
+  b.receive(wire.shift()!, 'a');
+  assert.deepEqual(b.calls().map((c) => c.state), ['deciding']);
+  clock.t += 200;
+  a.tick();
+  b.receive(wire.shift()!, 'a'); // its retransmission, while undecided: a wait, never a second call
+  assert.equal(typeOf(out.shift()!), MsgType.WAIT);
+  assert.equal(held.length, 1);
+  assert.ok(b.accept(held[0]!) !== undefined);
+  assert.equal(typeOf(out.shift()!), MsgType.CONNECT_CONFIRM);
+  assert.equal(b.calls().length, 0);
+  assert.equal(b.connections().length, 2);
+});
