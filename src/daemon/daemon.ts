@@ -159,6 +159,7 @@ export class Daemon<L> {
       log,
       now: this.now,
       onEvent: (event) => this.events.fromManager(event, (sock) => this.tunnels[sock - 1]?.spec.name),
+      eventsWanted: () => this.events.listening,
       connectionLinesPerSecond: options.connectionLinesPerSecond,
     });
     for (const spec of TUNNEL_INTERFACES) {

@@ -262,7 +262,7 @@ export class Manager<L> {
     this.connByKey.set(key, c.conn);
     this.failed.delete(key);
     this.lines.line('connections up', () => `connection ${c.conn} up: ${formatDottedQuad(c.peerIp)} via MSNL ${formatDottedQuad(c.remoteMsnl)}`);
-    this.options.onEvent?.({ kind: 'up', sock: c.sock, conn: c.conn, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl });
+    if (this.options.eventsWanted?.() !== false) this.options.onEvent?.({ kind: 'up', sock: c.sock, conn: c.conn, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl });
   }
 
   /** Endpoint event: a call of ours failed. */
@@ -299,7 +299,7 @@ export class Manager<L> {
     if (c === undefined) return;
     const text = this.downText(reason, byPeer);
     this.lines.line(text.kind, () => `connection ${connId} ${text.how}`);
-    this.options.onEvent?.({ kind: 'down', sock: c.sock, conn: connId, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, reason: text.event });
+    if (this.options.eventsWanted?.() !== false) this.options.onEvent?.({ kind: 'down', sock: c.sock, conn: connId, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, reason: text.event });
     this.send(c.sock, { type: 'MMDOWN_DISCONNECT', conn: connId, reason: releaseReason(reason, byPeer) });
   }
 

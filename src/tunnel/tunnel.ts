@@ -348,7 +348,9 @@ export class Tunnel {
   private adopt(conn: number, peer: number, initiator: boolean): void {
     let entry = this.byConn.get(conn);
     if (entry === undefined) {
-      entry = { conn, peerMsnl: this.options.mappings.msnlAddressOf(peer), peers: [], since: this.options.now(), initiator };
+      // peers made holding the peer: an empty literal grown by push gets room for 17 (a storm's
+      // thousands of connections each kept that).
+      entry = { conn, peerMsnl: this.options.mappings.msnlAddressOf(peer), peers: [peer], since: this.options.now(), initiator };
       this.byConn.set(conn, entry);
     }
     const previous = this.byPeer.get(peer);
