@@ -6,6 +6,8 @@
 // manager's checks and opens a connection and its tunnel state as in `--scale`. The figure the
 // machine's other load moves least: user + system CPU of this process from the first request to
 // the last confirm, per call, and the garbage collector's share. No root, no namespaces.
+// CALL_CPU_COPIES=K adds K retransmitted copies of each request, read after its confirm was sent
+// (CALL_CPU_AGES=0: with no receive time, so each is answered with the confirm again).
 // Usage: node dist/bench/call-cpu.js [N] [ROUNDS]   (node flags such as --cpu-prof go before the script)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +42,8 @@ class StubUnderlay implements Underlay<StubLink> {
   events: UnderlayEvents<StubLink> | undefined;
   confirms = 0;
   sent = 0;
+  /** What the socket says of the datagram being delivered (UnderlaySocket.receivedAgo). */
+  ago = NaN;
 
   open(_host: string, _port: number, onReceive: ReceiveFunc<StubLink>, events?: UnderlayEvents<StubLink>): Promise<UnderlaySocket<StubLink>> {
     this.receive = onReceive;
@@ -49,6 +53,7 @@ class StubUnderlay implements Underlay<StubLink> {
         this.sent++;
         if (buf[offset + 1] === MsgType.CONNECT_CONFIRM) this.confirms++;
       },
+      receivedAgo: () => this.ago,
       close: () => Promise.resolve(),
       describe: () => 'stub',
     } as UnderlaySocket<StubLink>);
@@ -122,14 +127,33 @@ async function round(n: number, dir: string, index: number): Promise<{ cpuUsPerC
     for (const e of list.getEntries()) gcMs += e.duration;
   });
   gc.observe({ entryTypes: ['gc'] });
+  // CALL_CPU_COPIES=K: each request is followed, two batches later, by K copies of it (a storm's
+  // retransmissions, queued behind it); with receive times (CALL_CPU_AGES, default 1) each says it
+  // arrived before msnld confirmed the call (the two crossed), with CALL_CPU_AGES=0 it says nothing.
+  const copies = Number(process.env['CALL_CPU_COPIES'] ?? 0);
+  const ages = process.env['CALL_CPU_AGES'] !== '0';
+  const readAt = new Float64Array(n);
+  const copiesOf = (first: number): void => {
+    for (let k = first; k < Math.min(n, first + BATCH); k++) {
+      underlay.ago = ages ? performance.now() - (readAt[k] as number) + 1 : NaN;
+      for (let c = 0; c < copies; c++) underlay.receive(slab, k * SIGNAL_SIZE, SIGNAL_SIZE, links[k]!, true);
+    }
+    underlay.ago = NaN;
+  };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let first = 0; first < n; first += BATCH) {
     const end = Math.min(n, first + BATCH);
-    for (let k = first; k < end; k++) underlay.receive(slab, k * SIGNAL_SIZE, SIGNAL_SIZE, links[k]!, true);
+    for (let k = first; k < end; k++) {
+      readAt[k] = performance.now();
+      underlay.receive(slab, k * SIGNAL_SIZE, SIGNAL_SIZE, links[k]!, true);
+    }
+    if (copies > 0 && first >= 2 * BATCH) copiesOf(first - 2 * BATCH);
     underlay.events?.burstEnd?.();
     await turn();
   }
+  const batches = Math.ceil(n / BATCH);
+  for (let b = Math.max(0, batches - 2); copies > 0 && b < batches; b++) copiesOf(b * BATCH);
   while (underlay.confirms < n && performance.now() - t0 < 60_000) await turn();
   const cpu = process.cpuUsage(cpu0);
   const wallMs = performance.now() - t0;

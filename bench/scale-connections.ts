@@ -140,6 +140,7 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     const callSystem0 = systemTicksOf(pid);
     const swarmTicks0 = swarmTicks(swarm);
     const callUdp0 = udpCounters(t, server);
+    const callerDrops0 = udpCounters(t, client)['RcvbufErrors'] ?? NaN;
     swarm.call();
     const up = await swarm.up(180_000);
     const callCpuUs = ((ticksOf(pid) - callTicks0) * 10_000) / n;
@@ -156,6 +157,9 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     }
     const allUpS = up.seconds;
     log(`scale ${n}: all up in ${up.seconds} s; the callers sent ${up.resent} requests again and made ${up.redialled} calls again`);
+    const c = (await new ControlClient(server.socket, { timeoutMs: 10_000 }).status()).counters;
+    log(`scale ${n}: the callers' namespace dropped ${(udpCounters(t, client)['RcvbufErrors'] ?? NaN) - callerDrops0} datagrams for want of receive buffer`);
+    log(`scale ${n}: msnld resent ${c['confirms_resent']} confirms, left ${c['confirms_crossed']} crossed requests unanswered, dropped ${c['requests_stale']} stale and rate-limited ${c['requests_rate_limited']}`);
     // Settle: the callers' first probes (within one 2 s interval of the call), their first asking
     // probe (2 s later) and the probe after it, from which they keep to the interval msnld asks
     // for (msnl(7) Probes: 5 s from 5000 connections on), so only the steady probe rate is left.

@@ -4,7 +4,7 @@
 // Layouts (offset: field) are listed per type below and byte by byte in ms(4).
 
 import { MM_HEADER_SIZE, MM_LENGTH, MM_LENGTH_OFFSET, MM_REASON_MAX, MM_TYPE_OFFSET, MmType, type MmTypeName } from './constants.js';
-import { checkU32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { checkU32, isU32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { DecodeError } from './decode-error.js';
 import {
   encodeSockaddrIn,
@@ -75,6 +75,11 @@ function checkReason(reason: number): void {
   if (!Number.isInteger(reason) || reason < 0 || reason > MM_REASON_MAX) throw new RangeError(`reason must be 0..${MM_REASON_MAX}, got ${reason}`);
 }
 
+function putU32(buf: Uint8Array, at: number, value: number, type: string, field: string): void {
+  if (!isU32(value)) checkU32(value, `${type}.${field}`);
+  writeU32(buf, at, value);
+}
+
 /**
  * Writes `msg` at `offset` of `buf` and returns its length. Throws RangeError when the buffer has
  * no room or a field is out of range: those are the caller's bugs, not bad input.
@@ -84,76 +89,74 @@ export function encodeMm(msg: MmMessage, buf: Uint8Array, offset = 0): number {
   if (!Number.isInteger(offset) || offset < 0 || offset + length > buf.length) {
     throw new RangeError(`${msg.type} needs ${length} octets at offset ${offset} of a ${buf.length}-octet buffer`);
   }
-  const u32 = (at: number, value: number, field: string): void => {
-    checkU32(value, `${msg.type}.${field}`);
-    writeU32(buf, offset + at, value);
-  };
+  // No closure and no field name per message (each was an allocation, several a call in a storm's
+  // NEWCONN and ACCEPT): putU32 makes the name only for the error.
   writeU16(buf, offset + MM_TYPE_OFFSET, MmType[msg.type]);
   writeU16(buf, offset + MM_LENGTH_OFFSET, length);
   switch (msg.type) {
     case 'MMUP_BIND':
-      u32(4, msg.sock, 'sock');
+      putU32(buf, offset + 4, msg.sock, msg.type, 'sock');
       encodeSockaddrMsnl(msg.addr, buf, offset + 8);
       break;
     case 'MMUP_LISTEN':
-      u32(4, msg.sock, 'sock');
-      u32(8, msg.backlog, 'backlog');
+      putU32(buf, offset + 4, msg.sock, msg.type, 'sock');
+      putU32(buf, offset + 8, msg.backlog, msg.type, 'backlog');
       break;
     case 'MMUP_CONNECT':
-      u32(4, msg.sock, 'sock');
-      u32(8, msg.ref, 'ref');
+      putU32(buf, offset + 4, msg.sock, msg.type, 'sock');
+      putU32(buf, offset + 8, msg.ref, msg.type, 'ref');
       encodeSockaddrIn(msg.peer, buf, offset + 12);
       break;
     case 'MMUP_ACCEPT':
-      u32(4, msg.sock, 'sock');
-      u32(8, msg.conn, 'conn');
+      putU32(buf, offset + 4, msg.sock, msg.type, 'sock');
+      putU32(buf, offset + 8, msg.conn, msg.type, 'conn');
       break;
     case 'MMUP_DISCONNECT':
     case 'MMDOWN_DISCONNECT':
       checkReason(msg.reason);
-      u32(4, msg.conn, 'conn');
-      u32(8, msg.reason, 'reason');
+      putU32(buf, offset + 4, msg.conn, msg.type, 'conn');
+      putU32(buf, offset + 8, msg.reason, msg.type, 'reason');
       break;
     case 'MMUP_DETACH':
     case 'MMDOWN_FINAL':
-      u32(4, msg.sock, 'sock');
+      putU32(buf, offset + 4, msg.sock, msg.type, 'sock');
       break;
     case 'MMUP_ASSOCBAD':
-      u32(4, msg.conn, 'conn');
+      putU32(buf, offset + 4, msg.conn, msg.type, 'conn');
       encodeSockaddrMsnl(msg.source, buf, offset + 8);
       break;
     case 'MMDOWN_NEWCONN':
-      u32(4, msg.sock, 'sock');
-      u32(8, msg.conn, 'conn');
+      putU32(buf, offset + 4, msg.sock, msg.type, 'sock');
+      putU32(buf, offset + 8, msg.conn, msg.type, 'conn');
       encodeSockaddrIn(msg.peer, buf, offset + 12);
       break;
     case 'MMDOWN_HOSTSET':
-      u32(4, msg.address, 'address');
+      putU32(buf, offset + 4, msg.address, msg.type, 'address');
       break;
     case 'MMDOWN_ASSOCIDLE':
-      u32(4, msg.conn, 'conn');
+      putU32(buf, offset + 4, msg.conn, msg.type, 'conn');
       break;
     case 'MMDOWN_CONNECTED':
-      u32(4, msg.sock, 'sock');
-      u32(8, msg.ref, 'ref');
-      u32(12, msg.conn, 'conn');
+      putU32(buf, offset + 4, msg.sock, msg.type, 'sock');
+      putU32(buf, offset + 8, msg.ref, msg.type, 'ref');
+      putU32(buf, offset + 12, msg.conn, msg.type, 'conn');
       encodeSockaddrIn(msg.peer, buf, offset + 16);
       break;
     case 'MMDOWN_REFUSED':
       checkReason(msg.reason);
-      u32(4, msg.sock, 'sock');
-      u32(8, msg.ref, 'ref');
-      u32(12, msg.reason, 'reason');
+      putU32(buf, offset + 4, msg.sock, msg.type, 'sock');
+      putU32(buf, offset + 8, msg.ref, msg.type, 'ref');
+      putU32(buf, offset + 12, msg.reason, msg.type, 'reason');
       encodeSockaddrIn(msg.peer, buf, offset + 16);
       break;
     case 'MMDOWN_ERROR':
       if (mmTypeName(msg.request) === undefined) throw new RangeError(`MMDOWN_ERROR.request must be a message type, got ${msg.request}`);
       if (msg.errno === 0) throw new RangeError('MMDOWN_ERROR.errno must not be zero');
-      u32(4, msg.sock, 'sock');
-      u32(8, msg.ref, 'ref');
+      putU32(buf, offset + 4, msg.sock, msg.type, 'sock');
+      putU32(buf, offset + 8, msg.ref, msg.type, 'ref');
       writeU16(buf, offset + 12, msg.request);
       writeU16(buf, offset + 14, 0);
-      u32(16, msg.errno, 'errno');
+      putU32(buf, offset + 16, msg.errno, msg.type, 'errno');
       break;
   }
   return length;
@@ -217,57 +220,56 @@ export function decodeMm(bytes: Uint8Array): MmMessage | DecodeError {
   if (claimed instanceof DecodeError) return claimed;
   if (bytes.length !== claimed) return new DecodeError('length', 0, `message is ${bytes.length} octets, header says ${claimed}`);
   const name = mmTypeName(readU16(bytes, MM_TYPE_OFFSET)) as MmTypeName;
-  const u32 = (at: number): number => readU32(bytes, at);
   switch (name) {
     case 'MMUP_BIND': {
       const addr = readSockaddrMsnl(bytes, 8, 0);
-      return addr instanceof DecodeError ? addr : { type: name, sock: u32(4), addr };
+      return addr instanceof DecodeError ? addr : { type: name, sock: readU32(bytes, 4), addr };
     }
     case 'MMUP_LISTEN':
-      return { type: name, sock: u32(4), backlog: u32(8) };
+      return { type: name, sock: readU32(bytes, 4), backlog: readU32(bytes, 8) };
     case 'MMUP_CONNECT': {
       const peer = readSockaddrIn(bytes, 12, 0);
-      return peer instanceof DecodeError ? peer : { type: name, sock: u32(4), ref: u32(8), peer };
+      return peer instanceof DecodeError ? peer : { type: name, sock: readU32(bytes, 4), ref: readU32(bytes, 8), peer };
     }
     case 'MMUP_ACCEPT':
-      return { type: name, sock: u32(4), conn: u32(8) };
+      return { type: name, sock: readU32(bytes, 4), conn: readU32(bytes, 8) };
     case 'MMUP_DISCONNECT':
     case 'MMDOWN_DISCONNECT': {
       const reason = readReason(bytes, 8);
-      return reason instanceof DecodeError ? reason : { type: name, conn: u32(4), reason };
+      return reason instanceof DecodeError ? reason : { type: name, conn: readU32(bytes, 4), reason };
     }
     case 'MMUP_DETACH':
     case 'MMDOWN_FINAL':
-      return { type: name, sock: u32(4) };
+      return { type: name, sock: readU32(bytes, 4) };
     case 'MMUP_ASSOCBAD': {
       const source = readSockaddrMsnl(bytes, 8, 0);
-      return source instanceof DecodeError ? source : { type: name, conn: u32(4), source };
+      return source instanceof DecodeError ? source : { type: name, conn: readU32(bytes, 4), source };
     }
     case 'MMDOWN_NEWCONN': {
       const peer = readSockaddrIn(bytes, 12, 0);
-      return peer instanceof DecodeError ? peer : { type: name, sock: u32(4), conn: u32(8), peer };
+      return peer instanceof DecodeError ? peer : { type: name, sock: readU32(bytes, 4), conn: readU32(bytes, 8), peer };
     }
     case 'MMDOWN_HOSTSET':
-      return { type: name, address: u32(4) };
+      return { type: name, address: readU32(bytes, 4) };
     case 'MMDOWN_ASSOCIDLE':
-      return { type: name, conn: u32(4) };
+      return { type: name, conn: readU32(bytes, 4) };
     case 'MMDOWN_CONNECTED': {
       const peer = readSockaddrIn(bytes, 16, 0);
-      return peer instanceof DecodeError ? peer : { type: name, sock: u32(4), ref: u32(8), conn: u32(12), peer };
+      return peer instanceof DecodeError ? peer : { type: name, sock: readU32(bytes, 4), ref: readU32(bytes, 8), conn: readU32(bytes, 12), peer };
     }
     case 'MMDOWN_REFUSED': {
       const reason = readReason(bytes, 12);
       if (reason instanceof DecodeError) return reason;
       const peer = readSockaddrIn(bytes, 16, 0);
-      return peer instanceof DecodeError ? peer : { type: name, sock: u32(4), ref: u32(8), reason, peer };
+      return peer instanceof DecodeError ? peer : { type: name, sock: readU32(bytes, 4), ref: readU32(bytes, 8), reason, peer };
     }
     case 'MMDOWN_ERROR': {
       const request = readU16(bytes, 12);
       if (mmTypeName(request) === undefined) return new DecodeError('value', 12, `MMDOWN_ERROR names unknown request type ${request}`);
       if (readU16(bytes, 14) !== 0) return new DecodeError('padding', 14, 'MMDOWN_ERROR reserved field is not zero');
-      const errno = u32(16);
+      const errno = readU32(bytes, 16);
       if (errno === 0) return new DecodeError('value', 16, 'MMDOWN_ERROR errno is zero');
-      return { type: name, sock: u32(4), ref: u32(8), request, errno };
+      return { type: name, sock: readU32(bytes, 4), ref: readU32(bytes, 8), request, errno };
     }
   }
 }

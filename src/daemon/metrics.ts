@@ -25,6 +25,8 @@ export const COUNTER_HELP: Readonly<Record<string, string>> = {
   requests_absorbed: 'Duplicate incoming call requests absorbed.',
   waits_sent: 'Wait messages sent to callers while a call was being decided.',
   confirms_resent: 'Call confirmations resent to a repeating caller.',
+  confirms_crossed: 'Repeated call requests left unanswered because they arrived before the confirmation they repeat was sent.',
+  requests_stale: 'Call requests dropped because they waited in the receive queue past the caller\'s 5 s call limit.',
   requests_rate_limited: 'Incoming call requests dropped by the per-source or overall limit.',
   resets_sent: 'Resets sent.',
   resets_rate_limited: 'Resets not sent because of the reset rate limit.',

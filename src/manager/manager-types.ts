@@ -23,6 +23,9 @@ export interface ManagerOptions<L> {
   readonly now?: () => number;
   /** Told of each state change the log reports (for `msnl monitor`); `sock` is the tunnel's. */
   readonly onEvent?: (event: ManagerEvent) => void;
+  /** Whether onEvent has anyone to tell now (absent: always): the per-connection events of a
+   *  storm are then not made at all. */
+  readonly eventsWanted?: () => boolean;
   /**
    * Connection lines (up, down, failed and refused calls) logged one by one in a second; past
    * that they are counted and summarised once a second (src/base/line-summary.ts). 0 or absent:

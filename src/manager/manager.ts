@@ -35,6 +35,8 @@ export class Manager<L> {
   private readonly failed = new Map<number, CallRecord>();
   private readonly now: () => number;
   private readonly scratch = Buffer.alloc(64);
+  /** scratch[0, n) by length n: a message's view made once per length, not once per message. */
+  private readonly scratchViews: Uint8Array[] = [];
   private readonly downTexts = new Map<number, { readonly how: string; readonly kind: string; readonly event: string }>();
   badMessages = 0;
   refusedCalls = 0;
@@ -175,14 +177,18 @@ export class Manager<L> {
     }
   }
 
+  /** A refused caller, for the log (made only when a line is written). */
+  private static who(call: IncomingCall<unknown>): string {
+    return `${formatDottedQuad(call.caller.address)} (ms_ipa ${formatDottedQuad(call.ipa)})`;
+  }
+
   /** Endpoint event: an incoming call to decide. */
   onIncomingCall(call: IncomingCall<L>): void {
     const { endpoint } = this.options;
     const sock = this.sockByPort.get(call.called.port);
-    const who = (): string => `${formatDottedQuad(call.caller.address)} (ms_ipa ${formatDottedQuad(call.ipa)})`;
     if (sock === undefined) {
       this.refusedCalls++;
-      this.lines.line('calls refused: port not bound', () => `refused call from ${who()}: port 0x${call.called.port.toString(16)} is not bound`);
+      this.lines.line('calls refused: port not bound', () => `refused call from ${Manager.who(call)}: port 0x${call.called.port.toString(16)} is not bound`);
       this.options.onEvent?.({ kind: 'call_refused', remoteMsnl: call.caller.address, reason: `port 0x${call.called.port.toString(16)} is not bound` });
       endpoint.refuse(call.callId, wireReason(MmReason.NO_SERVICE));
       return;
@@ -191,14 +197,14 @@ export class Manager<L> {
     if (mapped !== call.caller.address) {
       this.refusedCalls++;
       const maps = mapped === undefined ? 'no MSNL address' : formatDottedQuad(mapped);
-      this.lines.line('calls refused: ms_ipa mapped elsewhere', () => `refused call from ${who()}: ms_ipa maps to ${maps}`);
+      this.lines.line('calls refused: ms_ipa mapped elsewhere', () => `refused call from ${Manager.who(call)}: ms_ipa maps to ${maps}`);
       this.options.onEvent?.({ kind: 'call_refused', sock, remoteMsnl: call.caller.address, reason: `ms_ipa ${formatDottedQuad(call.ipa)} maps to ${maps}` });
       endpoint.refuse(call.callId, wireReason(MmReason.IPA_MISMATCH));
       return;
     }
     if (this.wouldHijack(sock, call)) {
       this.refusedCalls++;
-      this.lines.line('calls refused: open via another underlay endpoint', () => `refused call from ${who()}: a connection to that host is open via another underlay endpoint`);
+      this.lines.line('calls refused: open via another underlay endpoint', () => `refused call from ${Manager.who(call)}: a connection to that host is open via another underlay endpoint`);
       this.options.onEvent?.({ kind: 'call_refused', sock, remoteMsnl: call.caller.address, reason: 'a connection to that host is open via another underlay endpoint' });
       endpoint.refuse(call.callId, wireReason(MmReason.REFUSED_BY_PEER));
       return;
@@ -256,7 +262,7 @@ export class Manager<L> {
     this.connByKey.set(key, c.conn);
     this.failed.delete(key);
     this.lines.line('connections up', () => `connection ${c.conn} up: ${formatDottedQuad(c.peerIp)} via MSNL ${formatDottedQuad(c.remoteMsnl)}`);
-    this.options.onEvent?.({ kind: 'up', sock: c.sock, conn: c.conn, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl });
+    if (this.options.eventsWanted?.() !== false) this.options.onEvent?.({ kind: 'up', sock: c.sock, conn: c.conn, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl });
   }
 
   /** Endpoint event: a call of ours failed. */
@@ -293,7 +299,7 @@ export class Manager<L> {
     if (c === undefined) return;
     const text = this.downText(reason, byPeer);
     this.lines.line(text.kind, () => `connection ${connId} ${text.how}`);
-    this.options.onEvent?.({ kind: 'down', sock: c.sock, conn: connId, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, reason: text.event });
+    if (this.options.eventsWanted?.() !== false) this.options.onEvent?.({ kind: 'down', sock: c.sock, conn: connId, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, reason: text.event });
     this.send(c.sock, { type: 'MMDOWN_DISCONNECT', conn: connId, reason: releaseReason(reason, byPeer) });
   }
 
@@ -369,6 +375,6 @@ export class Manager<L> {
 
   private send(sock: number, msg: MmMessage): void {
     const n = encodeMm(msg, this.scratch, 0);
-    this.options.down(sock, this.scratch.subarray(0, n));
+    this.options.down(sock, (this.scratchViews[n] ??= this.scratch.subarray(0, n)));
   }
 }

@@ -10,6 +10,8 @@ import { loadNative } from '../tun/native.js';
 /** uv_poll event bits the callback receives (uv.h). */
 export const UV_READABLE = 1;
 export const UV_WRITABLE = 2;
+/** recvBatch's age of a datagram the kernel gave no receive time. */
+export const NO_AGE = 0xffffffff;
 
 export interface NativeUdpSocket {
   /**
@@ -18,8 +20,10 @@ export interface NativeUdpSocket {
    * a slot and was truncated), addrs[i]/ports[i] its source. Returns the count (0: nothing waiting),
    * or -errno when the first receive failed. With coalescing on, slot i may hold a run of datagrams
    * from one peer: segs[i] is then their size (the last may be shorter), 0 for a single datagram.
+   * With receive times on, ages[i] is how many microseconds before the call the kernel received
+   * datagram i (NO_AGE: it gave no time).
    */
-  recvBatch(slab: Uint8Array, slotSize: number, sizes: Int32Array, addrs: Uint32Array, ports: Uint16Array, segs?: Uint16Array): number;
+  recvBatch(slab: Uint8Array, slotSize: number, sizes: Int32Array, addrs: Uint32Array, ports: Uint16Array, segs?: Uint16Array, ages?: Uint32Array): number;
   /**
    * Sends datagrams start..end-1, datagram k being slab[offsets[k], offsets[k] + lengths[k]) to
    * addrs[k]:ports[k]. Returns how many were sent (fewer than asked: the socket is full, wait for
@@ -35,6 +39,9 @@ export interface NativeUdpSocket {
   segmentation(): boolean;
   /** UDP GRO on receive (off by default; needs 64 KiB slots). Returns whether it is on. */
   setCoalescing(on: boolean): boolean;
+  /** The kernel's receive time of each datagram (SO_TIMESTAMPNS) for recvBatch's ages. Returns
+   *  whether it is on. Optional: a stand-in without it gives no ages. */
+  setReceiveTimes?(on: boolean): boolean;
   /** Adds (true) or removes UV_WRITABLE from the watched events; UV_READABLE is always watched. */
   watchWritable(on: boolean): void;
   /** The bound address (host-order IPv4; 0 for IPv6) and port, and `A.B.C.D:P` / `[V6]:P`. */

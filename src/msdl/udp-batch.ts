@@ -17,7 +17,7 @@ import { errnoName } from '../abi/errno.js';
 import { newBatchUdpCounters, udpError, UdpSocketError, type BatchUdpCounters } from './udp-batch-counters.js';
 
 export { newBatchUdpCounters, udpError, UdpSocketError, type BatchUdpCounters };
-import { loadUdpSocket, UV_READABLE, UV_WRITABLE, type NativeUdpSocket, type NativeUdpSocketConstructor } from './udp-addon.js';
+import { loadUdpSocket, NO_AGE, UV_READABLE, UV_WRITABLE, type NativeUdpSocket, type NativeUdpSocketConstructor } from './udp-addon.js';
 import { copyOctets } from '../abi/bytes.js';
 import { GsoPolicy } from './gso.js';
 import { formatDottedQuad } from '../abi/inet.js';
@@ -62,6 +62,8 @@ export interface BatchUdpOptions {
   readonly segmentation?: boolean;
   /** UDP GRO on receive (default true when slotSize >= 65536, which it needs). */
   readonly coalescing?: boolean;
+  /** The kernel's receive time of each datagram (SO_TIMESTAMPNS), for receivedAgo() (default true). */
+  readonly receiveTimes?: boolean;
   /** recvmmsg rounds per readable event before yielding to the loop (default 8). */
   readonly receiveRounds?: number;
   /** For tests: the native socket class (default: the addon's). */
@@ -82,6 +84,13 @@ export class BatchUdpSocket {
   private readonly rxAddrOctets: Uint8Array;
   private readonly rxPorts: Uint16Array;
   private readonly rxSegs: Uint16Array;
+  /** Microseconds each datagram of the round waited in the kernel before the read (NO_AGE: unknown),
+   *  when the kernel stamps them; undefined when it does not. */
+  private readonly rxAges: Uint32Array | undefined;
+  /** performance.now() at the read of the round being handed out, and the age of the datagram
+   *  being handed out now (NO_AGE outside onReceive). */
+  private rxReadAt = 0;
+  private rxAge = NO_AGE;
   private readonly slotSize: number;
   private readonly rounds: number;
 
@@ -139,6 +148,8 @@ export class BatchUdpSocket {
     }
     this.native.setSegmentation(options.segmentation ?? true);
     if ((options.coalescing ?? true) && this.slotSize >= 65536) this.native.setCoalescing(true);
+    const stamped = (options.receiveTimes ?? true) && this.native.setReceiveTimes?.(true) === true;
+    this.rxAges = stamped ? new Uint32Array(batch) : undefined;
     const local = this.native.local();
     this.name = local.name ?? `${formatDottedQuad(local.address)}:${local.port}`;
   }
@@ -176,6 +187,16 @@ export class BatchUdpSocket {
   /** 6 for an IPv6 (dual-stack) socket, 4 otherwise. */
   family(): 4 | 6 {
     return this.words === 4 ? 6 : 4;
+  }
+
+  /**
+   * How many milliseconds ago the kernel received the datagram being handed to onReceive now (it
+   * may have waited in the receive queue meanwhile); NaN outside onReceive or when the kernel gave
+   * no receive time. A performance.now() per call: meant for the rare datagram that needs it.
+   */
+  receivedAgo(): number {
+    const age = this.rxAge;
+    return age === NO_AGE ? NaN : age / 1000 + (performance.now() - this.rxReadAt);
   }
 
   /** Whether the queue waits for the socket to become writable. */
@@ -403,10 +424,11 @@ export class BatchUdpSocket {
   }
 
   private receive(): void {
-    const { rxSlab, rxSizes, rxAddrs, rxPorts, rxSegs, slotSize, counters, words } = this;
+    const { rxSlab, rxSizes, rxAddrs, rxPorts, rxSegs, rxAges, slotSize, counters, words } = this;
     const batch = rxSizes.length;
     for (let round = 0; round < this.rounds && !this.closed; round++) {
-      const n = this.native.recvBatch(rxSlab, slotSize, rxSizes, rxAddrs, rxPorts, rxSegs);
+      const n = this.native.recvBatch(rxSlab, slotSize, rxSizes, rxAddrs, rxPorts, rxSegs, rxAges);
+      if (rxAges !== undefined) this.rxReadAt = performance.now();
       if (n < 0) {
         counters.receiveErrors++;
         this.options.onError?.(udpError(this.name, 'receive on', n));
@@ -424,6 +446,7 @@ export class BatchUdpSocket {
         const base = i * slotSize;
         const seg = rxSegs[i] as number;
         const from = words === 1 ? (rxAddrs[i] as number) : mappedIpv4(this.rxAddrOctets, i * 16);
+        if (rxAges !== undefined) this.rxAge = rxAges[i] as number;
         if (seg === 0) {
           this.deliver(base, size, from, rxPorts[i] as number, i * 16);
           continue;
@@ -434,6 +457,7 @@ export class BatchUdpSocket {
         for (let off = 0; off < size && !this.closed; off += seg) this.deliver(base + off, Math.min(seg, size - off), from, rxPorts[i] as number, i * 16);
       }
       this.roundSize = 0;
+      this.rxAge = NO_AGE;
       if (this.options.onRoundEnd !== undefined) this.roundEnd(this.options.onRoundEnd);
       if (n < batch) return;
     }

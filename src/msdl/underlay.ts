@@ -40,6 +40,12 @@ export interface UnderlaySocket<L> {
    * (a socket that sends at once has nothing to do).
    */
   sendSoon?(): void;
+  /**
+   * How many milliseconds ago the host received the datagram being handed to onReceive now (it may
+   * have waited in the socket's receive queue meanwhile: the kernel's receive time, SO_TIMESTAMPNS);
+   * NaN outside onReceive or when unknown. Optional (unknown).
+   */
+  receivedAgo?(): number;
   /** Stops receiving and releases the socket. Idempotent. */
   close(): Promise<void>;
   /** `HOST:PORT` actually bound. */

@@ -49,6 +49,9 @@ export class Connection<L> {
   exits: ExitSet<L> | null = null;
   /** Its place in the endpoint's deadline heap (timers.ts), -1 when none. */
   heapIndex = -1;
+  /** A responder: when our confirm was last sent (a retransmitted request that arrived before it
+   *  crossed it, signalling.ts), -Infinity before. */
+  confirmSentAt = -Infinity;
   /** A responder: whether a frame from the originator showed that our confirm arrived. */
   private confirmSeen = false;
   /** Whether the peer speaks acknowledging probes (code 3; msnl(7) Probes). */

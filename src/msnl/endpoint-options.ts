@@ -71,6 +71,13 @@ export interface EndpointOptions<L> {
    * fewer than two: a connection to it keeps the one link it was made on.
    */
   readonly exitsOf?: (address: number) => readonly ExitSpec<L>[] | undefined;
+  /**
+   * How many ms ago the datagram being handed to receive*() reached this host (the kernel's receive
+   * time: it may have waited in the receive queue), NaN when unknown (msnld:
+   * UnderlaySocket.receivedAgo). Asked only of connect requests: a storm's retransmissions that
+   * crossed their confirm, and requests whose caller gave up, go unanswered. Absent: unknown.
+   */
+  readonly receivedAgo?: () => number;
 }
 
 /** Default source octets of a link: `address:port` of UDP links, the name of memory peers. */

@@ -63,6 +63,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   private readonly secure: SecureLayer<L>;
   private readonly peerKeyOf: (address: number) => Uint8Array | 'none' | undefined;
   private readonly exitsOf: EndpointOptions<L>['exitsOf'];
+  private readonly ago: () => number;
 
   constructor(options: EndpointOptions<L>) {
     this.address = options.localAddress >>> 0;
@@ -77,6 +78,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.resetBucket = new TokenBucket(this.config.resetRatePerSecond, this.config.resetBurst, () => this.clock.now());
     this.peerKeyOf = options.peerKeyOf ?? (() => 'none');
     this.exitsOf = options.exitsOf;
+    this.ago = options.receivedAgo ?? (() => NaN);
     this.echoes = new Echoes(this.config.echoTimeoutMs);
     this.wake = options.wake ?? (() => undefined);
     const wallClock = options.wallClock ?? Date.now;
@@ -406,6 +408,11 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.signalling.connectionClosed(conn);
     this.secure.connectionClosed(conn);
     this.events.disconnected(conn.connId, reason, byPeer);
+  }
+
+  /** SignallingHost: how long ago the datagram being handled arrived (NaN: unknown). */
+  receivedAgo(): number {
+    return this.ago();
   }
 
   findConnection(id: number): Connection<L> | undefined {

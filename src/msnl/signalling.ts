@@ -39,6 +39,9 @@ export interface SignallingHost<L> {
   callLinks?(address: number, link: L): readonly L[];
   /** A timer of this module is due at `at`: tick() must run by then. */
   scheduleAt(at: number): void;
+  /** How many ms ago the signal being handled reached this host (it may have waited in the
+   *  underlay's receive queue), NaN when unknown: taken as just now. */
+  receivedAgo(): number;
 }
 
 interface OutCall<L> {
@@ -100,6 +103,8 @@ export class Signalling<L> {
   private readonly newCalls: SourceLimiter<L>;
   private nextHandle = 1;
   private nextCallId = 1;
+  /** The incoming call whose event runs now, before it is in inById/inByKey (onRequest). */
+  private deciding: InCall<L> | undefined;
   /** Every signal is written here and sent at once (no message object, no buffer per signal). */
   private readonly frame = new Uint8Array(SIGNAL_SIZE);
 
@@ -266,6 +271,13 @@ export class Signalling<L> {
     const { transaction: txn, origAddr, origPort } = msg;
     const done = this.confirmed.get(txn, origAddr, origPort);
     if (done !== undefined) {
+      // msnl(7) Call set-up: a plain retransmission that reached us before the confirm it repeats
+      // was sent crossed it, and the caller's next one (if that confirm is lost) comes after it: a
+      // call storm's queue holds several such copies a call, each a confirm for nobody.
+      if (!authenticated && now - host.receivedAgo() < done.confirmSentAt) {
+        host.counters.confirmsCrossed++;
+        return;
+      }
       host.counters.confirmsResent++;
       this.sendConfirm(msg, link, done);
       return;
@@ -282,6 +294,12 @@ export class Signalling<L> {
     }
     if (this.absorbed.has(txn, origAddr, origPort)) {
       host.counters.requestsAbsorbed++;
+      return;
+    }
+    // A request that waited in the receive queue past the caller's limit: the caller has given up
+    // (its disconnect follows in the queue), so a connection made for it would be released unused.
+    if (host.receivedAgo() > host.config.connectTimeoutMs) {
+      host.counters.requestsStale++;
       return;
     }
     const local = { address: host.localAddress, port: msg.respPort };
@@ -318,11 +336,20 @@ export class Signalling<L> {
       return;
     }
     const call: InCall<L> = { callId: this.nextCallId++, msg, link, local, remote, expiresAt: now + host.config.decideTimeoutMs, secure: authenticated };
-    this.inById.set(call.callId, call);
-    host.scheduleAt(call.expiresAt);
-    this.inByKey.set(txn, origAddr, origPort, 0, call);
     const incoming: IncomingCall<L> = { callId: call.callId, caller: remote, called: local, ipa: msg.ipa, link };
-    host.events.incomingCall(incoming);
+    // msnld's manager decides inside the event: the call then never enters the tables of undecided
+    // calls (a set and a delete in each of two maps, and a wake-up, per call of a storm).
+    this.deciding = call;
+    try {
+      host.events.incomingCall(incoming);
+    } finally {
+      if (this.deciding === call) {
+        this.deciding = undefined;
+        this.inById.set(call.callId, call);
+        host.scheduleAt(call.expiresAt);
+        this.inByKey.set(txn, origAddr, origPort, 0, call);
+      }
+    }
   }
 
   private onConfirm(msg: SignalMessage, link: L, authenticated: boolean): void {
@@ -413,6 +440,11 @@ export class Signalling<L> {
   }
 
   private takeIncoming(callId: number): InCall<L> | undefined {
+    const deciding = this.deciding;
+    if (deciding !== undefined && deciding.callId === callId) {
+      this.deciding = undefined;
+      return deciding;
+    }
     const call = this.inById.get(callId);
     if (call === undefined) return undefined;
     this.inById.delete(callId);
@@ -428,6 +460,7 @@ export class Signalling<L> {
   }
 
   private sendConfirm(msg: SignalMessage, link: L, conn: Connection<L>): void {
+    conn.confirmSentAt = this.host.clock.now();
     this.host.sendControl(link, this.signal(MsgType.CONNECT_CONFIRM, 0, msg.transaction, msg.origAddr, msg.origPort, conn.local.address, msg.respPort, conn.localIpa, msg.origConnId, conn.connId));
   }
 

@@ -223,6 +223,12 @@ export interface EndpointCounters {
   requestsAbsorbed: number;
   waitsSent: number;
   confirmsResent: number;
+  /** Retransmitted plain requests of a confirmed call left unanswered: they reached this host
+   *  before the confirm they repeat was sent (they crossed it). */
+  confirmsCrossed: number;
+  /** New call requests dropped unanswered: they waited in the receive queue longer than a
+   *  caller's call limit (connectTimeoutMs), so their caller had given up. */
+  requestsStale: number;
   /** New incoming calls dropped by the per-source or overall limit, before any state was made. */
   requestsRateLimited: number;
   resetsSent: number;
@@ -269,7 +275,7 @@ export function newCounters(): EndpointCounters {
     datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0,
     dropMalformed: 0, dropUnknownConnection: 0, dropWrongAddress: 0, dropUnexpectedSignal: 0,
     dropSendNoConnection: 0, dropSendBadLength: 0,
-    requestsSent: 0, retransmits: 0, requestsAbsorbed: 0, waitsSent: 0, confirmsResent: 0, requestsRateLimited: 0,
+    requestsSent: 0, retransmits: 0, requestsAbsorbed: 0, waitsSent: 0, confirmsResent: 0, confirmsCrossed: 0, requestsStale: 0, requestsRateLimited: 0,
     resetsSent: 0, resetsRateLimited: 0, resetsReceived: 0, echoesAnswered: 0, probesSent: 0, probesAnswered: 0, probesRested: 0,
     sizeProbesSent: 0, sizeProbesAnswered: 0, pathTooBig: 0, exitProbesSent: 0, exitProbesAnswered: 0, exitMoves: 0,
     dropAuth: 0, dropReplay: 0, dropWrongKey: 0, dropPlainRefused: 0, dropUnknownSession: 0, dropNoHostKey: 0,

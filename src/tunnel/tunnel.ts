@@ -88,6 +88,8 @@ export class Tunnel {
   private segmentLimit = 0;
   private readonly icmpScratch = Buffer.alloc(20 + 8 + 60 + 8);
   private readonly mmScratch = Buffer.alloc(64);
+  /** mmScratch[0, n) by length n, made once per length (a view per message was an allocation). */
+  private readonly mmViews: Uint8Array[] = [];
   /** The device's cumulative drop counts already added to ours. */
   private deviceReadDrops = 0;
   private deviceRunsRefused = 0;
@@ -346,7 +348,9 @@ export class Tunnel {
   private adopt(conn: number, peer: number, initiator: boolean): void {
     let entry = this.byConn.get(conn);
     if (entry === undefined) {
-      entry = { conn, peerMsnl: this.options.mappings.msnlAddressOf(peer), peers: [], since: this.options.now(), initiator };
+      // peers made holding the peer: an empty literal grown by push gets room for 17 (a storm's
+      // thousands of connections each kept that).
+      entry = { conn, peerMsnl: this.options.mappings.msnlAddressOf(peer), peers: [peer], since: this.options.now(), initiator };
       this.byConn.set(conn, entry);
     }
     const previous = this.byPeer.get(peer);
@@ -412,6 +416,6 @@ export class Tunnel {
 
   private sendUp(msg: MmMessage): void {
     const n = encodeMm(msg, this.mmScratch, 0);
-    this.options.up(this.mmScratch.subarray(0, n));
+    this.options.up((this.mmViews[n] ??= this.mmScratch.subarray(0, n)));
   }
 }

@@ -79,7 +79,7 @@ size_t MsgArena::BuildSend(const SendArrays& in, size_t from, size_t end, bool g
   return m;
 }
 
-void MsgArena::BuildRecv(uint8_t* slab, size_t slot, size_t n, bool gro) {
+void MsgArena::BuildRecv(uint8_t* slab, size_t slot, size_t n, bool control) {
   for (size_t i = 0; i < n; i++) {
     iovs_[i].iov_base = slab + i * slot;
     iovs_[i].iov_len = slot;
@@ -89,14 +89,16 @@ void MsgArena::BuildRecv(uint8_t* slab, size_t slot, size_t n, bool gro) {
     h.msg_namelen = sizeof addrs_[i];  // room for either family
     h.msg_iov = &iovs_[i];
     h.msg_iovlen = 1;
-    if (gro) {
+    if (control) {
       h.msg_control = control_[i].buf;
       h.msg_controllen = sizeof control_[i].buf;
     }
   }
 }
 
-void MsgArena::ReadRecv(int r, const RecvArrays& out, bool gro) {
+void MsgArena::ReadRecv(int r, const RecvArrays& out, bool control) {
+  struct timespec now = {0, 0};
+  if (out.ages != nullptr) clock_gettime(CLOCK_REALTIME, &now);  // SO_TIMESTAMPNS stamps are CLOCK_REALTIME
   for (int i = 0; i < r; i++) {
     struct msghdr& h = msgs_[i].msg_hdr;
     bool trunc = (h.msg_flags & MSG_TRUNC) != 0;
@@ -109,14 +111,21 @@ void MsgArena::ReadRecv(int r, const RecvArrays& out, bool gro) {
       out.addrs[i] = ntohl(sin->sin_addr.s_addr);
       out.ports[i] = ntohs(sin->sin_port);
     }
-    if (out.segs == nullptr) continue;
     int seg = 0;
-    if (gro && h.msg_controllen > 0) {
+    uint32_t age = kNoAge;
+    if (control && h.msg_controllen > 0) {
       for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
         if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) memcpy(&seg, CMSG_DATA(c), sizeof seg);
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && out.ages != nullptr) {
+          struct timespec at;
+          memcpy(&at, CMSG_DATA(c), sizeof at);
+          int64_t us = (static_cast<int64_t>(now.tv_sec) - at.tv_sec) * 1000000 + (now.tv_nsec - at.tv_nsec) / 1000;
+          age = us < 0 ? 0 : us >= static_cast<int64_t>(kNoAge) ? kNoAge - 1 : static_cast<uint32_t>(us);
+        }
       }
     }
-    out.segs[i] = (seg > 0 && static_cast<uint32_t>(seg) < msgs_[i].msg_len) ? static_cast<uint16_t>(seg) : 0;
+    if (out.ages != nullptr) out.ages[i] = age;
+    if (out.segs != nullptr) out.segs[i] = (seg > 0 && static_cast<uint32_t>(seg) < msgs_[i].msg_len) ? static_cast<uint16_t>(seg) : 0;
   }
 }
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <vector>
 
@@ -34,12 +35,16 @@ struct SendArrays {
   const uint16_t* ports;
 };
 
-// Where received datagram i's length (-1: truncated), source and GRO segment size (0: none) go.
+// Where received datagram i's length (-1: truncated), source, GRO segment size (0: none) and age
+// go. The age is how long before the read the kernel received it (SO_TIMESTAMPNS), in
+// microseconds, kNoAge when the kernel gave no receive time.
+constexpr uint32_t kNoAge = 0xffffffffu;
 struct RecvArrays {
   int32_t* sizes;
   uint32_t* addrs;
   uint16_t* ports;
   uint16_t* segs;  // may be null
+  uint32_t* ages;  // may be null
 };
 
 class MsgArena {
@@ -50,17 +55,18 @@ class MsgArena {
   // one peer of one length (the last may be shorter) becomes one UDP_SEGMENT message. Returns the
   // message count; Datagrams(m) says how many datagrams message m carries.
   size_t BuildSend(const SendArrays& in, size_t from, size_t end, bool gso);
-  // Fills n receive messages, message i into slab[i*slot, +slot); gro adds a control buffer.
-  void BuildRecv(uint8_t* slab, size_t slot, size_t n, bool gro);
-  // Copies the first r received messages' lengths, sources and GRO segment sizes out.
-  void ReadRecv(int r, const RecvArrays& out, bool gro);
+  // Fills n receive messages, message i into slab[i*slot, +slot); control (GRO or receive times
+  // on) adds a control buffer.
+  void BuildRecv(uint8_t* slab, size_t slot, size_t n, bool control);
+  // Copies the first r received messages' lengths, sources, GRO segment sizes and ages out.
+  void ReadRecv(int r, const RecvArrays& out, bool control);
   size_t Datagrams(size_t m) const { return per_[m]; }
   struct mmsghdr* msgs() { return msgs_.data(); }
 
  private:
   union Control {
     struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int))];
+    char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct timespec))];
   };
   bool SameAddress(const uint32_t* addrs, size_t a, size_t b) const;
   void SetAddress(size_t m, const uint32_t* addrs, size_t k, uint16_t port);

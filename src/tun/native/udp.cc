@@ -63,6 +63,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                         InstanceMethod("setSegmentation", &UdpSocket::SetSegmentation),
                         InstanceMethod("segmentation", &UdpSocket::Segmentation),
                         InstanceMethod("setCoalescing", &UdpSocket::SetCoalescing),
+                        InstanceMethod("setReceiveTimes", &UdpSocket::SetReceiveTimes),
                         InstanceMethod("local", &UdpSocket::Local),
                         InstanceMethod("bufferSizes", &UdpSocket::BufferSizes),
                         InstanceMethod("family", &UdpSocket::Family),
@@ -186,11 +187,13 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   }
 
   // recvBatch(slab, slotSize, sizes Int32Array, addrs Uint32Array, ports Uint16Array[, segs
-  // Uint16Array]) -> n, or -errno when nothing was read because of an error. Datagram i lands at
+  // Uint16Array[, ages Uint32Array]]) -> n, or -errno when nothing was read because of an error. Datagram i lands at
   // slab[i*slotSize..]; its source is addrs[i*words..] (one word, or four for IPv6) and ports[i];
   // sizes[i] is its length, or -1 when it was longer than a slot (truncated:
   // drop it). With coalescing on, slot i may hold several datagrams from one peer: segs[i] is then
-  // their size (the last may be shorter), 0 when the slot holds one datagram.
+  // their size (the last may be shorter), 0 when the slot holds one datagram. With receive times on
+  // (setReceiveTimes), ages[i] is how many microseconds before this call the kernel received it
+  // (0xffffffff: no time given).
   Napi::Value RecvBatch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Open(env)) return env.Undefined();
@@ -199,7 +202,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     uint32_t* addrs;
     uint16_t* ports;
     uint16_t* segs = nullptr;
-    size_t slabLen, nSizes, nAddrs, nPorts, nSegs = 0;
+    uint32_t* ages = nullptr;
+    size_t slabLen, nSizes, nAddrs, nPorts, nSegs = 0, nAges = 0;
     if (!View(info, 0, napi_uint8_array, &slab, &slabLen, "slab must be a Uint8Array") ||
         !View(info, 2, napi_int32_array, &sizes, &nSizes, "sizes must be an Int32Array") ||
         !View(info, 3, napi_uint32_array, &addrs, &nAddrs, "addrs must be a Uint32Array") ||
@@ -208,6 +212,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     }
     if (info.Length() > 5 && !info[5].IsUndefined() &&
         !View(info, 5, napi_uint16_array, &segs, &nSegs, "segs must be a Uint16Array")) {
+      return env.Undefined();
+    }
+    if (info.Length() > 6 && !info[6].IsUndefined() &&
+        !View(info, 6, napi_uint32_array, &ages, &nAges, "ages must be a Uint32Array")) {
       return env.Undefined();
     }
     uint32_t slot = info[1].As<Napi::Number>().Uint32Value();
@@ -220,8 +228,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     if (nAddrs / words_ < n) n = nAddrs / words_;
     if (nPorts < n) n = nPorts;
     if (segs != nullptr && nSegs < n) n = nSegs;
+    if (ages != nullptr && nAges < n) n = nAges;
     if (n > kMaxBatch) n = kMaxBatch;
-    arena_.BuildRecv(slab, slot, n, gro_);
+    arena_.BuildRecv(slab, slot, n, gro_ || stamps_);
     int r;
     do {
       r = recvmmsg(fd_, arena_.msgs(), static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
@@ -230,7 +239,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
       return Napi::Number::New(env, -errno);
     }
-    arena_.ReadRecv(r, RecvArrays{sizes, addrs, ports, segs}, gro_);
+    arena_.ReadRecv(r, RecvArrays{sizes, addrs, ports, segs, stamps_ ? ages : nullptr}, gro_ || stamps_);
     return Napi::Number::New(env, r);
   }
 
@@ -242,6 +251,16 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     int on = info[0].ToBoolean().Value() ? 1 : 0;
     gro_ = setsockopt(fd_, SOL_UDP, UDP_GRO, &on, sizeof on) == 0 && on == 1;
     return Napi::Boolean::New(env, gro_);
+  }
+
+  // setReceiveTimes(on) -> whether the kernel now stamps each received datagram (SO_TIMESTAMPNS),
+  // so recvBatch can say how long each waited in the receive queue (see recvBatch ages).
+  Napi::Value SetReceiveTimes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    int on = info[0].ToBoolean().Value() ? 1 : 0;
+    stamps_ = setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0 && on == 1;
+    return Napi::Boolean::New(env, stamps_);
   }
 
   // sendBatch(slab, offsets Uint32Array, lengths Uint32Array, addrs Uint32Array, ports Uint16Array,
@@ -387,6 +406,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   MsgArena arena_;
   bool gso_ = true;
   bool gro_ = false;
+  bool stamps_ = false;
 };
 
 }  // namespace
