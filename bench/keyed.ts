@@ -89,6 +89,12 @@ function countSyscalls(pid: number, seconds: number): Promise<Map<string, number
   });
 }
 
+/** The TX (sender) or RX (receiver) packet count of `msN` on `host`, from `msnl ifconfig` (NaN when unreadable). */
+function devicePackets(topology: Topology, host: number, iface: number, field: 'TX' | 'RX'): number {
+  const out = topology.msnl(topology.host(host), ['ifconfig', `ms${iface}`]).stdout;
+  return Number(new RegExp(`${field} packets (\\d+)`).exec(out)?.[1] ?? NaN);
+}
+
 async function round(topology: Topology, auth: boolean, seconds: number, into: Samples, nodeArgs: readonly string[], perfDir?: string, iface = 0, daemonArgs: readonly string[] = []): Promise<void> {
   const peer = new MsnlPeer(topology, auth, 4, undefined, nodeArgs, daemonArgs);
   try {
@@ -99,6 +105,9 @@ async function round(topology: Topology, auth: boolean, seconds: number, into: S
     }
     if (process.argv.includes('--first-only')) return;
     const pids = peer.pids();
+    const small64 = process.argv.includes('--udp64');
+    const sent0 = small64 ? devicePackets(topology, 1, iface, 'TX') : NaN;
+    const got0 = small64 ? devicePackets(topology, 2, iface, 'RX') : NaN;
     const t0 = ticks(pids);
     const cs0 = switches(pids);
     const started = process.hrtime.bigint();
@@ -116,7 +125,13 @@ async function round(topology: Topology, auth: boolean, seconds: number, into: S
       else {
         const received = small.receivedPerSecond * seconds;
         const cpuUs = ((ticks(pids) - t0) / 100) * 1e6 / received;
-        const ends = pids.map((pid, i) => (((ticks([pid]) - each0[i]!) / 100) * 1e6 / received).toFixed(1)).join(' + ');
+        const endTicks = pids.map((pid, i) => ticks([pid]) - each0[i]!);
+        const ends = endTicks.map((t) => ((t / 100) * 1e6 / received).toFixed(1)).join(' + ');
+        // Per packet each msnld handled (the sender's TUN reads, the receiver's TUN writes): lost ones
+        // are not counted where no msnld touched them, so this holds where loss moves the other.
+        const handled = [devicePackets(topology, 1, iface, 'TX') - sent0, devicePackets(topology, 2, iface, 'RX') - got0];
+        const perHandled = endTicks.map((t, i) => ((t / 100) * 1e6 / handled[i]!).toFixed(2)).join(' + ');
+        console.log(`  per packet handled (sender read ${handled[0]}, receiver wrote ${handled[1]}): ${perHandled} us`);
         console.log(`${auth ? 'keyed' : 'plain'}: ${(small.receivedPerSecond / 1e3).toFixed(1)} kpps (${(small.sentPerSecond / 1e3).toFixed(1)} sent, ${small.lostPercent.toFixed(1)} % lost), ${cpuUs.toFixed(1)} us msnld CPU per datagram (sender + receiver ${ends})`);
         if (counting.length > 0) {
           const counted = await Promise.all(counting);

@@ -16,6 +16,7 @@
 // copyRuns, as before the reassembler gathered them)
 // (--burst N: N packets sent, and then received, per burst (default 64; 8 with --packet): what a
 // paced or light stream gives msnld per socket round, where costs per burst weigh more)
+import { copyOctets } from '../src/abi/bytes.js';
 import { generateKeyPair } from '../src/crypto/primitives.js';
 import { defaultAead } from '../src/daemon/aead.js';
 import { DATA_HEADER_SIZE } from '../src/msnl/constants.js';
@@ -58,7 +59,7 @@ function pair(keyed: boolean): Pair {
   const transmit = (to: Link) => (_link: Link, buf: Uint8Array, offset: number, length: number): void => {
     if (steady !== null && to === 'b') {
       // As BatchUdpSocket.send: copied into the send slab.
-      steady.slab.set(buf.subarray(offset, offset + length), steady.used);
+      copyOctets(buf, offset, steady.slab, steady.used, length);
       steady.offsets[steady.count] = steady.used;
       steady.lengths[steady.count++] = length;
       steady.used += SLOT;
