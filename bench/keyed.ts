@@ -11,6 +11,11 @@
 //   [--udp64] (iperf3 -u -l 64 -b 0 instead of TCP: thousands of datagrams received a second, and
 //   msnld CPU microseconds per datagram, both ends) [--ab FLAG] (both columns keyed, the first
 //   with msnld FLAG, e.g. --no-io-uring: the old way and the new alternately in one run)
+//   [--rate KPPS] (with --udp64: iperf3 offers KPPS thousand datagrams a second instead of as many
+//   as it can, so both columns do the same work and CPU per datagram compares like with like;
+//   the sending and receiving msnld's CPU are then printed apart)
+//   [--syscalls] (`perf stat` of each msnld's UDP, TUN, io_uring and epoll system calls during
+//   each data run, printed per datagram received: what batching leaves per packet)
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -61,6 +66,35 @@ function perfRecord(dir: string, label: string, pids: readonly number[], seconds
   });
 }
 
+const SYSCALLS = ['sendmmsg', 'recvmmsg', 'io_uring_enter', 'read', 'writev', 'write', 'epoll_pwait'];
+
+/** Counts each of SYSCALLS made by `pid` for `seconds` (`perf stat`); resolves with the counts. */
+function countSyscalls(pid: number, seconds: number): Promise<Map<string, number>> {
+  const events = SYSCALLS.map((name) => `syscalls:sys_enter_${name}`).join(',');
+  const child = spawn('perf', ['stat', '-x', ',', '-e', events, '-p', String(pid), '--', 'sleep', String(seconds)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let text = '';
+  child.stderr.on('data', (chunk: Buffer) => void (text += chunk.toString()));
+  return new Promise((resolve) => {
+    const done = (): void => {
+      const counts = new Map<string, number>();
+      for (const line of text.split('\n')) {
+        const [value, , event] = line.split(',');
+        const name = /syscalls:sys_enter_(\w+)/.exec(event ?? '')?.[1];
+        if (name !== undefined && /^\d+$/.test(value ?? '')) counts.set(name, Number(value));
+      }
+      resolve(counts);
+    };
+    child.once('exit', done);
+    child.once('error', done);
+  });
+}
+
+/** The TX (sender) or RX (receiver) packet count of `msN` on `host`, from `msnl ifconfig` (NaN when unreadable). */
+function devicePackets(topology: Topology, host: number, iface: number, field: 'TX' | 'RX'): number {
+  const out = topology.msnl(topology.host(host), ['ifconfig', `ms${iface}`]).stdout;
+  return Number(new RegExp(`${field} packets (\\d+)`).exec(out)?.[1] ?? NaN);
+}
+
 async function round(topology: Topology, auth: boolean, seconds: number, into: Samples, nodeArgs: readonly string[], perfDir?: string, iface = 0, daemonArgs: readonly string[] = []): Promise<void> {
   const peer = new MsnlPeer(topology, auth, 4, undefined, nodeArgs, daemonArgs);
   try {
@@ -71,11 +105,17 @@ async function round(topology: Topology, auth: boolean, seconds: number, into: S
     }
     if (process.argv.includes('--first-only')) return;
     const pids = peer.pids();
+    const small64 = process.argv.includes('--udp64');
+    const sent0 = small64 ? devicePackets(topology, 1, iface, 'TX') : NaN;
+    const got0 = small64 ? devicePackets(topology, 2, iface, 'RX') : NaN;
     const t0 = ticks(pids);
     const cs0 = switches(pids);
     const started = process.hrtime.bigint();
+    const counting = process.argv.includes('--syscalls') ? pids.map((pid) => countSyscalls(pid, Math.max(1, seconds - 1))) : [];
     const recorded = perfDir === undefined ? Promise.resolve() : perfRecord(perfDir, auth ? 'keyed' : 'plain', pids, Math.max(1, seconds - 1));
-    const udp = process.argv.includes('--udp64') ? ['-u', '-l', '64', '-b', '0'] : [];
+    const rate = Number(flag('--rate', '0'));
+    const udp = process.argv.includes('--udp64') ? ['-u', '-l', '64', '-b', rate > 0 ? String(Math.round(rate * 1000 * 64 * 8)) : '0'] : [];
+    const each0 = pids.map((pid) => ticks([pid]));
     const out = await topology.execAsync(topology.host(1), ['iperf3', '-J', '-t', String(seconds), '-c', msnlAddress(iface, 2), '-B', msnlAddress(iface, 1), ...udp], (seconds + 20) * 1000);
     const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
     await recorded;
@@ -83,8 +123,22 @@ async function round(topology: Topology, auth: boolean, seconds: number, into: S
       const small = parseIperfUdp(out.stdout || out.stderr);
       if (small instanceof Error) console.log(`${auth ? 'keyed' : 'plain'}: iperf3: ${small.message}`);
       else {
-        const cpuUs = ((ticks(pids) - t0) / 100) * 1e6 / (small.receivedPerSecond * seconds);
-        console.log(`${auth ? 'keyed' : 'plain'}: ${(small.receivedPerSecond / 1e3).toFixed(1)} kpps, ${cpuUs.toFixed(1)} us msnld CPU per datagram`);
+        const received = small.receivedPerSecond * seconds;
+        const cpuUs = ((ticks(pids) - t0) / 100) * 1e6 / received;
+        const endTicks = pids.map((pid, i) => ticks([pid]) - each0[i]!);
+        const ends = endTicks.map((t) => ((t / 100) * 1e6 / received).toFixed(1)).join(' + ');
+        // Per packet each msnld handled (the sender's TUN reads, the receiver's TUN writes): lost ones
+        // are not counted where no msnld touched them, so this holds where loss moves the other.
+        const handled = [devicePackets(topology, 1, iface, 'TX') - sent0, devicePackets(topology, 2, iface, 'RX') - got0];
+        const perHandled = endTicks.map((t, i) => ((t / 100) * 1e6 / handled[i]!).toFixed(2)).join(' + ');
+        console.log(`  per packet handled (sender read ${handled[0]}, receiver wrote ${handled[1]}): ${perHandled} us`);
+        console.log(`${auth ? 'keyed' : 'plain'}: ${(small.receivedPerSecond / 1e3).toFixed(1)} kpps (${(small.sentPerSecond / 1e3).toFixed(1)} sent, ${small.lostPercent.toFixed(1)} % lost), ${cpuUs.toFixed(1)} us msnld CPU per datagram (sender + receiver ${ends})`);
+        if (counting.length > 0) {
+          const counted = await Promise.all(counting);
+          // perf stat counted for about seconds - 1 of the run: per datagram received in that time.
+          const window = Math.max(1, seconds - 1) * small.receivedPerSecond;
+          counted.forEach((counts, i) => console.log(`  ${i === 0 ? 'sender' : 'receiver'} system calls per datagram: ${SYSCALLS.map((name) => `${name} ${((counts.get(name) ?? 0) / window).toFixed(3)}`).join(', ')}`));
+        }
         into.tcpGbps.push(small.receivedPerSecond / 1e3);
         into.cpu.push(cpuUs);
       }

@@ -14,6 +14,9 @@
 // packet as well as per datagram)
 // (--no-join: received segments copied into their packet one by one, without the addon's
 // copyRuns, as before the reassembler gathered them)
+// (--burst N: N packets sent, and then received, per burst (default 64; 8 with --packet): what a
+// paced or light stream gives msnld per socket round, where costs per burst weigh more)
+import { copyOctets } from '../src/abi/bytes.js';
 import { generateKeyPair } from '../src/crypto/primitives.js';
 import { defaultAead } from '../src/daemon/aead.js';
 import { DATA_HEADER_SIZE } from '../src/msnl/constants.js';
@@ -56,7 +59,7 @@ function pair(keyed: boolean): Pair {
   const transmit = (to: Link) => (_link: Link, buf: Uint8Array, offset: number, length: number): void => {
     if (steady !== null && to === 'b') {
       // As BatchUdpSocket.send: copied into the send slab.
-      steady.slab.set(buf.subarray(offset, offset + length), steady.used);
+      copyOctets(buf, offset, steady.slab, steady.used, length);
       steady.offsets[steady.count] = steady.used;
       steady.lengths[steady.count++] = length;
       steady.used += SLOT;
@@ -135,9 +138,7 @@ async function measure(p: Pair, packet: Uint8Array, size: number, ms: number): P
 }
 
 async function main(): Promise<void> {
-const rounds = Number(process.argv.find((a, i) => i > 1 && /^\d+$/.test(a) && process.argv[i - 1] !== '--size' && process.argv[i - 1] !== '--packet') ?? 5);
-const plain = pair(false);
-const keyed = pair(true);
+const rounds = Number(process.argv.find((a, i) => i > 1 && /^\d+$/.test(a) && process.argv[i - 1] !== '--size' && process.argv[i - 1] !== '--packet' && process.argv[i - 1] !== '--burst') ?? 5);
 const sizeAt = process.argv.indexOf('--size');
 const small = sizeAt >= 0 ? Number(process.argv[sizeAt + 1]) : NaN;
 if (sizeAt >= 0 && !(Number.isInteger(small) && small >= 20 && small <= 1400)) {
@@ -151,6 +152,17 @@ if (packetAt >= 0 && !(Number.isInteger(big) && big >= 1473 && big <= 65535)) {
   process.exit(1);
 }
 if (!Number.isNaN(big)) BURST = 8;
+const burstAt = process.argv.indexOf('--burst');
+if (burstAt >= 0) {
+  const n = Number(process.argv[burstAt + 1]);
+  if (!(Number.isInteger(n) && n >= 1 && n <= 1024)) {
+    console.error(`Error: argument "--burst ${process.argv[burstAt + 1] ?? ''}" is wrong: it takes 1..1024 (packets per burst)`);
+    process.exit(1);
+  }
+  BURST = n;
+}
+const plain = pair(false);
+const keyed = pair(true);
 const plainSize = !Number.isNaN(big) ? big : Number.isNaN(small) ? 1472 - DATA_HEADER_SIZE : small;
 const keyedSize = !Number.isNaN(big) ? big : Number.isNaN(small) ? plainSize - SEAL_OVERHEAD : small;
 const packet = new Uint8Array(DATA_HEADER_SIZE + plainSize).fill(0x5a);

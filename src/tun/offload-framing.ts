@@ -42,6 +42,8 @@ export class VnetFraming {
   private readonly frameSizes: Int32Array;
   private frameCount = 0;
   private frameNext = 0;
+  /** The last read came back short (fewer frames than asked: the device was empty). */
+  private drained = false;
   private readonly splitter = new GsoSplitter();
   private readonly coalescer: GroCoalescer;
   private flushScheduled = false;
@@ -88,6 +90,10 @@ export class VnetFraming {
     const want = Math.min(bufs.length, sizes.length);
     const splitter = this.splitter;
     let n = 0;
+    // A read that came back short found the device empty: once its frames are handed out (by
+    // this call or the next) no read follows in the same call (it would cost a system call to
+    // find nothing; the device wakes the caller again when it has more).
+    if (!splitter.pending && this.frameNext === this.frameCount) this.drained = false;
     while (n < want) {
       const buf = bufs[n];
       if (buf === undefined || buf.length <= offset) throw new TypeError('a buffer is not larger than the headroom offset');
@@ -96,10 +102,12 @@ export class VnetFraming {
         continue;
       }
       if (this.frameNext === this.frameCount) {
+        if (this.drained) break;
         this.frameNext = 0;
         this.frameCount = 0;
         this.frameCount = this.io.readFrames(this.frames, this.frameSizes, this.slab, VNET_HDR_LEN + MAX_IP_PACKET);
         if (this.frameCount === 0) break;
+        this.drained = this.frameCount < this.frames.length;
       }
       const k = this.frameNext++;
       const frame = this.frames[k]!;
