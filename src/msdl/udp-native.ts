@@ -161,6 +161,7 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
         return socket.sendRun(ipv4, link.port, count, stride, last, fill);
       },
       sendSoon: () => socket.flushLone(),
+      pollNow: () => socket.pollNow(),
       close: async () => socket.close(),
       describe: () => described,
     };
