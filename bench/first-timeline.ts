@@ -5,9 +5,12 @@
 // first reply waits (the call's round trip, a timer, a flush) from where it works.
 // Run (root): npx tsc -p tsconfig.json && node dist/bench/first-timeline.js [--keyed] [--iface N[,N..]]
 //   [--pings N] (N first pings in a row, each on fresh daemons) [--cpu-prof DIR] (V8 profiles)
-//   [--cpu] (no captures: the msnld main threads' CPU over a first and a second ping)
+//   [--cpu] (no captures: the msnld main threads' CPU over a first and a second ping; with --windows
+//   each ping's window on CLOCK_MONOTONIC in us, the clock of V8's profiles, to cut them by ping)
+//   [--node-args 'A B'] (more node flags for both msnld, e.g. '--cpu-prof --cpu-prof-dir=D' or
+//   '--log-function-events --logfile=F') [--logs DIR] (--cpu: keep both msnld logs, e.g. --trace-deopt's lines)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { Topology, type Host } from '../src/demo/topology.js';
 import { MsnlPeer, msnlAddress } from './peers/msnl.js';
 
@@ -108,11 +111,22 @@ function mainThreadCpuMs(host: Host): number {
   }
 }
 
+/** --logs DIR: copies both msnld's logs there (h1.log, h2.log; the topology's folder goes at the end),
+ *  e.g. for V8's --trace-deopt lines given with --node-args. */
+function keepLogs(hosts: readonly Host[]): void {
+  const at = process.argv.indexOf('--logs');
+  const dir = at >= 0 ? process.argv[at + 1] : undefined;
+  if (dir === undefined) return;
+  mkdirSync(dir, { recursive: true });
+  for (const host of hosts) copyFileSync(host.log, `${dir}/h${host.index}.log`);
+}
+
 /** --cpu: no captures; for each interface a first ping then a second one, with the CPU of both
  *  msnld main threads over each (ms): what a call costs beside what a packet costs. */
-async function cpuOnly(topology: Topology, keyed: boolean, ifaces: readonly number[]): Promise<void> {
-  const peer = new MsnlPeer(topology, keyed, 4, undefined, []);
+async function cpuOnly(topology: Topology, keyed: boolean, ifaces: readonly number[], nodeArgs: readonly string[]): Promise<void> {
+  const peer = new MsnlPeer(topology, keyed, 4, undefined, nodeArgs);
   const hosts = [topology.host(1), topology.host(2)];
+  const windows = process.argv.includes('--windows');
   try {
     await peer.setup(topology);
     await sleep(300);
@@ -122,14 +136,18 @@ async function cpuOnly(topology: Topology, keyed: boolean, ifaces: readonly numb
       const row: string[] = [];
       for (const which of ['first', 'second']) {
         const before = hosts.map(mainThreadCpuMs);
+        const from = process.hrtime.bigint();
         const result = await topology.execAsync(topology.host(1), ['ping', '-c', '1', '-W', '5', msnlAddress(at, 2)], 10_000);
         const after = hosts.map(mainThreadCpuMs);
+        // The ping's window on CLOCK_MONOTONIC in us, the clock of V8's profiles (--node-args '--cpu-prof ...').
+        if (windows) console.log(`window ms${at} ${which} ${from / 1000n} ${process.hrtime.bigint() / 1000n}`);
         const rtt = /time=([\d.]+) ms/.exec(result.stdout)?.[1] ?? '?';
         row.push(`${which} ${rtt} ms (msnld CPU h1 ${(after[0]! - before[0]!).toFixed(2)}, h2 ${(after[1]! - before[1]!).toFixed(2)} ms)`);
         await sleep(100);
       }
       console.log(`${keyed ? 'keyed' : 'plain'} ms${at}: ${row.join('; ')}`);
     }
+    keepLogs(hosts);
   } finally {
     await peer.teardown(topology);
   }
@@ -148,10 +166,12 @@ async function main(): Promise<number> {
   }
   // --cpu-prof DIR: V8 profiles of both msnld, sampled every 50 µs.
   const nodeArgs = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${flag('--cpu-prof', 'prof')}`, '--cpu-prof-interval', '50'] : [];
+  // --node-args 'A B': more flags for both msnld's node (e.g. V8's --log-function-events --logfile=F).
+  if (process.argv.includes('--node-args')) nodeArgs.push(...flag('--node-args', '').split(' ').filter((a) => a !== ''));
   const topology = Topology.create({ tag: 'tline', hosts: 2, underlayMtu: 1500 });
   try {
     for (let i = 0; i < pings; i++) {
-      if (process.argv.includes('--cpu')) await cpuOnly(topology, process.argv.includes('--keyed'), ifaces);
+      if (process.argv.includes('--cpu')) await cpuOnly(topology, process.argv.includes('--keyed'), ifaces, nodeArgs);
       else await one(topology, process.argv.includes('--keyed'), ifaces, nodeArgs);
     }
   } finally {

@@ -469,6 +469,17 @@ export class Daemon<L> {
   }
 
   /** Releases a connection as an operator asked; false when there is no such connection. */
+  /**
+   * Runs the read path of every device and of the underlay socket as their readable events would:
+   * they read what waits (handled as always) and nothing when nothing does. msnld's warm-up calls
+   * it each turn, so a first call finds the real devices' and socket's code warm, not only the
+   * warm-up's stand-ins' (bench/README.md "First reply, the real read paths").
+   */
+  pollNow(): void {
+    for (const device of this.devices) device.pollNow?.();
+    this.socket?.pollNow?.();
+  }
+
   disconnect(connId: number): boolean {
     if (!this.manager.connections().has(connId)) return false;
     this.manager.release(connId, MmReason.NORMAL, true);

@@ -23,7 +23,7 @@ import { parseHostPort } from '../abi/endpoint.js';
 import { UdpUnderlay } from '../msdl/udp.js';
 import { loadNative } from '../tun/native.js';
 import { notifierFromEnv } from './sd-notify.js';
-import { startWarmUp, WARM_UP_READY_MS, type RunningWarmUp } from './warm-daemons.js';
+import { startWarmUp, WARM_UP_READY_MS, WHOLE_DAEMONS_ROUNDS, type RunningWarmUp } from './warm-daemons.js';
 import { MetricsServer } from './metrics-server.js';
 import { checkClusterFlags, startFleet, type ClusterFlags } from './fleet-wiring.js';
 import type { FleetSession } from '../fleet/session.js';
@@ -220,8 +220,9 @@ function boundedBy(ms: number, work: Promise<void>): Promise<void> {
   return Promise.race([work, elapsed]).finally(() => clearTimeout(timer));
 }
 
-async function runForeground(settings: Settings, log: Logger, sink: LogSink): Promise<number> {
-  const parts = await startDaemon(settings, log);
+/** `logWrite`: what `log` writes its lines with (the warm-up sends empty lines through it). */
+async function runForeground(settings: Settings, log: Logger, sink: LogSink, logWrite: (line: string) => void): Promise<number> {
+  const parts = await startDaemon(settings, log, logWrite);
   if (typeof parts === 'number') return parts;
   let fleet: FleetSession | undefined;
   try {
@@ -247,7 +248,7 @@ async function runForeground(settings: Settings, log: Logger, sink: LogSink): Pr
 }
 
 /** Opens the database, the address monitor and the daemon with ms0..ms3, and starts it; an exit code when it cannot. */
-async function startDaemon(settings: Settings, log: Logger): Promise<{ store: Store; daemon: Daemon<unknown>; warmUp: RunningWarmUp } | number> {
+async function startDaemon(settings: Settings, log: Logger, logWrite: (line: string) => void): Promise<{ store: Store; daemon: Daemon<unknown>; warmUp: RunningWarmUp } | number> {
   const { flags } = settings;
   if ((await probeSocket(flags.socket, 1000)) === 'in-use') {
     log.error(`failed to start: another msnld answers on ${flags.socket}`);
@@ -290,7 +291,10 @@ async function startDaemon(settings: Settings, log: Logger): Promise<{ store: St
   // The code of a first call is warmed (warm-daemons.ts) in turns of the event loop: peers that
   // call meanwhile are answered, each waiting for at most one throwaway call. msnld is ready when
   // it is done or after WARM_UP_READY_MS, whichever is first; the rest goes on in the background.
-  const warmUp = startWarmUp(daemon.endpoint.publicKey !== null, log);
+  const warmUp = startWarmUp(daemon.endpoint.publicKey !== null, log, WHOLE_DAEMONS_ROUNDS, () => {
+    logWrite('');
+    daemon.pollNow();
+  });
   await boundedBy(WARM_UP_READY_MS, warmUp.done);
   return { store, daemon, warmUp };
 }
@@ -435,9 +439,10 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`msnld: error: failed to open the log file ${settings.flags.logFile}: ${causeOf(error)}\n`);
     return 2;
   }
-  const log = createLogger(settings.logLevel, (line) => sink.write(line), { style: sink.style, urgent: (line) => sink.writeNow(line) });
+  const write = (line: string): void => sink.write(line);
+  const log = createLogger(settings.logLevel, write, { style: sink.style, urgent: (line) => sink.writeNow(line) });
   flushLog = () => sink.flush();
-  return runForeground(settings, log, sink);
+  return runForeground(settings, log, sink, write);
 }
 
 /** Writes out the buffered log lines (before a line written past the logger). */

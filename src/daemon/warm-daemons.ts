@@ -148,12 +148,15 @@ export interface RunningWarmUp {
  * event loop, then the whole-daemon pass, so peers' calls and control requests are answered
  * meanwhile (each waits for at most one throwaway call). msnld opens its control socket when this
  * is done or after WARM_UP_READY_MS; the rest runs on. Bounded: WARM_UP_LIMITS, then
- * WHOLE_DAEMONS_BUDGET_MS. One verbose line says what it did and how long it took.
+ * WHOLE_DAEMONS_BUDGET_MS. One verbose line says what it did and how long it took. `eachTurn`
+ * runs after each warm-up call: msnld's reaches the real path's first-call code that the throwaway
+ * hosts cannot (an empty line through its own log writer, Daemon.pollNow on its real devices and
+ * socket; bench/README.md "First reply, the real path").
  */
-export function startWarmUp(keyed: boolean, log: Logger, rounds = WHOLE_DAEMONS_ROUNDS): RunningWarmUp {
+export function startWarmUp(keyed: boolean, log: Logger, rounds = WHOLE_DAEMONS_ROUNDS, eachTurn: () => void = () => undefined): RunningWarmUp {
   let stopped = false;
   const done = (async (): Promise<void> => {
-    const calls = await warmUpInTurns(keyed, WARM_UP_LIMITS, () => stopped);
+    const calls = await warmUpInTurns(keyed, WARM_UP_LIMITS, () => stopped, eachTurn);
     let whole: string;
     try {
       const result = stopped ? undefined : await warmDaemons(keyed, WHOLE_DAEMONS_BUDGET_MS, () => stopped, rounds);

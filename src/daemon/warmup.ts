@@ -119,13 +119,15 @@ export function warmUp(keyed: boolean, limits: WarmUpLimits = WARM_UP_LIMITS): W
 /**
  * As warmUp, one call per turn of the event loop, so the daemon answers its sockets between them
  * (a call is 0.05-1 ms warm, a few ms cold). `stopped()` ends it early (msnld stopping).
+ * `eachTurn` runs after each call (msnld: an empty line through its real log sink, warm-daemons.ts).
  */
-export async function warmUpInTurns(keyed: boolean, limits: WarmUpLimits, stopped: () => boolean): Promise<WarmUpResult> {
+export async function warmUpInTurns(keyed: boolean, limits: WarmUpLimits, stopped: () => boolean, eachTurn: () => void = () => undefined): Promise<WarmUpResult> {
   const started = performance.now();
   const run = new WarmCalls(keyed);
   let ok = true;
   while (run.calls < limits.calls && performance.now() - started < limits.budgetMs && !stopped()) {
     ok = run.call() && ok;
+    eachTurn();
     await turn();
   }
   ok = run.close() && ok && run.calls > 0;

@@ -412,6 +412,11 @@ export class BatchUdpSocket {
     for (let k = 0; k < this.tail; k++) this.txOffsets[k] = (this.txOffsets[k] as number) - base;
   }
 
+  /** Receives what is waiting, as a readable event would (UnderlaySocket.pollNow). */
+  pollNow(): void {
+    if (!this.closed) this.receive();
+  }
+
   private onEvent(status: number, events: number): void {
     if (this.closed) return;
     if (status < 0) {

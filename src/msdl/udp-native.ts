@@ -162,6 +162,7 @@ export class NativeUdpUnderlay implements Underlay<UdpEndpoint> {
       },
       sendSoon: () => socket.flushLone(),
       receivedAgo: () => socket.receivedAgo(),
+      pollNow: () => socket.pollNow(),
       close: async () => socket.close(),
       describe: () => described,
     };

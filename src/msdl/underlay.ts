@@ -46,6 +46,11 @@ export interface UnderlaySocket<L> {
    * NaN outside onReceive or when unknown. Optional (unknown).
    */
   receivedAgo?(): number;
+  /**
+   * Receives what is waiting, as a readable event would, and nothing when nothing is (one receive
+   * call): msnld's warm-up runs it so a first call finds the socket's receive code warm. Optional.
+   */
+  pollNow?(): void;
   /** Stops receiving and releases the socket. Idempotent. */
   close(): Promise<void>;
   /** `HOST:PORT` actually bound. */

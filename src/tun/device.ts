@@ -77,6 +77,9 @@ export interface TunDevice {
   /** cb runs once per readable event (level-triggered, and again while packets already read wait)
    *  and should readBatch until drained or a per-event budget is spent. null stops watching. */
   onReadable(cb: (() => void) | null): void;
+  /** Runs the onReadable callback now, as a readable event would (it reads nothing when nothing
+   *  waits): msnld's warm-up runs the real devices' read path so. Optional. */
+  pollNow?(): void;
   setMtu(mtu: number): void;
   getMtu(): number;
   setAddress(address: number, prefixLength: number, peer?: number): void;
@@ -134,6 +137,8 @@ export class KernelTun implements TunDevice {
   /** The virtio_net_hdr framing, when the fd speaks it (IFF_VNET_HDR). */
   private readonly framing: VnetFraming | undefined;
   private refireScheduled = false;
+  /** The watch's event handler (onReadable), for pollNow. */
+  private fire: (() => void) | undefined;
   /** Whether the fd speaks virtio_net_hdr frames (IFF_VNET_HDR). Should the kernel refuse
    *  TUNSETOFFLOAD it hands over no super-packets, but joined writes are still taken. */
   readonly offload: boolean;
@@ -264,6 +269,7 @@ export class KernelTun implements TunDevice {
   onReadable(cb: (() => void) | null): void {
     this.poll?.close();
     this.poll = undefined;
+    this.fire = undefined;
     if (cb === null) return;
     const fd = this.live('watch');
     const framing = this.framing;
@@ -282,9 +288,14 @@ export class KernelTun implements TunDevice {
     try {
       poll = new this.native.FdPoll(fd, fire);
       this.poll = poll;
+      this.fire = fire;
     } catch (err) {
       throw tunError(this.name, 'watch for packets', err);
     }
+  }
+
+  pollNow(): void {
+    if (!this.closed) this.fire?.();
   }
 
   private call<T>(action: string, f: () => T): T {

@@ -38,6 +38,20 @@ test('in turns of the event loop: the loop runs between calls, and stopped() end
   let calls = 0;
   const early = await warmUpInTurns(true, { calls: 1000, budgetMs: 60_000 }, () => ++calls > 3);
   assert.equal(early.calls, 3);
+  // eachTurn (msnld: an empty log line and Daemon.pollNow) runs once after each call.
+  let each = 0;
+  const counted = await warmUpInTurns(false, { calls: 5, budgetMs: 60_000 }, () => false, () => void each++);
+  assert.equal(counted.calls, 5);
+  assert.equal(each, 5);
+});
+
+test('msnld\'s warm-up passes its eachTurn on: one run per warm-up call, as its log line counts them', async () => {
+  const lines: string[] = [];
+  let each = 0;
+  await startWarmUp(false, createLogger('verbose', (line) => lines.push(line)), 1, () => void each++).done;
+  const calls = Number(/warm-up: (\d+) calls/.exec(lines[0] ?? '')?.[1]);
+  assert.ok(calls > 0, lines[0]);
+  assert.equal(each, calls);
 });
 
 test('msnld\'s warm-up logs what it did, and stop() ends it at once with nothing left behind', async () => {

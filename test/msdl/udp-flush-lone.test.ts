@@ -52,3 +52,28 @@ test('inside a receive round flushLone sends an answer at once when the round he
     b.close();
   }
 });
+
+test('pollNow receives what waits at once, as a readable event would, and nothing (no error counted) when nothing waits', async () => {
+  const loop = new UdpLoop();
+  const got: number[] = [];
+  const b = BatchUdpSocket.open({ address: LOOPBACK, port: 7011, native: loop.native, onReceive: (slab, offset) => void got.push(slab[offset]!) });
+  const a = BatchUdpSocket.open({ address: LOOPBACK, port: 7010, native: loop.native, onReceive: () => undefined });
+  try {
+    b.pollNow();
+    assert.deepEqual(got, [], 'nothing waited');
+    a.send(LOOPBACK, 7011, Uint8Array.of(7));
+    a.flushLone();
+    assert.deepEqual(got, [], 'the readable event comes on a later turn');
+    b.pollNow();
+    assert.deepEqual(got, [7], 'received now, without a turn of the event loop');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(got, [7], 'the readable event that follows finds nothing more');
+    assert.equal(b.counters.receiveErrors, 0);
+    assert.equal(b.counters.receiveBatches, 1);
+  } finally {
+    a.close();
+    b.close();
+  }
+  b.pollNow();
+  assert.deepEqual(got, [7], 'a closed socket receives nothing');
+});

@@ -135,3 +135,13 @@ test('creating a TUN device without CAP_NET_ADMIN names the device and the cause
     fs.rmSync(copy, { recursive: true, force: true });
   }
 });
+
+test('pollNow on an offloading ms0 runs the readable callback at once: it reads nothing when nothing waits, the waiting datagram without a turn of the event loop, and nothing once closed', (t) => {
+  if (!requireRoot(t)) return;
+  const r = runInNetns('poll-now');
+  assert.equal(r.error, undefined);
+  assert.deepEqual(r.idle, [{ polled: true, read: 0 }], 'one callback, nothing read');
+  assert.equal(r.readByPoll, 1, 'the datagram sent to 10.77.0.2 was read by pollNow');
+  assert.equal(r.readByEvents, 0, 'no readable event ran in between');
+  assert.equal(r.callsAfterClose, 0, 'a closed device runs no callback');
+});
