@@ -7,7 +7,7 @@ import { defaultAead, useNativeHandshake } from './aead.js';
 import { WakeTimer } from './wake-timer.js';
 import { Housekeeping } from './housekeeping.js';
 import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.js';
-import { formatDottedQuad, type Ipv4Prefix } from '../abi/inet.js';
+import { formatDottedQuad } from '../abi/inet.js';
 import { MmReason, MmType } from '../abi/constants.js';
 import { ConnectionTunnels } from './conn-tunnels.js';
 import { mmTypeOf } from '../abi/mm.js';
@@ -18,16 +18,15 @@ import { DATA_HEADER_SIZE } from '../msnl/constants.js';
 import { SEAL_OVERHEAD } from '../msnl/secure-wire.js';
 import { HealthWatch, type WatchedConnection } from './health-watch.js';
 import { Manager } from '../manager/manager.js';
-import { PrefixTable } from '../manager/prefix-table.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import type { TunDevice } from '../tun/device.js';
-import { routeExits, type DesiredSettings } from '../store/types.js';
-import type { ExitSpec } from '../msnl/exits.js';
+import type { DesiredSettings } from '../store/types.js';
 import { causeOf, type Logger } from '../base/logger.js';
 import type { UnderlaySocket } from '../msdl/underlay.js';
 import { DaemonEvents } from './events.js';
 import { Reconciler } from './reconciler.js';
 import { InterfaceConfigurator } from './interface-config.js';
+import { RouteTables } from './route-tables.js';
 import type { CallView, ConnectionView, DaemonCounters, DaemonOptions, InterfaceView, LostTunnelView } from './daemon-types.js';
 
 export type { CallView, ConnectionView, DaemonCounters, DaemonOptions, InterfaceView, LostTunnelView } from './daemon-types.js';
@@ -50,19 +49,14 @@ export class Daemon<L> {
   /** The mapping table, kept equal to the store from its change log. */
   private readonly reconciler: Reconciler;
   private reconciling: Promise<void> = Promise.resolve();
-  private routes = PrefixTable.build<L>([]);
-  /** Per route: the peer's public key, or 'none' (secure MSNL, man/msnl.7). */
-  private routeKeys = PrefixTable.build<Uint8Array | 'none'>([]);
-  /** Per route with several exits: the exits (msnl(7) Exits); per route with `mtu N`: N. */
-  private routeExits = PrefixTable.build<readonly ExitSpec<L>[]>([]);
-  private routeMtus = PrefixTable.build<number>([]);
+  /** The stored routes by MSNL prefix: exits, keys, pinned MTUs. */
+  private readonly routes: RouteTables<L>;
   private readonly authLog = new AuthFailureLog();
   private socket: UnderlaySocket<L> | undefined;
   private listenText: string | undefined;
   private readonly interfaceConfig: InterfaceConfigurator;
   private lastToken = '';
   private pollBusy = false;
-  private routesText: string | undefined;
   /** The periodic work: one turn a second, faster only while a tunnel redials, the store watched. */
   private readonly housekeeping: Housekeeping;
   /** Runs the endpoint's timers at its next deadline. */
@@ -93,6 +87,7 @@ export class Daemon<L> {
       },
     });
     this.interfaceConfig = new InterfaceConfigurator(options.log);
+    this.routes = new RouteTables<L>((host, port) => options.underlay.link(host, port));
     const log = options.log;
     this.endpointTimer = new WakeTimer(() => this.endpoint.tick(), this.now, options.tickMs ?? 20);
     this.housekeeping = new Housekeeping({
@@ -116,17 +111,17 @@ export class Daemon<L> {
       transmitRun: (link, count, stride, last, fill) => this.socket?.sendRun?.(link, count, stride, last, fill) ?? null,
       sameLink: (a, b) => options.underlay.same(a, b),
       ...(options.underlay.pathKey === undefined ? {} : { pathKeyOf: (link: L) => options.underlay.pathKey!(link) }),
-      peerKeyOf: (address) => this.routeKeys.lookup(address),
+      peerKeyOf: (address) => this.routes.keyOf(address),
       aead: defaultAead(),
       scheduleSeals: queueMicrotask,
       scheduleIdle: (work) => void setImmediate(work),
       pathLimitOf: (link, address) => {
-        const pinned = this.routeMtus.lookup(address);
+        const pinned = this.routes.mtuOf(address);
         if (pinned !== undefined) return { maxDatagram: pinned - options.underlay.headerOctets(link), pinned: true };
         const maxDatagram = options.underlay.pathLimit?.(link);
         return maxDatagram === undefined ? undefined : { maxDatagram, pinned: false };
       },
-      exitsOf: (address) => this.routeExits.lookup(address),
+      exitsOf: (address) => this.routes.exitsOf(address),
       receivedAgo: () => this.socket?.receivedAgo?.() ?? NaN,
       config: options.endpointConfig,
       events: {
@@ -153,8 +148,8 @@ export class Daemon<L> {
       endpoint: this.endpoint,
       down: (sock, message) => this.toTunnel(sock, message),
       msnlAddressOf: (ip) => this.reconciler.table.lookup(ip),
-      linkOf: (msnl) => this.routes.lookup(msnl),
-      isRouteExit: (msnl, link) => this.routeExits.lookup(msnl)?.some((e) => options.underlay.same(e.link, link)) === true,
+      linkOf: (msnl) => this.routes.linkOf(msnl),
+      isRouteExit: (msnl, link) => this.routes.exitsOf(msnl)?.some((e) => options.underlay.same(e.link, link)) === true,
       sameLink: (a, b) => options.underlay.same(a, b),
       log,
       now: this.now,
@@ -320,26 +315,10 @@ export class Daemon<L> {
     this.options.log.info(`default MSNL address ${formatDottedQuad(address)}`);
   }
 
-  /** Rebuilds the route tables (routes are few) when they changed or on a forced reconcile; true if rebuilt. */
+  /** Rebuilds the route tables when they changed or on a forced reconcile; true if rebuilt. */
   private applyRoutes(desired: DesiredSettings, force: boolean): boolean {
-    const text = desired.routes.map((r) => `${r.prefix.address}/${r.prefix.length} ${routeExits(r).map((e) => `${e.host} ${e.port} ${e.priority}`).join(' ')} ${r.mtu ?? '-'} ${r.publicKey === null || r.publicKey === undefined ? '-' : Buffer.from(r.publicKey).toString('hex')}`).join('\n');
-    if (!force && text === this.routesText) return false;
-    this.routesText = text;
-    const links: Array<{ prefix: Ipv4Prefix; value: L }> = [];
-    const exits: Array<{ prefix: Ipv4Prefix; value: readonly ExitSpec<L>[] }> = [];
-    for (const route of desired.routes) {
-      const specs = routeExits(route).map((e) => ({ link: this.options.underlay.link(e.host, e.port), priority: e.priority }));
-      // A call goes out on the most preferred exit (the first of equals); its retransmissions try
-      // the others in turn (msnl(7) Exits).
-      const best = specs.reduce((a, b) => (b.priority < a.priority ? b : a));
-      links.push({ prefix: route.prefix, value: best.link });
-      if (specs.length > 1) exits.push({ prefix: route.prefix, value: specs });
-    }
-    this.routes = PrefixTable.build(links);
-    this.routeExits = PrefixTable.build(exits);
-    this.routeMtus = PrefixTable.build(desired.routes.flatMap((r) => (r.mtu === undefined || r.mtu === null ? [] : [{ prefix: r.prefix, value: r.mtu }])));
-    this.routeKeys = PrefixTable.build(desired.routes.map((r) => ({ prefix: r.prefix, value: r.publicKey ?? ('none' as const) })));
-    this.endpoint.preparePeers(desired.routes.flatMap((r) => (r.publicKey instanceof Uint8Array ? [r.publicKey] : [])));
+    if (!this.routes.apply(desired.routes, force)) return false;
+    this.endpoint.preparePeers(this.routes.peerKeys);
     return true;
   }
 
@@ -376,12 +355,12 @@ export class Daemon<L> {
 
   /** True when the route to an MSNL address has a key (secure MSNL). */
   isKeyed(msnlAddress: number): boolean {
-    return this.routeKeys.lookup(msnlAddress) instanceof Uint8Array;
+    return this.routes.keyOf(msnlAddress) instanceof Uint8Array;
   }
 
   /** The MSNL route to an address, for ping. */
   linkOf(msnlAddress: number): L | undefined {
-    return this.routes.lookup(msnlAddress);
+    return this.routes.linkOf(msnlAddress);
   }
 
   /** MSNL address an IP maps to, for display. */
@@ -468,18 +447,18 @@ export class Daemon<L> {
     }
   }
 
-  /** Releases a connection as an operator asked; false when there is no such connection. */
   /**
    * Runs the read path of every device and of the underlay socket as their readable events would:
    * they read what waits (handled as always) and nothing when nothing does. msnld's warm-up calls
    * it each turn, so a first call finds the real devices' and socket's code warm, not only the
-   * warm-up's stand-ins' (bench/README.md "First reply, the real read paths").
+   * warm-up's stand-ins' (bench/README.md "First reply, the real path").
    */
   pollNow(): void {
     for (const device of this.devices) device.pollNow?.();
     this.socket?.pollNow?.();
   }
 
+  /** Releases a connection as an operator asked; false when there is no such connection. */
   disconnect(connId: number): boolean {
     if (!this.manager.connections().has(connId)) return false;
     this.manager.release(connId, MmReason.NORMAL, true);
