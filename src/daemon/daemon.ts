@@ -22,11 +22,11 @@ import { Tunnel } from '../tunnel/tunnel.js';
 import type { TunDevice } from '../tun/device.js';
 import type { DesiredSettings } from '../store/types.js';
 import { causeOf, type Logger } from '../base/logger.js';
-import type { UnderlaySocket } from '../msdl/underlay.js';
 import { DaemonEvents } from './events.js';
 import { Reconciler } from './reconciler.js';
 import { InterfaceConfigurator } from './interface-config.js';
 import { RouteTables } from './route-tables.js';
+import { UnderlayBinding } from './underlay-binding.js';
 import type { CallView, ConnectionView, DaemonCounters, DaemonOptions, InterfaceView, LostTunnelView } from './daemon-types.js';
 
 export type { CallView, ConnectionView, DaemonCounters, DaemonOptions, InterfaceView, LostTunnelView } from './daemon-types.js';
@@ -52,8 +52,8 @@ export class Daemon<L> {
   /** The stored routes by MSNL prefix: exits, keys, pinned MTUs. */
   private readonly routes: RouteTables<L>;
   private readonly authLog = new AuthFailureLog();
-  private socket: UnderlaySocket<L> | undefined;
-  private listenText: string | undefined;
+  /** The underlay socket, bound where the store says to listen. */
+  private readonly underlay: UnderlayBinding<L>;
   private readonly interfaceConfig: InterfaceConfigurator;
   private lastToken = '';
   private pollBusy = false;
@@ -87,6 +87,7 @@ export class Daemon<L> {
       },
     });
     this.interfaceConfig = new InterfaceConfigurator(options.log);
+    const underlay = (this.underlay = new UnderlayBinding(options.underlay, options.log));
     this.routes = new RouteTables<L>((host, port) => options.underlay.link(host, port));
     const log = options.log;
     this.endpointTimer = new WakeTimer(() => this.endpoint.tick(), this.now, options.tickMs ?? 20);
@@ -107,8 +108,8 @@ export class Daemon<L> {
       wake: (at) => this.endpointTimer.arm(at),
       localAddress: options.address ?? 0,
       clock: { now: this.now },
-      transmit: (link, buf, offset, length) => this.socket?.send(link, buf, offset, length),
-      transmitRun: (link, count, stride, last, fill) => this.socket?.sendRun?.(link, count, stride, last, fill) ?? null,
+      transmit: (link, buf, offset, length) => underlay.socket?.send(link, buf, offset, length),
+      transmitRun: (link, count, stride, last, fill) => underlay.socket?.sendRun?.(link, count, stride, last, fill) ?? null,
       sameLink: (a, b) => options.underlay.same(a, b),
       ...(options.underlay.pathKey === undefined ? {} : { pathKeyOf: (link: L) => options.underlay.pathKey!(link) }),
       peerKeyOf: (address) => this.routes.keyOf(address),
@@ -122,14 +123,14 @@ export class Daemon<L> {
         return maxDatagram === undefined ? undefined : { maxDatagram, pinned: false };
       },
       exitsOf: (address) => this.routes.exitsOf(address),
-      receivedAgo: () => this.socket?.receivedAgo?.() ?? NaN,
+      receivedAgo: () => underlay.socket?.receivedAgo?.() ?? NaN,
       config: options.endpointConfig,
       events: {
         incomingCall: (call) => this.manager.onIncomingCall(call),
         connected: (handle, info) => {
           // An accepted call: its confirm is queued, and the caller waits for it while the manager
           // writes its line and tells the tunnel (bench/README.md "First reply, issue 20").
-          if (handle === undefined) this.socket?.sendSoon?.();
+          if (handle === undefined) underlay.socket?.sendSoon?.();
           this.manager.onConnected(handle, info);
         },
         callFailed: (handle, reason, code) => this.manager.onCallFailed(handle, reason, code),
@@ -283,27 +284,7 @@ export class Daemon<L> {
 
   private async applyUnderlay(desired: DesiredSettings): Promise<void> {
     const listen = this.options.listen ?? { host: desired.host.listenHost, port: desired.host.listenPort };
-    const text = `${listen.host}:${listen.port}`;
-    if (text === this.listenText && this.socket !== undefined) return;
-    const previous = this.socket;
-    this.socket = undefined;
-    if (previous !== undefined) await previous.close();
-    try {
-      const endpoint = this.endpoint;
-      this.socket = await this.options.underlay.open(listen.host, listen.port, (buf, offset, length, link, held) => {
-        if (held === true) endpoint.receiveHeld(buf, offset, length, link);
-        else endpoint.receiveFrame(buf, offset, length, link);
-      }, {
-        tooBig: (link, maxPayload) => endpoint.pathTooBig(link, maxPayload),
-        burstEnd: () => endpoint.receivedBurst(),
-      });
-      this.listenText = text;
-      const kind = this.socket.kind;
-      this.options.log.info(`listening on underlay ${this.socket.describe()}${kind === undefined ? '' : ` (${kind})`}`);
-    } catch (error) {
-      this.listenText = undefined;
-      this.options.log.error(`failed to listen on underlay ${text}: ${causeOf(error)}`);
-    }
+    await this.underlay.bind(listen.host, listen.port, this.endpoint);
   }
 
   private applyHost(desired: DesiredSettings): void {
@@ -374,7 +355,7 @@ export class Daemon<L> {
   }
 
   get listening(): string | undefined {
-    return this.socket?.describe();
+    return this.underlay.describe();
   }
 
   get localAddress(): number {
@@ -455,7 +436,7 @@ export class Daemon<L> {
    */
   pollNow(): void {
     for (const device of this.devices) device.pollNow?.();
-    this.socket?.pollNow?.();
+    this.underlay.socket?.pollNow?.();
   }
 
   /** Releases a connection as an operator asked; false when there is no such connection. */
@@ -500,8 +481,7 @@ export class Daemon<L> {
     this.options.addrEvents?.onEvent(null);
     this.options.addrEvents?.close();
     await new Promise<void>((resolve) => setImmediate(resolve));
-    await this.socket?.close();
-    this.socket = undefined;
+    await this.underlay.close();
     for (const device of this.devices) {
       device.onReadable(null);
       device.close();
