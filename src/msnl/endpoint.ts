@@ -4,21 +4,22 @@
 // receive(), go out through transmit(); timers run in tick(), due at nextDeadline(). Bad input is
 // counted and dropped, never thrown. See man/msnl.7 for the wire protocol. This file wires the parts
 // and holds the connection table and timers: the receive path is receive-path.ts, the data send
-// path data-send.ts, a connection's exits exit-paths.ts, path MTU and the size-probe budget path-probes.ts.
+// path data-send.ts, a connection's exits exit-paths.ts, path MTU and the size-probe budget path-probes.ts,
+// what goes out (counted, and the probe and reset frames) frame-out.ts.
 
 import { readU32 } from '../abi/bytes.js';
 import type { Clock } from '../base/clock.js';
 import { cryptoRandom, type RandomSource } from '../base/random.js';
-import { TokenBucket } from '../base/token-bucket.js';
 import type { KeyPair } from '../crypto/primitives.js';
 import type { Sap } from './address.js';
 import { Connection } from './connection.js';
 import { ConnectionTable } from './connection-table.js';
-import { MAX_PACKET_SIZE, MsgType, PROBE_SIZE, Reason } from './constants.js';
+import { MAX_PACKET_SIZE, MsgType, Reason } from './constants.js';
 import { DataSend } from './data-send.js';
 import { Echoes } from './echoes.js';
 import { defaultLinkBytes, type EndpointOptions } from './endpoint-options.js';
 import { ExitPaths } from './exit-paths.js';
+import { FrameOut } from './frame-out.js';
 import { callLinks, exitSetFor, type ExitInfo } from './exits.js';
 import { connectionDeadline, firstProbeAt, probeInterval, responderFirstProbeAt, runConnectionTimers, type LivenessHost } from './liveness.js';
 import { PathProbes } from './path-probes.js';
@@ -27,7 +28,7 @@ import { Reassembler, type ReassemblyCounters } from './sar.js';
 import { SecureLayer, type SecureHost } from './secure.js';
 import { Signalling, type ConnectRequest, type SignallingHost } from './signalling.js';
 import { DEFAULT_ENDPOINT_CONFIG, newCounters, type CallRow, type ConnectionInfo, type EndpointConfig, type EndpointCounters, type EndpointEvents, type Health } from './types.js';
-import { ACK_PROBE_SIZE, ASK_PROBE_CODE, ASK_REPLY_SIZE, encodeEcho, encodeReset, encodeSignal, NO_ACK, writeAckProbe, writeAskReply, writeProbe } from './wire.js';
+import { ASK_PROBE_CODE, encodeEcho, encodeSignal } from './wire.js';
 
 export type { EndpointOptions } from './endpoint-options.js';
 
@@ -38,7 +39,6 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   readonly counters: EndpointCounters = newCounters();
   readonly events: EndpointEvents<L>;
   private address: number;
-  private readonly transmit: (link: L, buf: Uint8Array, offset: number, length: number) => void;
   private readonly sameLink: (a: L, b: L) => boolean;
   private readonly conns = new ConnectionTable<L>();
   /** Asks the shell to call tick() at this time (ms on the clock) at the latest. */
@@ -50,12 +50,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   private readonly echoes: Echoes;
   private readonly signalling: Signalling<L>;
   private readonly reassembler: Reassembler;
-  private readonly probeFrame = new Uint8Array(ACK_PROBE_SIZE);
-  /** Its first 16 octets (a probe or any reply), made once: the encoders' own views would be one allocation a probe. */
-  private readonly probeFrame16 = this.probeFrame.subarray(0, PROBE_SIZE);
-  /** Its first 20 octets (an asking probe's reply). */
-  private readonly probeFrame20 = this.probeFrame.subarray(0, ASK_REPLY_SIZE);
-  private readonly resetBucket: TokenBucket;
+  /** Every datagram out, counted; the probe and reset frames. */
+  private readonly frames: FrameOut<L>;
   private readonly paths: PathProbes<L>;
   private readonly exitPaths: ExitPaths<L>;
   private readonly dataSend: DataSend<L>;
@@ -69,13 +65,12 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.address = options.localAddress >>> 0;
     this.clock = options.clock;
     this.random = options.random ?? cryptoRandom();
-    this.transmit = options.transmit;
     this.events = options.events;
     this.config = { ...DEFAULT_ENDPOINT_CONFIG, ...options.config };
     this.sameLink = options.sameLink ?? ((a, b) => a === b);
     this.signalling = new Signalling(this);
     this.reassembler = new Reassembler(this.clock, this.config.reassembly, options.aead?.copyRuns?.bind(options.aead));
-    this.resetBucket = new TokenBucket(this.config.resetRatePerSecond, this.config.resetBurst, () => this.clock.now());
+    const frames = (this.frames = new FrameOut<L>(this.counters, options.transmit, this.config, this.clock));
     this.peerKeyOf = options.peerKeyOf ?? (() => 'none');
     this.exitsOf = options.exitsOf;
     this.ago = options.receivedAgo ?? (() => NaN);
@@ -92,8 +87,8 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       sameLink: this.sameLink,
       linkBytes,
       wallClockMs: wallClock,
-      transmit: (link, buf, offset, length) => this.outFrame(link, buf, offset, length),
-      ...(options.transmitRun === undefined ? {} : { transmitRun: this.outRun(options.transmitRun) }),
+      transmit: (link, buf, offset, length) => frames.outFrame(link, buf, offset, length),
+      ...(options.transmitRun === undefined ? {} : { transmitRun: frames.outRun(options.transmitRun) }),
       findConnection: (id) => this.conns.get(id),
       signal: (msg, link) => this.signalling.onSignal(msg, link, true),
       inner: (conn, buf, offset, length, link) => this.receivePath.inner(conn, buf, offset, length, link),
@@ -116,12 +111,12 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     this.exitPaths = new ExitPaths({
       counters: this.counters, events: this.events, sameLink: this.sameLink,
       sealTo: (conn, bytes, to) => void this.secure.sealAndSend(conn, bytes, 0, bytes.length, null, to),
-      out: (link, bytes) => this.out(link, bytes),
+      out: (link, bytes) => frames.out(link, bytes),
       reschedule: (conn) => this.reschedule(conn),
       takeSizeProbe: () => this.paths.take(),
     });
     this.dataSend = new DataSend({
-      outFrame: (link, buf, offset, length) => this.outFrame(link, buf, offset, length),
+      outFrame: (link, buf, offset, length) => frames.outFrame(link, buf, offset, length),
       sealAndSend: (conn, buf, offset, length, head) => this.secure.sealAndSend(conn, buf, offset, length, head),
       sealPacket: (conn, head, buf, offset, length, chunk) => this.secure.sealPacket(conn, head, buf, offset, length, chunk),
     });
@@ -136,7 +131,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       peerKeyOf: (address) => this.peerKeyOf(address),
       closeConnection: (conn, reason, byPeer) => this.closeConnection(conn, reason, byPeer),
       sendReset: (link, connId, reason) => this.sendReset(link, connId, reason),
-      out: (link, bytes) => this.out(link, bytes),
+      out: (link, bytes) => frames.out(link, bytes),
       connOut: (conn, bytes) => this.connOut(conn, bytes),
       sendProbe: (conn, type, seq, stamp, code) => this.sendProbe(conn, type, seq, stamp, code),
       reschedule: (conn) => this.reschedule(conn),
@@ -245,7 +240,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   /** Sends one MSNL frame on a connection: sealed when it is keyed, as it is otherwise. */
   private connOut(conn: Connection<L>, bytes: Uint8Array): void {
     if (conn.secure !== null) this.secure.sealAndSend(conn, bytes, 0, bytes.length);
-    else this.out(conn.link, bytes);
+    else this.frames.out(conn.link, bytes);
   }
 
   /** Sends an echo request to a host's MSNL address; returns its identifier. */
@@ -253,7 +248,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     const sentAt = this.clock.now();
     const ident = this.echoes.start(remoteAddress, sentAt);
     this.scheduleAt(sentAt + this.config.echoTimeoutMs);
-    this.out(link, encodeEcho(MsgType.ECHO_REQUEST, remoteAddress >>> 0, this.address, ident, payload));
+    this.frames.out(link, encodeEcho(MsgType.ECHO_REQUEST, remoteAddress >>> 0, this.address, ident, payload));
     return ident;
   }
 
@@ -431,7 +426,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     const peer = type === MsgType.CONNECT_REQUEST || (origAddr === this.address && type === MsgType.DISCONNECT && readU32(bytes, 32) === 0) ? respAddr : origAddr;
     const key = this.peerKeyOf(peer);
     if (!(key instanceof Uint8Array)) {
-      this.out(link, bytes);
+      this.frames.out(link, bytes);
       return;
     }
     // The handshake keeps nothing of `bytes` (signalling's reused frame) past the call, but copy
@@ -458,34 +453,18 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   /** Answers traffic on an unknown connection with the 8-octet reset, rate-limited. */
   sendReset(link: L, connId: number, reason: number): void {
-    if (!this.resetBucket.take()) {
-      this.counters.resetsRateLimited++;
-      return;
-    }
-    this.counters.resetsSent++;
-    this.out(link, encodeReset(connId, reason));
+    this.frames.sendReset(link, connId, reason);
   }
 
-  /**
-   * Sends a health probe or reply on `conn` from one reused frame (transmit and sealing copy it);
-   * `code` 3: an acknowledging probe carrying the connection's acknowledgement, or the code-3
-   * reply to one; 4: an asking probe (acknowledging too), or its reply, which asks the prober for
-   * the interval of our own probes (probeInterval: stretched with our connection count, msnl(7) Probes).
-   */
+  /** Sends a health probe or reply on `conn` (FrameOut.probe); an asking probe's reply asks for
+   *  the interval of our own probes, stretched with our connection count (msnl(7) Probes). */
   sendProbe(conn: Connection<L>, type: 8 | 9, seq: number, stamp: number, code: 0 | 3 | 4): void {
+    let askMs = 0;
     if (code === ASK_PROBE_CODE && type === MsgType.PROBE_REPLY) {
-      const askMs = probeInterval(this.config, this.conns.size);
-      writeAskReply(this.probeFrame20, conn.remoteConnId, seq, stamp, askMs);
+      askMs = probeInterval(this.config, this.conns.size);
       conn.askedOfPeer(askMs);
-      this.connOut(conn, this.probeFrame20);
-    } else if (code === 0 || type === MsgType.PROBE_REPLY) {
-      writeProbe(this.probeFrame16, type, conn.remoteConnId, seq, stamp);
-      if (code !== 0) this.probeFrame16[3] = code;
-      this.connOut(conn, this.probeFrame16);
-    } else {
-      writeAckProbe(this.probeFrame, conn.remoteConnId, seq, stamp, conn.ackSeq, conn.ackHoldMs(this.clock.now(), NO_ACK), code);
-      this.connOut(conn, this.probeFrame);
     }
+    this.connOut(conn, this.frames.probe(conn, type, seq, stamp, code, askMs));
   }
 
   /**
@@ -518,27 +497,5 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
     const at = connectionDeadline(conn, this.config, this.secure.nextDeadline(conn));
     this.conns.deadlines.set(conn, at);
     this.scheduleAt(at);
-  }
-
-  private out(link: L, bytes: Uint8Array): void {
-    this.outFrame(link, bytes, 0, bytes.length);
-  }
-
-  /** transmitRun, counted as outFrame counts each datagram. */
-  private outRun(run: NonNullable<EndpointOptions<L>['transmitRun']>): NonNullable<EndpointOptions<L>['transmitRun']> {
-    return (link, count, stride, last, fill) => {
-      const sent = run(link, count, stride, last, fill);
-      if (sent !== null) {
-        this.counters.datagramsOut += count;
-        this.counters.bytesOut += (count - 1) * stride + last;
-      }
-      return sent;
-    };
-  }
-
-  private outFrame(link: L, buf: Uint8Array, offset: number, length: number): void {
-    this.counters.datagramsOut++;
-    this.counters.bytesOut += length;
-    this.transmit(link, buf, offset, length);
   }
 }
