@@ -2,7 +2,7 @@
 // real DaemonControl renders its rows and the real ControlServer streams them, but no MSNL peer
 // exists. The table is kept as the manager keeps its own (one small object per connection in a
 // Map keyed by random u32 ids, four interfaces), and each connection's view is made on demand as
-// Daemon.connection() makes it. Used by bench/conn-show.ts and test/control/large-reply.test.ts.
+// DaemonView.connection() makes it. Used by bench/conn-show.ts and test/control/large-reply.test.ts.
 import type { Daemon } from '../src/daemon/daemon.js';
 import type { ConnectionView } from '../src/daemon/daemon-types.js';
 
@@ -41,12 +41,10 @@ export function fakeDaemon(count: number, now: () => number = Date.now): Daemon<
     const health = { up: true, txProven: true, rxProven: true, rttMs: 0.25 + (connId % 100) / 100, lossRatio: 0, lastHeardMs: connId % 2000, maxDatagram: 1472, pathPhase: 'done' as const };
     return { conn: c.conn, interfaceName: INTERFACES[c.sock - 1]!, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, initiator: c.initiator, info, health, headerOctets: 28, exits: undefined };
   };
-  const fake = {
-    startedAt,
+  const view = {
     localAddress: 0x80e80001,
     listening: '0.0.0.0:1994',
     overrides: [] as string[],
-    manager: { connections: (): ReadonlyMap<number, FakeConnection> => table },
     counters: () => ({ connections: table.size }),
     *interfaces() {
       for (const name of INTERFACES) yield { spec: { name, mtu: 1400, port: 0x800 }, tunnel: undefined, device: undefined };
@@ -61,6 +59,11 @@ export function fakeDaemon(count: number, now: () => number = Date.now): Daemon<
     *calls() {},
     *lostTunnels() {},
     isKeyed: (address: number) => address % 3 === 0,
+  };
+  const fake = {
+    startedAt,
+    manager: { connections: (): ReadonlyMap<number, FakeConnection> => table },
+    view,
   };
   return fake as unknown as Daemon<unknown>;
 }

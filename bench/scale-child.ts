@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   const probe = 0xc0a80001; // 192.168.0.1, outside the bench's rows
   t0 = performance.now();
   writer.addMapping({ prefix: { address: probe, length: 32 }, msnlAddress: 0x80e80001 });
-  while (daemon.msnlAddressOf(probe) !== 0x80e80001 && performance.now() - t0 < 30_000) await sleep(1);
+  while (daemon.view.msnlAddressOf(probe) !== 0x80e80001 && performance.now() - t0 < 30_000) await sleep(1);
   const mapAddAppliedMs = performance.now() - t0;
   // Two more, each reconciled on its own, timed without the polling delay.
   const times: number[] = [];
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     t0 = performance.now();
     await daemon.reconcile(false);
     times.push(performance.now() - t0);
-    if (daemon.msnlAddressOf(probe + i) !== 0x80e80000 + i) throw new Error(`map add ${i} was not applied`);
+    if (daemon.view.msnlAddressOf(probe + i) !== 0x80e80000 + i) throw new Error(`map add ${i} was not applied`);
   }
   await sleep(500);
   const rssAfterTwoMoreMiB = steadyRss();

@@ -44,24 +44,24 @@ export class DaemonControl<L> implements ControlHandler {
   status(): StatusRow {
     const d = this.daemon;
     const counters: Record<string, number> = {};
-    for (const [name, value] of Object.entries(d.counters())) counters[name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
-    const address = d.localAddress;
+    for (const [name, value] of Object.entries(d.view.counters())) counters[name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
+    const address = d.view.localAddress;
     return {
       pid: process.pid,
       version: VERSION,
       uptime_s: Math.floor((this.now() - d.startedAt) / 1000),
       msnl_address: address === 0 ? null : formatDottedQuad(address),
-      listen: d.listening ?? null,
+      listen: d.view.listening ?? null,
       db: this.paths.db ?? null,
       socket: this.paths.socket ?? null,
-      overrides: d.overrides.length === 0 ? null : d.overrides.join(','),
+      overrides: d.view.overrides.length === 0 ? null : d.view.overrides.join(','),
       fleet: this.fleet?.() ?? null,
       counters,
     };
   }
 
   interfaces(): InterfaceRow[] {
-    return [...this.daemon.interfaces()].map(({ spec, tunnel, device }) => {
+    return [...this.daemon.view.interfaces()].map(({ spec, tunnel, device }) => {
       // The kernel's state as it is now (an `ip addr` change shows at once), else the tunnel's view.
       let inet = tunnel.inet;
       let adminUp = false;
@@ -102,7 +102,7 @@ export class DaemonControl<L> implements ControlHandler {
    */
   *connections(): IterableIterator<ConnectionRow> {
     for (const group of this.groups()) {
-      for (const call of this.daemon.calls()) if (call.interfaceName === group.name) yield this.callRow(call);
+      for (const call of this.daemon.view.calls()) if (call.interfaceName === group.name) yield this.callRow(call);
       for (const c of this.connectionsOn(group)) yield this.connectionRow(c);
     }
   }
@@ -116,9 +116,9 @@ export class DaemonControl<L> implements ControlHandler {
     for (const group of this.groups()) {
       // The last failed call to each host of this interface with no connection since.
       const failures = new Map<number, CallView>();
-      for (const call of this.daemon.calls()) if (call.state === 'failed' && call.interfaceName === group.name) failures.set(call.remoteMsnl, call);
+      for (const call of this.daemon.view.calls()) if (call.state === 'failed' && call.interfaceName === group.name) failures.set(call.remoteMsnl, call);
       // Tunnels lost to a dead or restarted peer and being called again show as down.
-      for (const lost of this.daemon.lostTunnels()) {
+      for (const lost of this.daemon.view.lostTunnels()) {
         if (lost.interfaceName !== group.name) continue;
         const failed = lost.remoteMsnl === undefined ? undefined : failures.get(lost.remoteMsnl);
         if (lost.remoteMsnl !== undefined) failures.delete(lost.remoteMsnl);
@@ -157,7 +157,7 @@ export class DaemonControl<L> implements ControlHandler {
 
   /** The interfaces in reply order (by name), each with a test for its connections' socket; `?` holds the rest. */
   private groups(): InterfaceGroup[] {
-    const names = [...this.daemon.interfaces()].map((view) => view.spec.name);
+    const names = [...this.daemon.view.interfaces()].map((view) => view.spec.name);
     const groups: InterfaceGroup[] = names.map((name, i) => ({ name, holds: (sock: number) => sock === i + 1 }));
     groups.push({ name: '?', holds: (sock: number) => sock < 1 || sock > names.length });
     return groups.sort((a, b) => a.name.localeCompare(b.name));
@@ -170,7 +170,7 @@ export class DaemonControl<L> implements ControlHandler {
       for (const c of manager.connections().values()) if (group.holds(c.sock)) visit(c.conn);
     };
     for (const connId of ascendingKeys(scan, ID_BATCH)) {
-      const view = this.daemon.connection(connId);
+      const view = this.daemon.view.connection(connId);
       if (view !== undefined) yield view;
     }
   }
@@ -198,7 +198,7 @@ export class DaemonControl<L> implements ControlHandler {
 
   /** A call in progress or failed, so a destination that cannot be reached is not invisible. */
   private callRow(call: CallView): ConnectionRow {
-    const local = this.daemon.localAddress;
+    const local = this.daemon.view.localAddress;
     return {
       connection: 0,
       interface: call.interfaceName,
@@ -206,7 +206,7 @@ export class DaemonControl<L> implements ControlHandler {
       local_sap: sap(local, call.port),
       remote_sap: sap(call.remoteMsnl, call.port),
       state: call.state,
-      auth: this.daemon.isKeyed(call.remoteMsnl) ? 'key' : 'none',
+      auth: this.daemon.view.isKeyed(call.remoteMsnl) ? 'key' : 'none',
       age_s: Math.max(0, Math.floor((this.now() - call.since) / 1000)),
       rx_packets: 0,
       rx_bytes: 0,
@@ -226,7 +226,7 @@ export class DaemonControl<L> implements ControlHandler {
       peer_ip: formatDottedQuad(peerIp),
       remote_address: remoteMsnl === undefined ? '0.0.0.0' : formatDottedQuad(remoteMsnl),
       state: 'down',
-      auth: remoteMsnl !== undefined && this.daemon.isKeyed(remoteMsnl) ? 'key' : 'none',
+      auth: remoteMsnl !== undefined && this.daemon.view.isKeyed(remoteMsnl) ? 'key' : 'none',
       tx_proven: false,
       rx_proven: false,
       rtt_ms: null,
@@ -245,7 +245,7 @@ export class DaemonControl<L> implements ControlHandler {
   /** Everything `msnld --metrics` exposes, read at once. */
   metrics(): MetricsSnapshot {
     const status = this.status();
-    const interfaces = [...this.daemon.interfaces()].map(({ spec, tunnel }) => {
+    const interfaces = [...this.daemon.view.interfaces()].map(({ spec, tunnel }) => {
       const c = tunnel.counters;
       return { name: spec.name, bound: tunnel.isBound, connections: tunnel.connectionCount, rxPackets: c.rxPackets, rxBytes: c.rxBytes, txPackets: c.txPackets, txBytes: c.txBytes, drops: { ...c.drops } };
     });
@@ -281,7 +281,7 @@ export class DaemonControl<L> implements ControlHandler {
 
   async ping(msnlAddress: number, count: number, intervalMs: number, onReply: (reply: PingReplyRow) => void, signal: AbortSignal): Promise<void> {
     const d = this.daemon;
-    const link = d.linkOf(msnlAddress);
+    const link = d.view.linkOf(msnlAddress);
     if (link === undefined) throw new ControlError(Errno.EHOSTUNREACH, `no MSNL route to ${formatDottedQuad(msnlAddress)}`);
     const payload = new Uint8Array(56);
     for (let seq = 1; (count === 0 || seq <= count) && !signal.aborted; seq++) {

@@ -6,7 +6,7 @@
 import { defaultAead, useNativeHandshake } from './aead.js';
 import { WakeTimer } from './wake-timer.js';
 import { Housekeeping } from './housekeeping.js';
-import { TUNNEL_INTERFACES, type TunnelInterfaceSpec } from '../abi/interfaces.js';
+import { TUNNEL_INTERFACES } from '../abi/interfaces.js';
 import { formatDottedQuad } from '../abi/inet.js';
 import { MmReason, MmType } from '../abi/constants.js';
 import { ConnectionTunnels } from './conn-tunnels.js';
@@ -16,23 +16,25 @@ import { AuthFailureLog } from '../msnl/auth-log.js';
 import { keyPairOf } from '../crypto/primitives.js';
 import { DATA_HEADER_SIZE } from '../msnl/constants.js';
 import { SEAL_OVERHEAD } from '../msnl/secure-wire.js';
-import { HealthWatch, type WatchedConnection } from './health-watch.js';
+import { HealthWatch } from './health-watch.js';
 import { Manager } from '../manager/manager.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import type { TunDevice } from '../tun/device.js';
 import type { DesiredSettings } from '../store/types.js';
-import { causeOf, type Logger } from '../base/logger.js';
+import { causeOf } from '../base/logger.js';
 import { DaemonEvents } from './events.js';
 import { Reconciler } from './reconciler.js';
 import { InterfaceConfigurator } from './interface-config.js';
 import { RouteTables } from './route-tables.js';
 import { UnderlayBinding } from './underlay-binding.js';
-import type { CallView, ConnectionView, DaemonCounters, DaemonOptions, InterfaceView, LostTunnelView } from './daemon-types.js';
+import { DaemonView } from './daemon-view.js';
+import { EchoWaiters } from './echo-waiters.js';
+import type { DaemonOptions } from './daemon-types.js';
 
 export type { CallView, ConnectionView, DaemonCounters, DaemonOptions, InterfaceView, LostTunnelView } from './daemon-types.js';
 
 export class Daemon<L> {
-  // The parts, readable by tests; the control socket uses the views below instead.
+  // The parts, readable by tests; the control socket reads `view` (daemon-view.ts) instead.
   readonly endpoint: MsnlEndpoint<L>;
   readonly manager: Manager<L>;
   readonly tunnels: Tunnel[] = [];
@@ -42,8 +44,10 @@ export class Daemon<L> {
   private readonly healthWatch: HealthWatch;
   /** connection id -> the tunnel that owns it, learned from the MM messages between the two halves. */
   private readonly tunnelOfConn = new ConnectionTunnels<Tunnel>();
-  /** Waiters for MSNL Echo replies, by ident (the control socket's ping). */
-  private readonly echoWaiters = new Map<number, (rttMs: number) => void>();
+  /** Waiters for MSNL Echo replies (the control socket's ping). */
+  private readonly echoes = new EchoWaiters();
+  /** What the control socket and the health watch read. */
+  readonly view: DaemonView<L>;
   private undeliverable = 0;
   readonly startedAt: number;
   /** The mapping table, kept equal to the store from its change log. */
@@ -65,6 +69,7 @@ export class Daemon<L> {
   private readonly now: () => number;
   private stopped = false;
   private readonly upUntil = (conn: number): number => this.endpoint.upUntil(conn);
+  private readonly stillUp = (conn: number, now: number): boolean => this.healthWatch.stillUpAt(conn, now, this.upUntil);
   reconciles = 0;
 
   constructor(private readonly options: DaemonOptions<L>) {
@@ -95,7 +100,7 @@ export class Daemon<L> {
       second: () => {
         this.tunnelTick();
         this.refreshDevices();
-        this.healthWatch.sample(this.watched());
+        this.healthWatch.sample(this.view.watched(this.now(), this.stillUp));
       },
       fast: () => this.tunnelTick(),
       fastWanted: () => this.tunnels.some((t) => t.redialing),
@@ -137,7 +142,7 @@ export class Daemon<L> {
         data: (connId, buf, offset, length, authenticated) => this.deliver(connId, buf, offset, length, authenticated),
         disconnected: (connId, reason, byPeer) => this.manager.onDisconnected(connId, reason, byPeer),
         idle: (connId) => this.manager.onIdle(connId),
-        echoReply: (ident, from, payload, rttMs) => this.echoWaiters.get(ident)?.(rttMs),
+        echoReply: (ident, from, payload, rttMs) => this.echoes.replied(ident, rttMs),
         exitMoved: (connId, link, reason) => log.info(`connection ${connId} moved to exit ${options.underlay.linkText(link)} (${reason === 'down' ? 'the exit in use stopped answering' : 'a preferred exit answers again'})`),
         authFailed: (address, reason) => {
           const line = this.authLog.line(address, reason, this.now());
@@ -176,6 +181,18 @@ export class Daemon<L> {
       this.tunnels.push(tunnel);
       device.onReadable(() => tunnel.onReadable());
     }
+    this.view = new DaemonView<L>({
+      endpoint: this.endpoint,
+      manager: this.manager,
+      tunnels: this.tunnels,
+      devices: this.devices,
+      routes: this.routes,
+      underlay: options.underlay,
+      binding: underlay,
+      msnlAddressOf: (ip) => this.reconciler.table.lookup(ip),
+      overrides: [...(options.address !== undefined ? ['address'] : []), ...(options.listen !== undefined ? ['listen'] : [])],
+      own: () => ({ undeliverable: this.undeliverable, reconciles: this.reconciles }),
+    });
   }
 
   // The manager-message channel. Messages go across synchronously, in order, as encoded bytes:
@@ -332,102 +349,6 @@ export class Daemon<L> {
     }, delay);
   }
 
-  // Read-only views for the control socket: it renders these and never holds the daemon's parts.
-
-  /** True when the route to an MSNL address has a key (secure MSNL). */
-  isKeyed(msnlAddress: number): boolean {
-    return this.routes.keyOf(msnlAddress) instanceof Uint8Array;
-  }
-
-  /** The MSNL route to an address, for ping. */
-  linkOf(msnlAddress: number): L | undefined {
-    return this.routes.linkOf(msnlAddress);
-  }
-
-  /** MSNL address an IP maps to, for display. */
-  msnlAddressOf(ip: number): number | undefined {
-    return this.reconciler.table.lookup(ip);
-  }
-
-  /** The stored settings this daemon's command line overrides (--address, --listen). */
-  get overrides(): string[] {
-    return [...(this.options.address !== undefined ? ['address'] : []), ...(this.options.listen !== undefined ? ['listen'] : [])];
-  }
-
-  get listening(): string | undefined {
-    return this.underlay.describe();
-  }
-
-  get localAddress(): number {
-    return this.endpoint.localAddress;
-  }
-
-  get echoTimeoutMs(): number {
-    return this.endpoint.config.echoTimeoutMs;
-  }
-
-  /** The endpoint's counters and the daemon's own, by camelCase name. */
-  counters(): DaemonCounters {
-    return {
-      ...this.endpoint.counters,
-      managerRefusedCalls: this.manager.refusedCalls,
-      managerBadMessages: this.manager.badMessages,
-      undeliverable: this.undeliverable,
-      reconciles: this.reconciles,
-    };
-  }
-
-  *interfaces(): IterableIterator<InterfaceView> {
-    for (let i = 0; i < this.tunnels.length; i++) {
-      const tunnel = this.tunnels[i]!;
-      yield { spec: tunnel.spec, tunnel, device: this.devices[i] };
-    }
-  }
-
-  /** What the health watch samples every second: each connection's health, without its details. */
-  private *watched(): IterableIterator<WatchedConnection> {
-    const now = this.now();
-    for (const c of this.manager.connections().values()) {
-      if (this.healthWatch.stillUpAt(c.conn, now, this.upUntil)) continue; // the common case, read cheaply (seldom read at all)
-      const health = this.endpoint.health(c.conn);
-      if (health === undefined) continue;
-      yield { conn: c.conn, interfaceName: this.tunnels[c.sock - 1]?.spec.name ?? '?', peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, health };
-    }
-  }
-
-  *connections(): IterableIterator<ConnectionView<L>> {
-    for (const connId of this.manager.connections().keys()) {
-      const view = this.connection(connId);
-      if (view !== undefined) yield view;
-    }
-  }
-
-  /** One connection's view by id (the control socket walks ids in order); undefined when gone. */
-  connection(connId: number): ConnectionView<L> | undefined {
-    const c = this.manager.connections().get(connId);
-    const info = c === undefined ? undefined : this.endpoint.connection(connId);
-    if (c === undefined || info === undefined) return undefined;
-    const interfaceName = this.tunnels[c.sock - 1]?.spec.name ?? '?';
-    const underlay = this.options.underlay;
-    const exits = this.endpoint.exits(c.conn)?.map(({ link, ...rest }) => ({ ...rest, endpoint: underlay.linkText(link), headerOctets: underlay.headerOctets(link) }));
-    return { conn: c.conn, interfaceName, peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, initiator: c.initiator, info, health: this.endpoint.health(c.conn), headerOctets: underlay.headerOctets(info.link), exits };
-  }
-
-  *calls(): IterableIterator<CallView> {
-    for (const call of this.manager.callRecords()) {
-      const interfaceName = this.tunnels[call.sock - 1]?.spec.name ?? '?';
-      yield { interfaceName, peerIp: call.peerIp, remoteMsnl: call.remoteMsnl, port: call.port, state: call.state, since: call.since, reason: call.reason };
-    }
-  }
-
-  *lostTunnels(): IterableIterator<LostTunnelView> {
-    for (const tunnel of this.tunnels) {
-      for (const lost of tunnel.lostPeers()) {
-        yield { interfaceName: tunnel.spec.name, peerIp: lost.peer, remoteMsnl: this.reconciler.table.lookup(lost.peer), since: lost.since };
-      }
-    }
-  }
-
   /**
    * Runs the read path of every device and of the underlay socket as their readable events would:
    * they read what waits (handled as always) and nothing when nothing does. msnld's warm-up calls
@@ -451,19 +372,7 @@ export class Daemon<L> {
    * on timeout or abort.
    */
   echo(msnlAddress: number, link: L, payload: Uint8Array, signal: AbortSignal): Promise<number | null> {
-    return new Promise<number | null>((resolve) => {
-      const ident = this.endpoint.echo(msnlAddress, link, payload);
-      const finish = (value: number | null): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', aborted);
-        this.echoWaiters.delete(ident);
-        resolve(value);
-      };
-      const aborted = (): void => finish(null);
-      const timer = setTimeout(() => finish(null), this.endpoint.config.echoTimeoutMs);
-      signal.addEventListener('abort', aborted);
-      this.echoWaiters.set(ident, (rttMs) => finish(rttMs));
-    });
+    return this.echoes.wait(this.endpoint.echo(msnlAddress, link, payload), this.endpoint.config.echoTimeoutMs, signal);
   }
 
   /**

@@ -71,7 +71,7 @@ export function startFleet(flags: ClusterFlags, store: Store, daemon: Daemon<unk
     client,
     ttlS: flags.clusterTtl !== undefined ? Number(flags.clusterTtl) : stored.ttlS,
     log,
-    identity: () => ({ msnlAddress: daemon.localAddress, listen: daemon.listening }),
+    identity: () => ({ msnlAddress: daemon.view.localAddress, listen: daemon.view.listening }),
     endpoints: flags.clusterEndpoint ?? stored.endpoint,
   });
   session.start();

@@ -98,11 +98,11 @@ export async function warmDaemons(keyed: boolean, budgetMs = WHOLE_DAEMONS_BUDGE
         peers[0]![spec.index]?.inject(echoRequest(ipOf(spec.index, 1), ipOf(spec.index, 2), spec.index, 84));
         while (replies === before && !over()) await turn();
       }
-      for (const c of daemons[0]!.connections()) connections.add(c.conn);
+      for (const c of daemons[0]!.view.connections()) connections.add(c.conn);
       if (round + 1 === rounds) break;
       // Hang up, so the next round's pings set their calls up again (the call path, not only the data path).
-      for (const c of [...daemons[0]!.connections()]) daemons[0]!.disconnect(c.conn);
-      while ((daemons[0]!.connections().next().done !== true || daemons[1]!.connections().next().done !== true) && !over()) await turn();
+      for (const c of [...daemons[0]!.view.connections()]) daemons[0]!.disconnect(c.conn);
+      while ((daemons[0]!.view.connections().next().done !== true || daemons[1]!.view.connections().next().done !== true) && !over()) await turn();
     }
   } finally {
     for (const daemon of daemons) await daemon.stop();

@@ -116,7 +116,7 @@ test('a call refused by the peer shows reason refused; a later connection clears
     assert.equal([...control.health()].find((row) => row.reason !== null)?.state, 'down');
     // The peer learns the mapping: the next packet connects and the failure is forgotten.
     B.store.addMapping({ prefix: prefix('10.0.0.1/32'), msnlAddress: ip('128.232.0.1') });
-    await until('B reloaded', () => B.daemon.msnlAddressOf(ip('10.0.0.1')) === ip('128.232.0.1'));
+    await until('B reloaded', () => B.daemon.view.msnlAddressOf(ip('10.0.0.1')) === ip('128.232.0.1'));
     const atB = collect(B.peers.get('ms0'));
     const deadline = Date.now() + 8000;
     while (atB.length === 0 && Date.now() < deadline) {

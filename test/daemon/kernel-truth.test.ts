@@ -29,7 +29,7 @@ test('an address set with ip on ms1 is bound, shown by the control rows, and sur
     assert.equal(ms1.isUp(), true, 'reload leaves the interface up');
     assert.deepEqual(ms1.getAddress(), { address: ip('10.1.0.1'), prefixLength: 24 });
     store.addMapping({ prefix: prefix('10.9.0.0/16'), msnlAddress: ip('128.232.0.9') }); // unrelated
-    await until('the daemon read the mapping', () => A.daemon.msnlAddressOf(ip('10.9.1.1')) === ip('128.232.0.9'));
+    await until('the daemon read the mapping', () => A.daemon.view.msnlAddressOf(ip('10.9.1.1')) === ip('128.232.0.9'));
     await new Promise((resolve) => setTimeout(resolve, 1200)); // one device refresh period
     assert.equal(A.daemon.tunnels[1]!.isBound, true);
     assert.equal(binds(), before, `no unbind/rebind of ms1:\n${A.logs.join('\n')}`);
@@ -49,7 +49,7 @@ test('an interface msnl configures: an ip change stays until reload, which logs 
     assert.deepEqual(ms0.getAddress(), { address: ip('10.0.0.1'), prefixLength: 24 });
     ms0.setAddress(ip('10.0.0.5'), 24); // ip addr replace, behind msnl's back
     store.addMapping({ prefix: prefix('10.9.0.0/16'), msnlAddress: ip('128.232.0.9') });
-    await until('the daemon read the mapping', () => A.daemon.msnlAddressOf(ip('10.9.1.1')) === ip('128.232.0.9'));
+    await until('the daemon read the mapping', () => A.daemon.view.msnlAddressOf(ip('10.9.1.1')) === ip('128.232.0.9'));
     assert.deepEqual(ms0.getAddress(), { address: ip('10.0.0.5'), prefixLength: 24 }, 'a table edit does not revert it');
     assert.equal(control.interfaces().find((r) => r.interface === 'ms0')!.address, '10.0.0.5/24');
     await A.daemon.reconcile(true);

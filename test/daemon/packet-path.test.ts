@@ -30,7 +30,7 @@ test('inbound data reaches its tunnel without reading the manager tables', async
     for (let i = 0; i < 20; i++) A.peers.get('ms1')!.inject(udpPacket('10.1.0.1', '10.1.0.2', 3000, i));
     await until('20 more packets at B', () => atB.length === 21);
     assert.equal(managerReads, 0, 'the packet path never asked the manager');
-    assert.equal(B.daemon.counters().undeliverable, 0);
+    assert.equal(B.daemon.view.counters().undeliverable, 0);
 
     // An operator's release goes through the daemon's own accessor, once.
     const [conn] = connections().keys();
@@ -38,7 +38,7 @@ test('inbound data reaches its tunnel without reading the manager tables', async
     managerB.connections = connections;
     assert.equal(B.daemon.disconnect(conn), true);
     assert.equal(B.daemon.disconnect(conn), false, 'a second release finds nothing');
-    assert.equal([...B.daemon.connections()].length, 0);
+    assert.equal([...B.daemon.view.connections()].length, 0);
     assert.equal(B.daemon.tunnels[1]!.connectionCount, 0);
   } finally {
     await lab.close();

@@ -18,19 +18,19 @@ test('a route with two exits and mtu 1200: the connection has both exits, its pa
     A.peers.get('ms0')!.inject(packet);
     await until('the 1500-octet packet crossed', () => atB.length === 1);
     assert.deepEqual(atB[0], packet);
-    const [view] = [...A.daemon.connections()];
+    const [view] = [...A.daemon.view.connections()];
     assert.ok(view !== undefined);
     assert.equal(view.health?.pathPhase, 'pinned');
     assert.equal(view.health?.maxDatagram, 1200 - 28, 'the route\'s mtu less the IPv4 and UDP headers');
     assert.deepEqual(view.exits?.map((e) => [e.endpoint, e.priority]), [['hostB:7010', 1], ['nowhere:7010', 2]]);
     await until('the exit probes found which exit answers', () => {
-      const exits = [...A.daemon.connections()][0]?.exits ?? [];
+      const exits = [...A.daemon.view.connections()][0]?.exits ?? [];
       return exits[0]?.state === 'active' && exits[1]?.state === 'down';
     }, 8000);
-    assert.ok(A.daemon.counters().exitProbesAnswered > 0);
-    assert.equal(A.daemon.counters().exitMoves, 0, 'nothing to move to');
+    assert.ok(A.daemon.view.counters().exitProbesAnswered > 0);
+    assert.equal(A.daemon.view.counters().exitMoves, 0, 'nothing to move to');
     // B's route back has one exit: its connection has no exit list, and no pin.
-    const [back] = [...B.daemon.connections()];
+    const [back] = [...B.daemon.view.connections()];
     assert.equal(back?.exits, undefined);
     assert.notEqual(back?.health?.pathPhase, 'pinned');
   } finally {

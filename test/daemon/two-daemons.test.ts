@@ -181,8 +181,8 @@ for (const offload of [false, true]) {
       const atB = collect(B.peers.get('ms2'));
       A.peers.get('ms2')!.inject(udpPacket('10.2.0.1', '10.2.0.2', 200));
       await until('delivered while the mapping lives', () => atB.length === 1);
-      assert.equal(A.daemon.msnlAddressOf(ip('10.2.0.2')), ip('128.232.0.2'));
-      await until('the mapping expired', () => A.daemon.msnlAddressOf(ip('10.2.0.2')) === undefined, 3000);
+      assert.equal(A.daemon.view.msnlAddressOf(ip('10.2.0.2')), ip('128.232.0.2'));
+      await until('the mapping expired', () => A.daemon.view.msnlAddressOf(ip('10.2.0.2')) === undefined, 3000);
       await until('its connection is gone on both ends', () => A.daemon.manager.connections().size === 0 && B.daemon.manager.connections().size === 0, 3000);
     } finally {
       await lab.close();

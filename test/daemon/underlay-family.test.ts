@@ -36,7 +36,7 @@ async function pinnedPair(hostA: string, hostB: string, secondExit?: string): Pr
     A.peers.get('ms0')!.inject(udpPacket('10.0.0.1', '10.0.0.2', 100));
     await until('the connection is up', () => [...control.health()].some((row) => row.state === 'up'));
 
-    const view = [...A.daemon.connections()][0]!;
+    const view = [...A.daemon.view.connections()][0]!;
     const headers = hostB.includes(':') ? 48 : 28;
     assert.equal(view.headerOctets, headers, 'the underlay says the family of the exit in use');
     assert.equal(view.health?.maxDatagram, PINNED - headers, 'the pinned MTU less this family\'s headers is what the endpoint sends');
