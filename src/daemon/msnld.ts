@@ -1,14 +1,13 @@
-// msnld: flags, environment, signals and wiring; the engine is src/daemon/daemon.ts. Loaded by main.ts.
+// msnld: environment, signals and wiring; its command line is msnld-flags.ts, the engine daemon.ts. Loaded by main.ts.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { openSync, closeSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { makeDirectories } from '../base/files.js';
 import path from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { ArgumentError, parseDottedQuad } from '../abi/inet.js';
-import { ControlServer, DEFAULT_SOCKET_PATH, probeSocket, socketPathProblem } from '../control/server.js';
+import { CommanderError } from 'commander';
+import { ControlServer, probeSocket } from '../control/server.js';
 import { ControlClient } from '../control/client.js';
-import { DEFAULT_DB_PATH, openStore, type Store } from '../store/store.js';
+import { openStore, type Store } from '../store/store.js';
 import { openTun, type TunDevice } from '../tun/device.js';
 import type { TunnelInterfaceSpec } from '../abi/interfaces.js';
 import { MAX_PACKET_SIZE } from '../msnl/constants.js';
@@ -17,130 +16,19 @@ import { Daemon } from './daemon.js';
 import { DaemonControl } from './control-handler.js';
 import { VERSION } from '../base/version.js';
 import { instancePaths, netnsNameProblem } from '../base/instance.js';
-import { causeOf, createLogger, parseLogLevel, type Logger, type LogLevel } from '../base/logger.js';
+import { causeOf, createLogger, type Logger } from '../base/logger.js';
 import { bufferedSink, fileSink, stderrSink, type LogSink } from '../base/log-sink.js';
-import { parseHostPort } from '../abi/endpoint.js';
 import { UdpUnderlay } from '../msdl/udp.js';
 import { loadNative } from '../tun/native.js';
 import { notifierFromEnv } from './sd-notify.js';
 import { startWarmUp, WARM_UP_READY_MS, WHOLE_DAEMONS_ROUNDS, type RunningWarmUp } from './warm-daemons.js';
 import { MetricsServer } from './metrics-server.js';
-import { checkClusterFlags, startFleet, type ClusterFlags } from './fleet-wiring.js';
+import { startFleet } from './fleet-wiring.js';
+import { program, settingsFrom, type Flags, type Settings } from './msnld-flags.js';
 import type { FleetSession } from '../fleet/session.js';
 
-export const DEFAULT_LOG_FILE = '/var/log/msnld.log';
 /** Connection lines (up, down, failed, refused) logged one by one per second below debug. */
 export const CONNECTION_LINES_PER_SECOND = 50;
-
-interface Flags extends ClusterFlags {
-  db: string;
-  socket: string;
-  address?: string;
-  listen?: string;
-  foreground?: boolean;
-  logLevel: string;
-  idleTimeout: string;
-  logFile: string;
-  gso?: boolean;
-  offload?: boolean;
-  ioUring?: boolean;
-  receiveBuffer: string;
-  netns?: string;
-  metrics?: string;
-}
-
-class UsageError extends Error {}
-
-function env(name: string, fallback: string): string {
-  const value = process.env[name];
-  return value === undefined || value === '' ? fallback : value;
-}
-
-function program(): Command {
-  return new Command('msnld')
-    .description('IP over MSNL daemon: the ms0..ms3 tunnel interfaces, the MSNL transport over UDP, and the manager')
-    .version(VERSION, '-v, --version')
-    .option('--db <path>', 'database file holding the desired state (env MSNL_DB)', env('MSNL_DB', DEFAULT_DB_PATH))
-    .option('--socket <path>', 'control socket (env MSNL_SOCKET)', env('MSNL_SOCKET', DEFAULT_SOCKET_PATH))
-    .option('--address <msnladdr>', 'default MSNL address, overriding the stored one (env MSNL_ADDRESS)', process.env.MSNL_ADDRESS || undefined)
-    .option('--listen <host:port>', 'underlay UDP address, overriding the stored one (env MSNL_LISTEN)', process.env.MSNL_LISTEN || undefined)
-    .option('-f, --foreground', 'stay in the foreground and log to standard error')
-    .option('--log-level <level>', 'error, warn, info or debug (verbose: debug) (env MSNL_LOG_LEVEL)', env('MSNL_LOG_LEVEL', 'info'))
-    .option('--idle-timeout <seconds>', 'release connections that carried no data this long', '1200')
-    .option('--receive-buffer <bytes>', 'underlay socket receive buffer (SO_RCVBUF), room for call and hang-up bursts; K and M suffixes', '32M')
-    .option('--no-gso', 'send every underlay datagram on its own instead of runs with UDP segmentation offload')
-    .option('--no-offload', 'read and write the msN devices one plain packet at a time (no TCP segmentation offload)')
-    .option('--no-io-uring', 'read the msN devices with one read() per packet instead of batches of reads through io_uring')
-    .option('-n, --netns <name>', 'run in network namespace NAME (ip netns exec), with the database, socket and log file of that instance')
-    .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (env MSNL_METRICS)', process.env.MSNL_METRICS || undefined)
-    .option('--log-file <path>', 'log file (timestamped, reopened on SIGUSR1) of a detached msnld, or of a foreground one when given (env MSNL_LOG_FILE)', env('MSNL_LOG_FILE', DEFAULT_LOG_FILE))
-    .option('--cluster <urls>', 'join the fleet in etcd at URL[,URL...] (http://, https://; env MSNL_CLUSTER; else `msnl host set cluster`)', process.env.MSNL_CLUSTER || undefined)
-    .option('--cluster-ttl <seconds>', 'lease TTL of this host\'s fleet record (default 30, or the stored one)')
-    .option('--cluster-ca <file>', 'PEM CA certificate that signs the etcd servers\' certificates (https URLs)')
-    .option('--cluster-cert <file>', 'PEM client certificate for etcd (with --cluster-key)')
-    .option('--cluster-key <file>', 'PEM private key of --cluster-cert')
-    .option('--cluster-user <name>', 'etcd user; the password comes from env MSNL_CLUSTER_PASSWORD')
-    .option('--cluster-endpoint <host:port>', 'underlay endpoint(s) to publish, comma-separated, instead of the listen address')
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error: ') ? `Error: ${text.slice(7)}` : text) });
-}
-
-interface Settings {
-  readonly flags: Flags;
-  readonly address?: number;
-  readonly listen?: { host: string; port: number };
-  readonly logLevel: LogLevel;
-  /** Log to flags.logFile rather than stderr: detached, or --log-file given with --foreground. */
-  readonly logToFile: boolean;
-  readonly idleMs: number;
-  /** MSNL_REKEY_SECONDS: rekey keyed connections this often (tests and labs; default 120 s). */
-  readonly rekeyAfterMs?: number;
-  /** SO_RCVBUF asked for the underlay socket (octets). */
-  readonly receiveBuffer: number;
-  readonly metrics?: { host: string; port: number };
-}
-
-function settingsFrom(flags: Flags, logFileGiven: boolean): Settings {
-  const logLevel = parseLogLevel(flags.logLevel);
-  if (logLevel === undefined) throw new ArgumentError(flags.logLevel, 'log level must be error, warn, info or debug (or verbose, the same as debug)');
-  let address: number | undefined;
-  if (flags.address !== undefined) {
-    const parsed = parseDottedQuad(flags.address, 'MSNL address');
-    if (parsed instanceof ArgumentError) throw parsed;
-    address = parsed;
-  }
-  let listen: { host: string; port: number } | undefined;
-  if (flags.listen !== undefined) {
-    const parsed = parseHostPort(flags.listen);
-    if (parsed instanceof ArgumentError) throw parsed;
-    listen = parsed;
-  }
-  let metrics: { host: string; port: number } | undefined;
-  if (flags.metrics !== undefined) {
-    const parsed = parseHostPort(flags.metrics);
-    if (parsed instanceof ArgumentError) throw parsed;
-    metrics = parsed;
-  }
-  const clusterProblem = checkClusterFlags(flags);
-  if (clusterProblem !== undefined) throw clusterProblem;
-  const socketProblem = socketPathProblem(flags.socket);
-  if (socketProblem !== undefined) throw new ArgumentError('--socket', socketProblem);
-  const idle = Number(flags.idleTimeout);
-  if (!/^[0-9]+$/.test(flags.idleTimeout) || idle < 1 || idle > 86_400 * 365) {
-    throw new ArgumentError(flags.idleTimeout, 'idle timeout must be a whole number of seconds, 1 or more');
-  }
-  const rekey = process.env.MSNL_REKEY_SECONDS ?? '';
-  const rekeySeconds = Number(rekey);
-  if (rekey !== '' && (!/^[0-9]+$/.test(rekey) || rekeySeconds < 1 || rekeySeconds > 120)) {
-    throw new ArgumentError(rekey, 'MSNL_REKEY_SECONDS must be a whole number of seconds from 1 to 120');
-  }
-  const buffer = /^([1-9][0-9]*)([KM]?)$/i.exec(flags.receiveBuffer);
-  const receiveBuffer = buffer === null ? NaN : Number(buffer[1]) * (buffer[2] === '' ? 1 : /k/i.test(buffer[2] ?? '') ? 1024 : 1 << 20);
-  if (!(receiveBuffer >= 65536 && receiveBuffer <= 1 << 30)) {
-    throw new ArgumentError(flags.receiveBuffer, 'receive buffer must be 64K to 1024M (a number of octets, or with a K or M suffix)');
-  }
-  return { flags, address, listen, logLevel, logToFile: logFileGiven, idleMs: idle * 1000, metrics, receiveBuffer, ...(rekey === '' ? {} : { rekeyAfterMs: rekeySeconds * 1000 }) };
-}
 
 /** The pid of the msnld answering on the control socket, or undefined when none answers. */
 async function answeringPid(socket: string): Promise<number | undefined> {
