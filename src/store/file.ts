@@ -69,3 +69,18 @@ function closeToOthers(dbPath: string): void {
 export function removeCreated(dbPath: string): void {
   for (const file of [dbPath, ...companionFiles(dbPath)]) fs.rmSync(file, { force: true });
 }
+
+/**
+ * Sets the database and its companions to mode 0600 (an absent one is skipped), whoever made
+ * them: before and after the host key is written, so the key is never readable by other users.
+ */
+export function restrictFileModes(dbPath: string): void {
+  if (dbPath === ':memory:') return;
+  for (const file of [dbPath, ...companionFiles(dbPath)]) {
+    try {
+      fs.chmodSync(file, DATABASE_MODE);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreError('io', `failed to make ${file} private (mode 0600): ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,18 +1,18 @@
 // The SQLite store of the desired state: the only module that imports better-sqlite3.
 // Every write is one IMMEDIATE transaction, so a failed write changes nothing.
-import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StatementCache } from './statements.js';
 import { formatIpv4Prefix, prefixMask, type Ipv4Prefix } from '../abi/inet.js';
 import { StoreError, isUniqueViolation, translateError } from './errors.js';
-import { MAPPING_COLUMNS, NOT_EXPIRED, ROUTE_COLUMNS, checkInterfaceName, toInterface, toMapping, toRoute, type InterfaceRow, type MappingRow, type RouteRow } from './table-rows.js';
-import { DATABASE_MODE, prepareDatabaseFile, removeCreated } from './file.js';
+import { MAPPING_COLUMNS, NOT_EXPIRED, checkInterfaceName, toInterface, toMapping, type InterfaceRow, type MappingRow } from './table-rows.js';
+import { deleteRoute, insertRoute, selectRoute, selectRoutes } from './route-rows.js';
+import { prepareDatabaseFile, removeCreated, restrictFileModes } from './file.js';
 import { defaultSchemaDir, loadMigrations, migrate } from './migrate.js';
 import { MappingLog, bulkWrite } from './mapping-log.js';
 import { publicKeyOf } from '../crypto/primitives.js';
 import { FleetStore } from './fleet-store.js';
-import { MAX_ROUTE_EXITS, routeExits, type DesiredSettings, type DesiredState, type HostSettings, type InterfaceConfig, type Mapping, type MappingOrigin, type NewMapping, type Route, type RouteExit } from './types.js';
+import type { DesiredSettings, DesiredState, HostSettings, InterfaceConfig, Mapping, MappingOrigin, NewMapping, Route } from './types.js';
 
 /** Where the database lives unless --db or MSNL_DB says otherwise. */
 export const DEFAULT_DB_PATH = '/var/lib/msnl/msnl.db';
@@ -95,22 +95,11 @@ export class Store {
    */
   setPrivateKey(key: Uint8Array | null): void {
     if (key !== null && key.length !== 32) throw new StoreError('invalid', 'a private key is 32 octets');
-    this.restrictFileModes();
+    restrictFileModes(this.path);
     this.write(key === null ? 'remove the host key' : 'store the host key', () => {
       this.db.prepare('UPDATE host SET private_key = ? WHERE id = 1').run(key === null ? null : Buffer.from(key));
     });
-    this.restrictFileModes(); // the -wal file may have been created by this write
-  }
-
-  private restrictFileModes(): void {
-    if (this.path === ':memory:') return;
-    for (const file of [this.path, `${this.path}-wal`, `${this.path}-shm`]) {
-      try {
-        fs.chmodSync(file, DATABASE_MODE);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreError('io', `failed to make ${file} private (mode 0600): ${(error as Error).message}`);
-      }
-    }
+    restrictFileModes(this.path); // the -wal file may have been created by this write
   }
 
   /** Changes any of the host settings in one transaction. */
@@ -277,57 +266,19 @@ export class Store {
   // ---- routes ------------------------------------------------------------------------------
 
   addRoute(route: Route): void {
-    const text = formatIpv4Prefix(route.prefix);
-    this.write(`add route ${text}`, () => {
-      try {
-        const key = route.publicKey ?? null;
-        if (key !== null && key.length !== 32) throw new StoreError('invalid', 'a public key is 32 octets');
-        // A local route wins over one learned from the fleet (src/store/fleet-store.ts).
-        this.db.prepare("DELETE FROM routes WHERE network = ? AND length = ? AND origin = 'cluster'").run(route.prefix.address, route.prefix.length);
-        const more = route.moreExits ?? [];
-        if (more.length + 1 > MAX_ROUTE_EXITS) throw new StoreError('invalid', `a route has at most ${MAX_ROUTE_EXITS} exits`);
-        const all = routeExits(route).map((e) => `${e.host}:${e.port}`);
-        if (new Set(all).size !== all.length) throw new StoreError('invalid', `route ${text} names an exit twice`);
-        this.db.prepare('INSERT INTO routes (network, length, host, port, public_key, priority, mtu) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(route.prefix.address, route.prefix.length, route.host, route.port, key === null ? null : Buffer.from(key), route.priority ?? 0, route.mtu ?? null);
-        const exit = this.db.prepare('INSERT INTO route_exits (network, length, position, host, port, priority) VALUES (?, ?, ?, ?, ?, ?)');
-        more.forEach((e, i) => exit.run(route.prefix.address, route.prefix.length, i + 1, e.host, e.port, e.priority));
-
-      } catch (error) {
-        if (isUniqueViolation(error)) throw new StoreError('exists', `route ${text} already exists`);
-        throw error;
-      }
-    });
+    this.write(`add route ${formatIpv4Prefix(route.prefix)}`, () => insertRoute(this.db, route));
   }
 
   delRoute(prefix: Ipv4Prefix): void {
-    const text = formatIpv4Prefix(prefix);
-    this.write(`delete route ${text}`, () => {
-      const result = this.db.prepare('DELETE FROM routes WHERE network = ? AND length = ?').run(prefix.address, prefix.length);
-      if (result.changes === 0) throw new StoreError('not-found', `route ${text} does not exist`);
-    });
+    this.write(`delete route ${formatIpv4Prefix(prefix)}`, () => deleteRoute(this.db, prefix));
   }
 
   listRoutes(): Route[] {
-    return this.read('list routes', () => {
-      const more = new Map<string, RouteExit[]>();
-      for (const e of this.db.prepare('SELECT network, length, host, port, priority FROM route_exits ORDER BY network, length, position').all() as Array<RouteExit & { network: number; length: number }>) {
-        const key = `${e.network}/${e.length}`;
-        const list = more.get(key) ?? [];
-        list.push(Object.freeze({ host: e.host, port: e.port, priority: e.priority }));
-        more.set(key, list);
-      }
-      return (this.db.prepare(`SELECT ${ROUTE_COLUMNS} FROM routes ORDER BY network, length`).all() as RouteRow[]).map((row) => toRoute(row, more.get(`${row.network}/${row.length}`) ?? []));
-    });
+    return this.read('list routes', () => selectRoutes(this.db));
   }
 
   getRoute(prefix: Ipv4Prefix): Route | undefined {
-    return this.read('read a route', () => {
-      const row = this.db.prepare(`SELECT ${ROUTE_COLUMNS} FROM routes WHERE network = ? AND length = ?`).get(prefix.address, prefix.length) as RouteRow | undefined;
-      if (row === undefined) return undefined;
-      const more = this.db.prepare('SELECT host, port, priority FROM route_exits WHERE network = ? AND length = ? ORDER BY position').all(prefix.address, prefix.length) as RouteExit[];
-      return toRoute(row, more.map((e) => Object.freeze({ host: e.host, port: e.port, priority: e.priority })));
-    });
+    return this.read('read a route', () => selectRoute(this.db, prefix));
   }
 
   // ---- whole state -------------------------------------------------------------------------
