@@ -3,7 +3,8 @@
 // connection leaves the socket file alone: the daemon replaces stale sockets when it starts.
 
 import net from 'node:net';
-import { Errno, LineReader, ProtocolError, decodeReplyLines, encodeRequest, parseLine, type Pair, type Reply, type Request, type RowFilter } from './protocol.js';
+import { LineReader } from './framing.js';
+import { Errno, ProtocolError, decodeReplyLines, encodeRequest, parseLine, type Pair, type Reply, type Request, type RowFilter } from './protocol.js';
 import { CONNECTION_SCHEMA, EVENT_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, decodeRow, decodeRows, decodeStatus, type RowSchema } from './rows.js';
 import type { ConnectionRow, EventRow, HealthRow, InterfaceRow, PingReplyRow, StatusRow } from './rows.js';
 import { errnoName } from '../abi/errno.js';

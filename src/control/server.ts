@@ -9,7 +9,8 @@ import net from 'node:net';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { ControlError, type ControlHandler } from './handler.js';
 import { defaultSocketPath, prepareSocketPath, removeOwnSocket } from './socket-file.js';
-import { Errno, REPLY_HEAD, RequestAssembler, encodePairs, encodeReplyEnd, matchesFilter, type Pair, type Request, type RowFilter } from './protocol.js';
+import { RequestAssembler } from './framing.js';
+import { Errno, REPLY_HEAD, encodePairs, encodeReplyEnd, matchesFilter, type Pair, type Request, type RowFilter } from './protocol.js';
 import { CONNECTION_SCHEMA, EVENT_SCHEMA, HEALTH_SCHEMA, INTERFACE_SCHEMA, PING_REPLY_SCHEMA, encodeRow, encodeRowText, encodeRows, encodeStatus, type RowSchema } from './rows.js';
 
 export { DEFAULT_SOCKET_PATH, MAX_SOCKET_PATH_OCTETS, defaultSocketPath, probeSocket, socketPathProblem } from './socket-file.js';

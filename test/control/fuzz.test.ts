@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ControlClient } from '../../src/control/client.js';
-import { RequestAssembler } from '../../src/control/protocol.js';
+import { RequestAssembler } from '../../src/control/framing.js';
 import { ControlServer } from '../../src/control/server.js';
 import { FakeHandler, SAMPLE_STATUS } from './fake-handler.js';
 import { rawExchange, tempDir } from './socket-helpers.js';
