@@ -13,6 +13,7 @@ import { TUNNEL_INTERFACES } from '../src/abi/interfaces.js';
 import { createLogger } from '../src/base/logger.js';
 import { generateKeyPair } from '../src/crypto/primitives.js';
 import { Daemon } from '../src/daemon/daemon.js';
+import { useNativeHandshake } from '../src/daemon/aead.js';
 import { startWarmUp, WHOLE_DAEMONS_ROUNDS } from '../src/daemon/warm-daemons.js';
 import { ipOf } from '../src/daemon/warm-host.js';
 import { echoReply, echoRequest, warmUp } from '../src/daemon/warmup.js';
@@ -31,6 +32,7 @@ async function sample(mode: string, keyed: boolean, rounds: number): Promise<num
   const peers: FakeTunPeer[][] = [[], []];
   const daemons: Daemon<unknown>[] = [];
   const log = createLogger('verbose', () => undefined);
+  useNativeHandshake(); // as msnld has it from its start
   const keys = keyed ? [generateKeyPair(), generateKeyPair()] : null;
   for (const i of [0, 1]) {
     const store = openStore(':memory:');

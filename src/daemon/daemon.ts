@@ -3,7 +3,7 @@
 // events, underlay, clock), so two whole daemons run in one process over fakes in tests, and over
 // real TUN devices and UDP in msnld.
 
-import { defaultAead, useNativeHandshake } from './aead.js';
+import { defaultAead } from './aead.js';
 import { WakeTimer } from './wake-timer.js';
 import { Housekeeping } from './housekeeping.js';
 import { TUNNEL_INTERFACES } from '../abi/interfaces.js';
@@ -73,7 +73,6 @@ export class Daemon<L> {
   reconciles = 0;
 
   constructor(private readonly options: DaemonOptions<L>) {
-    useNativeHandshake(); // the handshakes' X25519 and HKDF in the addon (no node:crypto object per key or HMAC)
     // Wall-clock milliseconds with sub-millisecond resolution, so probe RTTs are not whole ms.
     // performance.timeOrigin is a getter (some 65 ns a read): read once; a call reads the clock
     // some twenty times.

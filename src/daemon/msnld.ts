@@ -14,6 +14,7 @@ import { MAX_PACKET_SIZE } from '../msnl/constants.js';
 import { openAddrMonitor, type AddrEventSource } from '../tun/addr-events.js';
 import { Daemon } from './daemon.js';
 import { DaemonControl } from './control-handler.js';
+import { useNativeHandshake } from './aead.js';
 import { VERSION } from '../base/version.js';
 import { instancePaths, netnsNameProblem } from '../base/instance.js';
 import { causeOf, createLogger, type Logger } from '../base/logger.js';
@@ -155,6 +156,9 @@ async function startDaemon(settings: Settings, log: Logger, logWrite: (line: str
   } catch (error) {
     log.error(`failed to watch interface addresses: ${causeOf(error)}`);
   }
+  // Once for the process: every handshake (the daemon's, the warm-up's) does its X25519 and HKDF
+  // in the addon, with no node:crypto object per key or HMAC.
+  useNativeHandshake();
   let daemon: Daemon<unknown>;
   try {
     daemon = new Daemon({

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { TUNNEL_INTERFACES } from '../../src/abi/interfaces.js';
 import { parseDottedQuad, parseIpv4Prefix, type Ipv4Prefix } from '../../src/abi/inet.js';
 import { Daemon } from '../../src/daemon/daemon.js';
+import { useNativeHandshake } from '../../src/daemon/aead.js';
 import { createLogger } from '../../src/base/logger.js';
 import { MemoryHub, MemoryUnderlay, type MemoryPeer } from '../../src/msdl/memory.js';
 import { openStore, type Store } from '../../src/store/store.js';
@@ -15,6 +16,9 @@ import { createFakeTun, type FakeTunPeer } from '../../src/tun/fake.js';
 import type { TunDevice } from '../../src/tun/device.js';
 import { MAX_PACKET_SIZE } from '../../src/msnl/constants.js';
 import type { EndpointConfig } from '../../src/msnl/types.js';
+
+// The handshakes' X25519 and HKDF in the addon, as msnld has them from its start.
+useNativeHandshake();
 
 export function ip(text: string): number {
   const value = parseDottedQuad(text);
