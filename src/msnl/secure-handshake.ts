@@ -75,10 +75,11 @@ export class Handshakes<L> {
     return this.attempts.size + this.answers.size + this.gate.size + this.keys.size;
   }
 
-  /** Forgets attempts and answer contexts past their time. */
+  /** Forgets attempts and answer contexts past their time, and ephemerals made ahead too long ago. */
   expire(now: number): void {
     for (const [index, a] of this.attempts) if (a.expiresAt <= now) this.attempts.delete(index);
     for (const [key, a] of this.answers) if (a.expiresAt <= now) this.answers.delete(key);
+    this.keys.dropStale(now);
   }
 
   /** Forgets the rekey attempts of a closed connection. */

@@ -3,7 +3,8 @@
 // DH(host key, peer key), the spare ephemeral key pair of the next handshake message, the start
 // of the next initiation to and the ephemeral of the next response to each configured peer, and
 // the handshake timestamps. What can be made ahead is made ahead, after the turn (scheduleIdle),
-// so a call set-up does not wait for it. Pure (clock and scheduling injected). See secure-handshake.ts.
+// so a call set-up does not wait for it, and is used within EPHEMERAL_MAX_AGE_MS of being made or
+// not at all. Pure (clock and scheduling injected). See secure-handshake.ts.
 
 import type { Clock } from '../base/clock.js';
 import { CookieChecker, CookieGenerator } from '../crypto/cookie.js';
@@ -32,6 +33,24 @@ export interface KeysHost {
   wallClockMs(): number;
   /** Runs work no call waits for after the current turn (SecureHost.scheduleIdle). */
   readonly scheduleIdle?: (work: () => void) => void;
+  /** Makes the ephemeral key pairs (default generateKeyPair; tests see which one a message carries). */
+  readonly newKeyPair?: () => KeyPair;
+}
+
+/**
+ * The longest an ephemeral key pair made ahead waits for its handshake message: an older one is
+ * dropped (its private key zeroed) and never used, so a key a message carries was made at most this
+ * long before, however long the host sat idle. 120 s: the lifetime of a session's keys (rekeyAfterMs;
+ * WireGuard's REKEY_AFTER_TIME), so an ephemeral private key is not held longer unused than the
+ * keys it makes are used. Making the 256 configured peers' ones again costs 43-52 ms of CPU each
+ * period, in slices after the turn (0.04 % of a core).
+ */
+export const EPHEMERAL_MAX_AGE_MS = 120_000;
+
+/** Something made ahead, with when it was made (host.clock). */
+interface MadeAhead<T> {
+  readonly value: T;
+  readonly madeAt: number;
 }
 
 /** Most peers (and static DH values) held; past it the table starts again. */
@@ -40,6 +59,12 @@ export const MAX_TABLE = 4096;
 const PREPARE_MAX = 256;
 const PREPARE_SLICE = 8;
 export const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+/** Zeroes a response ephemeral dropped unused: its private key and DH(it, the peer's key). */
+function wipeReply(reply: ReplyEphemeral): void {
+  reply.ephemeral.privateKey.fill(0);
+  reply.shared?.fill(0);
+}
 
 export class HandshakeKeys {
   identity: KeyPair | null = null;
@@ -56,7 +81,7 @@ export class HandshakeKeys {
   /** The DH(host key, initiator's key) sharedOf just computed, until the key is checked (kept()). */
   private sharedJustMade: Uint8Array | null = null;
   /** The next handshake's ephemeral key pair, made ahead (after the turn, or by tick()) so a call set-up need not wait for it. */
-  private spare: KeyPair | null = null;
+  private spare: MadeAhead<KeyPair> | null = null;
   /** A refill of `spare` is scheduled (host.scheduleIdle). */
   private refilling = false;
   /** The configured peers' keys (the first PREPARE_MAX), made ready after the turn by preparePeers(); how many are. */
@@ -70,18 +95,24 @@ export class HandshakeKeys {
    * (message1Start), so its ephemeral key goes into one message only. Thrown away when the host
    * key or the configured peers change.
    */
-  private readonly ready = new Map<string, Message1Start>();
+  private readonly ready = new Map<string, MadeAhead<Message1Start>>();
   /** Likewise the ephemeral key pair of the next response to each configured peer, with DH(it, the peer's key). */
-  private readonly replies = new Map<string, ReplyEphemeral>();
+  private readonly replies = new Map<string, MadeAhead<ReplyEphemeral>>();
+  /** No more recent than the oldest of spare, ready and replies was made (Infinity when none is held). */
+  private oldestMadeAt = Infinity;
 
-  constructor(private readonly host: KeysHost) {}
+  private readonly newKeyPair: () => KeyPair;
+
+  constructor(private readonly host: KeysHost) {
+    this.newKeyPair = host.newKeyPair ?? generateKeyPair;
+  }
 
   /** Sets (or clears) this host's key pair; false when it is the one already set. */
   setIdentity(identity: KeyPair | null): boolean {
     if (identity !== null && this.identity !== null && equal(identity.privateKey, this.identity.privateKey)) return false;
     this.identity = identity;
     this.staticShared.clear();
-    this.spare = identity === null ? null : generateKeyPair();
+    this.spare = identity === null ? null : this.madeNow(this.newKeyPair());
     this.checker = identity === null ? null : new CookieChecker(identity.publicKey, () => this.host.clock.now());
     this.start = identity === null ? null : initialState(PROLOGUE, identity.publicKey);
     this.ready.clear();
@@ -128,13 +159,13 @@ export class HandshakeKeys {
     const shared = this.sharedWith(peer);
     if (shared === null || this.identity === null) return;
     if (!this.ready.has(peer.id)) {
-      const begun = startMessage1(peer.start, this.identity, peer.publicKey, generateKeyPair(), shared);
-      if (begun !== null) this.ready.set(peer.id, begun);
+      const begun = startMessage1(peer.start, this.identity, peer.publicKey, this.newKeyPair(), shared);
+      if (begun !== null) this.ready.set(peer.id, this.madeNow(begun));
     }
     if (!this.replies.has(peer.id)) {
-      const ephemeral = generateKeyPair();
+      const ephemeral = this.newKeyPair();
       const withPeer = dh(ephemeral.privateKey, peer.publicKey);
-      if (withPeer !== null) this.replies.set(peer.id, { ephemeral, shared: withPeer });
+      if (withPeer !== null) this.replies.set(peer.id, this.madeNow({ ephemeral, shared: withPeer }));
     }
   }
 
@@ -148,28 +179,31 @@ export class HandshakeKeys {
   /**
    * The ephemeral of a response to `peer` (whose key the initiation proved): the one made ahead
    * with DH(it, the peer's key), taken (another is made after the turn), or the spare without.
+   * One made ahead too long ago is dropped instead (EPHEMERAL_MAX_AGE_MS).
    */
   replyEphemeral(peer: PeerState): ReplyEphemeral {
     const made = this.replies.get(peer.id);
     if (made !== undefined) {
       this.replies.delete(peer.id);
       this.remake(peer);
-      return made;
+      if (this.fresh(made, this.host.clock.now())) return made.value;
+      wipeReply(made.value);
     }
     return { ephemeral: this.ephemeral(), shared: null };
   }
 
   /**
    * The start of an initiation to `peer`: the one made ahead, taken (another is made after the
-   * turn if the peer is still configured), or one made now. Null without a host key or when the
-   * peer's key is not a valid point.
+   * turn if the peer is still configured), or one made now (as when the one made ahead is too
+   * old, EPHEMERAL_MAX_AGE_MS). Null without a host key or when the peer's key is not a valid point.
    */
   message1Start(peer: PeerState): Message1Start | null {
     const made = this.ready.get(peer.id);
     if (made !== undefined) {
       this.ready.delete(peer.id);
       this.remake(peer);
-      if (made.staticKey === this.identity) return made;
+      if (made.value.staticKey === this.identity && this.fresh(made, this.host.clock.now())) return made.value;
+      made.value.ephemeral.privateKey.fill(0);
     }
     if (this.identity === null) return null;
     return startMessage1(peer.start, this.identity, peer.publicKey, this.ephemeral(), this.sharedWith(peer));
@@ -180,10 +214,13 @@ export class HandshakeKeys {
     return this.peers.size + this.staticShared.size + this.ready.size + this.replies.size;
   }
 
-  /** A fresh ephemeral key pair for one handshake message: the spare made ahead, or a new one. */
+  /** A fresh ephemeral key pair for one handshake message: the spare made ahead (unless too old), or a new one. */
   ephemeral(): KeyPair {
-    const made = this.spare ?? generateKeyPair();
+    const spare = this.spare;
     this.spare = null;
+    const usable = spare !== null && this.fresh(spare, this.host.clock.now());
+    if (spare !== null && !usable) spare.value.privateKey.fill(0);
+    const made = usable ? spare.value : this.newKeyPair();
     if (this.host.scheduleIdle !== undefined && !this.refilling) {
       this.refilling = true;
       this.host.scheduleIdle(this.refill);
@@ -193,7 +230,54 @@ export class HandshakeKeys {
 
   /** Makes the next spare ephemeral key pair if there is none (tick(), and after the turn). */
   makeSpare(): void {
-    if (this.spare === null && this.identity !== null) this.spare = generateKeyPair();
+    if (this.spare === null && this.identity !== null) this.spare = this.madeNow(this.newKeyPair());
+  }
+
+  /**
+   * Drops what was made ahead EPHEMERAL_MAX_AGE_MS or more before `now` (its private keys zeroed),
+   * and has it made again after the turn (the spare at the next makeSpare()), so a call after a
+   * quiet spell still finds fresh ones. The takers check the age too: this only keeps them ready.
+   */
+  dropStale(now: number): void {
+    if (now - this.oldestMadeAt < EPHEMERAL_MAX_AGE_MS) return; // nothing can be stale yet (most ticks)
+    this.oldestMadeAt = Infinity;
+    if (this.spare !== null && !this.fresh(this.spare, now)) {
+      this.spare.value.privateKey.fill(0);
+      this.spare = null;
+    }
+    if (this.spare !== null) this.oldestMadeAt = this.spare.madeAt;
+    let dropped = false;
+    for (const [id, made] of this.ready) {
+      if (this.fresh(made, now)) {
+        this.oldestMadeAt = Math.min(this.oldestMadeAt, made.madeAt);
+        continue;
+      }
+      made.value.ephemeral.privateKey.fill(0);
+      this.ready.delete(id);
+      dropped = true;
+    }
+    for (const [id, made] of this.replies) {
+      if (this.fresh(made, now)) {
+        this.oldestMadeAt = Math.min(this.oldestMadeAt, made.madeAt);
+        continue;
+      }
+      wipeReply(made.value);
+      this.replies.delete(id);
+      dropped = true;
+    }
+    if (!dropped) return;
+    this.prepared = 0; // the prepare pass walks the configured peers again and makes what is missing
+    this.schedulePrepare();
+  }
+
+  private madeNow<T>(value: T): MadeAhead<T> {
+    const madeAt = this.host.clock.now();
+    this.oldestMadeAt = Math.min(this.oldestMadeAt, madeAt);
+    return { value, madeAt };
+  }
+
+  private fresh(made: MadeAhead<unknown>, now: number): boolean {
+    return now - made.madeAt < EPHEMERAL_MAX_AGE_MS;
   }
 
   /** The refill scheduled by ephemeral(): off the path of the call that took the last spare. */
