@@ -125,12 +125,21 @@ export class Handshakes<L> {
     const key = callKey(readU32(signal, 8), readU32(signal, 12), readU32(signal, 4));
     const answer = this.answers.get(key);
     if (answer === undefined) return false;
-    const { host } = this;
     const isConfirm = signal[1] === MsgType.CONNECT_CONFIRM;
-    const conn = isConfirm ? host.findConnection(readU32(signal, 32)) : undefined;
+    const conn = isConfirm ? this.host.findConnection(readU32(signal, 32)) : undefined;
+    return this.respond(answer, signal.subarray(0, SIGNAL_SIZE), conn);
+  }
+
+  /**
+   * Writes the response to `answer`'s initiation, carrying `payload`, and sends it; with `conn`,
+   * the session it makes is added to that connection, pending until the initiator uses it. False
+   * when it cannot be written.
+   */
+  private respond(answer: Answer<L>, payload: Uint8Array, conn: Connection<L> | undefined): boolean {
+    const { host } = this;
     const index = this.newIndex();
     const reply = this.keys.replyEphemeral(answer.peer);
-    const written = writeMessage2(answer.state, reply.ephemeral, signal.subarray(0, SIGNAL_SIZE), reply.shared);
+    const written = writeMessage2(answer.state, reply.ephemeral, payload, reply.shared);
     if (written === null) return false;
     if (conn !== undefined) {
       conn.secure ??= new SecureConn(answer.peer);
@@ -234,18 +243,8 @@ export class Handshakes<L> {
       host.counters.dropUnexpectedSignal++;
       return;
     }
-    const index = this.newIndex();
-    const reply = this.keys.replyEphemeral(answer.peer);
-    const written = writeMessage2(answer.state, reply.ephemeral, payload, reply.shared);
-    if (written === null) return;
-    const session = new Session(index, answer.peerIndex, written.keys.send, written.keys.receive, host.clock.now());
-    this.transport.addSession(session, conn);
-    this.transport.forget(conn.secure.addPending(session));
-    this.transport.roam(conn, answer.link);
-    const msg = encodeResponse(index, answer.peerIndex, written.message);
-    answer.peer.cookies.addMacs(msg);
-    host.counters.handshakesAnswered++;
-    host.transmit(answer.link, msg, 0, msg.length);
+    // The initiation proved the peer: the connection follows it to where it came from.
+    if (this.respond(answer, payload, conn)) this.transport.roam(conn, answer.link);
   }
 
   receiveResponse(msg: Uint8Array, link: L): void {
