@@ -34,7 +34,7 @@ export class MappingLog {
   private readonly statements: StatementCache;
 
   constructor(
-    private readonly db: BetterSqlite3.Database,
+    db: BetterSqlite3.Database,
     private readonly clock: () => number,
     private readonly read: <T>(what: string, body: () => T) => T,
   ) {

@@ -285,33 +285,23 @@ export class Store {
 
   /** The whole desired state, read in one transaction so it is consistent; deeply frozen. */
   snapshot(): DesiredState {
-    return this.read('take a snapshot', () =>
-      this.db.transaction(() =>
-        Object.freeze({
-          host: this.getHost(),
-          interfaces: Object.freeze(this.listInterfaces()),
-          mappings: Object.freeze(this.listMappings()),
-          routes: Object.freeze(this.listRoutes()),
-          privateKey: this.getPrivateKey(),
-          takenAt: this.clock(),
-        }),
-      )(),
-    );
+    return this.read('take a snapshot', () => this.db.transaction(() => Object.freeze({ ...this.readSettings(), mappings: Object.freeze(this.listMappings()) }))());
   }
 
   /** Everything but the mappings, read in one transaction (the daemon reads mappings apart). */
   settings(): DesiredSettings {
-    return this.read('read the settings', () =>
-      this.db.transaction(() =>
-        Object.freeze({
-          host: this.getHost(),
-          interfaces: Object.freeze(this.listInterfaces()),
-          routes: Object.freeze(this.listRoutes()),
-          privateKey: this.getPrivateKey(),
-          takenAt: this.clock(),
-        }),
-      )(),
-    );
+    return this.read('read the settings', () => this.db.transaction(() => Object.freeze(this.readSettings()))());
+  }
+
+  /** Everything but the mappings, each part frozen; inside the caller's transaction. */
+  private readSettings(): DesiredSettings {
+    return {
+      host: this.getHost(),
+      interfaces: Object.freeze(this.listInterfaces()),
+      routes: Object.freeze(this.listRoutes()),
+      privateKey: this.getPrivateKey(),
+      takenAt: this.clock(),
+    };
   }
 
   /** Deletes every mapping (expired or not); returns how many went. */
