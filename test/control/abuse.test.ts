@@ -11,7 +11,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ControlClient } from '../../src/control/client.js';
 import { ControlServer } from '../../src/control/server.js';
 import { FakeHandler, SAMPLE_STATUS } from './fake-handler.js';
-import { tempDir } from './socket-helpers.js';
+import { withFakeServer } from './socket-helpers.js';
 
 const openDescriptors = (): number => fs.readdirSync('/proc/self/fd').length;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -24,17 +24,8 @@ async function until(what: string, condition: () => boolean, timeoutMs: number):
   }
 }
 
-async function withServer(options: ConstructorParameters<typeof ControlServer>[2], body: (socketPath: string, server: ControlServer) => Promise<void>): Promise<void> {
-  const dir = tempDir();
-  const socketPath = path.join(dir, 'msnld.sock');
-  const server = new ControlServer(new FakeHandler(), socketPath, options);
-  try {
-    await server.listen();
-    await body(socketPath, server);
-  } finally {
-    await server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+function withServer(options: ConstructorParameters<typeof ControlServer>[2], body: (socketPath: string, server: ControlServer) => Promise<void>): Promise<void> {
+  return withFakeServer((socketPath, _handler, server) => body(socketPath, server), options);
 }
 
 /** Opens a connection and resolves once it is connected; errors are swallowed (the test counts them). */

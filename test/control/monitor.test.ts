@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ControlClient } from '../../src/control/client.js';
 import { Errno, ProtocolError, encodeRequest, parseRequest } from '../../src/control/protocol.js';
-import type { EventRow, HealthRow } from '../../src/control/rows.js';
+import type { EventRow } from '../../src/control/rows.js';
 import { ControlServer } from '../../src/control/server.js';
 import { DaemonEvents } from '../../src/daemon/events.js';
 import { HealthWatch } from '../../src/daemon/health-watch.js';

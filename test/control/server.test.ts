@@ -6,20 +6,11 @@ import { ControlClient, ControlClientError, describeSocketError } from '../../sr
 import { Errno } from '../../src/control/protocol.js';
 import { ControlServer, defaultSocketPath } from '../../src/control/server.js';
 import { FakeHandler, SAMPLE_CONNECTION, SAMPLE_HEALTH, SAMPLE_INTERFACE, SAMPLE_STATUS } from './fake-handler.js';
-import { makeStaleSocket, rawExchange, tempDir } from './socket-helpers.js';
+import { makeStaleSocket, rawExchange, tempDir, withFakeServer } from './socket-helpers.js';
 
-async function withServer(body: (socketPath: string, handler: FakeHandler, server: ControlServer) => Promise<void>): Promise<void> {
-  const dir = tempDir();
-  const socketPath = path.join(dir, 'run', 'msnld.sock');
-  const handler = new FakeHandler();
-  const server = new ControlServer(handler, socketPath);
-  try {
-    await server.listen();
-    await body(socketPath, handler, server);
-  } finally {
-    await server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+/** The socket in a directory listen() makes. */
+function withServer(body: (socketPath: string, handler: FakeHandler, server: ControlServer) => Promise<void>): Promise<void> {
+  return withFakeServer(body, {}, path.join('run', 'msnld.sock'));
 }
 
 test('socket path comes from MSNL_SOCKET, else the default', () => {

@@ -1,13 +1,34 @@
-// Temp socket paths and a raw exchange over a unix socket, for the server and CLI suites.
+// Temp socket paths, a control server with a fake handler, and a raw exchange over a unix socket,
+// for the server and CLI suites.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { ControlServer } from '../../src/control/server.js';
+import { FakeHandler } from './fake-handler.js';
 
 /** A fresh directory; the caller removes it. */
 export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'msnl-ctl-'));
+}
+
+/**
+ * Runs `body` against a ControlServer answering with a FakeHandler on `socketName` (a relative
+ * path) in a fresh directory, then closes the server and removes the directory.
+ */
+export async function withFakeServer(body: (socketPath: string, handler: FakeHandler, server: ControlServer) => Promise<void>, options: ConstructorParameters<typeof ControlServer>[2] = {}, socketName = 'msnld.sock'): Promise<void> {
+  const dir = tempDir();
+  const socketPath = path.join(dir, socketName);
+  const handler = new FakeHandler();
+  const server = new ControlServer(handler, socketPath, options);
+  try {
+    await server.listen();
+    await body(socketPath, handler, server);
+  } finally {
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Leaves a socket file nobody listens on (a daemon that died without cleaning up). */

@@ -1,35 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { ControlClient } from '../../src/control/client.js';
 import { Errno, encodeRequest, parseRequest, ProtocolError } from '../../src/control/protocol.js';
-import { ControlServer } from '../../src/control/server.js';
 import type { ConnectionRow, HealthRow } from '../../src/control/rows.js';
-import { FakeHandler, SAMPLE_CONNECTION, SAMPLE_HEALTH } from './fake-handler.js';
-import { tempDir } from './socket-helpers.js';
-
-async function withServer(body: (socketPath: string, handler: FakeHandler, server: ControlServer) => Promise<void>, options: ConstructorParameters<typeof ControlServer>[2] = {}): Promise<void> {
-  const dir = tempDir();
-  const socketPath = path.join(dir, 'msnld.sock');
-  const handler = new FakeHandler();
-  const server = new ControlServer(handler, socketPath, options);
-  try {
-    await server.listen();
-    await body(socketPath, handler, server);
-  } finally {
-    await server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { SAMPLE_CONNECTION, SAMPLE_HEALTH } from './fake-handler.js';
+import { withFakeServer } from './socket-helpers.js';
 
 function connection(i: number): ConnectionRow {
   return { ...SAMPLE_CONNECTION, connection: i + 1, interface: `ms${i % 4}`, peer_ip: `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`, state: i % 3 === 0 ? 'up' : 'open', rx_bytes: i };
 }
 
 test('a reply of over 20 MB arrives whole, past the 1 MiB unread-reply limit', async () => {
-  await withServer(async (socketPath, handler) => {
+  await withFakeServer(async (socketPath, handler) => {
     handler.connectionRows = Array.from({ length: 100_000 }, (_, i) => connection(i));
     const client = new ControlClient(socketPath, { maxReplyBytes: 1 << 20 });
     let bytes = 0;
@@ -51,7 +34,7 @@ test('a reply of over 20 MB arrives whole, past the 1 MiB unread-reply limit', a
 });
 
 test('conn and health filter by interface, peer and state in msnld', async () => {
-  await withServer(async (socketPath, handler) => {
+  await withFakeServer(async (socketPath, handler) => {
     handler.connectionRows = Array.from({ length: 100 }, (_, i) => connection(i));
     handler.healthRows = [SAMPLE_HEALTH, { ...SAMPLE_HEALTH, connection: 8, interface: 'ms1', state: 'down' } as HealthRow];
     const client = new ControlClient(socketPath);
@@ -76,7 +59,7 @@ test('filters are checked: unknown keys, interfaces, peers and states are EINVAL
 });
 
 test('a client that stops reading a long reply holds at most a few chunks and is dropped after the idle time', async () => {
-  await withServer(
+  await withFakeServer(
     async (socketPath, handler, server) => {
       handler.connectionRows = Array.from({ length: 200_000 }, (_, i) => connection(i));
       const socket = net.connect(socketPath);
