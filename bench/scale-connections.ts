@@ -216,9 +216,13 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     return fail(why);
   } finally {
     swarm?.stop();
-    // SCALE_KEEP_LOG=FILE: msnld's log (its node's traces too, e.g. --trace-opt) is kept as FILE.N.
+    // SCALE_KEEP_LOG=FILE: msnld's log (its node's traces too, e.g. --trace-opt) is kept as FILE.N,
+    // and what the swarm processes said (SWARM_NODE_ARGS traces too) as FILE.swarm.N.
     const keep = process.env['SCALE_KEEP_LOG'];
-    if (keep !== undefined) copyFileSync(server.log, `${keep}.${n}`);
+    if (keep !== undefined) {
+      copyFileSync(server.log, `${keep}.${n}`);
+      if (swarm !== undefined) writeFileSync(`${keep}.swarm.${n}`, swarm.output);
+    }
     await t.destroy();
   }
 }

@@ -1,13 +1,14 @@
 // The swarm's warm-up (bench/swarm.ts): before its storm, a swarm process makes WARM_CALLERS
 // throwaway callers, built by the same function as its real ones, call an in-process callee
 // (an MsnlEndpoint accepting every call inside its event, as msnld's manager does) over queues
-// instead of sockets, on a clock of its own: the first requests are lost (so the retransmission
-// runs), then the probes of two intervals, then the hang-up, WARM_ROUNDS times. A profile of a
+// instead of sockets, on the callers' clock moved on by hand: each round the calls (their first
+// requests lost in the first, their first confirms in the second, every answer twice in the
+// third: a storm's retransmissions and duplicate confirms), the probes of two intervals, the
+// hang-up. A profile of a
 // 20 000 storm (`SCALE_PERF`, bench/README) found a fifth to a quarter of the swarm's CPU in V8
 // compiling the callers' code optimised during the storm, on the two cores msnld needs; after
 // this it is compiled before the storm starts. Load-generator code: msnld does not use it.
 import { MsnlEndpoint } from '../src/msnl/endpoint.js';
-import type { Clock } from '../src/base/clock.js';
 
 /** What a caller sends through: the swarm's sockets, or the warm-up's queue. */
 export interface CallerPort {
@@ -22,15 +23,17 @@ export interface CallerTally {
 }
 
 /** Makes caller `index` (swarm.ts): `timedOut` says whether a timed-out call is made again. */
-export type MakeCaller<L> = (index: number, address: number, port: CallerPort, clock: Clock,
-  wake: (endpoint: MsnlEndpoint<L>, at: number) => void, counts: CallerTally, timedOut: (index: number) => boolean) => MsnlEndpoint<L>;
+export type MakeCaller<L> = (index: number, address: number, port: CallerPort, counts: CallerTally, timedOut: (index: number) => boolean) => MsnlEndpoint<L>;
 
 /** Throwaway callers per swarm process, each calling WARM_ROUNDS times: enough calls for V8 to
  *  compile the functions a call runs once optimised (a few hundred to a few thousand runs). */
 export const WARM_CALLERS = 2000;
 const WARM_ROUNDS = 3;
-/** The warm callers' MSNL addresses (10.255.0.0/16) and tunnel IPs: any, they never leave the process. */
-const WARM_BASE = 0x0aff0000;
+/** The warm callers' MSNL addresses (128.254.0.0/16, above 2^31 as the real ones, 128.233.x.y: V8
+ *  keeps such numbers boxed, and code compiled for small integers only would be thrown away in the
+ *  storm) and tunnel IPs (10.254.x.y, as 10.9.x.y): any, they never leave the process. */
+const WARM_ADDRESS = 0x80fe0000;
+const WARM_IP = 0x0afe0000;
 
 class WarmQueue implements CallerPort {
   readonly toCallee: Array<[number, Uint8Array]> = [];
@@ -42,6 +45,16 @@ class WarmQueue implements CallerPort {
   }
 }
 
+/** What the callers' clock needs of the warm-up: time moved on by `ms`. The swarm's callers read
+ *  one clock (Date.now() plus a skew the warm-up moves and then sets back to 0): the real callers
+ *  hold no call or timer meanwhile. */
+export interface WarmClock {
+  now(): number;
+  advance(ms: number): void;
+  /** Back to the real time. */
+  reset(): void;
+}
+
 export interface WarmResult {
   /** Every call came up and every connection went, on both sides. */
   readonly ok: boolean;
@@ -49,10 +62,11 @@ export interface WarmResult {
   readonly connected: number;
 }
 
-/** Runs the warm-up: `n` callers made by `make`, calling `target`'s port `port` over `link`. */
-export function warmUp<L extends { host: string; port: number }>(make: MakeCaller<L>, link: L, target: number, port: number, n: number): WarmResult {
-  let now = Date.now();
-  const clock = { now: () => now };
+/**
+ * Runs the warm-up: `n` callers made by `make`, calling `target`'s port `port` over `link`, on
+ * `clock` (set back when done).
+ */
+export function warmUp<L extends { host: string; port: number }>(make: MakeCaller<L>, link: L, target: number, port: number, n: number, clock: WarmClock): WarmResult {
   const tally: CallerTally = { connected: 0, failed: 0, incoming: 0 };
   const queue = new WarmQueue();
   const toCaller: Array<[number, Uint8Array]> = [];
@@ -74,32 +88,35 @@ export function warmUp<L extends { host: string; port: number }>(make: MakeCalle
     },
   });
   callee.listen(port);
-  const noWake = (): void => undefined;
-  const callers = Array.from({ length: n }, (_, i) => make(i, WARM_BASE + i, queue, clock, noWake, tally, () => false));
-  const pump = (): void => {
+  const callers = Array.from({ length: n }, (_, i) => make(i, WARM_ADDRESS + i, queue, tally, () => false));
+  // `answers`: 0 loses what the callee sends, 2 delivers it twice (a storm's duplicate confirms).
+  const pump = (answers = 1): void => {
     while (queue.toCallee.length > 0 || toCaller.length > 0) {
       for (const [i, bytes] of queue.toCallee.splice(0)) callee.receiveFrame(bytes, 0, bytes.length, links[i]!);
-      for (const [i, bytes] of toCaller.splice(0)) callers[i]!.receiveFrame(bytes, 0, bytes.length, link);
+      for (const [i, bytes] of toCaller.splice(0)) for (let k = 0; k < answers; k++) callers[i]!.receiveFrame(bytes, 0, bytes.length, link);
     }
   };
   const later = (ms: number): void => {
-    now += ms;
+    clock.advance(ms);
     for (const c of callers) c.tick();
     callee.tick();
     pump();
   };
+  // Round 0 loses the first requests, round 1 the first confirms (both retransmitted), round 2
+  // delivers every answer twice.
   for (let round = 0; round < WARM_ROUNDS; round++) {
     queue.lose = round === 0;
-    for (let i = 0; i < n; i++) callers[i]!.connect({ remoteAddress: target, remotePort: port, localPort: port, ipa: WARM_BASE + i, link });
-    pump();
+    for (let i = 0; i < n; i++) callers[i]!.connect({ remoteAddress: target, remotePort: port, localPort: port, ipa: WARM_IP + i, link });
+    pump(round === 1 ? 0 : round === 2 ? 2 : 1);
     queue.lose = false;
-    if (round === 0) later(250);
+    if (round < 2) later(250);
     later(2_500);
     later(2_500);
     for (const c of callers) for (const conn of c.connections()) c.disconnect(conn.connId);
     pump();
     later(6_000);
   }
+  clock.reset();
   const ok = tally.connected === n * WARM_ROUNDS && tally.failed === 0 && callee.connectionCount === 0 && callers.every((c) => c.connectionCount === 0);
   return { ok, calls: n * WARM_ROUNDS, connected: tally.connected };
 }

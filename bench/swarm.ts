@@ -25,8 +25,7 @@ import { ArgumentError, parseDottedQuad } from '../src/abi/inet.js';
 import { MsnlEndpoint } from '../src/msnl/endpoint.js';
 import { cryptoRandom } from '../src/base/random.js';
 import { SwarmSockets } from './swarm-sockets.js';
-import { warmUp, WARM_CALLERS, type CallerPort, type CallerTally } from './swarm-warm.js';
-import type { Clock } from '../src/base/clock.js';
+import { warmUp, WARM_CALLERS, type CallerPort, type CallerTally, type WarmClock } from './swarm-warm.js';
 
 /** Caller i (1-based, below 65 536): MSNL address 128.233.hi.lo and tunnel IP 10.9.hi.lo. */
 export function caller(i: number): { msnl: string; ip: string } {
@@ -90,16 +89,17 @@ async function main(): Promise<void> {
   // One random source for the process: one getrandom per 256 ids, not one per endpoint.
   const random = cryptoRandom();
   const tally: CallerTally = { connected: 0, failed: 0, incoming: 0 };
-  const realClock = { now: Date.now };
+  // The callers' one clock: the warm-up moves it on by hand, then sets it back (swarm-warm.ts).
+  let skew = 0;
+  const clock: WarmClock = { now: () => Date.now() + skew, advance: (ms) => void (skew += ms), reset: () => void (skew = 0) };
   // Caller `index` of this process: the storm's callers and the warm-up's (swarm-warm.ts) are made
   // here alike, so V8 compiles one set of functions with one set of feedback for both.
-  const makeCaller = (index: number, address: number, port: CallerPort, clock: Clock, wake: (e: MsnlEndpoint<typeof link>, at: number) => void,
-    counts: CallerTally, timedOut: (index: number) => boolean): MsnlEndpoint<typeof link> => {
+  const makeCaller = (index: number, address: number, port: CallerPort, counts: CallerTally, timedOut: (index: number) => boolean): MsnlEndpoint<typeof link> => {
     const endpoint: MsnlEndpoint<typeof link> = new MsnlEndpoint<typeof link>({
       localAddress: address,
       clock,
       random,
-      wake: (at) => wake(endpoint, at),
+      wake: (at) => wakeAt(endpoint, at),
       // SWARM_FIRST_RETRY_MS in the environment: the callers' first retransmission of a request
       // after that many ms instead of msnl(7)'s 200 ms (to measure what the storm's retransmissions cost).
       config: { pathProbing: false, ...firstRetry },
@@ -135,11 +135,15 @@ async function main(): Promise<void> {
     setTimeout(() => call(first + index), Math.min(500 * 2 ** (tries - 1), 10_000));
     return true;
   };
-  for (let i = first; i < first + count; i++) endpoints.push(makeCaller(i - first, parseDottedQuad(caller(i).msnl) as number, sockets, realClock, wakeAt, tally, redial));
+  for (let i = first; i < first + count; i++) endpoints.push(makeCaller(i - first, parseDottedQuad(caller(i).msnl) as number, sockets, tally, redial));
   // Warm the callers' code before the storm (swarm-warm.ts): otherwise V8 compiles it optimised
   // during the storm, on the two cores msnld needs.
   const warmStarted = Date.now();
-  const warm = warmUp(makeCaller, link, targetAddress, port, WARM_CALLERS);
+  // The warm callers' wake-ups are not the storm's: the real callers' asks are put back as they were.
+  const asked = [...buckets].map(([turn, bucket]): [number, MsnlEndpoint<typeof link>[]] => [turn, [...bucket]]);
+  const warm = warmUp(makeCaller, link, targetAddress, port, WARM_CALLERS, clock);
+  buckets.clear();
+  for (const [turn, bucket] of asked) buckets.set(turn, bucket);
   if (!warm.ok) throw new Error(`the warm-up's ${warm.calls} in-process calls did not all come up and go (${warm.connected} up)`);
   const warmS = seconds(Date.now() - warmStarted, 2);
   // What the warm-up left is collected now (swarm-runner.ts gives node --expose-gc), not in the storm.

@@ -6,16 +6,18 @@ import { warmUp, type MakeCaller } from '../../bench/swarm-warm.js';
 
 type Link = { host: string; port: number };
 
-test('the swarm warm-up: every throwaway call is lost once, retransmitted, confirmed, probed and hung up, through the callers\' own factory', () => {
+test('the swarm warm-up: every throwaway call is confirmed (after a lost request, a lost confirm, or twice), probed and hung up, through the callers\' own factory', () => {
   const random = cryptoRandom();
   let made = 0;
   let requests = 0;
   let retransmits = 0;
   const callers: MsnlEndpoint<Link>[] = [];
-  const make: MakeCaller<Link> = (index, address, port, clock, wake, counts, timedOut) => {
+  let skew = 0;
+  const clock = { now: () => Date.now() + skew, advance: (ms: number) => void (skew += ms), reset: () => void (skew = 0) };
+  const make: MakeCaller<Link> = (index, address, port, counts, timedOut) => {
     made++;
     const endpoint: MsnlEndpoint<Link> = new MsnlEndpoint<Link>({
-      localAddress: address, clock, random, wake: (at) => wake(endpoint, at), config: { pathProbing: false },
+      localAddress: address, clock, random, config: { pathProbing: false },
       transmit: (_to, buf, offset, length) => port.send(index, buf, offset, length),
       events: {
         incomingCall: () => void counts.incoming++,
@@ -27,15 +29,17 @@ test('the swarm warm-up: every throwaway call is lost once, retransmitted, confi
     callers.push(endpoint);
     return endpoint;
   };
-  const result = warmUp(make, { host: '192.0.2.1', port: 7010 }, 0x80e80001, 0x0800, 50);
+  const result = warmUp(make, { host: '192.0.2.1', port: 7010 }, 0x80e80001, 0x0800, 50, clock);
   for (const c of callers) {
     requests += c.counters.requestsSent;
     retransmits += c.counters.retransmits;
   }
   assert.deepEqual(result, { ok: true, calls: 150, connected: 150 });
   assert.equal(made, 50);
-  // Three rounds of one request each, and the first round's requests lost once: one retransmission each.
-  assert.equal(retransmits, 50);
-  assert.equal(requests, 200);
+  // Three rounds of one request each; the first round's requests and the second's confirms are
+  // lost once: two retransmissions each. The clock is set back.
+  assert.equal(retransmits, 100);
+  assert.equal(requests, 250);
+  assert.equal(skew, 0);
   assert.ok(callers.every((c) => c.connectionCount === 0));
 });
