@@ -6,7 +6,8 @@
 // times, the time until msnld holds none of the N after they hang up at once (its control socket's
 // interface rows, polled every 25 ms), and the kernel's receive
 // drops (UdpRcvbufErrors) meanwhile. Written under the bench JSON key `scale.connections`.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Topology, UNDERLAY_PORT, sleep, type Host } from '../src/demo/topology.js';
 import { cpuPercent, parseProcStatTicks, parseVmRssBytes } from './measure.js';
@@ -141,8 +142,17 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     const swarmTicks0 = swarmTicks(swarm);
     const callUdp0 = udpCounters(t, server);
     const callerDrops0 = udpCounters(t, client)['RcvbufErrors'] ?? NaN;
+    // SCALE_PERF=FILE: `perf record -a -g` of the whole machine from the first call until all are up
+    // (msnld, the callers and the kernel's work for both; node's --perf-basic-prof names JavaScript).
+    const perfFile = process.env['SCALE_PERF'];
+    const perf = perfFile === undefined ? undefined : spawn('perf', ['record', '-a', '-g', '-F', '2000', '-o', `${perfFile}.${n}`], { stdio: 'ignore' });
+    if (perf !== undefined) await sleep(300);
     swarm.call();
     const up = await swarm.up(180_000);
+    if (perf !== undefined) {
+      perf.kill('SIGINT');
+      await new Promise((resolve) => perf.once('exit', resolve));
+    }
     const callCpuUs = ((ticksOf(pid) - callTicks0) * 10_000) / n;
     const callerCpuUs = ((swarmTicks(swarm) - swarmTicks0) * 10_000) / n;
     const cpuText = `msnld ${callCpuUs.toFixed(0)} us of CPU (system ${(((systemTicksOf(pid) - callSystem0) * 10_000) / n).toFixed(0)}), the callers ${callerCpuUs.toFixed(0)} us on the same cores`;
@@ -206,6 +216,13 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     return fail(why);
   } finally {
     swarm?.stop();
+    // SCALE_KEEP_LOG=FILE: msnld's log (its node's traces too, e.g. --trace-opt) is kept as FILE.N,
+    // and what the swarm processes said (SWARM_NODE_ARGS traces too) as FILE.swarm.N.
+    const keep = process.env['SCALE_KEEP_LOG'];
+    if (keep !== undefined) {
+      copyFileSync(server.log, `${keep}.${n}`);
+      if (swarm !== undefined) writeFileSync(`${keep}.swarm.${n}`, swarm.output);
+    }
     await t.destroy();
   }
 }

@@ -39,7 +39,7 @@ export class Swarm {
       const count = Math.min(SWARM_PROCESS_MAX, n - first + 1);
       // SWARM_NODE_ARGS (space-separated) go to each swarm process's node, e.g. --cpu-prof.
       const nodeArgs = (process.env['SWARM_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
-      const child = spawn('ip', ['netns', 'exec', client.netns, process.execPath, ...nodeArgs, path.join(PACKAGE_ROOT, 'dist', 'bench', 'swarm.js'),
+      const child = spawn('ip', ['netns', 'exec', client.netns, process.execPath, '--expose-gc', ...nodeArgs, path.join(PACKAGE_ROOT, 'dist', 'bench', 'swarm.js'),
         server.listen, server.msnlAddress, String(count), client.underlay, String(first)], { stdio: ['pipe', 'pipe', 'pipe'] });
       const index = this.children.length;
       this.outputs.push('');

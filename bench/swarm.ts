@@ -7,7 +7,8 @@
 // with acknowledging probes (code 3, then asking ones, code 4) as msnld's own callers do, so
 // msnld rests and only answers, and they stretch their interval to what msnld asks (5 s from
 // 5000 connections on), but search no path MTU of their own (they are load, not peers under test).
-// It binds every socket and builds every endpoint first ("bound N in S s"), waits for the line
+// It binds every socket and builds every endpoint first, warms its code with in-process calls
+// (bench/swarm-warm.ts; "bound N in S s (warm-up: ...)"), waits for the line
 // `call` on stdin (so several processes start their storms together, after all are bound), then
 // makes all the calls at once and prints
 // "connected N failed M in S s (...)" once all have settled (S: from the first call to the last
@@ -24,6 +25,7 @@ import { ArgumentError, parseDottedQuad } from '../src/abi/inet.js';
 import { MsnlEndpoint } from '../src/msnl/endpoint.js';
 import { cryptoRandom } from '../src/base/random.js';
 import { SwarmSockets } from './swarm-sockets.js';
+import { warmUp, WARM_CALLERS, type CallerPort, type CallerTally, type WarmClock } from './swarm-warm.js';
 
 /** Caller i (1-based, below 65 536): MSNL address 128.233.hi.lo and tunnel IP 10.9.hi.lo. */
 export function caller(i: number): { msnl: string; ip: string } {
@@ -59,9 +61,6 @@ async function main(): Promise<void> {
   const link = { host: targetHost, port: targetPort };
   const port = TUNNEL_INTERFACES[0]!.port;
   const endpoints: MsnlEndpoint<typeof link>[] = [];
-  let connected = 0;
-  let failed = 0;
-  let incoming = 0;
   const failures = new Map<string, number>();
   const redials = new Uint8Array(count);
   let redialled = 0;
@@ -89,36 +88,32 @@ async function main(): Promise<void> {
   const firstRetry = firstRetryText === undefined ? {} : { connectFirstRetryMs: Number(firstRetryText) };
   // One random source for the process: one getrandom per 256 ids, not one per endpoint.
   const random = cryptoRandom();
-  for (let i = first; i < first + count; i++) {
-    const me = caller(i);
-    const index = i - first;
+  const tally: CallerTally = { connected: 0, failed: 0, incoming: 0 };
+  // The callers' one clock: the warm-up moves it on by hand, then sets it back (swarm-warm.ts).
+  let skew = 0;
+  const clock: WarmClock = { now: () => Date.now() + skew, advance: (ms) => void (skew += ms), reset: () => void (skew = 0) };
+  // Caller `index` of this process: the storm's callers and the warm-up's (swarm-warm.ts) are made
+  // here alike, so V8 compiles one set of functions with one set of feedback for both.
+  const makeCaller = (index: number, address: number, port: CallerPort, counts: CallerTally, timedOut: (index: number) => boolean): MsnlEndpoint<typeof link> => {
     const endpoint: MsnlEndpoint<typeof link> = new MsnlEndpoint<typeof link>({
-      localAddress: parseDottedQuad(me.msnl) as number,
-      clock: { now: Date.now },
+      localAddress: address,
+      clock,
       random,
       wake: (at) => wakeAt(endpoint, at),
       // SWARM_FIRST_RETRY_MS in the environment: the callers' first retransmission of a request
       // after that many ms instead of msnl(7)'s 200 ms (to measure what the storm's retransmissions cost).
       config: { pathProbing: false, ...firstRetry },
       // Copied into the send slab (the endpoint reuses its frames after transmit returns).
-      transmit: (_to, buf, offset, length) => sockets.send(index, buf, offset, length),
+      transmit: (_to, buf, offset, length) => port.send(index, buf, offset, length),
       events: {
         incomingCall: (call) => {
-          incoming++;
+          counts.incoming++;
           endpoint.refuse(call.callId);
         },
-        connected: () => void connected++,
+        connected: () => void counts.connected++,
         callFailed: (_handle, reason, code) => {
-          // A call lost in a storm is made again after a backoff, as msnld redials (0.5 s doubling
-          // to 10 s), until the swarm's 60 s are up; any other failure is final.
-          const tries = (redials[i - first] ?? 0) + 1;
-          if (reason === 'timeout' && Date.now() - callStarted < SETTLE_MS - 10_000) {
-            redials[i - first] = tries;
-            redialled++;
-            setTimeout(() => call(i), Math.min(500 * 2 ** (tries - 1), 10_000));
-            return;
-          }
-          failed++;
+          if (reason === 'timeout' && timedOut(index)) return;
+          counts.failed++;
           const key = `${reason}/${code}`;
           failures.set(key, (failures.get(key) ?? 0) + 1);
         },
@@ -128,8 +123,31 @@ async function main(): Promise<void> {
         echoReply: () => undefined,
       },
     });
-    endpoints.push(endpoint);
-  }
+    return endpoint;
+  };
+  // A call lost in a storm is made again after a backoff, as msnld redials (0.5 s doubling to
+  // 10 s), until the swarm's 60 s are up; any other failure is final.
+  const redial = (index: number): boolean => {
+    if (Date.now() - callStarted >= SETTLE_MS - 10_000) return false;
+    const tries = (redials[index] ?? 0) + 1;
+    redials[index] = tries;
+    redialled++;
+    setTimeout(() => call(first + index), Math.min(500 * 2 ** (tries - 1), 10_000));
+    return true;
+  };
+  for (let i = first; i < first + count; i++) endpoints.push(makeCaller(i - first, parseDottedQuad(caller(i).msnl) as number, sockets, tally, redial));
+  // Warm the callers' code before the storm (swarm-warm.ts): otherwise V8 compiles it optimised
+  // during the storm, on the two cores msnld needs.
+  const warmStarted = Date.now();
+  // The warm callers' wake-ups are not the storm's: the real callers' asks are put back as they were.
+  const asked = [...buckets].map(([turn, bucket]): [number, MsnlEndpoint<typeof link>[]] => [turn, [...bucket]]);
+  const warm = warmUp(makeCaller, link, targetAddress, port, WARM_CALLERS, clock);
+  buckets.clear();
+  for (const [turn, bucket] of asked) buckets.set(turn, bucket);
+  if (!warm.ok) throw new Error(`the warm-up's ${warm.calls} in-process calls did not all come up and go (${warm.connected} up)`);
+  const warmS = seconds(Date.now() - warmStarted, 2);
+  // What the warm-up left is collected now (swarm-runner.ts gives node --expose-gc), not in the storm.
+  (globalThis as { gc?: () => void }).gc?.();
   // stdin lines: `call` (once, after the bound line), `hangup`, `calls` (below).
   let input = '';
   let startCalls: (() => void) | undefined;
@@ -143,7 +161,7 @@ async function main(): Promise<void> {
       onLine.fn(line);
     }
   });
-  process.stdout.write(`bound ${count} in ${seconds(Date.now() - bindStarted, 2)} s\n`);
+  process.stdout.write(`bound ${count} in ${seconds(Date.now() - bindStarted, 2)} s (warm-up: ${warm.calls} calls in ${warmS} s)\n`);
   await callOrder;
   callStarted = Date.now();
   for (let i = first; i < first + count; i++) call(i);
@@ -161,18 +179,18 @@ async function main(): Promise<void> {
   }, TURN_MS);
   // SWARM_PROGRESS=1 in the environment: a line a second on stderr while the calls settle.
   const progress = process.env['SWARM_PROGRESS'] === undefined ? undefined
-    : setInterval(() => process.stderr.write(`+${Date.now() - callStarted} ms: connected ${connected} failed ${failed}\n`), 1000);
+    : setInterval(() => process.stderr.write(`+${Date.now() - callStarted} ms: connected ${tally.connected} failed ${tally.failed}\n`), 1000);
   const deadline = Date.now() + SETTLE_MS;
   let settledAt = Date.now();
-  while (connected + failed < count && Date.now() < deadline) {
+  while (tally.connected + tally.failed < count && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 5));
     settledAt = Date.now();
   }
   if (progress !== undefined) clearInterval(progress);
-  const pending = count - connected - failed;
+  const pending = count - tally.connected - tally.failed;
   if (pending > 0) failures.set('unanswered', pending);
   const retransmits = endpoints.reduce((sum, e) => sum + e.counters.retransmits, 0);
-  process.stdout.write(`connected ${connected} failed ${failed + pending} in ${seconds(settledAt - callStarted, 3)} s (${retransmits} requests sent again, ${redialled} calls made again after a timeout)\n`);
+  process.stdout.write(`connected ${tally.connected} failed ${tally.failed + pending} in ${seconds(settledAt - callStarted, 3)} s (${retransmits} requests sent again, ${redialled} calls made again after a timeout)\n`);
   if (failures.size > 0) process.stdout.write(`failures ${[...failures].map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
   const stop = (): void => {
     clearInterval(ticker);
@@ -185,7 +203,7 @@ async function main(): Promise<void> {
       let n = 0;
       for (const e of endpoints) for (const c of e.connections()) if (e.disconnect(c.connId)) n++;
       process.stdout.write(`hung up ${n}\n`);
-    } else if (line === 'calls') process.stdout.write(`calls ${incoming}\n`);
+    } else if (line === 'calls') process.stdout.write(`calls ${tally.incoming}\n`);
   };
   process.stdin.on('end', stop);
 }
