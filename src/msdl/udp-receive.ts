@@ -1,0 +1,119 @@
+// The receive side of BatchUdpSocket (udp-batch.ts): recvmmsg rounds into a preallocated slab of
+// slots, each datagram handed on as (slab, offset, length), valid only during the onReceive call;
+// UDP GRO slots split back into their datagrams; the kernel's receive times. Nothing allocates per
+// datagram; a throwing handler is counted and reported, never propagated.
+import { NO_AGE, type NativeUdpSocket } from './udp-addon.js';
+import { udpError, type BatchUdpCounters } from './udp-batch-counters.js';
+import { MAX_BATCH, type BatchUdpOptions } from './udp-batch-options.js';
+import { mappedIpv4 } from '../abi/inet6.js';
+
+export class BatchReceiver {
+  // Slots of slotSize octets, metadata per slot.
+  private readonly rxSlab: Uint8Array;
+  private readonly rxSizes: Int32Array;
+  private readonly rxAddrs: Uint32Array;
+  private readonly rxAddrOctets: Uint8Array;
+  private readonly rxPorts: Uint16Array;
+  private readonly rxSegs: Uint16Array;
+  /** Microseconds each datagram of the round waited in the kernel before the read (NO_AGE: unknown),
+   *  when the kernel stamps them; undefined when it does not. */
+  private readonly rxAges: Uint32Array | undefined;
+  /** performance.now() at the read of the round being handed out, and the age of the datagram
+   *  being handed out now (NO_AGE outside onReceive). */
+  private rxReadAt = 0;
+  private rxAge = NO_AGE;
+  private readonly slotSize: number;
+  private readonly rounds: number;
+  /** Datagrams the recvmmsg round being handed out holds (0 outside one). */
+  roundSize = 0;
+
+  constructor(
+    private readonly native: NativeUdpSocket,
+    private readonly options: BatchUdpOptions,
+    private readonly counters: BatchUdpCounters,
+    /** Address words per datagram: 1 (IPv4) or 4 (IPv6). */
+    private readonly words: number,
+    private readonly isClosed: () => boolean,
+  ) {
+    const batch = Math.min(Math.max(1, options.receiveBatch ?? 64), MAX_BATCH);
+    this.slotSize = Math.max(1, options.slotSize ?? 65536);
+    this.rounds = Math.max(1, options.receiveRounds ?? 8);
+    this.rxSlab = new Uint8Array(batch * this.slotSize);
+    this.rxSizes = new Int32Array(batch);
+    this.rxAddrs = new Uint32Array(batch * words);
+    this.rxAddrOctets = new Uint8Array(this.rxAddrs.buffer);
+    this.rxPorts = new Uint16Array(batch);
+    this.rxSegs = new Uint16Array(batch);
+    if ((options.coalescing ?? true) && this.slotSize >= 65536) native.setCoalescing(true);
+    const stamped = (options.receiveTimes ?? true) && native.setReceiveTimes?.(true) === true;
+    this.rxAges = stamped ? new Uint32Array(batch) : undefined;
+  }
+
+  /** See BatchUdpSocket.receivedAgo. */
+  receivedAgo(): number {
+    const age = this.rxAge;
+    return age === NO_AGE ? NaN : age / 1000 + (performance.now() - this.rxReadAt);
+  }
+
+  /** Up to `rounds` recvmmsg rounds, each handed to onReceive datagram by datagram; `name` names
+   *  the socket in errors. */
+  receive(name: string): void {
+    const { rxSlab, rxSizes, rxAddrs, rxPorts, rxSegs, rxAges, slotSize, counters, words } = this;
+    const batch = rxSizes.length;
+    for (let round = 0; round < this.rounds && !this.isClosed(); round++) {
+      const n = this.native.recvBatch(rxSlab, slotSize, rxSizes, rxAddrs, rxPorts, rxSegs, rxAges);
+      if (rxAges !== undefined) this.rxReadAt = performance.now();
+      if (n < 0) {
+        counters.receiveErrors++;
+        this.options.onError?.(udpError(name, 'receive on', n));
+        return;
+      }
+      if (n === 0) return;
+      counters.receiveBatches++;
+      this.roundSize = n;
+      for (let i = 0; i < n && !this.isClosed(); i++) {
+        const size = rxSizes[i] as number;
+        if (size < 0) {
+          counters.truncated++;
+          continue;
+        }
+        const base = i * slotSize;
+        const seg = rxSegs[i] as number;
+        const from = words === 1 ? (rxAddrs[i] as number) : mappedIpv4(this.rxAddrOctets, i * 16);
+        if (rxAges !== undefined) this.rxAge = rxAges[i] as number;
+        if (seg === 0) {
+          this.deliver(base, size, from, rxPorts[i] as number, i * 16);
+          continue;
+        }
+        // A coalesced run (UDP GRO): datagrams of `seg` octets, the last one possibly shorter.
+        counters.coalescedRuns++;
+        if (size > seg) this.roundSize = n + 1; // more than one datagram in this slot
+        for (let off = 0; off < size && !this.isClosed(); off += seg) this.deliver(base + off, Math.min(seg, size - off), from, rxPorts[i] as number, i * 16);
+      }
+      this.roundSize = 0;
+      this.rxAge = NO_AGE;
+      if (this.options.onRoundEnd !== undefined) this.roundEnd(this.options.onRoundEnd);
+      if (n < batch) return;
+    }
+  }
+
+  private roundEnd(hook: () => void): void {
+    try {
+      hook();
+    } catch (error) {
+      this.counters.handlerErrors++;
+      this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private deliver(offset: number, size: number, address: number, port: number, from6Offset: number): void {
+    this.counters.datagramsReceived++;
+    this.counters.bytesReceived += size;
+    try {
+      this.options.onReceive(this.rxSlab, offset, size, address, port, this.rxAddrOctets, from6Offset);
+    } catch (error) {
+      this.counters.handlerErrors++;
+      this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}
