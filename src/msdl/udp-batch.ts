@@ -123,7 +123,9 @@ export class BatchUdpSocket {
   /**
    * How many milliseconds ago the kernel received the datagram being handed to onReceive now (it
    * may have waited in the receive queue meanwhile); NaN outside onReceive or when the kernel gave
-   * no receive time. A performance.now() per call: meant for the rare datagram that needs it.
+   * no receive time. A performance.now() per call: meant for the rare datagram that needs it. The
+   * kernel stamps datagrams only from the first call until calls stop (udp-receive.ts): the first
+   * of a burst gets NaN, and those queued before it an age too young, never too old.
    */
   receivedAgo(): number {
     return this.rx.receivedAgo();
@@ -313,6 +315,7 @@ export class BatchUdpSocket {
       }
     }
     this.closed = true;
+    this.rx.close();
     this.counters.queueDrops += this.tail - this.head;
     this.head = this.tail = this.used = 0;
     this.native.close();

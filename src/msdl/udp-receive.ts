@@ -2,6 +2,13 @@
 // slots, each datagram handed on as (slab, offset, length), valid only during the onReceive call;
 // UDP GRO slots split back into their datagrams; the kernel's receive times. Nothing allocates per
 // datagram; a throwing handler is counted and reported, never propagated.
+//
+// Receive times (SO_TIMESTAMPNS) are on only while someone asks for them: the first receivedAgo()
+// of a quiet socket turns them on (and answers NaN: that datagram came unstamped), and they go off
+// again once nobody asked for a whole idle period. Only connect requests ask (msnl(7) Call set-up's
+// two MAY rules), so a data path without calls pays no control message per datagram and no clock
+// reads per round. Datagrams already queued when the stamps went on are stamped by the kernel at
+// their read: their age is then too young, never too old.
 import { NO_AGE, type NativeUdpSocket } from './udp-addon.js';
 import { udpError, type BatchUdpCounters } from './udp-batch-counters.js';
 import { MAX_BATCH, type BatchUdpOptions } from './udp-batch-options.js';
@@ -16,8 +23,15 @@ export class BatchReceiver {
   private readonly rxPorts: Uint16Array;
   private readonly rxSegs: Uint16Array;
   /** Microseconds each datagram of the round waited in the kernel before the read (NO_AGE: unknown),
-   *  when the kernel stamps them; undefined when it does not. */
-  private readonly rxAges: Uint32Array | undefined;
+   *  while the kernel stamps them; undefined when receive times are off for good. */
+  private rxAges: Uint32Array | undefined;
+  /** Whether the kernel stamps datagrams now, and whether receivedAgo() was asked since the last
+   *  idle check. */
+  private stamping = false;
+  private asked = false;
+  private idleTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly idleMs: number;
+  private readonly idleCheck = (): void => this.checkIdle();
   /** performance.now() at the read of the round being handed out, and the age of the datagram
    *  being handed out now (NO_AGE outside onReceive). */
   private rxReadAt = 0;
@@ -45,22 +59,60 @@ export class BatchReceiver {
     this.rxPorts = new Uint16Array(batch);
     this.rxSegs = new Uint16Array(batch);
     if ((options.coalescing ?? true) && this.slotSize >= 65536) native.setCoalescing(true);
-    const stamped = (options.receiveTimes ?? true) && native.setReceiveTimes?.(true) === true;
-    this.rxAges = stamped ? new Uint32Array(batch) : undefined;
+    const wanted = (options.receiveTimes ?? true) && native.setReceiveTimes !== undefined;
+    this.rxAges = wanted ? new Uint32Array(batch) : undefined;
+    this.idleMs = Math.max(1, options.receiveTimesIdleMs ?? 1000);
   }
 
-  /** See BatchUdpSocket.receivedAgo. */
+  /** See BatchUdpSocket.receivedAgo. Turns the kernel's receive times on when they are off. */
   receivedAgo(): number {
+    if (!this.stamping) {
+      this.startStamping();
+      return NaN;
+    }
+    this.asked = true;
     const age = this.rxAge;
     return age === NO_AGE ? NaN : age / 1000 + (performance.now() - this.rxReadAt);
+  }
+
+  /** Stops the idle check: the socket closes. */
+  close(): void {
+    this.stopStamping(false);
+  }
+
+  private startStamping(): void {
+    if (this.rxAges === undefined || this.isClosed()) return;
+    if (this.native.setReceiveTimes?.(true) !== true) {
+      // The kernel refused: receive times stay unknown, and are not asked for again.
+      this.rxAges = undefined;
+      return;
+    }
+    this.stamping = true;
+    this.asked = true;
+    this.idleTimer = setInterval(this.idleCheck, this.idleMs);
+    this.idleTimer.unref();
+  }
+
+  // Every idleMs while stamping: off when nobody asked since the last check.
+  private checkIdle(): void {
+    if (this.asked && !this.isClosed()) this.asked = false;
+    else this.stopStamping(!this.isClosed());
+  }
+
+  private stopStamping(tellKernel: boolean): void {
+    if (this.idleTimer !== undefined) clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
+    if (this.stamping && tellKernel) this.native.setReceiveTimes?.(false);
+    this.stamping = false;
   }
 
   /** Up to `rounds` recvmmsg rounds, each handed to onReceive datagram by datagram; `name` names
    *  the socket in errors. */
   receive(name: string): void {
-    const { rxSlab, rxSizes, rxAddrs, rxPorts, rxSegs, rxAges, slotSize, counters, words } = this;
+    const { rxSlab, rxSizes, rxAddrs, rxPorts, rxSegs, slotSize, counters, words } = this;
     const batch = rxSizes.length;
     for (let round = 0; round < this.rounds && !this.isClosed(); round++) {
+      const rxAges = this.stamping ? this.rxAges : undefined;
       const n = this.native.recvBatch(rxSlab, slotSize, rxSizes, rxAddrs, rxPorts, rxSegs, rxAges);
       if (rxAges !== undefined) this.rxReadAt = performance.now();
       if (n < 0) {
