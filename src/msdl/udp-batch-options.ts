@@ -40,8 +40,8 @@ export interface BatchUdpOptions {
   /** UDP GRO on receive (default true when slotSize >= 65536, which it needs). */
   readonly coalescing?: boolean;
   /** The kernel's receive time of each datagram (SO_TIMESTAMPNS), for receivedAgo() (default true):
-   *  on from the first receivedAgo() until nobody asked for receiveTimesIdleMs (default 1000; off
-   *  after 1-2 idle periods). */
+   *  on at open and from the first receivedAgo() until nobody asked for receiveTimesIdleMs (default
+   *  1000; off after 1-2 idle periods). */
   readonly receiveTimes?: boolean;
   readonly receiveTimesIdleMs?: number;
   /** recvmmsg rounds per readable event before yielding to the loop (default 8). */

@@ -124,8 +124,8 @@ export class BatchUdpSocket {
    * How many milliseconds ago the kernel received the datagram being handed to onReceive now (it
    * may have waited in the receive queue meanwhile); NaN outside onReceive or when the kernel gave
    * no receive time. A performance.now() per call: meant for the rare datagram that needs it. The
-   * kernel stamps datagrams only from the first call until calls stop (udp-receive.ts): the first
-   * of a burst gets NaN, and those queued before it an age too young, never too old.
+   * kernel stamps datagrams only at open and from the first call until calls stop (udp-receive.ts):
+   * the first of a burst gets NaN, and those queued before it an age too young, never too old.
    */
   receivedAgo(): number {
     return this.rx.receivedAgo();

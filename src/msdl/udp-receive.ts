@@ -3,12 +3,14 @@
 // UDP GRO slots split back into their datagrams; the kernel's receive times. Nothing allocates per
 // datagram; a throwing handler is counted and reported, never propagated.
 //
-// Receive times (SO_TIMESTAMPNS) are on only while someone asks for them: the first receivedAgo()
-// of a quiet socket turns them on (and answers NaN: that datagram came unstamped), and they go off
-// again once nobody asked for a whole idle period. Only connect requests ask (msnl(7) Call set-up's
-// two MAY rules), so a data path without calls pays no control message per datagram and no clock
-// reads per round. Datagrams already queued when the stamps went on are stamped by the kernel at
-// their read: their age is then too young, never too old.
+// Receive times (SO_TIMESTAMPNS) are on only while someone asks for them, and at open (a daemon
+// that just started is called by every peer it had) until the first idle period ends. The first
+// receivedAgo() of a quiet socket turns them on after its round (it answers NaN: that datagram came
+// unstamped, as did the rest of its round); they go off again once nobody asked for a whole idle
+// period. Only connect requests ask (msnl(7) Call set-up's two MAY rules), so a data path between
+// calls pays no control message per datagram and no clock reads per round. Datagrams queued when
+// the stamps went on, or arriving before the kernel's global stamping switch has flipped (deferred
+// work, a moment later), are stamped at their read: their age is too young, never too old.
 import { NO_AGE, type NativeUdpSocket } from './udp-addon.js';
 import { udpError, type BatchUdpCounters } from './udp-batch-counters.js';
 import { MAX_BATCH, type BatchUdpOptions } from './udp-batch-options.js';
@@ -29,7 +31,9 @@ export class BatchReceiver {
    *  idle check. */
   private stamping = false;
   private asked = false;
-  private idleTimer: ReturnType<typeof setInterval> | undefined;
+  /** receivedAgo() was asked while the stamps were off: they go on after the round. */
+  private wanted = false;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly idleMs: number;
   private readonly idleCheck = (): void => this.checkIdle();
   /** performance.now() at the read of the round being handed out, and the age of the datagram
@@ -62,12 +66,14 @@ export class BatchReceiver {
     const wanted = (options.receiveTimes ?? true) && native.setReceiveTimes !== undefined;
     this.rxAges = wanted ? new Uint32Array(batch) : undefined;
     this.idleMs = Math.max(1, options.receiveTimesIdleMs ?? 1000);
+    this.startStamping();
   }
 
-  /** See BatchUdpSocket.receivedAgo. Turns the kernel's receive times on when they are off. */
+  /** See BatchUdpSocket.receivedAgo. Turns the kernel's receive times on when they are off, at the
+   *  end of the round: after what the datagram's handler sent at once (a call's confirm). */
   receivedAgo(): number {
     if (!this.stamping) {
-      this.startStamping();
+      this.wanted = true;
       return NaN;
     }
     this.asked = true;
@@ -81,6 +87,7 @@ export class BatchReceiver {
   }
 
   private startStamping(): void {
+    this.wanted = false;
     if (this.rxAges === undefined || this.isClosed()) return;
     if (this.native.setReceiveTimes?.(true) !== true) {
       // The kernel refused: receive times stay unknown, and are not asked for again.
@@ -89,18 +96,27 @@ export class BatchReceiver {
     }
     this.stamping = true;
     this.asked = true;
-    this.idleTimer = setInterval(this.idleCheck, this.idleMs);
+    this.armIdleCheck();
+  }
+
+  private armIdleCheck(): void {
+    this.idleTimer = setTimeout(this.idleCheck, this.idleMs);
     this.idleTimer.unref();
   }
 
   // Every idleMs while stamping: off when nobody asked since the last check.
   private checkIdle(): void {
-    if (this.asked && !this.isClosed()) this.asked = false;
-    else this.stopStamping(!this.isClosed());
+    this.idleTimer = undefined;
+    if (this.asked && !this.isClosed()) {
+      this.asked = false;
+      this.armIdleCheck();
+    } else {
+      this.stopStamping(!this.isClosed());
+    }
   }
 
   private stopStamping(tellKernel: boolean): void {
-    if (this.idleTimer !== undefined) clearInterval(this.idleTimer);
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     if (this.stamping && tellKernel) this.native.setReceiveTimes?.(false);
     this.stamping = false;
@@ -145,6 +161,7 @@ export class BatchReceiver {
       this.roundSize = 0;
       this.rxAge = NO_AGE;
       if (this.options.onRoundEnd !== undefined) this.roundEnd(this.options.onRoundEnd);
+      if (this.wanted) this.startStamping();
       if (n < batch) return;
     }
   }

@@ -1,5 +1,5 @@
 // BatchUdpSocket's receive times (udp-receive.ts): the kernel stamps datagrams (SO_TIMESTAMPNS)
-// only from the first receivedAgo() until nobody asked for an idle period, so the data path between
+// from open and from the first receivedAgo() until nobody asked for an idle period, so the data path between
 // calls pays nothing for them. The first datagram to ask gets NaN (unknown: it came unstamped, and
 // msnl's two receive-time rules then answer it as one received just now); the ones after it get
 // their age. Checked on a real socket and, for the switching itself, on a scripted native socket.
@@ -7,7 +7,6 @@ import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchUdpSocket } from '../../src/msdl/udp-batch.js';
 import { NO_AGE, UV_READABLE, type NativeUdpSocket } from '../../src/msdl/udp-addon.js';
-import { waitFor } from '../helpers/wait.js';
 
 const LOOPBACK = 0x7f000001;
 
@@ -15,31 +14,51 @@ function block(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); // the loop blocked: datagrams wait in the queue
 }
 
-test('receivedAgo: NaN for the datagram that turns receive times on, then how long each waited in the receive queue; NaN outside onReceive or with receive times off', async () => {
+test('receivedAgo: NaN for the datagram that turns receive times on again, then how long each waited in the receive queue; NaN outside onReceive or with receive times off', () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
   const ages: number[] = [];
   const plainAges: number[] = [];
   const rx = BatchUdpSocket.open({ address: LOOPBACK, port: 0, onReceive: () => ages.push(rx.receivedAgo()) });
   const off = BatchUdpSocket.open({ address: LOOPBACK, port: 0, receiveTimes: false, onReceive: () => plainAges.push(off.receivedAgo()) });
   const tx = BatchUdpSocket.open({ address: LOOPBACK, port: 0, onReceive: () => undefined });
+  // On loopback a flushed datagram is in the receiver's queue when sendmmsg returns: pollNow reads it.
+  const deliver = (to: BatchUdpSocket, octet: number): void => {
+    tx.send(LOOPBACK, to.local().port, Uint8Array.of(octet));
+    tx.flush();
+  };
   try {
-    tx.send(LOOPBACK, rx.local().port, Uint8Array.of(1));
-    tx.send(LOOPBACK, off.local().port, Uint8Array.of(1));
-    await waitFor('both received', () => ages.length === 1 && plainAges.length === 1);
+    for (let i = 0; i < 3; i++) mock.timers.tick(1000); // on at open, off after two idle checks
+    deliver(rx, 1);
+    deliver(off, 1);
+    rx.pollNow();
+    off.pollNow();
+    assert.equal(ages.length, 1);
     assert.ok(Number.isNaN(ages[0]!), 'the first came unstamped: unknown');
-    assert.ok(Number.isNaN(plainAges[0]!), 'no receive times asked: unknown');
-    tx.send(LOOPBACK, rx.local().port, Uint8Array.of(2));
-    await Promise.resolve(); // the send queue's flush (a microtask) has run: it is in the kernel
+    assert.deepEqual(plainAges.map(Number.isNaN), [true], 'no receive times asked: unknown');
+    // The kernel's switch for stamping datagrams on arrival flips a moment later (deferred work);
+    // until then a datagram is stamped when it is read (age about 0). Wait for it to flip.
+    for (let tries = 0; tries < 100 && !(ages.at(-1)! >= 15); tries++) {
+      deliver(rx, 9);
+      block(20);
+      rx.pollNow();
+    }
+    assert.ok(ages.at(-1)! >= 15, `stamped on arrival: ${ages.at(-1)} ms`);
+    const before = ages.length;
+    deliver(rx, 2);
     block(300);
-    await waitFor('the second received', () => ages.length === 2);
-    assert.ok(ages[1]! >= 250 && ages[1]! < 10_000, `waited ${ages[1]} ms`);
+    rx.pollNow();
+    assert.equal(ages.length, before + 1);
+    assert.ok(ages.at(-1)! >= 250 && ages.at(-1)! < 10_000, `waited ${ages.at(-1)} ms`);
     assert.ok(Number.isNaN(rx.receivedAgo()), 'outside onReceive: unknown');
-    tx.send(LOOPBACK, rx.local().port, Uint8Array.of(3));
-    await waitFor('the third received', () => ages.length === 3);
-    assert.ok(ages[2]! >= 0 && ages[2]! < 250, `read at once: ${ages[2]} ms`);
+    deliver(rx, 3);
+    rx.pollNow();
+    assert.equal(ages.length, before + 2);
+    assert.ok(ages.at(-1)! >= 0 && ages.at(-1)! < 250, `read at once: ${ages.at(-1)} ms`);
   } finally {
     rx.close();
     off.close();
     tx.close();
+    mock.timers.reset();
   }
 });
 
@@ -49,7 +68,9 @@ class StampingNative implements NativeUdpSocket {
   static last: StampingNative | undefined;
   queue: number[] = [];
   switches: boolean[] = [];
-  refuse = false;
+  /** The next socket made refuses receive times. */
+  static refuse = false;
+  readonly refuse = StampingNative.refuse;
   stamps = false;
   agesPassed: boolean[] = [];
   constructor(_a: number | Uint8Array, _p: number, _r: number, _s: number, readonly callback: (status: number, events: number) => void) {
@@ -112,12 +133,21 @@ function scripted(ask: (octet: number) => boolean, idleMs = 20): { socket: Batch
   return { socket, fake: StampingNative.last!, seen };
 }
 
-test('receive times go on at the first receivedAgo (that datagram and the rest of its round: NaN), stay on while asked, and go off after an idle period; data alone never turns them on', () => {
-  mock.timers.enable({ apis: ['setInterval'] });
+test('receive times are on at open, go off after an idle period, on again at the first receivedAgo (that datagram and the rest of its round: NaN), stay on while asked; data alone never turns them on', () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
   // Octets >= 100 are "connect requests" that ask; the rest are data that never does.
   const { socket, fake, seen } = scripted((octet) => octet >= 100);
   try {
-    assert.deepEqual(fake.switches, [], 'off at open');
+    assert.deepEqual(fake.switches, [true], 'on at open');
+    mock.timers.tick(20);
+    assert.deepEqual(fake.switches, [true], 'the first check: on');
+    fake.queue.push(0);
+    fake.callback(0, UV_READABLE);
+    assert.deepEqual(fake.agesPassed, [true], 'read with them while on');
+    fake.agesPassed = [];
+    mock.timers.tick(20);
+    assert.deepEqual(fake.switches, [true, false], 'off after a whole idle period (data does not count)');
+    fake.switches = [];
     fake.queue.push(1, 2, 3, 4, 5, 6);
     fake.callback(0, UV_READABLE);
     assert.deepEqual(fake.agesPassed, [false, false], 'data rounds read no receive times');
@@ -162,12 +192,13 @@ test('receive times go on at the first receivedAgo (that datagram and the rest o
 });
 
 test('a kernel that refuses receive times is asked once: every receivedAgo is NaN and no round reads ages', () => {
+  StampingNative.refuse = true;
   const { socket, fake, seen } = scripted(() => true);
-  fake.refuse = true;
+  StampingNative.refuse = false;
   try {
     fake.queue.push(101, 102, 103, 104, 105, 106);
     fake.callback(0, UV_READABLE);
-    assert.deepEqual(fake.switches, [true], 'asked once');
+    assert.deepEqual(fake.switches, [true], 'asked once, at open');
     assert.ok(fake.agesPassed.every((passed) => !passed), 'no round read ages');
     assert.ok(seen.length === 6 && seen.every(([, age]) => Number.isNaN(age)), 'all unknown');
   } finally {
