@@ -4,7 +4,7 @@
 //   after the current callback, or at once when a batch is full.
 // - When the kernel says EAGAIN the rest stays queued and the socket waits for UV_WRITABLE.
 // - Receives land in a preallocated slab of slots and are handed on as (slab, offset, length),
-//   valid only during the onReceive call.
+//   valid only during the onReceive call (udp-receive.ts; the options are in udp-batch-options.ts).
 // - Runs of same-size datagrams to one peer go out as one UDP GSO message and may come in as one
 //   UDP GRO slot, split back here. Whether GSO stays on after a refusal is gso.ts's rule.
 // - Datagrams never fragment (DF). One the kernel refuses as too big for its path (EMSGSIZE: larger
@@ -15,61 +15,18 @@
 // - Nothing allocates per datagram. Failures are counted, never thrown.
 import { errnoName } from '../abi/errno.js';
 import { newBatchUdpCounters, udpError, UdpSocketError, type BatchUdpCounters } from './udp-batch-counters.js';
-
-export { newBatchUdpCounters, udpError, UdpSocketError, type BatchUdpCounters };
-import { loadUdpSocket, NO_AGE, UV_READABLE, UV_WRITABLE, type NativeUdpSocket, type NativeUdpSocketConstructor } from './udp-addon.js';
+import { loadUdpSocket, UV_READABLE, UV_WRITABLE, type NativeUdpSocket } from './udp-addon.js';
+import { MAX_BATCH, MAX_UDP_PAYLOAD, type BatchUdpOptions } from './udp-batch-options.js';
+import { BatchReceiver } from './udp-receive.js';
 import { copyOctets } from '../abi/bytes.js';
 import { GsoPolicy } from './gso.js';
 import { formatDottedQuad } from '../abi/inet.js';
 import { formatIpv6, mappedIpv4 } from '../abi/inet6.js';
 
+export { newBatchUdpCounters, udpError, UdpSocketError, type BatchUdpCounters };
+export { MAX_BATCH, MAX_UDP_PAYLOAD, type BatchUdpOptions };
+
 const EMSGSIZE = 90;
-
-/** Largest UDP payload over IPv4 (65535 - 20 - 8). */
-export const MAX_UDP_PAYLOAD = 65507;
-/** The kernel's per-call message cap for sendmmsg/recvmmsg (UIO_MAXIOV). */
-export const MAX_BATCH = 1024;
-
-export interface BatchUdpOptions {
-  /** Address to bind: IPv4 as a host-order number (0 = any), or the 16 octets of an IPv6 one (:: = any, both families). */
-  readonly address: number | Uint8Array;
-  /** UDP port to bind; 0 picks a free one. */
-  readonly port: number;
-  /**
-   * Gets every datagram as slab[offset, offset + length) of a reused receive slab, valid only during
-   * the call, with its source: `address` is the IPv4 address (host order; on an IPv6 socket, that
-   * of an IPv4-mapped source) or -1, when the source is the IPv6 address from6[from6Offset, +16).
-   */
-  readonly onReceive: (slab: Uint8Array, offset: number, length: number, address: number, port: number, from6: Uint8Array, from6Offset: number) => void;
-  /** After each recvmmsg round's datagrams were handed to onReceive, before the slab is reused. */
-  readonly onRoundEnd?: () => void;
-  /** Socket errors and exceptions thrown by onReceive (the socket keeps running). */
-  readonly onError?: (error: Error) => void;
-  /** A datagram to address:port was refused as too big for the path (EMSGSIZE, DF); `address` is
-   *  -1 for an IPv6 destination, then to6[to6Offset, +16) (valid only during the call). */
-  readonly onTooBig?: (address: number, port: number, to6: Uint8Array, to6Offset: number) => void;
-  /** SO_RCVBUF / SO_SNDBUF requests in octets (default 4 MiB each; SO_*BUFFORCE when privileged). */
-  readonly receiveBufferSize?: number;
-  readonly sendBufferSize?: number;
-  /** Datagrams per recvmmsg (default 64) and the slot size (default 65536: any IPv4 datagram). */
-  readonly receiveBatch?: number;
-  readonly slotSize?: number;
-  /** Send queue bounds: datagrams (default 4096) and octets (default 4 MiB). Beyond: dropped. */
-  readonly queueLength?: number;
-  readonly queueBytes?: number;
-  /** UDP GSO for runs of same-size datagrams to one peer (default true; goes off when the route
-   *  cannot segment, by the rule of gso.ts). */
-  readonly segmentation?: boolean;
-  /** UDP GRO on receive (default true when slotSize >= 65536, which it needs). */
-  readonly coalescing?: boolean;
-  /** The kernel's receive time of each datagram (SO_TIMESTAMPNS), for receivedAgo() (default true). */
-  readonly receiveTimes?: boolean;
-  /** recvmmsg rounds per readable event before yielding to the loop (default 8). */
-  readonly receiveRounds?: number;
-  /** For tests: the native socket class (default: the addon's). */
-  readonly native?: NativeUdpSocketConstructor;
-}
-
 
 export class BatchUdpSocket {
   readonly counters: BatchUdpCounters = newBatchUdpCounters();
@@ -77,22 +34,7 @@ export class BatchUdpSocket {
   private readonly name: string;
   private closed = false;
 
-  // Receive side: slots of slotSize octets, metadata per slot.
-  private readonly rxSlab: Uint8Array;
-  private readonly rxSizes: Int32Array;
-  private readonly rxAddrs: Uint32Array;
-  private readonly rxAddrOctets: Uint8Array;
-  private readonly rxPorts: Uint16Array;
-  private readonly rxSegs: Uint16Array;
-  /** Microseconds each datagram of the round waited in the kernel before the read (NO_AGE: unknown),
-   *  when the kernel stamps them; undefined when it does not. */
-  private readonly rxAges: Uint32Array | undefined;
-  /** performance.now() at the read of the round being handed out, and the age of the datagram
-   *  being handed out now (NO_AGE outside onReceive). */
-  private rxReadAt = 0;
-  private rxAge = NO_AGE;
-  private readonly slotSize: number;
-  private readonly rounds: number;
+  private readonly rx: BatchReceiver;
 
   // Send side: datagrams head..tail-1 are queued, packed in txSlab[0, used).
   private readonly txSlab: Uint8Array;
@@ -119,16 +61,7 @@ export class BatchUdpSocket {
   };
 
   private constructor(private readonly options: BatchUdpOptions) {
-    const batch = Math.min(Math.max(1, options.receiveBatch ?? 64), MAX_BATCH);
-    this.slotSize = Math.max(1, options.slotSize ?? 65536);
-    this.rounds = Math.max(1, options.receiveRounds ?? 8);
     this.words = typeof options.address === 'number' ? 1 : 4;
-    this.rxSlab = new Uint8Array(batch * this.slotSize);
-    this.rxSizes = new Int32Array(batch);
-    this.rxAddrs = new Uint32Array(batch * this.words);
-    this.rxAddrOctets = new Uint8Array(this.rxAddrs.buffer);
-    this.rxPorts = new Uint16Array(batch);
-    this.rxSegs = new Uint16Array(batch);
     const length = Math.max(1, options.queueLength ?? 4096);
     this.txSlab = new Uint8Array(Math.max(MAX_UDP_PAYLOAD, options.queueBytes ?? 4 << 20));
     this.txOffsets = new Uint32Array(length);
@@ -147,9 +80,7 @@ export class BatchUdpSocket {
       throw udpError(where, 'bind', error);
     }
     this.native.setSegmentation(options.segmentation ?? true);
-    if ((options.coalescing ?? true) && this.slotSize >= 65536) this.native.setCoalescing(true);
-    const stamped = (options.receiveTimes ?? true) && this.native.setReceiveTimes?.(true) === true;
-    this.rxAges = stamped ? new Uint32Array(batch) : undefined;
+    this.rx = new BatchReceiver(this.native, options, this.counters, this.words, () => this.closed);
     const local = this.native.local();
     this.name = local.name ?? `${formatDottedQuad(local.address)}:${local.port}`;
   }
@@ -192,11 +123,12 @@ export class BatchUdpSocket {
   /**
    * How many milliseconds ago the kernel received the datagram being handed to onReceive now (it
    * may have waited in the receive queue meanwhile); NaN outside onReceive or when the kernel gave
-   * no receive time. A performance.now() per call: meant for the rare datagram that needs it.
+   * no receive time. A performance.now() per call: meant for the rare datagram that needs it. The
+   * kernel stamps datagrams only at open and from the first call until calls stop (udp-receive.ts):
+   * the first of a burst gets NaN, and those queued before it an age too young, never too old.
    */
   receivedAgo(): number {
-    const age = this.rxAge;
-    return age === NO_AGE ? NaN : age / 1000 + (performance.now() - this.rxReadAt);
+    return this.rx.receivedAgo();
   }
 
   /** Whether the queue waits for the socket to become writable. */
@@ -325,7 +257,7 @@ export class BatchUdpSocket {
    * answer that must not wait for the rest of its turn. A round of many keeps its one flush.
    */
   flushLone(): void {
-    if (this.roundSize <= 1 && this.tail - this.head === 1 && !this.blocked && !this.closed) this.flush();
+    if (this.rx.roundSize <= 1 && this.tail - this.head === 1 && !this.blocked && !this.closed) this.flush();
   }
 
   /** Hands the queue to the kernel now (normally a microtask does it after the current burst). */
@@ -383,6 +315,7 @@ export class BatchUdpSocket {
       }
     }
     this.closed = true;
+    this.rx.close();
     this.counters.queueDrops += this.tail - this.head;
     this.head = this.tail = this.used = 0;
     this.native.close();
@@ -414,7 +347,7 @@ export class BatchUdpSocket {
 
   /** Receives what is waiting, as a readable event would (UnderlaySocket.pollNow). */
   pollNow(): void {
-    if (!this.closed) this.receive();
+    if (!this.closed) this.rx.receive(this.name);
   }
 
   private onEvent(status: number, events: number): void {
@@ -425,67 +358,7 @@ export class BatchUdpSocket {
       return;
     }
     if ((events & UV_WRITABLE) !== 0 && this.blocked) this.flush();
-    if ((events & UV_READABLE) !== 0) this.receive();
-  }
-
-  private receive(): void {
-    const { rxSlab, rxSizes, rxAddrs, rxPorts, rxSegs, rxAges, slotSize, counters, words } = this;
-    const batch = rxSizes.length;
-    for (let round = 0; round < this.rounds && !this.closed; round++) {
-      const n = this.native.recvBatch(rxSlab, slotSize, rxSizes, rxAddrs, rxPorts, rxSegs, rxAges);
-      if (rxAges !== undefined) this.rxReadAt = performance.now();
-      if (n < 0) {
-        counters.receiveErrors++;
-        this.options.onError?.(udpError(this.name, 'receive on', n));
-        return;
-      }
-      if (n === 0) return;
-      counters.receiveBatches++;
-      this.roundSize = n;
-      for (let i = 0; i < n && !this.closed; i++) {
-        const size = rxSizes[i] as number;
-        if (size < 0) {
-          counters.truncated++;
-          continue;
-        }
-        const base = i * slotSize;
-        const seg = rxSegs[i] as number;
-        const from = words === 1 ? (rxAddrs[i] as number) : mappedIpv4(this.rxAddrOctets, i * 16);
-        if (rxAges !== undefined) this.rxAge = rxAges[i] as number;
-        if (seg === 0) {
-          this.deliver(base, size, from, rxPorts[i] as number, i * 16);
-          continue;
-        }
-        // A coalesced run (UDP GRO): datagrams of `seg` octets, the last one possibly shorter.
-        counters.coalescedRuns++;
-        if (size > seg) this.roundSize = n + 1; // more than one datagram in this slot
-        for (let off = 0; off < size && !this.closed; off += seg) this.deliver(base + off, Math.min(seg, size - off), from, rxPorts[i] as number, i * 16);
-      }
-      this.roundSize = 0;
-      this.rxAge = NO_AGE;
-      if (this.options.onRoundEnd !== undefined) this.roundEnd(this.options.onRoundEnd);
-      if (n < batch) return;
-    }
-  }
-
-  private roundEnd(hook: () => void): void {
-    try {
-      hook();
-    } catch (error) {
-      this.counters.handlerErrors++;
-      this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
-    }
-  }
-
-  private deliver(offset: number, size: number, address: number, port: number, from6Offset: number): void {
-    this.counters.datagramsReceived++;
-    this.counters.bytesReceived += size;
-    try {
-      this.options.onReceive(this.rxSlab, offset, size, address, port, this.rxAddrOctets, from6Offset);
-    } catch (error) {
-      this.counters.handlerErrors++;
-      this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
-    }
+    if ((events & UV_READABLE) !== 0) this.rx.receive(this.name);
   }
 
   private sameDestination(j: number, k: number): boolean {

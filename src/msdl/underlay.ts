@@ -43,7 +43,8 @@ export interface UnderlaySocket<L> {
   /**
    * How many milliseconds ago the host received the datagram being handed to onReceive now (it may
    * have waited in the socket's receive queue meanwhile: the kernel's receive time, SO_TIMESTAMPNS);
-   * NaN outside onReceive or when unknown. Optional (unknown).
+   * NaN outside onReceive or when unknown. Optional (unknown). The batched socket has the kernel
+   * stamp datagrams only from the first call until calls stop: meant for connect requests.
    */
   receivedAgo?(): number;
   /**

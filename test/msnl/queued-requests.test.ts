@@ -105,6 +105,18 @@ test('a new request that waited longer than the caller\'s call limit is dropped 
   assert.equal(b.counters.requestsStale, 1);
 });
 
+test('a new request with no receive time (the first of a burst: msnld\'s socket stamps only from then on) is taken, however late', () => {
+  const { clock, a, b, wireA, wireB, log, setAgo } = callee();
+  a.connect({ remoteAddress: B_ADDR, remotePort: PORT, localPort: PORT, ipa: 1, link: 'b' });
+  const request = wireA.shift()!;
+  clock.t += DEFAULT_ENDPOINT_CONFIG.connectTimeoutMs + 100;
+  setAgo(NaN);
+  b.receive(request, 'a');
+  assert.deepEqual(log, ['in 1', 'up undefined']);
+  assert.equal(wireB.length, 1);
+  assert.equal(b.counters.requestsStale, 0);
+});
+
 test('a call decided inside its event never waits in the undecided table; one left undecided does, gets waits, and can be accepted later', () => {
   const clock = new FakeClock();
   const wire: Uint8Array[] = [];

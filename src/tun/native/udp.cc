@@ -210,12 +210,14 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         !View(info, 4, napi_uint16_array, &ports, &nPorts, "ports must be a Uint16Array")) {
       return env.Undefined();
     }
-    if (info.Length() > 5 && !info[5].IsUndefined() &&
-        !View(info, 5, napi_uint16_array, &segs, &nSegs, "segs must be a Uint16Array")) {
+    // Given (not undefined) arrays cap the batch by their length even when empty: an empty typed
+    // array may have no data pointer at all.
+    bool hasSegs = info.Length() > 5 && !info[5].IsUndefined();
+    bool hasAges = info.Length() > 6 && !info[6].IsUndefined();
+    if (hasSegs && !View(info, 5, napi_uint16_array, &segs, &nSegs, "segs must be a Uint16Array")) {
       return env.Undefined();
     }
-    if (info.Length() > 6 && !info[6].IsUndefined() &&
-        !View(info, 6, napi_uint32_array, &ages, &nAges, "ages must be a Uint32Array")) {
+    if (hasAges && !View(info, 6, napi_uint32_array, &ages, &nAges, "ages must be a Uint32Array")) {
       return env.Undefined();
     }
     uint32_t slot = info[1].As<Napi::Number>().Uint32Value();
@@ -227,8 +229,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     if (nSizes < n) n = nSizes;
     if (nAddrs / words_ < n) n = nAddrs / words_;
     if (nPorts < n) n = nPorts;
-    if (segs != nullptr && nSegs < n) n = nSegs;
-    if (ages != nullptr && nAges < n) n = nAges;
+    if (hasSegs && nSegs < n) n = nSegs;
+    if (hasAges && nAges < n) n = nAges;
     if (n > kMaxBatch) n = kMaxBatch;
     arena_.BuildRecv(slab, slot, n, gro_ || stamps_);
     int r;
