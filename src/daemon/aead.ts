@@ -3,14 +3,15 @@
 // otherwise (the reference implementation, about 7x slower per datagram). And the X25519 and HKDF
 // its handshakes use: the addon's (x25519.cc, hkdf.cc) when it loads, node:crypto's otherwise.
 import { nodeCryptoAead, type AeadBatch } from '../crypto/aead.js';
-import { useHkdf, useX25519 } from '../crypto/primitives.js';
+import { useAead, useHkdf, useX25519 } from '../crypto/primitives.js';
 import { loadNative } from '../tun/native.js';
 
 /**
  * Has every X25519 and Noise HKDF of this process (crypto/primitives.ts) run in the addon: X25519
  * on raw keys, with no node:crypto key object to make for each new ephemeral or peer key (a first
  * handshake paid 150 us a DH cold against 46 us warm), and each HKDF in one call instead of 3 or
- * 4 node:crypto Hmac objects (5 us against 20 to 30). Returns the X25519 implementation's name
+ * 4 node:crypto Hmac objects (5 us against 20 to 30), and the handshake's ChaCha20-Poly1305 through
+ * the data path's batched AEAD (a node:crypto cipher object cost 50-80 us in a first call). Returns the X25519 implementation's name
  * ('openssl-primitives', 'evp'), or 'node:crypto' when the addon does not load or predates
  * x25519.cc.
  */
@@ -18,11 +19,13 @@ export function useNativeHandshake(): string {
   try {
     const native = loadNative();
     useHkdf(typeof native.noiseHkdf === 'function' ? native.noiseHkdf : null);
+    useAead(typeof native.aeadSeal === 'function' && typeof native.aeadOpen === 'function' ? { seal: native.aeadSeal, open: native.aeadOpen } : null);
     if (typeof native.x25519 !== 'function') throw new Error('an addon built before x25519.cc');
     useX25519(native.x25519);
     return native.x25519Implementation?.() ?? 'native';
   } catch {
     useX25519(null);
+    useAead(null);
     return 'node:crypto';
   }
 }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { useNativeHandshake } from '../../src/daemon/aead.js';
-import { dh, generateKeyPair, publicKeyOf, useHkdf, useX25519, x25519Name, type RawX25519 } from '../../src/crypto/primitives.js';
+import { dh, generateKeyPair, publicKeyOf, useAead, useHkdf, useX25519, x25519Name, type RawX25519 } from '../../src/crypto/primitives.js';
 import { loadNative } from '../../src/tun/native.js';
 
 const addon = loadNative();
@@ -143,5 +143,6 @@ test('primitives through the addon (as msnld sets it up): vectors, key pairs, an
   } finally {
     useX25519(null);
     useHkdf(null);
+    useAead(null);
   }
 });
