@@ -150,8 +150,29 @@ function allZero(b: Uint8Array): boolean {
   return any === 0;
 }
 
+/** BLAKE2s-256(a | b) and HMAC-BLAKE2s-256(key, a | b) into out[0, 32); false when they cannot. The addon's (hkdf.cc) have this shape. */
+export interface RawHashes {
+  blake2s(out: Uint8Array, a: Uint8Array, b?: Uint8Array | null): boolean;
+  hmacBlake2s(out: Uint8Array, key: Uint8Array, a: Uint8Array, b?: Uint8Array | null): boolean;
+}
+
+let rawHashes: RawHashes | null = null;
+
+/**
+ * hash(), hmac() and mac() of one or two parts from now on through `impl` (msnld: the addon's),
+ * or with null through node:crypto, which makes a Hash or Hmac object for each (2-3 us warm, tens
+ * of us in a first call set-up: a handshake's MixHash and its mac1 make 5 to 8 of them a side).
+ */
+export function useHashes(impl: RawHashes | null): void {
+  rawHashes = impl;
+}
+
 /** BLAKE2s-256 of the concatenation of `parts`. */
 export function hash(...parts: Uint8Array[]): Uint8Array {
+  if (rawHashes !== null && parts.length >= 1 && parts.length <= 2) {
+    const out = new Uint8Array(HASH_SIZE);
+    if (rawHashes.blake2s(out, parts[0]!, parts[1] ?? null)) return out;
+  }
   const h = createHash('blake2s256');
   for (const p of parts) h.update(p);
   return new Uint8Array(h.digest());
@@ -159,6 +180,10 @@ export function hash(...parts: Uint8Array[]): Uint8Array {
 
 /** HMAC-BLAKE2s-256 (RFC 2104 over BLAKE2s, block 64 octets) of the concatenation of `parts`. */
 export function hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
+  if (rawHashes !== null && key.length > 0 && parts.length >= 1 && parts.length <= 2) {
+    const out = new Uint8Array(HASH_SIZE);
+    if (rawHashes.hmacBlake2s(out, key, parts[0]!, parts[1] ?? null)) return out;
+  }
   const h = createHmac('blake2s256', key);
   for (const p of parts) h.update(p);
   return new Uint8Array(h.digest());

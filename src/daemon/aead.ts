@@ -3,7 +3,7 @@
 // otherwise (the reference implementation, about 7x slower per datagram). And the X25519 and HKDF
 // its handshakes use: the addon's (x25519.cc, hkdf.cc) when it loads, node:crypto's otherwise.
 import { nodeCryptoAead, type AeadBatch } from '../crypto/aead.js';
-import { useAead, useHkdf, useX25519 } from '../crypto/primitives.js';
+import { useAead, useHashes, useHkdf, useX25519 } from '../crypto/primitives.js';
 import { loadNative } from '../tun/native.js';
 
 /**
@@ -11,7 +11,8 @@ import { loadNative } from '../tun/native.js';
  * on raw keys, with no node:crypto key object to make for each new ephemeral or peer key (a first
  * handshake paid 150 us a DH cold against 46 us warm), and each HKDF in one call instead of 3 or
  * 4 node:crypto Hmac objects (5 us against 20 to 30), and the handshake's ChaCha20-Poly1305 through
- * the data path's batched AEAD (a node:crypto cipher object cost 50-80 us in a first call). Returns the X25519 implementation's name
+ * the data path's batched AEAD (a node:crypto cipher object cost 50-80 us in a first call), and its
+ * BLAKE2s and HMAC (MixHash, mac1, mac2) in one addon call each instead of a Hash or Hmac object. Returns the X25519 implementation's name
  * ('openssl-primitives', 'evp'), or 'node:crypto' when the addon does not load or predates
  * x25519.cc.
  */
@@ -19,6 +20,8 @@ export function useNativeHandshake(): string {
   try {
     const native = loadNative();
     useHkdf(typeof native.noiseHkdf === 'function' ? native.noiseHkdf : null);
+    const { blake2s, hmacBlake2s } = native;
+    useHashes(typeof blake2s === 'function' && typeof hmacBlake2s === 'function' ? { blake2s, hmacBlake2s } : null);
     useAead(typeof native.aeadSeal === 'function' && typeof native.aeadOpen === 'function' ? { seal: native.aeadSeal, open: native.aeadOpen } : null);
     if (typeof native.x25519 !== 'function') throw new Error('an addon built before x25519.cc');
     useX25519(native.x25519);
@@ -26,6 +29,7 @@ export function useNativeHandshake(): string {
   } catch {
     useX25519(null);
     useAead(null);
+    useHashes(null);
     return 'node:crypto';
   }
 }

@@ -95,6 +95,10 @@ export interface NativeTun {
   x25519Implementation?(): string;
   /** The Noise HKDF over HMAC-BLAKE2s (hkdf.cc): `outputs` (2 or 3) outputs of 32 octets into out; false when it cannot. */
   noiseHkdf?(out: Uint8Array, chainingKey: Uint8Array, input: Uint8Array, outputs: number): boolean;
+  /** BLAKE2s-256(a | b) into out[0, 32) (hkdf.cc); false on a bad argument. */
+  blake2s?(out: Uint8Array, a: Uint8Array, b?: Uint8Array | null): boolean;
+  /** HMAC-BLAKE2s-256(key, a | b) into out[0, 32) (hkdf.cc); false on a bad argument. */
+  hmacBlake2s?(out: Uint8Array, key: Uint8Array, a: Uint8Array, b?: Uint8Array | null): boolean;
   /** Non-blocking rtnetlink socket subscribed to RTMGRP_IPV4_IFADDR. */
   addrMonitorOpen(): number;
   addrMonitorRead(fd: number): NativeAddrEvent[];

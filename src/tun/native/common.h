@@ -99,6 +99,8 @@ Napi::Value X25519(const Napi::CallbackInfo& info);
 Napi::Value X25519Implementation(const Napi::CallbackInfo& info);
 // hkdf.cc: the Noise HKDF (2 or 3 outputs) over HMAC-BLAKE2s in one call.
 Napi::Value NoiseHkdf(const Napi::CallbackInfo& info);
+Napi::Value Blake2s(const Napi::CallbackInfo& info);
+Napi::Value HmacBlake2s(const Napi::CallbackInfo& info);
 
 // udp.cc: the UdpSocket class (batched IPv4 UDP for the underlay).
 Napi::Function DefineUdpSocket(Napi::Env env);

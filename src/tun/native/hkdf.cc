@@ -8,6 +8,11 @@
 // output 1 = HMAC(temp, 0x01); output i = HMAC(temp, output i-1 | i), for i up to `outputs` (2 or
 // 3), written to out[0, 32 * outputs). False, nothing written, on a bad argument or an OpenSSL
 // failure (then the caller uses node:crypto).
+//
+// blake2s(out, a, b) -> boolean: BLAKE2s-256(a | b) into out[0, 32) (b may be null); and
+// hmacBlake2s(out, key, a, b) -> boolean: HMAC-BLAKE2s-256(key, a | b) likewise. The handshake's
+// MixHash and its mac1/mac2: node:crypto makes a Hash or Hmac object for each (2-3 us warm, tens
+// of us in a first call set-up). False, nothing written, on a bad argument or an OpenSSL failure.
 #include "common.h"
 
 #include <openssl/core_names.h>
@@ -48,7 +53,69 @@ bool Hmac(EVP_MAC_CTX* ctx, const uint8_t* key, size_t keyLength, const uint8_t*
          (bLength == 0 || EVP_MAC_update(ctx, b, bLength) == 1) && EVP_MAC_final(ctx, out, &length, kHash) == 1 && length == kHash;
 }
 
+// One BLAKE2s-256 digest context per thread, made once.
+EVP_MD_CTX* DigestContext(const EVP_MD** md) {
+  static thread_local EVP_MD_CTX* ctx = nullptr;
+  static thread_local EVP_MD* fetched = nullptr;
+  static thread_local bool failed = false;
+  if (ctx == nullptr && !failed) {
+    fetched = EVP_MD_fetch(nullptr, "BLAKE2S-256", nullptr);
+    ctx = fetched == nullptr ? nullptr : EVP_MD_CTX_new();
+    failed = ctx == nullptr;
+  }
+  *md = fetched;
+  return ctx;
+}
+
+// The optional second part: null/undefined (empty) or a Uint8Array; false for anything else.
+bool OptionalPart(Napi::Env env, const Napi::Value& v, void** data, size_t* length) {
+  *data = nullptr;
+  *length = 0;
+  if (v.IsNull() || v.IsUndefined()) return true;
+  return TypedArrayOf(env, v, napi_uint8_array, data, length);
+}
+
 }  // namespace
+
+Napi::Value Blake2s(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void *outRaw = nullptr, *aRaw = nullptr, *bRaw = nullptr;
+  size_t outLength = 0, aLength = 0, bLength = 0;
+  if (info.Length() < 2 || !TypedArrayOf(env, info[0], napi_uint8_array, &outRaw, &outLength) ||
+      !TypedArrayOf(env, info[1], napi_uint8_array, &aRaw, &aLength) || !OptionalPart(env, info.Length() > 2 ? info[2] : env.Undefined(), &bRaw, &bLength)) {
+    ThrowType(env, "blake2s expects (out: Uint8Array, a: Uint8Array, b?: Uint8Array | null)");
+    return env.Undefined();
+  }
+  const EVP_MD* md = nullptr;
+  EVP_MD_CTX* ctx = DigestContext(&md);
+  if (ctx == nullptr || outLength < kHash) return Napi::Boolean::New(env, false);
+  uint8_t result[kHash];
+  unsigned int length = 0;
+  const bool ok = EVP_DigestInit_ex(ctx, md, nullptr) == 1 && (aLength == 0 || EVP_DigestUpdate(ctx, aRaw, aLength) == 1) &&
+                  (bLength == 0 || EVP_DigestUpdate(ctx, bRaw, bLength) == 1) && EVP_DigestFinal_ex(ctx, result, &length) == 1 && length == kHash;
+  if (ok) memcpy(outRaw, result, kHash);  // the inputs may overlap out
+  return Napi::Boolean::New(env, ok);
+}
+
+Napi::Value HmacBlake2s(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void *outRaw = nullptr, *keyRaw = nullptr, *aRaw = nullptr, *bRaw = nullptr;
+  size_t outLength = 0, keyLength = 0, aLength = 0, bLength = 0;
+  if (info.Length() < 3 || !TypedArrayOf(env, info[0], napi_uint8_array, &outRaw, &outLength) ||
+      !TypedArrayOf(env, info[1], napi_uint8_array, &keyRaw, &keyLength) || !TypedArrayOf(env, info[2], napi_uint8_array, &aRaw, &aLength) ||
+      !OptionalPart(env, info.Length() > 3 ? info[3] : env.Undefined(), &bRaw, &bLength)) {
+    ThrowType(env, "hmacBlake2s expects (out: Uint8Array, key: Uint8Array, a: Uint8Array, b?: Uint8Array | null)");
+    return env.Undefined();
+  }
+  EVP_MAC_CTX* ctx = Context();
+  if (ctx == nullptr || outLength < kHash || keyLength == 0) return Napi::Boolean::New(env, false);
+  uint8_t result[kHash];
+  const bool ok = Hmac(ctx, static_cast<const uint8_t*>(keyRaw), keyLength, static_cast<const uint8_t*>(aRaw), aLength,
+                       static_cast<const uint8_t*>(bRaw), bLength, result);
+  if (ok) memcpy(outRaw, result, kHash);
+  OPENSSL_cleanse(result, sizeof result);
+  return Napi::Boolean::New(env, ok);
+}
 
 Napi::Value NoiseHkdf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -361,6 +361,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("x25519", Napi::Function::New(env, X25519));
   exports.Set("x25519Implementation", Napi::Function::New(env, X25519Implementation));
   exports.Set("noiseHkdf", Napi::Function::New(env, NoiseHkdf));
+  exports.Set("blake2s", Napi::Function::New(env, Blake2s));
+  exports.Set("hmacBlake2s", Napi::Function::New(env, HmacBlake2s));
   exports.Set("routeMtu", Napi::Function::New(env, RouteMtuOf));
   return exports;
 }
