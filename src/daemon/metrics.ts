@@ -54,6 +54,7 @@ export const COUNTER_HELP: Readonly<Record<string, string>> = {
   cookie_replies_sent: 'Cookie replies sent to initiators while under load.',
   cookies_received: 'Cookie replies received.',
   rekeys: 'Session key changes (rekeying) of keyed connections.',
+  ephemerals_dropped: 'Ephemeral key pairs made ahead for handshakes and dropped unused for their age (renewed every 110 s).',
   sealed_in: 'Sealed frames received and opened.',
   sealed_out: 'Sealed frames sent.',
   roams: 'Times a peer\'s underlay address followed an authenticated frame from a new source.',

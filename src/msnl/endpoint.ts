@@ -83,6 +83,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
       ...(options.aead === undefined ? {} : { aead: options.aead }),
       ...(options.scheduleSeals === undefined ? {} : { scheduleSeals: options.scheduleSeals }),
       ...(options.scheduleIdle === undefined ? {} : { scheduleIdle: options.scheduleIdle }),
+      scheduleAt: (at) => this.scheduleAt(at),
       peerKeyOf: (address) => this.peerKeyOf(address),
       sameLink: this.sameLink,
       linkBytes,
@@ -317,7 +318,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
 
   /** When tick() next has work (ms on the injected clock), or Infinity. O(1) in connections. */
   nextDeadline(): number {
-    return Math.min(this.signalling.nextDeadline(), this.reassembler.nextDeadline(), this.conns.deadlines.peekAt(), this.echoes.nextDeadline(), this.paths.nextAt());
+    return Math.min(this.signalling.nextDeadline(), this.reassembler.nextDeadline(), this.conns.deadlines.peekAt(), this.echoes.nextDeadline(), this.paths.nextAt(), this.secure.renewAt());
   }
 
   /** Something is due at `at`: the shell is asked to tick by then (SignallingHost). */

@@ -35,6 +35,14 @@ export interface KeysHost {
   readonly scheduleIdle?: (work: () => void) => void;
   /** Makes the ephemeral key pairs (default generateKeyPair; tests see which one a message carries). */
   readonly newKeyPair?: () => KeyPair;
+  /**
+   * Asks for a timer run (the endpoint's tick(), which calls dropStale) by `at` (host.clock): when
+   * something made ahead must be made again (renewAt()), so an idle host with no other timer
+   * renews it off the call path instead of a call finding it too old.
+   */
+  readonly scheduleAt?: (at: number) => void;
+  /** Counts ephemerals made ahead and dropped unused (too old, or a key change). */
+  readonly counters?: { ephemeralsDropped: number };
 }
 
 /**
@@ -46,6 +54,15 @@ export interface KeysHost {
  * period, in slices after the turn (0.04 % of a core).
  */
 export const EPHEMERAL_MAX_AGE_MS = 120_000;
+
+/**
+ * A timer run renews (drops and has made again) what was made ahead this long before or more:
+ * 10 s before the takers would refuse it, so a call does not find it too old, and 10 s of them
+ * at once (what was made within 10 s of the oldest one), so an idle host's timer runs about once
+ * an EPHEMERAL_RENEW_MS (renewAt()), not once for each thing made ahead.
+ */
+export const EPHEMERAL_RENEW_MS = EPHEMERAL_MAX_AGE_MS - 10_000;
+const RENEW_GROUP_MS = 10_000;
 
 /** Something made ahead, with when it was made (host.clock). */
 interface MadeAhead<T> {
@@ -188,6 +205,7 @@ export class HandshakeKeys {
       this.remake(peer);
       if (this.fresh(made, this.host.clock.now())) return made.value;
       wipeReply(made.value);
+      this.dropped();
     }
     return { ephemeral: this.ephemeral(), shared: null };
   }
@@ -204,6 +222,7 @@ export class HandshakeKeys {
       this.remake(peer);
       if (made.value.staticKey === this.identity && this.fresh(made, this.host.clock.now())) return made.value;
       made.value.ephemeral.privateKey.fill(0);
+      this.dropped();
     }
     if (this.identity === null) return null;
     return startMessage1(peer.start, this.identity, peer.publicKey, this.ephemeral(), this.sharedWith(peer));
@@ -219,7 +238,10 @@ export class HandshakeKeys {
     const spare = this.spare;
     this.spare = null;
     const usable = spare !== null && this.fresh(spare, this.host.clock.now());
-    if (spare !== null && !usable) spare.value.privateKey.fill(0);
+    if (spare !== null && !usable) {
+      spare.value.privateKey.fill(0);
+      this.dropped();
+    }
     const made = usable ? spare.value : this.newKeyPair();
     if (this.host.scheduleIdle !== undefined && !this.refilling) {
       this.refilling = true;
@@ -234,37 +256,45 @@ export class HandshakeKeys {
   }
 
   /**
-   * Drops what was made ahead EPHEMERAL_MAX_AGE_MS or more before `now` (its private keys zeroed),
-   * and has it made again after the turn (the spare at the next makeSpare()), so a call after a
-   * quiet spell still finds fresh ones. The takers check the age too: this only keeps them ready.
+   * From renewAt() on: drops what was made ahead EPHEMERAL_RENEW_MS before `now`, or within
+   * RENEW_GROUP_MS after that (its private keys zeroed), and has it made again after the turn (the
+   * spare at the next makeSpare()), so a call after a quiet spell still finds fresh ones; asks
+   * for the next timer run at the new renewAt() (host.scheduleAt). The takers check the age too
+   * (EPHEMERAL_MAX_AGE_MS): this only keeps them ready.
    */
   dropStale(now: number): void {
-    if (now - this.oldestMadeAt < EPHEMERAL_MAX_AGE_MS) return; // nothing can be stale yet (most ticks)
+    if (now < this.renewAt()) return; // nothing is old enough yet (most ticks)
+    // What was made within RENEW_GROUP_MS of the oldest is renewed with it (one timer run).
+    const renew = (made: MadeAhead<unknown>): boolean => now - made.madeAt >= EPHEMERAL_RENEW_MS - RENEW_GROUP_MS;
     this.oldestMadeAt = Infinity;
-    if (this.spare !== null && !this.fresh(this.spare, now)) {
+    if (this.spare !== null && renew(this.spare)) {
       this.spare.value.privateKey.fill(0);
       this.spare = null;
+      this.dropped();
     }
     if (this.spare !== null) this.oldestMadeAt = this.spare.madeAt;
     let dropped = false;
     for (const [id, made] of this.ready) {
-      if (this.fresh(made, now)) {
+      if (!renew(made)) {
         this.oldestMadeAt = Math.min(this.oldestMadeAt, made.madeAt);
         continue;
       }
       made.value.ephemeral.privateKey.fill(0);
       this.ready.delete(id);
+      this.dropped();
       dropped = true;
     }
     for (const [id, made] of this.replies) {
-      if (this.fresh(made, now)) {
+      if (!renew(made)) {
         this.oldestMadeAt = Math.min(this.oldestMadeAt, made.madeAt);
         continue;
       }
       wipeReply(made.value);
       this.replies.delete(id);
+      this.dropped();
       dropped = true;
     }
+    if (this.oldestMadeAt !== Infinity) this.host.scheduleAt?.(this.renewAt());
     if (!dropped) return;
     this.prepared = 0; // the prepare pass walks the configured peers again and makes what is missing
     this.schedulePrepare();
@@ -272,8 +302,20 @@ export class HandshakeKeys {
 
   private madeNow<T>(value: T): MadeAhead<T> {
     const madeAt = this.host.clock.now();
-    this.oldestMadeAt = Math.min(this.oldestMadeAt, madeAt);
+    if (madeAt < this.oldestMadeAt) {
+      this.oldestMadeAt = madeAt;
+      this.host.scheduleAt?.(this.renewAt());
+    }
     return { value, madeAt };
+  }
+
+  /** When dropStale() next has something to renew (host.clock), or Infinity when nothing made ahead is held. */
+  renewAt(): number {
+    return this.oldestMadeAt + EPHEMERAL_RENEW_MS;
+  }
+
+  private dropped(): void {
+    if (this.host.counters !== undefined) this.host.counters.ephemeralsDropped++;
   }
 
   private fresh(made: MadeAhead<unknown>, now: number): boolean {

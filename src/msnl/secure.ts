@@ -42,6 +42,8 @@ export interface SecureHost<L> {
    * ephemeral key pair is made there. Unset: it is made by tick(), or when a handshake needs it.
    */
   readonly scheduleIdle?: (work: () => void) => void;
+  /** Asks for a tick() by `at` (the endpoint's scheduleAt): the ephemerals made ahead are renewed there (HandshakeKeys.renewAt). */
+  readonly scheduleAt?: (at: number) => void;
   /** The configured key of an MSNL address: a key, 'none' (plain), or undefined (no route). */
   peerKeyOf(address: number): Uint8Array | 'none' | undefined;
   sameLink(a: L, b: L): boolean;
@@ -125,6 +127,11 @@ export class SecureLayer<L> {
   /** The configured peers' keys: their handshake state is made ready after the turn (HandshakeKeys.preparePeers). */
   preparePeers(keys: readonly Uint8Array[]): void {
     this.handshakes.keys.preparePeers(keys);
+  }
+
+  /** When tick() next renews ephemerals made ahead (HandshakeKeys.renewAt), or Infinity. */
+  renewAt(): number {
+    return this.handshakes.keys.renewAt();
   }
 
   /** How many handshake and session entries are held (the fuzz tests watch it stay bounded). */

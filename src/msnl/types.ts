@@ -264,6 +264,8 @@ export interface EndpointCounters {
   cookieRepliesSent: number;
   cookiesReceived: number;
   rekeys: number;
+  /** Ephemeral key pairs made ahead and dropped unused for their age (secure-keys.ts EPHEMERAL_RENEW_MS). */
+  ephemeralsDropped: number;
   sealedIn: number;
   sealedOut: number;
   /** The peer's underlay address moved to the source of an authenticated frame. */
@@ -280,6 +282,6 @@ export function newCounters(): EndpointCounters {
     sizeProbesSent: 0, sizeProbesAnswered: 0, pathTooBig: 0, exitProbesSent: 0, exitProbesAnswered: 0, exitMoves: 0,
     dropAuth: 0, dropReplay: 0, dropWrongKey: 0, dropPlainRefused: 0, dropUnknownSession: 0, dropNoHostKey: 0,
     dropHandshakeRateLimited: 0, dropSendNoSession: 0, handshakesSent: 0, handshakesAnswered: 0,
-    cookieRepliesSent: 0, cookiesReceived: 0, rekeys: 0, sealedIn: 0, sealedOut: 0, roams: 0,
+    cookieRepliesSent: 0, cookiesReceived: 0, rekeys: 0, ephemeralsDropped: 0, sealedIn: 0, sealedOut: 0, roams: 0,
   };
 }
