@@ -5,11 +5,12 @@
 // responder); the work an endpoint leaves for after the turn (scheduleIdle: the next ephemeral key
 // pair, made off the call's path as in msnld) is counted apart. Plain and keyed alternate in
 // rounds, so the difference stands even on a loaded machine. Each call is closed after it is up.
-// Keyed runs twice: with the addon's X25519 and HKDF (as msnld, useNativeHandshake) and with
-// node:crypto's (key objects and Hmac objects: the column 'keyed, node:crypto'), each pair made
+// Keyed runs twice: with the addon's X25519, HKDF, handshake AEAD and hashes (as msnld,
+// useNativeHandshake) and with node:crypto's (key, Hmac, Hash and cipher objects: the column
+// 'keyed, node:crypto'), each pair made
 // and run under its own.
 // Run: npx tsc -p tsconfig.json && node dist/bench/handshake-cpu.js [rounds] [--calls N]
-import { generateKeyPair, useHkdf, useX25519 } from '../src/crypto/primitives.js';
+import { generateKeyPair, useAead, useHashes, useHkdf, useX25519 } from '../src/crypto/primitives.js';
 import { defaultAead, useNativeHandshake } from '../src/daemon/aead.js';
 import { MsnlEndpoint } from '../src/msnl/endpoint.js';
 import type { EndpointEvents } from '../src/msnl/types.js';
@@ -128,6 +129,8 @@ async function main(): Promise<number> {
   const nodeCrypto = (): void => {
     useX25519(null);
     useHkdf(null);
+    useAead(null);
+    useHashes(null);
   };
   nodeCrypto();
   const keyedNode = pair(true);
