@@ -188,6 +188,9 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
     const datagrams = ((udp1['InDatagrams'] ?? 0) - (udp0['InDatagrams'] ?? 0) + (udp1['OutDatagrams'] ?? 0) - (udp0['OutDatagrams'] ?? 0)) / seconds;
     const connShowMs = timed(t, server, ['-j', 'conn', 'show']);
     const healthMs = timed(t, server, ['-j', 'health']);
+    // SCALE_PERF=FILE also records the hang-up window, from the hang-up until none is left (FILE.N.hangup).
+    const hangPerf = perfFile === undefined ? undefined : spawn('perf', ['record', '-a', '-g', '-F', '2000', '-o', `${perfFile}.${n}.hangup`], { stdio: 'ignore' });
+    if (hangPerf !== undefined) await sleep(300);
     const hungTicks0 = ticksOf(pid);
     const hungSwarm0 = swarmTicks(swarm);
     const hung = Date.now();
@@ -199,6 +202,10 @@ async function oneSize(n: number, log: (text: string) => void, nodeArgs: readonl
       open = await openConnections(server);
     }
     const hangupCpuUs = ((ticksOf(pid) - hungTicks0) * 10_000) / n;
+    if (hangPerf !== undefined) {
+      hangPerf.kill('SIGINT');
+      await new Promise((resolve) => hangPerf.once('exit', resolve));
+    }
     log(`scale ${n}: per hang-up, msnld ${hangupCpuUs.toFixed(0)} us of CPU, the callers ${(((swarmTicks(swarm) - hungSwarm0) * 10_000) / n).toFixed(0)} us (their polling included)`);
     log(`scale ${n}: the swarm had sent its ${sent} releases after ${swarmDoneS} s`);
     const allHungUpS = open === 0 ? (Date.now() - hung) / 1000 : `${connected - open} of ${connected} released in 30 s`;
