@@ -89,6 +89,22 @@ export class DaemonView<L> {
     }
   }
 
+  /**
+   * watched() for the given connection ids only (HealthWatch.due: those whose cached up time has
+   * passed, and those not up); ids no longer held are skipped.
+   */
+  *watchedOnly(ids: Iterable<number>, now: number, stillUp: (conn: number, now: number) => boolean): IterableIterator<WatchedConnection> {
+    const { manager, endpoint } = this.parts;
+    const held = manager.connections();
+    for (const id of ids) {
+      const c = held.get(id);
+      if (c === undefined || stillUp(c.conn, now)) continue;
+      const health = endpoint.health(c.conn);
+      if (health === undefined) continue;
+      yield { conn: c.conn, interfaceName: this.interfaceName(c.sock), peerIp: c.peerIp, remoteMsnl: c.remoteMsnl, health };
+    }
+  }
+
   *connections(): IterableIterator<ConnectionView<L>> {
     for (const connId of this.parts.manager.connections().keys()) {
       const view = this.connection(connId);

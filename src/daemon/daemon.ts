@@ -99,7 +99,7 @@ export class Daemon<L> {
       second: () => {
         this.tunnelTick();
         this.refreshDevices();
-        this.healthWatch.sample(this.view.watched(this.now(), this.stillUp));
+        this.healthWatch.second(this.now(), this.manager.connectionsGeneration, (now) => this.view.watched(now, this.stillUp), (ids, now) => this.view.watchedOnly(ids, now, this.stillUp));
       },
       fast: () => this.tunnelTick(),
       fastWanted: () => this.tunnels.some((t) => t.redialing),

@@ -3,7 +3,9 @@
 // (up, half, down), pushes a `health` event to `msnl monitor` and, once a tunnel has been up,
 // logs the change once, with why (a peer that goes silent is logged when it goes silent, not
 // when it comes back). Connections are keyed by id; ids that disappear are forgotten (the
-// manager logs the connection going down).
+// manager logs the connection going down). A sample reads every connection or, when none came or
+// went, only those due(): an up one whose cached up time has passed (kept in buckets by second)
+// and any not up or read at the last sample.
 
 import { formatDottedQuad } from '../abi/inet.js';
 import type { Logger } from '../base/logger.js';
@@ -40,16 +42,28 @@ export class HealthWatch {
   /** Last state per connection id, and whether that connection was ever up. */
   private readonly states = new Map<number, { state: HealthState; wasUp: boolean; seen: number; until: number }>();
   private round = 0;
+  /** Up connections by the second after their cached `until` (stillUpAt): due() then. May hold
+   *  ids since forgotten or cached again later; due() callers skip those cheaply. */
+  private readonly wheel = new Map<number, number[]>();
+  /** Connections read by the last sample (not up, or changed): due at the next. */
+  private readonly recheck = new Set<number>();
+  /** The connections' generation at the last complete sample (second()). */
+  private generation = NaN;
 
   constructor(
     private readonly log: Logger,
     private readonly events: DaemonEvents,
   ) {}
 
-  sample(connections: Iterable<WatchedConnection>): void {
+  /**
+   * Reads `connections` (all there are when `complete`, so the ones not among them are forgotten;
+   * else those due()) and says what changed.
+   */
+  sample(connections: Iterable<WatchedConnection>, complete = true): void {
     const round = ++this.round;
     for (const c of connections) {
       if (c.health === undefined) continue;
+      this.recheck.add(c.conn);
       const state = healthState(c.health);
       const before = this.states.get(c.conn);
       if (before !== undefined && before.state === state) {
@@ -70,7 +84,41 @@ export class HealthWatch {
       if (state === 'up') this.log.info(`${what} up again`);
       else this.log.warn(`${what} ${state}: ${reason ?? ''}`);
     }
-    for (const [id, entry] of this.states) if (entry.seen !== round) this.states.delete(id);
+    if (complete) for (const [id, entry] of this.states) if (entry.seen !== round) this.states.delete(id);
+  }
+
+  /**
+   * The daemon's second: a sample of every connection (`all`) when the set of connections changed
+   * since the last such sample (`generation`, Manager.connectionsGeneration: a new one must be
+   * seen, a gone one forgotten), else of those due() only (`only`): an idle host with 20 000
+   * connections reads the few thousand whose cached up time passed, not all of them.
+   */
+  second(now: number, generation: number, all: (now: number) => Iterable<WatchedConnection>, only: (ids: readonly number[], now: number) => Iterable<WatchedConnection>): void {
+    const due = this.due(now);
+    if (generation === this.generation) {
+      this.sample(only(due, now), false);
+      return;
+    }
+    this.generation = generation;
+    this.sample(all(now));
+  }
+
+  /**
+   * The connections a sample at `now` must read when none came or went since the last complete
+   * one: those whose cached up time passed by this second, and those the last sample read. Taken
+   * out of the watch's lists, so call it once per sample (before a complete one too, which reads
+   * them anyway).
+   */
+  due(now: number): number[] {
+    const out = [...this.recheck];
+    this.recheck.clear();
+    const second = Math.floor(now / 1000);
+    for (const [at, ids] of this.wheel) {
+      if (at > second) continue;
+      for (const id of ids) out.push(id);
+      this.wheel.delete(at);
+    }
+    return out;
   }
 
   /**
@@ -109,7 +157,13 @@ export class HealthWatch {
     const until = upUntil(conn);
     if (!(until >= now) || !this.stillUp(conn)) return false;
     const kept = entry ?? this.states.get(conn);
-    if (kept !== undefined) kept.until = until;
+    if (kept !== undefined) {
+      kept.until = until;
+      const at = Math.floor(until / 1000) + 1;
+      const bucket = this.wheel.get(at);
+      if (bucket === undefined) this.wheel.set(at, [conn]);
+      else bucket.push(conn);
+    }
     return true;
   }
 

@@ -28,6 +28,9 @@ export class Manager<L> {
   private readonly bindings = new Map<number, Binding>();
   private readonly sockByPort = new Map<number, number>();
   private readonly conns = new Map<number, HeldConnection<L>>();
+  /** Bumped whenever a connection is added or forgotten: a reader of connections() that saw this
+   *  value has seen every connection there is (the health watch walks them all only then). */
+  connectionsGeneration = 0;
   private readonly connByKey = new Map<number, number>();
   private readonly calls = new Map<number, OutgoingCall>();
   private readonly callByHandle = new Map<number, OutgoingCall>();
@@ -259,6 +262,7 @@ export class Manager<L> {
       this.release(old, MmReason.DUPLICATE, true);
     }
     this.conns.set(c.conn, c);
+    this.connectionsGeneration++;
     this.connByKey.set(key, c.conn);
     this.failed.delete(key);
     this.lines.line('connections up', () => `connection ${c.conn} up: ${formatDottedQuad(c.peerIp)} via MSNL ${formatDottedQuad(c.remoteMsnl)}`);
@@ -358,6 +362,7 @@ export class Manager<L> {
     const c = this.conns.get(connId);
     if (c === undefined) return undefined;
     this.conns.delete(connId);
+    this.connectionsGeneration++;
     const key = Manager.key(c.sock, c.remoteMsnl);
     if (this.connByKey.get(key) === connId) this.connByKey.delete(key);
     return c;

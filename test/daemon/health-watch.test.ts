@@ -98,3 +98,59 @@ test('HealthWatch.stillUpAt: a tunnel up is read again only once the time it was
   watch.sample(at(7000));
   assert.equal(watch.size, 1, 'a connection that went is forgotten');
 });
+
+test('HealthWatch.second: while no connection comes or goes, a second reads only the connections due (cached up time passed, or not up), and still sees a tunnel go down, come back and go', () => {
+  const warned: string[] = [];
+  const { watch, events } = watchedBy(warned);
+  const states: string[] = [];
+  const until = new Map<number, number>();
+  for (let conn = 1; conn <= 1000; conn++) until.set(conn, 5000 + conn); // up until 5.001-6.0 s
+  let asked = 0;
+  let read = 0;
+  let visited = 0;
+  const upUntil = (conn: number): number => {
+    asked++;
+    return until.get(conn) ?? -Infinity;
+  };
+  const row = (conn: number, now: number): WatchedConnection => {
+    read++;
+    const up = (until.get(conn) ?? -Infinity) >= now;
+    return { conn, interfaceName: 'ms0', peerIp: 0x0a000000 + conn, remoteMsnl: 0x80e80000 + conn, health: { ...health(up), lastHeardMs: 100 } };
+  };
+  function* only(ids: Iterable<number>, now: number): IterableIterator<WatchedConnection> {
+    for (const conn of ids) {
+      visited++;
+      if (until.has(conn) && !watch.stillUpAt(conn, now, upUntil)) yield row(conn, now);
+    }
+  }
+  const all = (now: number): IterableIterator<WatchedConnection> => only([...until.keys()], now);
+  let generation = 1;
+  const second = (now: number): void => watch.second(now, generation, all, only);
+  second(1000);
+  assert.equal(asked, 1000, 'the first second reads every connection');
+  events.subscribe((e) => states.push(`${e.connection} ${e.state}`));
+  asked = 0;
+  visited = 0;
+  for (let now = 2000; now <= 5000; now += 1000) second(now);
+  assert.equal(visited, 0, 'no connection is visited while no cached up time has passed');
+  assert.equal(asked, 0);
+  for (let conn = 1; conn <= 1000; conn++) if (conn !== 7) until.set(conn, 11_000 + conn); // all but 7 proven again
+  second(6000);
+  assert.equal(asked, 999, 'at 6 s the ones up until 5.001-5.999 s are asked again (1000 is up until 6.0 s)');
+  assert.deepEqual(states, ['7 down'], 'and the one not proven again is seen going down');
+  assert.match(warned.join(';'), /connection 7,.*\) down/);
+  asked = 0;
+  read = 0;
+  second(7000);
+  assert.equal(read, 1, 'the next second reads the one down (and 1000, asked only)');
+  until.set(7, 20_000);
+  second(8000);
+  assert.deepEqual(states, ['7 down', '7 up'], 'its coming back is seen');
+  until.delete(3);
+  generation++;
+  second(9000);
+  assert.equal(watch.size, 999, 'a connection gone (the generation moved) is forgotten at the next second');
+  visited = 0;
+  second(10_000);
+  assert.equal(visited, 0, 'and the seconds after visit none again');
+});
