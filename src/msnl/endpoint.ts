@@ -2,141 +2,32 @@
 // nothing of UDP: peers on the underlay are an opaque `Link` value from the shell (the source of a
 // received datagram, or the shell's route lookup for an outgoing call). Datagrams come in through
 // receive(), go out through transmit(); timers run in tick(), due at nextDeadline(). Bad input is
-// counted and dropped, never thrown. See man/msnl.7 for the wire protocol. This file wires the parts
-// and holds the connection table and timers: the receive path is receive-path.ts, the data send
-// path data-send.ts, a connection's exits exit-paths.ts, path MTU and the size-probe budget path-probes.ts,
-// what goes out (counted, and the probe and reset frames) frame-out.ts.
+// counted and dropped, never thrown. See man/msnl.7 for the wire protocol. This file holds the
+// operations and the timers; the parts and their wiring are in endpoint-parts.ts.
 
 import { readU32 } from '../abi/bytes.js';
-import type { Clock } from '../base/clock.js';
-import { cryptoRandom, type RandomSource } from '../base/random.js';
 import type { KeyPair } from '../crypto/primitives.js';
 import type { Sap } from './address.js';
 import { Connection } from './connection.js';
-import { ConnectionTable } from './connection-table.js';
 import { MAX_PACKET_SIZE, MsgType, Reason } from './constants.js';
-import { DataSend } from './data-send.js';
-import { Echoes } from './echoes.js';
-import { defaultLinkBytes, type EndpointOptions } from './endpoint-options.js';
-import { ExitPaths } from './exit-paths.js';
-import { FrameOut } from './frame-out.js';
+import { EndpointParts } from './endpoint-parts.js';
 import { callLinks, exitSetFor, type ExitInfo } from './exits.js';
 import { connectionDeadline, firstProbeAt, probeInterval, responderFirstProbeAt, runConnectionTimers, type LivenessHost } from './liveness.js';
-import { PathProbes } from './path-probes.js';
-import { ReceivePath } from './receive-path.js';
-import { Reassembler, type ReassemblyCounters } from './sar.js';
-import { SecureLayer, type SecureHost } from './secure.js';
-import { Signalling, type ConnectRequest, type SignallingHost } from './signalling.js';
-import { DEFAULT_ENDPOINT_CONFIG, newCounters, type CallRow, type ConnectionInfo, type EndpointConfig, type EndpointCounters, type EndpointEvents, type Health } from './types.js';
+import type { ReassemblyCounters } from './sar.js';
+import type { ConnectRequest, SignallingHost } from './signalling.js';
+import type { CallRow, ConnectionInfo, Health } from './types.js';
 import { ASK_PROBE_CODE, encodeEcho, encodeSignal } from './wire.js';
 
 export type { EndpointOptions } from './endpoint-options.js';
 
-export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
-  readonly clock: Clock;
-  readonly random: RandomSource;
-  readonly config: EndpointConfig;
-  readonly counters: EndpointCounters = newCounters();
-  readonly events: EndpointEvents<L>;
-  private address: number;
-  private readonly sameLink: (a: L, b: L) => boolean;
-  private readonly conns = new ConnectionTable<L>();
-  /** Asks the shell to call tick() at this time (ms on the clock) at the latest. */
-  private readonly wake: (at: number) => void;
+export class MsnlEndpoint<L> extends EndpointParts<L> implements SignallingHost<L>, LivenessHost<L> {
   /** The earliest time the shell was last asked to tick at. */
   private wakeAt = Infinity;
   private readonly dueScratch: Connection<L>[] = [];
   private readonly listening = new Set<number>();
-  private readonly echoes: Echoes;
-  private readonly signalling: Signalling<L>;
-  private readonly reassembler: Reassembler;
-  /** Every datagram out, counted; the probe and reset frames. */
-  private readonly frames: FrameOut<L>;
-  private readonly paths: PathProbes<L>;
-  private readonly exitPaths: ExitPaths<L>;
-  private readonly dataSend: DataSend<L>;
-  private readonly receivePath: ReceivePath<L>;
-  private readonly secure: SecureLayer<L>;
-  private readonly peerKeyOf: (address: number) => Uint8Array | 'none' | undefined;
-  private readonly exitsOf: EndpointOptions<L>['exitsOf'];
-  private readonly ago: () => number;
 
-  constructor(options: EndpointOptions<L>) {
-    this.address = options.localAddress >>> 0;
-    this.clock = options.clock;
-    this.random = options.random ?? cryptoRandom();
-    this.events = options.events;
-    this.config = { ...DEFAULT_ENDPOINT_CONFIG, ...options.config };
-    this.sameLink = options.sameLink ?? ((a, b) => a === b);
-    this.signalling = new Signalling(this);
-    this.reassembler = new Reassembler(this.clock, this.config.reassembly, options.aead?.copyRuns?.bind(options.aead));
-    const frames = (this.frames = new FrameOut<L>(this.counters, options.transmit, this.config, this.clock));
-    this.peerKeyOf = options.peerKeyOf ?? (() => 'none');
-    this.exitsOf = options.exitsOf;
-    this.ago = options.receivedAgo ?? (() => NaN);
-    this.echoes = new Echoes(this.config.echoTimeoutMs);
-    this.wake = options.wake ?? (() => undefined);
-    const wallClock = options.wallClock ?? Date.now;
-    const linkBytes = options.linkBytes ?? defaultLinkBytes;
-    const host: SecureHost<L> = {
-      clock: this.clock, random: this.random, config: this.config, counters: this.counters,
-      ...(options.aead === undefined ? {} : { aead: options.aead }),
-      ...(options.scheduleSeals === undefined ? {} : { scheduleSeals: options.scheduleSeals }),
-      ...(options.scheduleIdle === undefined ? {} : { scheduleIdle: options.scheduleIdle }),
-      scheduleAt: (at) => this.scheduleAt(at),
-      peerKeyOf: (address) => this.peerKeyOf(address),
-      sameLink: this.sameLink,
-      linkBytes,
-      wallClockMs: wallClock,
-      transmit: (link, buf, offset, length) => frames.outFrame(link, buf, offset, length),
-      ...(options.transmitRun === undefined ? {} : { transmitRun: frames.outRun(options.transmitRun) }),
-      findConnection: (id) => this.conns.get(id),
-      signal: (msg, link) => this.signalling.onSignal(msg, link, true),
-      inner: (conn, buf, offset, length, link) => this.receivePath.inner(conn, buf, offset, length, link),
-      joinSegments: (source) => this.reassembler.deferCopies(source),
-      authFailed: (address, reason) => this.events.authFailed?.(address, reason),
-    };
-    this.secure = new SecureLayer(host);
-    this.secure.setIdentity(options.identity ?? null);
-    this.paths = new PathProbes(this.config, this.clock, {
-      counters: this.counters,
-      isOpen: (conn) => this.conns.get(conn.connId) === conn,
-      unschedule: (conn) => {
-        if (this.conns.deadlines.at(conn) !== undefined) this.conns.deadlines.delete(conn);
-      },
-      connOut: (conn, bytes) => this.connOut(conn, bytes),
-      pathLimitOf: options.pathLimitOf,
-      sameLink: (a, b) => this.sameLink(a, b),
-      pathKeyOf: options.pathKeyOf,
-    });
-    this.exitPaths = new ExitPaths({
-      counters: this.counters, events: this.events, sameLink: this.sameLink,
-      sealTo: (conn, bytes, to) => void this.secure.sealAndSend(conn, bytes, 0, bytes.length, null, to),
-      out: (link, bytes) => frames.out(link, bytes),
-      reschedule: (conn) => this.reschedule(conn),
-      takeSizeProbe: () => this.paths.take(),
-    });
-    this.dataSend = new DataSend({
-      outFrame: (link, buf, offset, length) => frames.outFrame(link, buf, offset, length),
-      sealAndSend: (conn, buf, offset, length, head) => this.secure.sealAndSend(conn, buf, offset, length, head),
-      sealPacket: (conn, head, buf, offset, length, chunk) => this.secure.sealPacket(conn, head, buf, offset, length, chunk),
-    });
-    const endpoint = this;
-    this.receivePath = new ReceivePath<L>({
-      clock: this.clock, counters: this.counters, events: this.events, sameLink: this.sameLink,
-      get localAddress() {
-        return endpoint.address;
-      },
-      conns: this.conns, reassembler: this.reassembler, echoes: this.echoes, secure: this.secure,
-      signalling: this.signalling, exitPaths: this.exitPaths,
-      peerKeyOf: (address) => this.peerKeyOf(address),
-      closeConnection: (conn, reason, byPeer) => this.closeConnection(conn, reason, byPeer),
-      sendReset: (link, connId, reason) => this.sendReset(link, connId, reason),
-      out: (link, bytes) => frames.out(link, bytes),
-      connOut: (conn, bytes) => this.connOut(conn, bytes),
-      sendProbe: (conn, type, seq, stamp, code) => this.sendProbe(conn, type, seq, stamp, code),
-      reschedule: (conn) => this.reschedule(conn),
-    });
+  protected signallingHost(): SignallingHost<L> {
+    return this;
   }
 
   /** Sets or clears this host's key pair (the daemon's reconcile). */
@@ -239,7 +130,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   }
 
   /** Sends one MSNL frame on a connection: sealed when it is keyed, as it is otherwise. */
-  private connOut(conn: Connection<L>, bytes: Uint8Array): void {
+  protected connOut(conn: Connection<L>, bytes: Uint8Array): void {
     if (conn.secure !== null) this.secure.sealAndSend(conn, bytes, 0, bytes.length);
     else this.frames.out(conn.link, bytes);
   }
@@ -493,7 +384,7 @@ export class MsnlEndpoint<L> implements SignallingHost<L>, LivenessHost<L> {
   }
 
   /** A connection's timers changed outside tick(): its place in the deadline heap follows. */
-  private reschedule(conn: Connection<L>): void {
+  protected reschedule(conn: Connection<L>): void {
     if (this.conns.get(conn.connId) !== conn) return;
     const at = connectionDeadline(conn, this.config, this.secure.nextDeadline(conn));
     this.conns.deadlines.set(conn, at);
