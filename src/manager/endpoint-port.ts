@@ -1,7 +1,7 @@
 // What the manager needs of the MSNL endpoint (src/msnl/endpoint.ts implements it): signalling
 // only. The data path goes from the tunnel to the endpoint directly, as in the kernel of seed 000.
 
-import type { ConnectRequest } from '../msnl/signalling.js';
+import type { ConnectRequest } from '../msnl/signalling-types.js';
 
 export interface ManagedEndpoint<L> {
   readonly localAddress: number;

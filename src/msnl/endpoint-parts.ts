@@ -18,7 +18,8 @@ import { PathProbes } from './path-probes.js';
 import { ReceivePath } from './receive-path.js';
 import { Reassembler } from './sar.js';
 import { SecureLayer, type SecureHost } from './secure.js';
-import { Signalling, type SignallingHost } from './signalling.js';
+import { Signalling } from './signalling.js';
+import type { SignallingHost } from './signalling-types.js';
 import { DEFAULT_ENDPOINT_CONFIG, newCounters, type EndpointConfig, type EndpointCounters, type EndpointEvents } from './types.js';
 
 export abstract class EndpointParts<L> {

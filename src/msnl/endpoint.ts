@@ -14,7 +14,7 @@ import { EndpointParts } from './endpoint-parts.js';
 import { callLinks, exitSetFor, type ExitInfo } from './exits.js';
 import { connectionDeadline, firstProbeAt, probeInterval, responderFirstProbeAt, runConnectionTimers, type LivenessHost } from './liveness.js';
 import type { ReassemblyCounters } from './sar.js';
-import type { ConnectRequest, SignallingHost } from './signalling.js';
+import type { ConnectRequest, SignallingHost } from './signalling-types.js';
 import type { CallRow, ConnectionInfo, Health } from './types.js';
 import { ASK_PROBE_CODE, encodeEcho, encodeSignal } from './wire.js';
 

@@ -5,83 +5,14 @@
 // connect() with that connection). Pure; the endpoint is its host.
 
 import { compareSap, type Sap } from './address.js';
-import { MsgType, Reason, SIGNAL_SIZE } from './constants.js';
+import { MsgType, Reason } from './constants.js';
 import type { Connection } from './connection.js';
-import type { Clock } from '../base/clock.js';
 import { SourceLimiter } from '../base/source-limiter.js';
 import { CallTable } from './call-table.js';
-import type { RandomSource } from '../base/random.js';
-import type { CallRow, ConnectionInfo, EndpointConfig, EndpointCounters, EndpointEvents, IncomingCall } from './types.js';
-import { writeSignal, type SignalMessage } from './wire.js';
-
-export interface SignallingHost<L> {
-  readonly localAddress: number;
-  readonly clock: Clock;
-  readonly random: RandomSource;
-  readonly config: EndpointConfig;
-  readonly counters: EndpointCounters;
-  readonly events: EndpointEvents<L>;
-  allocateId(): number;
-  releaseId(id: number): void;
-  openConnection(id: number, remoteId: number, role: 'originator' | 'responder', local: Sap, remote: Sap, localIpa: number, remoteIpa: number, link: L, transaction: number, secure: boolean): Connection<L>;
-  closeConnection(conn: Connection<L>, reason: number, byPeer: boolean): void;
-  findConnection(id: number): Connection<L> | undefined;
-  isListening(port: number): boolean;
-  /** Sends a signal that is on no open connection; `bytes` is this module's reused frame: the
-   *  host copies what it keeps past the call (transmit copies; a keyed path copies first). */
-  sendControl(link: L, bytes: Uint8Array): void;
-  /** Sends a signal on an open connection (sealed when the connection is keyed); `bytes` as for sendControl. */
-  sendOnConnection(conn: Connection<L>, bytes: Uint8Array): void;
-  /** True when calls to or from `address` must be keyed (its route has a key). */
-  isKeyed(address: number): boolean;
-  sendReset(link: L, connId: number, reason: number): void;
-  /** The links a call to `address` asked on `link` tries, in order (exits.ts callLinks). */
-  callLinks?(address: number, link: L): readonly L[];
-  /** A timer of this module is due at `at`: tick() must run by then. */
-  scheduleAt(at: number): void;
-  /** How many ms ago the signal being handled reached this host (it may have waited in the
-   *  underlay's receive queue), NaN when unknown: taken as just now. */
-  receivedAgo(): number;
-}
-
-interface OutCall<L> {
-  readonly handle: number;
-  readonly txn: number;
-  readonly localConnId: number;
-  readonly local: Sap;
-  readonly remote: Sap;
-  readonly ipa: number;
-  readonly link: L;
-  /** Where the request and its retransmissions go, in turn (the route's exits; `link` first). */
-  readonly links: readonly L[];
-  readonly deadline: number;
-  /** A keyed call: only authenticated answers count. */
-  readonly secure: boolean;
-  /** An answer (authenticated, for a keyed call) matched this call: a wait, say. */
-  answered: boolean;
-  nextRetryAt: number;
-  retryDelay: number;
-  sent: number;
-}
-
-interface InCall<L> {
-  readonly callId: number;
-  readonly msg: SignalMessage;
-  readonly link: L;
-  readonly local: Sap;
-  readonly remote: Sap;
-  readonly expiresAt: number;
-  readonly secure: boolean;
-}
-
-export interface ConnectRequest<L> {
-  readonly remoteAddress: number;
-  readonly remotePort: number;
-  readonly localPort: number;
-  /** Our ms_ipa: the IP address of the interface that calls. */
-  readonly ipa: number;
-  readonly link: L;
-}
+import type { ConnectRequest, InCall, OutCall, SignallingHost } from './signalling-types.js';
+import type { CallRow, ConnectionInfo, IncomingCall } from './types.js';
+import { SignalFrames } from './signal-frames.js';
+import type { SignalMessage } from './wire.js';
 
 // Keys: a call is (transaction, originator address, originator port), a SAP pair (remote address,
 // remote port, local address, local port), each in a CallTable (numbers, no string per key).
@@ -105,8 +36,8 @@ export class Signalling<L> {
   private nextCallId = 1;
   /** The incoming call whose event runs now, before it is in inById/inByKey (onRequest). */
   private deciding: InCall<L> | undefined;
-  /** Every signal is written here and sent at once (no message object, no buffer per signal). */
-  private readonly frame = new Uint8Array(SIGNAL_SIZE);
+  /** Every signal is written into its one frame and sent at once. */
+  private readonly frames = new SignalFrames();
 
   constructor(private readonly host: SignallingHost<L>) {
     const { config } = host;
@@ -152,7 +83,7 @@ export class Signalling<L> {
     if (call === undefined) return false;
     const m = call.msg;
     this.refusals.set(m.transaction, m.origAddr, m.origPort, 0, { reason, until: this.host.clock.now() + this.host.config.connectTimeoutMs });
-    this.answer(call.msg, call.link, MsgType.DISCONNECT, reason);
+    this.host.sendControl(call.link, this.frames.answer(call.msg, MsgType.DISCONNECT, reason));
     return true;
   }
 
@@ -160,17 +91,13 @@ export class Signalling<L> {
     const call = this.takeIncoming(callId);
     if (call === undefined) return false;
     const m = call.msg;
-    this.host.sendControl(call.link, this.signal(MsgType.REDIRECT, 0, m.transaction, m.origAddr, m.origPort, to.address, to.port, m.ipa, m.origConnId, m.respConnId));
+    this.host.sendControl(call.link, this.frames.redirect(m, to));
     return true;
   }
 
   /** Sends the release of an open connection to its peer. */
   sendRelease(conn: Connection<L>, reason: number): void {
-    const orig = conn.role === 'originator';
-    const o = orig ? conn.local : conn.remote;
-    const r = orig ? conn.remote : conn.local;
-    this.host.sendOnConnection(conn, this.signal(MsgType.DISCONNECT, reason, conn.transaction, o.address, o.port, r.address, r.port,
-      conn.localIpa, orig ? conn.connId : conn.remoteConnId, orig ? conn.remoteConnId : conn.connId));
+    this.host.sendOnConnection(conn, this.frames.release(conn, reason));
   }
 
   /** The endpoint closed `conn`: forget it, and ignore late copies of its request for a while. */
@@ -220,7 +147,7 @@ export class Signalling<L> {
         this.finishOut(call, true);
         // Tell the responder we gave up, so a half-made call does not linger there (a keyed call
         // has no authenticated way to: the responder forgets it after its decide timeout).
-        if (!call.secure) this.host.sendControl(call.links[(call.sent - 1) % call.links.length] ?? call.link, this.requestOf(call, MsgType.DISCONNECT, Reason.TIMEOUT));
+        if (!call.secure) this.host.sendControl(call.links[(call.sent - 1) % call.links.length] ?? call.link, this.frames.request(call, MsgType.DISCONNECT, Reason.TIMEOUT));
         if (call.secure && !call.answered) {
           // Not one handshake answer: the callee drops, unanswered, a call whose key it does not
           // accept (and one made with a key other than its own), so say that, not just "timeout".
@@ -265,7 +192,7 @@ export class Signalling<L> {
     const now = host.clock.now();
     if (msg.respAddr !== 0 && msg.respAddr !== host.localAddress) {
       host.counters.dropWrongAddress++;
-      this.answer(msg, link, MsgType.DISCONNECT, Reason.WRONG_ADDRESS);
+      this.host.sendControl(link, this.frames.answer(msg, MsgType.DISCONNECT, Reason.WRONG_ADDRESS));
       return;
     }
     const { transaction: txn, origAddr, origPort } = msg;
@@ -284,12 +211,12 @@ export class Signalling<L> {
     }
     if (this.inByKey.has(txn, origAddr, origPort)) {
       host.counters.waitsSent++;
-      this.answer(msg, link, MsgType.WAIT, 0);
+      this.host.sendControl(link, this.frames.answer(msg, MsgType.WAIT, 0));
       return;
     }
     const refusal = this.refusals.get(txn, origAddr, origPort);
     if (refusal !== undefined) {
-      this.answer(msg, link, MsgType.DISCONNECT, refusal.reason);
+      this.host.sendControl(link, this.frames.answer(msg, MsgType.DISCONNECT, refusal.reason));
       return;
     }
     if (this.absorbed.has(txn, origAddr, origPort)) {
@@ -332,7 +259,7 @@ export class Signalling<L> {
     }
     if (!host.isListening(msg.respPort)) {
       this.refusals.set(txn, origAddr, origPort, 0, { reason: Reason.NO_LISTENER, until: now + host.config.connectTimeoutMs });
-      this.answer(msg, link, MsgType.DISCONNECT, Reason.NO_LISTENER);
+      this.host.sendControl(link, this.frames.answer(msg, MsgType.DISCONNECT, Reason.NO_LISTENER));
       return;
     }
     const call: InCall<L> = { callId: this.nextCallId++, msg, link, local, remote, expiresAt: now + host.config.decideTimeoutMs, secure: authenticated };
@@ -461,30 +388,13 @@ export class Signalling<L> {
 
   private sendConfirm(msg: SignalMessage, link: L, conn: Connection<L>): void {
     conn.confirmSentAt = this.host.clock.now();
-    this.host.sendControl(link, this.signal(MsgType.CONNECT_CONFIRM, 0, msg.transaction, msg.origAddr, msg.origPort, conn.local.address, msg.respPort, conn.localIpa, msg.origConnId, conn.connId));
-  }
-
-  /** Answers a request with wait or disconnect, echoing its fields (responder id 0). */
-  private answer(msg: SignalMessage, link: L, type: 2 | 3, reason: number): void {
-    this.host.sendControl(link, this.signal(type, reason, msg.transaction, msg.origAddr, msg.origPort, msg.respAddr, msg.respPort, msg.ipa, msg.origConnId, 0));
-  }
-
-  /** The call's request (or, with DISCONNECT, its cancellation), written into the frame. */
-  private requestOf(call: OutCall<L>, type: 0 | 2, reason: number): Uint8Array {
-    return this.signal(type, reason, call.txn, call.local.address, call.local.port, call.remote.address, call.remote.port, call.ipa, call.localConnId, 0);
+    this.host.sendControl(link, this.frames.confirm(msg, conn));
   }
 
   private sendRequest(call: OutCall<L>): void {
     const link = call.links[call.sent % call.links.length] ?? call.link;
     call.sent++;
     this.host.counters.requestsSent++;
-    this.host.sendControl(link, this.requestOf(call, MsgType.CONNECT_REQUEST, 0));
-  }
-
-  /** The frame, holding the signal with these fields. */
-  private signal(type: number, reason: number, transaction: number, origAddr: number, origPort: number, respAddr: number, respPort: number,
-    ipa: number, origConnId: number, respConnId: number): Uint8Array {
-    writeSignal(this.frame, type, reason, transaction, origAddr, origPort, respAddr, respPort, ipa, origConnId, respConnId);
-    return this.frame;
+    this.host.sendControl(link, this.frames.request(call, MsgType.CONNECT_REQUEST, 0));
   }
 }
