@@ -22,29 +22,7 @@ import { IdMap } from '../base/id-map.js';
 import { PendingQueues } from './pending-queues.js';
 import { TunnelCounters } from './counters.js';
 import { RedialSchedule } from './redial.js';
-import type { DataSender, MappingLookup, MmUpSink, TunnelDevice } from './ports.js';
-
-export interface TunnelOptions {
-  readonly spec: TunnelInterfaceSpec;
-  readonly device: TunnelDevice;
-  readonly data: DataSender;
-  readonly mappings: MappingLookup;
-  readonly up: MmUpSink;
-  /** Octets reserved in front of each read packet for the MSNL data header. */
-  readonly headroom: number;
-  readonly now: () => number;
-  /** Packets read per readable event. */
-  readonly batch?: number;
-  /** Packets queued per peer while its call is set up. */
-  readonly pendingPerPeer?: number;
-  /** How long a refused destination is answered with ICMP at once instead of a new call (ms). */
-  readonly negativeCacheMs?: number;
-  /**
-   * IP octets one underlay datagram carries after the data header (default 1456). TCP
-   * super-packets from an offloading device are cut into segments that fill whole datagrams.
-   */
-  readonly datagramPayload?: number;
-}
+import type { TunnelOptions } from './tunnel-options.js';
 
 /** A live connection as the tunnel knows it: the IP peers it serves and the MSNL host behind them. */
 interface TunnelConnection {
