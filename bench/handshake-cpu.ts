@@ -10,8 +10,8 @@
 // 'keyed, node:crypto'), each pair made
 // and run under its own.
 // Run: npx tsc -p tsconfig.json && node dist/bench/handshake-cpu.js [rounds] [--calls N]
-import { generateKeyPair, useAead, useHashes, useHkdf, useX25519 } from '../src/crypto/primitives.js';
-import { defaultAead, useNativeHandshake } from '../src/daemon/aead.js';
+import { generateKeyPair } from '../src/crypto/primitives.js';
+import { defaultAead, useNativeHandshake, useNodeCryptoHandshake } from '../src/daemon/aead.js';
 import { MsnlEndpoint } from '../src/msnl/endpoint.js';
 import type { EndpointEvents } from '../src/msnl/types.js';
 
@@ -126,12 +126,7 @@ async function main(): Promise<number> {
     console.error('Error: argument "rounds/--calls" is wrong: rounds 1..1000, --calls 1..100000');
     return 1;
   }
-  const nodeCrypto = (): void => {
-    useX25519(null);
-    useHkdf(null);
-    useAead(null);
-    useHashes(null);
-  };
+  const nodeCrypto = useNodeCryptoHandshake;
   nodeCrypto();
   const keyedNode = pair(true);
   const implementation = useNativeHandshake();

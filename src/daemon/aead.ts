@@ -34,6 +34,14 @@ export function useNativeHandshake(): string {
   }
 }
 
+/** Undoes useNativeHandshake(): this process's X25519, HKDF, AEAD and hashes are node:crypto's again (tests, benches). */
+export function useNodeCryptoHandshake(): void {
+  useX25519(null);
+  useHkdf(null);
+  useAead(null);
+  useHashes(null);
+}
+
 let chosen: AeadBatch | undefined;
 
 export function defaultAead(): AeadBatch {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { open, seal, TAG_SIZE, useAead } from '../../src/crypto/primitives.js';
-import { useNativeHandshake } from '../../src/daemon/aead.js';
+import { useNativeHandshake, useNodeCryptoHandshake } from '../../src/daemon/aead.js';
 import { loadNative } from '../../src/tun/native.js';
 
 const addon = loadNative();
@@ -87,6 +87,6 @@ test('msnld\'s set-up (useNativeHandshake) routes seal through the addon', () =>
     seal(key, 9, ad, plain);
     assert.equal(calls, 1);
   } finally {
-    useAead(null);
+    useNodeCryptoHandshake();
   }
 });

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { initialState, readMessage1, readMessage2, writeMessage1, writeMessage2 } from '../../src/crypto/noise.js';
-import { hkdf2, hkdf3, hmac, keyPairOf, useAead, useHkdf, useX25519 } from '../../src/crypto/primitives.js';
-import { useNativeHandshake } from '../../src/daemon/aead.js';
+import { hkdf2, hkdf3, hmac, keyPairOf, useHkdf } from '../../src/crypto/primitives.js';
+import { useNativeHandshake, useNodeCryptoHandshake } from '../../src/daemon/aead.js';
 import { loadNative } from '../../src/tun/native.js';
 
 const addon = loadNative();
@@ -78,8 +78,6 @@ test('a whole handshake with the addon\'s X25519 and HKDF gives the messages and
     useNativeHandshake();
     assert.deepEqual(shake(), reference);
   } finally {
-    useX25519(null);
-    useHkdf(null);
-    useAead(null);
+    useNodeCryptoHandshake();
   }
 });

@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { useNativeHandshake } from '../../src/daemon/aead.js';
-import { dh, generateKeyPair, publicKeyOf, useAead, useHkdf, useX25519, x25519Name, type RawX25519 } from '../../src/crypto/primitives.js';
+import { useNativeHandshake, useNodeCryptoHandshake } from '../../src/daemon/aead.js';
+import { dh, generateKeyPair, publicKeyOf, useX25519, x25519Name, type RawX25519 } from '../../src/crypto/primitives.js';
 import { loadNative } from '../../src/tun/native.js';
 
 const addon = loadNative();
@@ -141,8 +141,6 @@ test('primitives through the addon (as msnld sets it up): vectors, key pairs, an
     for (const p of pairs) assert.equal(hex(publicKeyOf(p.privateKey)), hex(p.publicKey));
     assert.deepEqual(pairs.slice(1).map((p, i) => hex(dh(p.privateKey, pairs[i]!.publicKey)!)), shared);
   } finally {
-    useX25519(null);
-    useHkdf(null);
-    useAead(null);
+    useNodeCryptoHandshake();
   }
 });
